@@ -1,0 +1,154 @@
+// storage-bench: throughput of the segment log for 16 KiB record batches of 100-byte records.
+//
+// Prints, as medians of several runs:
+//  1. the raw cost of the two ways to append to a file that issue #2 asked to compare, pwrite(2) of each batch vs
+//     stores through a shared mapping (with the file grown in 8 MiB chunks and pre-faulted with MADV_POPULATE_WRITE);
+//  2. PartitionLog.append (validation with CRC-32C and record walk, offset assignment, pwritev, indexes);
+//  3. PartitionLog.read locating zero-copy regions, readBytes copying out, and a CRC-verifying read.
+//
+// Usage: storage-bench [directory] [GiB per run, default 1] [runs, default 3]
+import Foundation
+import KafkaProtocol
+import Logging
+import LogStorage
+import NIOCore
+
+let arguments = CommandLine.arguments
+let base = arguments.count > 1 ? arguments[1] : FileManager.default.currentDirectoryPath + "/.bench-storage"
+let gibibytes = arguments.count > 2 ? Double(arguments[2]) ?? 1 : 1
+let runs = arguments.count > 3 ? Int(arguments[3]) ?? 3 : 3
+let totalBytes = Int(gibibytes * Double(1 << 30))
+let batchTarget = 16 * 1024
+
+func now() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+}
+
+func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+func gbps(_ bytes: Int, _ seconds: Double) -> String { String(format: "%.2f GB/s", Double(bytes) / seconds / 1e9) }
+
+/// One 16 KiB batch of 100-byte records (as a producer would send it).
+func makeBatch() -> ByteBuffer {
+    var builder = RecordBatchBuilder()
+    var i = 0
+    let value = ByteBuffer(repeating: UInt8(ascii: "x"), count: 100)
+    while builder.sizeInBytes + 110 <= batchTarget {
+        builder.append(ProducerRecord(key: nil, value: value, timestamp: 1_700_000_000_000 + Int64(i)))
+        i += 1
+    }
+    return builder.build()
+}
+
+let batch = makeBatch()
+let batchBytes = batch.readableBytes
+let recordsPerBatch = Int(RecordBatchHeader(batch)!.recordCount)
+let batchesPerRun = totalBytes / batchBytes
+print("storage-bench: \(batchesPerRun) batches of \(batchBytes) bytes (\(recordsPerBatch) records of 100 bytes) per run, \(runs) runs, in \(base)")
+print("CRC-32C hardware path: \(CRC32C.usesHardware)")
+
+try? FileManager.default.removeItem(atPath: base)
+try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+defer { try? FileManager.default.removeItem(atPath: base) }
+
+// 1. Raw append strategies.
+var pwriteRuns: [Double] = []
+var mmapRuns: [Double] = []
+let raw = [UInt8](repeating: 7, count: batchBytes)
+for run in 0..<runs {
+    let path = base + "/raw-\(run)"
+    var fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0o644)
+    var start = now()
+    raw.withUnsafeBytes { bytes in
+        for i in 0..<batchesPerRun { _ = pwrite(fd, bytes.baseAddress, batchBytes, off_t(i * batchBytes)) }
+    }
+    pwriteRuns.append(now() - start)
+    close(fd)
+    unlink(path)
+
+    fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0o644)
+    let mapped = batchesPerRun * batchBytes
+    let map = mmap(nil, mapped, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)!
+    let chunk = 8 << 20
+    var allocated = 0
+    start = now()
+    raw.withUnsafeBytes { bytes in
+        for i in 0..<batchesPerRun {
+            let offset = i * batchBytes
+            if offset + batchBytes > allocated {
+                _ = posix_fallocate(fd, off_t(allocated), off_t(chunk))
+                _ = madvise(map + allocated, chunk, 23)  // MADV_POPULATE_WRITE
+                allocated += chunk
+            }
+            (map + offset).copyMemory(from: bytes.baseAddress!, byteCount: batchBytes)
+        }
+    }
+    mmapRuns.append(now() - start)
+    munmap(map, mapped)
+    close(fd)
+    unlink(path)
+}
+
+// 2 and 3. The real log.
+var logger = Logger(label: "bench")
+logger.logLevel = .error
+var appendRuns: [Double] = []
+var locateRuns: [Double] = []
+var copyRuns: [Double] = []
+var verifyRuns: [Double] = []
+for run in 0..<runs {
+    let (log, _) = try PartitionLog.open(
+        topic: "bench", partition: Int32(run), directory: base + "/bench-\(run)", config: LogConfig(),
+        recoveryPoint: nil, cleanShutdown: false, logStartOffset: nil, clock: SystemStorageClock(), logger: logger)
+    var start = now()
+    for _ in 0..<batchesPerRun { _ = try log.append(batch) }
+    appendRuns.append(now() - start)
+
+    // Locate: the fetch path, which hands file regions to sendfile without touching the bytes.
+    let end = log.logEndOffset
+    var offset: Int64 = 0
+    var located = 0
+    start = now()
+    while offset < end {
+        let result = try log.read(from: offset, maxBytes: 1 << 20)
+        located += result.byteCount
+        offset = result.firstBatchOffset! + Int64(result.byteCount / batchBytes * recordsPerBatch)
+    }
+    locateRuns.append(now() - start)
+    precondition(located == batchesPerRun * batchBytes)
+
+    // Copy out of the mapping (in-process consumers).
+    offset = 0
+    start = now()
+    while offset < end {
+        let bytes = try log.readBytes(from: offset, maxBytes: 1 << 20)
+        offset += Int64(bytes.readableBytes / batchBytes * recordsPerBatch)
+    }
+    copyRuns.append(now() - start)
+
+    // Verify: copy out and check every batch's CRC (what a careful consumer does).
+    offset = 0
+    start = now()
+    while offset < end {
+        let bytes = try log.readBytes(from: offset, maxBytes: 1 << 20)
+        try bytes.withUnsafeReadableBytes { raw in
+            var position = 0
+            while position < raw.count { position += try RecordBatchValidator.validateFrame(raw, at: position).totalSize }
+        }
+        offset += Int64(bytes.readableBytes / batchBytes * recordsPerBatch)
+    }
+    verifyRuns.append(now() - start)
+    try log.delete()
+}
+
+let bytesPerRun = batchesPerRun * batchBytes
+print("")
+print("| what (16 KiB batches, medians of \(runs)) | throughput |")
+print("|---|---|")
+print("| raw pwrite per batch | \(gbps(bytesPerRun, median(pwriteRuns))) |")
+print("| raw mmap store per batch (fallocate + MADV_POPULATE_WRITE per 8 MiB) | \(gbps(bytesPerRun, median(mmapRuns))) |")
+print("| PartitionLog.append (validate CRC + records, assign offsets, pwritev, index) | \(gbps(bytesPerRun, median(appendRuns))) = \(String(format: "%.1f", Double(batchesPerRun * recordsPerBatch) / median(appendRuns) / 1e6)) M records/s |")
+print("| PartitionLog.read, zero-copy regions for sendfile (1 MiB reads) | \(gbps(bytesPerRun, median(locateRuns))) |")
+print("| PartitionLog.readBytes, copy out of the mapping | \(gbps(bytesPerRun, median(copyRuns))) |")
+print("| readBytes + CRC-32C check of every batch | \(gbps(bytesPerRun, median(verifyRuns))) |")

@@ -1,0 +1,63 @@
+// swift-tools-version: 6.2
+//
+// ledgerstream: one binary replacing Kafka + ZooKeeper + Kafka Connect + SQLite + dashboards for streaming bank
+// transactions. One module per concern; the executable target is a thin CLI over them.
+import PackageDescription
+
+/// Every target of ours: Swift 6 language mode (strict concurrency), and warnings are errors.
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .treatAllWarnings(as: .error),
+]
+
+let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
+let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
+let nioEmbedded = Target.Dependency.product(name: "NIOEmbedded", package: "swift-nio")
+let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+
+let package = Package(
+    name: "ledgerstream",
+    products: [
+        .executable(name: "ledgerstream", targets: ["ledgerstream"]),
+        // Libraries, for the benchmarks package (../Benchmarks) and for embedding.
+        .library(name: "KafkaProtocol", targets: ["KafkaProtocol"]),
+        .library(name: "LogStorage", targets: ["LogStorage"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
+    targets: [
+        // C: CRC-32C with SSE4.2 and a portable fallback (no Swift package offers CRC-32C).
+        .target(name: "CCRC32C"),
+        // System libraries, linked from the Debian -dev packages.
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // No pkgConfig: readline's .pc adds -D flags SwiftPM prohibits.
+        .systemLibrary(name: "CReadline", providers: [.apt(["libreadline-dev"])]),
+
+        // The Kafka wire protocol: primitives, headers, generated messages, record batches. No I/O.
+        .target(
+            name: "KafkaProtocol",
+            dependencies: ["CCRC32C", nioCore],
+            exclude: ["Definitions"],
+            swiftSettings: strict
+        ),
+        // The append-only log: memory-mapped segments, sparse indexes, recovery, retention.
+        .target(name: "LogStorage", dependencies: ["KafkaProtocol", logging], swiftSettings: strict),
+
+        // The thin command-line front end.
+        .executableTarget(
+            name: "ledgerstream",
+            dependencies: ["LogStorage", "KafkaProtocol", argumentParser, logging],
+            swiftSettings: strict
+        ),
+
+        // Developer tool: generates Sources/KafkaProtocol/Generated from Sources/KafkaProtocol/Definitions.
+        .executableTarget(name: "kafka-protocol-gen", swiftSettings: strict),
+
+        .testTarget(name: "KafkaProtocolTests", dependencies: ["KafkaProtocol", nioEmbedded], swiftSettings: strict),
+        .testTarget(name: "LogStorageTests", dependencies: ["LogStorage"], swiftSettings: strict),
+    ]
+)

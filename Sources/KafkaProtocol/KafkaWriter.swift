@@ -1,0 +1,152 @@
+import NIOCore
+
+/// Appending writer for one Kafka message.
+///
+/// Writes go to `buffer`. A `records` field may instead hold regions of segment files; `splice` then closes the bytes
+/// written so far as one part and records the file region as the next, so a Fetch response reaches the socket as
+/// bytes + sendfile regions + bytes without the record data ever being copied through memory (see ``parts()``).
+public struct KafkaWriter {
+    public private(set) var buffer: ByteBuffer
+    private var finishedParts: [IOData] = []
+    private var splicedBytes = 0
+
+    public init(buffer: ByteBuffer) {
+        self.buffer = buffer
+    }
+
+    public init(capacity: Int = 256) {
+        self.buffer = ByteBufferAllocator().buffer(capacity: capacity)
+    }
+
+    /// Bytes written so far, spliced file regions included.
+    public var count: Int { splicedBytes + buffer.readableBytes }
+
+    /// Everything written, in order: one byte buffer unless file regions were spliced in.
+    public func parts() -> [IOData] {
+        finishedParts.isEmpty ? [.byteBuffer(buffer)] : finishedParts + [.byteBuffer(buffer)]
+    }
+
+    /// Overwrites an int32 already written at `index` of the current buffer (used for the frame size prefix).
+    public mutating func setInt32(_ value: Int32, at index: Int) {
+        buffer.setInteger(value, at: index, endianness: .big)
+    }
+
+    public mutating func splice(_ region: FileRegion) {
+        finishedParts.append(.byteBuffer(buffer))
+        finishedParts.append(.fileRegion(region))
+        splicedBytes += buffer.readableBytes + region.readableBytes
+        buffer = ByteBufferAllocator().buffer(capacity: 256)
+    }
+
+    public mutating func writeInt8(_ value: Int8) { buffer.writeInteger(value, endianness: .big) }
+    public mutating func writeInt16(_ value: Int16) { buffer.writeInteger(value, endianness: .big) }
+    public mutating func writeInt32(_ value: Int32) { buffer.writeInteger(value, endianness: .big) }
+    public mutating func writeInt64(_ value: Int64) { buffer.writeInteger(value, endianness: .big) }
+    public mutating func writeUInt16(_ value: UInt16) { buffer.writeInteger(value, endianness: .big) }
+    public mutating func writeUInt32(_ value: UInt32) { buffer.writeInteger(value, endianness: .big) }
+    public mutating func writeBool(_ value: Bool) { buffer.writeInteger(UInt8(value ? 1 : 0)) }
+
+    /// Appends bytes without any length prefix.
+    public mutating func writeRawBytes(_ bytes: ByteBuffer) { buffer.writeImmutableBuffer(bytes) }
+
+    /// Appends a string's UTF-8 bytes without any length prefix.
+    public mutating func writeRawString(_ string: String) { buffer.writeString(string) }
+
+    public mutating func writeUUID(_ value: KafkaUUID) {
+        buffer.writeInteger(value.high, endianness: .big)
+        buffer.writeInteger(value.low, endianness: .big)
+    }
+
+    public mutating func writeUnsignedVarint(_ value: UInt32) {
+        var v = value
+        while v >= 0x80 {
+            buffer.writeInteger(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
+        buffer.writeInteger(UInt8(v))
+    }
+
+    public mutating func writeVarint(_ value: Int32) {
+        writeUnsignedVarint(UInt32(bitPattern: (value << 1) ^ (value >> 31)))
+    }
+
+    public mutating func writeVarlong(_ value: Int64) {
+        var v = UInt64(bitPattern: (value << 1) ^ (value >> 63))
+        while v >= 0x80 {
+            buffer.writeInteger(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
+        buffer.writeInteger(UInt8(v))
+    }
+
+    /// A length prefix in the encoding of the field; nil writes null.
+    @inline(__always)
+    mutating func writeLength(_ length: Int?, compact: Bool, wide: Bool) {
+        if compact {
+            writeUnsignedVarint(UInt32(length.map { $0 + 1 } ?? 0))
+        } else if wide {
+            writeInt32(Int32(length ?? -1))
+        } else {
+            writeInt16(Int16(length ?? -1))
+        }
+    }
+
+    public mutating func writeNullableString(_ value: String?, compact: Bool) {
+        guard let value else { return writeLength(nil, compact: compact, wide: false) }
+        writeLength(value.utf8.count, compact: compact, wide: false)
+        buffer.writeString(value)
+    }
+
+    public mutating func writeString(_ value: String, compact: Bool) {
+        writeLength(value.utf8.count, compact: compact, wide: false)
+        buffer.writeString(value)
+    }
+
+    public mutating func writeNullableBytes(_ value: ByteBuffer?, compact: Bool) {
+        guard let value else { return writeLength(nil, compact: compact, wide: true) }
+        writeLength(value.readableBytes, compact: compact, wide: true)
+        buffer.writeImmutableBuffer(value)
+    }
+
+    public mutating func writeBytes(_ value: ByteBuffer, compact: Bool) {
+        writeNullableBytes(value, compact: compact)
+    }
+
+    public mutating func writeNullableRecords(_ value: Records?, compact: Bool) {
+        guard let value else { return writeLength(nil, compact: compact, wide: true) }
+        writeLength(value.byteCount, compact: compact, wide: true)
+        switch value {
+        case .bytes(let bytes):
+            buffer.writeImmutableBuffer(bytes)
+        case .regions(let slices):
+            for slice in slices { splice(slice.region) }
+        }
+    }
+
+    public mutating func writeRecords(_ value: Records, compact: Bool) {
+        writeNullableRecords(value, compact: compact)
+    }
+
+    public mutating func writeArrayCount(_ count: Int?, compact: Bool) {
+        writeLength(count, compact: compact, wide: true)
+    }
+
+    /// The empty tag buffer that ends every struct in flexible versions. ledgerstream never writes tagged fields:
+    /// librdkafka before 2.2 mis-parses them (confluentinc/librdkafka#4278).
+    public mutating func writeEmptyTaggedFields() { buffer.writeInteger(UInt8(0)) }
+
+    public mutating func writeInt32Array(_ values: [Int32]?, compact: Bool) {
+        writeArrayCount(values?.count, compact: compact)
+        for value in values ?? [] { writeInt32(value) }
+    }
+
+    public mutating func writeInt64Array(_ values: [Int64]?, compact: Bool) {
+        writeArrayCount(values?.count, compact: compact)
+        for value in values ?? [] { writeInt64(value) }
+    }
+
+    public mutating func writeStringArray(_ values: [String]?, compact: Bool) {
+        writeArrayCount(values?.count, compact: compact)
+        for value in values ?? [] { writeString(value, compact: compact) }
+    }
+}

@@ -1,0 +1,130 @@
+import CCRC32C
+import NIOCore
+
+/// The fixed 61-byte header of a Kafka v2 record batch (magic 2), the unit of storage and of the wire.
+///
+/// Layout (big-endian): baseOffset int64 @0, batchLength int32 @8 (bytes after this field), partitionLeaderEpoch
+/// int32 @12, magic int8 @16, crc uint32 @17, attributes int16 @21, lastOffsetDelta int32 @23, baseTimestamp int64
+/// @27, maxTimestamp int64 @35, producerId int64 @43, producerEpoch int16 @51, baseSequence int32 @53,
+/// recordCount int32 @57, then the records. The CRC-32C covers bytes [21, end), so the broker can rewrite the base
+/// offset and leader epoch without recomputing it.
+public struct RecordBatchHeader: Equatable, Sendable {
+    public static let size = 61
+    /// Offset of the batchLength field's end: the first byte counted by batchLength.
+    public static let lengthFieldEnd = 12
+    public static let crcStart = 21
+    public static let baseOffsetPosition = 0
+    public static let partitionLeaderEpochPosition = 12
+    public static let maxTimestampPosition = 35
+
+    public var baseOffset: Int64
+    public var batchLength: Int32
+    public var partitionLeaderEpoch: Int32
+    public var magic: Int8
+    public var crc: UInt32
+    public var attributes: Int16
+    public var lastOffsetDelta: Int32
+    public var baseTimestamp: Int64
+    public var maxTimestamp: Int64
+    public var producerId: Int64
+    public var producerEpoch: Int16
+    public var baseSequence: Int32
+    public var recordCount: Int32
+
+    /// Whole batch size in bytes, header included.
+    public var totalSize: Int { Self.lengthFieldEnd + Int(batchLength) }
+    public var lastOffset: Int64 { baseOffset + Int64(lastOffsetDelta) }
+    public var nextOffset: Int64 { lastOffset + 1 }
+    public var compression: CompressionCodec { CompressionCodec(rawValue: Int(attributes & 0x7)) ?? .unknown }
+    public var timestampType: TimestampType { attributes & 0x8 == 0 ? .createTime : .logAppendTime }
+    public var isTransactional: Bool { attributes & 0x10 != 0 }
+    public var isControl: Bool { attributes & 0x20 != 0 }
+    public var isIdempotent: Bool { producerId >= 0 }
+    /// The sequence number of the last record, wrapping at Int32.max as Kafka does.
+    public var lastSequence: Int32 {
+        let last = Int64(baseSequence) + Int64(lastOffsetDelta)
+        return last > Int64(Int32.max) ? Int32(last - Int64(Int32.max) - 1) : Int32(last)
+    }
+
+    public init(
+        baseOffset: Int64 = 0, batchLength: Int32 = 0, partitionLeaderEpoch: Int32 = 0, magic: Int8 = 2,
+        crc: UInt32 = 0, attributes: Int16 = 0, lastOffsetDelta: Int32 = 0, baseTimestamp: Int64 = 0,
+        maxTimestamp: Int64 = 0, producerId: Int64 = -1, producerEpoch: Int16 = -1, baseSequence: Int32 = -1,
+        recordCount: Int32 = 0
+    ) {
+        self.baseOffset = baseOffset
+        self.batchLength = batchLength
+        self.partitionLeaderEpoch = partitionLeaderEpoch
+        self.magic = magic
+        self.crc = crc
+        self.attributes = attributes
+        self.lastOffsetDelta = lastOffsetDelta
+        self.baseTimestamp = baseTimestamp
+        self.maxTimestamp = maxTimestamp
+        self.producerId = producerId
+        self.producerEpoch = producerEpoch
+        self.baseSequence = baseSequence
+        self.recordCount = recordCount
+    }
+
+    /// Parses the header at the start of `bytes`; nil if fewer than 61 bytes are given.
+    /// Nothing is validated here: see ``RecordBatchValidator``.
+    public init?(_ bytes: UnsafeRawBufferPointer) {
+        guard bytes.count >= Self.size else { return nil }
+        func int<T: FixedWidthInteger>(_ at: Int, _: T.Type) -> T {
+            T(bigEndian: bytes.loadUnaligned(fromByteOffset: at, as: T.self))
+        }
+        self.init(
+            baseOffset: int(0, Int64.self), batchLength: int(8, Int32.self),
+            partitionLeaderEpoch: int(12, Int32.self), magic: int(16, Int8.self), crc: int(17, UInt32.self),
+            attributes: int(21, Int16.self), lastOffsetDelta: int(23, Int32.self),
+            baseTimestamp: int(27, Int64.self), maxTimestamp: int(35, Int64.self),
+            producerId: int(43, Int64.self), producerEpoch: int(51, Int16.self),
+            baseSequence: int(53, Int32.self), recordCount: int(57, Int32.self))
+    }
+
+    public init?(_ buffer: ByteBuffer) {
+        guard let header = buffer.withUnsafeReadableBytes({ Self($0) }) else { return nil }
+        self = header
+    }
+
+    /// Writes the 61 header bytes (with the stored crc) into `buffer`.
+    public func write(to buffer: inout ByteBuffer) {
+        buffer.writeInteger(baseOffset, endianness: .big)
+        buffer.writeInteger(batchLength, endianness: .big)
+        buffer.writeInteger(partitionLeaderEpoch, endianness: .big)
+        buffer.writeInteger(magic, endianness: .big)
+        buffer.writeInteger(crc, endianness: .big)
+        buffer.writeInteger(attributes, endianness: .big)
+        buffer.writeInteger(lastOffsetDelta, endianness: .big)
+        buffer.writeInteger(baseTimestamp, endianness: .big)
+        buffer.writeInteger(maxTimestamp, endianness: .big)
+        buffer.writeInteger(producerId, endianness: .big)
+        buffer.writeInteger(producerEpoch, endianness: .big)
+        buffer.writeInteger(baseSequence, endianness: .big)
+        buffer.writeInteger(recordCount, endianness: .big)
+    }
+}
+
+public enum CompressionCodec: Int, Sendable {
+    case none = 0, gzip = 1, snappy = 2, lz4 = 3, zstd = 4
+    case unknown = -1
+}
+
+public enum TimestampType: Sendable {
+    case createTime, logAppendTime
+}
+
+/// CRC-32C as used by record batches.
+public enum CRC32C {
+    public static func checksum(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return crc }
+        return crc32c_update(crc, base, bytes.count)
+    }
+
+    public static func checksum(_ buffer: ByteBuffer) -> UInt32 {
+        buffer.withUnsafeReadableBytes { checksum($0) }
+    }
+
+    public static var usesHardware: Bool { crc32c_hardware_available() != 0 }
+}

@@ -1,0 +1,194 @@
+import NIOCore
+
+/// One record of an uncompressed v2 batch, as byte ranges into the batch (no copies).
+public struct RawRecord {
+    public var offsetDelta: Int32
+    public var timestampDelta: Int64
+    /// Byte range of the key inside the batch's record area, nil for a null key.
+    public var key: Range<Int>?
+    public var value: Range<Int>?
+    public var headers: [(key: Range<Int>, value: Range<Int>?)]
+}
+
+/// Iterates the records of an uncompressed batch given its full bytes (header included).
+/// Stops (returns nil) at the end or at the first malformed record; validate with ``RecordBatchValidator`` first.
+public struct RecordIterator: IteratorProtocol {
+    private var cursor: VarintCursor
+    private var remaining: Int
+
+    public init(batch: UnsafeRawBufferPointer, header: RecordBatchHeader) {
+        let records = UnsafeRawBufferPointer(rebasing: batch[RecordBatchHeader.size..<min(batch.count, header.totalSize)])
+        cursor = VarintCursor(bytes: records)
+        remaining = header.compression == .none ? Int(header.recordCount) : 0
+    }
+
+    /// Positions in `RawRecord` are relative to the record area (batch byte 61 onward).
+    public mutating func next() -> RawRecord? {
+        guard remaining > 0 else { return nil }
+        remaining -= 1
+        guard let length = cursor.varint(), length > 0 else { return finish() }
+        let end = cursor.position + Int(length)
+        guard cursor.skip(1), let timestampDelta = cursor.varlong(), let offsetDelta = cursor.varint(),
+              let key = range(), let value = range(), let headerCount = cursor.varint(), headerCount >= 0
+        else { return finish() }
+        var headers: [(key: Range<Int>, value: Range<Int>?)] = []
+        for _ in 0..<headerCount {
+            guard let headerKey = range(), let headerKeyRange = headerKey, let headerValue = range() else { return finish() }
+            headers.append((headerKeyRange, headerValue))
+        }
+        guard cursor.position == end else { return finish() }
+        return RawRecord(offsetDelta: offsetDelta, timestampDelta: timestampDelta, key: key, value: value, headers: headers)
+    }
+
+    /// Reads a varint length and skips that many bytes: .some(nil) for length -1 (null), nil if malformed.
+    private mutating func range() -> Range<Int>?? {
+        guard let length = cursor.varint(), length >= -1 else { return nil }
+        if length == -1 { return .some(nil) }
+        let start = cursor.position
+        guard cursor.skip(Int(length)) else { return nil }
+        return .some(start..<cursor.position)
+    }
+
+    private mutating func finish() -> RawRecord? {
+        remaining = 0
+        return nil
+    }
+}
+
+/// A record to be written by ``RecordBatchBuilder``.
+public struct ProducerRecord: Sendable, Equatable {
+    public var key: ByteBuffer?
+    public var value: ByteBuffer?
+    public var headers: [(key: String, value: ByteBuffer?)]
+    public var timestamp: Int64
+
+    public init(key: ByteBuffer?, value: ByteBuffer?, headers: [(key: String, value: ByteBuffer?)] = [], timestamp: Int64) {
+        self.key = key
+        self.value = value
+        self.headers = headers
+        self.timestamp = timestamp
+    }
+
+    public static func == (lhs: ProducerRecord, rhs: ProducerRecord) -> Bool {
+        lhs.key == rhs.key && lhs.value == rhs.value && lhs.timestamp == rhs.timestamp
+            && lhs.headers.count == rhs.headers.count
+            && zip(lhs.headers, rhs.headers).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+    }
+
+    /// Bytes this record adds to an uncompressed batch (an upper bound is enough for batching decisions).
+    public var estimatedSize: Int {
+        var size = 21 + (key?.readableBytes ?? 0) + (value?.readableBytes ?? 0)
+        for header in headers { size += 10 + header.key.utf8.count + (header.value?.readableBytes ?? 0) }
+        return size
+    }
+}
+
+/// Builds an uncompressed v2 record batch with a correct CRC-32C.
+public struct RecordBatchBuilder {
+    public var producerId: Int64 = -1
+    public var producerEpoch: Int16 = -1
+    public var baseSequence: Int32 = -1
+    public var baseOffset: Int64 = 0
+    public var partitionLeaderEpoch: Int32 = 0
+    private var records = KafkaWriter(capacity: 1024)
+    private var count: Int32 = 0
+    private var baseTimestamp: Int64 = 0
+    private var maxTimestamp: Int64 = -1
+
+    public init() {}
+
+    public var recordCount: Int { Int(count) }
+    public var isEmpty: Bool { count == 0 }
+    /// Size the batch will have if built now.
+    public var sizeInBytes: Int { RecordBatchHeader.size + records.buffer.readableBytes }
+
+    public mutating func append(_ record: ProducerRecord) {
+        if count == 0 { baseTimestamp = record.timestamp }
+        maxTimestamp = max(maxTimestamp, record.timestamp)
+        var body = KafkaWriter(capacity: record.estimatedSize)
+        body.writeInt8(0)
+        body.writeVarlong(record.timestamp - baseTimestamp)
+        body.writeVarint(count)
+        Self.writeVarBytes(&body, record.key)
+        Self.writeVarBytes(&body, record.value)
+        body.writeVarint(Int32(record.headers.count))
+        for header in record.headers {
+            body.writeVarint(Int32(header.key.utf8.count))
+            body.writeRawString(header.key)
+            Self.writeVarBytes(&body, header.value)
+        }
+        records.writeVarint(Int32(body.buffer.readableBytes))
+        records.writeRawBytes(body.buffer)
+        count += 1
+    }
+
+    private static func writeVarBytes(_ writer: inout KafkaWriter, _ bytes: ByteBuffer?) {
+        guard let bytes else { return writer.writeVarint(-1) }
+        writer.writeVarint(Int32(bytes.readableBytes))
+        writer.writeRawBytes(bytes)
+    }
+
+    /// The finished batch.
+    public func build() -> ByteBuffer {
+        precondition(count > 0, "a record batch needs at least one record")
+        var header = RecordBatchHeader(
+            baseOffset: baseOffset, batchLength: Int32(RecordBatchHeader.size - RecordBatchHeader.lengthFieldEnd + records.buffer.readableBytes),
+            partitionLeaderEpoch: partitionLeaderEpoch, magic: 2, crc: 0, attributes: 0, lastOffsetDelta: count - 1,
+            baseTimestamp: baseTimestamp, maxTimestamp: maxTimestamp, producerId: producerId,
+            producerEpoch: producerEpoch, baseSequence: baseSequence, recordCount: count)
+        var out = ByteBufferAllocator().buffer(capacity: RecordBatchHeader.size + records.buffer.readableBytes)
+        header.write(to: &out)
+        out.writeImmutableBuffer(records.buffer)
+        let crc = out.withUnsafeReadableBytes { bytes in
+            CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[RecordBatchHeader.crcStart...]))
+        }
+        header.crc = crc
+        out.setInteger(crc, at: out.readerIndex + 17, endianness: .big)
+        return out
+    }
+}
+
+/// A record read back from a batch, with its absolute offset and timestamp.
+public struct ConsumedRecord: Sendable, Equatable {
+    public var offset: Int64
+    public var timestamp: Int64
+    public var timestampType: TimestampType
+    public var key: ByteBuffer?
+    public var value: ByteBuffer?
+    public var headers: [(key: String, value: ByteBuffer?)]
+
+    public static func == (lhs: ConsumedRecord, rhs: ConsumedRecord) -> Bool {
+        lhs.offset == rhs.offset && lhs.timestamp == rhs.timestamp && lhs.key == rhs.key && lhs.value == rhs.value
+            && lhs.headers.count == rhs.headers.count
+            && zip(lhs.headers, rhs.headers).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+    }
+}
+
+extension RecordBatchHeader {
+    /// Decodes the records of the uncompressed batch `batch` (header included). Compressed batches are not decoded
+    /// here and yield ``RecordBatchError/unknownCompression(position:attributes:)``.
+    public static func records(in batch: ByteBuffer) throws(RecordBatchError) -> [ConsumedRecord] {
+        guard let header = RecordBatchHeader(batch) else { throw .truncatedHeader(position: 0, available: batch.readableBytes) }
+        guard header.compression == .none else { throw .unknownCompression(position: 0, attributes: header.attributes) }
+        let recordArea = batch.getSlice(at: batch.readerIndex + RecordBatchHeader.size,
+                                        length: min(batch.readableBytes, header.totalSize) - RecordBatchHeader.size) ?? ByteBuffer()
+        return batch.withUnsafeReadableBytes { bytes in
+            var iterator = RecordIterator(batch: bytes, header: header)
+            var result: [ConsumedRecord] = []
+            result.reserveCapacity(Int(header.recordCount))
+            func slice(_ range: Range<Int>?) -> ByteBuffer? {
+                range.flatMap { recordArea.getSlice(at: recordArea.readerIndex + $0.lowerBound, length: $0.count) }
+            }
+            while let raw = iterator.next() {
+                let headers = raw.headers.map { h in
+                    (key: slice(h.key).map { String(buffer: $0) } ?? "", value: slice(h.value))
+                }
+                let timestamp = header.timestampType == .logAppendTime ? header.maxTimestamp : header.baseTimestamp + raw.timestampDelta
+                result.append(ConsumedRecord(
+                    offset: header.baseOffset + Int64(raw.offsetDelta), timestamp: timestamp,
+                    timestampType: header.timestampType, key: slice(raw.key), value: slice(raw.value), headers: headers))
+            }
+            return result
+        }
+    }
+}

@@ -1,0 +1,203 @@
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Owns a data directory: one `<topic>-<partition>/` directory per partition log, plus checkpoint files.
+///
+/// Startup: takes an exclusive lock on `<dir>/.lock` (two brokers on one directory would corrupt it), notes whether
+/// the previous process shut down cleanly (`.clean-shutdown` marker, removed at once so a crash from now on is
+/// detected), and reads the recovery points and log start offsets. Logs are opened when the broker asks for them;
+/// after an unclean shutdown, segments above a log's recovery point are validated batch by batch.
+///
+/// Shutdown: closes every log (flush, producer snapshot, index trim), writes the checkpoints with recovery point =
+/// log end offset, then writes the marker.
+public final class LogManager: Sendable {
+    public let directory: String
+    public let defaultConfig: LogConfig
+    let clock: any StorageClock
+    let logger: Logger
+    private let state: Mutex<State>
+
+    struct State: ~Copyable {
+        var logs: [OffsetCheckpoint.Key: PartitionLog] = [:]
+        var recoveryPoints: [OffsetCheckpoint.Key: Int64]
+        var logStartOffsets: [OffsetCheckpoint.Key: Int64]
+        var lockFD: Int32
+        var isShutDown = false
+    }
+
+    /// Whether the previous process left the directory after a clean shutdown.
+    public let previousShutdownWasClean: Bool
+
+    private var recoveryCheckpoint: OffsetCheckpoint { OffsetCheckpoint(path: directory + "/recovery-point-offset-checkpoint") }
+    private var startCheckpoint: OffsetCheckpoint { OffsetCheckpoint(path: directory + "/log-start-offset-checkpoint") }
+    private var cleanMarker: String { directory + "/.clean-shutdown" }
+
+    public init(directory: String, defaultConfig: LogConfig = LogConfig(), clock: any StorageClock = SystemStorageClock(),
+                logger: Logger = Logger(label: "ledgerstream.storage")) throws(StorageError) {
+        self.directory = directory
+        self.defaultConfig = defaultConfig
+        self.clock = clock
+        self.logger = logger
+        if FileIO.exists(directory) && !FileIO.isDirectory(directory) {
+            throw .unusableDirectory(path: directory, reason: "it exists and is not a directory")
+        }
+        try FileIO.makeDirectory(directory)
+        let lockPath = directory + "/.lock"
+        let fd = try FileIO.open(lockPath, flags: O_RDWR | O_CREAT)
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            Glibc.close(fd)
+            throw .unusableDirectory(path: directory, reason: "another process is using it (is a broker already running on it?)")
+        }
+        let clean = FileIO.exists(directory + "/.clean-shutdown")
+        previousShutdownWasClean = clean
+        if clean { try FileIO.remove(directory + "/.clean-shutdown") }
+        let recovery = OffsetCheckpoint(path: directory + "/recovery-point-offset-checkpoint").read()
+        let starts = OffsetCheckpoint(path: directory + "/log-start-offset-checkpoint").read()
+        state = Mutex(State(recoveryPoints: recovery, logStartOffsets: starts, lockFD: fd))
+        // Finish topic deletions that a previous process started.
+        for name in try FileIO.listDirectory(directory) where name.hasSuffix("-delete") {
+            try FileIO.removeTree(directory + "/" + name)
+        }
+    }
+
+    public static func partitionDirectoryName(topic: String, partition: Int32) -> String { "\(topic)-\(partition)" }
+
+    /// (topic, partition) of every partition directory on disk.
+    public func partitionsOnDisk() throws(StorageError) -> [(topic: String, partition: Int32)] {
+        try FileIO.listDirectory(directory).compactMap { name in
+            guard FileIO.isDirectory(directory + "/" + name), !name.hasSuffix("-delete"),
+                  let dash = name.lastIndex(of: "-"), let partition = Int32(name[name.index(after: dash)...]),
+                  dash != name.startIndex
+            else { return nil }
+            return (String(name[..<dash]), partition)
+        }
+    }
+
+    /// The open log of a partition, if any.
+    public func log(topic: String, partition: Int32) -> PartitionLog? {
+        state.withLock { $0.logs[OffsetCheckpoint.Key(topic: topic, partition: partition)] }
+    }
+
+    public var allLogs: [PartitionLog] { state.withLock { Array($0.logs.values) } }
+
+    /// Opens the partition's log, recovering it if the last shutdown was not clean, or creates it.
+    @discardableResult
+    public func openLog(topic: String, partition: Int32, config: LogConfig) throws(StorageError) -> PartitionLog {
+        let key = OffsetCheckpoint.Key(topic: topic, partition: partition)
+        return try state.withLock { (state) throws(StorageError) -> PartitionLog in
+            if state.isShutDown { throw .closed(directory) }
+            if let log = state.logs[key] { return log }
+            let path = directory + "/" + Self.partitionDirectoryName(topic: topic, partition: partition)
+            let (log, report) = try PartitionLog.open(
+                topic: topic, partition: partition, directory: path, config: config,
+                recoveryPoint: state.recoveryPoints[key], cleanShutdown: previousShutdownWasClean,
+                logStartOffset: state.logStartOffsets[key], clock: clock, logger: logger)
+            if report.recoveredSegments > 0 || report.truncatedBytes > 0 {
+                logger.notice("recovered log", metadata: [
+                    "log": "\(log.name)", "segments": "\(report.segmentCount)",
+                    "validatedSegments": "\(report.recoveredSegments)", "droppedBytes": "\(report.truncatedBytes)",
+                    "logEndOffset": "\(report.logEndOffset)",
+                ])
+            }
+            state.logs[key] = log
+            return log
+        }
+    }
+
+    /// Closes and deletes every log of `topic`. The directories are first renamed with a `-delete` suffix so that a
+    /// crash half way through leaves nothing that looks like a live log.
+    public func deleteLogs(topic: String) throws(StorageError) {
+        let removed = state.withLock { state -> [PartitionLog] in
+            let keys = state.logs.keys.filter { $0.topic == topic }
+            let logs = keys.compactMap { state.logs.removeValue(forKey: $0) }
+            for key in keys {
+                state.recoveryPoints[key] = nil
+                state.logStartOffsets[key] = nil
+            }
+            return logs
+        }
+        for log in removed {
+            let doomed = log.directory + "." + String(UInt64.random(in: 0...UInt64.max), radix: 16) + "-delete"
+            try FileIO.rename(log.directory, doomed)
+            try log.delete()
+            try? FileIO.removeTree(doomed)
+        }
+        // Directories of the topic that were never opened (e.g. left from an earlier run).
+        for (name, partition) in try partitionsOnDisk() where name == topic {
+            try FileIO.removeTree(directory + "/" + Self.partitionDirectoryName(topic: name, partition: partition))
+        }
+        FileIO.syncDirectory(directory)
+    }
+
+    /// Writes the recovery point and log start offset checkpoints.
+    public func writeCheckpoints() throws(StorageError) {
+        let logs = state.withLock { $0.logs }
+        var recovery = state.withLock { $0.recoveryPoints }
+        var starts = state.withLock { $0.logStartOffsets }
+        for (key, log) in logs {
+            recovery[key] = log.recoveryPoint
+            starts[key] = log.logStartOffset
+        }
+        try recoveryCheckpoint.write(recovery)
+        try startCheckpoint.write(starts)
+        state.withLock {
+            $0.recoveryPoints = recovery
+            $0.logStartOffsets = starts
+        }
+    }
+
+    /// One round of background work: retention, policy flushes, producer expiry, checkpoints.
+    /// Errors are logged per log and do not stop the others.
+    public func runMaintenance(producerIdExpirationMs: Int64 = 86_400_000) {
+        let now = clock.nowMilliseconds()
+        for log in allLogs {
+            do {
+                try log.applyRetention()
+                try log.flushIfDue()
+                log.expireProducers(idleBefore: now - producerIdExpirationMs)
+            } catch {
+                logger.error("maintenance failed", metadata: ["log": "\(log.name)", "error": "\(error)"])
+            }
+        }
+        do {
+            try writeCheckpoints()
+        } catch {
+            logger.error("checkpoint failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Clean shutdown: close every log, write checkpoints, then the clean-shutdown marker; release the lock.
+    public func shutdown() throws(StorageError) {
+        let logs = state.withLock { state -> [PartitionLog] in
+            if state.isShutDown { return [] }
+            return Array(state.logs.values)
+        }
+        var firstError: StorageError?
+        for log in logs {
+            do { try log.close() } catch {
+                firstError = firstError ?? error
+                logger.error("closing log failed", metadata: ["log": "\(log.name)", "error": "\(error)"])
+            }
+        }
+        try writeCheckpoints()
+        let alreadyDown = state.withLock { state -> Bool in
+            defer { state.isShutDown = true }
+            return state.isShutDown
+        }
+        if alreadyDown { return }
+        if firstError == nil {
+            try FileIO.writeFileAtomically(cleanMarker, contents: [])
+        }
+        state.withLock {
+            Glibc.close($0.lockFD)
+            $0.lockFD = -1
+        }
+        if let firstError { throw firstError }
+    }
+}

@@ -1,0 +1,632 @@
+import KafkaProtocol
+import Logging
+import NIOCore
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The outcome of appending a producer's batches.
+public struct AppendResult: Sendable, Equatable {
+    /// Offset assigned to the first record (for a retried idempotent batch: the offset it got the first time).
+    public var baseOffset: Int64
+    public var lastOffset: Int64
+    /// Broker time stamped on the batches for LogAppendTime topics, else -1.
+    public var logAppendTimeMs: Int64
+    public var logStartOffset: Int64
+    public var logEndOffset: Int64
+    public var recordCount: Int
+    public var byteCount: Int
+    /// True when the batch was a retry of one already in the log and nothing was written.
+    public var wasDuplicate: Bool
+}
+
+/// What a read found: whole batches as zero-copy file regions, plus the partition's offsets at that moment.
+public struct ReadResult: Sendable {
+    /// Empty when the read starts at the log end.
+    public var slices: [FileSlice]
+    public var byteCount: Int
+    /// Base offset of the first batch returned (may be below the requested offset: clients skip those records).
+    public var firstBatchOffset: Int64?
+    public var highWatermark: Int64
+    public var logStartOffset: Int64
+    public var logEndOffset: Int64
+}
+
+/// Facts about one open of a log, for the startup log line.
+public struct LogLoadReport: Sendable, Equatable {
+    public var segmentCount: Int
+    /// Segments whose batches were validated one by one (above the recovery point after an unclean shutdown).
+    public var recoveredSegments: Int
+    /// Bytes cut off the end because they did not form valid batches (a torn or corrupt tail).
+    public var truncatedBytes: Int
+    /// Whole segments removed because they followed a corrupt one.
+    public var deletedSegments: Int
+    public var logEndOffset: Int64
+}
+
+/// One partition's log: an ordered list of segments, the last of which takes appends.
+///
+/// Thread-safe: every operation runs under one lock, like Kafka's per-log lock. Operations are short (a pwritev of the
+/// batches, an index lookup); the slow ones (fsync) run outside it.
+///
+/// Offsets: the log start offset is the first offset still readable; the log end offset (LEO) is the next offset to
+/// assign. On a single broker every appended batch is committed, so the high watermark equals the LEO.
+public final class PartitionLog: Sendable {
+    public let topic: String
+    public let partition: Int32
+    public let directory: String
+    private let core: Mutex<LogCore>
+
+    init(topic: String, partition: Int32, directory: String, core: consuming sending LogCore) {
+        self.topic = topic
+        self.partition = partition
+        self.directory = directory
+        self.core = Mutex(core)
+    }
+
+    public var name: String { "\(topic)-\(partition)" }
+
+    /// Opens (recovering if needed) or creates the log in `directory`.
+    ///
+    /// - Parameters:
+    ///   - recoveryPoint: offset below which data is known flushed; segments wholly below it are trusted.
+    ///   - cleanShutdown: the previous process closed every log cleanly, so nothing needs validating.
+    ///   - logStartOffset: the checkpointed log start offset, if any (DeleteRecords can move it inside a segment).
+    public static func open(
+        topic: String, partition: Int32, directory: String, config: LogConfig, recoveryPoint: Int64?,
+        cleanShutdown: Bool, logStartOffset: Int64?, clock: any StorageClock, logger: Logger
+    ) throws(StorageError) -> (log: PartitionLog, report: LogLoadReport) {
+        let (core, report) = try LogCore.load(
+            name: "\(topic)-\(partition)", directory: directory, config: config, recoveryPoint: recoveryPoint,
+            cleanShutdown: cleanShutdown, logStartOffset: logStartOffset, clock: clock, logger: logger)
+        return (PartitionLog(topic: topic, partition: partition, directory: directory, core: core), report)
+    }
+
+    /// Validates and appends the record batches in `records` (one or more, back to back), assigning offsets.
+    /// Nothing is written if any batch is invalid, too large, or refused by the idempotence checks.
+    ///
+    /// - Parameter checkRecords: also walk the records of uncompressed batches (Kafka's INVALID_RECORD checks).
+    public func append(_ records: ByteBuffer, leaderEpoch: Int32 = 0, checkRecords: Bool = true) throws(StorageError) -> AppendResult {
+        try core.withLock { (core) throws(StorageError) -> AppendResult in
+            try core.append(records, leaderEpoch: leaderEpoch, checkRecords: checkRecords)
+        }
+    }
+
+    /// Whole batches starting with the one containing `offset`, up to `maxBytes` (at least one batch).
+    public func read(from offset: Int64, maxBytes: Int) throws(StorageError) -> ReadResult {
+        try core.withLock { (core) throws(StorageError) -> ReadResult in try core.read(from: offset, maxBytes: maxBytes) }
+    }
+
+    /// Like ``read(from:maxBytes:)`` but copies the bytes out (for in-process readers and tests).
+    public func readBytes(from offset: Int64, maxBytes: Int) throws(StorageError) -> ByteBuffer {
+        try core.withLock { (core) throws(StorageError) -> ByteBuffer in try core.readBytes(from: offset, maxBytes: maxBytes) }
+    }
+
+    public var logStartOffset: Int64 { core.withLock { $0.logStartOffset } }
+    public var logEndOffset: Int64 { core.withLock { $0.logEndOffset } }
+    public var highWatermark: Int64 { logEndOffset }
+    public var recoveryPoint: Int64 { core.withLock { $0.recoveryPoint } }
+    public var sizeInBytes: Int { core.withLock { $0.sizeInBytes } }
+    public var segmentCount: Int { core.withLock { $0.segments.count } }
+    public var config: LogConfig { core.withLock { $0.config } }
+
+    /// Offsets as one consistent snapshot.
+    public var offsets: (logStartOffset: Int64, logEndOffset: Int64) {
+        core.withLock { ($0.logStartOffset, $0.logEndOffset) }
+    }
+
+    /// Segment base offsets, oldest first.
+    public var segmentBaseOffsets: [Int64] { core.withLock { $0.segments.map(\.baseOffset) } }
+
+    /// The first offset whose record timestamp is >= `timestamp`, and that timestamp; nil if no record is that new.
+    public func offset(forTimestamp timestamp: Int64) throws(StorageError) -> (offset: Int64, timestamp: Int64)? {
+        try core.withLock { (core) throws(StorageError) -> (offset: Int64, timestamp: Int64)? in
+            try core.offset(forTimestamp: timestamp)
+        }
+    }
+
+    /// The offset and timestamp of the record with the largest timestamp (ListOffsets -3); nil when empty.
+    public var maxTimestampOffset: (offset: Int64, timestamp: Int64)? {
+        core.withLock { core in
+            core.segments.filter { $0.maxTimestamp >= 0 }.max(by: { $0.maxTimestamp < $1.maxTimestamp })
+                .map { ($0.offsetOfMaxTimestamp, $0.maxTimestamp) }
+        }
+    }
+
+    /// Replaces the topic config (AlterConfigs); applies from the next append or roll.
+    public func updateConfig(_ config: LogConfig) {
+        core.withLock { $0.config = config }
+    }
+
+    /// Moves the log start offset forward (DeleteRecords); whole segments below it are deleted.
+    /// Returns the new log start offset.
+    public func deleteRecords(before offset: Int64) throws(StorageError) -> Int64 {
+        try core.withLock { (core) throws(StorageError) -> Int64 in try core.deleteRecords(before: offset) }
+    }
+
+    /// Deletes segments past retention.ms / retention.bytes. Returns how many were deleted.
+    @discardableResult
+    public func applyRetention() throws(StorageError) -> Int {
+        try core.withLock { (core) throws(StorageError) -> Int in try core.applyRetention() }
+    }
+
+    /// Flushes if the topic's flush.messages / flush.ms policy asks for it (Kafka leaves both unset: the OS flushes).
+    public func flushIfDue() throws(StorageError) {
+        let due = core.withLock { $0.isFlushDue() }
+        if due { try flush() }
+    }
+
+    /// fdatasync every segment holding data above the recovery point, then advance the recovery point to the LEO
+    /// observed before syncing. The syncs run outside the lock so appends continue meanwhile.
+    public func flush() throws(StorageError) {
+        let (target, handles) = try core.withLock { (core) throws(StorageError) -> (Int64, [(SharedFileHandle, String)]) in
+            try core.prepareFlush()
+        }
+        for (handle, path) in handles { try handle.flush(path: path) }
+        core.withLock { $0.completeFlush(upTo: target) }
+    }
+
+    /// Forgets idle idempotent producers (producer.id.expiration.ms).
+    public func expireProducers(idleBefore cutoffMs: Int64) {
+        core.withLock { $0.producerState.expire(idleBefore: cutoffMs) }
+    }
+
+    /// Writes a producer state snapshot at the current LEO so the next open need not replay the whole log.
+    public func snapshotProducerState() throws(StorageError) {
+        try core.withLock { (core) throws(StorageError) in try core.writeProducerSnapshot() }
+    }
+
+    /// Flushes, writes the producer snapshot, trims the active segment's indexes and closes every file.
+    public func close() throws(StorageError) {
+        try flush()
+        try core.withLock { (core) throws(StorageError) in try core.close() }
+    }
+
+    /// Closes and removes every file of this log and its directory.
+    public func delete() throws(StorageError) {
+        try core.withLock { (core) throws(StorageError) in try core.deleteAll() }
+    }
+}
+
+/// Clock seam for the storage layer (segment.ms, retention, flush.ms, LogAppendTime), so tests control time.
+public protocol StorageClock: Sendable {
+    func nowMilliseconds() -> Int64
+}
+
+public struct SystemStorageClock: StorageClock {
+    public init() {}
+    public func nowMilliseconds() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
+    }
+}
+
+/// The state behind a ``PartitionLog``'s lock. Not thread-safe on its own.
+final class LogCore {
+    let name: String
+    let directory: String
+    var config: LogConfig
+    let clock: any StorageClock
+    let logger: Logger
+    /// Oldest first; the last one is active (takes appends). Never empty while open.
+    private(set) var segments: [Segment]
+    private(set) var logStartOffset: Int64
+    private(set) var recoveryPoint: Int64
+    var producerState = ProducerStateManager()
+    private var unflushedMessages: Int64 = 0
+    private var lastFlushMs: Int64
+    private var isClosed = false
+    /// Reused buffers for rewritten batch headers and iovecs, so an append allocates nothing.
+    private var headerScratch: [UInt8] = []
+    private var vectors: [iovec] = []
+
+    private init(name: String, directory: String, config: LogConfig, clock: any StorageClock, logger: Logger,
+                 segments: [Segment], logStartOffset: Int64, recoveryPoint: Int64) {
+        self.name = name
+        self.directory = directory
+        self.config = config
+        self.clock = clock
+        self.logger = logger
+        self.segments = segments
+        self.logStartOffset = logStartOffset
+        self.recoveryPoint = recoveryPoint
+        self.lastFlushMs = clock.nowMilliseconds()
+    }
+
+    var active: Segment { segments[segments.count - 1] }
+    var logEndOffset: Int64 { active.nextOffset }
+    var sizeInBytes: Int { segments.reduce(0) { $0 + $1.size } }
+
+    private func ensureOpen() throws(StorageError) {
+        if isClosed { throw .closed(name) }
+    }
+
+    // MARK: Loading
+
+    static func load(
+        name: String, directory: String, config: LogConfig, recoveryPoint: Int64?, cleanShutdown: Bool,
+        logStartOffset: Int64?, clock: any StorageClock, logger: Logger
+    ) throws(StorageError) -> (LogCore, LogLoadReport) {
+        try FileIO.makeDirectory(directory)
+        let now = clock.nowMilliseconds()
+        let names = try FileIO.listDirectory(directory)
+        // Leftovers of interrupted operations are not part of the log.
+        for file in names where file.hasSuffix(".tmp") || file.hasSuffix(".deleted") || file.hasSuffix(".cleaned")
+            || file.hasSuffix(".swap") {
+            try FileIO.remove(directory + "/" + file)
+        }
+        let bases = names.compactMap { Segment.baseOffset(ofFileName: $0) }.sorted()
+        // Index files without a log file belong to nothing.
+        for file in names {
+            if let base = Segment.baseOffset(ofFileName: file, suffix: ".index") ?? Segment.baseOffset(ofFileName: file, suffix: ".timeindex"),
+               !bases.contains(base) {
+                try FileIO.remove(directory + "/" + file)
+            }
+        }
+        var report = LogLoadReport(segmentCount: 0, recoveredSegments: 0, truncatedBytes: 0, deletedSegments: 0, logEndOffset: 0)
+        var segments: [Segment] = []
+        var stopAt: Int?
+        for (index, base) in bases.enumerated() {
+            let isLast = index == bases.count - 1
+            let nextBase = isLast ? Int64.max : bases[index + 1]
+            let trusted = cleanShutdown || (recoveryPoint.map { nextBase <= $0 } ?? false)
+            let previousEnd = segments.last?.nextOffset ?? Int64.min
+            if base < previousEnd {
+                // Overlapping segments can only come from damage; keep what came before.
+                stopAt = index
+                break
+            }
+            let (segment, rebuilt, dropped) = try Segment.open(
+                directory: directory, baseOffset: base, config: config, active: isLast, trusted: trusted, nowMs: now)
+            if rebuilt { logger.warning("rebuilt damaged index", metadata: ["log": "\(name)", "segment": "\(base)"]) }
+            if !trusted { report.recoveredSegments += 1 }
+            segments.append(segment)
+            if dropped > 0 {
+                report.truncatedBytes += dropped
+                logger.warning("truncated invalid tail", metadata: [
+                    "log": "\(name)", "segment": "\(Segment.fileName(base, ".log"))", "droppedBytes": "\(dropped)",
+                ])
+                stopAt = index + 1
+                break
+            }
+        }
+        if let stopAt, stopAt < bases.count {
+            for base in bases[stopAt...] where !segments.contains(where: { $0.baseOffset == base }) {
+                let path = directory + "/" + Segment.fileName(base, "")
+                try FileIO.remove(path + ".log")
+                try FileIO.remove(path + ".index")
+                try FileIO.remove(path + ".timeindex")
+                report.deletedSegments += 1
+            }
+            if report.deletedSegments > 0 {
+                logger.warning("deleted segments after a corrupt one", metadata: ["log": "\(name)", "count": "\(report.deletedSegments)"])
+            }
+        }
+        if segments.isEmpty {
+            segments.append(try Segment.create(directory: directory, baseOffset: max(logStartOffset ?? 0, 0), config: config, nowMs: now))
+        } else {
+            for segment in segments.dropLast() { try segment.closeForAppends() }
+            try segments[segments.count - 1].reopenForAppends(config: config)
+        }
+        let end = segments[segments.count - 1].nextOffset
+        let start = min(max(logStartOffset ?? segments[0].baseOffset, segments[0].baseOffset), end)
+        let core = LogCore(name: name, directory: directory, config: config, clock: clock, logger: logger,
+                           segments: segments, logStartOffset: start,
+                           recoveryPoint: cleanShutdown ? end : min(recoveryPoint ?? segments[0].baseOffset, end))
+        try core.loadProducerState()
+        report.segmentCount = segments.count
+        report.logEndOffset = end
+        return (core, report)
+    }
+
+    private func snapshotPath(_ offset: Int64) -> String { directory + "/" + Segment.fileName(offset, ".snapshot") }
+
+    /// Loads the newest usable snapshot at or below the LEO and replays batch headers from there.
+    private func loadProducerState() throws(StorageError) {
+        let snapshots = try FileIO.listDirectory(directory)
+            .compactMap { Segment.baseOffset(ofFileName: $0, suffix: ".snapshot") }.sorted(by: >)
+        var replayFrom = logStartOffset
+        for offset in snapshots {
+            if offset <= logEndOffset, let bytes = try? FileIO.readFile(snapshotPath(offset)),
+               let state = ProducerStateManager.load(snapshot: bytes) {
+                producerState = state
+                replayFrom = max(offset, logStartOffset)
+                break
+            }
+        }
+        for offset in snapshots where offset > logEndOffset { try FileIO.remove(snapshotPath(offset)) }
+        let now = clock.nowMilliseconds()
+        for segment in segments where segment.nextOffset > replayFrom {
+            var position = 0
+            if let located = try segment.locate(replayFrom) { position = located.position }
+            while let header = try segment.header(at: position) {
+                if header.lastOffset >= replayFrom { producerState.record(header, appendTimeMs: now) }
+                position += header.totalSize
+            }
+        }
+    }
+
+    func writeProducerSnapshot() throws(StorageError) {
+        try ensureOpen()
+        let offset = logEndOffset
+        try FileIO.writeFileAtomically(snapshotPath(offset), contents: producerState.snapshotBytes())
+        // Keep only the newest two snapshots.
+        let older = try FileIO.listDirectory(directory)
+            .compactMap { Segment.baseOffset(ofFileName: $0, suffix: ".snapshot") }.filter { $0 < offset }.sorted(by: >)
+        for stale in older.dropFirst() { try FileIO.remove(snapshotPath(stale)) }
+    }
+
+    // MARK: Appending
+
+    func append(_ records: ByteBuffer, leaderEpoch: Int32, checkRecords: Bool) throws(StorageError) -> AppendResult {
+        try ensureOpen()
+        let headers: [RecordBatchHeader]
+        do {
+            headers = try RecordBatchValidator.validateProduced(records, checkRecords: checkRecords)
+        } catch {
+            throw .invalidBatch(error)
+        }
+        for header in headers where header.totalSize > config.maxMessageBytes {
+            throw .batchTooLarge(size: header.totalSize, limit: config.maxMessageBytes)
+        }
+        // Idempotence: check every batch against the state as it will be after the earlier ones.
+        var trial = producerState
+        for header in headers {
+            let decision: ProducerStateManager.Decision
+            do { decision = try trial.check(header) } catch { throw .producer(error) }
+            if case .duplicate(let original) = decision {
+                guard headers.count == 1 else {
+                    throw .producer(.outOfOrderSequence(producerId: header.producerId, expected: original.lastSequence,
+                                                        received: header.baseSequence))
+                }
+                return AppendResult(
+                    baseOffset: original.firstOffset, lastOffset: original.lastOffset, logAppendTimeMs: -1,
+                    logStartOffset: logStartOffset, logEndOffset: logEndOffset, recordCount: Int(header.recordCount),
+                    byteCount: 0, wasDuplicate: true)
+            }
+            trial.record(header, appendTimeMs: 0)
+        }
+
+        let now = clock.nowMilliseconds()
+        let appendTime = config.timestampType == .logAppendTime ? now : -1
+        var next = logEndOffset
+        var assigned: [RecordBatchHeader] = []
+        assigned.reserveCapacity(headers.count)
+        for var header in headers {
+            header.baseOffset = next
+            header.partitionLeaderEpoch = leaderEpoch
+            if appendTime >= 0 {
+                header.attributes |= 0x8
+                header.maxTimestamp = appendTime
+            }
+            next = header.nextOffset
+            assigned.append(header)
+        }
+        let totalBytes = records.readableBytes
+        if active.needsRoll(forAppending: totalBytes, lastOffset: next - 1, maxTimestamp: assigned.map(\.maxTimestamp).max() ?? -1,
+                            config: config, nowMs: now) {
+            try roll(at: logEndOffset, nowMs: now)
+        }
+        try writeBatches(records, assigned: assigned, recomputeCRC: appendTime >= 0)
+        for header in assigned { producerState.record(header, appendTimeMs: now) }
+        unflushedMessages += assigned.reduce(0) { $0 + Int64($1.recordCount) }
+        if unflushedMessages >= config.flushMessages {
+            try active.flush()
+            completeFlush(upTo: logEndOffset)
+        }
+        return AppendResult(
+            baseOffset: assigned[0].baseOffset, lastOffset: next - 1, logAppendTimeMs: appendTime,
+            logStartOffset: logStartOffset, logEndOffset: logEndOffset,
+            recordCount: assigned.reduce(0) { $0 + Int($1.recordCount) }, byteCount: totalBytes, wasDuplicate: false)
+    }
+
+    /// One pwritev per append: for each batch its rewritten 61-byte header (from the scratch buffer) and its records
+    /// straight from the request buffer.
+    private func writeBatches(_ records: ByteBuffer, assigned: [RecordBatchHeader], recomputeCRC: Bool) throws(StorageError) {
+        let headerBytes = assigned.count * RecordBatchHeader.size
+        if headerScratch.count < headerBytes { headerScratch = [UInt8](repeating: 0, count: headerBytes) }
+        var scratch = ByteBufferAllocator().buffer(capacity: 0)
+        var failure: StorageError?
+        var headerArea: [UInt8] = []
+        swap(&headerArea, &headerScratch)
+        records.withUnsafeReadableBytes { body in
+            headerArea.withUnsafeMutableBytes { headerArea in
+                vectors.removeAll(keepingCapacity: true)
+                var position = 0
+                for (index, original) in assigned.enumerated() {
+                    var header = original
+                    let headerSlot = headerArea.baseAddress! + index * RecordBatchHeader.size
+                    let recordsStart = position + RecordBatchHeader.size
+                    let recordsCount = header.totalSize - RecordBatchHeader.size
+                    if recomputeCRC {
+                        // LogAppendTime changed attributes and maxTimestamp, which the CRC covers.
+                        scratch.clear()
+                        header.write(to: &scratch)
+                        let headerCRC = scratch.withUnsafeReadableBytes {
+                            CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[RecordBatchHeader.crcStart...]))
+                        }
+                        header.crc = CRC32C.checksum(
+                            UnsafeRawBufferPointer(rebasing: body[recordsStart..<(recordsStart + recordsCount)]),
+                            continuing: headerCRC)
+                    }
+                    scratch.clear()
+                    header.write(to: &scratch)
+                    scratch.withUnsafeReadableBytes { headerSlot.copyMemory(from: $0.baseAddress!, byteCount: RecordBatchHeader.size) }
+                    vectors.append(iovec(iov_base: headerSlot, iov_len: RecordBatchHeader.size))
+                    if recordsCount > 0 {
+                        vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: body.baseAddress! + recordsStart),
+                                             iov_len: recordsCount))
+                    }
+                    position += header.totalSize
+                }
+                do throws(StorageError) { try active.append(&vectors, byteCount: position, batches: assigned) } catch { failure = error }
+            }
+        }
+        headerScratch = headerArea
+        if let failure { throw failure }
+    }
+
+    /// Closes the active segment for appends and starts a new one at `offset`.
+    private func roll(at offset: Int64, nowMs: Int64) throws(StorageError) {
+        try active.closeForAppends()
+        let segment = try Segment.create(directory: directory, baseOffset: offset, config: config, nowMs: nowMs)
+        segments.append(segment)
+        FileIO.syncDirectory(directory)
+        logger.debug("rolled segment", metadata: ["log": "\(name)", "baseOffset": "\(offset)"])
+    }
+
+    // MARK: Reading
+
+    /// Index of the segment that holds `offset` (the last one whose base offset is <= it).
+    private func segmentIndex(for offset: Int64) -> Int {
+        var low = 0
+        var high = segments.count - 1
+        while low < high {
+            let mid = (low + high + 1) / 2
+            if segments[mid].baseOffset <= offset { low = mid } else { high = mid - 1 }
+        }
+        return low
+    }
+
+    private func locateRead(from offset: Int64, maxBytes: Int) throws(StorageError) -> (segment: Segment, position: Int, length: Int, first: RecordBatchHeader)? {
+        try ensureOpen()
+        guard offset >= logStartOffset && offset <= logEndOffset else {
+            throw .offsetOutOfRange(requested: offset, logStartOffset: logStartOffset, logEndOffset: logEndOffset)
+        }
+        guard offset < logEndOffset else { return nil }
+        var index = segmentIndex(for: offset)
+        var target = offset
+        while index < segments.count {
+            if let found = try segments[index].read(from: target, maxBytes: maxBytes) {
+                return (segments[index], found.position, found.length, found.first)
+            }
+            index += 1
+            if index < segments.count { target = max(target, segments[index].baseOffset) }
+        }
+        return nil
+    }
+
+    func read(from offset: Int64, maxBytes: Int) throws(StorageError) -> ReadResult {
+        var result = ReadResult(slices: [], byteCount: 0, firstBatchOffset: nil, highWatermark: logEndOffset,
+                                logStartOffset: logStartOffset, logEndOffset: logEndOffset)
+        guard let found = try locateRead(from: offset, maxBytes: maxBytes) else { return result }
+        result.slices = [try found.segment.log.slice(position: found.position, length: found.length)]
+        result.byteCount = found.length
+        result.firstBatchOffset = found.first.baseOffset
+        return result
+    }
+
+    func readBytes(from offset: Int64, maxBytes: Int) throws(StorageError) -> ByteBuffer {
+        guard let found = try locateRead(from: offset, maxBytes: maxBytes) else { return ByteBuffer() }
+        let bytes = try found.segment.log.bytes(from: found.position, count: found.length)
+        var buffer = ByteBufferAllocator().buffer(capacity: found.length)
+        buffer.writeBytes(bytes)
+        return buffer
+    }
+
+    func offset(forTimestamp timestamp: Int64) throws(StorageError) -> (offset: Int64, timestamp: Int64)? {
+        try ensureOpen()
+        for segment in segments where segment.maxTimestamp >= timestamp && segment.nextOffset > logStartOffset {
+            if let found = try segment.offset(forTimestamp: timestamp, atLeast: logStartOffset) { return found }
+        }
+        return nil
+    }
+
+    // MARK: Retention and deletion
+
+    func deleteRecords(before offset: Int64) throws(StorageError) -> Int64 {
+        try ensureOpen()
+        guard offset >= 0 && offset <= logEndOffset else {
+            throw .offsetOutOfRange(requested: offset, logStartOffset: logStartOffset, logEndOffset: logEndOffset)
+        }
+        if offset > logStartOffset {
+            logStartOffset = offset
+            try deleteSegments(while: { segment, next in (next?.baseOffset ?? segment.nextOffset) <= self.logStartOffset && next != nil })
+        }
+        return logStartOffset
+    }
+
+    func applyRetention() throws(StorageError) -> Int {
+        try ensureOpen()
+        let now = clock.nowMilliseconds()
+        var deleted = 0
+        if config.retentionMs >= 0 {
+            let cutoff = now - config.retentionMs
+            func expired(_ segment: Segment) -> Bool {
+                !segment.isEmpty && (segment.maxTimestamp >= 0 ? segment.maxTimestamp : segment.createdMs) < cutoff
+            }
+            // When everything, the active segment included, is past retention, roll so the active one can go too.
+            if segments.allSatisfy(expired) { try roll(at: logEndOffset, nowMs: now) }
+            deleted += try deleteSegments(while: { segment, next in next != nil && expired(segment) })
+        }
+        if config.retentionBytes >= 0 {
+            var excess = Int64(sizeInBytes) - config.retentionBytes
+            deleted += try deleteSegments(while: { segment, next in
+                guard next != nil, excess - Int64(segment.size) >= 0 else { return false }
+                excess -= Int64(segment.size)
+                return true
+            })
+        }
+        return deleted
+    }
+
+    /// Deletes segments from the oldest while `condition(segment, following segment)` holds; never the active one.
+    @discardableResult
+    private func deleteSegments(while condition: (Segment, Segment?) -> Bool) throws(StorageError) -> Int {
+        var count = 0
+        while segments.count > 1 && condition(segments[0], segments[1]) {
+            let segment = segments.removeFirst()
+            try segment.delete()
+            count += 1
+            logStartOffset = max(logStartOffset, segments[0].baseOffset)
+            logger.info("deleted segment", metadata: ["log": "\(name)", "baseOffset": "\(segment.baseOffset)"])
+        }
+        if count > 0 { producerState.truncateHead(below: logStartOffset) }
+        return count
+    }
+
+    // MARK: Flushing and closing
+
+    func isFlushDue() -> Bool {
+        guard !isClosed, recoveryPoint < logEndOffset else { return false }
+        if unflushedMessages >= config.flushMessages { return true }
+        return config.flushMs != .max && clock.nowMilliseconds() - lastFlushMs >= config.flushMs
+    }
+
+    func prepareFlush() throws(StorageError) -> (Int64, [(SharedFileHandle, String)]) {
+        guard !isClosed else { return (recoveryPoint, []) }
+        let target = logEndOffset
+        var handles: [(SharedFileHandle, String)] = []
+        for segment in segments where segment.nextOffset > recoveryPoint && !segment.isEmpty {
+            handles.append((try segment.log.sharedHandle(), segment.log.path))
+        }
+        return (target, handles)
+    }
+
+    func completeFlush(upTo target: Int64) {
+        recoveryPoint = max(recoveryPoint, target)
+        unflushedMessages = 0
+        lastFlushMs = clock.nowMilliseconds()
+    }
+
+    func close() throws(StorageError) {
+        guard !isClosed else { return }
+        try writeProducerSnapshot()
+        try active.closeForAppends()
+        for segment in segments { segment.close() }
+        isClosed = true
+    }
+
+    func deleteAll() throws(StorageError) {
+        if !isClosed {
+            for segment in segments { segment.close() }
+            isClosed = true
+        }
+        try FileIO.removeTree(directory)
+    }
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The one command that runs every ledgerstream test: `bash Tests/run-all.sh` (CI runs it through .ci/run).
+#
+# 1. Installs what the tests need on a machine that has only the Swift toolchain, gcc and python3:
+#    Debian packages (libsqlite3-dev, libreadline-dev, kcat, zookeeper) and PyPI packages (Tests/Interop/requirements.txt).
+# 2. Builds (debug), checks that generated protocol code is fresh, runs the unit tests (`swift test`).
+# 3. Runs the interop tests: real clients (kcat, kafka-python, confluent-kafka, aiokafka, kazoo, zkCli) against the
+#    real binary on ephemeral 127.0.0.1 ports. Each test starts and stops its own servers.
+#
+# Set LEDGERSTREAM_SKIP_INSTALL=1 to skip step 1 on a machine already set up.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+started=$(date +%s)
+step() { printf '\n== %s (%ss)\n' "$1" "$(( $(date +%s) - started ))"; }
+
+if [ "${LEDGERSTREAM_SKIP_INSTALL:-0}" != 1 ]; then
+  step "installing test dependencies"
+  sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+  apt_packages=(libsqlite3-dev libreadline-dev kcat zookeeper)
+  missing=()
+  for p in "${apt_packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  python3 -m pip install -q --disable-pip-version-check -r Tests/Interop/requirements.txt
+fi
+
+step "building"
+swift build --build-tests
+swift run --skip-build kafka-protocol-gen --check
+
+step "unit tests (swift test)"
+swift test --skip-build
+
+step "interop tests with real clients"
+export LEDGERSTREAM_BIN="$PWD/.build/debug/ledgerstream"
+if compgen -G "Tests/Interop/test_*.py" >/dev/null; then
+  python3 -m pytest -q --timeout=600 Tests/Interop
+else
+  echo "no interop tests yet"
+fi
+
+step "all tests passed"
