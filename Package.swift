@@ -15,6 +15,7 @@ let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
 let nioEmbedded = Target.Dependency.product(name: "NIOEmbedded", package: "swift-nio")
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 
 let package = Package(
     name: "ledgerstream",
@@ -28,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // C: CRC-32C with SSE4.2 and a portable fallback (no Swift package offers CRC-32C).
@@ -44,20 +46,51 @@ let package = Package(
             exclude: ["Definitions"],
             swiftSettings: strict
         ),
+        // Length-prefixed framing shared by the Kafka and ZooKeeper protocols.
+        .target(name: "Framing", dependencies: [nioCore], swiftSettings: strict),
         // The append-only log: memory-mapped segments, sparse indexes, recovery, retention.
         .target(name: "LogStorage", dependencies: ["KafkaProtocol", logging], swiftSettings: strict),
+
+        // A thin wrapper over the system SQLite: prepared statements, transactions, migrations.
+        .target(name: "SQLiteStore", dependencies: ["CSQLite"], swiftSettings: strict),
+        // The classic consumer-group protocol as a pure state machine (no I/O, time passed in).
+        .target(name: "GroupCoordinator", dependencies: ["KafkaProtocol"], swiftSettings: strict),
+
+        // Java .properties files (server.properties, zookeeper.properties).
+        .target(name: "JavaProperties", swiftSettings: strict),
+        // The Kafka-compatible broker: NIO server, request handlers, topics, groups, metadata store.
+        .target(
+            name: "KafkaBroker",
+            dependencies: [
+                "KafkaProtocol", "LogStorage", "GroupCoordinator", "SQLiteStore", "Framing", "JavaProperties",
+                nioCore, nioPosix, logging, serviceLifecycle,
+            ],
+            swiftSettings: strict
+        ),
 
         // The thin command-line front end.
         .executableTarget(
             name: "ledgerstream",
-            dependencies: ["LogStorage", "KafkaProtocol", argumentParser, logging],
+            dependencies: ["KafkaBroker", "LogStorage", "KafkaProtocol", "JavaProperties", argumentParser, logging, serviceLifecycle],
             swiftSettings: strict
         ),
 
         // Developer tool: generates Sources/KafkaProtocol/Generated from Sources/KafkaProtocol/Definitions.
         .executableTarget(name: "kafka-protocol-gen", swiftSettings: strict),
 
-        .testTarget(name: "KafkaProtocolTests", dependencies: ["KafkaProtocol", nioEmbedded], swiftSettings: strict),
+        .testTarget(
+            name: "KafkaProtocolTests", dependencies: ["KafkaProtocol", "Framing", nioEmbedded], resources: [.copy("Fixtures")],
+            swiftSettings: strict
+        ),
         .testTarget(name: "LogStorageTests", dependencies: ["LogStorage"], swiftSettings: strict),
+        .testTarget(name: "GroupCoordinatorTests", dependencies: ["GroupCoordinator"], swiftSettings: strict),
+        .testTarget(
+            name: "KafkaBrokerTests",
+            dependencies: [
+                "KafkaBroker", "JavaProperties", nioEmbedded,
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
     ]
 )

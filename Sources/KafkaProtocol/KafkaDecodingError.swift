@@ -10,8 +10,6 @@ public enum KafkaDecodingError: Error, Equatable, Sendable, CustomStringConverti
     case invalidLength(Int64)
     /// A varint ran past 5 (varint) or 10 (varlong) bytes.
     case malformedVarint
-    /// A string field is not valid UTF-8.
-    case invalidUTF8
     /// A field holds a value outside its domain (for example a record batch with magic 1).
     case invalidValue(String)
     /// The request names an API this broker does not implement.
@@ -27,8 +25,6 @@ public enum KafkaDecodingError: Error, Equatable, Sendable, CustomStringConverti
             return "invalid length or count \(length)"
         case .malformedVarint:
             return "malformed varint"
-        case .invalidUTF8:
-            return "string is not valid UTF-8"
         case .invalidValue(let what):
             return what
         case .unknownApiKey(let key):

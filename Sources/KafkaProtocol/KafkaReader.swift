@@ -96,8 +96,8 @@ public struct KafkaReader {
         guard length <= buffer.readableBytes else {
             throw .truncated(needed: length, available: buffer.readableBytes)
         }
-        guard let string = buffer.readString(length: length) else { throw .invalidUTF8 }
-        return string
+        // Invalid UTF-8 is replaced with U+FFFD, as Kafka's Java decoder does, rather than failing the request.
+        return buffer.readString(length: length)!
     }
 
     /// A non-nullable string; a null on the wire reads as "" (Kafka's own decoders reject it, clients never send it).

@@ -31,6 +31,22 @@ public struct KafkaWriter {
         buffer.setInteger(value, at: index, endianness: .big)
     }
 
+    /// Completes a frame whose first four bytes were written as a placeholder: sets them to the size of everything
+    /// after them (spliced regions included) and returns the parts to write, in order.
+    public func finishFrame() -> [IOData] {
+        let size = Int32(count - 4)
+        if finishedParts.isEmpty {
+            var whole = buffer
+            whole.setInteger(size, at: whole.readerIndex, endianness: .big)
+            return [.byteBuffer(whole)]
+        }
+        var parts = finishedParts + [.byteBuffer(buffer)]
+        guard case .byteBuffer(var first) = parts[0] else { preconditionFailure("a frame starts with bytes") }
+        first.setInteger(size, at: first.readerIndex, endianness: .big)
+        parts[0] = .byteBuffer(first)
+        return parts
+    }
+
     public mutating func splice(_ region: FileRegion) {
         finishedParts.append(.byteBuffer(buffer))
         finishedParts.append(.fileRegion(region))

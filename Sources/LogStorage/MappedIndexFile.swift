@@ -38,8 +38,16 @@ final class MappedIndexFile {
             } else {
                 try map(bytes: size)
             }
-            // Drop trailing all-zero slots (preallocated space that was never written before a crash).
-            while entryCount > 0 && isZeroEntry(entryCount - 1) { entryCount -= 1 }
+            // Drop trailing all-zero slots (preallocated space that was never written before a crash). Entries are
+            // written front to back, so the written ones form a prefix: binary search for its end instead of paging
+            // through megabytes of sparse zeros.
+            var low = 0
+            var high = entryCount
+            while low < high {
+                let mid = (low + high) / 2
+                if isZeroEntry(mid) { high = mid } else { low = mid + 1 }
+            }
+            entryCount = low
         } catch {
             Glibc.close(fd)
             throw error

@@ -96,9 +96,13 @@ public final class PartitionLog: Sendable {
         }
     }
 
-    /// Whole batches starting with the one containing `offset`, up to `maxBytes` (at least one batch).
-    public func read(from offset: Int64, maxBytes: Int) throws(StorageError) -> ReadResult {
-        try core.withLock { (core) throws(StorageError) -> ReadResult in try core.read(from: offset, maxBytes: maxBytes) }
+    /// Whole batches starting with the one containing `offset`, up to `maxBytes`.
+    /// - Parameter minOneBatch: return the first batch even if it is larger than `maxBytes` (KIP-74: the first
+    ///   partition of a fetch must always make progress); when false such a read returns nothing.
+    public func read(from offset: Int64, maxBytes: Int, minOneBatch: Bool = true) throws(StorageError) -> ReadResult {
+        try core.withLock { (core) throws(StorageError) -> ReadResult in
+            try core.read(from: offset, maxBytes: maxBytes, minOneBatch: minOneBatch)
+        }
     }
 
     /// Like ``read(from:maxBytes:)`` but copies the bytes out (for in-process readers and tests).
@@ -511,10 +515,11 @@ final class LogCore {
         return nil
     }
 
-    func read(from offset: Int64, maxBytes: Int) throws(StorageError) -> ReadResult {
+    func read(from offset: Int64, maxBytes: Int, minOneBatch: Bool) throws(StorageError) -> ReadResult {
         var result = ReadResult(slices: [], byteCount: 0, firstBatchOffset: nil, highWatermark: logEndOffset,
                                 logStartOffset: logStartOffset, logEndOffset: logEndOffset)
         guard let found = try locateRead(from: offset, maxBytes: maxBytes) else { return result }
+        if !minOneBatch && found.length > maxBytes { return result }
         result.slices = [try found.segment.log.slice(position: found.position, length: found.length)]
         result.byteCount = found.length
         result.firstBatchOffset = found.first.baseOffset

@@ -1,8 +1,10 @@
-// kafka-protocol-gen: turns Sources/KafkaProtocol/Definitions/*.def into Sources/KafkaProtocol/Generated/*.swift.
+// kafka-protocol-gen: turns Sources/KafkaProtocol/Definitions/*.def into Sources/KafkaProtocol/Generated/*.swift, and
+// into random-value factories for the codec tests in Tests/KafkaProtocolTests/Generated/*+Arbitrary.swift.
 //
 // Usage (from the package root):
 //   swift run kafka-protocol-gen           regenerate the files
 //   swift run kafka-protocol-gen --check   exit 1 if the committed files differ from what would be generated
+//   swift run kafka-protocol-gen [--check] DEFINITIONS [OUTPUT [TEST_SUPPORT_OUTPUT]]   other directories
 //
 // The definition format is described in Sources/KafkaProtocol/Definitions/README.md. The generator is deliberately
 // small: it knows the Kafka primitive types, arrays, nullability by version and the flexible encodings; anything
@@ -287,6 +289,25 @@ struct FieldPlan {
     var type: String { swiftType(field.type) + (isOptional ? "?" : "") }
 }
 
+/// The fields that exist in at least one of the message's versions, with where they are present and nullable.
+func fieldPlans(_ fields: [Field], message: VersionRange) -> [FieldPlan] {
+    fields.compactMap { field in
+        guard let presence = clip(field.versions, to: message) else { return nil }
+        let nullableWhere = field.nullable.flatMap { clip($0, to: presence) }
+        return FieldPlan(field: field, property: propertyName(field.name), presence: presence,
+                         nullableWhere: nullableWhere)
+    }
+}
+
+/// The struct fields among `fields` that declare a nested struct (not a bare reuse), each name once, in order.
+func nestedStructFields(_ fields: [Field]) -> [Field] {
+    var declared = Set<String>()
+    return fields.filter { field in
+        guard case .structArray(let name) = field.type, !field.children.isEmpty else { return false }
+        return declared.insert(name).inserted
+    }
+}
+
 func defaultExpression(_ plan: FieldPlan, file: String) throws -> String {
     if let value = plan.field.defaultValue {
         switch value {
@@ -389,13 +410,7 @@ func emitStruct(
     conformances: String, trailer: [String]
 ) throws {
     let message = api.versions
-    var plans: [FieldPlan] = []
-    for field in fields {
-        guard let presence = clip(field.versions, to: message) else { continue }
-        let nullableWhere = field.nullable.flatMap { clip($0, to: presence) }
-        plans.append(FieldPlan(field: field, property: propertyName(field.name), presence: presence,
-                               nullableWhere: nullableWhere))
-    }
+    let plans = fieldPlans(fields, message: message)
     e.doc(doc)
     e.line("public struct \(name): \(conformances) {")
     e.indent += 1
@@ -493,17 +508,7 @@ func emitStruct(
     e.line("}")
 
     // Nested struct types, each declared once.
-    var declared = Set<String>()
-    func nested(_ fields: [Field]) -> [Field] {
-        fields.filter { field in
-            if case .structArray(let n) = field.type, !field.children.isEmpty, !declared.contains(n) {
-                declared.insert(n)
-                return true
-            }
-            return false
-        }
-    }
-    for field in nested(fields) {
+    for field in nestedStructFields(fields) {
         guard case .structArray(let structName) = field.type else { continue }
         e.line()
         try emitStruct(&e, name: structName, fields: field.children, doc: [], api: api, header: [],
@@ -572,53 +577,164 @@ func generateRegistry(_ apis: [ApiDef]) -> String {
     return e.lines.joined(separator: "\n") + "\n"
 }
 
+// MARK: - Test support: random values
+
+// For every generated struct, the test target gets `static func arbitrary(version:using:) -> Self`: a random value
+// that sets exactly the fields `version` carries (nil only where that version allows null) and leaves every other
+// field at its default, so that decode(encode(x)) == x holds at every version. The value helpers (`Arbitrary.int32`,
+// `Arbitrary.array`, ...) and the `ArbitraryCodable` protocol are hand-written in the test target.
+
+/// A Swift expression for a random value of `type`, drawing from the generator `rng`.
+func arbitraryExpression(_ type: FieldType) -> String {
+    switch type {
+    case .bool: return "Arbitrary.bool(using: &rng)"
+    case .int8: return "Arbitrary.int8(using: &rng)"
+    case .int16: return "Arbitrary.int16(using: &rng)"
+    case .int32: return "Arbitrary.int32(using: &rng)"
+    case .int64: return "Arbitrary.int64(using: &rng)"
+    case .uuid: return "Arbitrary.uuid(using: &rng)"
+    case .string: return "Arbitrary.string(using: &rng)"
+    case .bytes: return "Arbitrary.bytes(using: &rng)"
+    case .records: return "Arbitrary.records(using: &rng)"
+    case .array(let inner): return "Arbitrary.array(using: &rng) { rng in \(arbitraryExpression(inner)) }"
+    // The element type is inferred from the property, so nested and reused structs need no qualified name.
+    case .structArray: return "Arbitrary.array(using: &rng) { rng in .arbitrary(version: version, using: &rng) }"
+    }
+}
+
+/// Emits the `ArbitraryCodable` conformance of the struct `path` and, recursively, of its nested structs.
+func emitArbitrary(_ e: inout Emitter, path: String, fields: [Field], api: ApiDef) {
+    let plans = fieldPlans(fields, message: api.versions)
+    e.line()
+    e.line("extension \(path): ArbitraryCodable {")
+    e.indent += 1
+    e.line("static func arbitrary(version: Int16, using rng: inout some RandomNumberGenerator) -> Self {")
+    e.indent += 1
+    if plans.isEmpty {
+        e.line("return Self()")
+    } else {
+        e.line("var value = Self()")
+        for plan in plans {
+            let target = "value.\(bare(plan.property))"
+            let plain = arbitraryExpression(plan.field.type)
+            let nullable = "Arbitrary.nullable(using: &rng) { rng in \(plain) }"
+            var body: [String]
+            if let nullableWhere = plan.nullableWhere {
+                if let nullCond = condition(nullableWhere, message: plan.presence) {
+                    body = ["if \(nullCond) {", "    \(target) = \(nullable)",
+                            "} else {", "    \(target) = \(plain)", "}"]
+                } else {
+                    body = ["\(target) = \(nullable)"]
+                }
+            } else {
+                body = ["\(target) = \(plain)"]
+            }
+            if let cond = condition(plan.presence, message: api.versions) {
+                e.line("if \(cond) {")
+                for b in body { e.line("    " + b) }
+                e.line("}")
+            } else {
+                for b in body { e.line(b) }
+            }
+        }
+        e.line("return value")
+    }
+    e.indent -= 1
+    e.line("}")
+    e.indent -= 1
+    e.line("}")
+    for field in nestedStructFields(fields) {
+        guard case .structArray(let name) = field.type else { continue }
+        emitArbitrary(&e, path: "\(path).\(name)", fields: field.children, api: api)
+    }
+}
+
+func generateArbitrary(_ api: ApiDef) -> String {
+    var e = Emitter()
+    e.line("// AUTO-GENERATED by kafka-protocol-gen from Definitions/\(api.sourceFile). Do not edit.")
+    e.line("// Regenerate with `swift run kafka-protocol-gen`.")
+    e.line("// Random values for the round-trip tests (see ArbitraryCodable in Support/Arbitrary.swift).")
+    e.line()
+    e.line("import KafkaProtocol")
+    emitArbitrary(&e, path: "\(api.name)Request", fields: api.request, api: api)
+    emitArbitrary(&e, path: "\(api.name)Response", fields: api.response, api: api)
+    return e.lines.joined(separator: "\n") + "\n"
+}
+
 // MARK: - Main
+
+/// A directory whose `.swift` files all belong to the generator, and what they must contain.
+struct OutputDirectory {
+    var path: String
+    var files: [String: String]
+
+    /// Files that differ from what would be generated, or that would not be generated at all.
+    func staleFiles() -> [String] {
+        var stale: [String] = []
+        for (name, content) in files.sorted(by: { $0.key < $1.key }) {
+            let existing = try? String(contentsOfFile: "\(path)/\(name)", encoding: .utf8)
+            if existing != content { stale.append("\(path)/\(name)") }
+        }
+        let present = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        for name in present.sorted() where name.hasSuffix(".swift") && files[name] == nil {
+            stale.append("\(path)/\(name) (orphan)")
+        }
+        return stale
+    }
+
+    /// Writes every file and removes orphans.
+    func write() throws {
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: path, withIntermediateDirectories: true)
+        for name in try fm.contentsOfDirectory(atPath: path) where name.hasSuffix(".swift") && files[name] == nil {
+            try fm.removeItem(atPath: "\(path)/\(name)")
+        }
+        for (name, content) in files {
+            try content.write(toFile: "\(path)/\(name)", atomically: true, encoding: .utf8)
+        }
+    }
+}
 
 func run() throws -> Int32 {
     var arguments = Array(CommandLine.arguments.dropFirst())
     let check = arguments.contains("--check")
     arguments.removeAll { $0 == "--check" }
     let definitions = arguments.first ?? "Sources/KafkaProtocol/Definitions"
-    let output = arguments.count > 1 ? arguments[1] : "Sources/KafkaProtocol/Generated"
-    let fm = FileManager.default
-    let names = try fm.contentsOfDirectory(atPath: definitions).filter { $0.hasSuffix(".def") }.sorted()
+    var sources = OutputDirectory(
+        path: arguments.count > 1 ? arguments[1] : "Sources/KafkaProtocol/Generated", files: [:])
+    var testSupport = OutputDirectory(
+        path: arguments.count > 2 ? arguments[2] : "Tests/KafkaProtocolTests/Generated", files: [:])
+    let names = try FileManager.default.contentsOfDirectory(atPath: definitions)
+        .filter { $0.hasSuffix(".def") }.sorted()
     guard !names.isEmpty else { throw GenError(description: "no .def files in \(definitions)") }
     var apis: [ApiDef] = []
-    var files: [String: String] = [:]
     for name in names {
         let api = try parseDefinition(path: "\(definitions)/\(name)")
         guard api.versions.max != nil else {
             throw GenError(description: "\(name): 'versions' must be a closed range")
         }
         apis.append(api)
-        files["\(api.name).swift"] = try generate(api)
+        sources.files["\(api.name).swift"] = try generate(api)
+        testSupport.files["\(api.name)+Arbitrary.swift"] = generateArbitrary(api)
     }
-    files["ApiKey+Generated.swift"] = generateRegistry(apis.sorted { $0.key < $1.key })
+    sources.files["ApiKey+Generated.swift"] = generateRegistry(apis.sorted { $0.key < $1.key })
+    let outputs = [sources, testSupport]
+    let total = outputs.reduce(0) { $0 + $1.files.count }
 
     if check {
-        var stale: [String] = []
-        for (name, content) in files.sorted(by: { $0.key < $1.key }) {
-            let existing = try? String(contentsOfFile: "\(output)/\(name)", encoding: .utf8)
-            if existing != content { stale.append(name) }
-        }
-        let present = (try? fm.contentsOfDirectory(atPath: output)) ?? []
-        for name in present where name.hasSuffix(".swift") && files[name] == nil { stale.append("\(name) (orphan)") }
+        let stale = outputs.flatMap { $0.staleFiles() }
         if stale.isEmpty {
-            print("kafka-protocol-gen: \(files.count) generated files are up to date")
+            print("kafka-protocol-gen: \(total) generated files are up to date")
             return 0
         }
         FileHandle.standardError.write(Data(
             "kafka-protocol-gen: out of date: \(stale.joined(separator: ", ")); run `swift run kafka-protocol-gen`\n".utf8))
         return 1
     }
-    try fm.createDirectory(atPath: output, withIntermediateDirectories: true)
-    for name in try fm.contentsOfDirectory(atPath: output) where name.hasSuffix(".swift") && files[name] == nil {
-        try fm.removeItem(atPath: "\(output)/\(name)")
+    for output in outputs {
+        try output.write()
+        print("kafka-protocol-gen: wrote \(output.files.count) files to \(output.path)")
     }
-    for (name, content) in files {
-        try content.write(toFile: "\(output)/\(name)", atomically: true, encoding: .utf8)
-    }
-    print("kafka-protocol-gen: wrote \(files.count) files to \(output)")
     return 0
 }
 

@@ -1,0 +1,63 @@
+import NIOCore
+
+/// Splits a TCP stream into frames of `int32 length` + payload, the framing of both Kafka and ZooKeeper.
+///
+/// Emits each payload (without the length) as a slice of the read buffer, so no bytes are copied. A frame that has not
+/// fully arrived is not an error: the decoder waits (NIO's `needMoreData`). A negative length or one above
+/// `maxFrameBytes` is: the decoder throws ``FrameError`` and the connection's handler closes that one connection
+/// (Kafka's `socket.request.max.bytes`, 100 MiB by default, and ZooKeeper's `jute.maxbuffer`).
+///
+/// An optional `firstBytesHook` sees the first four bytes of a connection before they are taken as a length; the
+/// ZooKeeper server uses it to recognise four-letter words ("ruok"), which arrive without a length prefix.
+public struct LengthPrefixedFrameDecoder: ByteToMessageDecoder {
+    public typealias InboundOut = ByteBuffer
+
+    public let maxFrameBytes: Int
+    private var firstBytesHook: (@Sendable (UInt32) -> Bool)?
+
+    /// - Parameter firstBytesHook: called once with the first four bytes; returning true stops decoding and passes
+    ///   the raw bytes (all of them) on as one message.
+    public init(maxFrameBytes: Int, firstBytesHook: (@Sendable (UInt32) -> Bool)? = nil) {
+        precondition(maxFrameBytes > 0 && maxFrameBytes <= Int(Int32.max))
+        self.maxFrameBytes = maxFrameBytes
+        self.firstBytesHook = firstBytesHook
+    }
+
+    public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        guard let length = buffer.getInteger(at: buffer.readerIndex, endianness: .big, as: Int32.self) else {
+            return .needMoreData
+        }
+        if let hook = firstBytesHook {
+            firstBytesHook = nil
+            if hook(UInt32(bitPattern: length)) {
+                context.fireChannelRead(wrapInboundOut(buffer.readSlice(length: buffer.readableBytes)!))
+                return .continue
+            }
+        }
+        guard length >= 0 else { throw FrameError.negativeLength(length) }
+        guard Int(length) <= maxFrameBytes else { throw FrameError.tooLarge(length: Int(length), limit: maxFrameBytes) }
+        guard buffer.readableBytes >= 4 + Int(length) else { return .needMoreData }
+        buffer.moveReaderIndex(forwardBy: 4)
+        context.fireChannelRead(wrapInboundOut(buffer.readSlice(length: Int(length))!))
+        return .continue
+    }
+
+    public mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+        while try decode(context: context, buffer: &buffer) == .continue {}
+        // A partial frame at EOF is simply dropped: the peer went away mid-frame.
+        return .needMoreData
+    }
+}
+
+/// Why a stream could not be split into frames; the connection is closed.
+public enum FrameError: Error, Equatable, CustomStringConvertible {
+    case negativeLength(Int32)
+    case tooLarge(length: Int, limit: Int)
+
+    public var description: String {
+        switch self {
+        case .negativeLength(let length): return "frame with negative length \(length)"
+        case .tooLarge(let length, let limit): return "frame of \(length) bytes exceeds the limit of \(limit) bytes"
+        }
+    }
+}

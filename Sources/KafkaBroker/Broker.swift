@@ -1,0 +1,179 @@
+import KafkaProtocol
+import LogStorage
+import Logging
+import NIOCore
+import Synchronization
+
+/// The broker's request processing, independent of sockets: `handle(frame:context:)` turns one request frame into a
+/// ``RequestOutcome``. The NIO server (``BrokerServer``) feeds it frames on I/O threads and writes the outcomes back
+/// in request order.
+///
+/// Thread-safe. Shared state lives in small lock-protected parts: the topic registry, each partition log, the group
+/// coordinator, the fetch purgatory and the metadata store.
+public final class Broker: Sendable {
+    let config: BrokerConfig
+    let logger: Logger
+    let logs: LogManager
+    let store: MetadataStore
+    let topics = TopicRegistry()
+    let clusterId: String
+    let purgatory = FetchPurgatory()
+    let groups: GroupCoordinatorService
+    let producerIds: ProducerIdAllocator
+    let clock: any StorageClock
+    /// Addresses clients are told to use; fixed once the listener is bound (port 0 becomes the real port).
+    private let advertised: Mutex<[Listener]>
+    /// Serialises topic creation, deletion and changes, which touch the store, the registry and the log manager.
+    private let topicChanges = Mutex(())
+
+    public init(config: BrokerConfig, logger: Logger, clock: any StorageClock = SystemStorageClock()) throws {
+        self.config = config
+        self.logger = logger
+        self.clock = clock
+        logs = try LogManager(directory: config.dataDirectory, defaultConfig: config.logDefaults, clock: clock, logger: logger)
+        store = try MetadataStore(path: config.dataDirectory + "/metadata.db")
+        clusterId = try store.clusterId()
+        producerIds = ProducerIdAllocator(store: store)
+        advertised = Mutex(config.advertisedListeners ?? config.listeners)
+        groups = GroupCoordinatorService(config: config, store: store, logger: logger, clock: clock)
+        try loadTopics()
+        try groups.loadOffsets()
+    }
+
+    /// Opens every known topic's logs (recovering them after an unclean shutdown) and adopts partition directories
+    /// that the metadata store does not know, so data is never dropped silently.
+    private func loadTopics() throws {
+        var stored = try store.loadTopics()
+        let known = Set(stored.map(\.name))
+        var orphans: [String: Int32] = [:]
+        for (topic, partition) in try logs.partitionsOnDisk() where !known.contains(topic) {
+            orphans[topic] = max(orphans[topic] ?? 0, partition + 1)
+        }
+        for (name, count) in orphans.sorted(by: { $0.key < $1.key }) where TopicName.problem(name) == nil {
+            logger.warning("adopting partition directories of a topic missing from metadata.db", metadata: [
+                "topic": "\(name)", "partitions": "\(count)",
+            ])
+            let topic = StoredTopic(name: name, id: KafkaUUID.random(), partitionCount: count, configs: [:],
+                                    createdMs: clock.nowMilliseconds())
+            try store.createTopic(topic)
+            stored.append(topic)
+        }
+        for topic in stored {
+            let logConfig = (try? config.logDefaults.applying(topic.configs)) ?? config.logDefaults
+            var opened: [PartitionLog] = []
+            for partition in 0..<topic.partitionCount {
+                opened.append(try logs.openLog(topic: topic.name, partition: partition, config: logConfig))
+            }
+            topics.put(Topic(name: topic.name, id: topic.id, configOverrides: topic.configs, config: logConfig,
+                             logs: opened, createdMs: topic.createdMs))
+        }
+        if !stored.isEmpty {
+            logger.info("loaded topics", metadata: [
+                "topics": "\(stored.count)", "partitions": "\(stored.reduce(0) { $0 + Int($1.partitionCount) })",
+                "cleanShutdown": "\(logs.previousShutdownWasClean)",
+            ])
+        }
+    }
+
+    var nodeId: Int32 { config.nodeId }
+
+    /// The listener clients should connect to.
+    var advertisedListener: Listener { advertised.withLock { $0[0] } }
+
+    /// Called once the server is bound: listeners on port 0 are advertised with the port actually bound.
+    func bound(to port: Int) {
+        advertised.withLock { listeners in
+            if config.advertisedListeners == nil {
+                listeners = config.listeners.map { listener in
+                    var copy = listener
+                    if copy.port == 0 { copy.port = port }
+                    if copy.host.isEmpty || copy.host == "0.0.0.0" || copy.host == "::" { copy.host = "127.0.0.1" }
+                    return copy
+                }
+            }
+        }
+    }
+
+    // MARK: Dispatch
+
+    /// Decodes and answers one request frame (the 4-byte size prefix already removed).
+    func handle(frame: ByteBuffer, clientHost: String, eventLoop: any EventLoop) -> RequestOutcome {
+        guard let peek = RequestHeader.peek(frame) else {
+            return .close(reason: "frame of \(frame.readableBytes) bytes is too short for a request header")
+        }
+        // KIP-511: an ApiVersions request of a version we do not know is answered (v0 format) without parsing it,
+        // so the client can retry with a version we do support.
+        if peek.apiKey == .apiVersions && !ApiVersionsRequest.supportedVersions.contains(peek.apiVersion) {
+            return .response(apiVersionsFallback(correlationId: peek.correlationId))
+        }
+        guard let schema = peek.apiKey.schema else {
+            return .close(reason: "unknown API key \(peek.apiKey.rawValue) (correlation id \(peek.correlationId))")
+        }
+        guard schema.versions.contains(peek.apiVersion) else {
+            return .close(reason: "\(schema.name) v\(peek.apiVersion) is not supported (supported: v\(schema.versions.lowerBound)-v\(schema.versions.upperBound))")
+        }
+        var reader = KafkaReader(frame)
+        do {
+            let header = try RequestHeader(from: &reader)
+            let context = RequestContext(header: header, clientHost: clientHost, eventLoop: eventLoop)
+            return try dispatch(&reader, context)
+        } catch {
+            return .close(reason: "malformed \(schema.name) v\(peek.apiVersion) request: \(error)")
+        }
+    }
+
+    private func decode<R: KafkaRequest>(_ type: R.Type, _ reader: inout KafkaReader, _ context: RequestContext) throws(KafkaDecodingError) -> R {
+        // Trailing bytes are tolerated, as Apache Kafka does: librdkafka 2.16 sends three after an all-topics
+        // Metadata v9+ request.
+        try R(from: &reader, version: context.version)
+    }
+
+    private func dispatch(_ reader: inout KafkaReader, _ context: RequestContext) throws(KafkaDecodingError) -> RequestOutcome {
+        switch context.header.apiKey {
+        case .produce: return handleProduce(try decode(ProduceRequest.self, &reader, context), context)
+        case .fetch: return handleFetch(try decode(FetchRequest.self, &reader, context), context)
+        case .listOffsets: return handleListOffsets(try decode(ListOffsetsRequest.self, &reader, context), context)
+        case .metadata: return handleMetadata(try decode(MetadataRequest.self, &reader, context), context)
+        case .offsetCommit: return handleOffsetCommit(try decode(OffsetCommitRequest.self, &reader, context), context)
+        case .offsetFetch: return handleOffsetFetch(try decode(OffsetFetchRequest.self, &reader, context), context)
+        case .findCoordinator: return handleFindCoordinator(try decode(FindCoordinatorRequest.self, &reader, context), context)
+        case .joinGroup: return handleJoinGroup(try decode(JoinGroupRequest.self, &reader, context), context)
+        case .heartbeat: return handleHeartbeat(try decode(HeartbeatRequest.self, &reader, context), context)
+        case .leaveGroup: return handleLeaveGroup(try decode(LeaveGroupRequest.self, &reader, context), context)
+        case .syncGroup: return handleSyncGroup(try decode(SyncGroupRequest.self, &reader, context), context)
+        case .describeGroups: return handleDescribeGroups(try decode(DescribeGroupsRequest.self, &reader, context), context)
+        case .listGroups: return handleListGroups(try decode(ListGroupsRequest.self, &reader, context), context)
+        case .apiVersions: return handleApiVersions(try decode(ApiVersionsRequest.self, &reader, context), context)
+        case .createTopics: return handleCreateTopics(try decode(CreateTopicsRequest.self, &reader, context), context)
+        case .deleteTopics: return handleDeleteTopics(try decode(DeleteTopicsRequest.self, &reader, context), context)
+        case .deleteRecords: return handleDeleteRecords(try decode(DeleteRecordsRequest.self, &reader, context), context)
+        case .initProducerId: return handleInitProducerId(try decode(InitProducerIdRequest.self, &reader, context), context)
+        case .describeConfigs: return handleDescribeConfigs(try decode(DescribeConfigsRequest.self, &reader, context), context)
+        case .createPartitions: return handleCreatePartitions(try decode(CreatePartitionsRequest.self, &reader, context), context)
+        case .incrementalAlterConfigs:
+            return handleIncrementalAlterConfigs(try decode(IncrementalAlterConfigsRequest.self, &reader, context), context)
+        case .describeCluster: return handleDescribeCluster(try decode(DescribeClusterRequest.self, &reader, context), context)
+        default:
+            return .close(reason: "API \(context.header.apiKey) has a schema but no handler")
+        }
+    }
+
+    // MARK: Lifecycle
+
+    /// One round of background work: retention, policy flushes, producer expiry, checkpoints, group expiry.
+    func runMaintenance() {
+        logs.runMaintenance(producerIdExpirationMs: config.producerIdExpirationMs)
+    }
+
+    /// Clean shutdown of the storage: logs flushed and closed, checkpoints and the clean-shutdown marker written.
+    func shutdown() throws {
+        purgatory.completeAll()
+        groups.shutdown()
+        try logs.shutdown()
+        store.close()
+    }
+
+    func withTopicChanges<T: Sendable>(_ body: () throws -> T) rethrows -> T {
+        try topicChanges.withLock { _ in try body() }
+    }
+}

@@ -1,0 +1,182 @@
+import JavaProperties
+import LogStorage
+
+/// A `PLAINTEXT://host:port` listener address. An empty host (`PLAINTEXT://:9092`) means every interface.
+public struct Listener: Sendable, Equatable, CustomStringConvertible {
+    public var name: String
+    public var host: String
+    public var port: Int
+
+    public init(name: String = "PLAINTEXT", host: String, port: Int) {
+        self.name = name
+        self.host = host
+        self.port = port
+    }
+
+    /// Parses `NAME://host:port` (IPv6 hosts in brackets). Only PLAINTEXT listeners are supported.
+    public init(parsing text: String) throws(BrokerConfigError) {
+        let trimmed = text.trimmingWhitespace()
+        let parts = trimmed.split(separator: "://", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2 else {
+            throw .invalid(key: "listeners", value: text, reason: "expected NAME://host:port, e.g. PLAINTEXT://127.0.0.1:9092")
+        }
+        name = String(parts[0]).uppercased()
+        guard name == "PLAINTEXT" else {
+            throw .invalid(key: "listeners", value: text, reason: "only PLAINTEXT listeners are supported (no TLS or SASL)")
+        }
+        let address = parts[1]
+        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
+              (0...65535).contains(port)
+        else { throw .invalid(key: "listeners", value: text, reason: "expected a port number 0-65535") }
+        var host = String(address[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        self.host = host
+        self.port = port
+    }
+
+    public var description: String {
+        let shown = host.contains(":") ? "[\(host)]" : host
+        return "\(name)://\(shown):\(port)"
+    }
+}
+
+/// Why a broker setting was refused; names the key and what is expected.
+public enum BrokerConfigError: Error, Equatable, Sendable, CustomStringConvertible {
+    case invalid(key: String, value: String, reason: String)
+    case unreadableFile(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .invalid(let key, let value, let reason): return "invalid value '\(value)' for \(key): \(reason)"
+        case .unreadableFile(let path, let reason): return "cannot read \(path): \(reason)"
+        }
+    }
+}
+
+/// The broker's settings, under Apache Kafka's property names (`server.properties`), with Kafka's defaults except
+/// where a single local node needs another (listener on 127.0.0.1, data under the current directory).
+public struct BrokerConfig: Sendable, Equatable {
+    public var nodeId: Int32 = 1
+    public var listeners: [Listener] = [Listener(host: "127.0.0.1", port: 9092)]
+    /// What clients are told to connect to; defaults to the listeners (with the bound port when it was 0).
+    public var advertisedListeners: [Listener]?
+    public var logDirs: [String] = ["ledgerstream-data"]
+    public var numPartitions: Int32 = 1
+    public var defaultReplicationFactor: Int16 = 1
+    public var autoCreateTopics = true
+    public var deleteTopicEnable = true
+    /// Defaults for every topic's log (Kafka's `log.*` settings), overridable per topic.
+    public var logDefaults = LogConfig()
+    public var socketRequestMaxBytes = 104_857_600
+    public var logRetentionCheckIntervalMs: Int64 = 300_000
+    public var logFlushSchedulerIntervalMs: Int64 = 60_000
+    public var logFlushOffsetCheckpointIntervalMs: Int64 = 60_000
+    public var groupInitialRebalanceDelayMs: Int64 = 3000
+    public var groupMinSessionTimeoutMs: Int32 = 6000
+    public var groupMaxSessionTimeoutMs: Int32 = 1_800_000
+    public var offsetMetadataMaxBytes = 4096
+    public var producerIdExpirationMs: Int64 = 86_400_000
+    /// Threads that run requests (Kafka's num.io.threads); the event loops only move bytes.
+    public var ioThreads = 4
+    /// Event loop threads (Kafka's num.network.threads); 0 = one per core.
+    public var networkThreads = 0
+    /// `host:port[,host:port…][/chroot]` of a ZooKeeper ensemble to register in, if any.
+    public var zookeeperConnect: String?
+    public var zookeeperSessionTimeoutMs: Int32 = 18_000
+    /// Keys given that ledgerstream does not use (reported once at startup, as Kafka does).
+    public var unknownKeys: [String] = []
+    /// Broker keys explicitly set (DescribeConfigs reports them as STATIC_BROKER_CONFIG).
+    public var explicitKeys: Set<String> = []
+
+    public init() {}
+
+    /// The directory holding logs and metadata (Kafka accepts several log.dirs; ledgerstream uses the first).
+    public var dataDirectory: String { logDirs[0] }
+
+    /// Applies properties in Kafka's names. Unknown keys are collected in `unknownKeys`, not rejected.
+    public mutating func apply(_ properties: JavaProperties) throws(BrokerConfigError) {
+        for (key, value) in properties.entries {
+            try apply(key: key, value: value)
+        }
+    }
+
+    public mutating func apply(key: String, value rawValue: String) throws(BrokerConfigError) {
+        let value = rawValue.trimmingWhitespace()
+        func int<T: FixedWidthInteger>(_: T.Type, _ range: ClosedRange<T> = T.min...T.max) throws(BrokerConfigError) -> T {
+            guard let number = T(value), range.contains(number) else {
+                throw .invalid(key: key, value: value, reason: "expected an integer in \(range.lowerBound)...\(range.upperBound)")
+            }
+            return number
+        }
+        func bool() throws(BrokerConfigError) -> Bool {
+            switch value.lowercased() {
+            case "true": return true
+            case "false": return false
+            default: throw .invalid(key: key, value: value, reason: "expected true or false")
+            }
+        }
+        explicitKeys.insert(key)
+        switch key {
+        case "node.id", "broker.id": nodeId = try int(Int32.self, 0...Int32.max)
+        case "listeners": listeners = try Self.parseListeners(value, key: key)
+        case "advertised.listeners": advertisedListeners = try Self.parseListeners(value, key: key)
+        case "log.dirs", "log.dir":
+            let dirs = value.split(separator: ",").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty }
+            guard !dirs.isEmpty else { throw .invalid(key: key, value: value, reason: "expected a directory") }
+            logDirs = dirs
+        case "num.partitions": numPartitions = try int(Int32.self, 1...Int32.max)
+        case "default.replication.factor":
+            defaultReplicationFactor = try int(Int16.self, 1...1)
+        case "auto.create.topics.enable": autoCreateTopics = try bool()
+        case "delete.topic.enable": deleteTopicEnable = try bool()
+        case "socket.request.max.bytes": socketRequestMaxBytes = try int(Int.self, 1024...Int(Int32.max))
+        case "log.retention.check.interval.ms": logRetentionCheckIntervalMs = try int(Int64.self, 1...Int64.max)
+        case "log.flush.scheduler.interval.ms": logFlushSchedulerIntervalMs = try int(Int64.self, 1...Int64.max)
+        case "log.flush.offset.checkpoint.interval.ms": logFlushOffsetCheckpointIntervalMs = try int(Int64.self, 1...Int64.max)
+        case "group.initial.rebalance.delay.ms": groupInitialRebalanceDelayMs = try int(Int64.self, 0...Int64.max)
+        case "group.min.session.timeout.ms": groupMinSessionTimeoutMs = try int(Int32.self, 1...Int32.max)
+        case "group.max.session.timeout.ms": groupMaxSessionTimeoutMs = try int(Int32.self, 1...Int32.max)
+        case "offset.metadata.max.bytes": offsetMetadataMaxBytes = try int(Int.self, 0...Int(Int32.max))
+        case "producer.id.expiration.ms": producerIdExpirationMs = try int(Int64.self, 1...Int64.max)
+        case "num.io.threads": ioThreads = try int(Int.self, 1...256)
+        case "num.network.threads": networkThreads = try int(Int.self, 1...256)
+        case "zookeeper.connect": zookeeperConnect = value.isEmpty ? nil : value
+        case "zookeeper.session.timeout.ms": zookeeperSessionTimeoutMs = try int(Int32.self, 1...Int32.max)
+        default:
+            if LogConfig.brokerPropertyNames[key] != nil {
+                do {
+                    let (topicKey, topicValue) = try LogConfig.topicValue(forBrokerProperty: key, value: value)
+                    logDefaults = try logDefaults.applying([topicKey: topicValue])
+                } catch {
+                    throw .invalid(key: key, value: value, reason: "\(error)")
+                }
+            } else {
+                explicitKeys.remove(key)
+                unknownKeys.append(key)
+            }
+        }
+    }
+
+    private static func parseListeners(_ value: String, key: String) throws(BrokerConfigError) -> [Listener] {
+        var listeners: [Listener] = []
+        for part in value.split(separator: ",") {
+            do {
+                listeners.append(try Listener(parsing: String(part)))
+            } catch {
+                guard case .invalid(_, let v, let reason) = error else { throw error }
+                throw .invalid(key: key, value: v, reason: reason)
+            }
+        }
+        guard !listeners.isEmpty else { throw .invalid(key: key, value: value, reason: "expected at least one listener") }
+        return listeners
+    }
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        let scalars = unicodeScalars
+        guard let start = scalars.firstIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+        let end = scalars.lastIndex(where: { !$0.properties.isWhitespace })!
+        return String(scalars[start...end])
+    }
+}

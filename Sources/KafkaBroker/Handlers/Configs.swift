@@ -1,0 +1,202 @@
+import KafkaProtocol
+import LogStorage
+
+// DescribeConfigs (32) v1-4 and IncrementalAlterConfigs (44) v0-1.
+// Topics (resource type 2) report every supported topic config with its source: DYNAMIC_TOPIC_CONFIG (1) when set on
+// the topic, STATIC_BROKER_CONFIG (4) when it comes from server.properties, DEFAULT_CONFIG (5) otherwise; with
+// IncludeSynonyms, the chain of sources. The broker (type 4) reports its static settings, read-only.
+// IncrementalAlterConfigs changes topic configs (SET 0, DELETE 1, APPEND 2, SUBTRACT 3); broker settings are static.
+extension Broker {
+    enum ConfigSource: Int8 {
+        case dynamicTopic = 1
+        case staticBroker = 4
+        case defaultConfig = 5
+    }
+
+    /// Kafka's config types (DescribeConfigs v3+).
+    static let configTypes: [String: Int8] = [
+        "cleanup.policy": 7, "compression.type": 2, "flush.messages": 5, "flush.ms": 5, "index.interval.bytes": 3,
+        "max.message.bytes": 3, "message.timestamp.type": 2, "min.insync.replicas": 3, "retention.bytes": 5,
+        "retention.ms": 5, "segment.bytes": 3, "segment.index.bytes": 3, "segment.ms": 5,
+    ]
+
+    /// The broker property that provides each topic key's default (its "synonym").
+    static let brokerSynonyms: [String: String] = [
+        "cleanup.policy": "log.cleanup.policy", "flush.messages": "log.flush.interval.messages",
+        "flush.ms": "log.flush.interval.ms", "index.interval.bytes": "log.index.interval.bytes",
+        "max.message.bytes": "message.max.bytes", "message.timestamp.type": "log.message.timestamp.type",
+        "retention.bytes": "log.retention.bytes", "retention.ms": "log.retention.ms", "segment.bytes": "log.segment.bytes",
+        "segment.index.bytes": "log.index.size.max.bytes", "segment.ms": "log.roll.ms",
+    ]
+
+    struct ConfigEntry {
+        var name: String
+        var value: String?
+        var readOnly: Bool
+        var configSource: Int8
+        var synonyms: [DescribeConfigsResponse.DescribeConfigsResult.DescribeConfigsResourceResult.DescribeConfigsSynonym]
+        var configType: Int8
+    }
+
+    /// The describe view of a topic's config. `keys` nil means every key.
+    func describeTopicConfig(_ topicConfig: LogConfig, overrides: [String: String], keys: [String]?, synonyms: Bool, version: Int16) -> [ConfigEntry] {
+        let defaults = config.logDefaults
+        let defaultValues = Dictionary(uniqueKeysWithValues: defaults.entries.map { ($0.name, $0.value) })
+        return topicConfig.entries.filter { keys == nil || keys!.contains($0.name) }.map { entry in
+            let brokerKey = Self.brokerSynonyms[entry.name]
+            let brokerSet = brokerKey.map { key in
+                config.explicitKeys.contains(key) || LogConfig.brokerPropertyNames.contains { config.explicitKeys.contains($0.key) && $0.value == entry.name }
+            } ?? false
+            let source: ConfigSource = overrides[entry.name] != nil ? .dynamicTopic : (brokerSet ? .staticBroker : .defaultConfig)
+            var chain: [DescribeConfigsResponse.DescribeConfigsResult.DescribeConfigsResourceResult.DescribeConfigsSynonym] = []
+            if synonyms {
+                if let value = overrides[entry.name] { chain.append(.init(name: entry.name, value: value, source: ConfigSource.dynamicTopic.rawValue)) }
+                if let brokerKey {
+                    chain.append(.init(name: brokerKey, value: defaultValues[entry.name],
+                                       source: (brokerSet ? ConfigSource.staticBroker : .defaultConfig).rawValue))
+                }
+            }
+            return ConfigEntry(name: entry.name, value: entry.value, readOnly: false, configSource: source.rawValue,
+                               synonyms: chain, configType: Self.configTypes[entry.name] ?? 2)
+        }
+    }
+
+    /// The broker's own settings, as Kafka's names.
+    func brokerConfigEntries() -> [(name: String, value: String, type: Int8)] {
+        var entries: [(String, String, Int8)] = [
+            ("broker.id", "\(config.nodeId)", 3),
+            ("node.id", "\(config.nodeId)", 3),
+            ("listeners", config.listeners.map(\.description).joined(separator: ","), 7),
+            ("advertised.listeners", advertisedListener.description, 7),
+            ("log.dirs", config.logDirs.joined(separator: ","), 2),
+            ("num.partitions", "\(config.numPartitions)", 3),
+            ("default.replication.factor", "\(config.defaultReplicationFactor)", 3),
+            ("auto.create.topics.enable", "\(config.autoCreateTopics)", 1),
+            ("delete.topic.enable", "\(config.deleteTopicEnable)", 1),
+            ("socket.request.max.bytes", "\(config.socketRequestMaxBytes)", 3),
+            ("group.initial.rebalance.delay.ms", "\(config.groupInitialRebalanceDelayMs)", 3),
+            ("group.min.session.timeout.ms", "\(config.groupMinSessionTimeoutMs)", 3),
+            ("group.max.session.timeout.ms", "\(config.groupMaxSessionTimeoutMs)", 3),
+            ("log.retention.check.interval.ms", "\(config.logRetentionCheckIntervalMs)", 5),
+            ("num.io.threads", "\(config.ioThreads)", 3),
+        ]
+        for (topicKey, brokerKey) in Self.brokerSynonyms.sorted(by: { $0.value < $1.value }) {
+            if let value = config.logDefaults.entries.first(where: { $0.name == topicKey })?.value {
+                entries.append((brokerKey, value, Self.configTypes[topicKey] ?? 2))
+            }
+        }
+        if let zookeeper = config.zookeeperConnect { entries.append(("zookeeper.connect", zookeeper, 2)) }
+        return entries.sorted { $0.0 < $1.0 }
+    }
+
+    func handleDescribeConfigs(_ request: DescribeConfigsRequest, _ context: RequestContext) -> RequestOutcome {
+        typealias Result = DescribeConfigsResponse.DescribeConfigsResult
+        var response = DescribeConfigsResponse(throttleTimeMs: 0, results: [])
+        for resource in request.resources {
+            var result = Result(errorCode: 0, errorMessage: nil, resourceType: resource.resourceType,
+                                resourceName: resource.resourceName, configs: [])
+            switch resource.resourceType {
+            case 2:
+                guard let topic = topics.topic(named: resource.resourceName) else {
+                    result.errorCode = ErrorCode.unknownTopicOrPartition.rawValue
+                    result.errorMessage = "Topic '\(resource.resourceName)' does not exist."
+                    break
+                }
+                result.configs = describeTopicConfig(
+                    topic.config, overrides: topic.configOverrides, keys: resource.configurationKeys,
+                    synonyms: request.includeSynonyms, version: context.version
+                ).map {
+                    .init(name: $0.name, value: $0.value, readOnly: $0.readOnly, configSource: $0.configSource,
+                          isSensitive: false, synonyms: $0.synonyms, configType: $0.configType, documentation: nil)
+                }
+            case 4:
+                guard resource.resourceName.isEmpty || resource.resourceName == "\(nodeId)" else {
+                    result.errorCode = ErrorCode.invalidRequest.rawValue
+                    result.errorMessage = "broker \(resource.resourceName) does not exist; this is broker \(nodeId)"
+                    break
+                }
+                result.configs = brokerConfigEntries()
+                    .filter { resource.configurationKeys == nil || resource.configurationKeys!.contains($0.name) }
+                    .map { entry in
+                        let source: ConfigSource = config.explicitKeys.contains(entry.name) ? .staticBroker : .defaultConfig
+                        return .init(name: entry.name, value: entry.value, readOnly: true, configSource: source.rawValue,
+                                     isSensitive: false,
+                                     synonyms: request.includeSynonyms ? [.init(name: entry.name, value: entry.value, source: source.rawValue)] : [],
+                                     configType: entry.type, documentation: nil)
+                    }
+            default:
+                result.errorCode = ErrorCode.invalidRequest.rawValue
+                result.errorMessage = "resource type \(resource.resourceType) is not supported (topics are 2, brokers 4)"
+            }
+            response.results.append(result)
+        }
+        return context.respond(response)
+    }
+
+    func handleIncrementalAlterConfigs(_ request: IncrementalAlterConfigsRequest, _ context: RequestContext) -> RequestOutcome {
+        var response = IncrementalAlterConfigsResponse(throttleTimeMs: 0, responses: [])
+        for resource in request.resources {
+            var result = IncrementalAlterConfigsResponse.AlterConfigsResourceResponse(
+                errorCode: 0, errorMessage: nil, resourceType: resource.resourceType, resourceName: resource.resourceName)
+            switch resource.resourceType {
+            case 2:
+                guard let topic = topics.topic(named: resource.resourceName) else {
+                    result.errorCode = ErrorCode.unknownTopicOrPartition.rawValue
+                    result.errorMessage = "Topic '\(resource.resourceName)' does not exist."
+                    break
+                }
+                switch Self.applyIncremental(resource.configs, to: topic.configOverrides, defaults: topic.config) {
+                case .failure(let error):
+                    result.errorCode = error.code.rawValue
+                    result.errorMessage = error.message
+                case .success(let overrides):
+                    if case .failure(let error) = setTopicConfig(name: topic.name, overrides: overrides, validateOnly: request.validateOnly) {
+                        result.errorCode = error.code.rawValue
+                        result.errorMessage = error.message
+                    }
+                }
+            case 4:
+                result.errorCode = ErrorCode.invalidRequest.rawValue
+                result.errorMessage = "broker settings are static: edit server.properties and restart"
+            default:
+                result.errorCode = ErrorCode.invalidRequest.rawValue
+                result.errorMessage = "resource type \(resource.resourceType) is not supported"
+            }
+            response.responses.append(result)
+        }
+        return context.respond(response)
+    }
+
+    /// Applies SET/DELETE/APPEND/SUBTRACT operations to a topic's overrides.
+    static func applyIncremental(
+        _ operations: [IncrementalAlterConfigsRequest.AlterConfigsResource.AlterableConfig], to current: [String: String],
+        defaults: LogConfig
+    ) -> Result<[String: String], TopicError> {
+        var overrides = current
+        for operation in operations {
+            switch operation.configOperation {
+            case 0:
+                guard let value = operation.value else {
+                    return .failure(TopicError(code: .invalidConfig, message: "SET \(operation.name) needs a value"))
+                }
+                overrides[operation.name] = value
+            case 1:
+                overrides[operation.name] = nil
+            case 2, 3:
+                guard Self.configTypes[operation.name] == 7 else {
+                    return .failure(TopicError(code: .invalidConfig, message: "\(operation.name) is not a list config"))
+                }
+                let existing = (overrides[operation.name] ?? defaults.entries.first { $0.name == operation.name }?.value ?? "")
+                    .split(separator: ",").map(String.init)
+                let values = (operation.value ?? "").split(separator: ",").map(String.init)
+                let updated = operation.configOperation == 2
+                    ? existing + values.filter { !existing.contains($0) }
+                    : existing.filter { !values.contains($0) }
+                overrides[operation.name] = updated.joined(separator: ",")
+            default:
+                return .failure(TopicError(code: .invalidRequest, message: "unknown config operation \(operation.configOperation)"))
+            }
+        }
+        return .success(overrides)
+    }
+}

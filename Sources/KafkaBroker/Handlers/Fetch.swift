@@ -1,0 +1,164 @@
+import KafkaProtocol
+import LogStorage
+import NIOCore
+import Synchronization
+
+// Fetch (key 1), v4-16. For each partition, whole batches from the one containing FetchOffset, as file regions the
+// server writes with sendfile (the record bytes are never copied through user space), up to PartitionMaxBytes and
+// MaxBytes overall, but always at least one batch for the first partition with data (KIP-74). FetchOffset equal to
+// the log end is valid and returns nothing; outside [log start, log end] is OFFSET_OUT_OF_RANGE.
+//
+// Long polling: with fewer than MinBytes available and MaxWaitMs > 0 the fetch waits in the purgatory and is woken
+// by the next append to any of its partitions (not by a timer), or answers with what it has after MaxWaitMs.
+//
+// Fetch sessions (v7+) are not created: SessionId 0 tells clients to keep sending full requests, which is legal.
+// v13+ address topics by id only; an unknown id is UNKNOWN_TOPIC_ID.
+extension Broker {
+    struct FetchTarget: Sendable {
+        var name: String
+        var topicId: KafkaUUID
+        var partition: Int32
+        var fetchOffset: Int64
+        var partitionMaxBytes: Int
+        var log: PartitionLog?
+        var error: ErrorCode
+    }
+
+    struct FetchPlan: Sendable {
+        /// Topics in request order, each with its partitions.
+        var topics: [(name: String, id: KafkaUUID, targets: [FetchTarget])]
+        var maxBytes: Int
+        var minBytes: Int
+        var readCommitted: Bool
+    }
+
+    func handleFetch(_ request: FetchRequest, _ context: RequestContext) -> RequestOutcome {
+        if context.version >= 7 && request.sessionId != 0 {
+            // No session was ever handed out, so every session id is unknown.
+            return context.respond(FetchResponse(throttleTimeMs: 0, errorCode: ErrorCode.fetchSessionIdNotFound.rawValue,
+                                                 sessionId: 0, responses: []))
+        }
+        let plan = fetchPlan(request, version: context.version)
+        let first = evaluateFetch(plan)
+        let waitable = plan.topics.flatMap(\.targets).filter { $0.log != nil && $0.error == .none }
+        if request.maxWaitMs <= 0 || first.bytes >= plan.minBytes || first.hasError || waitable.isEmpty {
+            return context.respond(first.response)
+        }
+        let parked = ParkedFetch(promise: context.eventLoop.makePromise(of: [IOData].self))
+        let keys = waitable.map { FetchPurgatory.Key(topic: $0.name, partition: $0.partition) }
+        let timeout = context.eventLoop.scheduleTask(in: .milliseconds(Int64(request.maxWaitMs))) { [self] in
+            if let id = parked.watchId { purgatory.cancel(id) }
+            parked.complete(context.frame(evaluateFetch(plan).response))
+        }
+        parked.setTimeout(timeout)
+        park(parked, plan: plan, keys: keys, context: context)
+        return .deferred(parked.promise.futureResult)
+    }
+
+    /// Watches the partitions; on every wake, answers if MinBytes is now met, else watches again.
+    private func park(_ parked: ParkedFetch, plan: FetchPlan, keys: [FetchPurgatory.Key], context: RequestContext) {
+        guard !parked.isDone else { return }
+        let id = purgatory.watch(keys) { [self] in
+            let result = evaluateFetch(plan)
+            if result.bytes >= plan.minBytes || result.hasError {
+                parked.complete(context.frame(result.response))
+            } else {
+                park(parked, plan: plan, keys: keys, context: context)
+            }
+        }
+        parked.watchId = id
+        // Data may have arrived between the first read and the watch: look once more.
+        let recheck = evaluateFetch(plan)
+        if recheck.bytes >= plan.minBytes && purgatory.cancel(id) {
+            parked.complete(context.frame(recheck.response))
+        }
+    }
+
+    func fetchPlan(_ request: FetchRequest, version: Int16) -> FetchPlan {
+        var plan = FetchPlan(topics: [], maxBytes: Int(max(request.maxBytes, 0)), minBytes: Int(max(request.minBytes, 1)),
+                             readCommitted: request.isolationLevel == 1)
+        for requested in request.topics {
+            let topic = version >= 13 ? topics.topic(id: requested.topicId) : topics.topic(named: requested.topic)
+            let missing: ErrorCode = version >= 13 ? .unknownTopicId : .unknownTopicOrPartition
+            let name = topic?.name ?? requested.topic
+            let targets = requested.partitions.map { partition in
+                let log = topic?.log(partition.partition)
+                return FetchTarget(
+                    name: name, topicId: requested.topicId, partition: partition.partition, fetchOffset: partition.fetchOffset,
+                    partitionMaxBytes: Int(max(partition.partitionMaxBytes, 0)), log: log,
+                    error: topic == nil ? missing : (log == nil ? .unknownTopicOrPartition : .none))
+            }
+            plan.topics.append((name, requested.topicId, targets))
+        }
+        return plan
+    }
+
+    /// Reads every partition of the plan now.
+    func evaluateFetch(_ plan: FetchPlan) -> (response: FetchResponse, bytes: Int, hasError: Bool) {
+        var response = FetchResponse(throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses: [])
+        var total = 0
+        var hasError = false
+        for topic in plan.topics {
+            var partitions: [FetchResponse.FetchableTopicResponse.PartitionData] = []
+            for target in topic.targets {
+                var data = FetchResponse.FetchableTopicResponse.PartitionData(
+                    partitionIndex: target.partition, errorCode: target.error.rawValue, highWatermark: -1,
+                    lastStableOffset: -1, logStartOffset: -1, abortedTransactions: plan.readCommitted ? [] : nil,
+                    preferredReadReplica: -1, records: .empty)
+                if let log = target.log, target.error == .none {
+                    let budget = min(target.partitionMaxBytes, max(plan.maxBytes - total, 0))
+                    do {
+                        let read = try log.read(from: target.fetchOffset, maxBytes: budget, minOneBatch: total == 0)
+                        data.highWatermark = read.highWatermark
+                        data.lastStableOffset = read.highWatermark
+                        data.logStartOffset = read.logStartOffset
+                        data.records = read.slices.isEmpty ? .empty : .regions(read.slices)
+                        total += read.byteCount
+                    } catch {
+                        let (start, end) = log.offsets
+                        data.errorCode = Self.errorCode(for: error).rawValue
+                        data.highWatermark = end
+                        data.lastStableOffset = end
+                        data.logStartOffset = start
+                    }
+                }
+                if data.errorCode != 0 { hasError = true }
+                partitions.append(data)
+            }
+            response.responses.append(.init(topic: topic.name, topicId: topic.id, partitions: partitions))
+        }
+        return (response, total, hasError)
+    }
+}
+
+/// A fetch waiting in the purgatory; completed exactly once, by a wake-up or by its timeout.
+final class ParkedFetch: Sendable {
+    let promise: EventLoopPromise<[IOData]>
+    private let state = Mutex<(done: Bool, watchId: UInt64?, timeout: Scheduled<Void>?)>((false, nil, nil))
+
+    init(promise: EventLoopPromise<[IOData]>) {
+        self.promise = promise
+    }
+
+    var isDone: Bool { state.withLock { $0.done } }
+
+    var watchId: UInt64? {
+        get { state.withLock { $0.watchId } }
+        set { state.withLock { $0.watchId = newValue } }
+    }
+
+    func setTimeout(_ task: Scheduled<Void>) {
+        state.withLock { $0.timeout = task }
+    }
+
+    func complete(_ parts: [IOData]) {
+        let timeout = state.withLock { state -> Scheduled<Void>?? in
+            if state.done { return .none }
+            state.done = true
+            return .some(state.timeout)
+        }
+        guard case .some(let task) = timeout else { return }
+        task?.cancel()
+        promise.succeed(parts)
+    }
+}

@@ -1,0 +1,54 @@
+import KafkaProtocol
+import LogStorage
+
+// ListOffsets (key 2), v1-9. Timestamp -2 = earliest (log start offset), -1 = latest (the log end offset, i.e. the
+// true end, not the start of the last batch), -3 = the record with the largest timestamp (v7+), -4 = earliest local
+// (v8+; no tiered storage, so the log start), -5 = latest tiered (v9+; nothing is tiered: -1). t >= 0: the first
+// record with a timestamp >= t, found through the time index, else offset -1. With read_committed (isolation 1) the
+// answer for -1 is the last stable offset, equal to the log end here since there are no transactions.
+extension Broker {
+    func handleListOffsets(_ request: ListOffsetsRequest, _ context: RequestContext) -> RequestOutcome {
+        var response = ListOffsetsResponse(throttleTimeMs: 0, topics: [])
+        for requested in request.topics {
+            let topic = topics.topic(named: requested.name)
+            var partitions: [ListOffsetsResponse.ListOffsetsTopicResponse.ListOffsetsPartitionResponse] = []
+            for partition in requested.partitions {
+                partitions.append(listOffset(topic?.log(partition.partitionIndex), partition))
+            }
+            response.topics.append(.init(name: requested.name, partitions: partitions))
+        }
+        return context.respond(response)
+    }
+
+    private func listOffset(
+        _ log: PartitionLog?, _ request: ListOffsetsRequest.ListOffsetsTopic.ListOffsetsPartition
+    ) -> ListOffsetsResponse.ListOffsetsTopicResponse.ListOffsetsPartitionResponse {
+        typealias Response = ListOffsetsResponse.ListOffsetsTopicResponse.ListOffsetsPartitionResponse
+        guard let log else {
+            return Response(partitionIndex: request.partitionIndex, errorCode: ErrorCode.unknownTopicOrPartition.rawValue,
+                            timestamp: -1, offset: -1, leaderEpoch: -1)
+        }
+        func answer(_ offset: Int64, _ timestamp: Int64 = -1) -> Response {
+            Response(partitionIndex: request.partitionIndex, errorCode: 0, timestamp: timestamp, offset: offset, leaderEpoch: 0)
+        }
+        switch request.timestamp {
+        case -2, -4: return answer(log.logStartOffset)
+        case -1: return answer(log.logEndOffset)
+        case -3:
+            guard let max = log.maxTimestampOffset else { return answer(-1) }
+            return answer(max.offset, max.timestamp)
+        case -5: return answer(-1)
+        case let timestamp where timestamp >= 0:
+            do {
+                guard let found = try log.offset(forTimestamp: timestamp) else { return answer(-1) }
+                return answer(found.offset, found.timestamp)
+            } catch {
+                return Response(partitionIndex: request.partitionIndex, errorCode: Self.errorCode(for: error).rawValue,
+                                timestamp: -1, offset: -1, leaderEpoch: -1)
+            }
+        default:
+            return Response(partitionIndex: request.partitionIndex, errorCode: ErrorCode.invalidRequest.rawValue,
+                            timestamp: -1, offset: -1, leaderEpoch: -1)
+        }
+    }
+}

@@ -1,0 +1,34 @@
+import KafkaProtocol
+import NIOCore
+
+/// What the broker does with one request frame.
+enum RequestOutcome: Sendable {
+    /// Send these parts (a complete frame, possibly with sendfile regions).
+    case response([IOData])
+    /// Send nothing (Produce with acks=0).
+    case noResponse
+    /// The response comes later (a parked fetch, a join waiting for the rebalance).
+    case deferred(EventLoopFuture<[IOData]>)
+    /// Close the connection after logging `reason`: the request cannot be answered in the protocol (unknown API,
+    /// unsupported version, malformed bytes). Only this connection is affected.
+    case close(reason: String)
+}
+
+/// Facts about a request that every handler needs.
+struct RequestContext: Sendable {
+    var header: RequestHeader
+    var clientHost: String
+    /// The connection's event loop: deferred responses are completed there.
+    var eventLoop: any EventLoop
+
+    var version: Int16 { header.apiVersion }
+
+    /// Encodes `response` as this request's answer.
+    func respond<R: KafkaResponse>(_ response: R) -> RequestOutcome {
+        .response(frame(response))
+    }
+
+    func frame<R: KafkaResponse>(_ response: R) -> [IOData] {
+        KafkaFrame.response(response, apiKey: header.apiKey, version: header.apiVersion, correlationId: header.correlationId)
+    }
+}

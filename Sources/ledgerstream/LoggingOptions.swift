@@ -1,0 +1,43 @@
+import ArgumentParser
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `--verbose` / `--log-level`, shared by every command. Logs go to standard error through swift-log.
+struct LoggingOptions: ParsableArguments {
+    @Flag(name: .shortAndLong, help: "Log more detail (same as --log-level debug).")
+    var verbose = false
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error or critical.")
+    var logLevel: Logger.Level?
+
+    var level: Logger.Level { logLevel ?? (verbose ? .debug : .info) }
+
+    /// Installs the standard-error log handler once for the process and returns a logger.
+    func bootstrap(label: String) -> Logger {
+        let level = self.level
+        LoggingSystem.bootstrap { name in
+            var handler = StreamLogHandler.standardError(label: name)
+            handler.logLevel = level
+            return handler
+        }
+        return Logger(label: label)
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// Writes a line to standard output and flushes at once (readiness lines are read through pipes by scripts).
+func printFlushed(_ line: String) {
+    print(line)
+    fflush(nil)
+}
+
+/// Writes `ledgerstream <command>: <message>` to standard error.
+func printError(_ command: String, _ message: String) {
+    let line = Array("ledgerstream \(command): \(message)\n".utf8)
+    fflush(nil)
+    _ = line.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+}
