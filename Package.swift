@@ -68,10 +68,13 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // A Kafka client (connections, metadata, producer, consumer, admin) for any Kafka-compatible cluster.
+        .target(name: "KafkaClient", dependencies: ["KafkaProtocol", "Framing", nioCore, nioPosix], swiftSettings: strict),
+
         // The thin command-line front end.
         .executableTarget(
             name: "ledgerstream",
-            dependencies: ["KafkaBroker", "LogStorage", "KafkaProtocol", "JavaProperties", argumentParser, logging, serviceLifecycle],
+            dependencies: ["KafkaBroker", "KafkaClient", "LogStorage", "KafkaProtocol", "JavaProperties", argumentParser, logging, serviceLifecycle],
             swiftSettings: strict
         ),
 
@@ -83,6 +86,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "LogStorageTests", dependencies: ["LogStorage"], swiftSettings: strict),
+        .testTarget(name: "KafkaClientTests", dependencies: ["KafkaClient", "KafkaBroker", nioPosix], swiftSettings: strict),
         .testTarget(name: "GroupCoordinatorTests", dependencies: ["GroupCoordinator"], swiftSettings: strict),
         .testTarget(
             name: "KafkaBrokerTests",

@@ -116,6 +116,10 @@ public final class Broker: Sendable {
         do {
             let header = try RequestHeader(from: &reader)
             let context = RequestContext(header: header, clientHost: clientHost, eventLoop: eventLoop)
+            logger.trace("request", metadata: [
+                "api": "\(header.apiKey)", "version": "\(header.apiVersion)", "correlationId": "\(header.correlationId)",
+                "client": "\(header.clientId ?? "")@\(clientHost)",
+            ])
             return try dispatch(&reader, context)
         } catch {
             return .close(reason: "malformed \(schema.name) v\(peek.apiVersion) request: \(error)")

@@ -159,6 +159,7 @@ final class GroupCoordinatorService: Sendable {
 
     /// Completes the promises the state machine answered, then re-arms the timer for its next deadline.
     private func perform(_ actions: [CoordinatorAction]) {
+        if !actions.isEmpty { logger.trace("group coordinator actions", metadata: ["actions": "\(actions.map { "\($0)".prefix(160) })"]) }
         var joins: [(EventLoopPromise<JoinGroupOutcome>, JoinGroupOutcome)] = []
         var syncs: [(EventLoopPromise<SyncGroupOutcome>, SyncGroupOutcome)] = []
         state.withLock { state in

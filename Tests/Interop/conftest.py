@@ -156,3 +156,9 @@ def processes():
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 pass
+
+
+def pytest_configure(config):
+    # kafka-python 3.0.12 loads its protocol schemas with deprecated importlib.resources calls; not our concern.
+    config.addinivalue_line("filterwarnings", "ignore:read_text is deprecated:DeprecationWarning")
+    config.addinivalue_line("filterwarnings", "ignore:open_text is deprecated:DeprecationWarning")

@@ -1,0 +1,201 @@
+import KafkaProtocol
+
+/// A topic config as a broker reports it.
+public struct TopicConfigEntry: Sendable, Equatable {
+    public var name: String
+    public var value: String?
+    /// True when set on the topic itself (DYNAMIC_TOPIC_CONFIG), not inherited.
+    public var isOverride: Bool
+    public var isReadOnly: Bool
+}
+
+/// Everything `topic describe` shows about one topic.
+public struct TopicDescription: Sendable {
+    public struct Partition: Sendable, Equatable {
+        public var partition: Int32
+        public var leader: Int32
+        public var replicas: [Int32]
+        public var isr: [Int32]
+        public var logStartOffset: Int64
+        public var highWatermark: Int64
+    }
+
+    public var name: String
+    public var id: KafkaUUID
+    public var partitions: [Partition]
+    public var configs: [TopicConfigEntry]
+}
+
+/// A consumer group as `ListGroups` reports it.
+public struct GroupSummary: Sendable, Equatable {
+    public var groupId: String
+    public var protocolType: String
+    public var state: String
+}
+
+/// A consumer group as `DescribeGroups` reports it.
+public struct GroupDetails: Sendable, Equatable {
+    public struct Member: Sendable, Equatable {
+        public var memberId: String
+        public var clientId: String
+        public var clientHost: String
+        /// The partitions assigned to the member (decoded from the consumer protocol), when the group is stable.
+        public var assignment: [String: [Int32]]
+    }
+
+    public var groupId: String
+    public var state: String
+    public var protocolType: String
+    public var protocolName: String
+    public var members: [Member]
+}
+
+/// Admin operations (what kafka-topics.sh and kafka-consumer-groups.sh do), over any Kafka-compatible cluster.
+extension KafkaClient {
+    private static func check(_ code: Int16, _ message: String?) throws {
+        let error = ErrorCode(rawValue: code)
+        if error != .none { throw KafkaClientError.broker(error, message: message) }
+    }
+
+    /// Creates a topic; the error says why it could not be (TOPIC_ALREADY_EXISTS, INVALID_REPLICATION_FACTOR, …).
+    public func createTopic(_ name: String, partitions: Int32, replicationFactor: Int16, configs: [String: String]) async throws {
+        let connection = try await controllerConnection()
+        let response = try await connection.send(CreateTopicsRequest(
+            topics: [.init(name: name, numPartitions: partitions, replicationFactor: replicationFactor,
+                           configs: configs.sorted { $0.key < $1.key }.map { .init(name: $0.key, value: $0.value) })],
+            timeoutMs: 30_000))
+        guard let result = response.topics.first else { throw KafkaClientError.malformedResponse("CreateTopics: no result") }
+        try Self.check(result.errorCode, result.errorMessage ?? "creating topic \(name)")
+    }
+
+    /// Deletes a topic.
+    public func deleteTopic(_ name: String) async throws {
+        let connection = try await controllerConnection()
+        let version = try connection.version(for: DeleteTopicsRequest.self)
+        let request = version >= 6
+            ? DeleteTopicsRequest(topics: [.init(name: name, topicId: .zero)], timeoutMs: 30_000)
+            : DeleteTopicsRequest(topicNames: [name], timeoutMs: 30_000)
+        let response = try await connection.send(request, version: version)
+        guard let result = response.responses.first else { throw KafkaClientError.malformedResponse("DeleteTopics: no result") }
+        try Self.check(result.errorCode, result.errorMessage ?? "deleting topic \(name)")
+    }
+
+    /// Every topic (internal ones included), sorted by name.
+    public func listTopics() async throws -> [TopicInfo] {
+        let metadata = try await refreshMetadata(topics: nil)
+        return metadata.topics.values.sorted { $0.name < $1.name }
+    }
+
+    /// The offset of `timestamp` in each partition (-2 earliest, -1 latest, or a time in ms).
+    public func listOffsets(topic: String, partitions: [Int32], timestamp: Int64) async throws -> [Int32: Int64] {
+        var byLeader: [Int32: [Int32]] = [:]
+        for partition in partitions { byLeader[try await leader(topic: topic, partition: partition), default: []].append(partition) }
+        var result: [Int32: Int64] = [:]
+        for (leader, owned) in byLeader {
+            let connection = try await connection(toNode: leader)
+            let response = try await connection.send(ListOffsetsRequest(replicaId: -1, isolationLevel: 0, topics: [
+                .init(name: topic, partitions: owned.map { .init(partitionIndex: $0, currentLeaderEpoch: -1, timestamp: timestamp) }),
+            ]))
+            for partition in response.topics.flatMap(\.partitions) {
+                try Self.check(partition.errorCode, "listing offsets of \(topic)-\(partition.partitionIndex)")
+                result[partition.partitionIndex] = partition.offset
+            }
+        }
+        return result
+    }
+
+    /// The topic's configs as the broker reports them.
+    public func describeTopicConfigs(_ topic: String) async throws -> [TopicConfigEntry] {
+        let connection = try await controllerConnection()
+        let response = try await connection.send(DescribeConfigsRequest(
+            resources: [.init(resourceType: 2, resourceName: topic, configurationKeys: nil)], includeSynonyms: false))
+        guard let result = response.results.first else { throw KafkaClientError.malformedResponse("DescribeConfigs: no result") }
+        try Self.check(result.errorCode, result.errorMessage ?? "describing configs of \(topic)")
+        let version = try connection.version(for: DescribeConfigsRequest.self)
+        return result.configs.map {
+            TopicConfigEntry(name: $0.name, value: $0.value, isOverride: version >= 1 ? $0.configSource == 1 : false,
+                             isReadOnly: $0.readOnly)
+        }.sorted { $0.name < $1.name }
+    }
+
+    /// Partitions with leaders, log start offsets and high watermarks, plus configs.
+    public func describeTopic(_ name: String) async throws -> TopicDescription {
+        let info = try await topic(name)
+        let partitions = info.partitions.map(\.partition)
+        let starts = try await listOffsets(topic: name, partitions: partitions, timestamp: -2)
+        let ends = try await listOffsets(topic: name, partitions: partitions, timestamp: -1)
+        let configs = try await describeTopicConfigs(name)
+        return TopicDescription(
+            name: name, id: info.id,
+            partitions: info.partitions.map {
+                .init(partition: $0.partition, leader: $0.leader, replicas: $0.replicas, isr: $0.isr,
+                      logStartOffset: starts[$0.partition] ?? -1, highWatermark: ends[$0.partition] ?? -1)
+            },
+            configs: configs)
+    }
+
+    /// Groups known to every broker of the cluster.
+    public func listGroups() async throws -> [GroupSummary] {
+        _ = try await refreshMetadata(topics: [])
+        var groups: [GroupSummary] = []
+        for node in metadata.brokers.keys.sorted() {
+            let connection = try await connection(toNode: node)
+            let response = try await connection.send(ListGroupsRequest())
+            try Self.check(response.errorCode, "listing groups")
+            groups += response.groups.map { GroupSummary(groupId: $0.groupId, protocolType: $0.protocolType, state: $0.groupState) }
+        }
+        return groups.sorted { $0.groupId < $1.groupId }
+    }
+
+    /// A group's state and members (with their decoded assignments).
+    public func describeGroup(_ group: String) async throws -> GroupDetails {
+        let connection = try await coordinator(forGroup: group)
+        let response = try await connection.send(DescribeGroupsRequest(groups: [group]))
+        guard let described = response.groups.first else { throw KafkaClientError.malformedResponse("DescribeGroups: no result") }
+        try Self.check(described.errorCode, "describing group \(group)")
+        return GroupDetails(
+            groupId: described.groupId, state: described.groupState, protocolType: described.protocolType,
+            protocolName: described.protocolData,
+            members: described.members.map { member in
+                let assignment = (try? ConsumerProtocol.decodeAssignment(member.memberAssignment))?.partitions ?? [:]
+                return .init(memberId: member.memberId, clientId: member.clientId, clientHost: member.clientHost, assignment: assignment)
+            })
+    }
+
+    /// Committed offsets of a group (all partitions it committed when `partitions` is nil).
+    public func committedOffsets(
+        group: String, topic: String? = nil, partitions: [Int32]? = nil, using dedicated: BrokerConnection? = nil
+    ) async throws -> [String: [Int32: Int64]] {
+        let connection: BrokerConnection
+        if let dedicated { connection = dedicated } else { connection = try await coordinator(forGroup: group) }
+        let version = try connection.version(for: OffsetFetchRequest.self)
+        // Without explicit partitions ask for everything (a topic with an empty partition list means "none").
+        let wanted = partitions.flatMap { partitions in topic.map { [(name: $0, partitions: partitions)] } }
+        var result: [String: [Int32: Int64]] = [:]
+        if version >= 8 {
+            let request = OffsetFetchRequest(groups: [.init(
+                groupId: group, memberId: nil, memberEpoch: -1,
+                topics: wanted.map { $0.map { .init(name: $0.name, partitionIndexes: $0.partitions) } })])
+            let response = try await connection.send(request, version: version)
+            guard let entry = response.groups.first else { throw KafkaClientError.malformedResponse("OffsetFetch: no group") }
+            try Self.check(entry.errorCode, "fetching offsets of group \(group)")
+            for found in entry.topics where topic == nil || found.name == topic {
+                let topic = found
+                for partition in topic.partitions where partition.committedOffset >= 0 {
+                    result[topic.name, default: [:]][partition.partitionIndex] = partition.committedOffset
+                }
+            }
+        } else {
+            let request = OffsetFetchRequest(groupId: group, topics: wanted.map { $0.map { .init(name: $0.name, partitionIndexes: $0.partitions) } })
+            let response = try await connection.send(request, version: version)
+            try Self.check(response.errorCode, "fetching offsets of group \(group)")
+            for found in response.topics where topic == nil || found.name == topic {
+                let topic = found
+                for partition in topic.partitions where partition.committedOffset >= 0 {
+                    result[topic.name, default: [:]][partition.partitionIndex] = partition.committedOffset
+                }
+            }
+        }
+        return result
+    }
+}

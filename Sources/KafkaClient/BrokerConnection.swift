@@ -1,0 +1,219 @@
+import Framing
+import KafkaProtocol
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// One TCP connection to one Kafka broker (ours or any other), with requests pipelined.
+///
+/// On connect it negotiates versions with ApiVersions: for every API, the highest version both sides support, so
+/// the client works with older and newer brokers alike. Responses are matched to requests in order (Kafka answers in
+/// order) and checked by correlation id. A request that gets no answer in time fails, and the connection is closed,
+/// because every response behind it would be stale.
+///
+/// Thread-safe.
+public final class BrokerConnection: Sendable {
+    public let address: BrokerAddress
+    let channel: any Channel
+    let clientId: String
+    private let state = Mutex<(correlation: Int32, versions: [Int16: ClosedRange<Int16>])>((0, [:]))
+
+    private init(address: BrokerAddress, channel: any Channel, clientId: String) {
+        self.address = address
+        self.channel = channel
+        self.clientId = clientId
+    }
+
+    /// Connects and negotiates API versions.
+    public static func connect(
+        to address: BrokerAddress, group: any EventLoopGroup, clientId: String, timeout: TimeAmount = .seconds(10)
+    ) async throws -> BrokerConnection {
+        let channel: any Channel
+        do {
+            channel = try await ClientBootstrap(group: group)
+                .connectTimeout(timeout)
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(
+                            ByteToMessageHandler(LengthPrefixedFrameDecoder(maxFrameBytes: Int(Int32.max))))
+                        try channel.pipeline.syncOperations.addHandler(KafkaClientHandler())
+                    }
+                }
+                .connect(host: address.host, port: address.port).get()
+        } catch {
+            throw KafkaClientError.unreachable(servers: [address.description], reason: "\(error)")
+        }
+        let connection = BrokerConnection(address: address, channel: channel, clientId: clientId)
+        do {
+            try await connection.negotiateVersions()
+        } catch {
+            connection.close()
+            throw error
+        }
+        return connection
+    }
+
+    public var isActive: Bool { channel.isActive }
+
+    public func close() {
+        channel.close(promise: nil)
+    }
+
+    private func nextCorrelationId() -> Int32 {
+        state.withLock { state in
+            state.correlation = state.correlation == Int32.max ? 1 : state.correlation + 1
+            return state.correlation
+        }
+    }
+
+    /// The highest version of `R` both this client and the broker implement.
+    public func version<R: KafkaRequest>(for type: R.Type) throws(KafkaClientError) -> Int16 {
+        guard let theirs = state.withLock({ $0.versions[R.apiKey.rawValue] }) else { throw .unsupportedApi(R.apiKey) }
+        let ours = R.supportedVersions
+        let high = min(ours.upperBound, theirs.upperBound)
+        guard high >= max(ours.lowerBound, theirs.lowerBound) else { throw .unsupportedApi(R.apiKey) }
+        return high
+    }
+
+    public func supports<R: KafkaRequest>(_ type: R.Type) -> Bool { (try? version(for: type)) != nil }
+
+    /// Sends `request` at `version` (default: the negotiated one) and decodes the answer.
+    public func send<R: KafkaRequest>(_ request: R, version: Int16? = nil, timeout: TimeAmount = .seconds(30)) async throws -> R.Response {
+        let chosen = try version ?? self.version(for: R.self)
+        let frame = try await roundTrip(request, version: chosen, expectsResponse: true, timeout: timeout)
+        do {
+            return try KafkaFrame.decodeResponse(R.Response.self, from: frame, apiKey: R.apiKey, version: chosen).response
+        } catch {
+            throw KafkaClientError.malformedResponse("\(R.apiKey) v\(chosen) from \(address): \(error)")
+        }
+    }
+
+    /// Sends a request the broker does not answer (Produce with acks=0); returns once it is written.
+    public func sendWithoutResponse<R: KafkaRequest>(_ request: R, version: Int16? = nil) async throws {
+        let chosen = try version ?? self.version(for: R.self)
+        _ = try await roundTrip(request, version: chosen, expectsResponse: false, timeout: .seconds(30))
+    }
+
+    private func roundTrip<R: KafkaRequest>(_ request: R, version: Int16, expectsResponse: Bool, timeout: TimeAmount) async throws -> ByteBuffer {
+        let correlation = nextCorrelationId()
+        let header = RequestHeader(apiKey: R.apiKey, apiVersion: version, correlationId: correlation, clientId: clientId)
+        let frame = KafkaFrame.request(request, header: header)
+        let promise = channel.eventLoop.makePromise(of: ByteBuffer.self)
+        let pending = PendingRequest(frame: frame, correlationId: correlation, expectsResponse: expectsResponse, promise: promise)
+        let channel = self.channel
+        let address = self.address
+        let deadline = channel.eventLoop.scheduleTask(in: timeout) {
+            promise.fail(KafkaClientError.timeout("\(R.apiKey) v\(version) to \(address) after \(timeout.nanoseconds / 1_000_000) ms"))
+            channel.close(promise: nil)
+        }
+        channel.writeAndFlush(pending, promise: nil)
+        defer { deadline.cancel() }
+        return try await promise.futureResult.get()
+    }
+
+    /// ApiVersions: try our highest version; a broker that does not know it answers UNSUPPORTED_VERSION in the v0
+    /// layout (KIP-511), and we retry at the highest version it listed.
+    private func negotiateVersions() async throws {
+        var version = ApiVersionsRequest.supportedVersions.upperBound
+        for _ in 0..<3 {
+            let request = ApiVersionsRequest(clientSoftwareName: "ledgerstream", clientSoftwareVersion: "0.1.0")
+            var frame = try await roundTrip(request, version: version, expectsResponse: true, timeout: .seconds(10))
+            // Response header v0 (correlation id), then an int16 error code first in every version.
+            frame.moveReaderIndex(forwardBy: 4)
+            let error = frame.getInteger(at: frame.readerIndex, as: Int16.self) ?? -1
+            let parseVersion = error == ErrorCode.unsupportedVersion.rawValue ? Int16(0) : version
+            var reader = KafkaReader(frame)
+            let response: ApiVersionsResponse
+            do {
+                response = try ApiVersionsResponse(from: &reader, version: parseVersion)
+            } catch {
+                throw KafkaClientError.malformedResponse("ApiVersions from \(address): \(error)")
+            }
+            let versions = Dictionary(response.apiKeys.map { ($0.apiKey, $0.minVersion...max($0.minVersion, $0.maxVersion)) },
+                                      uniquingKeysWith: { a, _ in a })
+            if response.errorCode == ErrorCode.unsupportedVersion.rawValue, let theirs = versions[ApiKey.apiVersions.rawValue] {
+                version = min(theirs.upperBound, ApiVersionsRequest.supportedVersions.upperBound)
+                continue
+            }
+            guard response.errorCode == 0 else {
+                throw KafkaClientError.broker(ErrorCode(rawValue: response.errorCode), message: "ApiVersions failed")
+            }
+            state.withLock { $0.versions = versions }
+            return
+        }
+        throw KafkaClientError.unsupportedApi(.apiVersions)
+    }
+}
+
+/// A request on its way to the socket, with the promise its response completes.
+struct PendingRequest: Sendable {
+    var frame: ByteBuffer
+    var correlationId: Int32
+    var expectsResponse: Bool
+    var promise: EventLoopPromise<ByteBuffer>
+}
+
+/// Matches response frames to requests in order. Lives on the connection's event loop.
+final class KafkaClientHandler: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = PendingRequest
+    typealias OutboundOut = ByteBuffer
+
+    private var waiting = CircularBuffer<PendingRequest>()
+    private var failure: (any Error)?
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let request = unwrapOutboundIn(data)
+        if let failure {
+            request.promise.fail(failure)
+            return
+        }
+        if request.expectsResponse {
+            waiting.append(request)
+            context.write(wrapOutboundOut(request.frame), promise: promise)
+        } else {
+            let written = context.eventLoop.makePromise(of: Void.self)
+            written.futureResult.whenComplete { result in
+                switch result {
+                case .success: request.promise.succeed(ByteBuffer())
+                case .failure(let error): request.promise.fail(error)
+                }
+            }
+            context.write(wrapOutboundOut(request.frame), promise: written)
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        guard let request = waiting.popFirst() else {
+            fail(context: context, KafkaClientError.malformedResponse("a response arrived with no request waiting"))
+            return
+        }
+        let correlation = frame.getInteger(at: frame.readerIndex, as: Int32.self)
+        guard correlation == request.correlationId else {
+            let error = KafkaClientError.malformedResponse("correlation id \(correlation.map(String.init) ?? "?") does not match \(request.correlationId)")
+            request.promise.fail(error)
+            fail(context: context, error)
+            return
+        }
+        request.promise.succeed(frame)
+    }
+
+    private func fail(context: ChannelHandlerContext, _ error: any Error) {
+        failure = failure ?? error
+        while let request = waiting.popFirst() { request.promise.fail(error) }
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        let error = failure ?? KafkaClientError.connectionClosed("\(context.remoteAddress.map { "\($0)" } ?? "broker") closed the connection")
+        failure = error
+        while let request = waiting.popFirst() { request.promise.fail(error) }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        fail(context: context, KafkaClientError.connectionClosed("\(error)"))
+    }
+}

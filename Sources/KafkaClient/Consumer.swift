@@ -1,0 +1,547 @@
+import KafkaProtocol
+import NIOCore
+
+/// Consumer settings, named after their Kafka client equivalents.
+public struct ConsumerConfig: Sendable {
+    public enum OffsetReset: String, Sendable {
+        case earliest, latest, none
+    }
+
+    /// Consumer group; required for `subscribe` and for committing offsets.
+    public var groupId: String?
+    public var sessionTimeoutMs: Int32 = 45_000
+    public var rebalanceTimeoutMs: Int32 = 300_000
+    public var heartbeatIntervalMs: Int64 = 3000
+    /// Where to start when there is no committed offset (or it is out of range).
+    public var autoOffsetReset: OffsetReset = .latest
+    public var enableAutoCommit = true
+    public var autoCommitIntervalMs: Int64 = 5000
+    /// Assignment strategies offered to the group, preferred first.
+    public var assignors: [Assignor] = [.range, .roundrobin]
+    public var fetchMaxWaitMs: Int32 = 500
+    public var fetchMinBytes: Int32 = 1
+    public var fetchMaxBytes: Int32 = 52_428_800
+    public var maxPartitionFetchBytes: Int32 = 1_048_576
+    public var maxPollRecords = 10_000
+
+    public init() {}
+}
+
+/// Where an explicitly assigned partition starts.
+public enum StartPosition: Sendable, Equatable {
+    case beginning
+    case end
+    case offset(Int64)
+    /// The first record with a timestamp >= this (ms); the end if there is none.
+    case timestamp(Int64)
+    /// The group's committed offset, else `autoOffsetReset`.
+    case committed
+}
+
+public struct TopicPartition: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public var topic: String
+    public var partition: Int32
+
+    public init(topic: String, partition: Int32) {
+        self.topic = topic
+        self.partition = partition
+    }
+
+    public static func < (lhs: TopicPartition, rhs: TopicPartition) -> Bool {
+        (lhs.topic, lhs.partition) < (rhs.topic, rhs.partition)
+    }
+
+    public var description: String { "\(topic)-\(partition)" }
+}
+
+/// A consumed record.
+public struct ConsumerRecord: Sendable {
+    public var topic: String
+    public var partition: Int32
+    public var offset: Int64
+    public var timestamp: Int64
+    public var key: ByteBuffer?
+    public var value: ByteBuffer?
+    public var headers: [(key: String, value: ByteBuffer?)]
+}
+
+/// A Kafka consumer: either a member of a consumer group (`subscribe`: join, sync, heartbeat, range or round-robin
+/// assignment computed by the leader, commits, a clean leave on close) or with explicit partitions (`assign`, from
+/// the beginning, the end, an offset, a timestamp or the committed offset). Fetches are pipelined: while the caller
+/// handles one batch of records the next fetch is already on its way.
+public actor KafkaConsumer {
+    public let client: KafkaClient
+    public let config: ConsumerConfig
+    private var subscription: [String] = []
+    private var manualStarts: [TopicPartition: StartPosition]?
+    /// Next offset to fetch, per assigned partition.
+    private var fetchPositions: [TopicPartition: Int64] = [:]
+    /// Next offset to hand to the caller (what commits record).
+    private var consumedPositions: [TopicPartition: Int64] = [:]
+    private var buffered: [ConsumerRecord] = []
+    private var inFlight: [Int32: Task<FetchResult, any Error>] = [:]
+    private var memberId = ""
+    private var generationId: Int32 = -1
+    private var needsJoin = false
+    private var heartbeat: Task<Void, Never>?
+    /// This consumer's own connection to its group coordinator (see ``KafkaClient/dedicatedConnection(toNode:)``).
+    private var coordinatorConnection: BrokerConnection?
+    private var lastCommitMs: Int64 = 0
+    private var lastCommitted: [TopicPartition: Int64] = [:]
+    private var isClosed = false
+
+    struct FetchResult: Sendable {
+        var records: [ConsumerRecord]
+        var nextPositions: [TopicPartition: Int64]
+        var resets: [TopicPartition]
+        var staleLeader: Bool
+    }
+
+    public init(client: KafkaClient, config: ConsumerConfig = ConsumerConfig()) {
+        self.client = client
+        self.config = config
+    }
+
+    private static func nowMs() -> Int64 { Int64(DispatchTime.now().uptimeNanoseconds / 1_000_000) }
+
+    /// The partitions currently assigned.
+    public var assignment: [TopicPartition] { fetchPositions.keys.sorted() }
+
+    /// The next offset the caller will see, per partition (what a commit stores).
+    public var positions: [TopicPartition: Int64] { consumedPositions }
+
+    // MARK: Subscribing and assigning
+
+    /// Joins the consumer group and consumes the partitions the group assigns.
+    public func subscribe(_ topics: [String]) async throws {
+        guard config.groupId != nil else { throw KafkaClientError.invalidArgument("subscribing needs a consumer group (--group)") }
+        subscription = topics.sorted()
+        manualStarts = nil
+        needsJoin = true
+        try await ensureAssignment()
+    }
+
+    /// Consumes exactly these partitions from the given positions (no group membership).
+    public func assign(_ starts: [TopicPartition: StartPosition]) async throws {
+        manualStarts = starts
+        subscription = []
+        try await resetPositions(Dictionary(uniqueKeysWithValues: starts.map { ($0.key, $0.value) }))
+    }
+
+    /// Waits up to `timeoutMs` for records; returns those available (possibly none).
+    public func poll(timeoutMs: Int64 = 1000) async throws -> [ConsumerRecord] {
+        if isClosed { throw KafkaClientError.closed }
+        try await ensureAssignment()
+        if config.enableAutoCommit && config.groupId != nil && Self.nowMs() - lastCommitMs >= config.autoCommitIntervalMs {
+            try? await commit()
+        }
+        let deadline = Self.nowMs() + timeoutMs
+        while buffered.isEmpty {
+            startFetches()
+            if inFlight.isEmpty {
+                if Self.nowMs() >= deadline { break }
+                try await Task.sleep(nanoseconds: 50_000_000)
+                continue
+            }
+            try await collectOneFetch()
+            if buffered.isEmpty && Self.nowMs() >= deadline { break }
+            if needsJoin { break }
+        }
+        let count = min(buffered.count, config.maxPollRecords)
+        let batch = Array(buffered.prefix(count))
+        buffered.removeFirst(count)
+        for record in batch {
+            consumedPositions[TopicPartition(topic: record.topic, partition: record.partition)] = record.offset + 1
+        }
+        startFetches()
+        return batch
+    }
+
+    /// Commits the positions consumed so far (synchronously). In assign mode the commit is a "simple" one
+    /// (generation -1), which Kafka accepts while no group members are active.
+    public func commit() async throws {
+        guard let group = config.groupId else { throw KafkaClientError.invalidArgument("committing needs a consumer group") }
+        let changed = consumedPositions.filter { lastCommitted[$0.key] != $0.value }
+        lastCommitMs = Self.nowMs()
+        guard !changed.isEmpty else { return }
+        let connection = try await coordinator()
+        var byTopic: [String: [OffsetCommitRequest.OffsetCommitRequestTopic.OffsetCommitRequestPartition]] = [:]
+        for (partition, offset) in changed {
+            byTopic[partition.topic, default: []].append(.init(partitionIndex: partition.partition, committedOffset: offset,
+                                                               committedLeaderEpoch: -1, committedMetadata: ""))
+        }
+        let inGroup = manualStarts == nil
+        let response = try await connection.send(OffsetCommitRequest(
+            groupId: group, generationIdOrMemberEpoch: inGroup ? generationId : -1, memberId: inGroup ? memberId : "",
+            retentionTimeMs: -1, topics: byTopic.sorted { $0.key < $1.key }.map { .init(name: $0.key, partitions: $0.value) }))
+        for topic in response.topics {
+            for partition in topic.partitions {
+                let error = ErrorCode(rawValue: partition.errorCode)
+                let key = TopicPartition(topic: topic.name, partition: partition.partitionIndex)
+                if error == .none {
+                    lastCommitted[key] = changed[key]
+                } else {
+                    if [.rebalanceInProgress, .illegalGeneration, .unknownMemberId].contains(error) { needsJoin = inGroup }
+                    throw KafkaClientError.broker(error, message: "committing \(key)")
+                }
+            }
+        }
+    }
+
+    /// Commits (with auto-commit), leaves the group and stops.
+    public func close() async {
+        if config.groupId != nil && config.enableAutoCommit { try? await commit() }
+        heartbeat?.cancel()
+        heartbeat = nil
+        for task in inFlight.values { task.cancel() }
+        inFlight = [:]
+        if let group = config.groupId, manualStarts == nil, !memberId.isEmpty, generationId > 0 {
+            if let connection = try? await coordinator() {
+                let version = (try? connection.version(for: LeaveGroupRequest.self)) ?? 0
+                let request = version >= 3
+                    ? LeaveGroupRequest(groupId: group, members: [.init(memberId: memberId, groupInstanceId: nil, reason: "consumer closing")])
+                    : LeaveGroupRequest(groupId: group, memberId: memberId)
+                _ = try? await connection.send(request, version: version, timeout: .seconds(5))
+            }
+        }
+        coordinatorConnection?.close()
+        coordinatorConnection = nil
+        isClosed = true
+    }
+
+    /// The connection to the group coordinator, found and opened on first use and after a failure.
+    private func coordinator() async throws -> BrokerConnection {
+        if let connection = coordinatorConnection, connection.isActive { return connection }
+        guard let group = config.groupId else { throw KafkaClientError.invalidArgument("no consumer group") }
+        coordinatorConnection?.close()
+        coordinatorConnection = nil
+        let node = try await client.findCoordinator(forGroup: group)
+        let connection = try await client.dedicatedConnection(toNode: node)
+        coordinatorConnection = connection
+        return connection
+    }
+
+    /// The log end offset of every assigned partition (for --exit-at-end).
+    public func endOffsets() async throws -> [TopicPartition: Int64] {
+        var result: [TopicPartition: Int64] = [:]
+        for (topic, partitions) in Dictionary(grouping: assignment, by: \.topic) {
+            let ends = try await client.listOffsets(topic: topic, partitions: partitions.map(\.partition), timestamp: -1)
+            for (partition, offset) in ends { result[TopicPartition(topic: topic, partition: partition)] = offset }
+        }
+        return result
+    }
+
+    // MARK: Positions
+
+    private func resetPositions(_ starts: [TopicPartition: StartPosition]) async throws {
+        // Learn every topic's leaders and ids first: fetches are routed from this metadata.
+        for topic in Set(starts.keys.map(\.topic)) {
+            let info = try await client.topic(topic)
+            for partition in starts.keys where partition.topic == topic && !info.partitions.contains(where: { $0.partition == partition.partition }) {
+                throw KafkaClientError.invalidArgument("topic \(topic) has no partition \(partition.partition) (it has \(info.partitions.count))")
+            }
+        }
+        var committed: [String: [Int32: Int64]] = [:]
+        if starts.values.contains(.committed), let group = config.groupId {
+            for topic in Set(starts.keys.map(\.topic)) {
+                let found = try await client.committedOffsets(group: group, topic: topic,
+                                                              partitions: starts.keys.filter { $0.topic == topic }.map(\.partition),
+                                                              using: try await coordinator())
+                committed.merge(found) { a, _ in a }
+            }
+        }
+        var positions: [TopicPartition: Int64] = [:]
+        for (partition, start) in starts {
+            var effective = start
+            if start == .committed {
+                if let offset = committed[partition.topic]?[partition.partition] {
+                    positions[partition] = offset
+                    continue
+                }
+                switch config.autoOffsetReset {
+                case .earliest: effective = .beginning
+                case .latest: effective = .end
+                case .none: throw KafkaClientError.invalidArgument("no committed offset for \(partition) and auto.offset.reset is none")
+                }
+            }
+            switch effective {
+            case .offset(let offset): positions[partition] = offset
+            case .beginning, .end, .timestamp:
+                let timestamp: Int64 = {
+                    switch effective {
+                    case .beginning: return -2
+                    case .end: return -1
+                    case .timestamp(let t): return t
+                    default: return -1
+                    }
+                }()
+                var offset = try await client.listOffsets(topic: partition.topic, partitions: [partition.partition], timestamp: timestamp)[partition.partition] ?? -1
+                if offset < 0 {  // no record that new: start at the end
+                    offset = try await client.listOffsets(topic: partition.topic, partitions: [partition.partition], timestamp: -1)[partition.partition] ?? 0
+                }
+                positions[partition] = offset
+            case .committed:
+                break
+            }
+        }
+        for task in inFlight.values { task.cancel() }
+        inFlight = [:]
+        buffered = []
+        fetchPositions = positions
+        consumedPositions = positions
+    }
+
+    // MARK: Fetching
+
+    private func startFetches() {
+        guard !fetchPositions.isEmpty else { return }
+        var byLeader: [Int32: [TopicPartition]] = [:]
+        let metadata = client.metadataSnapshot
+        for partition in fetchPositions.keys {
+            let leader = metadata[partition.topic]?.partitions.first { $0.partition == partition.partition }?.leader ?? -1
+            byLeader[leader, default: []].append(partition)
+        }
+        for (leader, partitions) in byLeader where inFlight[leader] == nil && leader >= 0 {
+            let positions = partitions.map { ($0, fetchPositions[$0]!) }
+            let topicIds = Dictionary(uniqueKeysWithValues: Set(partitions.map(\.topic)).map { ($0, metadata[$0]?.id ?? .zero) })
+            let client = self.client
+            let config = self.config
+            inFlight[leader] = Task {
+                try await Self.fetch(client: client, leader: leader, positions: positions, topicIds: topicIds, config: config)
+            }
+        }
+    }
+
+    /// Waits for the first fetch to finish and takes its records.
+    private func collectOneFetch() async throws {
+        guard let (leader, task) = inFlight.first else { return }
+        let result: FetchResult
+        do {
+            result = try await task.value
+        } catch {
+            inFlight[leader] = nil
+            await client.discard(node: leader)
+            _ = try? await client.refreshMetadata(topics: Array(Set(fetchPositions.keys.map(\.topic))))
+            try await Task.sleep(nanoseconds: 100_000_000)
+            return
+        }
+        inFlight[leader] = nil
+        for (partition, next) in result.nextPositions where fetchPositions[partition] != nil {
+            fetchPositions[partition] = next
+        }
+        buffered += result.records.filter { fetchPositions[TopicPartition(topic: $0.topic, partition: $0.partition)] != nil }
+        if !result.resets.isEmpty {
+            let reset: StartPosition = config.autoOffsetReset == .earliest ? .beginning : .end
+            try await resetPartitions(result.resets, to: reset)
+        }
+        if result.staleLeader {
+            _ = try? await client.refreshMetadata(topics: Array(Set(fetchPositions.keys.map(\.topic))))
+        }
+    }
+
+    private func resetPartitions(_ partitions: [TopicPartition], to start: StartPosition) async throws {
+        for partition in partitions {
+            let timestamp: Int64 = start == .beginning ? -2 : -1
+            if let offset = try await client.listOffsets(topic: partition.topic, partitions: [partition.partition], timestamp: timestamp)[partition.partition] {
+                fetchPositions[partition] = offset
+                consumedPositions[partition] = offset
+            }
+        }
+    }
+
+    private static func fetch(
+        client: KafkaClient, leader: Int32, positions: [(TopicPartition, Int64)], topicIds: [String: KafkaUUID], config: ConsumerConfig
+    ) async throws -> FetchResult {
+        let connection = try await client.connection(toNode: leader)
+        let version = try connection.version(for: FetchRequest.self)
+        let byTopic = Dictionary(grouping: positions, by: { $0.0.topic })
+        let request = FetchRequest(
+            replicaId: -1, maxWaitMs: config.fetchMaxWaitMs, minBytes: config.fetchMinBytes, maxBytes: config.fetchMaxBytes,
+            isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+            topics: byTopic.keys.sorted().map { topic in
+                .init(topic: topic, topicId: topicIds[topic] ?? .zero, partitions: byTopic[topic]!.map {
+                    .init(partition: $0.0.partition, currentLeaderEpoch: -1, fetchOffset: $0.1, lastFetchedEpoch: -1,
+                          logStartOffset: -1, partitionMaxBytes: config.maxPartitionFetchBytes)
+                })
+            })
+        let response = try await connection.send(request, version: version,
+                                                 timeout: .milliseconds(Int64(config.fetchMaxWaitMs) + 30_000))
+        if response.errorCode != 0 {
+            throw KafkaClientError.broker(ErrorCode(rawValue: response.errorCode), message: "fetch failed")
+        }
+        let nameById = Dictionary(topicIds.map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        let wanted = Dictionary(positions, uniquingKeysWith: { a, _ in a })
+        var result = FetchResult(records: [], nextPositions: [:], resets: [], staleLeader: false)
+        for topic in response.responses {
+            let name = version >= 13 ? nameById[topic.topicId] ?? topic.topic : topic.topic
+            for data in topic.partitions {
+                let key = TopicPartition(topic: name, partition: data.partitionIndex)
+                guard let position = wanted[key] else { continue }
+                switch ErrorCode(rawValue: data.errorCode) {
+                case .none:
+                    break
+                case .offsetOutOfRange:
+                    result.resets.append(key)
+                    continue
+                case .notLeaderOrFollower, .unknownTopicOrPartition, .leaderNotAvailable, .unknownTopicId, .fencedLeaderEpoch,
+                     .unknownLeaderEpoch, .kafkaStorageError:
+                    result.staleLeader = true
+                    continue
+                case let error:
+                    throw KafkaClientError.broker(error, message: "fetching \(key)")
+                }
+                guard case .bytes(var bytes)? = data.records else { continue }
+                var next = position
+                // Whole batches; a trailing batch cut short by the size limit is left for the next fetch.
+                while bytes.readableBytes >= RecordBatchHeader.size, let header = RecordBatchHeader(bytes),
+                      header.totalSize <= bytes.readableBytes {
+                    let batch = bytes.readSlice(length: header.totalSize)!
+                    if header.magic != 2 {
+                        throw KafkaClientError.malformedResponse("\(key): record format v\(header.magic) is not supported (only v2)")
+                    }
+                    if header.isControl {
+                        next = max(next, header.nextOffset)
+                        continue
+                    }
+                    let decoded: [ConsumedRecord]
+                    do {
+                        decoded = try RecordBatchHeader.records(in: batch)
+                    } catch {
+                        throw KafkaClientError.malformedResponse(
+                            "\(key) at offset \(header.baseOffset): \(header.compression) batches cannot be read by ledgerstream's consumer (\(error))")
+                    }
+                    for record in decoded where record.offset >= position {
+                        result.records.append(ConsumerRecord(
+                            topic: name, partition: data.partitionIndex, offset: record.offset, timestamp: record.timestamp,
+                            key: record.key, value: record.value, headers: record.headers))
+                    }
+                    next = max(next, header.nextOffset)
+                }
+                result.nextPositions[key] = next
+            }
+        }
+        return result
+    }
+
+    // MARK: Group membership
+
+    private func ensureAssignment() async throws {
+        guard manualStarts == nil, !subscription.isEmpty, needsJoin else { return }
+        if config.enableAutoCommit && generationId > 0 { try? await commit() }
+        try await joinGroup()
+    }
+
+    /// JoinGroup (with the MEMBER_ID_REQUIRED handshake), assignment if leader, SyncGroup, then positions.
+    private func joinGroup() async throws {
+        guard let group = config.groupId else { return }
+        // No heartbeats while joining: the JoinGroup may be parked for a while on the coordinator connection.
+        heartbeat?.cancel()
+        heartbeat = nil
+        var attempts = 0
+        while true {
+            attempts += 1
+            let connection: BrokerConnection
+            do {
+                connection = try await coordinator()
+            } catch let error as KafkaClientError where error.isRetriable && attempts < 10 {
+                try await Task.sleep(nanoseconds: 200_000_000)
+                continue
+            }
+            let version = try connection.version(for: JoinGroupRequest.self)
+            let metadata = ConsumerProtocol.encodeSubscription(topics: subscription)
+            let join = try await connection.send(JoinGroupRequest(
+                groupId: group, sessionTimeoutMs: config.sessionTimeoutMs, rebalanceTimeoutMs: config.rebalanceTimeoutMs,
+                memberId: memberId, groupInstanceId: nil, protocolType: "consumer",
+                protocols: config.assignors.map { .init(name: $0.rawValue, metadata: metadata) }, reason: nil),
+                version: version, timeout: .milliseconds(Int64(config.rebalanceTimeoutMs) + 10_000))
+            let error = ErrorCode(rawValue: join.errorCode)
+            if error == .memberIdRequired {
+                memberId = join.memberId
+                continue
+            }
+            if error == .unknownMemberId || error == .illegalGeneration {
+                memberId = ""
+                if attempts < 10 { continue }
+            }
+            if error == .rebalanceInProgress && attempts < 10 { continue }
+            guard error == .none else { throw KafkaClientError.broker(error, message: "joining group \(group)") }
+            memberId = join.memberId
+            generationId = join.generationId
+            var assignments: [SyncGroupRequest.SyncGroupRequestAssignment] = []
+            if join.leader == join.memberId {
+                assignments = try await computeAssignments(join)
+            }
+            let sync = try await connection.send(SyncGroupRequest(
+                groupId: group, generationId: generationId, memberId: memberId, groupInstanceId: nil,
+                protocolType: "consumer", protocolName: join.protocolName, assignments: assignments),
+                timeout: .milliseconds(Int64(config.rebalanceTimeoutMs) + 10_000))
+            let syncError = ErrorCode(rawValue: sync.errorCode)
+            if syncError == .rebalanceInProgress || syncError == .illegalGeneration || syncError == .unknownMemberId {
+                if syncError != .rebalanceInProgress { memberId = "" }
+                if attempts < 10 { continue }
+            }
+            guard syncError == .none else { throw KafkaClientError.broker(syncError, message: "syncing group \(group)") }
+            let assignment = try ConsumerProtocol.decodeAssignment(sync.assignment)
+            var starts: [TopicPartition: StartPosition] = [:]
+            for (topic, partitions) in assignment.partitions {
+                for partition in partitions { starts[TopicPartition(topic: topic, partition: partition)] = .committed }
+            }
+            needsJoin = false
+            lastCommitted = [:]
+            try await resetPositions(starts)
+            startHeartbeat()
+            return
+        }
+    }
+
+    /// The leader's job: decode every member's subscription and run the chosen assignor.
+    private func computeAssignments(_ join: JoinGroupResponse) async throws -> [SyncGroupRequest.SyncGroupRequestAssignment] {
+        var members: [String: [String]] = [:]
+        for member in join.members {
+            members[member.memberId] = (try? ConsumerProtocol.decodeSubscription(member.metadata))?.topics ?? []
+        }
+        var counts: [String: Int32] = [:]
+        for topic in Set(members.values.flatMap { $0 }) {
+            if let info = try? await client.topic(topic) { counts[topic] = Int32(info.partitions.count) }
+        }
+        let assignor = Assignor(rawValue: join.protocolName ?? "") ?? .range
+        return assignor.assign(members: members, partitionCounts: counts).map {
+            .init(memberId: $0.key, assignment: ConsumerProtocol.encodeAssignment($0.value))
+        }
+    }
+
+    private func startHeartbeat() {
+        heartbeat?.cancel()
+        guard let group = config.groupId else { return }
+        let interval = config.heartbeatIntervalMs
+        heartbeat = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(nanoseconds: UInt64(interval) * 1_000_000)
+                if Task.isCancelled { return }
+                let (member, generation) = self.membership()
+                guard let connection = try? await self.coordinator() else { continue }
+                guard let response = try? await connection.send(
+                    HeartbeatRequest(groupId: group, generationId: generation, memberId: member, groupInstanceId: nil),
+                    timeout: .seconds(10))
+                else { continue }
+                let error = ErrorCode(rawValue: response.errorCode)
+                if error != .none { self.heartbeatFailed(error) }
+            }
+        }
+    }
+
+    private func membership() -> (String, Int32) { (memberId, generationId) }
+
+    private func heartbeatFailed(_ error: ErrorCode) {
+        if error == .unknownMemberId { memberId = "" }
+        if [.rebalanceInProgress, .illegalGeneration, .unknownMemberId].contains(error) { needsJoin = true }
+    }
+}
+
+extension KafkaClient {
+    /// The cached topic metadata, for routing without a round trip.
+    nonisolated var metadataSnapshot: [String: TopicInfo] { snapshot.withLock { $0 } }
+}
+
+import Dispatch
+

@@ -1,0 +1,251 @@
+import KafkaProtocol
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// A partition as the cluster describes it.
+public struct PartitionInfo: Sendable, Equatable {
+    public var partition: Int32
+    public var leader: Int32
+    public var leaderEpoch: Int32
+    public var replicas: [Int32]
+    public var isr: [Int32]
+    public var error: ErrorCode
+}
+
+/// A topic as the cluster describes it.
+public struct TopicInfo: Sendable, Equatable {
+    public var name: String
+    public var id: KafkaUUID
+    public var error: ErrorCode
+    public var isInternal: Bool
+    public var partitions: [PartitionInfo]
+}
+
+/// A snapshot of the cluster: brokers, controller and the topics asked about.
+public struct ClusterMetadata: Sendable {
+    public var clusterId: String?
+    public var controllerId: Int32
+    public var brokers: [Int32: BrokerAddress]
+    public var topics: [String: TopicInfo]
+}
+
+/// The cluster as seen by a client: bootstrap, one connection per broker, metadata and leader routing.
+///
+/// Works against any Kafka-compatible cluster, ledgerstream's broker or Apache Kafka's, which is how a user who
+/// outgrows one machine moves to a cluster without changing tools. Bootstrap servers are only used to find the
+/// cluster; requests then go to brokers by node id at their advertised addresses, as every Kafka client does.
+public actor KafkaClient {
+    public let bootstrap: [BrokerAddress]
+    public let clientId: String
+    public let group: any EventLoopGroup
+    private let ownsGroup: Bool
+    private var connections: [Int32: BrokerConnection] = [:]
+    private var pendingConnections: [Int32: Task<BrokerConnection, any Error>] = [:]
+    private var bootstrapConnection: BrokerConnection?
+    public private(set) var metadata = ClusterMetadata(clusterId: nil, controllerId: -1, brokers: [:], topics: [:])
+    /// The topic part of `metadata`, readable without awaiting the actor (consumers route fetches with it).
+    nonisolated let snapshot = Mutex<[String: TopicInfo]>([:])
+    private var isClosed = false
+
+    /// Environment variable that sets the bootstrap servers when no option does.
+    public static let bootstrapEnvironmentVariable = "LEDGERSTREAM_BOOTSTRAP_SERVERS"
+
+    public init(bootstrap: [BrokerAddress], clientId: String = "ledgerstream", group: (any EventLoopGroup)? = nil) {
+        self.bootstrap = bootstrap
+        self.clientId = clientId
+        if let group {
+            self.group = group
+            ownsGroup = false
+        } else {
+            self.group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            ownsGroup = true
+        }
+    }
+
+    public func close() async {
+        isClosed = true
+        for task in pendingConnections.values { task.cancel() }
+        for connection in connections.values { connection.close() }
+        bootstrapConnection?.close()
+        connections = [:]
+        bootstrapConnection = nil
+        if ownsGroup { try? await group.shutdownGracefully() }
+    }
+
+    // MARK: Connections
+
+    /// A connection to some live broker: one already open, else the first bootstrap server that answers.
+    public func anyConnection() async throws -> BrokerConnection {
+        if isClosed { throw KafkaClientError.closed }
+        if let live = connections.values.first(where: \.isActive) { return live }
+        if let bootstrapConnection, bootstrapConnection.isActive { return bootstrapConnection }
+        var reasons: [String] = []
+        for address in bootstrap {
+            do {
+                let connection = try await BrokerConnection.connect(to: address, group: group, clientId: clientId)
+                bootstrapConnection = connection
+                return connection
+            } catch {
+                reasons.append("\(address): \(error)")
+            }
+        }
+        throw KafkaClientError.unreachable(servers: bootstrap.map(\.description), reason: reasons.last ?? "no servers")
+    }
+
+    /// The connection to broker `node`, opened on first use at its advertised address.
+    public func connection(toNode node: Int32) async throws -> BrokerConnection {
+        if isClosed { throw KafkaClientError.closed }
+        if let existing = connections[node], existing.isActive { return existing }
+        if let pending = pendingConnections[node] { return try await pending.value }
+        if metadata.brokers[node] == nil { _ = try await refreshMetadata(topics: []) }
+        guard let address = metadata.brokers[node] else {
+            throw KafkaClientError.invalidArgument("broker \(node) is not in the cluster metadata")
+        }
+        let task = Task { [group, clientId] in
+            try await BrokerConnection.connect(to: address, group: group, clientId: clientId)
+        }
+        pendingConnections[node] = task
+        defer { pendingConnections[node] = nil }
+        let connection = try await task.value
+        connections[node] = connection
+        return connection
+    }
+
+    /// Drops a connection that failed so the next use reconnects.
+    public func discard(node: Int32) {
+        connections.removeValue(forKey: node)?.close()
+    }
+
+    // MARK: Metadata
+
+    /// Fetches metadata. `topics` nil means every topic; an empty list means brokers only.
+    @discardableResult
+    public func refreshMetadata(topics: [String]?, allowAutoCreate: Bool = false) async throws -> ClusterMetadata {
+        let connection = try await anyConnection()
+        let version = try connection.version(for: MetadataRequest.self)
+        var request = MetadataRequest(topics: topics?.map { .init(topicId: .zero, name: $0) }, allowAutoTopicCreation: allowAutoCreate)
+        if version == 0 && topics?.isEmpty == true { request.topics = [] }  // v0 cannot ask for "no topics"
+        let response = try await connection.send(request, version: version)
+        var brokers: [Int32: BrokerAddress] = [:]
+        for broker in response.brokers { brokers[broker.nodeId] = BrokerAddress(host: broker.host, port: Int(broker.port)) }
+        var fresh = metadata
+        fresh.clusterId = response.clusterId
+        fresh.controllerId = response.controllerId
+        fresh.brokers = brokers
+        if topics == nil { fresh.topics = [:] }
+        for topic in response.topics {
+            guard let name = topic.name else { continue }
+            fresh.topics[name] = TopicInfo(
+                name: name, id: topic.topicId, error: ErrorCode(rawValue: topic.errorCode), isInternal: topic.isInternal,
+                partitions: topic.partitions.map {
+                    PartitionInfo(partition: $0.partitionIndex, leader: $0.leaderId, leaderEpoch: $0.leaderEpoch,
+                                  replicas: $0.replicaNodes, isr: $0.isrNodes, error: ErrorCode(rawValue: $0.errorCode))
+                }.sorted { $0.partition < $1.partition })
+        }
+        metadata = fresh
+        snapshot.withLock { $0 = fresh.topics }
+        return fresh
+    }
+
+    /// The topic's metadata, retrying while the cluster reports transient states (a topic just auto-created,
+    /// a leader being elected).
+    public func topic(_ name: String, allowAutoCreate: Bool = false) async throws -> TopicInfo {
+        // A missing topic is final unless it is being auto-created; other transient states are retried.
+        try await Retry.run(retryIf: { error in
+            if case .broker(.unknownTopicOrPartition, _) = error { return allowAutoCreate }
+            return error.isRetriable
+        }) { [self] in
+            let metadata = try await refreshMetadata(topics: [name], allowAutoCreate: allowAutoCreate)
+            guard let topic = metadata.topics[name] else {
+                throw KafkaClientError.broker(.unknownTopicOrPartition, message: "topic \(name) does not exist")
+            }
+            if topic.error != .none {
+                throw KafkaClientError.broker(topic.error, message: "topic \(name): \(topic.error)")
+            }
+            if let bad = topic.partitions.first(where: { $0.error != .none || $0.leader < 0 }) {
+                throw KafkaClientError.broker(bad.error == .none ? .leaderNotAvailable : bad.error,
+                                              message: "partition \(bad.partition) of \(name) has no leader yet")
+            }
+            return topic
+        }
+    }
+
+    /// The leader of a partition from the cached metadata, refreshing once if unknown.
+    public func leader(topic: String, partition: Int32) async throws -> Int32 {
+        if let leader = metadata.topics[topic]?.partitions.first(where: { $0.partition == partition })?.leader, leader >= 0 {
+            return leader
+        }
+        let info = try await self.topic(topic)
+        guard let found = info.partitions.first(where: { $0.partition == partition }) else {
+            throw KafkaClientError.invalidArgument("topic \(topic) has no partition \(partition) (it has \(info.partitions.count))")
+        }
+        return found.leader
+    }
+
+    /// A connection to the cluster's controller (where admin requests go), or any broker if none is named.
+    public func controllerConnection() async throws -> BrokerConnection {
+        if metadata.controllerId < 0 { try await refreshMetadata(topics: []) }
+        if metadata.controllerId >= 0 { return try await connection(toNode: metadata.controllerId) }
+        return try await anyConnection()
+    }
+
+    /// The node id of the broker coordinating `group` (FindCoordinator, retried while the coordinator loads).
+    public func findCoordinator(forGroup group: String) async throws -> Int32 {
+        let connection = try await anyConnection()
+        let version = try connection.version(for: FindCoordinatorRequest.self)
+        let request = version >= 4
+            ? FindCoordinatorRequest(keyType: 0, coordinatorKeys: [group])
+            : FindCoordinatorRequest(key: group, keyType: 0)
+        let response = try await Retry.run {
+            let response = try await connection.send(request, version: version)
+            let error = ErrorCode(rawValue: version >= 4 ? response.coordinators.first?.errorCode ?? -1 : response.errorCode)
+            if error != .none { throw KafkaClientError.broker(error, message: "finding the coordinator of group \(group)") }
+            return response
+        }
+        let node = version >= 4 ? response.coordinators[0].nodeId : response.nodeId
+        if metadata.brokers[node] == nil {
+            let host = version >= 4 ? response.coordinators[0].host : response.host
+            let port = version >= 4 ? response.coordinators[0].port : response.port
+            metadata.brokers[node] = BrokerAddress(host: host, port: Int(port))
+        }
+        return node
+    }
+
+    /// A shared connection to the broker coordinating `group` (for admin requests).
+    public func coordinator(forGroup group: String) async throws -> BrokerConnection {
+        try await connection(toNode: try await findCoordinator(forGroup: group))
+    }
+
+    /// A new connection to `node` that the caller owns and closes. Consumers use one for their group coordinator, as
+    /// librdkafka does: a JoinGroup may be parked for seconds, and responses come back in order, so sharing the
+    /// connection would hold up fetches and heartbeats behind it.
+    public func dedicatedConnection(toNode node: Int32) async throws -> BrokerConnection {
+        if metadata.brokers[node] == nil { _ = try await refreshMetadata(topics: []) }
+        guard let address = metadata.brokers[node] else {
+            throw KafkaClientError.invalidArgument("broker \(node) is not in the cluster metadata")
+        }
+        return try await BrokerConnection.connect(to: address, group: group, clientId: clientId)
+    }
+}
+
+/// Retries an operation on retriable errors with exponential backoff (100 ms doubling, at most `attempts` tries).
+public enum Retry {
+    public static func run<T: Sendable>(
+        attempts: Int = 8, initialBackoffMs: Int64 = 100,
+        retryIf shouldRetry: @Sendable (KafkaClientError) -> Bool = { $0.isRetriable },
+        _ body: @Sendable () async throws -> T
+    ) async throws -> T {
+        var backoff = initialBackoffMs
+        var attempt = 1
+        while true {
+            do {
+                return try await body()
+            } catch let error as KafkaClientError where shouldRetry(error) && attempt < attempts {
+                try await Task.sleep(nanoseconds: UInt64(backoff) * 1_000_000)
+                backoff = min(backoff * 2, 2000)
+                attempt += 1
+            }
+        }
+    }
+}

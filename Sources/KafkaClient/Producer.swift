@@ -1,0 +1,343 @@
+import KafkaProtocol
+import NIOCore
+
+/// Producer settings, named after their Kafka client equivalents.
+public struct ProducerConfig: Sendable {
+    public enum Acks: Int16, Sendable {
+        case none = 0
+        case leader = 1
+        case all = -1
+    }
+
+    /// acks: 0 (no answer), 1 (the leader has it), all (every in-sync replica has it; the default, as in Kafka 3).
+    public var acks: Acks = .all
+    /// Idempotence (InitProducerId + per-partition sequence numbers): retries never duplicate. Needs acks=all.
+    public var idempotent = true
+    /// How long a batch may wait for more records before it is sent (linger.ms).
+    public var lingerMs: Int64 = 5
+    /// A partition's batch is sent once it reaches this size (librdkafka's batch.size default); it must stay below
+    /// the topic's max.message.bytes (1048588 by default).
+    public var batchSizeBytes = 1_000_000
+    /// Records not yet acknowledged may use at most this much memory; `send` waits beyond it (buffer.memory).
+    public var bufferMemoryBytes = 64 << 20
+    /// How long a batch may keep being retried before its records fail (delivery.timeout.ms).
+    public var deliveryTimeoutMs: Int64 = 120_000
+    public var requestTimeoutMs: Int32 = 30_000
+
+    public init() {}
+}
+
+/// Where an acknowledged record landed.
+public struct RecordMetadata: Sendable, Equatable {
+    public var topic: String
+    public var partition: Int32
+    /// -1 when acks=0 (the broker does not say).
+    public var offset: Int64
+}
+
+/// Called once per record with its outcome.
+public typealias DeliveryCallback = @Sendable (Result<RecordMetadata, KafkaClientError>) -> Void
+
+/// A record for ``KafkaProducer/send(topic:records:partition:onDelivery:)``.
+public struct OutgoingRecord: Sendable {
+    public var key: ByteBuffer?
+    public var value: ByteBuffer?
+    public var headers: [(key: String, value: ByteBuffer?)]
+    public var timestamp: Int64?
+
+    public init(key: ByteBuffer?, value: ByteBuffer?, headers: [(key: String, value: ByteBuffer?)] = [], timestamp: Int64? = nil) {
+        self.key = key
+        self.value = value
+        self.headers = headers
+        self.timestamp = timestamp
+    }
+}
+
+/// Totals since the producer started.
+public struct ProducerStats: Sendable, Equatable {
+    public var acknowledged = 0
+    public var failed = 0
+    public var lastError: KafkaClientError?
+
+    public init() {}
+}
+
+/// A Kafka producer: batching per partition (linger and batch size), acks 0/1/all, idempotence on by default,
+/// Java-compatible murmur2 partitioning for keyed records and sticky partitioning for unkeyed ones, retries with
+/// backoff on retriable errors (same sequence numbers, so the broker drops duplicates), delivery callbacks, and
+/// back-pressure: `send` suspends while too much is unacknowledged instead of growing without bound.
+///
+/// One request per partition is in flight at a time, which keeps each partition's records in order under retries.
+public actor KafkaProducer {
+    public let client: KafkaClient
+    public let config: ProducerConfig
+    private var producerId: Int64 = -1
+    private var producerEpoch: Int16 = -1
+    private var partitionCounts: [String: Int32] = [:]
+    private var sticky: [String: Int32] = [:]
+    private var accumulator: RecordAccumulator
+    private var bufferedBytes = 0
+    private var spaceWaiters: [CheckedContinuation<Void, Never>] = []
+    private var flushWaiters: [CheckedContinuation<Void, Never>] = []
+    private var senderWakeup: CheckedContinuation<Void, Never>?
+    private var sender: Task<Void, Never>?
+    private var inFlightRequests = 0
+    private var isClosed = false
+    public private(set) var stats = ProducerStats()
+
+    public init(client: KafkaClient, config: ProducerConfig = ProducerConfig()) {
+        self.client = client
+        var config = config
+        if config.acks != .all { config.idempotent = false }  // as Kafka: idempotence needs acks=all
+        self.config = config
+        accumulator = RecordAccumulator(lingerMs: config.lingerMs, batchSizeBytes: config.batchSizeBytes)
+    }
+
+    private static func nowMs() -> Int64 {
+        Int64(DispatchTime.now().uptimeNanoseconds / 1_000_000)
+    }
+
+    private static func wallClockMs() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
+    }
+
+    // MARK: Sending
+
+    /// Queues one record. Returns once it is buffered (waiting while the buffer is full); `onDelivery` reports the
+    /// outcome later. The partition is `partition` if given, else murmur2(key), else the topic's sticky partition.
+    public func send(
+        topic: String, key: ByteBuffer?, value: ByteBuffer?, headers: [(key: String, value: ByteBuffer?)] = [],
+        partition: Int32? = nil, timestamp: Int64? = nil, onDelivery: DeliveryCallback? = nil
+    ) async throws {
+        if isClosed { throw KafkaClientError.closed }
+        if config.idempotent && producerId < 0 { try await initializeProducerId() }
+        let count = try await partitionCount(topic)
+        let target: Int32
+        if let partition {
+            guard partition >= 0 && partition < count else {
+                throw KafkaClientError.invalidArgument("topic \(topic) has no partition \(partition) (it has \(count))")
+            }
+            target = partition
+        } else if let key {
+            target = Murmur2.partition(forKey: key, partitionCount: count)
+        } else {
+            target = sticky[topic] ?? Int32.random(in: 0..<count)
+            sticky[topic] = target
+        }
+        let record = ProducerRecord(key: key, value: value, headers: headers, timestamp: timestamp ?? Self.wallClockMs())
+        while bufferedBytes >= config.bufferMemoryBytes {
+            await withCheckedContinuation { spaceWaiters.append($0) }
+        }
+        let full = accumulator.append(record, to: PartitionKey(topic: topic, partition: target), callback: onDelivery, nowMs: Self.nowMs())
+        bufferedBytes += record.estimatedSize
+        if full && key == nil && partition == nil { sticky[topic] = nil }  // KIP-480: move on once a batch fills
+        startSenderIfNeeded()
+        if full || config.lingerMs == 0 { wakeSender() }
+    }
+
+    /// Queues many records in one call (one actor hop for all of them); same semantics as the single-record send.
+    public func send(topic: String, records: [OutgoingRecord], partition: Int32? = nil, onDelivery: DeliveryCallback? = nil) async throws {
+        for record in records {
+            try await send(topic: topic, key: record.key, value: record.value, headers: record.headers, partition: partition,
+                           timestamp: record.timestamp, onDelivery: onDelivery)
+        }
+    }
+
+    /// Sends everything buffered and waits until every record has an outcome.
+    public func flush() async {
+        accumulator.sealAll(nowMs: Self.nowMs())
+        wakeSender()
+        while hasPendingWork {
+            await withCheckedContinuation { flushWaiters.append($0) }
+        }
+    }
+
+    /// Flushes, then stops the sender.
+    public func close() async {
+        await flush()
+        isClosed = true
+        wakeSender()
+        sender = nil
+    }
+
+    private var hasPendingWork: Bool { inFlightRequests > 0 || accumulator.hasPendingWork }
+
+    private func partitionCount(_ topic: String) async throws -> Int32 {
+        if let count = partitionCounts[topic] { return count }
+        let info = try await client.topic(topic, allowAutoCreate: true)
+        let count = Int32(info.partitions.count)
+        partitionCounts[topic] = count
+        return count
+    }
+
+    private func initializeProducerId() async throws {
+        let connection = try await client.anyConnection()
+        let response = try await Retry.run {
+            let response = try await connection.send(InitProducerIdRequest(transactionalId: nil, transactionTimeoutMs: -1,
+                                                                           producerId: -1, producerEpoch: -1))
+            if response.errorCode != 0 {
+                throw KafkaClientError.broker(ErrorCode(rawValue: response.errorCode), message: "InitProducerId failed")
+            }
+            return response
+        }
+        producerId = response.producerId
+        producerEpoch = response.producerEpoch
+        accumulator.producer = (response.producerId, response.producerEpoch)
+    }
+
+    // MARK: The sender
+
+    private func startSenderIfNeeded() {
+        guard sender == nil else { return }
+        sender = Task { await self.runSender() }
+    }
+
+    private func wakeSender() {
+        senderWakeup?.resume()
+        senderWakeup = nil
+    }
+
+    private func runSender() async {
+        while !(isClosed && !hasPendingWork) {
+            let nextLinger = accumulator.sealExpired(nowMs: Self.nowMs())
+            let ready = accumulator.readyPartitions
+            if ready.isEmpty {
+                if !hasPendingWork { resumeFlushWaiters() }
+                if isClosed && !hasPendingWork { break }
+                await sleep(untilMs: nextLinger)
+                continue
+            }
+            var byLeader: [Int32: [PartitionKey]] = [:]
+            for key in ready {
+                do {
+                    byLeader[try await client.leader(topic: key.topic, partition: key.partition), default: []].append(key)
+                } catch {
+                    if let batch = accumulator.takeFirst(key) { fail(batch, error: error as? KafkaClientError ?? .connectionClosed("\(error)")) }
+                }
+            }
+            for (leader, keys) in byLeader {
+                let batches = keys.compactMap { key in accumulator.startSending(key).map { (key, $0) } }
+                guard !batches.isEmpty else { continue }
+                inFlightRequests += 1
+                Task { await self.sendRequest(to: leader, batches: batches) }
+            }
+        }
+    }
+
+    private func sleep(untilMs deadline: Int64?) async {
+        await withCheckedContinuation { continuation in
+            senderWakeup = continuation
+            if let deadline {
+                let delay = max(deadline - Self.nowMs(), 0)
+                Task {
+                    try? await Task.sleep(nanoseconds: UInt64(delay) * 1_000_000)
+                    self.wakeSender()
+                }
+            }
+        }
+    }
+
+    private func resumeFlushWaiters() {
+        let waiters = flushWaiters
+        flushWaiters = []
+        for waiter in waiters { waiter.resume() }
+    }
+
+    private func sendRequest(to leader: Int32, batches: [(PartitionKey, ByteBuffer)]) async {
+        var byTopic: [String: [ProduceRequest.TopicProduceData.PartitionProduceData]] = [:]
+        for (key, bytes) in batches {
+            byTopic[key.topic, default: []].append(.init(index: key.partition, records: .bytes(bytes)))
+        }
+        let request = ProduceRequest(
+            transactionalId: nil, acks: config.acks.rawValue, timeoutMs: config.requestTimeoutMs,
+            topicData: byTopic.sorted { $0.key < $1.key }.map { .init(name: $0.key, partitionData: $0.value) })
+        do {
+            let connection = try await client.connection(toNode: leader)
+            if config.acks == .none {
+                try await connection.sendWithoutResponse(request)
+                for (key, _) in batches { completeBatch(key, baseOffset: -1) }
+            } else {
+                let response = try await connection.send(request, timeout: .milliseconds(Int64(config.requestTimeoutMs) + 5000))
+                var answered = Set<PartitionKey>()
+                for topic in response.responses {
+                    for partition in topic.partitionResponses {
+                        let key = PartitionKey(topic: topic.name, partition: partition.index)
+                        answered.insert(key)
+                        let error = ErrorCode(rawValue: partition.errorCode)
+                        if error == .none || error == .duplicateSequenceNumber {
+                            completeBatch(key, baseOffset: partition.baseOffset)
+                        } else {
+                            retryOrFail(key, error: .broker(error, message: partition.errorMessage))
+                        }
+                    }
+                }
+                for (key, _) in batches where !answered.contains(key) {
+                    retryOrFail(key, error: .malformedResponse("no answer for \(key.topic)-\(key.partition)"))
+                }
+            }
+        } catch {
+            await client.discard(node: leader)
+            for (key, _) in batches { retryOrFail(key, error: error as? KafkaClientError ?? .connectionClosed("\(error)")) }
+        }
+        inFlightRequests -= 1
+        wakeSender()
+        if !hasPendingWork { resumeFlushWaiters() }
+    }
+
+    private func completeBatch(_ key: PartitionKey, baseOffset: Int64) {
+        guard let batch = accumulator.takeFirst(key) else { return }
+        for (index, callback) in batch.callbacks.enumerated() {
+            callback?(.success(RecordMetadata(topic: key.topic, partition: key.partition,
+                                              offset: baseOffset < 0 ? -1 : baseOffset + Int64(index))))
+        }
+        stats.acknowledged += batch.recordCount
+        release(batch)
+    }
+
+    private func retryOrFail(_ key: PartitionKey, error: KafkaClientError) {
+        guard let batch = accumulator.first(key) else { return }
+        if error.isRetriable && Self.nowMs() - batch.createdMs < config.deliveryTimeoutMs {
+            // Leadership or the connection may have changed: back off, look again, then resend the same bytes (same
+            // sequence numbers). The partition stays marked in flight meanwhile so nothing overtakes the batch.
+            inFlightRequests += 1
+            Task {
+                try? await Task.sleep(nanoseconds: UInt64(min(100 * (1 << min(batch.attempts, 5)), 2000)) * 1_000_000)
+                _ = try? await self.client.refreshMetadata(topics: [key.topic])
+                self.finishBackoff(key)
+            }
+            return
+        }
+        if let failed = accumulator.takeFirst(key) { fail(failed, error: error) }
+    }
+
+    private func finishBackoff(_ key: PartitionKey) {
+        accumulator.stopSending(key)
+        inFlightRequests -= 1
+        wakeSender()
+    }
+
+    private func fail(_ batch: SealedBatch, error: KafkaClientError) {
+        for callback in batch.callbacks { callback?(.failure(error)) }
+        stats.failed += batch.recordCount
+        stats.lastError = error
+        release(batch)
+    }
+
+    private func release(_ batch: SealedBatch) {
+        bufferedBytes = max(bufferedBytes - batch.accountedBytes, 0)
+        if bufferedBytes < config.bufferMemoryBytes {
+            let waiters = spaceWaiters
+            spaceWaiters = []
+            for waiter in waiters { waiter.resume() }
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Dispatch

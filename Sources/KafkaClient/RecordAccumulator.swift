@@ -1,0 +1,147 @@
+import KafkaProtocol
+import NIOCore
+
+/// A topic-partition a producer writes to.
+public struct PartitionKey: Hashable, Sendable {
+    public var topic: String
+    public var partition: Int32
+
+    public init(topic: String, partition: Int32) {
+        self.topic = topic
+        self.partition = partition
+    }
+}
+
+/// A closed batch waiting to be sent or acknowledged: its bytes (sequence numbers included) and who to tell.
+struct SealedBatch {
+    var bytes: ByteBuffer
+    var recordCount: Int
+    var callbacks: [DeliveryCallback?]
+    var createdMs: Int64
+    /// What this batch counts against buffer.memory.
+    var accountedBytes: Int
+    var attempts = 0
+}
+
+/// The producer's batching, as a pure value driven with explicit times (so linger logic is testable).
+///
+/// Records accumulate in one open batch per partition. A batch is sealed when it reaches `batchSizeBytes`, when its
+/// first record has waited `lingerMs`, or on flush; sealing stamps the producer id, epoch and next sequence number
+/// (idempotence). Sealed batches leave one at a time per partition: a partition with a batch in flight sends nothing
+/// else until that batch is acknowledged or failed, which keeps records in order under retries.
+struct RecordAccumulator {
+    struct PartitionQueue {
+        var open = RecordBatchBuilder()
+        var openCallbacks: [DeliveryCallback?] = []
+        var openSinceMs: Int64 = 0
+        var openAccountedBytes = 0
+        var sealed: [SealedBatch] = []
+        var inFlight = false
+        var nextSequence: Int32 = 0
+
+        mutating func appendOpen(_ record: ProducerRecord, callback: DeliveryCallback?, nowMs: Int64) {
+            if open.isEmpty { openSinceMs = nowMs }
+            open.append(record)
+            openCallbacks.append(callback)
+            openAccountedBytes += record.estimatedSize
+        }
+    }
+
+    let lingerMs: Int64
+    let batchSizeBytes: Int
+    /// Set once InitProducerId answered; batches sealed before then carry no sequence.
+    var producer: (id: Int64, epoch: Int16)?
+    private(set) var queues: [PartitionKey: PartitionQueue] = [:]
+
+    init(lingerMs: Int64, batchSizeBytes: Int) {
+        self.lingerMs = lingerMs
+        self.batchSizeBytes = batchSizeBytes
+    }
+
+    /// Adds a record; returns true when the partition's batch was full and got sealed. A record that would push the
+    /// open batch over `batchSizeBytes` seals it first and starts a new one, so no batch outgrows the limit (which
+    /// the broker enforces as max.message.bytes) unless a single record does.
+    mutating func append(_ record: ProducerRecord, to key: PartitionKey, callback: DeliveryCallback?, nowMs: Int64) -> Bool {
+        var sealed = false
+        if let open = queues[key]?.open, !open.isEmpty, open.sizeInBytes + record.estimatedSize > batchSizeBytes {
+            seal(key, nowMs: nowMs)
+            sealed = true
+        }
+        // Mutate in place: copying the queue out of the dictionary would copy the batch buffer on every record.
+        queues[key, default: PartitionQueue()].appendOpen(record, callback: callback, nowMs: nowMs)
+        if lingerMs == 0 || queues[key]!.open.sizeInBytes >= batchSizeBytes {
+            seal(key, nowMs: nowMs)
+            sealed = true
+        }
+        return sealed
+    }
+
+    /// Seals every batch whose linger has expired; returns when the next one will (nil if none is open).
+    mutating func sealExpired(nowMs: Int64) -> Int64? {
+        var next: Int64?
+        for (key, queue) in queues where !queue.open.isEmpty {
+            let due = queue.openSinceMs + lingerMs
+            if due <= nowMs { seal(key, nowMs: nowMs) } else { next = min(next ?? due, due) }
+        }
+        return next
+    }
+
+    mutating func sealAll(nowMs: Int64) {
+        for key in queues.keys { seal(key, nowMs: nowMs) }
+    }
+
+    private mutating func seal(_ key: PartitionKey, nowMs: Int64) {
+        guard let queue = queues[key], !queue.open.isEmpty else { return }
+        var builder = queue.open
+        var nextSequence = queue.nextSequence
+        if let producer {
+            builder.producerId = producer.id
+            builder.producerEpoch = producer.epoch
+            builder.baseSequence = nextSequence
+            let next = Int64(nextSequence) + Int64(builder.recordCount)
+            nextSequence = Int32(next > Int64(Int32.max) ? next - Int64(Int32.max) - 1 : next)
+        }
+        let batch = SealedBatch(bytes: builder.build(), recordCount: builder.recordCount, callbacks: queue.openCallbacks,
+                                createdMs: nowMs, accountedBytes: queue.openAccountedBytes)
+        queues[key]!.sealed.append(batch)
+        queues[key]!.nextSequence = nextSequence
+        queues[key]!.open = RecordBatchBuilder()
+        queues[key]!.openCallbacks = []
+        queues[key]!.openAccountedBytes = 0
+    }
+
+    /// Partitions with a sealed batch and nothing in flight.
+    var readyPartitions: [PartitionKey] {
+        queues.filter { !$0.value.inFlight && !$0.value.sealed.isEmpty }.map(\.key).sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
+    }
+
+    var hasPendingWork: Bool {
+        queues.values.contains { !$0.open.isEmpty || !$0.sealed.isEmpty || $0.inFlight }
+    }
+
+    /// Marks the partition in flight and returns its oldest sealed batch's bytes.
+    mutating func startSending(_ key: PartitionKey) -> ByteBuffer? {
+        guard var queue = queues[key], !queue.inFlight, !queue.sealed.isEmpty else { return nil }
+        queue.inFlight = true
+        queue.sealed[0].attempts += 1
+        queues[key] = queue
+        return queue.sealed[0].bytes
+    }
+
+    /// The partition's oldest sealed batch (the one in flight), left in place.
+    func first(_ key: PartitionKey) -> SealedBatch? { queues[key]?.sealed.first }
+
+    /// Removes the oldest sealed batch (acknowledged or failed) and clears the in-flight mark.
+    mutating func takeFirst(_ key: PartitionKey) -> SealedBatch? {
+        guard var queue = queues[key], !queue.sealed.isEmpty else { return nil }
+        let batch = queue.sealed.removeFirst()
+        queue.inFlight = false
+        queues[key] = queue
+        return batch
+    }
+
+    /// Clears the in-flight mark without removing the batch (it will be sent again: a retry).
+    mutating func stopSending(_ key: PartitionKey) {
+        queues[key]?.inFlight = false
+    }
+}

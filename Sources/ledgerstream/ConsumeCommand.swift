@@ -1,0 +1,252 @@
+import ArgumentParser
+import Dispatch
+import KafkaClient
+import NIOCore
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Set by SIGINT/SIGTERM; long-running commands check it and stop cleanly (commit, leave the group).
+let stopRequested = Mutex(false)
+
+/// Installs handlers that set `stopRequested` instead of killing the process.
+func installStopHandlers() -> [any DispatchSourceSignal] {
+    [SIGINT, SIGTERM].map { number in
+        signal(number, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+        source.setEventHandler { stopRequested.withLock { $0 = true } }
+        source.resume()
+        return source
+    }
+}
+
+/// `ledgerstream consume TOPIC…`: print records (kafka-console-consumer, kcat -C).
+struct ConsumeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "consume",
+        abstract: "Print records from topics, as JSON lines or with a kcat-style template.",
+        discussion: """
+            With --group (and no --partition) the consumer joins the group, gets partitions assigned, and commits its \
+            position; without it, it reads every partition (or those given) from --offset. Ctrl-C stops cleanly: \
+            offsets are committed and the group is left at once.
+            Template tokens for --format: %t topic, %p partition, %o offset, %k key, %s value, %T timestamp (ms), \
+            %h headers (k=v,…), %K key length, %S value length, \\n, \\t, %%.
+            """
+    )
+
+    @Argument(help: "Topics to read.", completion: .custom(topicNames))
+    var topics: [String]
+
+    @Option(name: [.short, .long], help: "Consumer group: join it (commit positions) instead of reading partitions directly.")
+    var group: String?
+
+    @Flag(help: "Start at the earliest offset when there is no committed one (default: only new records).")
+    var fromBeginning = false
+
+    @Option(help: "Start offset: beginning, end, a number, or @TIMESTAMP_MS (with --partition or without --group).")
+    var offset: String?
+
+    @Option(name: .customLong("partition"), help: "Read only this partition (repeatable).")
+    var partitions: [Int32] = []
+
+    @Option(name: [.customShort("n"), .customLong("num")], help: "Stop after this many records.")
+    var count: Int?
+
+    @Flag(name: [.customShort("e"), .long], help: "Stop when every partition has been read to its end.")
+    var exitAtEnd = false
+
+    @Option(help: "Output: json (default: one object per line) or a template such as '%k=%s\\n'.")
+    var format: String = "json"
+
+    @OptionGroup var client: ClientOptions
+
+    func validate() throws {
+        if topics.isEmpty { throw ValidationError("name at least one topic") }
+        if let offset, (try? Self.start(offset)) == nil {
+            throw ValidationError("--offset must be beginning, end, a number or @TIMESTAMP_MS, got '\(offset)'")
+        }
+        if let count, count <= 0 { throw ValidationError("--num must be positive") }
+    }
+
+    static func start(_ text: String) throws -> StartPosition {
+        switch text {
+        case "beginning", "earliest": return .beginning
+        case "end", "latest": return .end
+        default:
+            if text.hasPrefix("@"), let timestamp = Int64(text.dropFirst()) { return .timestamp(timestamp) }
+            if let offset = Int64(text), offset >= 0 { return .offset(offset) }
+            throw ValidationError("bad offset \(text)")
+        }
+    }
+
+    func run() async throws {
+        let signals = installStopHandlers()
+        defer { _ = signals }
+        var config = ConsumerConfig()
+        config.groupId = group
+        config.autoOffsetReset = fromBeginning ? .earliest : .latest
+        config.fetchMaxWaitMs = 500
+        let formatter = RecordFormatter(format: format)
+        let output = OutputWriter()
+        try await withClient(client, command: "consume", clientId: "ledgerstream-consumer") { kafka in
+            let consumer = KafkaConsumer(client: kafka, config: config)
+            do {
+                try await consume(with: consumer, kafka: kafka, formatter: formatter, output: output)
+            } catch {
+                output.flush()
+                await consumer.close()
+                throw error
+            }
+            output.flush()
+            await consumer.close()
+        }
+    }
+
+    private func consume(with consumer: KafkaConsumer, kafka: KafkaClient, formatter: RecordFormatter, output: OutputWriter) async throws {
+        if group != nil && partitions.isEmpty && offset == nil {
+            try await consumer.subscribe(topics)
+        } else {
+            let startAt: StartPosition = try offset.map(Self.start)
+                ?? (group != nil ? .committed : (fromBeginning ? .beginning : .end))
+            var starts: [TopicPartition: StartPosition] = [:]
+            for topic in topics {
+                let info = try await kafka.topic(topic)
+                let chosen = partitions.isEmpty ? info.partitions.map(\.partition) : partitions
+                for partition in chosen { starts[TopicPartition(topic: topic, partition: partition)] = startAt }
+            }
+            try await consumer.assign(starts)
+        }
+        var ends = exitAtEnd ? try await consumer.endOffsets() : [:]
+        var printed = 0
+        while !stopRequested.withLock({ $0 }) {
+            if exitAtEnd {
+                let positions = await consumer.positions
+                if ends.isEmpty { ends = try await consumer.endOffsets() }
+                if ends.allSatisfy({ (positions[$0.key] ?? 0) >= $0.value }) { break }
+            }
+            let records = try await consumer.poll(timeoutMs: 500)
+            for record in records {
+                output.write(formatter.format(record))
+                printed += 1
+                if let count, printed >= count { return }
+            }
+            if records.isEmpty { output.flush() }
+        }
+    }
+}
+
+/// Renders a record as a JSON line or through a kcat-style template.
+struct RecordFormatter {
+    enum Piece {
+        case literal(String)
+        case topic, partition, offset, key, value, timestamp, headers, keyLength, valueLength
+    }
+
+    let pieces: [Piece]?
+
+    init(format: String) {
+        guard format != "json" else {
+            pieces = nil
+            return
+        }
+        var pieces: [Piece] = []
+        var literal = ""
+        var characters = Array(format)[...]
+        while let char = characters.popFirst() {
+            if char == "\\", let next = characters.first {
+                characters = characters.dropFirst()
+                literal += next == "n" ? "\n" : next == "t" ? "\t" : next == "r" ? "\r" : String(next)
+            } else if char == "%", let next = characters.first {
+                characters = characters.dropFirst()
+                let piece: Piece? = switch next {
+                case "t": .topic
+                case "p": .partition
+                case "o": .offset
+                case "k": .key
+                case "s": .value
+                case "T": .timestamp
+                case "h": .headers
+                case "K": .keyLength
+                case "S": .valueLength
+                default: nil
+                }
+                if let piece {
+                    if !literal.isEmpty { pieces.append(.literal(literal)) }
+                    literal = ""
+                    pieces.append(piece)
+                } else {
+                    literal += next == "%" ? "%" : "%\(next)"
+                }
+            } else {
+                literal.append(char)
+            }
+        }
+        if !literal.isEmpty { pieces.append(.literal(literal)) }
+        self.pieces = pieces
+    }
+
+    func format(_ record: ConsumerRecord) -> String {
+        guard let pieces else { return Self.json(record) + "\n" }
+        var out = ""
+        for piece in pieces {
+            switch piece {
+            case .literal(let text): out += text
+            case .topic: out += record.topic
+            case .partition: out += String(record.partition)
+            case .offset: out += String(record.offset)
+            case .key: out += record.key.map { String(buffer: $0) } ?? ""
+            case .value: out += record.value.map { String(buffer: $0) } ?? ""
+            case .timestamp: out += String(record.timestamp)
+            case .headers: out += record.headers.map { "\($0.key)=\($0.value.map { String(buffer: $0) } ?? "")" }.joined(separator: ",")
+            case .keyLength: out += String(record.key?.readableBytes ?? -1)
+            case .valueLength: out += String(record.value?.readableBytes ?? -1)
+            }
+        }
+        return out
+    }
+
+    /// One JSON object; keys and values are strings when they are valid UTF-8, else base64 under `*_base64`.
+    static func json(_ record: ConsumerRecord) -> String {
+        var fields: [(String, JSON)] = [("topic", .string(record.topic)), ("partition", .number(record.partition)),
+                                        ("offset", .number(record.offset)), ("timestamp", .number(record.timestamp))]
+        fields += bytesField("key", record.key)
+        fields += bytesField("value", record.value)
+        if !record.headers.isEmpty {
+            fields.append(("headers", .array(record.headers.map { header in
+                .object([("key", .string(header.key))] + bytesField("value", header.value))
+            })))
+        }
+        return JSON.object(fields).text
+    }
+
+    private static func bytesField(_ name: String, _ bytes: ByteBuffer?) -> [(String, JSON)] {
+        guard let bytes else { return [(name, .null)] }
+        let raw = Array(bytes.readableBytesView)
+        if let text = String(validating: raw, as: UTF8.self) { return [(name, .string(text))] }
+        return [(name + "_base64", .string(Base64.encode(raw)))]
+    }
+}
+
+enum Base64 {
+    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+    static func encode(_ bytes: [UInt8]) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity((bytes.count + 2) / 3 * 4)
+        var index = 0
+        while index < bytes.count {
+            let b0 = UInt32(bytes[index])
+            let b1 = index + 1 < bytes.count ? UInt32(bytes[index + 1]) : 0
+            let b2 = index + 2 < bytes.count ? UInt32(bytes[index + 2]) : 0
+            let n = b0 << 16 | b1 << 8 | b2
+            out.append(alphabet[Int(n >> 18 & 63)])
+            out.append(alphabet[Int(n >> 12 & 63)])
+            out.append(index + 1 < bytes.count ? alphabet[Int(n >> 6 & 63)] : UInt8(ascii: "="))
+            out.append(index + 2 < bytes.count ? alphabet[Int(n & 63)] : UInt8(ascii: "="))
+            index += 3
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

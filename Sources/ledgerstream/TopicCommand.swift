@@ -1,0 +1,194 @@
+import ArgumentParser
+import KafkaClient
+import KafkaProtocol
+
+/// `ledgerstream topic …`: kafka-topics.sh for any Kafka-compatible cluster.
+struct TopicCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "topic",
+        abstract: "Create, describe, list and delete topics.",
+        subcommands: [Create.self, Describe.self, List.self, Delete.self],
+        defaultSubcommand: List.self
+    )
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a topic.")
+
+        @Argument(help: "Topic name: letters, digits, '.', '_' and '-'.", completion: .custom(topicNames))
+        var name: String
+
+        @Option(help: "Number of partitions (default: the broker's num.partitions).")
+        var partitions: Int32?
+
+        @Option(help: "Replication factor (a single ledgerstream broker supports 1).")
+        var replicationFactor: Int16?
+
+        @Option(name: .customLong("config"), help: "A topic config, key=value (repeatable), e.g. retention.ms=86400000.")
+        var configs: [String] = []
+
+        @Flag(help: "Succeed without changes if the topic already exists.")
+        var ifNotExists = false
+
+        @OptionGroup var client: ClientOptions
+
+        func run() async throws {
+            var parsed: [String: String] = [:]
+            for entry in configs {
+                guard let equals = entry.firstIndex(of: "=") else { throw ValidationError("--config expects key=value, got '\(entry)'") }
+                parsed[String(entry[..<equals])] = String(entry[entry.index(after: equals)...])
+            }
+            try await withClient(client, command: "topic create") { kafka in
+                do {
+                    try await kafka.createTopic(name, partitions: partitions ?? -1, replicationFactor: replicationFactor ?? -1, configs: parsed)
+                    printFlushed("Created topic \(name).")
+                } catch KafkaClientError.broker(.topicAlreadyExists, let message) where ifNotExists {
+                    _ = message
+                    printFlushed("Topic \(name) already exists.")
+                }
+            }
+        }
+    }
+
+    struct Describe: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show partitions, leaders, offsets and configs of topics.")
+
+        @Argument(help: "Topics to describe (default: all).", completion: .custom(topicNames))
+        var names: [String] = []
+
+        @Option(help: "Output format: text or json.")
+        var format: OutputFormat = .text
+
+        @OptionGroup var client: ClientOptions
+
+        func run() async throws {
+            try await withClient(client, command: "topic describe") { kafka in
+                let topics = names.isEmpty ? try await kafka.listTopics().map(\.name) : names
+                var jsonTopics: [String] = []
+                for name in topics {
+                    let description = try await kafka.describeTopic(name)
+                    if format == .json {
+                        jsonTopics.append(Self.json(description))
+                    } else {
+                        print(Self.text(description))
+                    }
+                }
+                if format == .json { printFlushed("[" + jsonTopics.joined(separator: ",") + "]") }
+            }
+        }
+
+        static func text(_ topic: TopicDescription) -> String {
+            let overrides = topic.configs.filter(\.isOverride).map { "\($0.name)=\($0.value ?? "")" }.joined(separator: ",")
+            var lines = ["Topic: \(topic.name)\tTopicId: \(topic.id)\tPartitionCount: \(topic.partitions.count)\tReplicationFactor: \(topic.partitions.first?.replicas.count ?? 0)\tConfigs: \(overrides)"]
+            let header = ["Partition", "Leader", "Replicas", "Isr", "LogStartOffset", "HighWatermark"]
+            let rows = topic.partitions.map { p in
+                ["\(p.partition)", "\(p.leader)", p.replicas.map(String.init).joined(separator: ","),
+                 p.isr.map(String.init).joined(separator: ","), "\(p.logStartOffset)", "\(p.highWatermark)"]
+            }
+            lines += Table.render(header: header, rows: rows).map { "\t" + $0 }
+            return lines.joined(separator: "\n")
+        }
+
+        static func json(_ topic: TopicDescription) -> String {
+            JSON.object([
+                ("name", .string(topic.name)), ("id", .string(topic.id.description)),
+                ("partitions", .array(topic.partitions.map { p in
+                    .object([("partition", .number(p.partition)), ("leader", .number(p.leader)),
+                             ("replicas", .array(p.replicas.map { .number($0) })), ("isr", .array(p.isr.map { .number($0) })),
+                             ("log_start_offset", .number(p.logStartOffset)), ("high_watermark", .number(p.highWatermark))])
+                })),
+                ("configs", .object(topic.configs.map { ($0.name, .optional($0.value)) })),
+                ("overrides", .array(topic.configs.filter(\.isOverride).map { .string($0.name) })),
+            ]).text
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List topic names.")
+
+        @Option(help: "Output format: text or json.")
+        var format: OutputFormat = .text
+
+        @OptionGroup var client: ClientOptions
+
+        func run() async throws {
+            try await withClient(client, command: "topic list") { kafka in
+                let names = try await kafka.listTopics().map(\.name)
+                if format == .json {
+                    printFlushed(JSON.array(names.map(JSON.string)).text)
+                } else if !names.isEmpty {
+                    printFlushed(names.joined(separator: "\n"))
+                }
+            }
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete topics and their data.")
+
+        @Argument(help: "Topics to delete.", completion: .custom(topicNames))
+        var names: [String]
+
+        @Flag(help: "Succeed for topics that do not exist.")
+        var ifExists = false
+
+        @OptionGroup var client: ClientOptions
+
+        func validate() throws {
+            if names.isEmpty { throw ValidationError("name at least one topic to delete") }
+        }
+
+        func run() async throws {
+            var failed = false
+            try await withClient(client, command: "topic delete") { kafka in
+                for name in names {
+                    do {
+                        try await kafka.deleteTopic(name)
+                        printFlushed("Deleted topic \(name).")
+                    } catch KafkaClientError.broker(.unknownTopicOrPartition, _) {
+                        if !ifExists {
+                            printError("topic delete", "topic '\(name)' does not exist")
+                            failed = true
+                        }
+                    }
+                }
+            }
+            if failed { throw ExitCodes.failure }
+        }
+    }
+}
+
+/// Dynamic completion of topic names: asks the cluster at $LEDGERSTREAM_BOOTSTRAP_SERVERS (or localhost:9092),
+/// quietly returning nothing if it cannot be reached within a second.
+@Sendable func topicNames(_ arguments: [String], _ index: Int, _ prefix: String) async -> [String] {
+    var servers = ClientOptions().servers
+    if let flag = arguments.firstIndex(where: { $0 == "-b" || $0 == "--bootstrap-server" }), flag + 1 < arguments.count {
+        servers = arguments[flag + 1]
+    }
+    guard let addresses = try? BrokerAddress.list(servers) else { return [] }
+    let client = KafkaClient(bootstrap: addresses, clientId: "ledgerstream-completion")
+    let names = await withTaskGroup(of: [String]?.self) { group -> [String] in
+        group.addTask { (try? await client.listTopics())?.map(\.name) }
+        group.addTask {
+            try? await Task.sleep(nanoseconds: 1_000_000_000)
+            return nil
+        }
+        let first = await group.next() ?? nil
+        group.cancelAll()
+        return first ?? []
+    }
+    await client.close()
+    return names.filter { $0.hasPrefix(prefix) }
+}
+
+/// Plain-text tables: columns padded to their widest cell.
+enum Table {
+    static func render(header: [String], rows: [[String]]) -> [String] {
+        let all = [header] + rows
+        let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
+        return all.map { row in
+            row.enumerated().map { index, cell in
+                index == row.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }
+    }
+}

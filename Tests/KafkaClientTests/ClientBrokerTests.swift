@@ -1,0 +1,136 @@
+import Foundation
+import KafkaBroker
+import KafkaProtocol
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+import Testing
+
+@testable import KafkaClient
+
+/// The client against a real broker server in this process (sockets on 127.0.0.1, ephemeral port).
+@Suite(.serialized) struct ClientBrokerTests {
+    /// Starts a broker, runs `body` with a client bootstrapped to it, then stops both.
+    func withBroker(_ body: (KafkaClient) async throws -> Void) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ledgerstream-client-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var config = BrokerConfig()
+        config.listeners = [Listener(host: "127.0.0.1", port: 0)]
+        config.logDirs = [directory]
+        config.groupInitialRebalanceDelayMs = 0
+        var logger = Logger(label: "test")
+        logger.logLevel = ProcessInfo.processInfo.environment["TEST_TRACE"] != nil ? .trace : .critical
+        let port = Mutex<Int?>(nil)
+        let server = try BrokerServer(config: config, logger: logger) { address in port.withLock { $0 = address.port } }
+        let serverTask = Task { try await server.run() }
+        defer { serverTask.cancel() }
+        var waited = 0
+        while port.withLock({ $0 }) == nil && waited < 200 {
+            try await Task.sleep(nanoseconds: 20_000_000)
+            waited += 1
+        }
+        let client = KafkaClient(bootstrap: [BrokerAddress(host: "127.0.0.1", port: try #require(port.withLock { $0 }))])
+        do {
+            try await body(client)
+        } catch {
+            await client.close()
+            throw error
+        }
+        await client.close()
+    }
+
+    @Test func adminProduceAndConsumeRoundTrip() async throws {
+        try await withBroker { client in
+            try await client.createTopic("orders", partitions: 3, replicationFactor: 1, configs: ["retention.ms": "3600000"])
+            await #expect(throws: KafkaClientError.broker(.topicAlreadyExists, message: "Topic 'orders' already exists.")) {
+                try await client.createTopic("orders", partitions: 3, replicationFactor: 1, configs: [:])
+            }
+            await #expect(throws: KafkaClientError.self) {
+                try await client.createTopic("x", partitions: 1, replicationFactor: 3, configs: [:])
+            }
+            #expect(try await client.listTopics().map(\.name) == ["orders"])
+
+            let producer = KafkaProducer(client: client)
+            let delivered = Mutex<[RecordMetadata]>([])
+            for i in 0..<30 {
+                try await producer.send(topic: "orders", key: ByteBuffer(string: "C\(i % 5)"), value: ByteBuffer(string: "v\(i)"),
+                                        onDelivery: { result in if case .success(let metadata) = result { delivered.withLock { $0.append(metadata) } } })
+            }
+            await producer.close()
+            #expect(await producer.stats.acknowledged == 30)
+            // Keyed records land where the Java client would put them.
+            for metadata in delivered.withLock({ $0 }) {
+                #expect(metadata.offset >= 0)
+            }
+
+            let description = try await client.describeTopic("orders")
+            #expect(description.partitions.map(\.highWatermark).reduce(0, +) == 30)
+            #expect(description.configs.first { $0.name == "retention.ms" }?.isOverride == true)
+
+            let consumer = KafkaConsumer(client: client)
+            var starts: [TopicPartition: StartPosition] = [:]
+            for partition in Int32(0)..<3 { starts[TopicPartition(topic: "orders", partition: partition)] = .beginning }
+            try await consumer.assign(starts)
+            var values: [String] = []
+            while values.count < 30 {
+                let records = try await consumer.poll(timeoutMs: 2000)
+                #expect(!records.isEmpty)
+                if records.isEmpty { break }
+                for record in records {
+                    values.append(String(buffer: record.value!))
+                    let expected = Murmur2.partition(forKey: record.key!, partitionCount: 3)
+                    #expect(record.partition == expected)
+                }
+            }
+            #expect(Set(values) == Set((0..<30).map { "v\($0)" }))
+            await consumer.close()
+            try await client.deleteTopic("orders")
+            await #expect(throws: KafkaClientError.self) { try await client.deleteTopic("orders") }
+        }
+    }
+
+    /// Two consumers in one group split the partitions; after one leaves, the other gets them all and resumes from
+    /// the committed offsets.
+    @Test func groupMembersSplitAndTakeOver() async throws {
+        try await withBroker { client in
+            try await client.createTopic("events", partitions: 4, replicationFactor: 1, configs: [:])
+            let producer = KafkaProducer(client: client)
+            for partition in Int32(0)..<4 {
+                for i in 0..<5 { try await producer.send(topic: "events", key: nil, value: ByteBuffer(string: "\(partition)-\(i)"), partition: partition) }
+            }
+            await producer.close()
+
+            var config = ConsumerConfig()
+            config.groupId = "workers"
+            config.autoOffsetReset = .earliest
+            config.heartbeatIntervalMs = 200
+            config.sessionTimeoutMs = 6000
+            let first = KafkaConsumer(client: client, config: config)
+            try await first.subscribe(["events"])
+            #expect(await first.assignment.count == 4)
+            let second = KafkaConsumer(client: client, config: config)
+            let joinTask = Task { try await second.subscribe(["events"]) }
+            // The first member learns about the rebalance through its heartbeat and rejoins on its next poll.
+            var firstRecords = 0
+            for _ in 0..<40 where await first.assignment.count != 2 {
+                firstRecords += try await first.poll(timeoutMs: 200).count
+            }
+            try await joinTask.value
+            let firstPartitions = await first.assignment
+            let secondPartitions = await second.assignment
+            #expect(firstPartitions.count == 2 && secondPartitions.count == 2)
+            #expect(Set(firstPartitions).isDisjoint(with: secondPartitions))
+            var secondRecords = 0
+            for _ in 0..<10 { secondRecords += try await second.poll(timeoutMs: 200).count }
+            try await second.commit()
+            await second.close()  // leaves the group
+            var taken = 0
+            for _ in 0..<60 where await first.assignment.count != 4 { taken += try await first.poll(timeoutMs: 200).count }
+            #expect(await first.assignment.count == 4)
+            await first.close()
+            let committed = try await client.committedOffsets(group: "workers", topic: "events")
+            #expect(committed["events"]?.count ?? 0 >= 2)
+        }
+    }
+}
