@@ -58,7 +58,7 @@ public final class BrokerServer: Service {
         do {
             channel = try await bind(listener)
         } catch {
-            await stop(server: nil)
+            await stop(server: nil, quietly: true)
             throw error
         }
         let port = channel.localAddress?.port ?? listener.port
@@ -106,13 +106,14 @@ public final class BrokerServer: Service {
         }
     }
 
-    private func stop(server: (any Channel)?) async {
+    /// - Parameter quietly: the broker never served (it could not bind), so no "stopped" line is logged.
+    private func stop(server: (any Channel)?, quietly: Bool = false) async {
         try? await server?.close()
         for channel in connections.withLock({ Array($0.values) }) { try? await channel.close() }
         try? await pool.shutdownGracefully()
         do {
             try broker.shutdown()
-            logger.info("stopped cleanly", metadata: ["dataDir": "\(config.dataDirectory)"])
+            if !quietly { logger.info("stopped cleanly", metadata: ["dataDir": "\(config.dataDirectory)"]) }
         } catch {
             logger.error("clean shutdown failed; the next start will recover the logs", metadata: ["error": "\(error)"])
         }

@@ -60,6 +60,11 @@ public final class BrokerConnection: Sendable {
         channel.close(promise: nil)
     }
 
+    /// Closes and waits until the channel is closed (pending requests have failed by then).
+    public func closeAndWait() async {
+        try? await channel.close()
+    }
+
     private func nextCorrelationId() -> Int32 {
         state.withLock { state in
             state.correlation = state.correlation == Int32.max ? 1 : state.correlation + 1
@@ -107,8 +112,10 @@ public final class BrokerConnection: Sendable {
             promise.fail(KafkaClientError.timeout("\(R.apiKey) v\(version) to \(address) after \(timeout.nanoseconds / 1_000_000) ms"))
             channel.close(promise: nil)
         }
+        // Cancel the timer on the event loop as soon as the answer arrives (not later from this task, which may run
+        // after the client shut its event loops down).
+        promise.futureResult.whenComplete { _ in deadline.cancel() }
         channel.writeAndFlush(pending, promise: nil)
-        defer { deadline.cancel() }
         return try await promise.futureResult.get()
     }
 

@@ -204,7 +204,7 @@ public actor KafkaConsumer {
                 _ = try? await connection.send(request, version: version, timeout: .seconds(5))
             }
         }
-        coordinatorConnection?.close()
+        await coordinatorConnection?.closeAndWait()
         coordinatorConnection = nil
         isClosed = true
     }

@@ -66,8 +66,8 @@ public actor KafkaClient {
     public func close() async {
         isClosed = true
         for task in pendingConnections.values { task.cancel() }
-        for connection in connections.values { connection.close() }
-        bootstrapConnection?.close()
+        for connection in connections.values { await connection.closeAndWait() }
+        await bootstrapConnection?.closeAndWait()
         connections = [:]
         bootstrapConnection = nil
         if ownsGroup { try? await group.shutdownGracefully() }

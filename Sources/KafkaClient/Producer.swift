@@ -111,38 +111,56 @@ public actor KafkaProducer {
         topic: String, key: ByteBuffer?, value: ByteBuffer?, headers: [(key: String, value: ByteBuffer?)] = [],
         partition: Int32? = nil, timestamp: Int64? = nil, onDelivery: DeliveryCallback? = nil
     ) async throws {
+        try await send(topic: topic, records: [OutgoingRecord(key: key, value: value, headers: headers, timestamp: timestamp)],
+                       partition: partition, onDelivery: onDelivery)
+    }
+
+    /// Queues many records in one call (one actor hop for all of them). Suspends only while buffer.memory is full.
+    public func send(topic: String, records: [OutgoingRecord], partition: Int32? = nil, onDelivery: DeliveryCallback? = nil) async throws {
         if isClosed { throw KafkaClientError.closed }
         if config.idempotent && producerId < 0 { try await initializeProducerId() }
         let count = try await partitionCount(topic)
-        let target: Int32
-        if let partition {
-            guard partition >= 0 && partition < count else {
-                throw KafkaClientError.invalidArgument("topic \(topic) has no partition \(partition) (it has \(count))")
+        if let partition, !(0..<count).contains(partition) {
+            throw KafkaClientError.invalidArgument("topic \(topic) has no partition \(partition) (it has \(count))")
+        }
+        let now = Self.nowMs()
+        let wallClock = Self.wallClockMs()
+        var wake = config.lingerMs == 0
+        // Per-record work stays on locals: actor properties are written back once per call.
+        var stickyPartition = sticky[topic]
+        var buffered = bufferedBytes
+        defer {
+            bufferedBytes = buffered
+            sticky[topic] = stickyPartition
+        }
+        for outgoing in records {
+            while buffered >= config.bufferMemoryBytes {
+                bufferedBytes = buffered
+                startSenderIfNeeded()
+                wakeSender()
+                await withCheckedContinuation { spaceWaiters.append($0) }
+                buffered = bufferedBytes
             }
-            target = partition
-        } else if let key {
-            target = Murmur2.partition(forKey: key, partitionCount: count)
-        } else {
-            target = sticky[topic] ?? Int32.random(in: 0..<count)
-            sticky[topic] = target
+            let target: Int32
+            if let partition {
+                target = partition
+            } else if let key = outgoing.key {
+                target = Murmur2.partition(forKey: key, partitionCount: count)
+            } else {
+                if stickyPartition == nil { stickyPartition = Int32.random(in: 0..<count) }
+                target = stickyPartition!
+            }
+            let record = ProducerRecord(key: outgoing.key, value: outgoing.value, headers: outgoing.headers,
+                                        timestamp: outgoing.timestamp ?? wallClock)
+            let sealed = accumulator.append(record, to: PartitionKey(topic: topic, partition: target), callback: onDelivery, nowMs: now)
+            buffered += record.estimatedSize
+            if sealed {
+                wake = true
+                if outgoing.key == nil && partition == nil { stickyPartition = nil }  // KIP-480: move on once a batch fills
+            }
         }
-        let record = ProducerRecord(key: key, value: value, headers: headers, timestamp: timestamp ?? Self.wallClockMs())
-        while bufferedBytes >= config.bufferMemoryBytes {
-            await withCheckedContinuation { spaceWaiters.append($0) }
-        }
-        let full = accumulator.append(record, to: PartitionKey(topic: topic, partition: target), callback: onDelivery, nowMs: Self.nowMs())
-        bufferedBytes += record.estimatedSize
-        if full && key == nil && partition == nil { sticky[topic] = nil }  // KIP-480: move on once a batch fills
         startSenderIfNeeded()
-        if full || config.lingerMs == 0 { wakeSender() }
-    }
-
-    /// Queues many records in one call (one actor hop for all of them); same semantics as the single-record send.
-    public func send(topic: String, records: [OutgoingRecord], partition: Int32? = nil, onDelivery: DeliveryCallback? = nil) async throws {
-        for record in records {
-            try await send(topic: topic, key: record.key, value: record.value, headers: record.headers, partition: partition,
-                           timestamp: record.timestamp, onDelivery: onDelivery)
-        }
+        if wake { wakeSender() }
     }
 
     /// Sends everything buffered and waits until every record has an outcome.

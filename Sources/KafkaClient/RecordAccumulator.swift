@@ -38,12 +38,52 @@ struct RecordAccumulator {
         var sealed: [SealedBatch] = []
         var inFlight = false
         var nextSequence: Int32 = 0
+        var lastBatchFilled = false
 
-        mutating func appendOpen(_ record: ProducerRecord, callback: DeliveryCallback?, nowMs: Int64) {
-            if open.isEmpty { openSinceMs = nowMs }
+        /// Adds a record, sealing the open batch first if the record would not fit and afterwards if it is full.
+        /// Returns whether a batch was sealed.
+        mutating func append(
+            _ record: ProducerRecord, callback: DeliveryCallback?, nowMs: Int64, lingerMs: Int64, batchSizeBytes: Int,
+            producer: (id: Int64, epoch: Int16)?
+        ) -> Bool {
+            var sealedOne = false
+            if !open.isEmpty && open.sizeInBytes + record.estimatedSize > batchSizeBytes {
+                seal(nowMs: nowMs, producer: producer)
+                lastBatchFilled = true
+                sealedOne = true
+            }
+            if open.isEmpty {
+                openSinceMs = nowMs
+                // A partition whose last batch filled up is busy: reserve a whole batch so the buffer never regrows.
+                open = RecordBatchBuilder(capacity: lastBatchFilled ? batchSizeBytes : 16 * 1024)
+            }
             open.append(record)
             openCallbacks.append(callback)
             openAccountedBytes += record.estimatedSize
+            if lingerMs == 0 || open.sizeInBytes >= batchSizeBytes {
+                lastBatchFilled = open.sizeInBytes >= batchSizeBytes
+                seal(nowMs: nowMs, producer: producer)
+                sealedOne = true
+            }
+            return sealedOne
+        }
+
+        /// Closes the open batch, stamping the producer id, epoch and next sequence number into it.
+        mutating func seal(nowMs: Int64, producer: (id: Int64, epoch: Int16)?) {
+            guard !open.isEmpty else { return }
+            if let producer {
+                open.producerId = producer.id
+                open.producerEpoch = producer.epoch
+                open.baseSequence = nextSequence
+                let next = Int64(nextSequence) + Int64(open.recordCount)
+                nextSequence = Int32(next > Int64(Int32.max) ? next - Int64(Int32.max) - 1 : next)
+            }
+            let recordCount = open.recordCount
+            sealed.append(SealedBatch(bytes: open.build(), recordCount: recordCount, callbacks: openCallbacks,
+                                      createdMs: nowMs, accountedBytes: openAccountedBytes))
+            open = RecordBatchBuilder()
+            openCallbacks = []
+            openAccountedBytes = 0
         }
     }
 
@@ -58,22 +98,13 @@ struct RecordAccumulator {
         self.batchSizeBytes = batchSizeBytes
     }
 
-    /// Adds a record; returns true when the partition's batch was full and got sealed. A record that would push the
-    /// open batch over `batchSizeBytes` seals it first and starts a new one, so no batch outgrows the limit (which
-    /// the broker enforces as max.message.bytes) unless a single record does.
+    /// Adds a record; returns true when a batch of the partition got sealed (it was full). A record that would push
+    /// the open batch over `batchSizeBytes` seals it first and starts a new one, so no batch outgrows the limit (which
+    /// the broker enforces as max.message.bytes) unless a single record does. One dictionary access per record: the
+    /// queue is mutated in place (copying it out would copy the batch buffer on every record).
     mutating func append(_ record: ProducerRecord, to key: PartitionKey, callback: DeliveryCallback?, nowMs: Int64) -> Bool {
-        var sealed = false
-        if let open = queues[key]?.open, !open.isEmpty, open.sizeInBytes + record.estimatedSize > batchSizeBytes {
-            seal(key, nowMs: nowMs)
-            sealed = true
-        }
-        // Mutate in place: copying the queue out of the dictionary would copy the batch buffer on every record.
-        queues[key, default: PartitionQueue()].appendOpen(record, callback: callback, nowMs: nowMs)
-        if lingerMs == 0 || queues[key]!.open.sizeInBytes >= batchSizeBytes {
-            seal(key, nowMs: nowMs)
-            sealed = true
-        }
-        return sealed
+        queues[key, default: PartitionQueue()].append(
+            record, callback: callback, nowMs: nowMs, lingerMs: lingerMs, batchSizeBytes: batchSizeBytes, producer: producer)
     }
 
     /// Seals every batch whose linger has expired; returns when the next one will (nil if none is open).
@@ -91,23 +122,7 @@ struct RecordAccumulator {
     }
 
     private mutating func seal(_ key: PartitionKey, nowMs: Int64) {
-        guard let queue = queues[key], !queue.open.isEmpty else { return }
-        var builder = queue.open
-        var nextSequence = queue.nextSequence
-        if let producer {
-            builder.producerId = producer.id
-            builder.producerEpoch = producer.epoch
-            builder.baseSequence = nextSequence
-            let next = Int64(nextSequence) + Int64(builder.recordCount)
-            nextSequence = Int32(next > Int64(Int32.max) ? next - Int64(Int32.max) - 1 : next)
-        }
-        let batch = SealedBatch(bytes: builder.build(), recordCount: builder.recordCount, callbacks: queue.openCallbacks,
-                                createdMs: nowMs, accountedBytes: queue.openAccountedBytes)
-        queues[key]!.sealed.append(batch)
-        queues[key]!.nextSequence = nextSequence
-        queues[key]!.open = RecordBatchBuilder()
-        queues[key]!.openCallbacks = []
-        queues[key]!.openAccountedBytes = 0
+        queues[key]?.seal(nowMs: nowMs, producer: producer)
     }
 
     /// Partitions with a sealed batch and nothing in flight.

@@ -90,36 +90,65 @@ public struct RecordBatchBuilder {
     public var baseSequence: Int32 = -1
     public var baseOffset: Int64 = 0
     public var partitionLeaderEpoch: Int32 = 0
-    private var records = KafkaWriter(capacity: 1024)
+    /// The whole batch as it grows: 61 placeholder bytes for the header, then the records. `build()` fills the header
+    /// in place, so a batch is never copied.
+    private var records: KafkaWriter
     private var count: Int32 = 0
     private var baseTimestamp: Int64 = 0
     private var maxTimestamp: Int64 = -1
 
-    public init() {}
+    /// - Parameter capacity: bytes to reserve up front (a producer passes its batch size, avoiding regrowth).
+    public init(capacity: Int = 1024) {
+        records = KafkaWriter(capacity: max(capacity, RecordBatchHeader.size + 64))
+        records.writeRawBytes(ByteBuffer(repeating: 0, count: RecordBatchHeader.size))
+    }
 
     public var recordCount: Int { Int(count) }
     public var isEmpty: Bool { count == 0 }
     /// Size the batch will have if built now.
-    public var sizeInBytes: Int { RecordBatchHeader.size + records.buffer.readableBytes }
+    public var sizeInBytes: Int { records.buffer.readableBytes }
 
     public mutating func append(_ record: ProducerRecord) {
         if count == 0 { baseTimestamp = record.timestamp }
         maxTimestamp = max(maxTimestamp, record.timestamp)
-        var body = KafkaWriter(capacity: record.estimatedSize)
-        body.writeInt8(0)
-        body.writeVarlong(record.timestamp - baseTimestamp)
-        body.writeVarint(count)
-        Self.writeVarBytes(&body, record.key)
-        Self.writeVarBytes(&body, record.value)
-        body.writeVarint(Int32(record.headers.count))
+        let timestampDelta = record.timestamp - baseTimestamp
+        // The record's length prefix comes first, so compute the body size instead of staging it in a buffer.
+        var bodySize = 1 + Self.varlongSize(timestampDelta) + Self.varlongSize(Int64(count))
+        bodySize += Self.varBytesSize(record.key?.readableBytes) + Self.varBytesSize(record.value?.readableBytes)
+        bodySize += Self.varlongSize(Int64(record.headers.count))
         for header in record.headers {
-            body.writeVarint(Int32(header.key.utf8.count))
-            body.writeRawString(header.key)
-            Self.writeVarBytes(&body, header.value)
+            bodySize += Self.varBytesSize(header.key.utf8.count) + Self.varBytesSize(header.value?.readableBytes)
         }
-        records.writeVarint(Int32(body.buffer.readableBytes))
-        records.writeRawBytes(body.buffer)
+        records.writeVarint(Int32(bodySize))
+        records.writeInt8(0)
+        records.writeVarlong(timestampDelta)
+        records.writeVarint(count)
+        Self.writeVarBytes(&records, record.key)
+        Self.writeVarBytes(&records, record.value)
+        records.writeVarint(Int32(record.headers.count))
+        for header in record.headers {
+            records.writeVarint(Int32(header.key.utf8.count))
+            records.writeRawString(header.key)
+            Self.writeVarBytes(&records, header.value)
+        }
         count += 1
+    }
+
+    /// Bytes of a zig-zag varint/varlong.
+    static func varlongSize(_ value: Int64) -> Int {
+        var v = UInt64(bitPattern: (value << 1) ^ (value >> 63))
+        var size = 1
+        while v >= 0x80 {
+            v >>= 7
+            size += 1
+        }
+        return size
+    }
+
+    /// Bytes of a length-prefixed field (length -1 for nil).
+    static func varBytesSize(_ length: Int?) -> Int {
+        guard let length else { return varlongSize(-1) }
+        return varlongSize(Int64(length)) + length
     }
 
     private static func writeVarBytes(_ writer: inout KafkaWriter, _ bytes: ByteBuffer?) {
@@ -129,21 +158,27 @@ public struct RecordBatchBuilder {
     }
 
     /// The finished batch.
-    public func build() -> ByteBuffer {
+    /// The finished batch. The builder is left empty (its buffer moves into the result without a copy).
+    public mutating func build() -> ByteBuffer {
         precondition(count > 0, "a record batch needs at least one record")
+        var out = records.buffer
+        records = KafkaWriter(capacity: 64)
+        records.writeRawBytes(ByteBuffer(repeating: 0, count: RecordBatchHeader.size))
         var header = RecordBatchHeader(
-            baseOffset: baseOffset, batchLength: Int32(RecordBatchHeader.size - RecordBatchHeader.lengthFieldEnd + records.buffer.readableBytes),
+            baseOffset: baseOffset, batchLength: Int32(out.readableBytes - RecordBatchHeader.lengthFieldEnd),
             partitionLeaderEpoch: partitionLeaderEpoch, magic: 2, crc: 0, attributes: 0, lastOffsetDelta: count - 1,
             baseTimestamp: baseTimestamp, maxTimestamp: maxTimestamp, producerId: producerId,
             producerEpoch: producerEpoch, baseSequence: baseSequence, recordCount: count)
-        var out = ByteBufferAllocator().buffer(capacity: RecordBatchHeader.size + records.buffer.readableBytes)
-        header.write(to: &out)
-        out.writeImmutableBuffer(records.buffer)
+        var headerBytes = ByteBufferAllocator().buffer(capacity: RecordBatchHeader.size)
+        header.write(to: &headerBytes)
+        out.setBuffer(headerBytes, at: out.readerIndex)
         let crc = out.withUnsafeReadableBytes { bytes in
             CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[RecordBatchHeader.crcStart...]))
         }
         header.crc = crc
         out.setInteger(crc, at: out.readerIndex + 17, endianness: .big)
+        count = 0
+        maxTimestamp = -1
         return out
     }
 }

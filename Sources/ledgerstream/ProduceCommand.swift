@@ -61,36 +61,34 @@ struct ProduceCommand: AsyncParsableCommand {
         }
         let fixedKey = key.map { ByteBuffer(string: $0) }
         let delimiter = keyDelimiter.map { Array($0.utf8) }
+        let partition = self.partition
         let failures = Mutex<[String]>([])
         var sent = 0
         var stats = ProducerStats()
+        // Lines are read and turned into records on a thread of their own while the producer batches and sends,
+        // so reading standard input overlaps with the network (two cores: roughly twice the throughput).
+        let chunks = StdinChunks(chunkSize: 1024) { line in
+            var value = line
+            if value.readableBytesView.last == 13 { value.moveWriterIndex(to: value.writerIndex - 1) }  // CRLF input
+            var recordKey = fixedKey
+            if let delimiter, let split = Self.firstIndex(of: delimiter, in: value.readableBytesView) {
+                let keyLength = split - value.readableBytesView.startIndex
+                recordKey = value.readSlice(length: keyLength)
+                value.moveReaderIndex(forwardBy: delimiter.count)
+            }
+            return OutgoingRecord(key: recordKey, value: value, headers: parsedHeaders)
+        }
         try await withClient(client, command: "produce", clientId: "ledgerstream-producer") { kafka in
             let producer = KafkaProducer(client: kafka, config: config)
-            var lines = LineReader()
-            var outgoing: [OutgoingRecord] = []
             let onDelivery: DeliveryCallback = { result in
                 if case .failure(let error) = result {
                     failures.withLock { if $0.count < 5 { $0.append(error.description) } }
                 }
             }
-            while var line = lines.next() {
-                if line.last == 13 { line = line.dropLast() }  // CRLF input
-                var recordKey = fixedKey
-                var value = line
-                if let delimiter, let split = Self.firstIndex(of: delimiter, in: line) {
-                    recordKey = ByteBuffer(bytes: line[line.startIndex..<split])
-                    value = line[(split + delimiter.count)...]
-                }
-                outgoing.append(OutgoingRecord(key: recordKey, value: ByteBuffer(bytes: value), headers: parsedHeaders))
-                if outgoing.count == 512 {
-                    try await producer.send(topic: topic, records: outgoing, partition: partition, onDelivery: onDelivery)
-                    sent += outgoing.count
-                    outgoing.removeAll(keepingCapacity: true)
-                }
-            }
-            if !outgoing.isEmpty {
-                try await producer.send(topic: topic, records: outgoing, partition: partition, onDelivery: onDelivery)
-                sent += outgoing.count
+            for await chunk in chunks.stream {
+                try await producer.send(topic: topic, records: chunk, partition: partition, onDelivery: onDelivery)
+                chunks.consumed()
+                sent += chunk.count
             }
             await producer.close()
             stats = await producer.stats
@@ -105,7 +103,7 @@ struct ProduceCommand: AsyncParsableCommand {
         }
     }
 
-    static func firstIndex(of needle: [UInt8], in haystack: ArraySlice<UInt8>) -> Int? {
+    static func firstIndex(of needle: [UInt8], in haystack: ByteBufferView) -> Int? {
         guard needle.count <= haystack.count else { return nil }
         var index = haystack.startIndex
         while index <= haystack.endIndex - needle.count {
