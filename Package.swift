@@ -24,6 +24,7 @@ let package = Package(
         // Libraries, for the benchmarks package (../Benchmarks) and for embedding.
         .library(name: "KafkaProtocol", targets: ["KafkaProtocol"]),
         .library(name: "LogStorage", targets: ["LogStorage"]),
+        .library(name: "Ledger", targets: ["Ledger"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -47,7 +48,7 @@ let package = Package(
             swiftSettings: strict
         ),
         // Length-prefixed framing shared by the Kafka and ZooKeeper protocols.
-        .target(name: "Framing", dependencies: [nioCore], swiftSettings: strict),
+        .target(name: "Framing", dependencies: [nioCore, nioPosix], swiftSettings: strict),
         // The append-only log: memory-mapped segments, sparse indexes, recovery, retention.
         .target(name: "LogStorage", dependencies: ["KafkaProtocol", logging], swiftSettings: strict),
 
@@ -62,8 +63,20 @@ let package = Package(
         .target(
             name: "KafkaBroker",
             dependencies: [
-                "KafkaProtocol", "LogStorage", "GroupCoordinator", "SQLiteStore", "Framing", "JavaProperties",
+                "KafkaProtocol", "LogStorage", "GroupCoordinator", "SQLiteStore", "Framing", "JavaProperties", "Coordinator",
                 nioCore, nioPosix, logging, serviceLifecycle,
+            ],
+            swiftSettings: strict
+        ),
+
+        // The ZooKeeper client protocol: jute records, op codes, error codes, watch events. No I/O.
+        .target(name: "ZooKeeperProtocol", dependencies: [nioCore], swiftSettings: strict),
+        // The ZooKeeper-compatible coordinator (DataTree, sessions, Prep → Log → Apply, txn log and snapshots, NIO
+        // server), a ZooKeeper client, and the Kafka broker's registration in ZooKeeper.
+        .target(
+            name: "Coordinator",
+            dependencies: [
+                "ZooKeeperProtocol", "Framing", "JavaProperties", "CCRC32C", nioCore, nioPosix, logging, serviceLifecycle,
             ],
             swiftSettings: strict
         ),
@@ -71,10 +84,17 @@ let package = Package(
         // A Kafka client (connections, metadata, producer, consumer, admin) for any Kafka-compatible cluster.
         .target(name: "KafkaClient", dependencies: ["KafkaProtocol", "Framing", nioCore, nioPosix], swiftSettings: strict),
 
+        // The bank ledger: money, transaction events, CSV import, the exactly-once SQLite sink and its queries.
+        .target(name: "Ledger", dependencies: ["SQLiteStore", "KafkaClient", logging], swiftSettings: strict),
+        // `report`: the text dashboards as pure renderers (ledger values in, lines of text out; no I/O).
+
+        // The `shell` REPL: the session state machine (pure), its Kafka + SQLite backend, readline at the edge.
+        .target(name: "Shell", dependencies: ["Ledger", "KafkaClient", "CReadline", nioCore, nioPosix], swiftSettings: strict),
+
         // The thin command-line front end.
         .executableTarget(
             name: "ledgerstream",
-            dependencies: ["KafkaBroker", "KafkaClient", "LogStorage", "KafkaProtocol", "JavaProperties", argumentParser, logging, serviceLifecycle],
+            dependencies: ["KafkaBroker", "KafkaClient", "Coordinator", "Ledger", "Shell", "LogStorage", "KafkaProtocol", "JavaProperties", argumentParser, logging, serviceLifecycle],
             swiftSettings: strict
         ),
 
@@ -86,8 +106,14 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "LogStorageTests", dependencies: ["LogStorage"], swiftSettings: strict),
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "SQLiteStore"], swiftSettings: strict),
+        .testTarget(name: "ShellTests", dependencies: ["Shell", "Ledger", "KafkaClient"], swiftSettings: strict),
         .testTarget(name: "KafkaClientTests", dependencies: ["KafkaClient", "KafkaBroker", nioPosix], swiftSettings: strict),
         .testTarget(name: "GroupCoordinatorTests", dependencies: ["GroupCoordinator"], swiftSettings: strict),
+        .testTarget(
+            name: "CoordinatorTests", dependencies: ["Coordinator", "ZooKeeperProtocol", "JavaProperties", nioEmbedded, nioPosix],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "KafkaBrokerTests",
             dependencies: [

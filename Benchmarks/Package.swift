@@ -18,5 +18,10 @@ let package = Package(
             ],
             swiftSettings: [.treatAllWarnings(as: .error)]
         ),
+        .executableTarget(
+            name: "ledger-bench",
+            dependencies: [.product(name: "Ledger", package: "ledgerstream")],
+            swiftSettings: [.treatAllWarnings(as: .error)]
+        ),
     ]
 )

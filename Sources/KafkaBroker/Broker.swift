@@ -1,3 +1,4 @@
+import Coordinator
 import KafkaProtocol
 import LogStorage
 import Logging
@@ -25,6 +26,13 @@ public final class Broker: Sendable {
     private let advertised: Mutex<[Listener]>
     /// Serialises topic creation, deletion and changes, which touch the store, the registry and the log manager.
     private let topicChanges = Mutex(())
+    /// The broker's registration in ZooKeeper (with `zookeeper.connect`), told about topic changes.
+    private let registration = Mutex<KafkaZooKeeperRegistration?>(nil)
+
+    var zooKeeper: KafkaZooKeeperRegistration? {
+        get { registration.withLock { $0 } }
+        set { registration.withLock { $0 = newValue } }
+    }
 
     public init(config: BrokerConfig, logger: Logger, clock: any StorageClock = SystemStorageClock()) throws {
         self.config = config

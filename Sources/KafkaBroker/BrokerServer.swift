@@ -1,3 +1,4 @@
+import Coordinator
 import Framing
 import Logging
 import NIOCore
@@ -9,6 +10,7 @@ import Synchronization
 public enum BrokerStartError: Error, CustomStringConvertible {
     case portInUse(host: String, port: Int)
     case cannotBind(host: String, port: Int, reason: String)
+    case zooKeeper(connect: String, reason: String)
 
     public var description: String {
         switch self {
@@ -16,6 +18,8 @@ public enum BrokerStartError: Error, CustomStringConvertible {
             return "port \(port) on \(host) is already in use (another broker running?); pick another with --listeners PLAINTEXT://\(host):PORT"
         case .cannotBind(let host, let port, let reason):
             return "cannot listen on \(host):\(port): \(reason)"
+        case .zooKeeper(let connect, let reason):
+            return "cannot register in ZooKeeper (zookeeper.connect=\(connect)): \(reason)"
         }
     }
 }
@@ -63,6 +67,14 @@ public final class BrokerServer: Service {
         }
         let port = channel.localAddress?.port ?? listener.port
         broker.bound(to: port)
+        if let connect = config.zookeeperConnect {
+            do {
+                try await register(in: connect)
+            } catch {
+                await stop(server: channel, quietly: true)
+                throw error
+            }
+        }
         onReady(channel.localAddress!)
         let interval = min(config.logRetentionCheckIntervalMs, config.logFlushSchedulerIntervalMs,
                            config.logFlushOffsetCheckpointIntervalMs, 10_000)
@@ -76,7 +88,26 @@ public final class BrokerServer: Service {
         try? await gracefulShutdown()
         logger.info("shutting down")
         maintenance.cancel()
+        // Deregisters at once (the ephemeral nodes go with the session) instead of after the session timeout.
+        await broker.zooKeeper?.stop()
+        broker.zooKeeper = nil
         await stop(server: channel)
+    }
+
+    /// Registers the broker the way Kafka did: ephemeral `/brokers/ids/<id>`, the cluster id, every topic's
+    /// partition assignment, `/controller`. Kafka refuses to start without its ZooKeeper, and so does this.
+    private func register(in connect: String) async throws {
+        let listener = broker.advertisedListener
+        let host = listener.host.isEmpty || listener.host == "0.0.0.0" ? "127.0.0.1" : listener.host
+        do {
+            broker.zooKeeper = try await KafkaZooKeeperRegistration.start(
+                connect: connect, brokerId: config.nodeId, host: host, port: listener.port, clusterId: broker.clusterId,
+                topics: broker.topics.all.map { .init(name: $0.name, id: $0.id.description, partitions: $0.partitionCount) },
+                sessionTimeoutMs: config.zookeeperSessionTimeoutMs, logger: logger)
+            logger.info("registered in ZooKeeper", metadata: ["zookeeper": "\(connect)", "brokerId": "\(config.nodeId)"])
+        } catch {
+            throw BrokerStartError.zooKeeper(connect: connect, reason: "\(error)")
+        }
     }
 
     private func bind(_ listener: Listener) async throws -> any Channel {

@@ -75,6 +75,7 @@ extension Broker {
                     opened.logs.append(try logs.openLog(topic: name, partition: partition, config: logConfig))
                 }
                 topics.put(opened)
+                zooKeeper?.enqueueTopicCreated(name: name, id: stored.id.description, partitions: partitions)
                 logger.info("created topic", metadata: ["topic": "\(name)", "partitions": "\(partitions)", "id": "\(stored.id)"])
                 return .success(opened)
             } catch {
@@ -101,6 +102,7 @@ extension Broker {
                 groups.removeOffsets(topic: name)
                 try logs.deleteLogs(topic: name)
                 purgatory.notify(topic: name, partitions: topic.partitionCount)
+                zooKeeper?.enqueueTopicDeleted(name: name)
                 logger.info("deleted topic", metadata: ["topic": "\(name)"])
                 return .success(topic)
             } catch {
@@ -131,6 +133,7 @@ extension Broker {
                     topic.logs.append(try logs.openLog(topic: name, partition: partition, config: topic.config))
                 }
                 topics.put(topic)
+                zooKeeper?.enqueueTopicCreated(name: name, id: topic.id.description, partitions: count)
                 return .success(topic)
             } catch {
                 return .failure(TopicError(code: .kafkaStorageError, message: "adding partitions to \(name) failed: \(error)"))

@@ -52,9 +52,15 @@ public struct GroupDetails: Sendable, Equatable {
 
 /// Admin operations (what kafka-topics.sh and kafka-consumer-groups.sh do), over any Kafka-compatible cluster.
 extension KafkaClient {
-    private static func check(_ code: Int16, _ message: String?) throws {
+    /// Throws the broker's error for `code`, naming what was being done (brokers' own messages often do not name
+    /// the topic: Tansu's "Topic with this name already exists.").
+    /// The broker's message is kept as it is when it names `subject`.
+    private static func check(_ code: Int16, _ doing: String, subject: String? = nil, brokerMessage: String? = nil) throws {
         let error = ErrorCode(rawValue: code)
-        if error != .none { throw KafkaClientError.broker(error, message: message) }
+        guard error != .none else { return }
+        guard let detail = brokerMessage, !detail.allSatisfy(\.isWhitespace) else { throw KafkaClientError.broker(error, message: doing) }
+        if let subject, detail.contains(subject) { throw KafkaClientError.broker(error, message: detail) }
+        throw KafkaClientError.broker(error, message: "\(doing): \(detail)")
     }
 
     /// Creates a topic; the error says why it could not be (TOPIC_ALREADY_EXISTS, INVALID_REPLICATION_FACTOR, …).
@@ -65,7 +71,7 @@ extension KafkaClient {
                            configs: configs.sorted { $0.key < $1.key }.map { .init(name: $0.key, value: $0.value) })],
             timeoutMs: 30_000))
         guard let result = response.topics.first else { throw KafkaClientError.malformedResponse("CreateTopics: no result") }
-        try Self.check(result.errorCode, result.errorMessage ?? "creating topic \(name)")
+        try Self.check(result.errorCode, "creating topic \(name)", subject: name, brokerMessage: result.errorMessage)
     }
 
     /// Deletes a topic.
@@ -77,7 +83,7 @@ extension KafkaClient {
             : DeleteTopicsRequest(topicNames: [name], timeoutMs: 30_000)
         let response = try await connection.send(request, version: version)
         guard let result = response.responses.first else { throw KafkaClientError.malformedResponse("DeleteTopics: no result") }
-        try Self.check(result.errorCode, result.errorMessage ?? "deleting topic \(name)")
+        try Self.check(result.errorCode, "deleting topic \(name)", subject: name, brokerMessage: result.errorMessage)
     }
 
     /// Every topic (internal ones included), sorted by name.
@@ -110,7 +116,7 @@ extension KafkaClient {
         let response = try await connection.send(DescribeConfigsRequest(
             resources: [.init(resourceType: 2, resourceName: topic, configurationKeys: nil)], includeSynonyms: false))
         guard let result = response.results.first else { throw KafkaClientError.malformedResponse("DescribeConfigs: no result") }
-        try Self.check(result.errorCode, result.errorMessage ?? "describing configs of \(topic)")
+        try Self.check(result.errorCode, "describing configs of \(topic)", subject: topic, brokerMessage: result.errorMessage)
         let version = try connection.version(for: DescribeConfigsRequest.self)
         return result.configs.map {
             TopicConfigEntry(name: $0.name, value: $0.value, isOverride: version >= 1 ? $0.configSource == 1 : false,

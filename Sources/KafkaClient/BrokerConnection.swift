@@ -4,6 +4,10 @@ import NIOCore
 import NIOPosix
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// One TCP connection to one Kafka broker (ours or any other), with requests pipelined.
 ///
 /// On connect it negotiates versions with ApiVersions: for every API, the highest version both sides support, so
@@ -42,7 +46,7 @@ public final class BrokerConnection: Sendable {
                 }
                 .connect(host: address.host, port: address.port).get()
         } catch {
-            throw KafkaClientError.unreachable(servers: [address.description], reason: "\(error)")
+            throw KafkaClientError.unreachable(servers: [address.description], reason: ConnectFailure.describe(error))
         }
         let connection = BrokerConnection(address: address, channel: channel, clientId: clientId)
         do {
@@ -101,6 +105,8 @@ public final class BrokerConnection: Sendable {
     }
 
     private func roundTrip<R: KafkaRequest>(_ request: R, version: Int16, expectsResponse: Bool, timeout: TimeAmount) async throws -> ByteBuffer {
+        // A closed channel's event loop may already be shut down: scheduling the timeout there would fail loudly.
+        guard channel.isActive else { throw KafkaClientError.connectionClosed("\(R.apiKey) to \(address)") }
         let correlation = nextCorrelationId()
         let header = RequestHeader(apiKey: R.apiKey, apiVersion: version, correlationId: correlation, clientId: clientId)
         let frame = KafkaFrame.request(request, header: header)

@@ -160,8 +160,14 @@ public actor KafkaConsumer {
     /// Commits the positions consumed so far (synchronously). In assign mode the commit is a "simple" one
     /// (generation -1), which Kafka accepts while no group members are active.
     public func commit() async throws {
+        try await commit(consumedPositions)
+    }
+
+    /// Commits the given next offsets: for a consumer that processes records after polling them (such as the
+    /// SQLite sink, which polls the next batch while the last one is written), the positions it has finished with.
+    public func commit(_ positions: [TopicPartition: Int64]) async throws {
         guard let group = config.groupId else { throw KafkaClientError.invalidArgument("committing needs a consumer group") }
-        let changed = consumedPositions.filter { lastCommitted[$0.key] != $0.value }
+        let changed = positions.filter { lastCommitted[$0.key] != $0.value }
         lastCommitMs = Self.nowMs()
         guard !changed.isEmpty else { return }
         let connection = try await coordinator()
@@ -193,9 +199,13 @@ public actor KafkaConsumer {
         if config.groupId != nil && config.enableAutoCommit { try? await commit() }
         heartbeat?.cancel()
         heartbeat = nil
-        for task in inFlight.values { task.cancel() }
+        // Fetches still in flight are cancelled and awaited: none may outlive the consumer (its client's event
+        // loops may be shut down right after).
+        let fetches = inFlight.values
         inFlight = [:]
-        if let group = config.groupId, manualStarts == nil, !memberId.isEmpty, generationId > 0 {
+        for task in fetches { task.cancel() }
+        for task in fetches { _ = try? await task.value }
+        if let group = config.groupId, manualStarts == nil, !memberId.isEmpty, generationId >= 0 {
             if let connection = try? await coordinator() {
                 let version = (try? connection.version(for: LeaveGroupRequest.self)) ?? 0
                 let request = version >= 3
@@ -427,7 +437,7 @@ public actor KafkaConsumer {
 
     private func ensureAssignment() async throws {
         guard manualStarts == nil, !subscription.isEmpty, needsJoin else { return }
-        if config.enableAutoCommit && generationId > 0 { try? await commit() }
+        if config.enableAutoCommit && generationId >= 0 { try? await commit() }
         try await joinGroup()
     }
 

@@ -86,11 +86,13 @@ public actor KafkaClient {
                 let connection = try await BrokerConnection.connect(to: address, group: group, clientId: clientId)
                 bootstrapConnection = connection
                 return connection
+            } catch KafkaClientError.unreachable(_, let reason) {
+                reasons.append("\(address): \(reason)")
             } catch {
                 reasons.append("\(address): \(error)")
             }
         }
-        throw KafkaClientError.unreachable(servers: bootstrap.map(\.description), reason: reasons.last ?? "no servers")
+        throw KafkaClientError.unreachable(servers: bootstrap.map(\.description), reason: reasons.joined(separator: "; "))
     }
 
     /// The connection to broker `node`, opened on first use at its advertised address.

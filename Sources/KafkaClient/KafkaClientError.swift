@@ -22,7 +22,7 @@ public enum KafkaClientError: Error, Sendable, CustomStringConvertible, Equatabl
     public var description: String {
         switch self {
         case .unreachable(let servers, let reason):
-            return "no broker reachable at \(servers.joined(separator: ",")) (\(reason)) — is `ledgerstream broker` (or Kafka) running there?"
+            return "broker not reachable at \(servers.joined(separator: ",")) (\(reason)) — is `ledgerstream broker` running?"
         case .connectionClosed(let what): return "connection closed: \(what)"
         case .timeout(let what): return "timed out: \(what)"
         case .unsupportedApi(let key): return "the broker supports no version of \(key) that this client speaks"

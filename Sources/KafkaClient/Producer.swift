@@ -33,6 +33,12 @@ public struct RecordMetadata: Sendable, Equatable {
     public var partition: Int32
     /// -1 when acks=0 (the broker does not say).
     public var offset: Int64
+
+    public init(topic: String, partition: Int32, offset: Int64) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+    }
 }
 
 /// Called once per record with its outcome.

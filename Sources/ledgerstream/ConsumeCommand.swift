@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import KafkaClient
+import Ledger
 import NIOCore
 import Synchronization
 
@@ -33,11 +34,25 @@ struct ConsumeCommand: AsyncParsableCommand {
             offsets are committed and the group is left at once.
             Template tokens for --format: %t topic, %p partition, %o offset, %k key, %s value, %T timestamp (ms), \
             %h headers (k=v,…), %K key length, %S value length, \\n, \\t, %%.
+            With --sink sqlite the records (bank transaction events; topic "transactions" by default) are applied to \
+            the ledger database exactly once: rows and offsets are committed together, and a restart resumes from \
+            the database.
             """
     )
 
+    enum Sink: String, ExpressibleByArgument, CaseIterable {
+        case sqlite
+    }
+
     @Argument(help: "Topics to read.", completion: .custom(topicNames))
-    var topics: [String]
+    var topicArguments: [String] = []
+
+    @Option(help: "Apply the records to a sink instead of printing them: sqlite.")
+    var sink: Sink?
+
+    @OptionGroup var database: DatabaseOptions
+
+    var topics: [String] { topicArguments.isEmpty && sink != nil ? ["transactions"] : topicArguments }
 
     @Option(name: [.short, .long], help: "Consumer group: join it (commit positions) instead of reading partitions directly.")
     var group: String?
@@ -64,6 +79,9 @@ struct ConsumeCommand: AsyncParsableCommand {
 
     func validate() throws {
         if topics.isEmpty { throw ValidationError("name at least one topic") }
+        if sink != nil && (group != nil || offset != nil || !partitions.isEmpty || count != nil || format != "json" || fromBeginning) {
+            throw ValidationError("--sink keeps its own offsets in the database: --group, --offset, --partition, --from-beginning, -n and --format do not apply")
+        }
         if let offset, (try? Self.start(offset)) == nil {
             throw ValidationError("--offset must be beginning, end, a number or @TIMESTAMP_MS, got '\(offset)'")
         }
@@ -84,6 +102,10 @@ struct ConsumeCommand: AsyncParsableCommand {
     func run() async throws {
         let signals = installStopHandlers()
         defer { _ = signals }
+        if sink == .sqlite {
+            try await runSQLiteSink()
+            return
+        }
         var config = ConsumerConfig()
         config.groupId = group
         config.autoOffsetReset = fromBeginning ? .earliest : .latest
@@ -103,6 +125,38 @@ struct ConsumeCommand: AsyncParsableCommand {
             await consumer.close()
         }
     }
+
+    private func runSQLiteSink() async throws {
+        let logger = logging.bootstrap(label: "ledgerstream.sink")
+        let path = database.resolvedPath
+        let ledger: SinkWriter
+        do {
+            ledger = SinkWriter(try LedgerSink(database: LedgerDatabase.open(path: path)))
+        } catch {
+            printError("consume", "cannot open \(path): \(error)")
+            throw ExitCodes.ioError
+        }
+        var options = SinkRunner.Options(topics: topics)
+        options.exitAtEnd = exitAtEnd
+        let progress = ProgressLine()
+        var totals = ApplyReport()
+        try await withClient(client, command: "consume", clientId: "ledgerstream-sink") { kafka in
+            printFlushed("ledgerstream sink applying \(topics.joined(separator: ",")) to \(path)")
+            let runner = SinkRunner(client: kafka, sink: ledger, options: options, logger: logger)
+            totals = try await runner.run(shouldStop: { stopRequested.withLock { $0 } }) { step in
+                progress.update("applied \(step.report.applied) records in \(step.batches) transactions")
+            }
+        }
+        progress.finish()
+        var notes: [String] = []
+        if totals.mismatches > 0 { notes.append("\(totals.mismatches) balance mismatch\(totals.mismatches == 1 ? "" : "es")") }
+        if totals.negativeBalances > 0 { notes.append("\(totals.negativeBalances) negative balance\(totals.negativeBalances == 1 ? "" : "s")") }
+        if totals.rejected > 0 { notes.append("\(totals.rejected) invalid record\(totals.rejected == 1 ? "" : "s") kept in rejected_records") }
+        if totals.duplicates > 0 { notes.append("\(totals.duplicates) already applied") }
+        printError("consume", "applied \(totals.applied) transactions to \(path)" + (notes.isEmpty ? "" : " (\(notes.joined(separator: ", ")))"))
+    }
+
+    @OptionGroup var logging: LoggingOptions
 
     private func consume(with consumer: KafkaConsumer, kafka: KafkaClient, formatter: RecordFormatter, output: OutputWriter) async throws {
         if group != nil && partitions.isEmpty && offset == nil {

@@ -15,9 +15,10 @@ struct LoggingOptions: ParsableArguments {
 
     var level: Logger.Level { logLevel ?? (verbose ? .debug : .info) }
 
-    /// Installs the standard-error log handler once for the process and returns a logger.
-    func bootstrap(label: String) -> Logger {
-        let level = self.level
+    /// Installs the standard-error log handler once for the process and returns a logger. `quietByDefault`
+    /// (commands whose own output tells the story, such as `demo`) logs only warnings unless asked for more.
+    func bootstrap(label: String, quietByDefault: Bool = false) -> Logger {
+        let level = quietByDefault && logLevel == nil && !verbose ? .warning : self.level
         LoggingSystem.bootstrap { name in
             var handler = StreamLogHandler.standardError(label: name)
             handler.logLevel = level

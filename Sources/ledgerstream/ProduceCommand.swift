@@ -7,15 +7,30 @@ import Synchronization
 struct ProduceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "produce",
-        abstract: "Send records to a topic: one per line of standard input.",
+        abstract: "Send records to a topic: one per line of standard input, or bank transactions from a CSV file.",
         discussion: """
             Prints how many records were acknowledged on standard error; exits 1 if any delivery failed. \
             Idempotence is on by default (acks=all), so retries never duplicate records.
+            With --csv, each row becomes a transaction event keyed by account (topic "transactions" by default). The \
+            whole file is validated first; any bad row is reported as FILE:LINE: reason and nothing is sent (exit 65), \
+            unless --skip-invalid.
             """
     )
 
     @Argument(help: "Topic to write to (created on first use if the broker allows it).", completion: .custom(topicNames))
-    var topic: String
+    var topicArgument: String?
+
+    @Option(name: .customLong("topic"), help: "Topic to write to (same as the argument).", completion: .custom(topicNames))
+    var topicOption: String?
+
+    @Option(help: "Read bank transactions from this CSV file (the original format: transaction_date;account;transaction_value;balance).",
+            completion: .file(extensions: ["csv"]))
+    var csv: String?
+
+    @Flag(help: "With --csv: send the valid rows and report the bad ones instead of sending nothing.")
+    var skipInvalid = false
+
+    var topic: String { topicOption ?? topicArgument ?? (csv != nil ? "transactions" : "") }
 
     @Option(help: "The key of every record.")
     var key: String?
@@ -44,17 +59,35 @@ struct ProduceCommand: AsyncParsableCommand {
     @OptionGroup var client: ClientOptions
 
     func validate() throws {
+        if topicOption != nil && topicArgument != nil && topicOption != topicArgument {
+            throw ValidationError("give the topic once (argument or --topic)")
+        }
+        if topic.isEmpty { throw ValidationError("name the topic to write to") }
+        if csv != nil && (key != nil || keyDelimiter != nil || partition != nil) {
+            throw ValidationError("--csv records are keyed by account; --key, --key-delimiter and --partition do not apply")
+        }
+        if skipInvalid && csv == nil { throw ValidationError("--skip-invalid applies to --csv only") }
         if key != nil && keyDelimiter != nil { throw ValidationError("give either --key or --key-delimiter, not both") }
         if keyDelimiter?.isEmpty == true { throw ValidationError("--key-delimiter cannot be empty") }
         guard ["0", "1", "all", "-1"].contains(acks) else { throw ValidationError("--acks must be 0, 1 or all") }
         for header in headers where !header.contains("=") { throw ValidationError("--header expects key=value, got '\(header)'") }
     }
 
-    func run() async throws {
+    /// The producer settings the options ask for.
+    var producerConfig: ProducerConfig {
         var config = ProducerConfig()
         config.acks = acks == "0" ? .none : acks == "1" ? .leader : .all
         config.idempotent = !noIdempotence
         config.lingerMs = lingerMs
+        return config
+    }
+
+    func run() async throws {
+        if let csv {
+            try await CSVImport(command: self, file: csv).run()
+            return
+        }
+        let config = producerConfig
         let parsedHeaders: [(key: String, value: ByteBuffer?)] = headers.map { header in
             let equals = header.firstIndex(of: "=")!
             return (String(header[..<equals]), ByteBuffer(string: String(header[header.index(after: equals)...])))

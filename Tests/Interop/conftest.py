@@ -162,3 +162,41 @@ def pytest_configure(config):
     # kafka-python 3.0.12 loads its protocol schemas with deprecated importlib.resources calls; not our concern.
     config.addinivalue_line("filterwarnings", "ignore:read_text is deprecated:DeprecationWarning")
     config.addinivalue_line("filterwarnings", "ignore:open_text is deprecated:DeprecationWarning")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Added for the ZooKeeper coordinator suite (test_zookeeper*.py). The fixtures above keep their behaviour.
+
+def zookeeper_args(data_dir, port=0, extra=()):
+    """`ledgerstream zookeeper` on 127.0.0.1:port with every four-letter word enabled (tests that check the default
+    whitelist pass their own arguments)."""
+    return ["zookeeper", "--client-port", str(port), "--data-dir", data_dir,
+            "--override", "4lw.commands.whitelist=*", *extra]
+
+
+@pytest.fixture
+def start_zookeeper():
+    """Factory for coordinators: `start_zookeeper(extra=[...])` starts one with a fresh data directory and returns the
+    started Server (name "zookeeper"); every one it started is stopped (by PID) and its directory removed at teardown.
+    `restart_zookeeper(server)` restarts one on the same port and data directory."""
+    started = []
+
+    def factory(extra=(), port=0, data_dir=None, args=None):
+        path = data_dir or tempfile.mkdtemp(prefix="ledgerstream-interop-zk-")
+        server = Server(args if args is not None else zookeeper_args(path, port=port, extra=extra), path, name="zookeeper")
+        started.append(server)
+        return server.start()
+
+    yield factory
+    for server in started:
+        try:
+            server.stop(kill=True)
+        finally:
+            shutil.rmtree(server.data_dir, ignore_errors=True)
+
+
+def restart_zookeeper(server, kill=False, extra=()):
+    """Stops a coordinator (SIGTERM, or SIGKILL) and starts it again on the same port and data directory."""
+    server.stop(kill=kill)
+    server.args = zookeeper_args(server.data_dir, port=server.port, extra=extra)
+    return server.start()

@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Side-by-side measurement of `ledgerstream zookeeper` and Apache ZooKeeper 3.8: kazoo async get/set throughput and
+resident memory, in one run on the same machine. Not run by the tests.
+
+    swift build -c release --scratch-path .build-zk --product ledgerstream
+    python3 Benchmarks/zk_bench.py [--bin .build-zk/release/ledgerstream] [--ops 20000] [--clients 2]
+
+Each server gets a fresh data directory on a free 127.0.0.1 port (Apache ZooKeeper as in docs/peers.md: minimal
+zoo.cfg, admin server off). Every client process keeps `--window` requests in flight with kazoo's *_async calls on its
+own 100-byte znode. Sets are durable on both servers (each fsyncs its transaction log before replying). Memory is
+VmRSS from /proc: idle after start, then after the load (plus VmHWM, the peak). Server CPU per request (user + system,
+from /proc) shows the server's own cost, since with 2 cores the Python clients are usually the bottleneck.
+"""
+import argparse
+import multiprocessing
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ZK_JAR = "/usr/share/java/zookeeper.jar"
+SLF4J_NOP = "/usr/share/java/slf4j-nop.jar"
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def serving(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+            sock.sendall(b"srvr")
+            return sock.recv(64).startswith(b"Zookeeper version")
+    except OSError:
+        return False
+
+
+def memory_kib(pid):
+    values = {}
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                key, value = line.split(":")
+                values[key] = int(value.split()[0])
+    return values
+
+
+def cpu_seconds(pid):
+    """User + system CPU time the process has used so far."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def start_ours(binary, directory):
+    port = free_port()
+    proc = subprocess.Popen([binary, "zookeeper", "--client-port", str(port), "--data-dir", directory,
+                             "--override", "4lw.commands.whitelist=*", "--log-level", "warning"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return proc, port
+
+
+def start_apache(directory):
+    port = free_port()
+    with open(os.path.join(directory, "zoo.cfg"), "w") as cfg:
+        cfg.write(textwrap.dedent(f"""\
+            tickTime=2000
+            dataDir={directory}/data
+            clientPort={port}
+            clientPortAddress=127.0.0.1
+            admin.enableServer=false
+            4lw.commands.whitelist=*
+            """))
+    proc = subprocess.Popen(["java", "-cp", f"{directory}:{ZK_JAR}:{SLF4J_NOP}",
+                             "org.apache.zookeeper.server.ZooKeeperServerMain", os.path.join(directory, "zoo.cfg")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return proc, port
+
+
+def client_worker(port, index, kind, ops, window, start_barrier, results):
+    from kazoo.client import KazooClient
+    zk = KazooClient(hosts=f"127.0.0.1:{port}", timeout=30)
+    zk.start(timeout=30)
+    path = f"/bench/c{index}"
+    payload = os.urandom(100)
+    zk.ensure_path("/bench")
+    if not zk.exists(path):
+        zk.create(path, payload)
+    start_barrier.wait()
+    started = time.perf_counter()
+    pending = []
+    for _ in range(ops):
+        pending.append(zk.get_async(path) if kind == "get" else zk.set_async(path, payload))
+        if len(pending) >= window:
+            pending.pop(0).get(timeout=60)
+    for result in pending:
+        result.get(timeout=60)
+    results.put(time.perf_counter() - started)
+    zk.stop()
+    zk.close()
+
+
+def measure(port, kind, ops, clients, window):
+    """Total ops/s over `clients` processes doing `ops` requests each, timed from a common start."""
+    barrier = multiprocessing.Barrier(clients + 1)
+    results = multiprocessing.Queue()
+    procs = [multiprocessing.Process(target=client_worker, args=(port, i, kind, ops, window, barrier, results))
+             for i in range(clients)]
+    for proc in procs:
+        proc.start()
+    barrier.wait()
+    started = time.perf_counter()
+    durations = [results.get(timeout=600) for _ in procs]
+    elapsed = max(time.perf_counter() - started, max(durations))
+    for proc in procs:
+        proc.join()
+    return clients * ops / elapsed
+
+
+def run(name, start, args):
+    directory = tempfile.mkdtemp(prefix=f"zk-bench-{name}-")
+    proc, port = start(directory)
+    try:
+        deadline = time.time() + 60
+        while not serving(port):
+            if proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError(f"{name} did not start")
+            time.sleep(0.1)
+        time.sleep(1.0)
+        idle = memory_kib(proc.pid)["VmRSS"]
+        # Warm up (the JVM compiles hot paths; both servers create their nodes).
+        measure(port, "set", max(1000, args.ops // 10), args.clients, args.window)
+        measure(port, "get", max(1000, args.ops // 10), args.clients, args.window)
+        row = {"name": name, "idle": idle}
+        for kind in ("get", "set"):
+            cpu = cpu_seconds(proc.pid)
+            row[kind] = measure(port, kind, args.ops, args.clients, args.window)
+            # Server CPU per request, in microseconds: what the server costs, apart from the clients' speed.
+            row[kind + "_cpu"] = (cpu_seconds(proc.pid) - cpu) / (args.ops * args.clients) * 1e6
+        memory = memory_kib(proc.pid)
+        row["loaded"], row["peak"] = memory["VmRSS"], memory["VmHWM"]
+        return row
+    finally:
+        proc.kill()
+        proc.wait()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--bin", default=os.path.join(REPO, ".build-zk", "release", "ledgerstream"))
+    parser.add_argument("--ops", type=int, default=20000, help="requests per client and per kind")
+    parser.add_argument("--clients", type=int, default=2, help="client processes")
+    parser.add_argument("--window", type=int, default=200, help="requests in flight per client")
+    args = parser.parse_args()
+    if not os.path.exists(args.bin):
+        sys.exit(f"{args.bin} not found; build it: swift build -c release --scratch-path .build-zk --product ledgerstream")
+    rows = [run("ledgerstream zookeeper", lambda d: start_ours(args.bin, d), args)]
+    if shutil.which("java") and os.path.exists(ZK_JAR):
+        rows.append(run("Apache ZooKeeper 3.8", start_apache, args))
+    else:
+        print("Apache ZooKeeper skipped: needs java and Debian's zookeeper package", file=sys.stderr)
+    print(f"\nkazoo async, {args.clients} client processes x {args.ops} requests, {args.window} in flight each, "
+          f"{os.cpu_count()} CPUs\n")
+    header = (f"{'server':<24} {'get ops/s':>10} {'set ops/s':>10} {'get CPU/op':>11} {'set CPU/op':>11} "
+              f"{'RSS idle':>10} {'RSS after':>10} {'RSS peak':>10}")
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        print(f"{row['name']:<24} {row['get']:>10,.0f} {row['set']:>10,.0f} {row['get_cpu']:>9.1f}us "
+              f"{row['set_cpu']:>9.1f}us {row['idle'] / 1024:>8.1f}MB {row['loaded'] / 1024:>8.1f}MB "
+              f"{row['peak'] / 1024:>8.1f}MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+import Framing
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+import ZooKeeperProtocol
+
+/// Why the coordinator could not start, in words a user can act on.
+public enum ZooKeeperStartError: Error, CustomStringConvertible {
+    case portInUse(host: String, port: Int)
+    case cannotBind(host: String, port: Int, reason: String)
+    case storage(dataDir: String, CoordinatorStorageError)
+
+    public var description: String {
+        switch self {
+        case .portInUse(let host, let port):
+            return "port \(port) on \(host) is already in use (another ZooKeeper running?); pick another with --client-port"
+        case .cannotBind(let host, let port, let reason):
+            return "cannot listen on \(host):\(port): \(reason)"
+        case .storage(let dataDir, let error):
+            return "cannot open the data directory \(dataDir): \(error)"
+        }
+    }
+}
+
+/// `ledgerstream zookeeper`: a single-node coordinator speaking ZooKeeper's client protocol, as a ServiceLifecycle
+/// `Service`.
+///
+/// Opening it recovers the state from the data directory (so a damaged directory is reported before anything
+/// listens). `run()` binds the client port, serves until graceful shutdown (SIGTERM/SIGINT), then stops accepting,
+/// closes connections, writes a final snapshot and closes the storage. Sessions survive a restart and expire unless
+/// their clients come back within their timeout, as in ZooKeeper.
+public final class ZooKeeperServer: Service {
+    /// Reported by `srvr`/`mntr` (tools parse the leading ZooKeeper version).
+    public static let version = "3.8.0-ledgerstream-0.1.0"
+
+    public let config: ZooKeeperServerConfig
+    private let logger: Logger
+    private let group: MultiThreadedEventLoopGroup
+    private let pool: NIOThreadPool
+    private let handle: EngineHandle
+    private let onReady: @Sendable (SocketAddress) -> Void
+    private let fatal: AsyncStream<any Error>
+    private let fatalContinuation: AsyncStream<any Error>.Continuation
+    /// What recovery found (for the startup log line and tests).
+    public let recovered: (snapshotZxid: Zxid, replayed: Int, truncatedBytes: Int, lastZxid: Zxid)
+
+    /// Opens the data directory and recovers the state.
+    /// - Parameter onReady: called once with the bound address (for the readiness line).
+    /// - Throws: ``ZooKeeperStartError/storage(dataDir:_:)``.
+    public init(config: ZooKeeperServerConfig, logger: Logger, onReady: @escaping @Sendable (SocketAddress) -> Void = { _ in }) throws {
+        self.config = config
+        self.logger = logger
+        self.onReady = onReady
+        let storage: CoordinatorStorage
+        let recovery: CoordinatorStorage.Recovery
+        do {
+            (storage, recovery) = try CoordinatorStorage.open(dataDir: config.dataDir, logger: logger)
+            // Always start from a snapshot of the recovered state: the next recovery replays only what follows.
+            if recovery.replayedTransactions > 0 || !storage.hasSnapshot { try storage.snapshot(recovery.state) }
+        } catch {
+            throw ZooKeeperStartError.storage(dataDir: config.dataDir, error)
+        }
+        recovered = (recovery.snapshotZxid, recovery.replayedTransactions, recovery.truncatedBytes, recovery.state.lastZxid)
+        group = MultiThreadedEventLoopGroup(numberOfThreads: max(2, min(System.coreCount, 4)))
+        // One thread: flushes and snapshots run strictly one after another, in order.
+        pool = NIOThreadPool(numberOfThreads: 1)
+        (fatal, fatalContinuation) = AsyncStream.makeStream(of: (any Error).self)
+        let continuation = fatalContinuation
+        let loop = group.next()
+        let engine = CoordinatorEngine(
+            loop: loop, recovery: recovery, storage: storage, pool: pool, config: config,
+            version: Self.version, logger: logger, onFatal: { continuation.yield($0) })
+        handle = EngineHandle(engine, loop: loop)
+    }
+
+    public func run() async throws {
+        pool.start()
+        let channel: any Channel
+        do {
+            channel = try await bind()
+        } catch {
+            await shutdownResources()
+            throw error
+        }
+        let handle = self.handle
+        let port = channel.localAddress?.port ?? config.clientPort
+        try? await handle.submit { $0.bound(port: port) }.get()
+        onReady(channel.localAddress!)
+        let tick = handle.loop.scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) { _ in
+            handle.engine.value.tick()
+        }
+        let fatal = self.fatal
+        let fatalError: (any Error)? = await withTaskGroup(of: (any Error)?.self) { group in
+            group.addTask {
+                try? await gracefulShutdown()
+                return nil
+            }
+            group.addTask {
+                for await error in fatal { return error }
+                return nil
+            }
+            let first = await group.next()!
+            group.cancelAll()
+            fatalContinuation.finish()
+            return first
+        }
+        logger.info("shutting down")
+        tick.cancel()
+        try? await channel.close()
+        await closeConnections()
+        try? await handle.submit { $0.stop() }.flatMap { $0 }.get()
+        await shutdownResources()
+        if let fatalError { throw fatalError }
+        logger.info("stopped cleanly", metadata: ["dataDir": "\(config.dataDir)"])
+    }
+
+    private func bind() async throws -> any Channel {
+        let host = config.clientPortAddress
+        let port = config.clientPort
+        let handle = self.handle
+        let logger = self.logger
+        let maxFrame = config.maxFrameBytes
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let decoder = LengthPrefixedFrameDecoder(maxFrameBytes: maxFrame) { FourLetterWord.isKnown(firstBytes: $0) }
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(decoder))
+                    try channel.pipeline.syncOperations.addHandler(
+                        ZooKeeperConnectionHandler(engine: handle, logger: logger, maxFrameBytes: maxFrame))
+                }
+            }
+        do {
+            return try await bootstrap.bind(host: host, port: port).get()
+        } catch let error as IOError where error.errnoCode == EADDRINUSE {
+            throw ZooKeeperStartError.portInUse(host: host, port: port)
+        } catch {
+            throw ZooKeeperStartError.cannotBind(host: host, port: port, reason: "\(error)")
+        }
+    }
+
+    private func closeConnections() async {
+        let channels = (try? await handle.submit { $0.openChannels() }.get()) ?? []
+        for channel in channels { try? await channel.close() }
+    }
+
+    private func shutdownResources() async {
+        try? await pool.shutdownGracefully()
+        try? await group.shutdownGracefully()
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -1,0 +1,132 @@
+import JavaProperties
+
+/// Why a coordinator setting was refused; names the key and what is expected.
+public enum ZooKeeperConfigError: Error, Equatable, Sendable, CustomStringConvertible {
+    case invalid(key: String, value: String, reason: String)
+    case unreadableFile(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .invalid(let key, let value, let reason): return "invalid value '\(value)' for \(key): \(reason)"
+        case .unreadableFile(let path, let reason): return "cannot read \(path): \(reason)"
+        }
+    }
+}
+
+/// The coordinator's settings under Apache ZooKeeper's names (`zoo.cfg`, Kafka's `zookeeper.properties`), with
+/// ZooKeeper's defaults except where a single local node needs another (listening on 127.0.0.1, data under the
+/// current directory).
+public struct ZooKeeperServerConfig: Sendable, Equatable {
+    public var clientPort = 2181
+    public var clientPortAddress = "127.0.0.1"
+    public var dataDir = "ledgerstream-zookeeper"
+    /// The length of a tick: the unit of session timeouts and of the expiry check.
+    public var tickTimeMs: Int32 = 2000
+    /// Defaults to 2 × tickTime.
+    public var minSessionTimeoutMs: Int32?
+    /// Defaults to 20 × tickTime.
+    public var maxSessionTimeoutMs: Int32?
+    /// Four-letter words that are answered; ZooKeeper 3.5+ enables only `srvr` unless told otherwise. nil = all (`*`).
+    public var fourLetterWordWhitelist: Set<String>? = ["srvr"]
+    /// Connections allowed per client IP address; 0 = unlimited (ZooKeeper's default is 60).
+    public var maxClientCnxns = 60
+    /// The largest znode data / request ZooKeeper accepts (`jute.maxbuffer`, 0xfffff by default); frames may exceed
+    /// it by ``frameOverheadBytes`` for the request's header and path.
+    public var juteMaxBuffer = 0xfffff
+    /// Transactions between snapshots (ZooKeeper's `snapCount`).
+    public var snapCount = 100_000
+    /// How often empty containers are looked for (`znode.container.checkIntervalMs`).
+    public var containerCheckIntervalMs: Int64 = 60_000
+    /// Keys given that ledgerstream does not use (reported once at startup).
+    public var unknownKeys: [String] = []
+    /// Recognised ZooKeeper keys that have no effect on a single ledgerstream node (reported once at startup).
+    public var ignoredKeys: [String] = []
+
+    /// ZooKeeper's `zookeeper.jute.maxbuffer.extrasize`: room for the header and path around a maximal data buffer.
+    public static let frameOverheadBytes = 1024
+
+    public init() {}
+
+    public var maxFrameBytes: Int { juteMaxBuffer + Self.frameOverheadBytes }
+
+    public var sessionLimits: SessionLimits {
+        SessionLimits(tickTimeMs: tickTimeMs, minSessionTimeoutMs: minSessionTimeoutMs, maxSessionTimeoutMs: maxSessionTimeoutMs)
+    }
+
+    /// Whether a four-letter word is enabled.
+    public func allows(_ word: String) -> Bool {
+        fourLetterWordWhitelist?.contains(word) ?? true
+    }
+
+    /// Keys ZooKeeper knows that only matter for ensembles, the admin server, TLS, metrics or the JVM.
+    static let ignorable: Set<String> = [
+        "initLimit", "syncLimit", "autopurge.snapRetainCount", "autopurge.purgeInterval", "admin.enableServer",
+        "admin.serverPort", "admin.serverAddress", "standaloneEnabled", "reconfigEnabled", "electionAlg",
+        "quorumListenOnAllIPs", "secureClientPort", "secureClientPortAddress", "preAllocSize", "globalOutstandingLimit",
+        "metricsProvider.className", "metricsProvider.httpPort", "metricsProvider.exportJvmInfo", "dataLogDir",
+        "clientPortListenBacklog", "localSessionsEnabled", "localSessionsUpgradingEnabled", "skipACL",
+        "serverCnxnFactory", "peerType", "syncEnabled", "forceSync", "leaderServes", "cnxTimeout",
+        "audit.enable", "sslQuorum", "portUnification",
+    ]
+
+    /// Applies properties in ZooKeeper's names. Unknown keys are collected in `unknownKeys`, not rejected.
+    public mutating func apply(_ properties: JavaProperties) throws(ZooKeeperConfigError) {
+        for (key, value) in properties.entries { try apply(key: key, value: value) }
+        let minimum = sessionLimits.minSessionTimeoutMs
+        let maximum = sessionLimits.maxSessionTimeoutMs
+        guard minimum <= maximum else {
+            throw .invalid(key: "minSessionTimeout", value: "\(minimum)", reason: "must not exceed maxSessionTimeout (\(maximum))")
+        }
+    }
+
+    public mutating func apply(key: String, value rawValue: String) throws(ZooKeeperConfigError) {
+        let value = rawValue.trimmingCharacters(in: " \t")
+        func int<T: FixedWidthInteger>(_: T.Type, _ range: ClosedRange<T>) throws(ZooKeeperConfigError) -> T {
+            guard let number = T(value), range.contains(number) else {
+                throw .invalid(key: key, value: value, reason: "expected an integer in \(range.lowerBound)...\(range.upperBound)")
+            }
+            return number
+        }
+        switch key {
+        case "clientPort": clientPort = try int(Int.self, 0...65535)
+        case "clientPortAddress":
+            guard !value.isEmpty else { throw .invalid(key: key, value: value, reason: "expected an address") }
+            clientPortAddress = value
+        case "dataDir":
+            guard !value.isEmpty else { throw .invalid(key: key, value: value, reason: "expected a directory") }
+            dataDir = value
+        case "tickTime": tickTimeMs = try int(Int32.self, 1...Int32.max / 20)
+        case "minSessionTimeout": minSessionTimeoutMs = try int(Int32.self, -1...Int32.max).nonNegative
+        case "maxSessionTimeout": maxSessionTimeoutMs = try int(Int32.self, -1...Int32.max).nonNegative
+        case "4lw.commands.whitelist":
+            let words = Set(value.split(separator: ",").map { $0.trimmingCharacters(in: " \t") }.filter { !$0.isEmpty })
+            fourLetterWordWhitelist = words.contains("*") ? nil : words
+        case "maxClientCnxns": maxClientCnxns = try int(Int.self, 0...Int(Int32.max))
+        case "jute.maxbuffer": juteMaxBuffer = try int(Int.self, 1024...(Int(Int32.max) - Self.frameOverheadBytes))
+        case "snapCount": snapCount = try int(Int.self, 2...Int(Int32.max))
+        case "znode.container.checkIntervalMs": containerCheckIntervalMs = try int(Int64.self, 1...Int64.max)
+        default:
+            if Self.ignorable.contains(key) || key.hasPrefix("server.") || key.hasPrefix("group.") || key.hasPrefix("weight.")
+                || key.hasPrefix("ssl.") || key.hasPrefix("authProvider.") || key.hasPrefix("zookeeper.")
+            {
+                ignoredKeys.append(key)
+            } else {
+                unknownKeys.append(key)
+            }
+        }
+    }
+}
+
+extension Int32 {
+    /// ZooKeeper treats −1 as "use the default".
+    fileprivate var nonNegative: Int32? { self < 0 ? nil : self }
+}
+
+extension StringProtocol {
+    func trimmingCharacters(in set: String) -> String {
+        let characters = Set(set)
+        guard let start = firstIndex(where: { !characters.contains($0) }) else { return "" }
+        let end = lastIndex(where: { !characters.contains($0) })!
+        return String(self[start...end])
+    }
+}

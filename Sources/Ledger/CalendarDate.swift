@@ -1,0 +1,141 @@
+/// A local date and time of day as the ledger records it: "YYYY-MM-DD HH:MM:SS" (no time zone, as in the original).
+public struct TransactionDate: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var year: Int
+    public var month: Int
+    public var day: Int
+    public var hour: Int
+    public var minute: Int
+    public var second: Int
+
+    public init(year: Int, month: Int, day: Int, hour: Int = 0, minute: Int = 0, second: Int = 0) {
+        self.year = year
+        self.month = month
+        self.day = day
+        self.hour = hour
+        self.minute = minute
+        self.second = second
+    }
+
+    public static func < (lhs: TransactionDate, rhs: TransactionDate) -> Bool {
+        (lhs.year, lhs.month, lhs.day, lhs.hour, lhs.minute, lhs.second) < (rhs.year, rhs.month, rhs.day, rhs.hour, rhs.minute, rhs.second)
+    }
+
+    static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
+    }
+
+    public var isValid: Bool {
+        (1...9999).contains(year) && (1...12).contains(month) && (1...Self.daysIn(month: month, year: year)).contains(day)
+            && (0...23).contains(hour) && (0...59).contains(minute) && (0...59).contains(second)
+    }
+
+    /// Accepts the original `dd/mm/yyyy`, ISO `yyyy-mm-dd`, either followed by ` HH:MM[:SS]` (or `T` for ISO).
+    /// Returns nil for anything else, including impossible dates such as 31/02/2024.
+    public init?(parsing text: String) {
+        var copy = text
+        guard let parsed = copy.withUTF8({ TransactionDate(bytes: $0) }) else { return nil }
+        self = parsed
+    }
+
+    /// The same, on raw bytes (the CSV reader and the sink parse millions of dates; this stays on bytes).
+    public init?(bytes input: UnsafeBufferPointer<UInt8>) {
+        var start = 0
+        var end = input.count
+        while start < end && (input[start] == 32 || input[start] == 9) { start += 1 }
+        while end > start && (input[end - 1] == 32 || input[end - 1] == 9) { end -= 1 }
+        var index = start
+        /// Reads 1...maxDigits digits; nil if none.
+        func number(maxDigits: Int, minDigits: Int = 1) -> Int? {
+            var value = 0
+            var digits = 0
+            while index < end, digits < maxDigits, input[index] >= 48, input[index] <= 57 {
+                value = value * 10 + Int(input[index] - 48)
+                digits += 1
+                index += 1
+            }
+            return digits >= minDigits ? value : nil
+        }
+        func consume(_ byte: UInt8) -> Bool {
+            guard index < end, input[index] == byte else { return false }
+            index += 1
+            return true
+        }
+        guard let first = number(maxDigits: 4) else { return nil }
+        let firstDigits = index - start
+        if firstDigits <= 2 && consume(UInt8(ascii: "/")) {
+            guard let month = number(maxDigits: 2), consume(UInt8(ascii: "/")), let year = number(maxDigits: 4, minDigits: 4)
+            else { return nil }
+            self.init(year: year, month: month, day: first)
+        } else if firstDigits == 4 && consume(UInt8(ascii: "-")) {
+            guard let month = number(maxDigits: 2), consume(UInt8(ascii: "-")), let day = number(maxDigits: 2) else { return nil }
+            self.init(year: first, month: month, day: day)
+        } else {
+            return nil
+        }
+        if index < end {
+            guard consume(UInt8(ascii: " ")) || consume(UInt8(ascii: "T")) else { return nil }
+            while index < end && input[index] == 32 { index += 1 }
+            guard let h = number(maxDigits: 2), consume(UInt8(ascii: ":")), let mi = number(maxDigits: 2, minDigits: 2) else { return nil }
+            hour = h
+            minute = mi
+            if consume(UInt8(ascii: ":")) {
+                guard let sec = number(maxDigits: 2, minDigits: 2) else { return nil }
+                second = sec
+            }
+            guard index == end else { return nil }
+        }
+        guard isValid else { return nil }
+    }
+
+    public var description: String { withText { String(decoding: $0, as: UTF8.self) } }
+
+    /// Calls `body` with "YYYY-MM-DD HH:MM:SS" as UTF-8 in a stack buffer: the sink binds every applied record's date
+    /// this way, without allocating a string.
+    public func withText<T, E: Error>(_ body: (UnsafeBufferPointer<UInt8>) throws(E) -> T) throws(E) -> T {
+        var storage: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        return try withUnsafeMutableBytes(of: &storage) { raw throws(E) -> T in
+            let bytes = raw.bindMemory(to: UInt8.self)
+            func put(_ value: Int, at offset: Int, width: Int) {
+                var remaining = value
+                for position in stride(from: offset + width - 1, through: offset, by: -1) {
+                    bytes[position] = UInt8(48 + remaining % 10)
+                    remaining /= 10
+                }
+            }
+            put(year, at: 0, width: 4)
+            bytes[4] = 45
+            put(month, at: 5, width: 2)
+            bytes[7] = 45
+            put(day, at: 8, width: 2)
+            bytes[10] = 32
+            put(hour, at: 11, width: 2)
+            bytes[13] = 58
+            put(minute, at: 14, width: 2)
+            bytes[16] = 58
+            put(second, at: 17, width: 2)
+            return try body(UnsafeBufferPointer(rebasing: bytes[0..<19]))
+        }
+    }
+
+    /// Just the date: "YYYY-MM-DD".
+    public var dayDescription: String { String(description.prefix(10)) }
+
+    /// Now, in the machine's local time (the shell stamps manual transactions with it, as the original GUI did).
+    public static func now() -> TransactionDate {
+        var seconds = time(nil)
+        var parts = tm()
+        localtime_r(&seconds, &parts)
+        return TransactionDate(year: Int(parts.tm_year) + 1900, month: Int(parts.tm_mon) + 1, day: Int(parts.tm_mday),
+                               hour: Int(parts.tm_hour), minute: Int(parts.tm_min), second: Int(parts.tm_sec))
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

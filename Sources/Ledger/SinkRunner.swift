@@ -1,0 +1,176 @@
+import KafkaClient
+import Logging
+import NIOPosix
+import Synchronization
+
+/// Runs the SQLite sink: consumes topics from the offsets stored in the database, applies records in batches (by
+/// count and time) through ``LedgerSink``, and keeps going until stopped (or until it has caught up, with
+/// `exitAtEnd`).
+///
+/// Pipelined: a batch is written to SQLite on a thread of its own while the next one is fetched and decoded, so
+/// fetching and JSON decoding (about a third of the work) overlap with the writes. At most two batches are in memory.
+/// Offsets are also committed to a consumer group after each batch is written, for monitoring with Kafka's tools;
+/// the database's own offsets are the ones that count.
+public final class SinkRunner {
+    public struct Options: Sendable {
+        public var topics: [String]
+        /// A batch (one SQLite transaction) closes at this many records or after `batchMilliseconds`, whichever
+        /// comes first: small batches when the stream is slow (low latency), large ones under load (fewer commits,
+        /// each rewriting the pages it touched).
+        public var batchRecords = 50_000
+        public var batchMilliseconds: Int64 = 200
+        public var exitAtEnd = false
+        /// Group the sink commits to for monitoring (nil: none).
+        public var monitoringGroup: String? = "ledgerstream-sink"
+
+        public init(topics: [String]) {
+            self.topics = topics
+        }
+    }
+
+    public struct Progress: Sendable {
+        public var report: ApplyReport
+        public var batches: Int
+    }
+
+    let client: KafkaClient
+    let writer: SinkWriter
+    let options: Options
+    let logger: Logger
+
+    public init(client: KafkaClient, sink: SinkWriter, options: Options, logger: Logger) {
+        self.client = client
+        self.writer = sink
+        self.options = options
+        self.logger = logger
+    }
+
+    private static func nowMs() -> Int64 { Int64(DispatchTime.now().uptimeNanoseconds / 1_000_000) }
+
+    /// Consumes until `shouldStop()` or (with exitAtEnd) the end of every partition. Returns the totals.
+    public func run(shouldStop: @Sendable () -> Bool, onBatch: (Progress) -> Void = { _ in }) async throws -> ApplyReport {
+        var config = ConsumerConfig()
+        config.groupId = options.monitoringGroup
+        config.enableAutoCommit = false
+        config.maxPollRecords = options.batchRecords
+        let consumer = KafkaConsumer(client: client, config: config)
+        let thread = NIOThreadPool(numberOfThreads: 1)
+        thread.start()
+        var partitionCounts: [String: Int] = [:]
+        var totals = ApplyReport()
+        var batches = 0
+        var pending: [LedgerSink.DecodedRecord] = []
+        var pendingPositions: [TopicPartition: Int64] = [:]
+        /// The batch being written, and the positions it completes.
+        var writing: (task: Task<ApplyReport, any Error>, positions: [TopicPartition: Int64])?
+        var oldest = Self.nowMs()
+        var lastTopologyCheck = Self.nowMs()
+        let writer = self.writer
+
+        /// Waits for the batch being written, then reports it and commits its positions to the monitoring group.
+        func finishWriting() async throws {
+            guard let current = writing else { return }
+            writing = nil
+            totals += try await current.task.value
+            batches += 1
+            onBatch(Progress(report: totals, batches: batches))
+            if options.monitoringGroup != nil { try? await consumer.commit(current.positions) }
+        }
+        /// Hands the pending records to the writer thread (after the previous batch is done: batches apply in order).
+        func flush() async throws {
+            guard !pending.isEmpty else { return }
+            try await finishWriting()
+            let batch = pending
+            pending = []
+            pending.reserveCapacity(min(options.batchRecords, 1 << 16))
+            writing = (Task { try await thread.runIfActive { try writer.apply(batch) } }, pendingPositions)
+        }
+
+        do {
+            try await assign(consumer, counts: &partitionCounts)
+            var ends = options.exitAtEnd ? try await consumer.endOffsets() : [:]
+            while !shouldStop() {
+                let records = try await consumer.poll(timeoutMs: min(options.batchMilliseconds, 500))
+                if pending.isEmpty { oldest = Self.nowMs() }
+                for record in records {
+                    pending.append(LedgerSink.DecodedRecord(SinkRecord(topic: record.topic, partition: record.partition,
+                                                                       offset: record.offset, value: record.value)))
+                    pendingPositions[TopicPartition(topic: record.topic, partition: record.partition)] = record.offset + 1
+                }
+                if pending.count >= options.batchRecords || (!pending.isEmpty && (records.isEmpty || Self.nowMs() - oldest >= options.batchMilliseconds)) {
+                    try await flush()
+                }
+                if options.exitAtEnd && pending.isEmpty {
+                    let positions = await consumer.positions
+                    if ends.isEmpty { ends = try await consumer.endOffsets() }
+                    if ends.allSatisfy({ (positions[$0.key] ?? 0) >= $0.value }) { break }
+                }
+                if Self.nowMs() - lastTopologyCheck > 10_000 {
+                    lastTopologyCheck = Self.nowMs()
+                    try await flush()
+                    try await finishWriting()
+                    var counts = partitionCounts
+                    if (try? await assignIfGrown(consumer, counts: &counts)) == true { partitionCounts = counts }
+                }
+            }
+            try await flush()
+            try await finishWriting()
+        } catch {
+            // Whatever is being written either commits or rolls back on its own; wait for it before leaving.
+            if let current = writing { _ = try? await current.task.value }
+            await consumer.close()
+            try? await thread.shutdownGracefully()
+            throw error
+        }
+        await consumer.close()
+        try? await thread.shutdownGracefully()
+        return totals
+    }
+
+    /// Assigns every partition of the topics, from the stored offsets (or the beginning).
+    private func assign(_ consumer: KafkaConsumer, counts: inout [String: Int]) async throws {
+        var starts: [TopicPartition: StartPosition] = [:]
+        for topic in options.topics {
+            let info = try await client.topic(topic)
+            counts[topic] = info.partitions.count
+            for partition in info.partitions {
+                let start = writer.resumeOffset(topic: topic, partition: partition.partition).map(StartPosition.offset) ?? .beginning
+                starts[TopicPartition(topic: topic, partition: partition.partition)] = start
+            }
+        }
+        try await consumer.assign(starts)
+        logger.debug("sink assigned", metadata: ["partitions": "\(starts.count)", "topics": "\(options.topics.joined(separator: ","))"])
+    }
+
+    /// Partitions added to a topic since are picked up; existing positions are kept.
+    private func assignIfGrown(_ consumer: KafkaConsumer, counts: inout [String: Int]) async throws -> Bool {
+        var grown = false
+        for topic in options.topics {
+            let info = try await client.topic(topic)
+            if info.partitions.count > counts[topic] ?? 0 { grown = true }
+        }
+        guard grown else { return false }
+        try await assign(consumer, counts: &counts)
+        return true
+    }
+}
+
+import Dispatch
+
+/// The sink behind a lock, so the runner can hand batches to its writer thread. Only one batch is ever being written
+/// (the runner waits for it before handing over the next), so the lock is uncontended; it makes the hand-over safe.
+public final class SinkWriter: Sendable {
+    private let sink: Mutex<LedgerSink>
+
+    public init(_ sink: sending LedgerSink) {
+        self.sink = Mutex(sink)
+    }
+
+    func apply(_ batch: [LedgerSink.DecodedRecord]) throws -> ApplyReport {
+        try sink.withLock { try $0.apply(decoded: batch) }
+    }
+
+    func resumeOffset(topic: String, partition: Int32) -> Int64? {
+        sink.withLock { $0.resumeOffset(topic: topic, partition: partition) }
+    }
+}

@@ -1,0 +1,222 @@
+import NIOCore
+
+/// Deposit or withdrawal; derived from the sign of the original CSV value.
+public enum TransactionType: String, Sendable, CaseIterable {
+    case deposit
+    case withdrawal
+}
+
+/// One bank transaction as it travels through the topic.
+///
+/// Record value: a JSON object with the original pipeline's keys, so a consumer of the original format can still
+/// read it: `{"transaction_date": "2024-01-01 00:00:00", "account": "C100", "transaction_value": 1000,
+/// "balance": 1000, "transaction_type": "deposit"}` (value always positive; balance null when not stated).
+/// Record key: the account, so each account's events stay in one partition, in order.
+public struct TransactionEvent: Equatable, Sendable {
+    public var date: TransactionDate
+    public var account: String
+    /// Always positive; the type says which way it goes.
+    public var amount: Money
+    public var type: TransactionType
+    /// The balance the source claimed after this transaction (CSV imports, the shell); nil if none.
+    public var statedBalance: Money?
+
+    public init(date: TransactionDate, account: String, amount: Money, type: TransactionType, statedBalance: Money?) {
+        self.date = date
+        self.account = account
+        self.amount = amount
+        self.type = type
+        self.statedBalance = statedBalance
+    }
+
+    /// The change this event makes to its account's balance.
+    public var signedAmount: Money { type == .deposit ? amount : Money(cents: -amount.cents) }
+
+    public var jsonText: String {
+        var bytes: [UInt8] = []
+        appendJSON(to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends the record value (the JSON object above) as UTF-8. Written byte by byte, not through `String`:
+    /// `produce --csv` encodes every row of a file with it.
+    public func appendJSON(to out: inout [UInt8]) {
+        func literal(_ text: StaticString) { text.withUTF8Buffer { out.append(contentsOf: $0) } }
+        literal(#"{"transaction_date":""#)
+        date.withText { out.append(contentsOf: $0) }
+        literal(#"","account":"#)
+        FlatJSON.appendString(account, to: &out)
+        literal(#","transaction_value":"#)
+        amount.withDecimalText(compact: true) { out.append(contentsOf: $0) }
+        literal(#","balance":"#)
+        if let statedBalance {
+            statedBalance.withDecimalText(compact: true) { out.append(contentsOf: $0) }
+        } else {
+            literal("null")
+        }
+        literal(type == .deposit ? #","transaction_type":"deposit"}"# : #","transaction_type":"withdrawal"}"#)
+    }
+
+    /// Why a record value is not a valid transaction event.
+    public enum DecodeError: Error, Equatable, Sendable, CustomStringConvertible {
+        case notJSON(String)
+        case missingField(String)
+        case badField(String, String)
+
+        public var description: String {
+            switch self {
+            case .notJSON(let why): return "not a JSON object: \(why)"
+            case .missingField(let name): return "missing field \(name)"
+            case .badField(let name, let why): return "field \(name): \(why)"
+            }
+        }
+    }
+
+    /// Decodes a record value in the format above. Numbers are read as decimal text (never via floating point);
+    /// `transaction_type` may be absent when the value is signed (older producers), then the sign decides. Unknown
+    /// members are ignored (newer producers may add some); a member given twice is an error.
+    public init(json bytes: [UInt8]) throws(DecodeError) {
+        self = try bytes.withUnsafeBufferPointer { buffer throws(DecodeError) in try TransactionEvent(json: buffer) }
+    }
+
+    /// Decodes a record value straight from the fetched bytes.
+    public init(json buffer: ByteBuffer) throws(DecodeError) {
+        self = try buffer.withUnsafeReadableBytes { raw in
+            Result { () throws(DecodeError) in try TransactionEvent(json: raw.bindMemory(to: UInt8.self)) }
+        }.get()
+    }
+
+    public init(json bytes: UnsafeBufferPointer<UInt8>) throws(DecodeError) {
+        var tokens = EventTokens()
+        do {
+            try FlatJSON.scanObject(bytes) { key, value throws(FlatJSON.ParseError) in
+                guard let field = EventField(key: key, in: bytes) else { return }
+                guard tokens[field] == nil else { throw FlatJSON.ParseError(description: "field \(field.name) given twice") }
+                tokens[field] = value
+            }
+        } catch {
+            throw .notJSON(error.description)
+        }
+        func token(_ field: EventField) -> FlatJSON.Token? {
+            if case .null? = tokens[field] { return nil }
+            return tokens[field]
+        }
+        /// A string member's content, unescaped only when it has escapes.
+        func withText<T>(_ field: EventField, _ body: (UnsafeBufferPointer<UInt8>) throws(DecodeError) -> T) throws(DecodeError) -> T {
+            switch token(field) {
+            case .string(let range, let escaped)?:
+                guard escaped else { return try body(UnsafeBufferPointer(rebasing: bytes[range])) }
+                let unescaped: [UInt8]
+                do { unescaped = try FlatJSON.unescape(bytes, range) } catch { throw .badField(field.name, error.description) }
+                return try unescaped.withUnsafeBufferPointer { buffer throws(DecodeError) in try body(buffer) }
+            case nil:
+                throw .missingField(field.name)
+            default:
+                throw .badField(field.name, "expected a string")
+            }
+        }
+        func money(_ field: EventField) throws(DecodeError) -> Money? {
+            let range: Range<Int>
+            switch token(field) {
+            case nil: return nil
+            case .number(let number)?:
+                if bytes[number].contains(where: { $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) {
+                    throw .badField(field.name, "exponent numbers are not accepted for money")
+                }
+                range = number
+            case .string(let text, escaped: false)?: range = text
+            default: throw .badField(field.name, "expected a number")
+            }
+            do { return try Money(bytes: UnsafeBufferPointer(rebasing: bytes[range])) } catch { throw .badField(field.name, error.description) }
+        }
+        let date = try withText(.date) { text throws(DecodeError) in
+            guard let date = TransactionDate(bytes: text) else {
+                throw .badField("transaction_date", "'\(String(decoding: text, as: UTF8.self))' is not a date")
+            }
+            return date
+        }
+        let account = try withText(.account) { text throws(DecodeError) in
+            guard let account = String(validating: text, as: UTF8.self) else { throw .badField("account", "not valid UTF-8") }
+            return account.trimmingSpaces()
+        }
+        guard !account.isEmpty else { throw .badField("account", "empty") }
+        guard let value = try money(.value) else { throw .missingField(EventField.value.name) }
+        let type: TransactionType
+        if token(.type) != nil {
+            type = try withText(.type) { text throws(DecodeError) in
+                if text.elementsEqual("deposit".utf8) { return .deposit }
+                if text.elementsEqual("withdrawal".utf8) { return .withdrawal }
+                throw .badField("transaction_type", "'\(String(decoding: text, as: UTF8.self))' is not deposit or withdrawal")
+            }
+            guard !value.isNegative else { throw .badField("transaction_value", "must be positive when transaction_type is given") }
+        } else {
+            type = value.isNegative ? .withdrawal : .deposit
+        }
+        guard value.cents != 0 else { throw .badField("transaction_value", "must not be zero") }
+        self.init(date: date, account: account, amount: value.magnitude, type: type, statedBalance: try money(.balance))
+    }
+}
+
+/// The scanned value of each known member (a fixed struct, not an array: no allocation per record).
+private struct EventTokens {
+    var date, account, value, balance, type: FlatJSON.Token?
+
+    subscript(field: EventField) -> FlatJSON.Token? {
+        get {
+            switch field {
+            case .date: return date
+            case .account: return account
+            case .value: return value
+            case .balance: return balance
+            case .type: return type
+            }
+        }
+        set {
+            switch field {
+            case .date: date = newValue
+            case .account: account = newValue
+            case .value: value = newValue
+            case .balance: balance = newValue
+            case .type: type = newValue
+            }
+        }
+    }
+}
+
+/// The members of an event's JSON object.
+private enum EventField {
+    case date, account, value, balance, type
+
+    var name: String {
+        switch self {
+        case .date: return "transaction_date"
+        case .account: return "account"
+        case .value: return "transaction_value"
+        case .balance: return "balance"
+        case .type: return "transaction_type"
+        }
+    }
+
+    /// The field a key names; nil for unknown keys. Compared as bytes: this runs for every member of every record.
+    init?(key: FlatJSON.Token, in bytes: UnsafeBufferPointer<UInt8>) {
+        guard case .string(let range, let escaped) = key else { return nil }
+        let keyBytes: [UInt8]
+        if escaped {
+            guard let unescaped = try? FlatJSON.unescape(bytes, range) else { return nil }
+            keyBytes = unescaped
+        } else {
+            keyBytes = []
+        }
+        func named(_ name: StaticString) -> Bool {
+            name.withUTF8Buffer { literal in
+                escaped ? keyBytes.elementsEqual(literal) : (range.count == literal.count && bytes[range].elementsEqual(literal))
+            }
+        }
+        if named("transaction_date") { self = .date }
+        else if named("account") { self = .account }
+        else if named("transaction_value") { self = .value }
+        else if named("balance") { self = .balance }
+        else if named("transaction_type") { self = .type }
+        else { return nil }
+    }
+}

@@ -1,0 +1,77 @@
+import Dispatch
+import KafkaClient
+import Ledger
+import NIOCore
+import Synchronization
+
+/// The shell's real backend: reads the ledger database the sink writes, produces to the topic through the Kafka
+/// client (acks=all, idempotent), and asks the broker for the topic's end offsets to tell whether the sink is behind.
+public final class LiveShellBackend: ShellBackend {
+    let client: KafkaClient
+    let producer: KafkaProducer
+    let topic: String
+    let queries: LedgerQueries
+
+    public init(client: KafkaClient, topic: String, queries: LedgerQueries) {
+        self.client = client
+        self.topic = topic
+        self.queries = queries
+        var config = ProducerConfig()
+        config.acks = .all
+        config.idempotent = true
+        config.lingerMs = 0
+        config.deliveryTimeoutMs = 15_000
+        producer = KafkaProducer(client: client, config: config)
+    }
+
+    public func close() async {
+        await producer.close()
+    }
+
+    public func accounts() throws -> [AccountSummary] { try queries.accounts() }
+
+    public func history(account: String, count: Int) throws -> [LedgerEntry] { try queries.history(account: account, count: count) }
+
+    public func publish(_ event: TransactionEvent) async throws -> RecordMetadata {
+        var json: [UInt8] = []
+        event.appendJSON(to: &json)
+        let outcome = Mutex<Result<RecordMetadata, KafkaClientError>?>(nil)
+        try await producer.send(topic: topic, key: ByteBuffer(string: event.account), value: ByteBuffer(bytes: json),
+                                onDelivery: { result in outcome.withLock { $0 = result } })
+        await producer.flush()
+        guard let result = outcome.withLock({ $0 }) else {
+            throw KafkaClientError.timeout("no delivery report for the transaction")
+        }
+        return try result.get()
+    }
+
+    public func waitUntilApplied(_ position: RecordMetadata, timeoutMs: Int) async throws -> Bool {
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(timeoutMs) * 1_000_000
+        while true {
+            let applied = try queries.sinkPositions().contains {
+                $0.topic == position.topic && $0.partition == position.partition && $0.nextOffset > position.offset
+            }
+            if applied { return true }
+            if DispatchTime.now().uptimeNanoseconds >= deadline { return false }
+            try await Task.sleep(nanoseconds: 50_000_000)
+        }
+    }
+
+    public func sinkLag() async -> SinkLag {
+        do {
+            let info = try await client.topic(topic)
+            let ends = try await client.listOffsets(topic: topic, partitions: info.partitions.map(\.partition), timestamp: -1)
+            let applied = try queries.sinkPositions().filter { $0.topic == topic }
+            var behind: Int64 = 0
+            for (partition, end) in ends {
+                let next = applied.first { $0.partition == partition }?.nextOffset ?? 0
+                behind += max(0, end - next)
+            }
+            return behind == 0 ? .caughtUp : .behind(behind)
+        } catch {
+            return .unknown(ShellSession.describe(error))
+        }
+    }
+
+    public func now() -> TransactionDate { TransactionDate.now() }
+}

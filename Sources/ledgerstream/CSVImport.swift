@@ -1,0 +1,53 @@
+import ArgumentParser
+import Foundation
+import KafkaClient
+import Ledger
+import NIOCore
+import Synchronization
+
+/// `produce --csv FILE`: validate a transactions file, then send one event per row, keyed by account.
+struct CSVImport {
+    let command: ProduceCommand
+    let file: String
+
+    func run() async throws {
+        guard let data = FileManager.default.contents(atPath: file) else {
+            printError("produce", "cannot read \(file): no such file or not readable")
+            throw ExitCodes.ioError
+        }
+        let parsed = TransactionCSV(bytes: Array(data), file: file)
+        if !parsed.errors.isEmpty {
+            for error in parsed.errors.prefix(50) { printError("produce", error.description) }
+            if parsed.errors.count > 50 { printError("produce", "… and \(parsed.errors.count - 50) more invalid rows") }
+            if !command.skipInvalid {
+                printError("produce", "\(parsed.errors.count) invalid row\(parsed.errors.count == 1 ? "" : "s") in \(file); nothing was sent (fix them, or use --skip-invalid)")
+                throw ExitCodes.dataError
+            }
+        }
+        let topic = command.topic
+        let rows = parsed.rows
+        let progress = ProgressLine()
+        let failures = Mutex<[String]>([])
+        var stats = ProducerStats()
+        try await withClient(command.client, command: "produce", clientId: "ledgerstream-csv") { kafka in
+            let producer = KafkaProducer(client: kafka, config: command.producerConfig)
+            let onDelivery: DeliveryCallback = { result in
+                if case .failure(let error) = result { failures.withLock { if $0.count < 5 { $0.append(error.description) } } }
+            }
+            try await EventPublisher.send(rows.lazy.map(\.event), to: topic, with: producer, onDelivery: onDelivery) { sent in
+                if rows.count >= 10_000 { progress.update("sending \(file) " + ProgressLine.bar(done: sent, total: rows.count)) }
+            }
+            await producer.close()
+            stats = await producer.stats
+        }
+        progress.finish()
+        if stats.failed > 0 {
+            printError("produce", "\(stats.acknowledged) of \(rows.count) transactions acknowledged, \(stats.failed) failed: \(failures.withLock { $0.first } ?? "unknown error")")
+            throw ExitCodes.failure
+        }
+        let skipped = parsed.errors.isEmpty ? "" : ", \(parsed.errors.count) invalid row\(parsed.errors.count == 1 ? "" : "s") skipped"
+        if !command.quiet {
+            printError("produce", "\(stats.acknowledged) transactions from \(file) acknowledged by \(topic)\(skipped)")
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import ArgumentParser
+import Foundation
+import KafkaClient
+import Ledger
+import Shell
+
+/// `shell`: the REPL standing in for the original Tkinter form.
+struct ShellCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "shell",
+        abstract: "Work on accounts interactively: balances, deposits, withdrawals, history.",
+        discussion: """
+            Reads balances from the ledger database the sink writes (--db) and enters new transactions by producing \
+            them to the topic (acks=all, idempotent), then shows the new balance once the sink has applied it. \
+            Commands: accounts, login ACCOUNT, balance, deposit AMOUNT, withdraw AMOUNT, history [N], logout, help, \
+            quit. On a terminal: line editing, Tab completion of commands and accounts, and a history file. With piped \
+            stdin there is no prompt; errors go to stderr and the exit status is 1 if any command failed.
+            """
+    )
+
+    @OptionGroup var client: ClientOptions
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(help: "Topic transactions are produced to.")
+    var topic = "transactions"
+
+    @Option(help: "History file (default ~/.ledgerstream_history; env LEDGERSTREAM_HISTORY).", completion: .file())
+    var historyFile: String?
+
+    @Option(help: "Seconds to wait for the sink to apply a new transaction before saying it has not.")
+    var applyTimeout: Double = 5
+
+    func run() async throws {
+        let path = database.resolvedPath
+        let queries: LedgerQueries
+        do {
+            queries = LedgerQueries(database: try LedgerDatabase.open(path: path, readOnly: true))
+        } catch let error as LedgerError {
+            printError("shell", error.description)
+            throw ExitCodes.ioError
+        }
+        let interactive = isatty(STDIN_FILENO) == 1
+        let lines: any LineSource = interactive ? ReadlineLineSource(historyFile: historyPath) : PipedLineSource()
+        let kafka = try client.makeClient(clientId: "ledgerstream-shell")
+        let backend = LiveShellBackend(client: kafka, topic: topic, queries: queries)
+        let session = ShellSession(
+            backend: backend, applyTimeoutMs: Int(applyTimeout * 1000),
+            print: { printFlushed($0) },
+            fail: { message in interactive ? printFlushed("error: " + message) : printError("shell", message) })
+        if interactive {
+            printFlushed("ledgerstream shell — \(path), topic \(topic) at \(client.servers). `help` lists the commands, Ctrl-D leaves.")
+        }
+        while true {
+            ReadlineLineSource.setAccounts(session.knownAccounts)
+            guard let line = await lines.readLine(prompt: session.prompt) else { break }
+            guard await session.handle(line) else { break }
+        }
+        await lines.close()
+        await backend.close()
+        await kafka.close()
+        if !interactive && session.errorCount > 0 { throw ExitCodes.failure }
+    }
+
+    private var historyPath: String? {
+        if let historyFile { return historyFile }
+        if let fromEnvironment = ProcessInfo.processInfo.environment["LEDGERSTREAM_HISTORY"] { return fromEnvironment }
+        return ProcessInfo.processInfo.environment["HOME"].map { $0 + "/.ledgerstream_history" }
+    }
+}

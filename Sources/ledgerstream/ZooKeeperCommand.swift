@@ -1,0 +1,109 @@
+import ArgumentParser
+import Coordinator
+import Foundation
+import JavaProperties
+import Logging
+import ServiceLifecycle
+
+/// `ledgerstream zookeeper`: a single-node coordinator speaking Apache ZooKeeper's client protocol.
+struct ZooKeeperCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "zookeeper",
+        abstract: "Run a ZooKeeper-compatible coordinator (speaks the ZooKeeper client protocol).",
+        discussion: """
+            Settings use Apache ZooKeeper's names (clientPort, clientPortAddress, dataDir, tickTime, minSessionTimeout, \
+            maxSessionTimeout, 4lw.commands.whitelist, maxClientCnxns, jute.maxbuffer, snapCount), from a \
+            zookeeper.properties or zoo.cfg file and/or the options below; options win over the file, and --override \
+            key=value sets any property. Defaults: 127.0.0.1:2181, data in ./ledgerstream-zookeeper. Every write is on \
+            disk before it is acknowledged; Ctrl-C or SIGTERM shuts down cleanly.
+            """
+    )
+
+    @Argument(help: "A zookeeper.properties or zoo.cfg file (ZooKeeper's format and property names).", completion: .file())
+    var propertiesFile: String?
+
+    @Option(help: "Client port (0 picks a free port). Property: clientPort.")
+    var clientPort: Int?
+
+    @Option(help: "Address to listen on. Property: clientPortAddress.")
+    var clientPortAddress: String?
+
+    @Option(help: "Data directory (transaction log and snapshots). Property: dataDir.", completion: .directory)
+    var dataDir: String?
+
+    @Option(help: "Tick length in milliseconds (session timeouts are 2 to 20 ticks by default). Property: tickTime.")
+    var tickTime: Int?
+
+    @Option(name: .customLong("override"), help: "Set any property: --override key=value (repeatable).")
+    var overrides: [String] = []
+
+    @OptionGroup var logging: LoggingOptions
+
+    /// The effective settings: file, then options, then overrides.
+    func serverConfig() throws -> ZooKeeperServerConfig {
+        var properties = JavaProperties()
+        if let propertiesFile {
+            guard let text = try? String(contentsOfFile: propertiesFile, encoding: .utf8) else {
+                throw ZooKeeperConfigError.unreadableFile(path: propertiesFile, reason: "no such file or not readable")
+            }
+            properties = JavaProperties(parsing: text)
+        }
+        let flags: [(String, String?)] = [
+            ("clientPort", clientPort.map(String.init)), ("clientPortAddress", clientPortAddress),
+            ("dataDir", dataDir), ("tickTime", tickTime.map(String.init)),
+        ]
+        for case (let key, let value?) in flags { properties.set(key, value) }
+        for override in overrides {
+            guard let equals = override.firstIndex(of: "=") else {
+                throw ValidationError("--override expects key=value, got '\(override)'")
+            }
+            properties.set(String(override[..<equals]), String(override[override.index(after: equals)...]))
+        }
+        var config = ZooKeeperServerConfig()
+        try config.apply(properties)
+        return config
+    }
+
+    func run() async throws {
+        let logger = logging.bootstrap(label: "ledgerstream.zookeeper")
+        let config: ZooKeeperServerConfig
+        do {
+            config = try serverConfig()
+        } catch let error as ZooKeeperConfigError {
+            printError("zookeeper", "\(error)")
+            throw ExitCodes.configError
+        }
+        for key in config.unknownKeys {
+            logger.warning("ignoring unknown property", metadata: ["key": "\(key)"])
+        }
+        for key in config.ignoredKeys {
+            logger.info("property has no effect on a single ledgerstream node", metadata: ["key": "\(key)"])
+        }
+        let server: ZooKeeperServer
+        do {
+            server = try ZooKeeperServer(config: config, logger: logger) { address in
+                printFlushed("ledgerstream zookeeper listening on \(address.ipAddress ?? "?"):\(address.port ?? 0) (data \(config.dataDir))")
+            }
+        } catch {
+            printError("zookeeper", "\(error)")
+            throw ExitCodes.ioError
+        }
+        if server.recovered.replayed > 0 || server.recovered.truncatedBytes > 0 {
+            logger.info("recovered", metadata: [
+                "snapshotZxid": "\(server.recovered.snapshotZxid)", "replayed": "\(server.recovered.replayed)",
+                "truncatedBytes": "\(server.recovered.truncatedBytes)", "lastZxid": "\(server.recovered.lastZxid)",
+            ])
+        }
+        let services = ServiceGroup(configuration: .init(
+            services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await services.run()
+        } catch let error as ZooKeeperStartError {
+            printError("zookeeper", "\(error)")
+            throw ExitCodes.unavailable
+        } catch {
+            printError("zookeeper", "stopped: \(error)")
+            throw ExitCodes.ioError
+        }
+    }
+}

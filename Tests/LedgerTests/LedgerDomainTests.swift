@@ -1,0 +1,106 @@
+import Testing
+
+@testable import Ledger
+
+/// Money is integer cents, parsed and printed without floating point.
+@Suite struct MoneyTests {
+    @Test(arguments: [
+        ("1000", Int64(100_000)), ("-200", -20_000), ("12.5", 1250), ("12.05", 1205), ("0.01", 1), ("+3", 300),
+        ("12,50", 1250), (" 7 ", 700), (".5", 50), ("12.500", 1250), ("92233720368547758.07", Int64.max),
+    ])
+    func parses(text: String, cents: Int64) throws {
+        #expect(try Money(parsing: text).cents == cents)
+    }
+
+    @Test func refusesWhatIsNotAnAmount() {
+        #expect(throws: Money.ParseError.tooManyDecimals("1.234")) { try Money(parsing: "1.234") }
+        #expect(throws: Money.ParseError.notANumber("abc")) { try Money(parsing: "abc") }
+        #expect(throws: Money.ParseError.notANumber("1e5")) { try Money(parsing: "1e5") }
+        #expect(throws: Money.ParseError.notANumber("1.2.3")) { try Money(parsing: "1.2.3") }
+        #expect(throws: Money.ParseError.notANumber("-")) { try Money(parsing: "-") }
+        #expect(throws: Money.ParseError.empty) { try Money(parsing: "  ") }
+        #expect(throws: Money.ParseError.tooLarge("99999999999999999999")) { try Money(parsing: "99999999999999999999") }
+    }
+
+    @Test func prints() {
+        #expect(Money(cents: 100_000).description == "1000.00")
+        #expect(Money(cents: -1250).description == "-12.50")
+        #expect(Money(cents: 5).description == "0.05")
+        #expect(Money(cents: 100_000).compactDescription == "1000")
+        #expect(Money(cents: 1250).compactDescription == "12.5")
+        #expect(Money(cents: -1205).compactDescription == "-12.05")
+        #expect(Money(cents: 123_456_789).grouped == "1,234,567.89")
+    }
+}
+
+/// Dates in the original and ISO forms; impossible dates are refused.
+@Suite struct TransactionDateTests {
+    @Test func parsesBothForms() throws {
+        #expect(TransactionDate(parsing: "05/01/2024")?.description == "2024-01-05 00:00:00")
+        #expect(TransactionDate(parsing: "2024-01-05")?.description == "2024-01-05 00:00:00")
+        #expect(TransactionDate(parsing: "2024-01-05 13:45:07")?.description == "2024-01-05 13:45:07")
+        #expect(TransactionDate(parsing: "2024-01-05T13:45")?.description == "2024-01-05 13:45:00")
+        #expect(TransactionDate(parsing: "29/02/2024") != nil)
+    }
+
+    @Test(arguments: ["31/02/2024", "29/02/2023", "2024-13-01", "1/1/24", "yesterday", "", "2024-01-05 25:00", "05-01-2024"])
+    func refusesImpossibleOrUnknown(text: String) {
+        #expect(TransactionDate(parsing: text) == nil)
+    }
+}
+
+/// Transaction events as JSON record values, compatible with the original producer's format.
+@Suite struct TransactionEventTests {
+    let event = TransactionEvent(date: TransactionDate(year: 2024, month: 1, day: 5), account: "C100",
+                                 amount: Money(cents: 14_500), type: .withdrawal, statedBalance: Money(cents: 83_000))
+
+    @Test func encodesTheOriginalKeys() {
+        #expect(event.jsonText == #"{"transaction_date":"2024-01-05 00:00:00","account":"C100","transaction_value":145,"balance":830,"transaction_type":"withdrawal"}"#)
+    }
+
+    @Test func roundTripsAndReadsOriginalProducerValues() throws {
+        #expect(try TransactionEvent(json: Array(event.jsonText.utf8)) == event)
+        // The original Python producer wrote floats and could omit nothing; a signed value without a type also works.
+        let original = #"{"transaction_date": "2024-01-01 00:00:00", "account": "C100", "transaction_value": 1000.0, "balance": 1000.0, "transaction_type": "deposit"}"#
+        #expect(try TransactionEvent(json: Array(original.utf8)).amount == Money(cents: 100_000))
+        let signed = #"{"transaction_date":"2024-01-01","account":"C1","transaction_value":-5,"balance":null}"#
+        let decoded = try TransactionEvent(json: Array(signed.utf8))
+        #expect(decoded.type == .withdrawal && decoded.amount == Money(cents: 500) && decoded.statedBalance == nil)
+    }
+
+    /// Producers may add members; escapes are resolved; the value survives our own encoder for awkward accounts.
+    @Test func readsEscapesAndIgnoresUnknownMembers() throws {
+        let json = #"{"id": 7, "source": {"x": 1}, "transaction_date":"2024-01-01","acc\u006funt":"C\"1\u00e9","transaction_value":"12.5","nested":null}"#
+        let decoded = try TransactionEvent(json: Array(json.utf8))
+        #expect(decoded.account == "C\"1é" && decoded.amount == Money(cents: 1250) && decoded.type == .deposit)
+        let awkward = TransactionEvent(date: TransactionDate(year: 2024, month: 2, day: 29, hour: 23, minute: 59, second: 58),
+                                       account: "tab\there \\ \u{1}", amount: Money(cents: 5), type: .deposit, statedBalance: nil)
+        #expect(try TransactionEvent(json: Array(awkward.jsonText.utf8)) == awkward)
+    }
+
+    @Test(arguments: [
+        (#"not json"#, "not a JSON object"),
+        (#"{"transaction_date":"2024-01-01","account":"C1","transaction_value":1,"account":"C2"}"#, "field account given twice"),
+        (#"{"transaction_date":"2024-01-01","account":"C1","transaction_value":1} x"#, "trailing characters"),
+        (#"{"transaction_date":"2024-01-01","account":"C1","transaction_value":1"#, "unterminated object"),
+        (#"{"transaction_date":"2024-01-01","account":"C\q","transaction_value":1}"#, "bad escape"),
+        (#"{"transaction_date":"2024-01-01","account":5,"transaction_value":1}"#, "field account: expected a string"),
+        (#"{"transaction_date":"2024-01-01","account":"C1","transaction_value":true}"#, "field transaction_value: expected a number"),
+        (#"{"transaction_date":"2024-01-01","account":"C1","transaction_value":1,"balance":"x"}"#, "field balance: amount 'x' is not a number"),
+        (#"{"account":"C1","transaction_value":1,"transaction_type":"deposit"}"#, "missing field transaction_date"),
+        (#"{"transaction_date":"x","account":"C1","transaction_value":1}"#, "field transaction_date: 'x' is not a date"),
+        (#"{"transaction_date":"2024-01-01","account":"","transaction_value":1}"#, "field account: empty"),
+        (#"{"transaction_date":"2024-01-01","account":"C1","transaction_value":1.001}"#, "more than two decimals"),
+        (#"{"transaction_date":"2024-01-01","account":"C1","transaction_value":0}"#, "must not be zero"),
+        (#"{"transaction_date":"2024-01-01","account":"C1","transaction_value":5,"transaction_type":"refund"}"#, "is not deposit or withdrawal"),
+        (#"{"transaction_date":"2024-01-01","account":"C1","transaction_value":1e3}"#, "exponent"),
+    ])
+    func refusesBadValues(json: String, reason: String) {
+        do {
+            _ = try TransactionEvent(json: Array(json.utf8))
+            Issue.record("accepted \(json)")
+        } catch {
+            #expect(error.description.contains(reason), "\(error.description)")
+        }
+    }
+}

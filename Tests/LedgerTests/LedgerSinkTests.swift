@@ -1,0 +1,162 @@
+import Foundation
+import SQLiteStore
+import Testing
+
+@testable import Ledger
+
+/// The sink applies each record once, derives balances in stream order and records what does not reconcile.
+@Suite struct LedgerSinkTests {
+    func withDatabase(_ body: (String) throws -> Void) throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-\(UUID().uuidString).db").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        try body(path)
+    }
+
+    func records(_ csv: String, topic: String = "transactions", partition: Int32 = 0, from offset: Int64 = 0) -> [SinkRecord] {
+        TransactionCSV(bytes: Array(csv.utf8), file: "t").rows.enumerated().map { index, row in
+            SinkRecord(topic: topic, partition: partition, offset: offset + Int64(index), bytes: Array(row.event.jsonText.utf8))
+        }
+    }
+
+    /// The issue's inconsistent sample: the last row states 8305 where the history gives 830.
+    let inconsistent = "transaction_date;account;transaction_value;balance\n01/01/2024;C100;1000;1000\n02/01/2024;C200;2500;2500\n03/01/2024;C200;-200;2300\n04/01/2024;C100;-25;975\n05/01/2024;C100;-145;8305"
+
+    @Test func derivesBalancesAndFlagsTheStatedMismatch() throws {
+        try withDatabase { path in
+            let sink = try LedgerSink(database: LedgerDatabase.open(path: path))
+            let report = try sink.apply(records(inconsistent))
+            #expect(report.applied == 5 && report.mismatches == 1 && report.negativeBalances == 0)
+            let queries = LedgerQueries(database: try LedgerDatabase.open(path: path, readOnly: true))
+            #expect(try queries.accounts().map { "\($0.account)=\($0.balance)" } == ["C100=830.00", "C200=2300.00"])
+            let issues = try queries.issues()
+            #expect(issues.count == 1)
+            #expect(issues[0].kind == .balanceMismatch && issues[0].account == "C100")
+            #expect(issues[0].stated == Money(cents: 830_500) && issues[0].derived == Money(cents: 83_000))
+            // The original table has exactly its five rows, with the derived balance.
+            #expect(try queries.originalRowCount() == 5)
+            let original = try SQLiteDatabase(path: path).prepare("SELECT balance FROM transactions ORDER BY rowid DESC LIMIT 1")
+            _ = try original.step()
+            #expect(original.int64(0) == 830)
+        }
+    }
+
+    @Test func negativeBalancesAreAppliedAndFlagged() throws {
+        try withDatabase { path in
+            let sink = try LedgerSink(database: LedgerDatabase.open(path: path))
+            let report = try sink.apply(records("transaction_date;account;transaction_value\n01/01/2024;A;10\n02/01/2024;A;-25.50\n"))
+            #expect(report.applied == 2 && report.negativeBalances == 1)
+            #expect(sink.balance(of: "A") == Money(cents: -1550))
+        }
+    }
+
+    /// Redelivered records (a restart after a crash before the client committed anywhere else) are skipped: the
+    /// database's own offsets decide.
+    @Test func replaysAreNeverAppliedTwice() throws {
+        try withDatabase { path in
+            let batch = records("transaction_date;account;transaction_value\n01/01/2024;A;1\n02/01/2024;A;2\n03/01/2024;A;3\n")
+            do {
+                let sink = try LedgerSink(database: LedgerDatabase.open(path: path))
+                _ = try sink.apply(Array(batch.prefix(2)))
+            }
+            let reopened = try LedgerSink(database: LedgerDatabase.open(path: path))
+            #expect(reopened.resumeOffset(topic: "transactions", partition: 0) == 2)
+            let report = try reopened.apply(batch)
+            #expect(report.applied == 1 && report.duplicates == 2)
+            #expect(reopened.balance(of: "A") == Money(cents: 600))
+            #expect(try LedgerQueries(database: LedgerDatabase.open(path: path)).entryCount() == 3)
+        }
+    }
+
+    @Test func invalidRecordsAreKeptWithTheirReasonAndDoNotStopTheSink() throws {
+        try withDatabase { path in
+            let sink = try LedgerSink(database: LedgerDatabase.open(path: path))
+            let report = try sink.apply([
+                SinkRecord(topic: "t", partition: 1, offset: 0, bytes: Array("garbage".utf8)),
+                SinkRecord(topic: "t", partition: 1, offset: 1, value: nil),
+                records("transaction_date;account;transaction_value\n01/01/2024;A;1\n", topic: "t", partition: 1, from: 2)[0],
+            ])
+            #expect(report.rejected == 2 && report.applied == 1)
+            #expect(sink.resumeOffset(topic: "t", partition: 1) == 3)
+            #expect(try LedgerQueries(database: LedgerDatabase.open(path: path)).rejectedCount() == 2)
+        }
+    }
+
+    /// A failure inside a batch (here: the database was made read-only under the sink) leaves nothing of it behind,
+    /// in the file or in memory.
+    @Test func aFailedBatchLeavesNoTrace() throws {
+        try withDatabase { path in
+            let sink = try LedgerSink(database: LedgerDatabase.open(path: path, busyTimeoutMs: 50))
+            _ = try sink.apply(records("transaction_date;account;transaction_value\n01/01/2024;A;1\n"))
+            let blocker = try SQLiteDatabase.openFile(path: path, busyTimeoutMs: 0)
+            try blocker.execute("BEGIN EXCLUSIVE")
+            let batch = records("transaction_date;account;transaction_value\n02/01/2024;A;5\n", from: 1)
+            #expect(throws: SQLiteError.self) { try sink.apply(batch) }
+            try blocker.execute("ROLLBACK")
+            #expect(sink.balance(of: "A") == Money(cents: 100) && sink.resumeOffset(topic: "transactions", partition: 0) == 1)
+            #expect(try sink.apply(batch).applied == 1)
+            #expect(sink.balance(of: "A") == Money(cents: 600))
+        }
+    }
+
+    @Test func openingNeverDropsExistingData() throws {
+        try withDatabase { path in
+            let original = try SQLiteDatabase.openFile(path: path)
+            try original.execute("""
+                CREATE TABLE transactions (transaction_date DATETIME, account TEXT, transaction_value NUMERIC(10,2), balance NUMERIC(10,2), transaction_type TEXT);
+                INSERT INTO transactions VALUES ('2023-12-31 00:00:00', 'OLD', 1, 1, 'deposit');
+                """)
+            original.close()
+            _ = try LedgerSink(database: LedgerDatabase.open(path: path))
+            _ = try LedgerSink(database: LedgerDatabase.open(path: path))
+            #expect(try LedgerQueries(database: LedgerDatabase.open(path: path)).originalRowCount() == 1)
+            #expect(throws: LedgerError.self) { try LedgerDatabase.open(path: path + ".missing", readOnly: true) }
+        }
+    }
+
+    /// Each entry's `transactions` row has the entry's id as rowid, also after rows the original pipeline left there;
+    /// full groups of rows (multi-row inserts) and the remainder land identically.
+    @Test func originalRowsShareTheEntryIdsAndPreExistingRowsAreKept() throws {
+        try withDatabase { path in
+            let original = try SQLiteDatabase.openFile(path: path)
+            try original.execute("""
+                CREATE TABLE transactions (transaction_date DATETIME, account TEXT, transaction_value NUMERIC(10,2), balance NUMERIC(10,2), transaction_type TEXT);
+                INSERT INTO transactions VALUES ('2023-12-31 00:00:00', 'OLD', 1, 1, 'deposit');
+                """)
+            original.close()
+            let sink = try LedgerSink(database: LedgerDatabase.open(path: path))
+            var csv = "transaction_date;account;transaction_value\n"
+            for day in 0..<150 { csv += "\(1 + day % 28)/\(1 + day % 12)/2024;A\(day % 7);\(day % 2 == 0 ? "" : "-")\(day + 1).25\n" }
+            #expect(try sink.apply(records(csv)).applied == 150)
+            let check = try SQLiteDatabase.openFile(path: path)
+            let joined = try check.prepare("""
+                SELECT COUNT(*), SUM(t.account = e.account AND t.transaction_date = e.transaction_date
+                                     AND t.transaction_type = e.transaction_type
+                                     AND CAST(ROUND(t.transaction_value * 100) AS INTEGER) = e.amount_cents
+                                     AND CAST(ROUND(t.balance * 100) AS INTEGER) = e.balance_cents)
+                FROM ledger_entries e JOIN transactions t ON t.rowid = e.entry_id
+                """)
+            _ = try joined.step()
+            #expect(joined.int(0) == 150 && joined.int(1) == 150)
+            let first = try check.prepare("SELECT MIN(entry_id), MAX(entry_id) FROM ledger_entries")
+            _ = try first.step()
+            #expect(first.int(0) == 2 && first.int(1) == 151)
+            #expect(try LedgerQueries(database: LedgerDatabase.open(path: path)).originalRowCount() == 151)
+        }
+    }
+
+    /// Totals per account are maintained with the entries and agree with a scan of them.
+    @Test func maintainedTotalsAgreeWithTheEntries() throws {
+        try withDatabase { path in
+            let sink = try LedgerSink(database: LedgerDatabase.open(path: path))
+            _ = try sink.apply(records("transaction_date;account;transaction_value\n01/01/2024;A;10.50\n02/01/2024;B;7\n03/01/2024;A;-3.25\n"))
+            _ = try sink.apply(records("transaction_date;account;transaction_value\n04/01/2024;A;1\n", from: 3))
+            let queries = LedgerQueries(database: try LedgerDatabase.open(path: path, readOnly: true))
+            let maintained = try queries.totals()
+            let scanned = try queries.totals(from: "2000-01-01", to: "2100-01-01")
+            #expect(maintained == scanned)
+            #expect(maintained.first { $0.account == "A" } == AccountTotals(
+                account: "A", deposited: Money(cents: 1150), withdrawn: Money(cents: 325), deposits: 2, withdrawals: 1))
+            #expect(try queries.history(account: "A", count: 2).map(\.amount) == [Money(cents: 325), Money(cents: 100)])
+        }
+    }
+}

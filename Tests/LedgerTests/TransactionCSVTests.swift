@@ -1,0 +1,70 @@
+import Testing
+
+@testable import Ledger
+
+/// CSV import: the original file format and its edge cases, with one exact message per kind of bad row.
+@Suite struct TransactionCSVTests {
+    func parse(_ text: String) -> TransactionCSV { TransactionCSV(bytes: Array(text.utf8), file: "f.csv") }
+
+    /// The repository's sample (byte for byte the original): `;`, dd/mm/yyyy, signed values, CRLF, no final newline.
+    @Test func readsTheOriginalSample() {
+        let csv = parse("transaction_date;account;transaction_value;balance\r\n01/01/2024;C100;1000;1000\r\n02/01/2024;C200;2500;2500\r\n03/01/2024;C200;-200;2300\r\n04/01/2024;C100;-25;975\r\n05/01/2024;C100;-145;830")
+        #expect(csv.errors.isEmpty)
+        #expect(csv.rows.map(\.line) == [2, 3, 4, 5, 6])
+        #expect(csv.rows.map(\.event.type) == [.deposit, .deposit, .withdrawal, .withdrawal, .withdrawal])
+        #expect(csv.rows[4].event.amount == Money(cents: 14_500) && csv.rows[4].event.statedBalance == Money(cents: 83_000))
+        #expect(csv.rows[0].event.date.description == "2024-01-01 00:00:00")
+    }
+
+    @Test func acceptsCommasIsoDatesBomQuotesAndAnOptionalBalance() {
+        let csv = parse("\u{FEFF}account,transaction_value,transaction_date\n\"Smith, J\",\"1,50\",2024-03-01\n\"Q\"\"uote\",-2,2024-03-02 10:00:00\n\nC3,7,2024-03-03\n")
+        #expect(csv.errors.isEmpty, "\(csv.errors)")
+        #expect(csv.rows.map(\.event.account) == ["Smith, J", "Q\"uote", "C3"])
+        #expect(csv.rows[0].event.amount == Money(cents: 150))
+        #expect(csv.rows.allSatisfy { $0.event.statedBalance == nil })
+        #expect(csv.rows.map(\.line) == [2, 3, 5])
+    }
+
+    @Test func aQuotedFieldMaySpanLines() {
+        let csv = parse("transaction_date;account;transaction_value\n2024-01-01;\"multi\nline\";5\n2024-01-02;C2;6\n")
+        #expect(csv.errors.isEmpty)
+        #expect(csv.rows.map(\.line) == [2, 4])
+        #expect(csv.rows[0].event.account == "multi\nline")
+    }
+
+    @Test func reportsEveryBadRowWithFileLineAndReason() {
+        let csv = parse("""
+            transaction_date;account;transaction_value;balance
+            31/02/2024;C1;5;
+            02/01/2024;;5;
+            03/01/2024;C2;abc;
+            04/01/2024;C2;1.234;
+            05/01/2024;C3;0;0
+            06/01/2024;C3;5
+            07/01/2024;C3;5;x
+            08/01/2024;C4;"unterminated;1
+            """)
+        #expect(csv.rows.isEmpty)
+        #expect(csv.errors.map(\.description) == [
+            "f.csv:2: transaction_date '31/02/2024' is not a valid date (expected dd/mm/yyyy or yyyy-mm-dd)",
+            "f.csv:3: account is empty",
+            "f.csv:4: transaction_value: amount 'abc' is not a number",
+            "f.csv:5: transaction_value: amount '1.234' has more than two decimals",
+            "f.csv:6: transaction_value is zero",
+            "f.csv:7: expected 4 fields, found 3",
+            "f.csv:8: balance: amount 'x' is not a number",
+            "f.csv:9: unterminated quoted field",
+        ])
+    }
+
+    @Test func emptyFilesAndBadHeadersAreErrors() {
+        #expect(parse("").errors.map(\.description) == [
+            "f.csv:1: the file is empty (expected a header: transaction_date;account;transaction_value;balance)",
+        ])
+        #expect(parse("\u{FEFF}").errors.count == 1)
+        let header = parse("date;account;value\n01/01/2024;C1;5\n")
+        #expect(header.errors.count == 1 && header.errors[0].description.hasPrefix("f.csv:1: missing columns transaction_date, transaction_value"))
+        #expect(parse("transaction_date;account;transaction_value;balance\n").rows.isEmpty)
+        #expect(parse("transaction_date;account;transaction_value;balance\n").errors.isEmpty)
+    }
+}
