@@ -87,6 +87,7 @@ let package = Package(
         // The bank ledger: money, transaction events, CSV import, the exactly-once SQLite sink and its queries.
         .target(name: "Ledger", dependencies: ["SQLiteStore", "KafkaClient", logging], swiftSettings: strict),
         // `report`: the text dashboards as pure renderers (ledger values in, lines of text out; no I/O).
+        .target(name: "Report", dependencies: ["Ledger"], swiftSettings: strict),
 
         // The `shell` REPL: the session state machine (pure), its Kafka + SQLite backend, readline at the edge.
         .target(name: "Shell", dependencies: ["Ledger", "KafkaClient", "CReadline", nioCore, nioPosix], swiftSettings: strict),
@@ -94,7 +95,7 @@ let package = Package(
         // The thin command-line front end.
         .executableTarget(
             name: "ledgerstream",
-            dependencies: ["KafkaBroker", "KafkaClient", "Coordinator", "Ledger", "Shell", "LogStorage", "KafkaProtocol", "JavaProperties", argumentParser, logging, serviceLifecycle],
+            dependencies: ["KafkaBroker", "KafkaClient", "Coordinator", "Ledger", "Shell", "Report", "LogStorage", "KafkaProtocol", "JavaProperties", argumentParser, logging, serviceLifecycle],
             swiftSettings: strict
         ),
 
@@ -108,6 +109,7 @@ let package = Package(
         .testTarget(name: "LogStorageTests", dependencies: ["LogStorage"], swiftSettings: strict),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "SQLiteStore"], swiftSettings: strict),
         .testTarget(name: "ShellTests", dependencies: ["Shell", "Ledger", "KafkaClient"], swiftSettings: strict),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Ledger", "SQLiteStore"], swiftSettings: strict),
         .testTarget(name: "KafkaClientTests", dependencies: ["KafkaClient", "KafkaBroker", nioPosix], swiftSettings: strict),
         .testTarget(name: "GroupCoordinatorTests", dependencies: ["GroupCoordinator"], swiftSettings: strict),
         .testTarget(

@@ -205,23 +205,11 @@ final class DemoSteps: Service, Sendable {
     }
 }
 
-/// What the demo prints at the end: the accounts with their derived balances and anything that did not reconcile.
+/// What the demo prints at the end: `ledgerstream report` for the demo's database, as that command renders it.
 enum DemoReport {
     static func print(databasePath: String) throws {
+        let report = try ReportCommand.parse(["--db", databasePath])
         let queries = LedgerQueries(database: try LedgerDatabase.open(path: databasePath, readOnly: true))
-        printFlushed("Accounts (balances derived from the stream):")
-        for account in try queries.accounts() {
-            printFlushed("  \(account.account)  \(account.balance.grouped)  (\(account.entries) transactions, last \(account.lastDate))")
-        }
-        let issues = try queries.issues()
-        if issues.isEmpty {
-            printFlushed("Reconciliation: every stated balance matches the derived one; no balance went negative.")
-        } else {
-            printFlushed("Reconciliation issues:")
-            for issue in issues {
-                let stated = issue.stated.map { "stated \($0.grouped), " } ?? ""
-                printFlushed("  \(issue.date) \(issue.account) \(issue.kind.rawValue): \(stated)derived \(issue.derived.grouped)")
-            }
-        }
+        printFlushed(report.render(try report.load(queries, path: databasePath), width: report.resolvedWidth()))
     }
 }

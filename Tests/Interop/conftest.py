@@ -100,9 +100,9 @@ def broker(data_dir):
     server.stop()
 
 
-def run(cmd, timeout=60, check=True, input=None, env=None):
+def run(cmd, timeout=60, check=True, input=None, env=None, cwd=None):
     """Runs a client command; returns CompletedProcess with text output."""
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, input=input, env=env)
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, input=input, env=env, cwd=cwd)
     if check and result.returncode != 0:
         raise AssertionError(f"{cmd} exited {result.returncode}\nstdout: {result.stdout}\nstderr: {result.stderr}")
     return result
