@@ -19,6 +19,14 @@ let package = Package(
             swiftSettings: [.treatAllWarnings(as: .error)]
         ),
         .executableTarget(
+            name: "codec-bench",
+            dependencies: [
+                .product(name: "KafkaProtocol", package: "ledgerstream"),
+                .product(name: "LogStorage", package: "ledgerstream"),
+            ],
+            swiftSettings: [.treatAllWarnings(as: .error)]
+        ),
+        .executableTarget(
             name: "ledger-bench",
             dependencies: [.product(name: "Ledger", package: "ledgerstream")],
             swiftSettings: [.treatAllWarnings(as: .error)]

@@ -30,6 +30,7 @@ fi
 step "building"
 swift build --build-tests
 swift run --skip-build kafka-protocol-gen --check
+bash Tests/generated.sh check
 
 step "unit tests (swift test)"
 swift test --skip-build

@@ -87,12 +87,16 @@ public actor KafkaClient {
                 bootstrapConnection = connection
                 return connection
             } catch KafkaClientError.unreachable(_, let reason) {
-                reasons.append("\(address): \(reason)")
+                reasons.append(reason)
             } catch {
-                reasons.append("\(address): \(error)")
+                reasons.append("\(error)")
             }
         }
-        throw KafkaClientError.unreachable(servers: bootstrap.map(\.description), reason: reasons.joined(separator: "; "))
+        // One server: "(connection refused)"; several: each address with its reason.
+        let reason = bootstrap.count == 1
+            ? reasons.joined()
+            : zip(bootstrap, reasons).map { "\($0): \($1)" }.joined(separator: "; ")
+        throw KafkaClientError.unreachable(servers: bootstrap.map(\.description), reason: reason)
     }
 
     /// The connection to broker `node`, opened on first use at its advertised address.

@@ -57,6 +57,9 @@ struct ConsumeCommand: AsyncParsableCommand {
     @Option(name: [.short, .long], help: "Consumer group: join it (commit positions) instead of reading partitions directly.")
     var group: String?
 
+    @Option(help: "With --group: how long the group waits for a silent member before reassigning its partitions (session.timeout.ms).")
+    var sessionTimeoutMs: Int32 = 45_000
+
     @Flag(help: "Start at the earliest offset when there is no committed one (default: only new records).")
     var fromBeginning = false
 
@@ -108,6 +111,9 @@ struct ConsumeCommand: AsyncParsableCommand {
         }
         var config = ConsumerConfig()
         config.groupId = group
+        config.sessionTimeoutMs = sessionTimeoutMs
+        // Heartbeats well inside the session (Kafka's rule of thumb: at most a third of it).
+        config.heartbeatIntervalMs = min(3000, Int64(sessionTimeoutMs) / 3)
         config.autoOffsetReset = fromBeginning ? .earliest : .latest
         config.fetchMaxWaitMs = 500
         let formatter = RecordFormatter(format: format)

@@ -27,7 +27,7 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Transactions to import (the original CSV format).", completion: .file(extensions: ["csv"]))
     var csv: String?
 
-    @Option(help: "Topic name.")
+    @Option(help: "Topic name.", completion: .custom(topicNames))
     var topic = "transactions"
 
     @Option(help: "Broker port (default: 9092 with --keep-running, so other commands find it; else any free port).")

@@ -21,7 +21,7 @@ struct ShellCommand: AsyncParsableCommand {
     @OptionGroup var client: ClientOptions
     @OptionGroup var database: DatabaseOptions
 
-    @Option(help: "Topic transactions are produced to.")
+    @Option(help: "Topic transactions are produced to.", completion: .custom(topicNames))
     var topic = "transactions"
 
     @Option(help: "History file (default ~/.ledgerstream_history; env LEDGERSTREAM_HISTORY).", completion: .file())

@@ -14,7 +14,7 @@ struct TopicCommand: AsyncParsableCommand {
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a topic.")
 
-        @Argument(help: "Topic name: letters, digits, '.', '_' and '-'.", completion: .custom(topicNames))
+        @Argument(help: "Topic name: letters, digits, '.', '_' and '-'.")
         var name: String
 
         @Option(help: "Number of partitions (default: the broker's num.partitions).")
@@ -155,29 +155,6 @@ struct TopicCommand: AsyncParsableCommand {
             if failed { throw ExitCodes.failure }
         }
     }
-}
-
-/// Dynamic completion of topic names: asks the cluster at $LEDGERSTREAM_BOOTSTRAP_SERVERS (or localhost:9092),
-/// quietly returning nothing if it cannot be reached within a second.
-@Sendable func topicNames(_ arguments: [String], _ index: Int, _ prefix: String) async -> [String] {
-    var servers = ClientOptions().servers
-    if let flag = arguments.firstIndex(where: { $0 == "-b" || $0 == "--bootstrap-server" }), flag + 1 < arguments.count {
-        servers = arguments[flag + 1]
-    }
-    guard let addresses = try? BrokerAddress.list(servers) else { return [] }
-    let client = KafkaClient(bootstrap: addresses, clientId: "ledgerstream-completion")
-    let names = await withTaskGroup(of: [String]?.self) { group -> [String] in
-        group.addTask { (try? await client.listTopics())?.map(\.name) }
-        group.addTask {
-            try? await Task.sleep(nanoseconds: 1_000_000_000)
-            return nil
-        }
-        let first = await group.next() ?? nil
-        group.cancelAll()
-        return first ?? []
-    }
-    await client.close()
-    return names.filter { $0.hasPrefix(prefix) }
 }
 
 /// Plain-text tables: columns padded to their widest cell.

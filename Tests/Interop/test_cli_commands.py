@@ -13,8 +13,8 @@ relax only the checks they break, each with a comment saying why:
   Tansu's high watermark and expected end offsets here come from the data model, never from ListOffsets.
 * ListOffsets by timestamp on Tansu answers offset 0 (timestamp -1) for a partition with no record that new, where
   Kafka answers -1 ("none"), so a consumer starting at @TIMESTAMP begins such a partition at 0 instead of its end.
-* Group joins take about half the session timeout on Tansu (the CLI uses Kafka's default 45 s, so ~23 s per join):
-  group tests get longer timeouts on Tansu only.
+* Group joins take about half the session timeout on Tansu (with the CLI's default, Kafka's 45 s, ~23 s per join):
+  group tests pass --session-timeout-ms 10000 on both brokers and get longer timeouts on Tansu only.
 * DescribeGroups answers authorized operations -1, which kafka-python 3.0.12's describe_groups cannot decode, so the
   group state is read with a raw DescribeGroups v0 request (no authorized-operations field) on both brokers.
 
@@ -40,6 +40,9 @@ import interop_util as u
 from conftest import BIN, Server, broker_args
 
 pytestmark = pytest.mark.timeout(300)
+
+# Group tests use a 10 s session (the CLI's default is Kafka's 45 s): Tansu's joins take about half of it.
+SESSION = ["--session-timeout-ms", "10000"]
 
 PARTITIONS = 3
 MAIN = "cli-interop-t"          # a distinctive name, so "stderr names the topic" means something
@@ -530,7 +533,7 @@ def test_consume_exits_without_errors_on_stderr(cluster, main_topic):
     (a SwiftNIO 'Cannot schedule tasks on an EventLoop that has already shut down' error at exit) is intermittent."""
     require_main(main_topic)
     noisy = []
-    runs = [["-n", "5", "--from-beginning"]] * 24 + [["--from-beginning", "-e"]] * 8  # ~0.05 s each
+    runs = [["-n", "5", "--from-beginning"]] * 10 + [["--from-beginning", "-e"]] * 4  # ~0.5 s each (debug build)
     for args in runs:
         result = ls(["consume", MAIN] + args, cluster.address, timeout=30)
         if result.returncode != 0 or result.stderr.strip():
@@ -590,7 +593,7 @@ def test_group_consume_commits_and_second_run_prints_nothing(cluster, main_topic
     c = Checks(cluster)
     group = "g1"
     join_budget = cluster.pick(30, 90)
-    first = ls(["consume", MAIN, "--group", group, "--from-beginning", "-e"], cluster.address, timeout=join_budget)
+    first = ls(["consume", MAIN, "--group", group, "--from-beginning", "-e", *SESSION], cluster.address, timeout=join_budget)
     assert first.returncode == 0, show(first)
     values = collections.Counter(r.get("value") for r in json_lines(first.stdout))
     c.check(set(values) == set(EXPECTED_KEY) and all(n == 1 for n in values.values()),
@@ -619,7 +622,7 @@ def test_group_consume_commits_and_second_run_prints_nothing(cluster, main_topic
     # Tansu: the join alone takes ~23 s (half the CLI's 45 s session timeout), so 60 s is generous; a member left
     # behind by the first run makes the join wait out its whole session as well (measured: ~82 s).
     try:
-        second = ls(["consume", MAIN, "--group", group, "-e"], cluster.address, timeout=cluster.pick(30, 60))
+        second = ls(["consume", MAIN, "--group", group, "-e", *SESSION], cluster.address, timeout=cluster.pick(30, 60))
         c.check(second.returncode == 0 and second.stdout == "",
                 f"second run must print nothing new and exit 0: {show(second)}")
     except AssertionError as exc:
@@ -635,7 +638,7 @@ def test_group_two_concurrent_consumers_split_records_exactly_once(cluster, proc
     ok(ls(["topic", "create", G2, "--partitions", str(PARTITIONS)], cluster.address))
     seed = [f"k{i % 30}:seed-{i}" for i in range(150)]
     ok(ls(["produce", G2, "--key-delimiter", ":", "-q"], cluster.address, input="\n".join(seed) + "\n"))
-    args = ["consume", G2, "--group", "g2", "--from-beginning", "-b", cluster.address]
+    args = ["consume", G2, "--group", "g2", "--from-beginning", *SESSION, "-b", cluster.address]
     members = [ConsumeProcess(args, processes), ConsumeProcess(args, processes)]
 
     def both_in_group():
@@ -682,7 +685,7 @@ def test_group_two_concurrent_consumers_split_records_exactly_once(cluster, proc
 def test_group_consume_ctrl_c_commits_and_leaves(cluster, main_topic, processes):
     require_main(main_topic)
     c = Checks(cluster)
-    member = ConsumeProcess(["consume", MAIN, "--group", "g3", "--from-beginning", "-b", cluster.address], processes)
+    member = ConsumeProcess(["consume", MAIN, "--group", "g3", "--from-beginning", *SESSION, "-b", cluster.address], processes)
     u.wait_until(lambda: len(member.lines) >= N or member.proc.poll() is not None, timeout=cluster.pick(30, 90),
                  interval=0.1, message=f"{N} records from `consume --group g3` ({len(member.lines)} so far)")
     assert member.proc.poll() is None, f"consume without -e exited by itself: {member.describe()}"

@@ -1,0 +1,238 @@
+function __ledgerstream_should_offer_completions_for_flags_or_options -a expected_commands
+    set -l non_repeating_flags_or_options $argv[2..]
+    set -l non_repeating_flags_or_options_absent 0
+    set -l positional_index 0
+    set -l commands
+    __ledgerstream_parse_tokens
+    test "$commands" = "$expected_commands"; and return $non_repeating_flags_or_options_absent
+end
+
+function __ledgerstream_should_offer_completions_for_positional -a expected_commands positional_index_comparison expected_positional_index
+    set -l non_repeating_flags_or_options
+    set -l non_repeating_flags_or_options_absent 0
+    set -l positional_index 0
+    set -l commands
+    __ledgerstream_parse_tokens
+    test "$commands" = "$expected_commands" -a \( "$positional_index" "$positional_index_comparison" "$expected_positional_index" \)
+end
+
+function __ledgerstream_parse_tokens -S
+    set -l unparsed_tokens (__ledgerstream_tokens -pc)
+    switch $unparsed_tokens[1]
+    case 'ledgerstream'
+        __ledgerstream_parse_subcommand 0 'version' 'h/help'
+        switch $unparsed_tokens[1]
+        case 'demo'
+            __ledgerstream_parse_subcommand 0 'dir=' 'csv=' 'topic=' 'port=' 'keep-running' 'v/verbose' 'log-level=' 'version' 'h/help'
+        case 'broker'
+            __ledgerstream_parse_subcommand 1 'listeners=' 'advertised-listeners=' 'log-dirs=' 'num-partitions=' 'auto-create-topics-enable=' 'log-segment-bytes=' 'log-retention-hours=' 'log-retention-ms=' 'log-retention-bytes=' 'message-max-bytes=' 'socket-request-max-bytes=' 'node-id=' 'zookeeper=' 'override=+' 'v/verbose' 'log-level=' 'version' 'h/help'
+        case 'zookeeper'
+            __ledgerstream_parse_subcommand 1 'client-port=' 'client-port-address=' 'data-dir=' 'tick-time=' 'override=+' 'v/verbose' 'log-level=' 'version' 'h/help'
+        case 'topic'
+            __ledgerstream_parse_subcommand 0 'version' 'h/help'
+            switch $unparsed_tokens[1]
+            case 'create'
+                __ledgerstream_parse_subcommand 1 'partitions=' 'replication-factor=' 'config=+' 'if-not-exists' 'b/bootstrap-server=' 'version' 'h/help'
+            case 'describe'
+                __ledgerstream_parse_subcommand -r 1 'format=' 'b/bootstrap-server=' 'version' 'h/help'
+            case 'list'
+                __ledgerstream_parse_subcommand 0 'format=' 'b/bootstrap-server=' 'version' 'h/help'
+            case 'delete'
+                __ledgerstream_parse_subcommand -r 1 'if-exists' 'b/bootstrap-server=' 'version' 'h/help'
+            end
+        case 'produce'
+            __ledgerstream_parse_subcommand 1 'topic=' 'csv=' 'skip-invalid' 'key=' 'key-delimiter=' 'header=+' 'partition=' 'acks=' 'linger-ms=' 'no-idempotence' 'q/quiet' 'b/bootstrap-server=' 'version' 'h/help'
+        case 'consume'
+            __ledgerstream_parse_subcommand -r 1 'sink=' 'db=' 'g/group=' 'session-timeout-ms=' 'from-beginning' 'offset=' 'partition=+' 'n/num=' 'e/exit-at-end' 'format=' 'b/bootstrap-server=' 'v/verbose' 'log-level=' 'version' 'h/help'
+        case 'shell'
+            __ledgerstream_parse_subcommand 0 'b/bootstrap-server=' 'db=' 'topic=' 'history-file=' 'apply-timeout=' 'version' 'h/help'
+        case 'report'
+            __ledgerstream_parse_subcommand 0 'db=' 'from=' 'to=' 'account=' 'limit=' 'top=' 'width=' 'color=' 'format=' 'f/follow' 'version' 'h/help'
+        case 'dump-log'
+            __ledgerstream_parse_subcommand 1 'records' 'version' 'h/help'
+        case 'help'
+            __ledgerstream_parse_subcommand -r 1 'version'
+        end
+    end
+end
+
+function __ledgerstream_tokens
+    if test (string split -m 1 -f 1 -- . "$FISH_VERSION") -gt 3
+        commandline --tokens-raw $argv
+    else
+        commandline -o $argv
+    end
+end
+
+function __ledgerstream_parse_subcommand -S -a positional_count
+    argparse -s r -- $argv
+    set -l option_specs $argv[2..]
+    set -l is_repeating_positional $_flag_r
+    set -el _flag_r
+    set -a commands $unparsed_tokens[1]
+    set positional_index 0
+    while true
+        set -e unparsed_tokens[1]
+        argparse -sn "$commands" $option_specs -- $unparsed_tokens 2> /dev/null
+        set unparsed_tokens $argv
+        set positional_index (math $positional_index + 1)
+        for non_repeating_flag_or_option in $non_repeating_flags_or_options
+            if set -ql "_flag_$(string replace -a - _ -- $non_repeating_flag_or_option)"
+                set non_repeating_flags_or_options_absent 1
+                break
+            end
+        end
+        test (count $unparsed_tokens) -eq 0 -o \( -z "$is_repeating_positional" -a "$positional_index" -gt "$positional_count" \) && break
+    end
+end
+
+function __ledgerstream_complete_directories
+    set -l token (commandline -t)
+    string match -- '*/' $token
+    set -l subdirs $token*/
+    printf %s\n $subdirs
+end
+
+function __ledgerstream_custom_completion
+    set -x SAP_SHELL fish
+    set -x SAP_SHELL_VERSION $FISH_VERSION
+    set -l tokens (__ledgerstream_tokens -p)
+    if test -z "$(__ledgerstream_tokens -t)"
+        set -l index (count (__ledgerstream_tokens -pc))
+        set tokens $tokens[..$index] \'\' $tokens[(math $index + 1)..]
+    end
+    command $tokens[1] $argv $tokens
+end
+
+complete -c 'ledgerstream' -f
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream" version' -l 'version' -d 'Show the version.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_positional "ledgerstream" -eq 1' -fa 'demo' -d 'Run the whole pipeline once: broker, topic, CSV import, exactly-once SQLite sink, report.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_positional "ledgerstream" -eq 1' -fa 'broker' -d 'Run a Kafka-compatible broker (speaks the Kafka wire protocol).'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_positional "ledgerstream" -eq 1' -fa 'zookeeper' -d 'Run a ZooKeeper-compatible coordinator (speaks the ZooKeeper client protocol).'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_positional "ledgerstream" -eq 1' -fa 'topic' -d 'Create, describe, list and delete topics.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_positional "ledgerstream" -eq 1' -fa 'produce' -d 'Send records to a topic: one per line of standard input, or bank transactions from a CSV file.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_positional "ledgerstream" -eq 1' -fa 'consume' -d 'Print records from topics, as JSON lines or with a kcat-style template.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_positional "ledgerstream" -eq 1' -fa 'shell' -d 'Work on accounts interactively: balances, deposits, withdrawals, history.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_positional "ledgerstream" -eq 1' -fa 'report' -d 'Show the ledger as text dashboards: transactions, a heatmap, deposit/withdrawal bars, balance charts, reconciliation.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_positional "ledgerstream" -eq 1' -fa 'dump-log' -d 'Print the segments and record batches of a partition directory, validating each batch.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_positional "ledgerstream" -eq 1' -fa 'help' -d 'Show subcommand help information.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream demo" dir' -l 'dir' -d 'Directory for the demo\'s broker data and ledger database (recreated on each run).' -rfa '(__ledgerstream_complete_directories)'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream demo" csv' -l 'csv' -d 'Transactions to import (the original CSV format).' -rfa '(for p in (string match -e -- \'*/\' (commandline -t);or printf \n)*.\'csv\';printf %s\n $p;end;__fish_complete_directories (commandline -t) \'\')'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream demo" topic' -l 'topic' -d 'Topic name.' -rfka '(__ledgerstream_custom_completion ---completion demo -- --topic (count (__ledgerstream_tokens -pc)) (__ledgerstream_tokens -tC))'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream demo" port' -l 'port' -d 'Broker port (default: 9092 with --keep-running, so other commands find it; else any free port).' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream demo" keep-running' -l 'keep-running' -d 'Keep the broker and the sink running after the report, until Ctrl-C.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream demo" v verbose' -l 'verbose' -s 'v' -d 'Log more detail (same as --log-level debug).'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream demo" log-level' -l 'log-level' -d 'Log level: trace, debug, info, notice, warning, error or critical.' -rfka 'trace debug info notice warning error critical'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream demo" version' -l 'version' -d 'Show the version.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream demo" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_positional "ledgerstream broker" -eq 1' -F
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream broker" listeners' -l 'listeners' -d 'Listener(s), e.g. PLAINTEXT://127.0.0.1:9092 (port 0 picks a free port). Property: listeners.' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream broker" advertised-listeners' -l 'advertised-listeners' -d 'Address(es) advertised to clients. Property: advertised.listeners.' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream broker" log-dirs' -l 'log-dirs' -d 'Data directory. Property: log.dirs.' -rfa '(__ledgerstream_complete_directories)'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream broker" num-partitions' -l 'num-partitions' -d 'Partitions of auto-created topics. Property: num.partitions.' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream broker" auto-create-topics-enable' -l 'auto-create-topics-enable' -d 'Create topics on first use: true or false. Property: auto.create.topics.enable.' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream broker" log-segment-bytes' -l 'log-segment-bytes' -d 'Segment size in bytes. Property: log.segment.bytes.' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream broker" log-retention-hours' -l 'log-retention-hours' -d 'Retention in hours. Property: log.retention.hours.' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream broker" log-retention-ms' -l 'log-retention-ms' -d 'Retention in milliseconds. Property: log.retention.ms.' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream broker" log-retention-bytes' -l 'log-retention-bytes' -d 'Retention in bytes per partition (-1: none). Property: log.retention.bytes.' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream broker" message-max-bytes' -l 'message-max-bytes' -d 'Largest record batch accepted. Property: message.max.bytes.' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream broker" socket-request-max-bytes' -l 'socket-request-max-bytes' -d 'Largest request accepted. Property: socket.request.max.bytes.' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream broker" node-id' -l 'node-id' -d 'This broker\'s id. Properties: node.id, broker.id.' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream broker" zookeeper' -l 'zookeeper' -d 'Register in ZooKeeper at host:port[/chroot]. Property: zookeeper.connect.' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream broker"' -l 'override' -d 'Set any property: --override key=value (repeatable).' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream broker" v verbose' -l 'verbose' -s 'v' -d 'Log more detail (same as --log-level debug).'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream broker" log-level' -l 'log-level' -d 'Log level: trace, debug, info, notice, warning, error or critical.' -rfka 'trace debug info notice warning error critical'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream broker" version' -l 'version' -d 'Show the version.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream broker" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_positional "ledgerstream zookeeper" -eq 1' -F
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream zookeeper" client-port' -l 'client-port' -d 'Client port (0 picks a free port). Property: clientPort.' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream zookeeper" client-port-address' -l 'client-port-address' -d 'Address to listen on. Property: clientPortAddress.' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream zookeeper" data-dir' -l 'data-dir' -d 'Data directory (transaction log and snapshots). Property: dataDir.' -rfa '(__ledgerstream_complete_directories)'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream zookeeper" tick-time' -l 'tick-time' -d 'Tick length in milliseconds (session timeouts are 2 to 20 ticks by default). Property: tickTime.' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream zookeeper"' -l 'override' -d 'Set any property: --override key=value (repeatable).' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream zookeeper" v verbose' -l 'verbose' -s 'v' -d 'Log more detail (same as --log-level debug).'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream zookeeper" log-level' -l 'log-level' -d 'Log level: trace, debug, info, notice, warning, error or critical.' -rfka 'trace debug info notice warning error critical'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream zookeeper" version' -l 'version' -d 'Show the version.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream zookeeper" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream topic" version' -l 'version' -d 'Show the version.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream topic" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_positional "ledgerstream topic" -eq 1' -fa 'create' -d 'Create a topic.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_positional "ledgerstream topic" -eq 1' -fa 'describe' -d 'Show partitions, leaders, offsets and configs of topics.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_positional "ledgerstream topic" -eq 1' -fa 'list' -d 'List topic names.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_positional "ledgerstream topic" -eq 1' -fa 'delete' -d 'Delete topics and their data.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream topic create" partitions' -l 'partitions' -d 'Number of partitions (default: the broker\'s num.partitions).' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream topic create" replication-factor' -l 'replication-factor' -d 'Replication factor (a single ledgerstream broker supports 1).' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream topic create"' -l 'config' -d 'A topic config, key=value (repeatable), e.g. retention.ms=86400000.' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream topic create" if-not-exists' -l 'if-not-exists' -d 'Succeed without changes if the topic already exists.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream topic create" b bootstrap-server brokers' -s 'b' -l 'bootstrap-server' -l 'brokers' -d 'Broker(s) to bootstrap from: host:port[,host:port…] (env LEDGERSTREAM_BOOTSTRAP_SERVERS; default localhost:9092).' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream topic create" version' -l 'version' -d 'Show the version.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream topic create" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_positional "ledgerstream topic describe" -ge 1' -fka '(__ledgerstream_custom_completion ---completion topic describe -- positional@0 (count (__ledgerstream_tokens -pc)) (__ledgerstream_tokens -tC))'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream topic describe" format' -l 'format' -d 'Output format: text or json.' -rfka 'text json'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream topic describe" b bootstrap-server brokers' -s 'b' -l 'bootstrap-server' -l 'brokers' -d 'Broker(s) to bootstrap from: host:port[,host:port…] (env LEDGERSTREAM_BOOTSTRAP_SERVERS; default localhost:9092).' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream topic describe" version' -l 'version' -d 'Show the version.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream topic describe" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream topic list" format' -l 'format' -d 'Output format: text or json.' -rfka 'text json'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream topic list" b bootstrap-server brokers' -s 'b' -l 'bootstrap-server' -l 'brokers' -d 'Broker(s) to bootstrap from: host:port[,host:port…] (env LEDGERSTREAM_BOOTSTRAP_SERVERS; default localhost:9092).' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream topic list" version' -l 'version' -d 'Show the version.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream topic list" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_positional "ledgerstream topic delete" -ge 1' -fka '(__ledgerstream_custom_completion ---completion topic delete -- positional@0 (count (__ledgerstream_tokens -pc)) (__ledgerstream_tokens -tC))'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream topic delete" if-exists' -l 'if-exists' -d 'Succeed for topics that do not exist.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream topic delete" b bootstrap-server brokers' -s 'b' -l 'bootstrap-server' -l 'brokers' -d 'Broker(s) to bootstrap from: host:port[,host:port…] (env LEDGERSTREAM_BOOTSTRAP_SERVERS; default localhost:9092).' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream topic delete" version' -l 'version' -d 'Show the version.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream topic delete" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_positional "ledgerstream produce" -eq 1' -fka '(__ledgerstream_custom_completion ---completion produce -- positional@0 (count (__ledgerstream_tokens -pc)) (__ledgerstream_tokens -tC))'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream produce" topic' -l 'topic' -d 'Topic to write to (same as the argument).' -rfka '(__ledgerstream_custom_completion ---completion produce -- --topic (count (__ledgerstream_tokens -pc)) (__ledgerstream_tokens -tC))'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream produce" csv' -l 'csv' -d 'Read bank transactions from this CSV file (the original format: transaction_date;account;transaction_value;balance).' -rfa '(for p in (string match -e -- \'*/\' (commandline -t);or printf \n)*.\'csv\';printf %s\n $p;end;__fish_complete_directories (commandline -t) \'\')'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream produce" skip-invalid' -l 'skip-invalid' -d 'With --csv: send the valid rows and report the bad ones instead of sending nothing.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream produce" key' -l 'key' -d 'The key of every record.' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream produce" key-delimiter' -l 'key-delimiter' -d 'Split each line at the first occurrence of this delimiter into key and value (kcat -K).' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream produce"' -l 'header' -d 'A header key=value added to every record (repeatable).' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream produce" partition' -l 'partition' -d 'Write every record to this partition (default: by key hash, else sticky).' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream produce" acks' -l 'acks' -d 'Acknowledgements: 0, 1 or all.' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream produce" linger-ms' -l 'linger-ms' -d 'Wait up to this many ms to fill batches.' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream produce" no-idempotence' -l 'no-idempotence' -d 'Turn idempotence off.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream produce" q quiet' -l 'quiet' -s 'q' -d 'Print nothing on success.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream produce" b bootstrap-server brokers' -s 'b' -l 'bootstrap-server' -l 'brokers' -d 'Broker(s) to bootstrap from: host:port[,host:port…] (env LEDGERSTREAM_BOOTSTRAP_SERVERS; default localhost:9092).' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream produce" version' -l 'version' -d 'Show the version.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream produce" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_positional "ledgerstream consume" -ge 1' -fka '(__ledgerstream_custom_completion ---completion consume -- positional@0 (count (__ledgerstream_tokens -pc)) (__ledgerstream_tokens -tC))'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream consume" sink' -l 'sink' -d 'Apply the records to a sink instead of printing them: sqlite.' -rfka 'sqlite'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream consume" db' -l 'db' -d 'SQLite database of the ledger (env LEDGERSTREAM_DB; default ledgerstream.db).' -rfa '(set -l exts \'db\' \'sqlite\';for p in (string match -e -- \'*/\' (commandline -t);or printf \n)*.{$exts};printf %s\n $p;end;__fish_complete_directories (commandline -t) \'\')'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream consume" g group' -s 'g' -l 'group' -d 'Consumer group: join it (commit positions) instead of reading partitions directly.' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream consume" session-timeout-ms' -l 'session-timeout-ms' -d 'With --group: how long the group waits for a silent member before reassigning its partitions (session.timeout.ms).' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream consume" from-beginning' -l 'from-beginning' -d 'Start at the earliest offset when there is no committed one (default: only new records).'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream consume" offset' -l 'offset' -d 'Start offset: beginning, end, a number, or @TIMESTAMP_MS (with --partition or without --group).' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream consume"' -l 'partition' -d 'Read only this partition (repeatable).' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream consume" n num' -s 'n' -l 'num' -d 'Stop after this many records.' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream consume" e exit-at-end' -s 'e' -l 'exit-at-end' -d 'Stop when every partition has been read to its end.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream consume" format' -l 'format' -d 'Output: json (default: one object per line) or a template such as \'%k=%s\\n\'.' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream consume" b bootstrap-server brokers' -s 'b' -l 'bootstrap-server' -l 'brokers' -d 'Broker(s) to bootstrap from: host:port[,host:port…] (env LEDGERSTREAM_BOOTSTRAP_SERVERS; default localhost:9092).' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream consume" v verbose' -l 'verbose' -s 'v' -d 'Log more detail (same as --log-level debug).'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream consume" log-level' -l 'log-level' -d 'Log level: trace, debug, info, notice, warning, error or critical.' -rfka 'trace debug info notice warning error critical'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream consume" version' -l 'version' -d 'Show the version.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream consume" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream shell" b bootstrap-server brokers' -s 'b' -l 'bootstrap-server' -l 'brokers' -d 'Broker(s) to bootstrap from: host:port[,host:port…] (env LEDGERSTREAM_BOOTSTRAP_SERVERS; default localhost:9092).' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream shell" db' -l 'db' -d 'SQLite database of the ledger (env LEDGERSTREAM_DB; default ledgerstream.db).' -rfa '(set -l exts \'db\' \'sqlite\';for p in (string match -e -- \'*/\' (commandline -t);or printf \n)*.{$exts};printf %s\n $p;end;__fish_complete_directories (commandline -t) \'\')'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream shell" topic' -l 'topic' -d 'Topic transactions are produced to.' -rfka '(__ledgerstream_custom_completion ---completion shell -- --topic (count (__ledgerstream_tokens -pc)) (__ledgerstream_tokens -tC))'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream shell" history-file' -l 'history-file' -d 'History file (default ~/.ledgerstream_history; env LEDGERSTREAM_HISTORY).' -rF
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream shell" apply-timeout' -l 'apply-timeout' -d 'Seconds to wait for the sink to apply a new transaction before saying it has not.' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream shell" version' -l 'version' -d 'Show the version.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream shell" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream report" db' -l 'db' -d 'SQLite database of the ledger (env LEDGERSTREAM_DB; default ledgerstream.db).' -rfa '(set -l exts \'db\' \'sqlite\';for p in (string match -e -- \'*/\' (commandline -t);or printf \n)*.{$exts};printf %s\n $p;end;__fish_complete_directories (commandline -t) \'\')'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream report" from' -l 'from' -d 'First day of the period (inclusive).' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream report" to' -l 'to' -d 'Last day of the period (inclusive).' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream report" account' -l 'account' -d 'The account whose balance is charted (default: the --top most active).' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream report" limit' -l 'limit' -d 'Transactions and issues listed: the latest N (default 20; 0 for all; csv: all).' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream report" top' -l 'top' -d 'Accounts in the charts: the N most active in the period (0 for all).' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream report" width' -l 'width' -d 'Columns to fit (default: the terminal\'s, else $COLUMNS, else 100).' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream report" color' -l 'color' -d 'Colour: auto (on a terminal, unless NO_COLOR is set), always or never.' -rfka 'auto always never'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream report" format' -l 'format' -d 'Output: text, json or csv.' -rfka 'text json csv'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream report" f follow' -s 'f' -l 'follow' -d 'Keep running and redraw as new transactions arrive (Ctrl-C stops).'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream report" version' -l 'version' -d 'Show the version.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream report" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream dump-log" records' -l 'records' -d 'Also print every record\'s offset, timestamp, key and value.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream dump-log" version' -l 'version' -d 'Show the version.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream dump-log" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream help" version' -l 'version' -d 'Show the version.'
