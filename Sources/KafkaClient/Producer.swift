@@ -135,17 +135,23 @@ public actor KafkaProducer {
         // Per-record work stays on locals: actor properties are written back once per call.
         var stickyPartition = sticky[topic]
         var buffered = bufferedBytes
+        // The accumulator is moved into a local for the loop: mutating an actor's stored property costs a dynamic
+        // exclusivity check per record. It goes back before anything else can run (every await, and at the end).
+        var local = RecordAccumulator(lingerMs: config.lingerMs, batchSizeBytes: config.batchSizeBytes)
+        swap(&local, &accumulator)
         defer {
             bufferedBytes = buffered
             sticky[topic] = stickyPartition
         }
         for outgoing in records {
             while buffered >= config.bufferMemoryBytes {
+                swap(&local, &accumulator)
                 bufferedBytes = buffered
                 startSenderIfNeeded()
                 wakeSender()
                 await withCheckedContinuation { spaceWaiters.append($0) }
                 buffered = bufferedBytes
+                swap(&local, &accumulator)
             }
             let target: Int32
             if let partition {
@@ -158,13 +164,14 @@ public actor KafkaProducer {
             }
             let record = ProducerRecord(key: outgoing.key, value: outgoing.value, headers: outgoing.headers,
                                         timestamp: outgoing.timestamp ?? wallClock)
-            let sealed = accumulator.append(record, to: PartitionKey(topic: topic, partition: target), callback: onDelivery, nowMs: now)
+            let sealed = local.append(record, to: PartitionKey(topic: topic, partition: target), callback: onDelivery, nowMs: now)
             buffered += record.estimatedSize
             if sealed {
                 wake = true
                 if outgoing.key == nil && partition == nil { stickyPartition = nil }  // KIP-480: move on once a batch fills
             }
         }
+        swap(&local, &accumulator)
         startSenderIfNeeded()
         if wake { wakeSender() }
     }

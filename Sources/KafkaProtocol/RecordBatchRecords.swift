@@ -119,17 +119,20 @@ public struct RecordBatchBuilder {
         for header in record.headers {
             bodySize += Self.varBytesSize(header.key.utf8.count) + Self.varBytesSize(header.value?.readableBytes)
         }
-        records.writeVarint(Int32(bodySize))
-        records.writeInt8(0)
-        records.writeVarlong(timestampDelta)
-        records.writeVarint(count)
-        Self.writeVarBytes(&records, record.key)
-        Self.writeVarBytes(&records, record.value)
-        records.writeVarint(Int32(record.headers.count))
-        for header in record.headers {
-            records.writeVarint(Int32(header.key.utf8.count))
-            records.writeRawString(header.key)
-            Self.writeVarBytes(&records, header.value)
+        let offsetDelta = count
+        records.writeInPlace(count: Self.varlongSize(Int64(bodySize)) + bodySize) { cursor in
+            cursor.writeVarlong(Int64(bodySize))
+            cursor.writeInt8(0)
+            cursor.writeVarlong(timestampDelta)
+            cursor.writeVarlong(Int64(offsetDelta))
+            Self.writeVarBytes(&cursor, record.key)
+            Self.writeVarBytes(&cursor, record.value)
+            cursor.writeVarlong(Int64(record.headers.count))
+            for header in record.headers {
+                cursor.writeVarlong(Int64(header.key.utf8.count))
+                cursor.writeString(header.key)
+                Self.writeVarBytes(&cursor, header.value)
+            }
         }
         count += 1
     }
@@ -151,10 +154,10 @@ public struct RecordBatchBuilder {
         return varlongSize(Int64(length)) + length
     }
 
-    private static func writeVarBytes(_ writer: inout KafkaWriter, _ bytes: ByteBuffer?) {
-        guard let bytes else { return writer.writeVarint(-1) }
-        writer.writeVarint(Int32(bytes.readableBytes))
-        writer.writeRawBytes(bytes)
+    private static func writeVarBytes(_ cursor: inout ByteCursor, _ bytes: ByteBuffer?) {
+        guard let bytes else { return cursor.writeVarlong(-1) }
+        cursor.writeVarlong(Int64(bytes.readableBytes))
+        cursor.writeBytes(bytes)
     }
 
     /// The finished batch.

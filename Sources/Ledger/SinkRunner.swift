@@ -79,7 +79,12 @@ public final class SinkRunner {
         /// Hands the pending records to the writer thread (after the previous batch is done: batches apply in order).
         func flush() async throws {
             guard !pending.isEmpty else { return }
+            let waitStart = Self.nowMs()
             try await finishWriting()
+            logger.debug("batch handed to the writer", metadata: [
+                "records": "\(pending.count)", "waitedForWriterMs": "\(Self.nowMs() - waitStart)",
+                "collectedMs": "\(waitStart - oldest)",
+            ])
             let batch = pending
             pending = []
             pending.reserveCapacity(min(options.batchRecords, 1 << 16))
