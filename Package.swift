@@ -36,6 +36,9 @@ let package = Package(
     targets: [
         // C: CRC-32C with SSE4.2 and a portable fallback (no Swift package offers CRC-32C).
         .target(name: "CCRC32C"),
+        // C: the record-batch codecs. gzip through zlib (a Swift toolchain dependency), snappy written out, lz4 and
+        // zstd through the shared libraries every Debian base system has, loaded on first use (no -dev packages).
+        .target(name: "CCompression", linkerSettings: [.linkedLibrary("z"), .linkedLibrary("dl")]),
         // System libraries, linked from the Debian -dev packages.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // No pkgConfig: readline's .pc adds -D flags SwiftPM prohibits.
@@ -44,7 +47,7 @@ let package = Package(
         // The Kafka wire protocol: primitives, headers, generated messages, record batches. No I/O.
         .target(
             name: "KafkaProtocol",
-            dependencies: ["CCRC32C", nioCore],
+            dependencies: ["CCRC32C", "CCompression", nioCore],
             exclude: ["Definitions"],
             swiftSettings: strict
         ),

@@ -442,7 +442,7 @@ _ledgerstream_produce() {
     repeating_flags=()
     non_repeating_flags=(--skip-invalid --no-idempotence --quiet -q --version -h --help)
     repeating_options=(--header)
-    non_repeating_options=(--topic --csv --key --key-delimiter --partition --acks --linger-ms -b --bootstrap-server --brokers)
+    non_repeating_options=(--topic --csv --key --key-delimiter --partition --acks --linger-ms --compression -b --bootstrap-server --brokers)
     __ledgerstream_offer_flags_options 1
 
     # Offer option value completions
@@ -471,6 +471,9 @@ _ledgerstream_produce() {
         return
         ;;
     '--linger-ms')
+        return
+        ;;
+    '--compression')
         return
         ;;
     '-b'|'--bootstrap-server'|'--brokers')

@@ -41,7 +41,7 @@ function __ledgerstream_parse_tokens -S
                 __ledgerstream_parse_subcommand -r 1 'if-exists' 'b/bootstrap-server=' 'version' 'h/help'
             end
         case 'produce'
-            __ledgerstream_parse_subcommand 1 'topic=' 'csv=' 'skip-invalid' 'key=' 'key-delimiter=' 'header=+' 'partition=' 'acks=' 'linger-ms=' 'no-idempotence' 'q/quiet' 'b/bootstrap-server=' 'version' 'h/help'
+            __ledgerstream_parse_subcommand 1 'topic=' 'csv=' 'skip-invalid' 'key=' 'key-delimiter=' 'header=+' 'partition=' 'acks=' 'linger-ms=' 'compression=' 'no-idempotence' 'q/quiet' 'b/bootstrap-server=' 'version' 'h/help'
         case 'consume'
             __ledgerstream_parse_subcommand -r 1 'sink=' 'db=' 'g/group=' 'session-timeout-ms=' 'from-beginning' 'offset=' 'partition=+' 'n/num=' 'e/exit-at-end' 'format=' 'b/bootstrap-server=' 'v/verbose' 'log-level=' 'version' 'h/help'
         case 'shell'
@@ -192,6 +192,7 @@ complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags
 complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream produce" partition' -l 'partition' -d 'Write every record to this partition (default: by key hash, else sticky).' -rfka ''
 complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream produce" acks' -l 'acks' -d 'Acknowledgements: 0, 1 or all.' -rfka ''
 complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream produce" linger-ms' -l 'linger-ms' -d 'Wait up to this many ms to fill batches.' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream produce" compression' -l 'compression' -d 'Compress batches (compression.type): none, gzip, lz4 or zstd.' -rfka ''
 complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream produce" no-idempotence' -l 'no-idempotence' -d 'Turn idempotence off.'
 complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream produce" q quiet' -l 'quiet' -s 'q' -d 'Print nothing on success.'
 complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream produce" b bootstrap-server brokers' -s 'b' -l 'bootstrap-server' -l 'brokers' -d 'Broker(s) to bootstrap from: host:port[,host:port…] (env LEDGERSTREAM_BOOTSTRAP_SERVERS; default localhost:9092).' -rfka ''

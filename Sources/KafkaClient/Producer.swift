@@ -23,6 +23,8 @@ public struct ProducerConfig: Sendable {
     /// How long a batch may keep being retried before its records fail (delivery.timeout.ms).
     public var deliveryTimeoutMs: Int64 = 120_000
     public var requestTimeoutMs: Int32 = 30_000
+    /// compression.type: batches are compressed with this codec (gzip, lz4 or zstd; none by default).
+    public var compression: CompressionCodec = .none
 
     public init() {}
 }
@@ -96,7 +98,8 @@ public actor KafkaProducer {
         var config = config
         if config.acks != .all { config.idempotent = false }  // as Kafka: idempotence needs acks=all
         self.config = config
-        accumulator = RecordAccumulator(lingerMs: config.lingerMs, batchSizeBytes: config.batchSizeBytes)
+        accumulator = RecordAccumulator(lingerMs: config.lingerMs, batchSizeBytes: config.batchSizeBytes,
+                                        compression: config.compression)
     }
 
     private static func nowMs() -> Int64 {

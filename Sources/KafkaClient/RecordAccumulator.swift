@@ -39,6 +39,7 @@ struct RecordAccumulator {
         var inFlight = false
         var nextSequence: Int32 = 0
         var lastBatchFilled = false
+        var compression: CompressionCodec = .none
 
         /// Adds a record, sealing the open batch first if the record would not fit and afterwards if it is full.
         /// Returns whether a batch was sealed.
@@ -79,6 +80,7 @@ struct RecordAccumulator {
                 nextSequence = Int32(next > Int64(Int32.max) ? next - Int64(Int32.max) - 1 : next)
             }
             let recordCount = open.recordCount
+            open.compression = compression
             sealed.append(SealedBatch(bytes: open.build(), recordCount: recordCount, callbacks: openCallbacks,
                                       createdMs: nowMs, accountedBytes: openAccountedBytes))
             open = RecordBatchBuilder()
@@ -89,13 +91,16 @@ struct RecordAccumulator {
 
     let lingerMs: Int64
     let batchSizeBytes: Int
+    /// The codec batches are compressed with when sealed.
+    let compression: CompressionCodec
     /// Set once InitProducerId answered; batches sealed before then carry no sequence.
     var producer: (id: Int64, epoch: Int16)?
     private(set) var queues: [PartitionKey: PartitionQueue] = [:]
 
-    init(lingerMs: Int64, batchSizeBytes: Int) {
+    init(lingerMs: Int64, batchSizeBytes: Int, compression: CompressionCodec = .none) {
         self.lingerMs = lingerMs
         self.batchSizeBytes = batchSizeBytes
+        self.compression = compression
     }
 
     /// Adds a record; returns true when a batch of the partition got sealed (it was full). A record that would push
@@ -103,7 +108,7 @@ struct RecordAccumulator {
     /// the broker enforces as max.message.bytes) unless a single record does. One dictionary access per record: the
     /// queue is mutated in place (copying it out would copy the batch buffer on every record).
     mutating func append(_ record: ProducerRecord, to key: PartitionKey, callback: DeliveryCallback?, nowMs: Int64) -> Bool {
-        queues[key, default: PartitionQueue()].append(
+        queues[key, default: PartitionQueue(compression: compression)].append(
             record, callback: callback, nowMs: nowMs, lingerMs: lingerMs, batchSizeBytes: batchSizeBytes, producer: producer)
     }
 

@@ -18,8 +18,14 @@ public struct RecordIterator: IteratorProtocol {
 
     public init(batch: UnsafeRawBufferPointer, header: RecordBatchHeader) {
         let records = UnsafeRawBufferPointer(rebasing: batch[RecordBatchHeader.size..<min(batch.count, header.totalSize)])
+        self.init(records: records, count: header.compression == .none ? Int(header.recordCount) : 0)
+    }
+
+    /// Iterates `count` records laid out in `records` (a batch's record area, or a compressed batch's after
+    /// ``CompressionCodec/decompress(_:limit:)``).
+    public init(records: UnsafeRawBufferPointer, count: Int) {
         cursor = VarintCursor(bytes: records)
-        remaining = header.compression == .none ? Int(header.recordCount) : 0
+        remaining = count
     }
 
     /// Positions in `RawRecord` are relative to the record area (batch byte 61 onward).
@@ -90,6 +96,9 @@ public struct RecordBatchBuilder {
     public var baseSequence: Int32 = -1
     public var baseOffset: Int64 = 0
     public var partitionLeaderEpoch: Int32 = 0
+    /// The codec `build()` compresses the record area with. A batch that fails to compress, or does not shrink, is
+    /// sent uncompressed (always a valid choice for the broker).
+    public var compression: CompressionCodec = .none
     /// The whole batch as it grows: 61 placeholder bytes for the header, then the records. `build()` fills the header
     /// in place, so a batch is never copied.
     private var records: KafkaWriter
@@ -167,9 +176,14 @@ public struct RecordBatchBuilder {
         var out = records.buffer
         records = KafkaWriter(capacity: 64)
         records.writeRawBytes(ByteBuffer(repeating: 0, count: RecordBatchHeader.size))
+        var attributes: Int16 = 0
+        if compression != .none, let packed = Self.compressRecordArea(of: out, with: compression) {
+            out = packed
+            attributes = Int16(compression.rawValue)
+        }
         var header = RecordBatchHeader(
             baseOffset: baseOffset, batchLength: Int32(out.readableBytes - RecordBatchHeader.lengthFieldEnd),
-            partitionLeaderEpoch: partitionLeaderEpoch, magic: 2, crc: 0, attributes: 0, lastOffsetDelta: count - 1,
+            partitionLeaderEpoch: partitionLeaderEpoch, magic: 2, crc: 0, attributes: attributes, lastOffsetDelta: count - 1,
             baseTimestamp: baseTimestamp, maxTimestamp: maxTimestamp, producerId: producerId,
             producerEpoch: producerEpoch, baseSequence: baseSequence, recordCount: count)
         var headerBytes = ByteBufferAllocator().buffer(capacity: RecordBatchHeader.size)
@@ -183,6 +197,19 @@ public struct RecordBatchBuilder {
         count = 0
         maxTimestamp = -1
         return out
+    }
+
+    /// A new batch buffer: header placeholder plus the compressed record area, or nil to stay uncompressed.
+    private static func compressRecordArea(of batch: ByteBuffer, with codec: CompressionCodec) -> ByteBuffer? {
+        let plainSize = batch.readableBytes - RecordBatchHeader.size
+        let compressed = batch.withUnsafeReadableBytes { bytes in
+            try? codec.compress(UnsafeRawBufferPointer(rebasing: bytes[RecordBatchHeader.size...]))
+        }
+        guard let compressed, compressed.readableBytes < plainSize else { return nil }
+        var packed = ByteBufferAllocator().buffer(capacity: RecordBatchHeader.size + compressed.readableBytes)
+        packed.writeRepeatingByte(0, count: RecordBatchHeader.size)
+        packed.writeImmutableBuffer(compressed)
+        return packed
     }
 }
 
@@ -203,17 +230,24 @@ public struct ConsumedRecord: Sendable, Equatable {
 }
 
 extension RecordBatchHeader {
-    /// Decodes the records of the uncompressed batch `batch` (header included). Compressed batches are not decoded
-    /// here and yield ``RecordBatchError/unknownCompression(position:attributes:)``.
+    /// Decodes the records of `batch` (header included), decompressing the record area of a compressed batch.
+    /// Keys, values and headers of an uncompressed batch are slices of `batch` (no copies).
     public static func records(in batch: ByteBuffer) throws(RecordBatchError) -> [ConsumedRecord] {
         guard let header = RecordBatchHeader(batch) else { throw .truncatedHeader(position: 0, available: batch.readableBytes) }
-        guard header.compression == .none else { throw .unknownCompression(position: 0, attributes: header.attributes) }
-        let recordArea = batch.getSlice(at: batch.readerIndex + RecordBatchHeader.size,
+        guard header.compression != .unknown else { throw .unknownCompression(position: 0, attributes: header.attributes) }
+        var recordArea = batch.getSlice(at: batch.readerIndex + RecordBatchHeader.size,
                                         length: min(batch.readableBytes, header.totalSize) - RecordBatchHeader.size) ?? ByteBuffer()
-        return batch.withUnsafeReadableBytes { bytes in
-            var iterator = RecordIterator(batch: bytes, header: header)
+        if header.compression != .none {
+            let codec = header.compression
+            recordArea = try recordArea.withUnsafeReadableBytes { compressed in
+                Result { () throws(RecordBatchError) in try codec.decompress(compressed) }
+            }.get()
+        }
+        return recordArea.withUnsafeReadableBytes { bytes in
+            var iterator = RecordIterator(records: bytes, count: Int(header.recordCount))
             var result: [ConsumedRecord] = []
-            result.reserveCapacity(Int(header.recordCount))
+            // A record takes at least 7 bytes: a lying recordCount cannot make this reserve more than the data holds.
+            result.reserveCapacity(max(0, min(Int(header.recordCount), bytes.count / 7)))
             func slice(_ range: Range<Int>?) -> ByteBuffer? {
                 range.flatMap { recordArea.getSlice(at: recordArea.readerIndex + $0.lowerBound, length: $0.count) }
             }

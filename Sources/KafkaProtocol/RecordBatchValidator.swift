@@ -23,6 +23,10 @@ public enum RecordBatchError: Error, Equatable, Sendable, CustomStringConvertibl
     case badRecord(index: Int, reason: String)
     /// The batch uses a compression codec Kafka does not define.
     case unknownCompression(position: Int, attributes: Int16)
+    /// A compressed batch's records could not be decompressed (corrupt, too large, or the codec's library missing).
+    case decompressionFailed(codec: CompressionCodec, reason: String)
+    /// The codec's shared library is not installed on this machine, so the batch's records cannot be read here.
+    case codecUnavailable(codec: CompressionCodec)
 
     /// True for failures of framing and checksum (CORRUPT_MESSAGE); false for record-level ones (INVALID_RECORD).
     public var isCorruption: Bool {
@@ -46,6 +50,10 @@ public enum RecordBatchError: Error, Equatable, Sendable, CustomStringConvertibl
         case .missingSequence(let p): return "idempotent batch at byte \(p) has a negative base sequence"
         case .badRecord(let i, let reason): return "record \(i): \(reason)"
         case .unknownCompression(let p, let a): return "batch at byte \(p) has unknown compression (attributes \(a))"
+        case .decompressionFailed(let codec, let reason): return "\(codec)-compressed batch: \(reason)"
+        case .codecUnavailable(let codec):
+            let library = codec == .lz4 ? ("liblz4.so.1", "liblz4-1") : ("libzstd.so.1", "libzstd1")
+            return "\(codec)-compressed batch: \(library.0) is not installed (Debian package \(library.1))"
         }
     }
 
@@ -94,10 +102,14 @@ public enum RecordBatchValidator {
             guard header.compression != .unknown else {
                 throw .unknownCompression(position: position, attributes: header.attributes)
             }
-            if checkRecords && header.compression == .none {
+            if checkRecords {
                 let records = UnsafeRawBufferPointer(
                     rebasing: bytes[(position + RecordBatchHeader.size)..<(position + header.totalSize)])
-                try validateRecords(records, count: Int(header.recordCount))
+                if header.compression == .none {
+                    try validateRecords(records, count: Int(header.recordCount))
+                } else {
+                    try validateCompressedRecords(records, header: header)
+                }
             }
             headers.append(header)
             position += header.totalSize
@@ -113,6 +125,22 @@ public enum RecordBatchValidator {
         } catch {
             preconditionFailure("unexpected error \(error)")
         }
+    }
+
+    /// As Kafka's broker does, a compressed batch is decompressed and its records walked, so a batch that no
+    /// consumer could read never reaches the log. Without the codec's library the batch is stored unchecked.
+    static func validateCompressedRecords(
+        _ compressed: UnsafeRawBufferPointer, header: RecordBatchHeader
+    ) throws(RecordBatchError) {
+        let plain: ByteBuffer
+        do {
+            plain = try header.compression.decompress(compressed)
+        } catch .codecUnavailable {
+            return
+        }
+        try plain.withUnsafeReadableBytes { records in
+            Result { () throws(RecordBatchError) in try validateRecords(records, count: Int(header.recordCount)) }
+        }.get()
     }
 
     /// Walks `count` records of an uncompressed batch: each length in bounds, fields parse, offset deltas 0, 1, 2…,

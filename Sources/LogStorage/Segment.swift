@@ -302,16 +302,31 @@ final class Segment {
     }
 }
 
-/// Reading record timestamps inside an uncompressed batch.
+/// Reading record timestamps inside a batch (decompressing a compressed one).
 enum RecordTimestamps {
     static func first(
         atLeast target: Int64, minimumOffset: Int64, in batch: UnsafeRawBufferPointer, header: RecordBatchHeader
     ) -> (offset: Int64, timestamp: Int64)? {
-        guard header.compression == .none, header.timestampType == .createTime else {
-            // LogAppendTime batches carry one broker timestamp for all records; compressed ones are opaque here.
-            return (max(header.baseOffset, minimumOffset), header.maxTimestamp)
+        // LogAppendTime batches carry one broker timestamp for all records.
+        let whole = (max(header.baseOffset, minimumOffset), header.maxTimestamp)
+        guard header.timestampType == .createTime else { return whole }
+        if header.compression == .none {
+            return first(atLeast: target, minimumOffset: minimumOffset, header: header,
+                         records: RecordIterator(batch: batch, header: header))
         }
-        var records = RecordIterator(batch: batch, header: header)
+        let area = UnsafeRawBufferPointer(rebasing: batch[RecordBatchHeader.size..<min(batch.count, header.totalSize)])
+        // A batch that cannot be decompressed here (codec library missing) is answered as a whole.
+        guard let plain = try? header.compression.decompress(area) else { return whole }
+        return plain.withUnsafeReadableBytes { records in
+            first(atLeast: target, minimumOffset: minimumOffset, header: header,
+                  records: RecordIterator(records: records, count: Int(header.recordCount)))
+        }
+    }
+
+    private static func first(
+        atLeast target: Int64, minimumOffset: Int64, header: RecordBatchHeader, records: RecordIterator
+    ) -> (offset: Int64, timestamp: Int64)? {
+        var records = records
         while let record = records.next() {
             let offset = header.baseOffset + Int64(record.offsetDelta)
             let timestamp = header.baseTimestamp + record.timestampDelta

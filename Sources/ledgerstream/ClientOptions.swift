@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import KafkaClient
 
 /// `--bootstrap-server` / `-b`, shared by every client command. Falls back to $LEDGERSTREAM_BOOTSTRAP_SERVERS, then

@@ -1,5 +1,7 @@
 import ArgumentParser
-import Foundation
+import Dispatch
+import FoundationEssentials
+import Glibc
 import Ledger
 
 /// `--db PATH`, shared by `consume --sink sqlite`, `report` and `shell`; default $LEDGERSTREAM_DB, then
@@ -25,12 +27,12 @@ final class ProgressLine {
         guard force || now - lastDraw > 100_000_000 else { return }
         lastDraw = now
         let line = "\r\u{1B}[2K" + text()
-        FileHandle.standardError.write(Data(line.utf8))
+        writeStandardError(line)
     }
 
     func finish() {
         guard enabled, lastDraw != 0 else { return }
-        FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8))
+        writeStandardError("\r\u{1B}[2K")
     }
 
     static func bar(done: Int, total: Int, width: Int = 30) -> String {

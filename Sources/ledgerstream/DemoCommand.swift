@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import KafkaBroker
 import KafkaClient
 import Ledger
@@ -91,7 +91,7 @@ struct DemoCommand: AsyncParsableCommand {
             try files.createDirectory(atPath: dir, withIntermediateDirectories: true)
             try Data().write(to: URL(fileURLWithPath: dir + "/" + Self.marker))
         } catch {
-            printError("demo", "cannot create \(dir): \(error.localizedDescription)")
+            printError("demo", "cannot create \(dir): \(error)")
             throw ExitCodes.ioError
         }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import KafkaProtocol
 import LogStorage
 import NIOCore
@@ -19,11 +20,11 @@ struct DumpLog: ParsableCommand {
     var records = false
 
     func run() throws {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+        var status = stat()
+        guard stat(path, &status) == 0 else {
             throw ValidationError("\(path) does not exist")
         }
-        let files = isDirectory.boolValue
+        let files = (status.st_mode & S_IFMT) == S_IFDIR
             ? try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasSuffix(".log") }.sorted().map { path + "/" + $0 }
             : [path]
         var invalid = 0
@@ -51,12 +52,14 @@ struct DumpLog: ParsableCommand {
             if records {
                 var buffer = ByteBuffer()
                 buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[position..<(position + header.totalSize)]))
-                if let decoded = try? RecordBatchHeader.records(in: buffer) {
-                    for record in decoded {
+                do {
+                    for record in try RecordBatchHeader.records(in: buffer) {
                         let key = record.key.map { String(buffer: $0) } ?? "null"
                         let value = record.value.map { String(buffer: $0) } ?? "null"
                         print("    | offset: \(record.offset) timestamp: \(record.timestamp) key: \(key) value: \(value)")
                     }
+                } catch {
+                    print("    | records not readable: \(error)")
                 }
             }
             position += header.totalSize

@@ -38,7 +38,12 @@ func printFlushed(_ line: String) {
 
 /// Writes `ledgerstream <command>: <message>` to standard error.
 func printError(_ command: String, _ message: String) {
-    let line = Array("ledgerstream \(command): \(message)\n".utf8)
     fflush(nil)
-    _ = line.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+    writeStandardError("ledgerstream \(command): \(message)\n")
+}
+
+/// Writes straight to file descriptor 2 (unbuffered, so it interleaves correctly with progress lines and logs).
+func writeStandardError(_ text: String) {
+    let bytes = Array(text.utf8)
+    _ = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
 }

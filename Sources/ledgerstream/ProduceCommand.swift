@@ -1,5 +1,6 @@
 import ArgumentParser
 import KafkaClient
+import KafkaProtocol
 import NIOCore
 import Synchronization
 
@@ -50,6 +51,9 @@ struct ProduceCommand: AsyncParsableCommand {
     @Option(help: "Wait up to this many ms to fill batches.")
     var lingerMs: Int64 = 5
 
+    @Option(help: ArgumentHelp("Compress batches (compression.type): none, gzip, lz4 or zstd.", valueName: "codec"))
+    var compression: String = "none"
+
     @Flag(help: "Turn idempotence off.")
     var noIdempotence = false
 
@@ -70,6 +74,15 @@ struct ProduceCommand: AsyncParsableCommand {
         if key != nil && keyDelimiter != nil { throw ValidationError("give either --key or --key-delimiter, not both") }
         if keyDelimiter?.isEmpty == true { throw ValidationError("--key-delimiter cannot be empty") }
         guard ["0", "1", "all", "-1"].contains(acks) else { throw ValidationError("--acks must be 0, 1 or all") }
+        guard let codec = CompressionCodec(name: compression), codec != .snappy else {
+            throw ValidationError("--compression must be none, gzip, lz4 or zstd")
+        }
+        // A codec whose library is missing fails here, before anything is read or sent.
+        do {
+            _ = try [UInt8]("probe".utf8).withUnsafeBytes { probe in try codec.compress(probe) }
+        } catch {
+            throw ValidationError("--compression \(compression): \(error)")
+        }
         for header in headers where !header.contains("=") { throw ValidationError("--header expects key=value, got '\(header)'") }
     }
 
@@ -79,6 +92,7 @@ struct ProduceCommand: AsyncParsableCommand {
         config.acks = acks == "0" ? .none : acks == "1" ? .leader : .all
         config.idempotent = !noIdempotence
         config.lingerMs = lingerMs
+        config.compression = CompressionCodec(name: compression) ?? .none
         return config
     }
 

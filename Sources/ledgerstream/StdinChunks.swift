@@ -1,4 +1,4 @@
-import Foundation
+import Dispatch
 import NIOCore
 
 /// Reads standard input on a dedicated thread and hands it over in chunks of lines through an AsyncStream.
@@ -16,7 +16,8 @@ final class StdinChunks<Element: Sendable>: Sendable {
         self.credits = credits
         let (stream, continuation) = AsyncStream.makeStream(of: [Element].self)
         self.stream = stream
-        let thread = Thread {
+        // A queue of its own: its one worker thread may block in read(2) without starving anything else.
+        DispatchQueue(label: "ledgerstream.stdin-reader").async {
             var reader = LineReader()
             var bytes: [UInt8] = []
             var ranges: [Range<Int>] = []
@@ -37,8 +38,6 @@ final class StdinChunks<Element: Sendable>: Sendable {
             if !ranges.isEmpty { emit() }
             continuation.finish()
         }
-        thread.name = "stdin-reader"
-        thread.start()
     }
 
     /// The consumer finished a chunk: the reader may queue another.

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Coordinator
-import Foundation
+import FoundationEssentials
 import JavaProperties
 import Logging
 import ServiceLifecycle

@@ -86,7 +86,19 @@ import Testing
         #expect(unknownId.topics[0].errorCode == ErrorCode.unknownTopicId.rawValue)
     }
 
-    @Test(arguments: Array(ProduceRequest.supportedVersions))
+    /// Produce v0-v2 are advertised (see 00_Produce.def) but carry legacy message sets: refused, nothing appended.
+    @Test(arguments: [Int16(0), 1, 2])
+    func legacyProduceVersionsAreRefusedWithUnsupportedForMessageFormat(version: Int16) throws {
+        let harness = try BrokerHarness()
+        defer { harness.close() }
+        try harness.createTopic("t")
+        let answer = try harness.produce("t", batch: BrokerHarness.batch(["a"]), version: version)
+        #expect(answer.errorCode == ErrorCode.unsupportedForMessageFormat.rawValue && answer.baseOffset == -1)
+        let data = try harness.fetch("t", offset: 0).responses[0].partitions[0]
+        #expect(data.highWatermark == 0)
+    }
+
+    @Test(arguments: Array(ProduceRequest.supportedVersions.filter { $0 >= 3 }))
     func produceThenFetchAtEveryProduceVersion(version: Int16) throws {
         let harness = try BrokerHarness()
         defer { harness.close() }

@@ -48,6 +48,12 @@ extension Broker {
         guard request.transactionalId == nil else {
             return failure(.transactionalIdAuthorizationFailed, "transactions are not supported by ledgerstream")
         }
+        // Produce v0-v2 carry the legacy message sets (magic 0 and 1), which ledgerstream does not store. Those
+        // versions are advertised anyway, as Kafka 3 does, because librdkafka before 2.11.1 refuses to compress
+        // (gzip, snappy, lz4) for a broker whose Produce versions do not start at 0.
+        guard context.version >= 3 else {
+            return failure(.unsupportedForMessageFormat, "ledgerstream stores record batches v2 only: use Produce v3 or later")
+        }
         guard let topic, let log = topic.log(data.index) else {
             return failure(.unknownTopicOrPartition, "This server does not host this topic-partition.")
         }

@@ -27,7 +27,7 @@ extension ApiKey {
 
     /// Every API ledgerstream implements, with the versions it implements.
     public static let schemas: [Int16: ApiSchema] = [
-        0: ApiSchema(name: "Produce", versions: 3...10, firstFlexibleVersion: 9),
+        0: ApiSchema(name: "Produce", versions: 0...10, firstFlexibleVersion: 9),
         1: ApiSchema(name: "Fetch", versions: 4...16, firstFlexibleVersion: 12),
         2: ApiSchema(name: "ListOffsets", versions: 1...9, firstFlexibleVersion: 6),
         3: ApiSchema(name: "Metadata", versions: 0...12, firstFlexibleVersion: 9),

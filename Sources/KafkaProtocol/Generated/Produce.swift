@@ -4,7 +4,9 @@
 import NIOCore
 
 /// Produce (key 0): append one record batch per partition.
-/// v3 is our floor: adds TransactionalId and requires record-batch format v2 (magic 2).
+/// v0-v2 carry legacy message sets (magic 0/1): decoded, but answered UNSUPPORTED_FOR_MESSAGE_FORMAT. They are
+/// advertised because librdkafka < 2.11.1 sends gzip/snappy/lz4 uncompressed to a broker whose Produce min is not 0.
+/// v3 adds TransactionalId and requires record-batch format v2 (magic 2).
 /// v4-v6 keep the v3 layout (only new error codes); v7 allows zstd-compressed batches.
 /// v8 adds per-record RecordErrors and a partition-level ErrorMessage to the response.
 /// v9 is the first flexible version; v10 only adds KIP-951 tagged fields, which we never send.
@@ -13,11 +15,11 @@ import NIOCore
 public struct ProduceRequest: KafkaRequest {
     public typealias Response = ProduceResponse
     public static let apiKey = ApiKey(rawValue: 0)
-    public static let supportedVersions: ClosedRange<Int16> = 3...10
+    public static let supportedVersions: ClosedRange<Int16> = 0...10
     public static let firstFlexibleVersion: Int16? = 9
 
     /// Null unless the producer is transactional.
-    public var transactionalId: String?
+    public var transactionalId: String? // v3-10
     /// 0 = no response, 1 = leader has appended, -1 = all in-sync replicas have it.
     public var acks: Int16
     /// How long the broker may wait for the required acknowledgements.
@@ -38,7 +40,11 @@ public struct ProduceRequest: KafkaRequest {
 
     public init(from reader: inout KafkaReader, version: Int16) throws(KafkaDecodingError) {
         let flexible = version >= 9
-        self.transactionalId = try reader.readNullableString(compact: flexible)
+        if version >= 3 {
+            self.transactionalId = try reader.readNullableString(compact: flexible)
+        } else {
+            self.transactionalId = nil
+        }
         self.acks = try reader.readInt16()
         self.timeoutMs = try reader.readInt32()
         self.topicData = (try reader.readArray(of: TopicProduceData.self, version: version, compact: flexible) ?? [])
@@ -47,7 +53,9 @@ public struct ProduceRequest: KafkaRequest {
 
     public func write(to writer: inout KafkaWriter, version: Int16) {
         let flexible = version >= 9
-        writer.writeNullableString(self.transactionalId, compact: flexible)
+        if version >= 3 {
+            writer.writeNullableString(self.transactionalId, compact: flexible)
+        }
         writer.writeInt16(self.acks)
         writer.writeInt32(self.timeoutMs)
         writer.writeArray(self.topicData, version: version, compact: flexible)
@@ -117,7 +125,7 @@ public struct ProduceResponse: KafkaResponse {
 
     public var responses: [TopicProduceResponse]
     /// Quota throttle time in milliseconds (0 = not throttled).
-    public var throttleTimeMs: Int32
+    public var throttleTimeMs: Int32 // v1-10
 
     public init(
         responses: [TopicProduceResponse] = [],
@@ -130,14 +138,20 @@ public struct ProduceResponse: KafkaResponse {
     public init(from reader: inout KafkaReader, version: Int16) throws(KafkaDecodingError) {
         let flexible = version >= 9
         self.responses = (try reader.readArray(of: TopicProduceResponse.self, version: version, compact: flexible) ?? [])
-        self.throttleTimeMs = try reader.readInt32()
+        if version >= 1 {
+            self.throttleTimeMs = try reader.readInt32()
+        } else {
+            self.throttleTimeMs = 0
+        }
         if flexible { try reader.skipTaggedFields() }
     }
 
     public func write(to writer: inout KafkaWriter, version: Int16) {
         let flexible = version >= 9
         writer.writeArray(self.responses, version: version, compact: flexible)
-        writer.writeInt32(self.throttleTimeMs)
+        if version >= 1 {
+            writer.writeInt32(self.throttleTimeMs)
+        }
         if flexible { writer.writeEmptyTaggedFields() }
     }
 
@@ -174,7 +188,7 @@ public struct ProduceResponse: KafkaResponse {
             /// Offset assigned to the first record of the appended batch.
             public var baseOffset: Int64
             /// Broker append time when the topic uses LogAppendTime; -1 for CreateTime topics.
-            public var logAppendTimeMs: Int64
+            public var logAppendTimeMs: Int64 // v2-10
             /// The partition's log start offset after the append.
             public var logStartOffset: Int64 // v5-10
             /// Records that made the whole batch fail validation (empty on success).
@@ -205,7 +219,11 @@ public struct ProduceResponse: KafkaResponse {
                 self.index = try reader.readInt32()
                 self.errorCode = try reader.readInt16()
                 self.baseOffset = try reader.readInt64()
-                self.logAppendTimeMs = try reader.readInt64()
+                if version >= 2 {
+                    self.logAppendTimeMs = try reader.readInt64()
+                } else {
+                    self.logAppendTimeMs = -1
+                }
                 if version >= 5 {
                     self.logStartOffset = try reader.readInt64()
                 } else {
@@ -229,7 +247,9 @@ public struct ProduceResponse: KafkaResponse {
                 writer.writeInt32(self.index)
                 writer.writeInt16(self.errorCode)
                 writer.writeInt64(self.baseOffset)
-                writer.writeInt64(self.logAppendTimeMs)
+                if version >= 2 {
+                    writer.writeInt64(self.logAppendTimeMs)
+                }
                 if version >= 5 {
                     writer.writeInt64(self.logStartOffset)
                 }

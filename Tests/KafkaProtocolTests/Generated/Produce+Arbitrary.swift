@@ -7,7 +7,9 @@ import KafkaProtocol
 extension ProduceRequest: ArbitraryCodable {
     static func arbitrary(version: Int16, using rng: inout some RandomNumberGenerator) -> Self {
         var value = Self()
-        value.transactionalId = Arbitrary.nullable(using: &rng) { rng in Arbitrary.string(using: &rng) }
+        if version >= 3 {
+            value.transactionalId = Arbitrary.nullable(using: &rng) { rng in Arbitrary.string(using: &rng) }
+        }
         value.acks = Arbitrary.int16(using: &rng)
         value.timeoutMs = Arbitrary.int32(using: &rng)
         value.topicData = Arbitrary.array(using: &rng) { rng in .arbitrary(version: version, using: &rng) }
@@ -37,7 +39,9 @@ extension ProduceResponse: ArbitraryCodable {
     static func arbitrary(version: Int16, using rng: inout some RandomNumberGenerator) -> Self {
         var value = Self()
         value.responses = Arbitrary.array(using: &rng) { rng in .arbitrary(version: version, using: &rng) }
-        value.throttleTimeMs = Arbitrary.int32(using: &rng)
+        if version >= 1 {
+            value.throttleTimeMs = Arbitrary.int32(using: &rng)
+        }
         return value
     }
 }
@@ -57,7 +61,9 @@ extension ProduceResponse.TopicProduceResponse.PartitionProduceResponse: Arbitra
         value.index = Arbitrary.int32(using: &rng)
         value.errorCode = Arbitrary.int16(using: &rng)
         value.baseOffset = Arbitrary.int64(using: &rng)
-        value.logAppendTimeMs = Arbitrary.int64(using: &rng)
+        if version >= 2 {
+            value.logAppendTimeMs = Arbitrary.int64(using: &rng)
+        }
         if version >= 5 {
             value.logStartOffset = Arbitrary.int64(using: &rng)
         }
