@@ -53,6 +53,10 @@ public final class SinkRunner {
         config.groupId = options.monitoringGroup
         config.enableAutoCommit = false
         config.maxPollRecords = options.batchRecords
+        // A poll with a fetch parked at the broker returns when that fetch does: the wait bounds how long the last
+        // records of a burst sit uncommitted (and how long closing takes). 50 ms keeps them well inside a batch
+        // period; an idle sink's empty fetches cost the broker next to nothing.
+        config.fetchMaxWaitMs = Int32(min(options.batchMilliseconds, 50))
         let consumer = KafkaConsumer(client: client, config: config)
         let thread = NIOThreadPool(numberOfThreads: 1)
         thread.start()
@@ -91,11 +95,13 @@ public final class SinkRunner {
             writing = (Task { try await thread.runIfActive { try writer.apply(batch) } }, pendingPositions)
         }
 
+        let checkpointer = try writer.startBackgroundCheckpoints(logger: logger)
         do {
             try await assign(consumer, counts: &partitionCounts)
             var ends = options.exitAtEnd ? try await consumer.endOffsets() : [:]
             while !shouldStop() {
-                let records = try await consumer.poll(timeoutMs: min(options.batchMilliseconds, 500))
+                // With records pending, a poll that finds nothing new (the stream paused) commits them right away.
+                let records = try await consumer.poll(timeoutMs: pending.isEmpty ? min(options.batchMilliseconds, 500) : 1)
                 if pending.isEmpty { oldest = Self.nowMs() }
                 for record in records {
                     pending.append(LedgerSink.DecodedRecord(SinkRecord(topic: record.topic, partition: record.partition,
@@ -124,10 +130,12 @@ public final class SinkRunner {
             // Whatever is being written either commits or rolls back on its own; wait for it before leaving.
             if let current = writing { _ = try? await current.task.value }
             await consumer.close()
+            try? await thread.runIfActive { checkpointer.stop() }
             try? await thread.shutdownGracefully()
             throw error
         }
         await consumer.close()
+        try? await thread.runIfActive { checkpointer.stop() }
         try? await thread.shutdownGracefully()
         return totals
     }
@@ -177,5 +185,15 @@ public final class SinkWriter: Sendable {
 
     func resumeOffset(topic: String, partition: Int32) -> Int64? {
         sink.withLock { $0.resumeOffset(topic: topic, partition: partition) }
+    }
+
+    /// Moves WAL checkpoints off the writer: raises the writer's own automatic checkpoint to a backstop and starts
+    /// a ``WALCheckpointer`` on the database file (stop it when the writer is done).
+    func startBackgroundCheckpoints(logger: Logger) throws -> WALCheckpointer {
+        let path = try sink.withLock { sink in
+            try sink.database.execute("PRAGMA wal_autocheckpoint = \(WALCheckpointer.writerBackstopPages);")
+            return sink.database.path
+        }
+        return WALCheckpointer(path: path, logger: logger)
     }
 }

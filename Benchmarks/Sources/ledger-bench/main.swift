@@ -1,9 +1,14 @@
-// ledger-bench: rows/s of the bank pipeline for a generated CSV (1,000,000 rows by default).
+// ledger-bench: rows/s of the bank pipeline for generated CSVs (1,000,000 rows each by default).
 //
-// Measures, each on its own: CSV parsing and validation; the SQLite sink applying pre-encoded events (file database,
-// WAL, 5000-row transactions); `ledgerstream produce --csv` against a release broker; `ledgerstream consume --sink
-// sqlite -e` draining the topic; and end to end, the sink running while the file is produced, from the first row sent
-// to the last row committed.
+// Two data sets, each measured on its own stages: CSV parsing and validation; the SQLite sink applying pre-encoded
+// events (file database, WAL, 50,000-row calls); `ledgerstream produce --csv` against a release broker;
+// `ledgerstream consume --sink sqlite -e` draining the topic; and end to end, the sink running while the file is
+// produced, from the first row sent to the last row committed.
+//
+// - "ledger": what a bank export looks like (the shape of data/client_transactions.csv): every row states the
+//   running balance, withdrawals never exceed it, so nothing is flagged.
+// - "random walk": signed random amounts without stated balances, so about half of all rows take their account
+//   below zero and are flagged (a reconciliation_issues row each): the sink's worst case.
 //
 // Usage: ledger-bench PATH_TO_RELEASE_LEDGERSTREAM [rows] [work dir]   ("-" as the path: in-process stages only)
 import Foundation
@@ -23,62 +28,37 @@ defer { try? FileManager.default.removeItem(atPath: work) }
 
 func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 func rate(_ rows: Int, _ seconds: Double) -> String { String(format: "%9.0f rows/s  (%.2f s)", Double(rows) / seconds, seconds) }
-
-// The CSV: 1,000 accounts, signed amounts with cents, the original format.
-var generator = SystemRandomNumberGenerator()
-var csv = "transaction_date;account;transaction_value;balance\n"
-csv.reserveCapacity(rowCount * 40)
-for i in 0..<rowCount {
-    let cents = Int.random(in: 1...500_000, using: &generator) * (Bool.random(using: &generator) ? 1 : -1)
-    let sign = cents < 0 ? "-" : ""
-    let absolute = abs(cents)
-    csv += "\(1 + i % 28)/\(1 + i % 12)/2024;C\(i % 1000);\(sign)\(absolute / 100).\(absolute % 100 < 10 ? "0" : "")\(absolute % 100);\n"
+func money(_ cents: Int) -> String {
+    (cents < 0 ? "-" : "") + "\(abs(cents) / 100).\(abs(cents) % 100 < 10 ? "0" : "")\(abs(cents) % 100)"
 }
-let csvPath = work + "/transactions.csv"
-try csv.write(toFile: csvPath, atomically: false, encoding: .utf8)
-print("ledger-bench: \(rowCount) rows (\(csv.utf8.count / 1_000_000) MB) in \(work)")
 
-// 1. Parse.
-let bytes = Array(csv.utf8)
-var start = now()
-let parsed = TransactionCSV(bytes: bytes, file: csvPath)
-let parseSeconds = now() - start
-precondition(parsed.errors.isEmpty && parsed.rows.count == rowCount)
-
-// 2. Sink alone.
-let records = parsed.rows.enumerated().map { index, row in
-    SinkRecord(topic: "bench", partition: Int32(index % 4), offset: Int64(index / 4), bytes: Array(row.event.jsonText.utf8))
+/// 1,000 accounts, amounts with cents, the original format (`;`, dd/mm/yyyy, signed values).
+func generateCSV(ledger: Bool) -> String {
+    var generator = SystemRandomNumberGenerator()
+    var csv = "transaction_date;account;transaction_value;balance\n"
+    csv.reserveCapacity(rowCount * 48)
+    var balances = [Int](repeating: 0, count: 1000)
+    for i in 0..<rowCount {
+        let account = i % 1000
+        var cents = Int.random(in: 1...500_000, using: &generator) * (Bool.random(using: &generator) ? 1 : -1)
+        var stated = ""
+        if ledger {
+            if cents < 0 && -cents > balances[account] { cents = -cents }  // a withdrawal the balance cannot cover: deposit
+            balances[account] += cents
+            stated = money(balances[account])
+        }
+        csv += "\(1 + i % 28)/\(1 + i % 12)/2024;C\(account);\(money(cents));\(stated)\n"
+    }
+    return csv
 }
-start = now()
-var decodedAmount: Int64 = 0
-for record in records { decodedAmount &+= try TransactionEvent(json: record.value!).amount.cents }
-let decodeSeconds = now() - start
-precondition(decodedAmount != 0)
-let sink = try LedgerSink(database: LedgerDatabase.open(path: work + "/sink-only.db"))
+
 func cpuSeconds() -> Double {
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
     return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
 }
-let sinkCPUStart = cpuSeconds()
-start = now()
-var index = 0
-while index < records.count {
-    _ = try sink.apply(Array(records[index..<min(index + 50_000, records.count)]))
-    index += 50_000
-}
-let sinkSeconds = now() - start
-let sinkCPU = cpuSeconds() - sinkCPUStart
 
-if binary == "-" {
-    print("parse + validate CSV: \(rate(rowCount, parseSeconds))")
-    print("decode JSON events:   \(rate(rowCount, decodeSeconds))")
-    print("SQLite sink alone:    \(rate(rowCount, sinkSeconds)), CPU \(String(format: "%.2f", sinkCPU)) s")
-    try? FileManager.default.removeItem(atPath: work)
-    exit(0)
-}
-
-// 3-5. Through a broker, with real processes.
+// Through a broker, with real processes (skipped with "-" as the binary).
 func launch(_ args: [String]) throws -> Process {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: binary)
@@ -87,18 +67,21 @@ func launch(_ args: [String]) throws -> Process {
     return process
 }
 
-let broker = try launch(["broker", "--listeners", "PLAINTEXT://127.0.0.1:0", "--log-dirs", work + "/broker"])
-let brokerOut = Pipe()
-broker.standardOutput = brokerOut
-try broker.run()
-defer { broker.terminate() }
-var port = ""
-let readyLine = String(decoding: brokerOut.fileHandleForReading.availableData, as: UTF8.self)
-if let range = readyLine.range(of: #"127\.0\.0\.1:(\d+)"#, options: .regularExpression) {
-    port = String(readyLine[range].split(separator: ":")[1])
+/// The release broker the process stages talk to, and its address ("" with "-" as the binary).
+func startBroker() throws -> (Process?, String) {
+    guard binary != "-" else { return (nil, "") }
+    let process = try launch(["broker", "--listeners", "PLAINTEXT://127.0.0.1:0", "--log-dirs", work + "/broker"])
+    let brokerOut = Pipe()
+    process.standardOutput = brokerOut
+    try process.run()
+    let readyLine = String(decoding: brokerOut.fileHandleForReading.availableData, as: UTF8.self)
+    guard let range = readyLine.range(of: #"127\.0\.0\.1:(\d+)"#, options: .regularExpression) else {
+        fatalError("broker did not start: \(readyLine)")
+    }
+    return (process, "127.0.0.1:" + String(readyLine[range].split(separator: ":")[1]))
 }
-precondition(!port.isEmpty, "broker did not start: \(readyLine)")
-let bootstrap = "127.0.0.1:\(port)"
+let (broker, bootstrap) = try startBroker()
+defer { broker?.terminate() }
 
 func runToEnd(_ args: [String]) throws -> Double {
     let process = try launch(args + ["-b", bootstrap])
@@ -110,33 +93,70 @@ func runToEnd(_ args: [String]) throws -> Double {
     return now() - begin
 }
 
-_ = try runToEnd(["topic", "create", "bench", "--partitions", "4"])
-let produceSeconds = try runToEnd(["produce", "--csv", csvPath, "--topic", "bench", "-q"])
-let drainSeconds = try runToEnd(["consume", "bench", "--sink", "sqlite", "--db", work + "/drain.db", "-e"])
+func measure(name: String, ledger: Bool) throws {
+    let tag = ledger ? "ledger" : "walk"
+    let csv = generateCSV(ledger: ledger)
+    let csvPath = work + "/\(tag).csv"
+    try csv.write(toFile: csvPath, atomically: false, encoding: .utf8)
 
-// End to end: the sink is already running when the file starts going out.
-_ = try runToEnd(["topic", "create", "e2e", "--partitions", "4"])
-let e2eDatabase = work + "/e2e.db"
-let sinkProcess = try launch(["consume", "e2e", "--sink", "sqlite", "--db", e2eDatabase, "-b", bootstrap])
-sinkProcess.standardOutput = FileHandle.nullDevice
-try sinkProcess.run()
-Thread.sleep(forTimeInterval: 1)
-start = now()
-_ = try runToEnd(["produce", "--csv", csvPath, "--topic", "e2e", "-q"])
-// Watch the sink's stored offsets (a few rows), not COUNT(*) over the growing table, which would compete for CPU.
-let reader = try LedgerQueries(database: LedgerDatabase.open(path: e2eDatabase, readOnly: true))
-while try reader.sinkPositions().reduce(0, { $0 + $1.nextOffset }) < rowCount { Thread.sleep(forTimeInterval: 0.02) }
-let endToEndSeconds = now() - start
-let finalCount = try reader.entryCount()
-precondition(finalCount == rowCount)
-sinkProcess.terminate()
-sinkProcess.waitUntilExit()
+    // 1. Parse.
+    let bytes = Array(csv.utf8)
+    var start = now()
+    let parsed = TransactionCSV(bytes: bytes, file: csvPath)
+    let parseSeconds = now() - start
+    precondition(parsed.errors.isEmpty && parsed.rows.count == rowCount)
 
-print("")
-print("| stage | rate |")
-print("|---|---|")
-print("| parse + validate CSV | \(rate(rowCount, parseSeconds)) |")
-print("| SQLite sink alone (50,000-row transactions, WAL) | \(rate(rowCount, sinkSeconds)) |")
-print("| produce --csv to the broker | \(rate(rowCount, produceSeconds)) |")
-print("| consume --sink sqlite, draining the topic | \(rate(rowCount, drainSeconds)) |")
-print("| end to end: produce while the sink runs, until the last row is committed | \(rate(rowCount, endToEndSeconds)) |")
+    // 2. Sink alone (pre-encoded events, as the consumer hands them over).
+    let records = parsed.rows.enumerated().map { index, row in
+        SinkRecord(topic: "bench", partition: Int32(index % 4), offset: Int64(index / 4), bytes: Array(row.event.jsonText.utf8))
+    }
+    let sink = try LedgerSink(database: LedgerDatabase.open(path: work + "/\(tag)-sink-only.db"))
+    let sinkCPUStart = cpuSeconds()
+    start = now()
+    var index = 0
+    var flagged = 0
+    while index < records.count {
+        let report = try sink.apply(Array(records[index..<min(index + 50_000, records.count)]))
+        flagged += report.mismatches + report.negativeBalances
+        index += 50_000
+    }
+    let sinkSeconds = now() - start
+    let sinkCPU = cpuSeconds() - sinkCPUStart
+
+    print("\n\(name): \(rowCount) rows (\(csv.utf8.count / 1_000_000) MB), \(flagged) flagged by the sink\n")
+    print("| stage | rate |")
+    print("|---|---|")
+    print("| parse + validate CSV | \(rate(rowCount, parseSeconds)) |")
+    print("| SQLite sink alone (50,000-row calls, WAL) | \(rate(rowCount, sinkSeconds)), CPU \(String(format: "%.2f", sinkCPU)) s |")
+    guard !bootstrap.isEmpty else { return }
+
+    // 3-5. Produce, drain, end to end.
+    _ = try runToEnd(["topic", "create", "\(tag)-bench", "--partitions", "4"])
+    let produceSeconds = try runToEnd(["produce", "--csv", csvPath, "--topic", "\(tag)-bench", "-q"])
+    let drainSeconds = try runToEnd(["consume", "\(tag)-bench", "--sink", "sqlite", "--db", work + "/\(tag)-drain.db", "-e"])
+
+    // End to end: the sink is already running when the file starts going out.
+    _ = try runToEnd(["topic", "create", "\(tag)-e2e", "--partitions", "4"])
+    let e2eDatabase = work + "/\(tag)-e2e.db"
+    let sinkProcess = try launch(["consume", "\(tag)-e2e", "--sink", "sqlite", "--db", e2eDatabase, "-b", bootstrap])
+    sinkProcess.standardOutput = FileHandle.nullDevice
+    try sinkProcess.run()
+    Thread.sleep(forTimeInterval: 1)
+    start = now()
+    _ = try runToEnd(["produce", "--csv", csvPath, "--topic", "\(tag)-e2e", "-q"])
+    // Watch the sink's stored offsets (a few rows), not COUNT(*) over the growing table, which would compete for CPU.
+    let reader = try LedgerQueries(database: LedgerDatabase.open(path: e2eDatabase, readOnly: true))
+    while try reader.sinkPositions().reduce(0, { $0 + $1.nextOffset }) < rowCount { Thread.sleep(forTimeInterval: 0.02) }
+    let endToEndSeconds = now() - start
+    let stored = try reader.entryCount()
+    precondition(stored == rowCount)
+    sinkProcess.terminate()
+    sinkProcess.waitUntilExit()
+
+    print("| produce --csv to the broker | \(rate(rowCount, produceSeconds)) |")
+    print("| consume --sink sqlite, draining the topic | \(rate(rowCount, drainSeconds)) |")
+    print("| end to end: produce while the sink runs, until the last row is committed | \(rate(rowCount, endToEndSeconds)) |")
+}
+
+try measure(name: "ledger (stated running balances, nothing flagged)", ledger: true)
+try measure(name: "random walk (no stated balances, about half the rows flagged negative)", ledger: false)
