@@ -84,16 +84,19 @@ public struct DataTree: Sendable {
         path: String, data: [UInt8]?, acl: [ACL], ephemeralOwner: SessionID, parentCVersion: Int32, zxid: Zxid,
         time: Int64
     ) throws(KeeperError) -> [WatchTrigger] {
-        guard let parentPath = ZNodePath.parent(of: path), var parent = nodes[parentPath] else { throw KeeperError(.noNode) }
-        let name = ZNodePath.name(of: path)
-        guard !parent.children.contains(name) else { throw KeeperError(.nodeExists) }
-        guard !parent.isEphemeral else { throw KeeperError(.noChildrenForEphemerals) }
-        parent.children.insert(name)
-        if parentCVersion > parent.childCreations {
-            parent.childCreations = parentCVersion
-            parent.pzxid = zxid
+        guard let parentPath = ZNodePath.parent(of: path), let parentIndex = nodes.index(forKey: parentPath) else {
+            throw KeeperError(.noNode)
         }
-        nodes[parentPath] = parent
+        let name = ZNodePath.name(of: path)
+        guard !nodes.values[parentIndex].children.contains(name) else { throw KeeperError(.nodeExists) }
+        guard !nodes.values[parentIndex].isEphemeral else { throw KeeperError(.noChildrenForEphemerals) }
+        // The parent is changed in place: a copy taken out of the dictionary would share its children set, and
+        // inserting into it would copy the whole set (every create under a node with n children costing O(n)).
+        nodes.values[parentIndex].children.insert(name)
+        if parentCVersion > nodes.values[parentIndex].childCreations {
+            nodes.values[parentIndex].childCreations = parentCVersion
+            nodes.values[parentIndex].pzxid = zxid
+        }
         insert(path, DataNode(
             data: data, acl: acl, czxid: zxid, mzxid: zxid, ctime: time, mtime: time, ephemeralOwner: ephemeralOwner,
             pzxid: zxid))
