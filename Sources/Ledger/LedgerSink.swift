@@ -93,7 +93,7 @@ public final class LedgerSink {
     /// Next offset to apply per partition (from `sink_offsets`).
     public private(set) var nextOffsets: [PartitionKey: Int64] = [:]
     private var accounts: [String: AccountState] = [:]
-    /// The rowid the next entry gets in both `ledger_entries` and `transactions`.
+    /// The rowid the next entry gets in both `ledger_postings` and `transactions`.
     private var nextEntryID: Int64 = 1
     private let insertOriginal: Statement
     private let insertEntry: Statement
@@ -102,6 +102,7 @@ public final class LedgerSink {
     private let insertOriginalRows: Statement
     private let insertEntryRows: Statement
     private static let rowsPerInsert = 64
+    private static let postingColumns = 7
     /// Entries decoded but not yet inserted (up to `rowsPerInsert`).
     private var staged: [StagedEntry] = []
     /// Where the staged entries' texts are bound from.
@@ -119,8 +120,8 @@ public final class LedgerSink {
             VALUES (?, ?, ?, ?, ?, ?)
             """)
         insertEntry = try database.prepare("""
-            INSERT INTO ledger_entries (entry_id, topic, partition, offset, transaction_date, account, transaction_type,
-                                        amount_cents, balance_cents, stated_balance_cents) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO ledger_postings (entry_id, topic, partition, offset, amount_cents, balance_cents, stated_balance_cents)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
             """)
         func values(_ columns: Int) -> String {
             Array(repeating: "(" + Array(repeating: "?", count: columns).joined(separator: ", ") + ")", count: Self.rowsPerInsert)
@@ -131,8 +132,8 @@ public final class LedgerSink {
             VALUES \(values(6))
             """)
         insertEntryRows = try database.prepare("""
-            INSERT INTO ledger_entries (entry_id, topic, partition, offset, transaction_date, account, transaction_type,
-                                        amount_cents, balance_cents, stated_balance_cents) VALUES \(values(10))
+            INSERT INTO ledger_postings (entry_id, topic, partition, offset, amount_cents, balance_cents, stated_balance_cents)
+            VALUES \(values(Self.postingColumns))
             """)
         insertIssue = try database.prepare("""
             INSERT OR REPLACE INTO reconciliation_issues (topic, partition, offset, kind, account, transaction_date,
@@ -170,7 +171,7 @@ public final class LedgerSink {
         }
         // Past both tables' ends: a `transactions` table the original pipeline filled keeps its rows untouched.
         let last = try database.prepare(
-            "SELECT MAX(COALESCE((SELECT MAX(entry_id) FROM ledger_entries), 0), COALESCE((SELECT MAX(rowid) FROM transactions), 0))")
+            "SELECT MAX(COALESCE((SELECT MAX(entry_id) FROM ledger_postings), 0), COALESCE((SELECT MAX(rowid) FROM transactions), 0))")
         _ = try last.step()
         nextEntryID = last.int64(0) + 1
     }
@@ -312,7 +313,8 @@ public final class LedgerSink {
         arena.reset(minimumCapacity: staged.reduce(0) { $0 + 64 + $1.event.account.utf8.count + $1.record.topic.utf8.count })
         if staged.count == Self.rowsPerInsert {
             for (row, entry) in staged.enumerated() {
-                try bind(entry, original: insertOriginalRows, from: Int32(row * 6), entry: insertEntryRows, from: Int32(row * 10))
+                try bind(entry, original: insertOriginalRows, from: Int32(row * 6), entry: insertEntryRows,
+                         from: Int32(row * Self.postingColumns))
             }
             try insertOriginalRows.run()
             try insertEntryRows.run()
@@ -326,7 +328,7 @@ public final class LedgerSink {
     }
 
     /// Binds one entry's values: to `original` (the `transactions` columns) from parameter `originalBase + 1`, and to
-    /// `entry` (the `ledger_entries` columns) from `entryBase + 1`.
+    /// `entry` (the `ledger_postings` columns) from `entryBase + 1`.
     private func bind(_ staged: StagedEntry, original: Statement, from originalBase: Int32, entry: Statement, from entryBase: Int32)
         throws(SQLiteError) {
         let event = staged.event
@@ -344,12 +346,9 @@ public final class LedgerSink {
         try entry.bindUnsafeNoCopy(entryBase + 2, utf8: arena.store(staged.record.topic))
         try entry.bind(entryBase + 3, Int64(staged.record.partition))
         try entry.bind(entryBase + 4, staged.record.offset)
-        try entry.bindUnsafeNoCopy(entryBase + 5, utf8: date)
-        try entry.bindUnsafeNoCopy(entryBase + 6, utf8: account)
-        try entry.bindUnsafeNoCopy(entryBase + 7, utf8: type)
-        try entry.bind(entryBase + 8, event.amount.cents)
-        try entry.bind(entryBase + 9, staged.balance.cents)
-        if let stated = event.statedBalance { try entry.bind(entryBase + 10, stated.cents) } else { try entry.bindNull(entryBase + 10) }
+        try entry.bind(entryBase + 5, event.amount.cents)
+        try entry.bind(entryBase + 6, staged.balance.cents)
+        if let stated = event.statedBalance { try entry.bind(entryBase + 7, stated.cents) } else { try entry.bindNull(entryBase + 7) }
     }
 
     /// The type names, in static storage (bound without copies).

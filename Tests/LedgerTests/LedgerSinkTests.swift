@@ -160,3 +160,47 @@ import Testing
         }
     }
 }
+
+/// A ledger written before migration 002 (entries in a `ledger_entries` table) keeps every entry when a newer sink
+/// opens it, reads the same through the `ledger_entries` view, and the sink continues after it.
+@Suite struct LedgerMigrationTests {
+    @Test func entriesOfAnOlderLedgerSurviveTheMoveToPostings() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-\(UUID().uuidString).db").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        do {
+            let old = try SQLiteDatabase.openFile(path: path)
+            try old.migrate([LedgerDatabase.migrations[0]])
+            try old.execute("""
+                INSERT INTO transactions (rowid, transaction_date, account, transaction_value, balance, transaction_type)
+                    VALUES (1, '2024-01-01 00:00:00', 'C100', 1000, 1000, 'deposit');
+                INSERT INTO ledger_entries (entry_id, topic, partition, offset, transaction_date, account, transaction_type,
+                    amount_cents, balance_cents, stated_balance_cents)
+                    VALUES (1, 'transactions', 0, 0, '2024-01-01 00:00:00', 'C100', 'deposit', 100000, 100000, 100000);
+                INSERT INTO sink_offsets (topic, partition, next_offset) VALUES ('transactions', 0, 1);
+                INSERT INTO account_balances VALUES ('C100', 100000, 1, 1, 0, 100000, 0, '2024-01-01 00:00:00');
+                """)
+            // An older ledger opened read-only (by report or shell) still counts as a ledger.
+            #expect(throws: Never.self) { try LedgerDatabase.open(path: path, readOnly: true) }
+        }
+        let sink = try LedgerSink(database: LedgerDatabase.open(path: path))
+        let csv = "transaction_date;account;transaction_value;balance\n02/01/2024;C100;-25;975"
+        let record = TransactionCSV(bytes: Array(csv.utf8), file: "t").rows.map {
+            SinkRecord(topic: "transactions", partition: 0, offset: 1, bytes: Array($0.event.jsonText.utf8))
+        }
+        #expect(try sink.apply(record).applied == 1)
+        let check = try SQLiteDatabase.openFile(path: path, readOnly: true)
+        let rows = try check.prepare("""
+            SELECT entry_id, offset, transaction_date, account, transaction_type, amount_cents, balance_cents
+            FROM ledger_entries ORDER BY entry_id
+            """)
+        var seen: [String] = []
+        while try rows.step() {
+            seen.append("\(rows.int64(0)) \(rows.int64(1)) \(rows.string(2) ?? "") \(rows.string(3) ?? "") "
+                        + "\(rows.string(4) ?? "") \(rows.int64(5)) \(rows.int64(6))")
+        }
+        #expect(seen == [
+            "1 0 2024-01-01 00:00:00 C100 deposit 100000 100000",
+            "2 1 2024-01-02 00:00:00 C100 withdrawal 2500 97500",
+        ])
+    }
+}
