@@ -108,6 +108,25 @@ public enum LedgerDatabase {
                        p.stated_balance_cents AS stated_balance_cents
                 FROM ledger_postings p JOIN transactions t ON t.rowid = p.entry_id;
             """),
+        // Keyed by stream position only: a table without rowid is one B-tree where it was a table plus its primary
+        // key's index, which halves the work of recording an issue (a random walk of balances flags half its rows).
+        ("003_issues_without_rowid", """
+            CREATE TABLE reconciliation_issues_by_position (
+                topic TEXT NOT NULL,
+                partition INTEGER NOT NULL,
+                offset INTEGER NOT NULL,
+                kind TEXT NOT NULL CHECK (kind IN ('balance_mismatch', 'negative_balance')),
+                account TEXT NOT NULL,
+                transaction_date TEXT NOT NULL,
+                stated_balance_cents INTEGER,
+                derived_balance_cents INTEGER NOT NULL,
+                PRIMARY KEY (topic, partition, offset, kind)
+            ) WITHOUT ROWID;
+            INSERT INTO reconciliation_issues_by_position SELECT topic, partition, offset, kind, account, transaction_date,
+                stated_balance_cents, derived_balance_cents FROM reconciliation_issues;
+            DROP TABLE reconciliation_issues;
+            ALTER TABLE reconciliation_issues_by_position RENAME TO reconciliation_issues;
+            """),
     ]
 
     /// Opens the database, creating the schema when writable. A read-only open of a file that does not exist, or

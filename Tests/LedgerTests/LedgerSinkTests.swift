@@ -178,6 +178,8 @@ import Testing
                     VALUES (1, 'transactions', 0, 0, '2024-01-01 00:00:00', 'C100', 'deposit', 100000, 100000, 100000);
                 INSERT INTO sink_offsets (topic, partition, next_offset) VALUES ('transactions', 0, 1);
                 INSERT INTO account_balances VALUES ('C100', 100000, 1, 1, 0, 100000, 0, '2024-01-01 00:00:00');
+                INSERT INTO reconciliation_issues VALUES ('transactions', 0, 0, 'balance_mismatch', 'C100',
+                    '2024-01-01 00:00:00', 100001, 100000);
                 """)
             // An older ledger opened read-only (by report or shell) still counts as a ledger.
             #expect(throws: Never.self) { try LedgerDatabase.open(path: path, readOnly: true) }
@@ -202,5 +204,9 @@ import Testing
             "1 0 2024-01-01 00:00:00 C100 deposit 100000 100000",
             "2 1 2024-01-02 00:00:00 C100 withdrawal 2500 97500",
         ])
+        // The issue recorded before migration 003 is still there.
+        let issues = try check.prepare("SELECT offset, kind, stated_balance_cents FROM reconciliation_issues")
+        #expect(try issues.step() && issues.int64(0) == 0 && issues.string(1) == "balance_mismatch" && issues.int64(2) == 100001)
+        #expect(try !issues.step())
     }
 }
