@@ -269,7 +269,7 @@ struct RecordFormatter {
 
     /// One JSON object; keys and values are strings when they are valid UTF-8, else base64 under `*_base64`.
     static func json(_ record: ConsumerRecord) -> String {
-        var fields: [(String, JSON)] = [("topic", .string(record.topic)), ("partition", .number(record.partition)),
+        var fields: [(String, JSONValue)] = [("topic", .string(record.topic)), ("partition", .number(record.partition)),
                                         ("offset", .number(record.offset)), ("timestamp", .number(record.timestamp))]
         fields += bytesField("key", record.key)
         fields += bytesField("value", record.value)
@@ -278,10 +278,10 @@ struct RecordFormatter {
                 .object([("key", .string(header.key))] + bytesField("value", header.value))
             })))
         }
-        return JSON.object(fields).text
+        return JSONValue.object(fields).text
     }
 
-    private static func bytesField(_ name: String, _ bytes: ByteBuffer?) -> [(String, JSON)] {
+    private static func bytesField(_ name: String, _ bytes: ByteBuffer?) -> [(String, JSONValue)] {
         guard let bytes else { return [(name, .null)] }
         let raw = Array(bytes.readableBytesView)
         if let text = String(validating: raw, as: UTF8.self) { return [(name, .string(text))] }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import KafkaClient
 import KafkaProtocol
+import Ledger
 
 /// `ledgerstream topic …`: kafka-topics.sh for any Kafka-compatible cluster.
 struct TopicCommand: AsyncParsableCommand {
@@ -89,7 +90,7 @@ struct TopicCommand: AsyncParsableCommand {
         }
 
         static func json(_ topic: TopicDescription) -> String {
-            JSON.object([
+            JSONValue.object([
                 ("name", .string(topic.name)), ("id", .string(topic.id.description)),
                 ("partitions", .array(topic.partitions.map { p in
                     .object([("partition", .number(p.partition)), ("leader", .number(p.leader)),
@@ -114,7 +115,7 @@ struct TopicCommand: AsyncParsableCommand {
             try await withClient(client, command: "topic list") { kafka in
                 let names = try await kafka.listTopics().map(\.name)
                 if format == .json {
-                    printFlushed(JSON.array(names.map(JSON.string)).text)
+                    printFlushed(JSONValue.array(names.map(JSONValue.string)).text)
                 } else if !names.isEmpty {
                     printFlushed(names.joined(separator: "\n"))
                 }
