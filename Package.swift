@@ -54,7 +54,9 @@ let package = Package(
         // Length-prefixed framing shared by the Kafka and ZooKeeper protocols.
         .target(name: "Framing", dependencies: [nioCore, nioPosix], swiftSettings: strict),
         // The append-only log: memory-mapped segments, sparse indexes, recovery, retention.
-        .target(name: "LogStorage", dependencies: ["KafkaProtocol", logging], swiftSettings: strict),
+        .target(name: "LogStorage", dependencies: ["KafkaProtocol", "FileSystem", logging], swiftSettings: strict),
+        // Directory and whole-file POSIX operations shared by the segment log and the coordinator's storage.
+        .target(name: "FileSystem", swiftSettings: strict),
 
         // A thin wrapper over the system SQLite: prepared statements, transactions, migrations.
         .target(name: "SQLiteStore", dependencies: ["CSQLite"], swiftSettings: strict),
@@ -80,7 +82,7 @@ let package = Package(
         .target(
             name: "Coordinator",
             dependencies: [
-                "ZooKeeperProtocol", "Framing", "JavaProperties", "CCRC32C", nioCore, nioPosix, logging, serviceLifecycle,
+                "ZooKeeperProtocol", "Framing", "JavaProperties", "CCRC32C", "FileSystem", nioCore, nioPosix, logging, serviceLifecycle,
             ],
             swiftSettings: strict
         ),

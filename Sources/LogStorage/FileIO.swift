@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import FileSystem
 
 /// Thin, throwing wrappers over the POSIX calls the storage layer uses. Each error names the call and the path.
 enum FileIO {
@@ -90,77 +91,31 @@ enum FileIO {
         return Array(bytes[0..<done])
     }
 
-    static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
-
-    static func isDirectory(_ path: String) -> Bool {
-        var info = stat()
-        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
-    }
-
-    static func makeDirectory(_ path: String) throws(StorageError) {
-        if isDirectory(path) { return }
-        var prefix = path.hasPrefix("/") ? "" : "."
-        for component in path.split(separator: "/") {
-            prefix += "/" + component
-            if !isDirectory(prefix) && mkdir(prefix, 0o755) != 0 && errno != EEXIST {
-                throw .io(operation: "mkdir", path: prefix, errno: errno)
-            }
-        }
-    }
-
+    // Directory and whole-file operations: shared with the coordinator's storage (FileSystem), errors mapped.
+    static func exists(_ path: String) -> Bool { FileSystem.exists(path) }
+    static func isDirectory(_ path: String) -> Bool { FileSystem.isDirectory(path) }
+    static func makeDirectory(_ path: String) throws(StorageError) { try mapped { () throws(FileSystemError) in try FileSystem.makeDirectory(path) } }
     static func listDirectory(_ path: String) throws(StorageError) -> [String] {
-        guard let dir = opendir(path) else { throw .io(operation: "opendir", path: path, errno: errno) }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names.sorted()
+        try mapped { () throws(FileSystemError) in try FileSystem.listDirectory(path) }
     }
-
-    static func remove(_ path: String) throws(StorageError) {
-        guard unlink(path) == 0 || errno == ENOENT else { throw .io(operation: "unlink", path: path, errno: errno) }
-    }
-
+    static func remove(_ path: String) throws(StorageError) { try mapped { () throws(FileSystemError) in try FileSystem.remove(path) } }
     /// Removes a directory tree (used for deleted topics).
-    static func removeTree(_ path: String) throws(StorageError) {
-        if isDirectory(path) {
-            for name in try listDirectory(path) { try removeTree(path + "/" + name) }
-            guard rmdir(path) == 0 || errno == ENOENT else { throw .io(operation: "rmdir", path: path, errno: errno) }
-        } else {
-            try remove(path)
-        }
-    }
-
+    static func removeTree(_ path: String) throws(StorageError) { try mapped { () throws(FileSystemError) in try FileSystem.removeTree(path) } }
     static func rename(_ from: String, _ to: String) throws(StorageError) {
-        guard Glibc.rename(from, to) == 0 else { throw .io(operation: "rename", path: from, errno: errno) }
+        try mapped { () throws(FileSystemError) in try FileSystem.rename(from, to) }
     }
-
-    /// Makes a directory entry change (create, rename, unlink) durable.
-    static func syncDirectory(_ path: String) {
-        let fd = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { return }
-        _ = fsync(fd)
-        close(fd)
-    }
-
-    /// Atomically replaces `path` with `contents`: write a temporary file, fsync it, rename, fsync the directory.
+    static func syncDirectory(_ path: String) { FileSystem.syncDirectory(path) }
     static func writeFileAtomically(_ path: String, contents: [UInt8]) throws(StorageError) {
-        let temporary = path + ".tmp"
-        let fd = try open(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC)
+        try mapped { () throws(FileSystemError) in try FileSystem.writeFileAtomically(path, contents: contents) }
+    }
+    static func directoryName(_ path: String) -> String { FileSystem.directoryName(path) }
+
+    private static func mapped<T>(_ body: () throws(FileSystemError) -> T) throws(StorageError) -> T {
         do {
-            try writeAll(fd, bytes: contents, at: 0, path: temporary)
-            try sync(fd, path: temporary)
+            return try body()
         } catch {
-            close(fd)
-            throw error
+            throw .io(operation: error.operation, path: error.path, errno: error.errno)
         }
-        close(fd)
-        try rename(temporary, path)
-        syncDirectory(directoryName(path))
     }
 
     static func readFile(_ path: String) throws(StorageError) -> [UInt8] {
@@ -170,8 +125,4 @@ enum FileIO {
         return try readAll(fd, count: size, at: 0, path: path)
     }
 
-    static func directoryName(_ path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        return slash == path.startIndex ? "/" : String(path[..<slash])
-    }
 }

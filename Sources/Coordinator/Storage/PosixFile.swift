@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import FileSystem
 
 /// An open file descriptor with the few operations the transaction log and snapshots need; every error names the
 /// call and the path. Not thread-safe: one owner at a time.
@@ -80,57 +81,27 @@ final class PosixFile {
 
 /// Directory operations of the coordinator's storage.
 enum StorageDirectory {
-    static func make(_ path: String) throws(CoordinatorStorageError) {
-        var prefix = path.hasPrefix("/") ? "" : "."
-        for component in path.split(separator: "/") {
-            prefix += "/" + component
-            var info = stat()
-            if stat(prefix, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR { continue }
-            if mkdir(prefix, 0o755) != 0 && errno != EEXIST { throw .io(operation: "mkdir", path: prefix, errno: errno) }
-        }
-    }
-
+    // Shared with the segment log's storage (FileSystem), errors mapped to the coordinator's.
+    static func make(_ path: String) throws(CoordinatorStorageError) { try mapped { () throws(FileSystemError) in try FileSystem.makeDirectory(path) } }
     static func list(_ path: String) throws(CoordinatorStorageError) -> [String] {
-        guard let dir = opendir(path) else { throw .io(operation: "opendir", path: path, errno: errno) }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names.sorted()
+        try mapped { () throws(FileSystemError) in try FileSystem.listDirectory(path) }
     }
-
-    static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
-
-    static func remove(_ path: String) throws(CoordinatorStorageError) {
-        guard unlink(path) == 0 || errno == ENOENT else { throw .io(operation: "unlink", path: path, errno: errno) }
-    }
-
+    static func exists(_ path: String) -> Bool { FileSystem.exists(path) }
+    static func remove(_ path: String) throws(CoordinatorStorageError) { try mapped { () throws(FileSystemError) in try FileSystem.remove(path) } }
     /// Makes a directory entry change (create, rename, unlink) durable.
-    static func sync(_ path: String) {
-        let fd = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { return }
-        _ = fsync(fd)
-        _ = Glibc.close(fd)
-    }
-
+    static func sync(_ path: String) { FileSystem.syncDirectory(path) }
     /// Replaces `path` atomically: write a temporary file, fsync it, rename it over, fsync the directory.
     static func writeAtomically(_ path: String, _ bytes: [UInt8]) throws(CoordinatorStorageError) {
-        let temporary = path + ".tmp"
-        let file = try PosixFile.open(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC)
-        try file.write(bytes)
-        try file.sync()
-        file.close()
-        guard rename(temporary, path) == 0 else { throw .io(operation: "rename", path: temporary, errno: errno) }
-        sync(directory(of: path))
+        try mapped { () throws(FileSystemError) in try FileSystem.writeFileAtomically(path, contents: bytes) }
     }
+    static func directory(of path: String) -> String { FileSystem.directoryName(path) }
 
-    static func directory(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        return slash == path.startIndex ? "/" : String(path[..<slash])
+    private static func mapped<T>(_ body: () throws(FileSystemError) -> T) throws(CoordinatorStorageError) -> T {
+        do {
+            return try body()
+        } catch {
+            throw .io(operation: error.operation, path: error.path, errno: error.errno)
+        }
     }
 
     /// Total size of the regular files in a directory (the `dirs` four-letter word).
