@@ -57,6 +57,8 @@ import tempfile
 import threading
 import time
 
+from bench_util import cpu_seconds, free_port, memory_kib
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KCAT = shutil.which("kcat") or "/usr/bin/kcat"
 RECORD_BYTES = 100
@@ -87,29 +89,6 @@ class Failed(Exception):
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Machine helpers (same style as zk_bench.py)
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def memory_kib(pid):
-    values = {}
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith(("VmRSS:", "VmHWM:", "RssAnon:", "RssFile:")):
-                key, value = line.split(":")
-                values[key] = int(value.split()[0])
-    return values
-
-
-def cpu_seconds(pid):
-    """User + system CPU time the process has used so far (utime + stime, clock ticks -> seconds)."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
 
 def tansu_binary():
     try:

@@ -22,41 +22,11 @@ import tempfile
 import textwrap
 import time
 
+from bench_util import cpu_seconds, free_port, memory_kib, zookeeper_serving
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ZK_JAR = "/usr/share/java/zookeeper.jar"
 SLF4J_NOP = "/usr/share/java/slf4j-nop.jar"
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def serving(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
-            sock.sendall(b"srvr")
-            return sock.recv(64).startswith(b"Zookeeper version")
-    except OSError:
-        return False
-
-
-def memory_kib(pid):
-    values = {}
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith(("VmRSS:", "VmHWM:")):
-                key, value = line.split(":")
-                values[key] = int(value.split()[0])
-    return values
-
-
-def cpu_seconds(pid):
-    """User + system CPU time the process has used so far."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def start_ours(binary, directory):
@@ -148,7 +118,7 @@ def run(name, start, args):
     proc, port = start(directory)
     try:
         deadline = time.time() + 60
-        while not serving(port):
+        while not zookeeper_serving(port):
             if proc.poll() is not None or time.time() > deadline:
                 raise RuntimeError(f"{name} did not start")
             time.sleep(0.1)

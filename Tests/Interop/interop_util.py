@@ -23,6 +23,23 @@ KCAT = shutil.which("kcat") or "/usr/bin/kcat"
 # ---------------------------------------------------------------------------------------------------------------------
 # Generic helpers
 
+def free_port():
+    """A 127.0.0.1 port free right now (another process may still take it first: servers started on it retry)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def zookeeper_serving(port):
+    """ZooKeeper answers ruok before it serves; srvr tells when it does."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+            sock.sendall(b"srvr")
+            return sock.recv(64).startswith(b"Zookeeper version")
+    except OSError:
+        return False
+
+
 def uniq(prefix="t"):
     """A topic/group name that no other test uses."""
     return f"{prefix}-{uuid.uuid4().hex[:10]}"

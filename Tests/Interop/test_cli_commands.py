@@ -114,12 +114,6 @@ def now_ms():
     return int(time.time() * 1000)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def describe_group(address, group):
     """Raw DescribeGroups v0 (state and members); kafka-python cannot decode Tansu's answer (see module doc)."""
     with u.RawConnection(address) as conn:
@@ -215,7 +209,7 @@ class TansuBroker:
 
     def start(self, attempts=3):
         for _ in range(attempts):
-            self.port = free_port()
+            self.port = u.free_port()
             url = f"tcp://127.0.0.1:{self.port}"
             self.log_file = tempfile.NamedTemporaryFile(prefix="tansu-", suffix=".log", delete=False)
             self.process = subprocess.Popen(

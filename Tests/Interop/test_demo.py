@@ -8,14 +8,9 @@ import subprocess
 import time
 
 from conftest import BIN, REPO, run
+from interop_util import free_port
 
 SAMPLE = os.path.join(REPO, "data", "client_transactions.csv")
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_demo_from_a_clean_directory(tmp_path):

@@ -14,27 +14,13 @@ import time
 import pytest
 from kazoo.client import KazooClient
 
+from interop_util import free_port, zookeeper_serving as serving
+
 ZK_JAR = "/usr/share/java/zookeeper.jar"
 SLF4J_NOP = "/usr/share/java/slf4j-nop.jar"
 JAVA = shutil.which("java")
 needs_java = pytest.mark.skipif(not (JAVA and os.path.exists(ZK_JAR)),
                                 reason="needs java and Debian's zookeeper package (/usr/share/java/zookeeper.jar)")
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def serving(port):
-    """ZooKeeper answers ruok before it serves; srvr tells when it does."""
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
-            sock.sendall(b"srvr")
-            return sock.recv(64).startswith(b"Zookeeper version")
-    except OSError:
-        return False
 
 
 @pytest.fixture
