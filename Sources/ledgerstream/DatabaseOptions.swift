@@ -14,6 +14,17 @@ struct DatabaseOptions: ParsableArguments {
     var resolvedPath: String {
         path ?? ProcessInfo.processInfo.environment[LedgerDatabase.environmentVariable] ?? LedgerDatabase.defaultPath
     }
+
+    /// The ledger opened read-only, as `report` and `shell` use it; a missing database or one that holds no ledger
+    /// is reported as `command`'s one-line error (exit 74).
+    func openQueries(for command: String) throws -> LedgerQueries {
+        do {
+            return LedgerQueries(database: try LedgerDatabase.open(path: resolvedPath, readOnly: true))
+        } catch let error as LedgerError {
+            printError(command, error.description)
+            throw ExitCodes.ioError
+        }
+    }
 }
 
 /// A progress line on standard error, redrawn in place, only when standard error is a terminal.

@@ -83,13 +83,7 @@ struct ReportCommand: AsyncParsableCommand {
 
     func run() async throws {
         let path = database.resolvedPath
-        let queries: LedgerQueries
-        do {
-            queries = LedgerQueries(database: try LedgerDatabase.open(path: path, readOnly: true))
-        } catch let error as LedgerError {
-            printError("report", error.description)
-            throw ExitCodes.ioError
-        }
+        let queries = try database.openQueries(for: "report")
         do {
             if follow {
                 try await ReportFollower(command: self, queries: queries, path: path).run()

@@ -33,13 +33,7 @@ struct ShellCommand: AsyncParsableCommand {
 
     func run() async throws {
         let path = database.resolvedPath
-        let queries: LedgerQueries
-        do {
-            queries = LedgerQueries(database: try LedgerDatabase.open(path: path, readOnly: true))
-        } catch let error as LedgerError {
-            printError("shell", error.description)
-            throw ExitCodes.ioError
-        }
+        let queries = try database.openQueries(for: "shell")
         let interactive = isatty(STDIN_FILENO) == 1
         let lines: any LineSource = interactive ? ReadlineLineSource(historyFile: historyPath) : PipedLineSource()
         let kafka = try client.makeClient(clientId: "ledgerstream-shell")
