@@ -63,13 +63,17 @@ let package = Package(
         // The classic consumer-group protocol as a pure state machine (no I/O, time passed in).
         .target(name: "GroupCoordinator", dependencies: ["KafkaProtocol"], swiftSettings: strict),
 
+        // Kafka's transaction coordinator as a pure state machine (no I/O, time passed in).
+        .target(name: "TransactionCoordinator", dependencies: ["KafkaProtocol"], swiftSettings: strict),
+
         // Java .properties files (server.properties, zookeeper.properties).
         .target(name: "JavaProperties", swiftSettings: strict),
         // The Kafka-compatible broker: NIO server, request handlers, topics, groups, metadata store.
         .target(
             name: "KafkaBroker",
             dependencies: [
-                "KafkaProtocol", "LogStorage", "GroupCoordinator", "SQLiteStore", "Framing", "JavaProperties", "Coordinator",
+                "KafkaProtocol", "LogStorage", "GroupCoordinator", "TransactionCoordinator", "SQLiteStore", "Framing", "JavaProperties",
+                "Coordinator",
                 nioCore, nioPosix, logging, serviceLifecycle,
             ],
             swiftSettings: strict
@@ -91,7 +95,7 @@ let package = Package(
         .target(name: "KafkaClient", dependencies: ["KafkaProtocol", "Framing", nioCore, nioPosix], swiftSettings: strict),
 
         // The bank ledger: money, transaction events, CSV import, the exactly-once SQLite sink and its queries.
-        .target(name: "Ledger", dependencies: ["SQLiteStore", "KafkaClient", logging], swiftSettings: strict),
+        .target(name: "Ledger", dependencies: ["SQLiteStore", "KafkaClient", "KafkaProtocol", logging], swiftSettings: strict),
         // `report`: the text dashboards as pure renderers (ledger values in, lines of text out; no I/O).
         .target(name: "Report", dependencies: ["Ledger"], swiftSettings: strict),
 
@@ -118,6 +122,7 @@ let package = Package(
         .testTarget(name: "ReportTests", dependencies: ["Report", "Ledger", "SQLiteStore"], swiftSettings: strict),
         .testTarget(name: "KafkaClientTests", dependencies: ["KafkaClient", "KafkaBroker", nioPosix], swiftSettings: strict),
         .testTarget(name: "GroupCoordinatorTests", dependencies: ["GroupCoordinator"], swiftSettings: strict),
+        .testTarget(name: "TransactionCoordinatorTests", dependencies: ["TransactionCoordinator"], swiftSettings: strict),
         .testTarget(
             name: "CoordinatorTests", dependencies: ["Coordinator", "ZooKeeperProtocol", "JavaProperties", nioEmbedded, nioPosix],
             swiftSettings: strict

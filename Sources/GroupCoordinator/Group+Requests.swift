@@ -111,6 +111,18 @@ extension Group {
     /// tool). Otherwise the committer must be a current member of the current generation. Commits are refused in
     /// CompletingRebalance (the member is about to get a new assignment) but accepted in PreparingRebalance, where
     /// the member still owns its partitions until it rejoins. An accepted member commit counts as a heartbeat.
+    /// KIP-447: a transactional commit is fenced by the group generation as a plain one is, but a commit without a
+    /// member (generation -1, member "") is accepted even while the group has members (producers that do not
+    /// know the consumer's membership), and a rebalance in progress does not refuse it (Kafka's
+    /// `validateOffsetCommit(isTransactional = true)`).
+    func validateTransactionalOffsetCommit(memberId: String, generationId: Int32, groupInstanceId: String?) -> ErrorCode {
+        if state == .dead { return .coordinatorNotAvailable }
+        if generationId < 0 && state == .empty { return .none }
+        guard generationId >= 0 || !memberId.isEmpty || groupInstanceId != nil else { return .none }
+        if let error = validateCurrentMember(memberId, groupInstanceId: groupInstanceId) { return error }
+        return generationId == self.generationId ? .none : .illegalGeneration
+    }
+
     mutating func validateOffsetCommit(
         memberId: String, generationId: Int32, groupInstanceId: String?, now: Int64
     ) -> ErrorCode {

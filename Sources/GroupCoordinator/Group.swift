@@ -36,6 +36,9 @@ struct Group: Sendable {
     /// A member was added during the initial delay: the delay is extended once more when it runs out.
     var newMemberAdded = false
     var offsets: [TopicPartition: CommittedOffset] = [:]
+    /// Offsets committed inside open transactions (TxnOffsetCommit), by producer id: invisible to OffsetFetch until
+    /// the transaction commits, dropped if it aborts.
+    var pendingTransactionalOffsets: [Int64: [TopicPartition: CommittedOffset]] = [:]
 
     /// Kafka's InitialDelayedJoin parameters: the current delay and how much of the rebalance timeout is left for
     /// extensions.

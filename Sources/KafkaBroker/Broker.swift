@@ -4,13 +4,14 @@ import LogStorage
 import Logging
 import NIOCore
 import Synchronization
+import TransactionCoordinator
 
 /// The broker's request processing, independent of sockets: `handle(frame:context:)` turns one request frame into a
 /// ``RequestOutcome``. The NIO server (``BrokerServer``) feeds it frames on I/O threads and writes the outcomes back
 /// in request order.
 ///
 /// Thread-safe. Shared state lives in small lock-protected parts: the topic registry, each partition log, the group
-/// coordinator, the fetch purgatory and the metadata store.
+/// and transaction coordinators, the fetch purgatory and the metadata store.
 public final class Broker: Sendable {
     let config: BrokerConfig
     let logger: Logger
@@ -20,6 +21,7 @@ public final class Broker: Sendable {
     let clusterId: String
     let purgatory = FetchPurgatory()
     let groups: GroupCoordinatorService
+    let transactions: TransactionCoordinatorService
     let producerIds: ProducerIdAllocator
     let clock: any StorageClock
     /// Addresses clients are told to use; fixed once the listener is bound (port 0 becomes the real port).
@@ -44,8 +46,16 @@ public final class Broker: Sendable {
         producerIds = ProducerIdAllocator(store: store)
         advertised = Mutex(config.advertisedListeners ?? config.listeners)
         groups = GroupCoordinatorService(config: config, store: store, logger: logger, clock: clock)
+        var transactionConfig = TransactionCoordinatorConfig()
+        transactionConfig.maxTimeoutMs = config.transactionMaxTimeoutMs
+        transactionConfig.idExpirationMs = config.transactionalIdExpirationMs
+        transactions = try TransactionCoordinatorService(
+            config: transactionConfig, store: store, topics: topics, purgatory: purgatory, groups: groups,
+            producerIds: producerIds, clock: clock, logger: logger)
         try loadTopics()
         try groups.loadOffsets()
+        // Transactions decided before the last stop get their missing markers before anything is served.
+        transactions.recover()
     }
 
     /// Opens every known topic's logs (recovering them after an unclean shutdown) and adopts partition directories
@@ -165,6 +175,17 @@ public final class Broker: Sendable {
         case .incrementalAlterConfigs:
             return handleIncrementalAlterConfigs(try decode(IncrementalAlterConfigsRequest.self, &reader, context), context)
         case .describeCluster: return handleDescribeCluster(try decode(DescribeClusterRequest.self, &reader, context), context)
+        case .addPartitionsToTxn:
+            return handleAddPartitionsToTxn(try decode(AddPartitionsToTxnRequest.self, &reader, context), context)
+        case .addOffsetsToTxn: return handleAddOffsetsToTxn(try decode(AddOffsetsToTxnRequest.self, &reader, context), context)
+        case .endTxn: return handleEndTxn(try decode(EndTxnRequest.self, &reader, context), context)
+        case .txnOffsetCommit: return handleTxnOffsetCommit(try decode(TxnOffsetCommitRequest.self, &reader, context), context)
+        case .describeTransactions:
+            return handleDescribeTransactions(try decode(DescribeTransactionsRequest.self, &reader, context), context)
+        case .listTransactions:
+            return handleListTransactions(try decode(ListTransactionsRequest.self, &reader, context), context)
+        case .describeProducers:
+            return handleDescribeProducers(try decode(DescribeProducersRequest.self, &reader, context), context)
         default:
             return .close(reason: "API \(context.header.apiKey) has a schema but no handler")
         }
@@ -172,14 +193,16 @@ public final class Broker: Sendable {
 
     // MARK: Lifecycle
 
-    /// One round of background work: retention, policy flushes, producer expiry, checkpoints, group expiry.
+    /// One round of background work: retention, policy flushes, producer expiry, checkpoints, idle transactional ids.
     func runMaintenance() {
         logs.runMaintenance(producerIdExpirationMs: config.producerIdExpirationMs)
+        transactions.expireIdleIds()
     }
 
     /// Clean shutdown of the storage: logs flushed and closed, checkpoints and the clean-shutdown marker written.
     func shutdown() throws {
         purgatory.completeAll()
+        transactions.shutdown()
         groups.shutdown()
         try logs.shutdown()
         store.close()

@@ -76,6 +76,10 @@ public struct BrokerConfig: Sendable, Equatable {
     public var groupMaxSessionTimeoutMs: Int32 = 1_800_000
     public var offsetMetadataMaxBytes = 4096
     public var producerIdExpirationMs: Int64 = 86_400_000
+    /// The longest transaction.timeout.ms a transactional producer may ask for (InitProducerId refuses longer ones).
+    public var transactionMaxTimeoutMs: Int32 = 900_000
+    /// How long a transactional id with no open transaction is remembered.
+    public var transactionalIdExpirationMs: Int64 = 604_800_000
     /// Threads that run requests (Kafka's num.io.threads); the event loops only move bytes.
     public var ioThreads = 4
     /// Event loop threads (Kafka's num.network.threads); 0 = one per core.
@@ -138,6 +142,8 @@ public struct BrokerConfig: Sendable, Equatable {
         case "group.max.session.timeout.ms": groupMaxSessionTimeoutMs = try int(Int32.self, 1...Int32.max)
         case "offset.metadata.max.bytes": offsetMetadataMaxBytes = try int(Int.self, 0...Int(Int32.max))
         case "producer.id.expiration.ms": producerIdExpirationMs = try int(Int64.self, 1...Int64.max)
+        case "transaction.max.timeout.ms": transactionMaxTimeoutMs = try int(Int32.self, 1...Int32.max)
+        case "transactional.id.expiration.ms": transactionalIdExpirationMs = try int(Int64.self, 1...Int64.max)
         case "num.io.threads": ioThreads = try int(Int.self, 1...256)
         case "num.network.threads": networkThreads = try int(Int.self, 1...256)
         case "zookeeper.connect": zookeeperConnect = value.isEmpty ? nil : value

@@ -52,8 +52,14 @@ final class GroupCoordinatorService: Sendable {
                 CommittedOffset(offset: offset.offset, leaderEpoch: offset.leaderEpoch, metadata: offset.metadata,
                                 commitTimestampMs: offset.commitMs)
         }
+        let pending = try store.loadPendingOffsets()
         state.withLock { state in
             for (group, offsets) in byGroup { state.coordinator.loadOffsets(groupId: group, offsets: offsets) }
+            for entry in pending {
+                state.coordinator.stageTransactionalOffsets(
+                    groupId: entry.group, producerId: entry.producerId,
+                    offsets: [TopicPartition(topic: entry.offset.topic, partition: entry.offset.partition): entry.offset.committed])
+            }
         }
     }
 
@@ -140,6 +146,46 @@ final class GroupCoordinatorService: Sendable {
         }
         state.withLock { $0.coordinator.storeOffsets(groupId: groupId, offsets: offsets) }
         return .none
+    }
+
+    // MARK: Transactional offsets
+
+    /// TxnOffsetCommit after the transaction coordinator accepted it: the KIP-447 membership check, then the offsets
+    /// are stored as pending (durably first) for `producerId`'s transaction. Returns NONE or the group-level error.
+    func stageTransactional(
+        groupId: String, memberId: String, generationId: Int32, groupInstanceId: String?, producerId: Int64,
+        offsets: [TopicPartition: CommittedOffset]
+    ) -> ErrorCode {
+        let validation = state.withLock { state in
+            state.coordinator.validateTransactionalOffsetCommit(
+                groupId: groupId, memberId: memberId, generationId: generationId, groupInstanceId: groupInstanceId)
+        }
+        guard validation == .none else { return validation }
+        guard !offsets.isEmpty else { return .none }
+        do {
+            try store.stagePendingOffsets(group: groupId, producerId: producerId, offsets.map { partition, committed in
+                StoredOffset(group: groupId, topic: partition.topic, partition: partition.partition, offset: committed.offset,
+                             leaderEpoch: committed.leaderEpoch, metadata: committed.metadata, commitMs: committed.commitTimestampMs)
+            })
+        } catch {
+            logger.error("persisting transactional offsets failed", metadata: ["group": "\(groupId)", "error": "\(error)"])
+            return .coordinatorNotAvailable
+        }
+        state.withLock { $0.coordinator.stageTransactionalOffsets(groupId: groupId, producerId: producerId, offsets: offsets) }
+        return .none
+    }
+
+    /// The producer's transaction ended: its staged offsets for the group become committed (commit) or are dropped.
+    func completeTransactional(groupId: String, producerId: Int64, commit: Bool) throws {
+        try store.completePendingOffsets(group: groupId, producerId: producerId, commit: commit)
+        state.withLock { $0.coordinator.completeTransactionalOffsets(groupId: groupId, producerId: producerId, commit: commit) }
+    }
+
+    /// Partitions (of `partitions`) with a transactional commit staged in the group.
+    func partitionsWithPendingTransactionalOffsets(groupId: String, _ partitions: [TopicPartition]) -> Set<TopicPartition> {
+        state.withLock { state in
+            Set(partitions.filter { state.coordinator.hasPendingTransactionalOffset(groupId: groupId, partition: $0) })
+        }
     }
 
     func committedOffsets(groupId: String, partitions: [TopicPartition]?) -> [TopicPartition: CommittedOffset] {

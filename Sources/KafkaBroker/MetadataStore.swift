@@ -23,7 +23,8 @@ struct StoredOffset: Sendable, Equatable {
 }
 
 /// The broker's durable metadata in `<data dir>/metadata.db` (SQLite, WAL): the cluster id, topics and their
-/// configs, committed group offsets and the producer-id high-water mark. Kafka keeps these in ZooKeeper/KRaft and
+/// configs, committed group offsets, the producer-id high-water mark, and the transaction coordinator's state
+/// (`MetadataStore+Transactions.swift`). Kafka keeps these in ZooKeeper/KRaft and
 /// `__consumer_offsets`; one SQLite file gives the same durability for a single node, and a committed transaction
 /// survives the process being killed.
 ///
@@ -57,6 +58,43 @@ final class MetadataStore: Sendable {
                 PRIMARY KEY (group_id, topic, partition)
             );
             """),
+        // The transaction coordinator's state (Kafka's __transaction_state) and offsets committed inside open
+        // transactions (Kafka keeps those as transactional records in __consumer_offsets).
+        ("002_transactions", """
+            CREATE TABLE transactions (
+                transactional_id TEXT PRIMARY KEY NOT NULL,
+                producer_id INTEGER NOT NULL,
+                producer_epoch INTEGER NOT NULL,
+                last_producer_id INTEGER NOT NULL,
+                last_producer_epoch INTEGER NOT NULL,
+                timeout_ms INTEGER NOT NULL CHECK (timeout_ms > 0),
+                state TEXT NOT NULL,
+                start_ms INTEGER NOT NULL,
+                last_update_ms INTEGER NOT NULL
+            );
+            CREATE TABLE transaction_partitions (
+                transactional_id TEXT NOT NULL REFERENCES transactions(transactional_id) ON DELETE CASCADE,
+                topic TEXT NOT NULL,
+                partition INTEGER NOT NULL CHECK (partition >= 0),
+                PRIMARY KEY (transactional_id, topic, partition)
+            ) WITHOUT ROWID;
+            CREATE TABLE transaction_groups (
+                transactional_id TEXT NOT NULL REFERENCES transactions(transactional_id) ON DELETE CASCADE,
+                group_id TEXT NOT NULL,
+                PRIMARY KEY (transactional_id, group_id)
+            ) WITHOUT ROWID;
+            CREATE TABLE pending_transactional_offsets (
+                group_id TEXT NOT NULL,
+                producer_id INTEGER NOT NULL,
+                topic TEXT NOT NULL,
+                partition INTEGER NOT NULL CHECK (partition >= 0),
+                committed_offset INTEGER NOT NULL,
+                leader_epoch INTEGER NOT NULL,
+                metadata TEXT,
+                commit_ms INTEGER NOT NULL,
+                PRIMARY KEY (group_id, producer_id, topic, partition)
+            ) WITHOUT ROWID;
+            """),
     ]
 
     init(path: String) throws {
@@ -65,7 +103,7 @@ final class MetadataStore: Sendable {
         database = Mutex(db)
     }
 
-    private func withDatabase<T: Sendable>(_ body: (SQLiteDatabase) throws -> T) throws -> T {
+    func withDatabase<T: Sendable>(_ body: (SQLiteDatabase) throws -> T) throws -> T {
         try database.withLock { db in try body(db) }
     }
 
@@ -161,7 +199,8 @@ final class MetadataStore: Sendable {
     func deleteTopic(_ name: String) throws {
         try withDatabase { db in
             try db.transaction {
-                for sql in ["DELETE FROM topics WHERE name = ?", "DELETE FROM group_offsets WHERE topic = ?"] {
+                for sql in ["DELETE FROM topics WHERE name = ?", "DELETE FROM group_offsets WHERE topic = ?",
+                            "DELETE FROM pending_transactional_offsets WHERE topic = ?"] {
                     let statement = try db.prepare(sql)
                     try statement.bind(1, name)
                     try statement.run()
@@ -196,6 +235,10 @@ final class MetadataStore: Sendable {
                     ON CONFLICT (group_id, topic, partition) DO UPDATE SET committed_offset = excluded.committed_offset,
                         leader_epoch = excluded.leader_epoch, metadata = excluded.metadata, commit_ms = excluded.commit_ms
                     """)
+                // A plain commit supersedes a transactional one of the same partition still pending (see
+                // GroupCoordinator.storeOffsets).
+                let unstage = try db.prepare(
+                    "DELETE FROM pending_transactional_offsets WHERE group_id = ? AND topic = ? AND partition = ?")
                 for offset in offsets {
                     try upsert.bind(1, offset.group)
                     try upsert.bind(2, offset.topic)
@@ -205,6 +248,10 @@ final class MetadataStore: Sendable {
                     try upsert.bind(6, offset.metadata)
                     try upsert.bind(7, offset.commitMs)
                     try upsert.run()
+                    try unstage.bind(1, offset.group)
+                    try unstage.bind(2, offset.topic)
+                    try unstage.bind(3, Int64(offset.partition))
+                    try unstage.run()
                 }
             }
         }

@@ -38,22 +38,6 @@ public enum StartPosition: Sendable, Equatable {
     case committed
 }
 
-public struct TopicPartition: Hashable, Sendable, Comparable, CustomStringConvertible {
-    public var topic: String
-    public var partition: Int32
-
-    public init(topic: String, partition: Int32) {
-        self.topic = topic
-        self.partition = partition
-    }
-
-    public static func < (lhs: TopicPartition, rhs: TopicPartition) -> Bool {
-        (lhs.topic, lhs.partition) < (rhs.topic, rhs.partition)
-    }
-
-    public var description: String { "\(topic)-\(partition)" }
-}
-
 /// A consumed record.
 public struct ConsumerRecord: Sendable {
     public var topic: String

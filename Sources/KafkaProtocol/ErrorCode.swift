@@ -19,6 +19,7 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let notLeaderOrFollower = ErrorCode(rawValue: 6)
     public static let requestTimedOut = ErrorCode(rawValue: 7)
     public static let messageTooLarge = ErrorCode(rawValue: 10)
+    public static let notEnoughReplicas = ErrorCode(rawValue: 19)
     public static let offsetMetadataTooLarge = ErrorCode(rawValue: 12)
     public static let networkException = ErrorCode(rawValue: 13)
     public static let coordinatorLoadInProgress = ErrorCode(rawValue: 14)
@@ -57,7 +58,9 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let invalidProducerIdMapping = ErrorCode(rawValue: 49)
     public static let invalidTransactionTimeout = ErrorCode(rawValue: 50)
     public static let concurrentTransactions = ErrorCode(rawValue: 51)
+    public static let transactionCoordinatorFenced = ErrorCode(rawValue: 52)
     public static let transactionalIdAuthorizationFailed = ErrorCode(rawValue: 53)
+    public static let operationNotAttempted = ErrorCode(rawValue: 55)
     public static let kafkaStorageError = ErrorCode(rawValue: 56)
     public static let unknownProducerId = ErrorCode(rawValue: 59)
     public static let nonEmptyGroup = ErrorCode(rawValue: 68)
@@ -74,7 +77,10 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let fencedInstanceId = ErrorCode(rawValue: 82)
     public static let invalidRecord = ErrorCode(rawValue: 87)
     public static let unstableOffsetCommit = ErrorCode(rawValue: 88)
+    public static let producerFenced = ErrorCode(rawValue: 90)
     public static let unknownTopicId = ErrorCode(rawValue: 100)
+    public static let transactionalIdNotFound = ErrorCode(rawValue: 105)
+    public static let transactionAbortable = ErrorCode(rawValue: 120)
 
     public var description: String {
         Self.names[rawValue].map { "\($0) (\(rawValue))" } ?? "error \(rawValue)"
@@ -86,7 +92,8 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
         3: "UNKNOWN_TOPIC_OR_PARTITION", 4: "INVALID_FETCH_SIZE", 5: "LEADER_NOT_AVAILABLE", 6: "NOT_LEADER_OR_FOLLOWER",
         7: "REQUEST_TIMED_OUT", 10: "MESSAGE_TOO_LARGE", 12: "OFFSET_METADATA_TOO_LARGE", 13: "NETWORK_EXCEPTION",
         14: "COORDINATOR_LOAD_IN_PROGRESS", 15: "COORDINATOR_NOT_AVAILABLE", 16: "NOT_COORDINATOR",
-        17: "INVALID_TOPIC_EXCEPTION", 18: "RECORD_LIST_TOO_LARGE", 21: "INVALID_REQUIRED_ACKS", 22: "ILLEGAL_GENERATION",
+        17: "INVALID_TOPIC_EXCEPTION", 18: "RECORD_LIST_TOO_LARGE", 19: "NOT_ENOUGH_REPLICAS", 21: "INVALID_REQUIRED_ACKS",
+        22: "ILLEGAL_GENERATION",
         23: "INCONSISTENT_GROUP_PROTOCOL", 24: "INVALID_GROUP_ID", 25: "UNKNOWN_MEMBER_ID", 26: "INVALID_SESSION_TIMEOUT",
         27: "REBALANCE_IN_PROGRESS", 28: "INVALID_COMMIT_OFFSET_SIZE", 29: "TOPIC_AUTHORIZATION_FAILED",
         30: "GROUP_AUTHORIZATION_FAILED", 31: "CLUSTER_AUTHORIZATION_FAILED", 32: "INVALID_TIMESTAMP",
@@ -95,19 +102,21 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
         41: "NOT_CONTROLLER", 42: "INVALID_REQUEST", 43: "UNSUPPORTED_FOR_MESSAGE_FORMAT", 44: "POLICY_VIOLATION",
         45: "OUT_OF_ORDER_SEQUENCE_NUMBER", 46: "DUPLICATE_SEQUENCE_NUMBER", 47: "INVALID_PRODUCER_EPOCH",
         48: "INVALID_TXN_STATE", 49: "INVALID_PRODUCER_ID_MAPPING", 50: "INVALID_TRANSACTION_TIMEOUT",
-        51: "CONCURRENT_TRANSACTIONS", 53: "TRANSACTIONAL_ID_AUTHORIZATION_FAILED", 56: "KAFKA_STORAGE_ERROR",
+        51: "CONCURRENT_TRANSACTIONS", 52: "TRANSACTION_COORDINATOR_FENCED", 53: "TRANSACTIONAL_ID_AUTHORIZATION_FAILED",
+        55: "OPERATION_NOT_ATTEMPTED", 56: "KAFKA_STORAGE_ERROR",
         59: "UNKNOWN_PRODUCER_ID", 68: "NON_EMPTY_GROUP", 69: "GROUP_ID_NOT_FOUND", 70: "FETCH_SESSION_ID_NOT_FOUND",
         71: "INVALID_FETCH_SESSION_EPOCH", 72: "LISTENER_NOT_FOUND", 73: "TOPIC_DELETION_DISABLED",
         74: "FENCED_LEADER_EPOCH", 75: "UNKNOWN_LEADER_EPOCH", 78: "OFFSET_NOT_AVAILABLE", 79: "MEMBER_ID_REQUIRED",
         81: "GROUP_MAX_SIZE_REACHED", 82: "FENCED_INSTANCE_ID", 87: "INVALID_RECORD", 88: "UNSTABLE_OFFSET_COMMIT",
-        100: "UNKNOWN_TOPIC_ID",
+        90: "PRODUCER_FENCED", 100: "UNKNOWN_TOPIC_ID", 105: "TRANSACTIONAL_ID_NOT_FOUND", 120: "TRANSACTION_ABORTABLE",
     ]
 
     /// Errors after which a client may simply retry (Kafka's RetriableException subclasses).
     public var isRetriable: Bool {
         [Self.corruptMessage, .unknownTopicOrPartition, .leaderNotAvailable, .notLeaderOrFollower, .requestTimedOut,
+         .notEnoughReplicas,
          .networkException, .coordinatorLoadInProgress, .coordinatorNotAvailable, .notCoordinator,
          .kafkaStorageError, .fencedLeaderEpoch, .unknownLeaderEpoch, .offsetNotAvailable, .unknownTopicId,
-         .unstableOffsetCommit].contains(self)
+         .unstableOffsetCommit, .concurrentTransactions].contains(self)
     }
 }

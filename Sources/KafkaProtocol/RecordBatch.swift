@@ -88,6 +88,21 @@ public struct RecordBatchHeader: Equatable, Sendable {
         self = header
     }
 
+    /// The headers of the batches laid back to back in `buffer`, up to the first one that is not whole (nothing is
+    /// validated: for looking at flags before ``RecordBatchValidator`` runs).
+    public static func headers(in buffer: ByteBuffer) -> [RecordBatchHeader] {
+        buffer.withUnsafeReadableBytes { bytes in
+            var headers: [RecordBatchHeader] = []
+            var position = 0
+            while let header = RecordBatchHeader(UnsafeRawBufferPointer(rebasing: bytes[position...])),
+                  header.batchLength > 0, position + header.totalSize <= bytes.count {
+                headers.append(header)
+                position += header.totalSize
+            }
+            return headers
+        }
+    }
+
     /// Writes the 61 header bytes (with the stored crc) into `buffer`.
     public func write(to buffer: inout ByteBuffer) {
         buffer.writeInteger(baseOffset, endianness: .big)

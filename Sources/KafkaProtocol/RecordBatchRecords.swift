@@ -99,6 +99,11 @@ public struct RecordBatchBuilder {
     /// The codec `build()` compresses the record area with. A batch that fails to compress, or does not shrink, is
     /// sent uncompressed (always a valid choice for the broker).
     public var compression: CompressionCodec = .none
+    /// Attribute bit 4: the batch belongs to a transaction (its producer's records stay invisible to read_committed
+    /// consumers until the transaction's COMMIT marker).
+    public var isTransactional = false
+    /// Attribute bit 5: a control batch (a transaction marker); only a broker writes these.
+    public var isControl = false
     /// The whole batch as it grows: 61 placeholder bytes for the header, then the records. `build()` fills the header
     /// in place, so a batch is never copied.
     private var records: KafkaWriter
@@ -176,10 +181,10 @@ public struct RecordBatchBuilder {
         var out = records.buffer
         records = KafkaWriter(capacity: 64)
         records.writeRawBytes(ByteBuffer(repeating: 0, count: RecordBatchHeader.size))
-        var attributes: Int16 = 0
+        var attributes: Int16 = (isTransactional ? 0x10 : 0) | (isControl ? 0x20 : 0)
         if compression != .none, let packed = Self.compressRecordArea(of: out, with: compression) {
             out = packed
-            attributes = Int16(compression.rawValue)
+            attributes |= Int16(compression.rawValue)
         }
         var header = RecordBatchHeader(
             baseOffset: baseOffset, batchLength: Int32(out.readableBytes - RecordBatchHeader.lengthFieldEnd),

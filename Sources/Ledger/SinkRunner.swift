@@ -1,4 +1,5 @@
 import KafkaClient
+import KafkaProtocol
 import Logging
 import NIOPosix
 import Synchronization

@@ -34,6 +34,30 @@ public struct ReadResult: Sendable {
     public var highWatermark: Int64
     public var logStartOffset: Int64
     public var logEndOffset: Int64
+    /// The first offset of the oldest open transaction, or the high watermark when none is open.
+    public var lastStableOffset: Int64
+    /// For read_committed reads: the aborted transactions overlapping the returned batches (the consumer drops
+    /// their records). Nil for read_uncommitted reads.
+    public var abortedTransactions: [AbortedTransaction]?
+}
+
+/// Where a transaction marker landed and which transaction it closed in this partition.
+public struct MarkerAppendResult: Sendable, Equatable {
+    public var offset: Int64
+    /// Nil when the producer had no open transaction here (the marker changes nothing a consumer sees).
+    public var completed: CompletedTransaction?
+}
+
+/// A producer as a partition knows it (DescribeProducers).
+public struct ProducerDescription: Sendable, Equatable {
+    public var producerId: Int64
+    public var producerEpoch: Int16
+    /// Last sequence number written, -1 if none is remembered.
+    public var lastSequence: Int32
+    public var lastTimestamp: Int64
+    public var coordinatorEpoch: Int32
+    /// First offset of the producer's open transaction here, -1 if none.
+    public var currentTransactionStartOffset: Int64
 }
 
 /// Facts about one open of a log, for the startup log line.
@@ -54,7 +78,14 @@ public struct LogLoadReport: Sendable, Equatable {
 /// batches, an index lookup); the slow ones (fsync) run outside it.
 ///
 /// Offsets: the log start offset is the first offset still readable; the log end offset (LEO) is the next offset to
-/// assign. On a single broker every appended batch is committed, so the high watermark equals the LEO.
+/// assign. On a single broker every appended batch is committed, so the high watermark equals the LEO. The last
+/// stable offset (LSO) is the first offset of the oldest open transaction (the HW when none is open): read_committed
+/// readers see nothing at or above it.
+///
+/// Transactions: producers' transactional batches open a transaction per producer; the coordinator's
+/// ``appendMarker(producerId:producerEpoch:marker:)`` closes it, and an ABORT is recorded in the segment's
+/// transaction index so read_committed fetches can list the aborted ranges. Both are rebuilt from the log on
+/// recovery.
 public final class PartitionLog: Sendable {
     public let topic: String
     public let partition: Int32
@@ -90,18 +121,56 @@ public final class PartitionLog: Sendable {
     /// Nothing is written if any batch is invalid, too large, or refused by the idempotence checks.
     ///
     /// - Parameter checkRecords: also walk the records of uncompressed batches (Kafka's INVALID_RECORD checks).
-    public func append(_ records: ByteBuffer, leaderEpoch: Int32 = 0, checkRecords: Bool = true) throws(StorageError) -> AppendResult {
+    /// - Parameter verify: runs under the log's lock once the batches are validated and before anything is written;
+    ///   throwing refuses them. The broker checks transactional batches against the transaction coordinator here, so
+    ///   that a transaction cannot end (its marker written) between the check and the append.
+    public func append(
+        _ records: ByteBuffer, leaderEpoch: Int32 = 0, checkRecords: Bool = true,
+        verify: (@Sendable ([RecordBatchHeader]) throws(StorageError) -> Void)? = nil
+    ) throws(StorageError) -> AppendResult {
         try core.withLock { (core) throws(StorageError) -> AppendResult in
-            try core.append(records, leaderEpoch: leaderEpoch, checkRecords: checkRecords)
+            try core.append(records, leaderEpoch: leaderEpoch, checkRecords: checkRecords, verify: verify)
+        }
+    }
+
+    /// Writes a transaction marker (a control batch) for the producer: the transaction coordinator's COMMIT or
+    /// ABORT. Refused if the producer's epoch here is newer than `producerEpoch`.
+    public func appendMarker(producerId: Int64, producerEpoch: Int16, marker: ControlRecord) throws(StorageError) -> MarkerAppendResult {
+        try core.withLock { (core) throws(StorageError) -> MarkerAppendResult in
+            try core.appendMarker(producerId: producerId, producerEpoch: producerEpoch, marker: marker)
+        }
+    }
+
+    /// The aborted transactions overlapping [fetchOffset, upperBound), as a read_committed fetch would list them.
+    func abortedTransactions(from fetchOffset: Int64, upperBound: Int64) -> [AbortedTransaction] {
+        core.withLock { $0.abortedTransactions(from: fetchOffset, upperBound: upperBound) }
+    }
+
+    /// Whether the producer has a transaction open in this partition (its marker is still to be written).
+    public func hasOpenTransaction(producerId: Int64) -> Bool {
+        core.withLock { $0.producerState.openTransactions[producerId] != nil }
+    }
+
+    /// The producers this partition remembers, oldest id first.
+    public var producers: [ProducerDescription] {
+        core.withLock { core in
+            core.producerState.activeProducers.map { pid, entry in
+                ProducerDescription(
+                    producerId: pid, producerEpoch: entry.epoch, lastSequence: entry.lastSequence ?? -1,
+                    lastTimestamp: entry.lastTimestamp, coordinatorEpoch: entry.coordinatorEpoch,
+                    currentTransactionStartOffset: entry.currentTxnFirstOffset ?? -1)
+            }
         }
     }
 
     /// Whole batches starting with the one containing `offset`, up to `maxBytes`.
     /// - Parameter minOneBatch: return the first batch even if it is larger than `maxBytes` (KIP-74: the first
     ///   partition of a fetch must always make progress); when false such a read returns nothing.
-    public func read(from offset: Int64, maxBytes: Int, minOneBatch: Bool = true) throws(StorageError) -> ReadResult {
+    /// - Parameter readCommitted: stop below the last stable offset and list the aborted transactions overlapping
+    ///   what is returned (Kafka's read_committed isolation). The bytes are the same file regions either way.
+    public func read(from offset: Int64, maxBytes: Int, minOneBatch: Bool = true, readCommitted: Bool = false) throws(StorageError) -> ReadResult {
         try core.withLock { (core) throws(StorageError) -> ReadResult in
-            try core.read(from: offset, maxBytes: maxBytes, minOneBatch: minOneBatch)
+            try core.read(from: offset, maxBytes: maxBytes, minOneBatch: minOneBatch, readCommitted: readCommitted)
         }
     }
 
@@ -113,6 +182,7 @@ public final class PartitionLog: Sendable {
     public var logStartOffset: Int64 { core.withLock { $0.logStartOffset } }
     public var logEndOffset: Int64 { core.withLock { $0.logEndOffset } }
     public var highWatermark: Int64 { logEndOffset }
+    public var lastStableOffset: Int64 { core.withLock { $0.lastStableOffset } }
     public var recoveryPoint: Int64 { core.withLock { $0.recoveryPoint } }
     public var sizeInBytes: Int { core.withLock { $0.sizeInBytes } }
     public var segmentCount: Int { core.withLock { $0.segments.count } }
@@ -123,13 +193,21 @@ public final class PartitionLog: Sendable {
         core.withLock { ($0.logStartOffset, $0.logEndOffset) }
     }
 
+    /// Offsets as one consistent snapshot, with the last stable offset.
+    public var stableOffsets: (logStartOffset: Int64, lastStableOffset: Int64, logEndOffset: Int64) {
+        core.withLock { ($0.logStartOffset, $0.lastStableOffset, $0.logEndOffset) }
+    }
+
     /// Segment base offsets, oldest first.
     public var segmentBaseOffsets: [Int64] { core.withLock { $0.segments.map(\.baseOffset) } }
 
     /// The first offset whose record timestamp is >= `timestamp`, and that timestamp; nil if no record is that new.
-    public func offset(forTimestamp timestamp: Int64) throws(StorageError) -> (offset: Int64, timestamp: Int64)? {
+    /// With `belowStableOffset` (read_committed) an answer at or above the last stable offset counts as none, as in
+    /// Kafka.
+    public func offset(forTimestamp timestamp: Int64, belowStableOffset: Bool = false) throws(StorageError) -> (offset: Int64, timestamp: Int64)? {
         try core.withLock { (core) throws(StorageError) -> (offset: Int64, timestamp: Int64)? in
-            try core.offset(forTimestamp: timestamp)
+            guard let found = try core.offset(forTimestamp: timestamp) else { return nil }
+            return belowStableOffset && found.offset >= core.lastStableOffset ? nil : found
         }
     }
 
@@ -244,6 +322,11 @@ final class LogCore {
 
     var active: Segment { segments[segments.count - 1] }
     var logEndOffset: Int64 { active.nextOffset }
+    /// The first offset of the oldest open transaction (never below the log start), else the log end.
+    var lastStableOffset: Int64 {
+        guard let unstable = producerState.firstUnstableOffset else { return logEndOffset }
+        return min(max(unstable, logStartOffset), logEndOffset)
+    }
     var sizeInBytes: Int { segments.reduce(0) { $0 + $1.size } }
 
     private func ensureOpen() throws(StorageError) {
@@ -267,7 +350,8 @@ final class LogCore {
         let bases = names.compactMap { Segment.baseOffset(ofFileName: $0) }.sorted()
         // Index files without a log file belong to nothing.
         for file in names {
-            if let base = Segment.baseOffset(ofFileName: file, suffix: ".index") ?? Segment.baseOffset(ofFileName: file, suffix: ".timeindex"),
+            if let base = Segment.baseOffset(ofFileName: file, suffix: ".index") ?? Segment.baseOffset(ofFileName: file, suffix: ".timeindex")
+                ?? Segment.baseOffset(ofFileName: file, suffix: ".txnindex"),
                !bases.contains(base) {
                 try FileIO.remove(directory + "/" + file)
             }
@@ -275,6 +359,9 @@ final class LogCore {
         var report = LogLoadReport(segmentCount: 0, recoveredSegments: 0, truncatedBytes: 0, deletedSegments: 0, logEndOffset: 0)
         var segments: [Segment] = []
         var stopAt: Int?
+        /// The first segment whose transaction index must be rebuilt (it was validated batch by batch, or its index
+        /// was damaged): the producer-state replay starts at or below it.
+        var rebuildTransactionsFrom: Int64?
         for (index, base) in bases.enumerated() {
             let isLast = index == bases.count - 1
             let nextBase = isLast ? Int64.max : bases[index + 1]
@@ -289,6 +376,9 @@ final class LogCore {
                 directory: directory, baseOffset: base, config: config, active: isLast, trusted: trusted, nowMs: now)
             if rebuilt { logger.warning("rebuilt damaged index", metadata: ["log": "\(name)", "segment": "\(base)"]) }
             if !trusted { report.recoveredSegments += 1 }
+            if (!trusted || rebuilt || segment.txnIndex.wasDamaged) && rebuildTransactionsFrom == nil {
+                rebuildTransactionsFrom = base
+            }
             segments.append(segment)
             if dropped > 0 {
                 report.truncatedBytes += dropped
@@ -305,6 +395,7 @@ final class LogCore {
                 try FileIO.remove(path + ".log")
                 try FileIO.remove(path + ".index")
                 try FileIO.remove(path + ".timeindex")
+                if FileIO.exists(path + ".txnindex") { try FileIO.remove(path + ".txnindex") }
                 report.deletedSegments += 1
             }
             if report.deletedSegments > 0 {
@@ -322,7 +413,7 @@ final class LogCore {
         let core = LogCore(name: name, directory: directory, config: config, clock: clock, logger: logger,
                            segments: segments, logStartOffset: start,
                            recoveryPoint: cleanShutdown ? end : min(recoveryPoint ?? segments[0].baseOffset, end))
-        try core.loadProducerState()
+        try core.loadProducerState(rebuildingTransactionsFrom: rebuildTransactionsFrom)
         report.segmentCount = segments.count
         report.logEndOffset = end
         return (core, report)
@@ -330,14 +421,17 @@ final class LogCore {
 
     private func snapshotPath(_ offset: Int64) -> String { directory + "/" + Segment.fileName(offset, ".snapshot") }
 
-    /// Loads the newest usable snapshot at or below the LEO and replays batch headers from there.
-    private func loadProducerState() throws(StorageError) {
+    /// Loads the newest usable snapshot at or below the LEO (and at or below `rebuildFrom`, whose segments' transaction
+    /// indexes were lost) and replays batch headers from there: data batches rebuild the idempotence and open-
+    /// transaction state, markers close transactions, and every ABORT found is put back into its segment's
+    /// transaction index if missing, with the last stable offset it had then.
+    func loadProducerState(rebuildingTransactionsFrom rebuildFrom: Int64?) throws(StorageError) {
         let snapshots = try FileIO.listDirectory(directory)
             .compactMap { Segment.baseOffset(ofFileName: $0, suffix: ".snapshot") }.sorted(by: >)
         var replayFrom = logStartOffset
-        for offset in snapshots {
-            if offset <= logEndOffset, let bytes = try? FileIO.readFile(snapshotPath(offset)),
-               let state = ProducerStateManager.load(snapshot: bytes) {
+        let usableUpTo = min(logEndOffset, rebuildFrom ?? .max)
+        for offset in snapshots where offset <= usableUpTo {
+            if let bytes = try? FileIO.readFile(snapshotPath(offset)), let state = ProducerStateManager.load(snapshot: bytes) {
                 producerState = state
                 replayFrom = max(offset, logStartOffset)
                 break
@@ -349,9 +443,31 @@ final class LogCore {
             var position = 0
             if let located = try segment.locate(replayFrom) { position = located.position }
             while let header = try segment.header(at: position) {
-                if header.lastOffset >= replayFrom { producerState.record(header, appendTimeMs: now) }
+                if header.lastOffset >= replayFrom {
+                    if header.isControl {
+                        try replayMarker(header, at: position, in: segment, appendTimeMs: now)
+                    } else {
+                        producerState.record(header, appendTimeMs: now)
+                    }
+                }
                 position += header.totalSize
             }
+        }
+    }
+
+    private func replayMarker(_ header: RecordBatchHeader, at position: Int, in segment: Segment, appendTimeMs: Int64) throws(StorageError) {
+        let bytes = try segment.log.bytes(from: position, count: header.totalSize)
+        guard let marker = ControlRecord(controlBatch: bytes) else {
+            logger.warning("unreadable control batch", metadata: ["log": "\(name)", "offset": "\(header.baseOffset)"])
+            return
+        }
+        let completed = producerState.recordMarker(
+            producerId: header.producerId, producerEpoch: header.producerEpoch, marker: marker, offset: header.baseOffset,
+            timestamp: header.maxTimestamp, appendTimeMs: appendTimeMs)
+        if let completed, completed.isAborted, (segment.txnIndex.lastOffset ?? Int64.min) < completed.lastOffset {
+            try segment.txnIndex.append(AbortedTransaction(
+                producerId: completed.producerId, firstOffset: completed.firstOffset, lastOffset: completed.lastOffset,
+                lastStableOffset: producerState.firstUnstableOffset ?? (completed.lastOffset + 1)))
         }
     }
 
@@ -367,7 +483,9 @@ final class LogCore {
 
     // MARK: Appending
 
-    func append(_ records: ByteBuffer, leaderEpoch: Int32, checkRecords: Bool) throws(StorageError) -> AppendResult {
+    func append(
+        _ records: ByteBuffer, leaderEpoch: Int32, checkRecords: Bool, verify: (@Sendable ([RecordBatchHeader]) throws(StorageError) -> Void)?
+    ) throws(StorageError) -> AppendResult {
         try ensureOpen()
         let headers: [RecordBatchHeader]
         do {
@@ -395,6 +513,7 @@ final class LogCore {
             }
             trial.record(header, appendTimeMs: 0)
         }
+        try verify?(headers)
 
         let now = clock.nowMilliseconds()
         let appendTime = config.timestampType == .logAppendTime ? now : -1
@@ -475,11 +594,47 @@ final class LogCore {
         if let failure { throw failure }
     }
 
+    /// Appends a transaction marker at the log end: a control batch for the producer. An ABORT that closes a
+    /// transaction with data here is added to the active segment's transaction index.
+    func appendMarker(producerId: Int64, producerEpoch: Int16, marker: ControlRecord) throws(StorageError) -> MarkerAppendResult {
+        try ensureOpen()
+        do { try producerState.checkMarker(producerId: producerId, producerEpoch: producerEpoch) } catch { throw .producer(error) }
+        let now = clock.nowMilliseconds()
+        var batch = marker.batch(producerId: producerId, producerEpoch: producerEpoch, timestamp: now)
+        guard var header = RecordBatchHeader(batch) else { preconditionFailure("a built control batch has a header") }
+        let offset = logEndOffset
+        // A marker never rolls by time (maxTimestamp -1): its timestamp is the broker's clock, which would roll a
+        // segment per transaction when producers stamp records with older event times.
+        if active.needsRoll(forAppending: batch.readableBytes, lastOffset: offset, maxTimestamp: -1, config: config, nowMs: now) {
+            try roll(at: offset, nowMs: now)
+        }
+        header.baseOffset = offset
+        batch.setInteger(offset, at: batch.readerIndex + RecordBatchHeader.baseOffsetPosition, endianness: .big)
+        try batch.withUnsafeMutableReadableBytes { (bytes) throws(StorageError) in
+            vectors.removeAll(keepingCapacity: true)
+            vectors.append(iovec(iov_base: bytes.baseAddress!, iov_len: bytes.count))
+            try active.append(&vectors, byteCount: bytes.count, batches: [header])
+        }
+        let completed = producerState.recordMarker(
+            producerId: producerId, producerEpoch: producerEpoch, marker: marker, offset: offset, timestamp: now,
+            appendTimeMs: now)
+        if let completed, completed.isAborted {
+            try active.txnIndex.append(AbortedTransaction(
+                producerId: producerId, firstOffset: completed.firstOffset, lastOffset: offset,
+                lastStableOffset: lastStableOffset))
+        }
+        unflushedMessages += 1
+        return MarkerAppendResult(offset: offset, completed: completed)
+    }
+
     /// Closes the active segment for appends and starts a new one at `offset`.
     private func roll(at offset: Int64, nowMs: Int64) throws(StorageError) {
         try active.closeForAppends()
         let segment = try Segment.create(directory: directory, baseOffset: offset, config: config, nowMs: nowMs)
         segments.append(segment)
+        // As Kafka: a producer-state snapshot at every segment boundary bounds the replay after a crash to the
+        // segments above the recovery point, and lets their transaction indexes be rebuilt from there.
+        try writeProducerSnapshot()
         FileIO.syncDirectory(directory)
         logger.debug("rolled segment", metadata: ["log": "\(name)", "baseOffset": "\(offset)"])
     }
@@ -497,32 +652,53 @@ final class LogCore {
         return low
     }
 
-    private func locateRead(from offset: Int64, maxBytes: Int) throws(StorageError) -> (segment: Segment, position: Int, length: Int, first: RecordBatchHeader)? {
+    private func locateRead(
+        from offset: Int64, maxBytes: Int, below limit: Int64 = .max
+    ) throws(StorageError) -> (segment: Segment, position: Int, length: Int, first: RecordBatchHeader, nextOffset: Int64)? {
         try ensureOpen()
         guard offset >= logStartOffset && offset <= logEndOffset else {
             throw .offsetOutOfRange(requested: offset, logStartOffset: logStartOffset, logEndOffset: logEndOffset)
         }
-        guard offset < logEndOffset else { return nil }
+        guard offset < min(logEndOffset, limit) else { return nil }
         var index = segmentIndex(for: offset)
         var target = offset
         while index < segments.count {
-            if let found = try segments[index].read(from: target, maxBytes: maxBytes) {
-                return (segments[index], found.position, found.length, found.first)
+            if let found = try segments[index].read(from: target, maxBytes: maxBytes, below: limit) {
+                return (segments[index], found.position, found.length, found.first, found.nextOffset)
             }
+            // The batch holding `target` ends at or above the limit: nothing readable below it.
+            if try segments[index].locate(target) != nil { return nil }
             index += 1
             if index < segments.count { target = max(target, segments[index].baseOffset) }
         }
         return nil
     }
 
-    func read(from offset: Int64, maxBytes: Int, minOneBatch: Bool) throws(StorageError) -> ReadResult {
+    func read(from offset: Int64, maxBytes: Int, minOneBatch: Bool, readCommitted: Bool) throws(StorageError) -> ReadResult {
+        let stable = lastStableOffset
         var result = ReadResult(slices: [], byteCount: 0, firstBatchOffset: nil, highWatermark: logEndOffset,
-                                logStartOffset: logStartOffset, logEndOffset: logEndOffset)
-        guard let found = try locateRead(from: offset, maxBytes: maxBytes) else { return result }
+                                logStartOffset: logStartOffset, logEndOffset: logEndOffset, lastStableOffset: stable,
+                                abortedTransactions: readCommitted ? [] : nil)
+        guard let found = try locateRead(from: offset, maxBytes: maxBytes, below: readCommitted ? stable : .max) else {
+            return result
+        }
         if !minOneBatch && found.length > maxBytes { return result }
         result.slices = [try found.segment.log.slice(position: found.position, length: found.length)]
         result.byteCount = found.length
         result.firstBatchOffset = found.first.baseOffset
+        if readCommitted {
+            result.abortedTransactions = abortedTransactions(from: offset, upperBound: found.nextOffset)
+        }
+        return result
+    }
+
+    /// Aborted transactions overlapping [fetchOffset, upperBound), from the segment holding `fetchOffset` onward,
+    /// stopping as soon as an index proves no later entry can overlap.
+    func abortedTransactions(from fetchOffset: Int64, upperBound: Int64) -> [AbortedTransaction] {
+        var result: [AbortedTransaction] = []
+        for segment in segments[segmentIndex(for: fetchOffset)...] {
+            if segment.txnIndex.collect(from: fetchOffset, upperBound: upperBound, into: &result) { break }
+        }
         return result
     }
 
@@ -609,6 +785,8 @@ final class LogCore {
         var handles: [(SharedFileHandle, String)] = []
         for segment in segments where segment.nextOffset > recoveryPoint && !segment.isEmpty {
             handles.append((try segment.log.sharedHandle(), segment.log.path))
+            // Small and rarely written (one entry per aborted transaction): synced here, under the lock.
+            try segment.txnIndex.flush()
         }
         return (target, handles)
     }

@@ -6,8 +6,9 @@ import Glibc
 import Darwin
 #endif
 
-/// One segment of a partition log: `<base offset>.log` plus its `.index` and `.timeindex`, the three named by the
-/// base offset zero-padded to 20 digits so that `ls` sorts them (Kafka's `LogFileUtils`).
+/// One segment of a partition log: `<base offset>.log` plus its `.index`, `.timeindex` and (once a transaction
+/// aborts in it) `.txnindex`, all named by the base offset zero-padded to 20 digits so that `ls` sorts them (Kafka's
+/// `LogFileUtils`).
 ///
 /// Invariants: batches are stored back to back with strictly increasing offsets, all >= `baseOffset`, and every
 /// offset fits the 32-bit relative offset of index entries; `nextOffset` is one past the last stored offset;
@@ -20,6 +21,8 @@ final class Segment {
     let log: LogFile
     let offsetIndex: OffsetIndex
     let timeIndex: TimeIndex
+    /// Transactions aborted by a marker in this segment.
+    let txnIndex: TransactionIndex
     private let indexIntervalBytes: Int
 
     /// One past the last offset stored here (`baseOffset` when empty).
@@ -60,6 +63,7 @@ final class Segment {
         let preallocate = active ? config.segmentIndexBytes : nil
         offsetIndex = try OffsetIndex(path: path + ".index", baseOffset: baseOffset, preallocateTo: preallocate)
         timeIndex = try TimeIndex(path: path + ".timeindex", baseOffset: baseOffset, preallocateTo: preallocate)
+        txnIndex = try TransactionIndex(path: path + ".txnindex", baseOffset: baseOffset)
     }
 
     /// Creates an empty segment (files are created, indexes preallocated).
@@ -184,6 +188,8 @@ final class Segment {
     func recover(onBatch: (RecordBatchHeader, Int) -> Void) throws(StorageError) -> Int {
         offsetIndex.reset()
         timeIndex.reset()
+        // Derived from the control batches; the log's producer-state replay writes it again.
+        try txnIndex.truncate(toMarkersBelow: baseOffset)
         nextOffset = baseOffset
         maxTimestamp = -1
         offsetOfMaxTimestamp = -1
@@ -225,14 +231,19 @@ final class Segment {
     }
 
     /// Whole batches starting with the one containing `offset`, as many as fit in `maxBytes` but at least one
-    /// (KIP-74: a consumer must always be able to make progress past a batch larger than its limit).
-    func read(from offset: Int64, maxBytes: Int) throws(StorageError) -> (position: Int, length: Int, first: RecordBatchHeader)? {
-        guard let (start, first) = try locate(offset) else { return nil }
+    /// (KIP-74: a consumer must always be able to make progress past a batch larger than its limit), and only
+    /// batches ending below `limit` (the last stable offset, for read_committed). `nextOffset` follows the last one.
+    func read(
+        from offset: Int64, maxBytes: Int, below limit: Int64 = .max
+    ) throws(StorageError) -> (position: Int, length: Int, first: RecordBatchHeader, nextOffset: Int64)? {
+        guard let (start, first) = try locate(offset), first.lastOffset < limit else { return nil }
         var end = start + first.totalSize
-        while end < size, let next = try header(at: end), end + next.totalSize - start <= maxBytes {
+        var nextOffset = first.nextOffset
+        while end < size, let next = try header(at: end), next.lastOffset < limit, end + next.totalSize - start <= maxBytes {
             end += next.totalSize
+            nextOffset = next.nextOffset
         }
-        return (start, end - start, first)
+        return (start, end - start, first, nextOffset)
     }
 
     /// The first offset whose record timestamp is >= `timestamp`, with that timestamp; nil if no record here is that
@@ -284,21 +295,24 @@ final class Segment {
 
     func flush() throws(StorageError) {
         try log.flush()
+        try txnIndex.flush()
     }
 
     func close() {
         log.close()
         offsetIndex.file.close()
         timeIndex.file.close()
+        txnIndex.close()
     }
 
-    /// Closes and unlinks the three files. Open FileSlices keep the data readable until they are released.
+    /// Closes and unlinks the segment's files. Open FileSlices keep the data readable until they are released.
     func delete() throws(StorageError) {
         close()
         let path = directory + "/" + Segment.fileName(baseOffset, "")
         try FileIO.remove(path + ".log")
         try FileIO.remove(path + ".index")
         try FileIO.remove(path + ".timeindex")
+        try txnIndex.delete()
     }
 }
 

@@ -17,6 +17,9 @@ public enum StorageError: Error, Equatable, Sendable, CustomStringConvertible {
     case closed(String)
     /// A log directory is in a state ledgerstream cannot open (for example a file where a directory must be).
     case unusableDirectory(path: String, reason: String)
+    /// A check the caller runs under the log's lock refused the batches (the transaction coordinator's: the
+    /// producer's transaction does not include this partition, or its epoch was fenced). Nothing was written.
+    case refused(ErrorCode, reason: String)
 
     public var description: String {
         switch self {
@@ -34,6 +37,8 @@ public enum StorageError: Error, Equatable, Sendable, CustomStringConvertible {
             return "log \(name) is closed"
         case .unusableDirectory(let path, let reason):
             return "cannot use \(path): \(reason)"
+        case .refused(_, let reason):
+            return reason
         }
     }
 }

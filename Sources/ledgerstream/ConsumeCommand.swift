@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import KafkaClient
+import KafkaProtocol
 import Ledger
 import NIOCore
 import Synchronization

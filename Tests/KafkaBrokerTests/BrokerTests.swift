@@ -332,6 +332,8 @@ import Testing
         let batched = try harness.call(FindCoordinatorRequest(keyType: 0, coordinatorKeys: ["a", "b"]), version: 6)
         #expect(batched.coordinators.map(\.key) == ["a", "b"] && batched.coordinators.allSatisfy { $0.errorCode == 0 })
         let transaction = try harness.call(FindCoordinatorRequest(key: "tx", keyType: 1), version: 2)
-        #expect(transaction.errorCode == ErrorCode.coordinatorNotAvailable.rawValue)
+        #expect(transaction.errorCode == 0 && transaction.nodeId == 1)
+        let unknownType = try harness.call(FindCoordinatorRequest(keyType: 3, coordinatorKeys: ["x"]), version: 4)
+        #expect(unknownType.coordinators.map(\.errorCode) == [ErrorCode.invalidRequest.rawValue])
     }
 }

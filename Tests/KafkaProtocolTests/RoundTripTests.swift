@@ -127,10 +127,11 @@ import Testing
 /// Request and response headers, the flexible-version boundaries, and the KafkaFrame helpers.
 @Suite struct HeaderAndFrameTests {
     /// First flexible version of each API in Apache Kafka's message schemas (interop-target §1.1 for the client-facing
-    /// APIs; DeleteRecords, CreatePartitions, IncrementalAlterConfigs and DescribeCluster from the schema files).
+    /// APIs; DeleteRecords, CreatePartitions, IncrementalAlterConfigs, DescribeCluster and the transaction APIs from
+    /// the schema files).
     static let kafkaFirstFlexibleVersions: [Int16: Int16] = [
         0: 9, 1: 12, 2: 6, 3: 9, 8: 8, 9: 6, 10: 3, 11: 6, 12: 4, 13: 4, 14: 4, 15: 5, 16: 3, 18: 3, 19: 5, 20: 4,
-        21: 2, 22: 2, 32: 4, 37: 2, 44: 1, 60: 0,
+        21: 2, 22: 2, 24: 3, 25: 3, 26: 3, 28: 3, 32: 4, 37: 2, 44: 1, 60: 0, 61: 0, 65: 0, 66: 0,
     ]
 
     static func flexible(_ api: GeneratedAPI, _ version: Int16) -> Bool {

@@ -30,9 +30,10 @@ final class ManualClock: StorageClock {
 /// Builds one batch of `count` records with values `prefix-i` and the given timestamps.
 func makeBatch(
     count: Int, valueSize: Int = 20, firstTimestamp: Int64 = 1_000, timestampStep: Int64 = 1,
-    producerId: Int64 = -1, epoch: Int16 = -1, baseSequence: Int32 = -1, tag: String = "v"
+    producerId: Int64 = -1, epoch: Int16 = -1, baseSequence: Int32 = -1, tag: String = "v", transactional: Bool = false
 ) -> ByteBuffer {
     var builder = RecordBatchBuilder()
+    builder.isTransactional = transactional
     builder.producerId = producerId
     builder.producerEpoch = epoch
     builder.baseSequence = baseSequence

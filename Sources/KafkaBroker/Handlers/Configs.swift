@@ -79,6 +79,9 @@ extension Broker {
             ("group.max.session.timeout.ms", "\(config.groupMaxSessionTimeoutMs)", 3),
             ("log.retention.check.interval.ms", "\(config.logRetentionCheckIntervalMs)", 5),
             ("num.io.threads", "\(config.ioThreads)", 3),
+            ("producer.id.expiration.ms", "\(config.producerIdExpirationMs)", 3),
+            ("transaction.max.timeout.ms", "\(config.transactionMaxTimeoutMs)", 3),
+            ("transactional.id.expiration.ms", "\(config.transactionalIdExpirationMs)", 3),
         ]
         for (topicKey, brokerKey) in Self.brokerSynonyms.sorted(by: { $0.value < $1.value }) {
             if let value = config.logDefaults.entries.first(where: { $0.name == topicKey })?.value {

@@ -11,6 +11,10 @@ import Synchronization
 // Long polling: with fewer than MinBytes available and MaxWaitMs > 0 the fetch waits in the purgatory and is woken
 // by the next append to any of its partitions (not by a timer), or answers with what it has after MaxWaitMs.
 //
+// read_committed (IsolationLevel 1) stops below the last stable offset and lists the aborted transactions
+// overlapping the returned batches, whose records the client drops; the bytes are the same file regions, so both
+// isolation levels stay zero-copy. Every partition reports its real last stable offset.
+//
 // Fetch sessions (v7+) are not created: SessionId 0 tells clients to keep sending full requests, which is legal.
 // v13+ address topics by id only; an unknown id is UNKNOWN_TOPIC_ID.
 extension Broker {
@@ -108,17 +112,21 @@ extension Broker {
                 if let log = target.log, target.error == .none {
                     let budget = min(target.partitionMaxBytes, max(plan.maxBytes - total, 0))
                     do {
-                        let read = try log.read(from: target.fetchOffset, maxBytes: budget, minOneBatch: total == 0)
+                        let read = try log.read(from: target.fetchOffset, maxBytes: budget, minOneBatch: total == 0,
+                                                readCommitted: plan.readCommitted)
                         data.highWatermark = read.highWatermark
-                        data.lastStableOffset = read.highWatermark
+                        data.lastStableOffset = read.lastStableOffset
                         data.logStartOffset = read.logStartOffset
+                        if let aborted = read.abortedTransactions {
+                            data.abortedTransactions = aborted.map { .init(producerId: $0.producerId, firstOffset: $0.firstOffset) }
+                        }
                         data.records = read.slices.isEmpty ? .empty : .regions(read.slices)
                         total += read.byteCount
                     } catch {
-                        let (start, end) = log.offsets
+                        let (start, stable, end) = log.stableOffsets
                         data.errorCode = Self.errorCode(for: error).rawValue
                         data.highWatermark = end
-                        data.lastStableOffset = end
+                        data.lastStableOffset = stable
                         data.logStartOffset = start
                     }
                 }

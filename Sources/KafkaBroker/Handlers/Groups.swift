@@ -5,12 +5,13 @@ import NIOCore
 // Consumer groups: FindCoordinator (10) v0-6, JoinGroup (11) v0-9, Heartbeat (12) v0-4, LeaveGroup (13) v0-5,
 // SyncGroup (14) v0-5, DescribeGroups (15) v0-5, ListGroups (16) v0-5, OffsetCommit (8) v2-9, OffsetFetch (9) v1-9.
 // The rebalance protocol itself lives in the GroupCoordinator module; these handlers translate versions. This
-// broker coordinates every group. Transactions are not supported, so transaction coordinators are not offered.
+// broker coordinates every group and every transactional id (FindCoordinator key type 1). OffsetFetch with
+// RequireStable (v7+) answers UNSTABLE_OFFSET_COMMIT for a partition whose offset an open transaction has staged.
 extension Broker {
     func handleFindCoordinator(_ request: FindCoordinatorRequest, _ context: RequestContext) -> RequestOutcome {
         let listener = advertisedListener
         func answer(_ keyType: Int8) -> (ErrorCode, String?) {
-            keyType == 0 ? (.none, nil) : (.coordinatorNotAvailable, "transactions are not supported by ledgerstream")
+            keyType == 0 || keyType == 1 ? (.none, nil) : (.invalidRequest, "unknown coordinator key type \(keyType)")
         }
         if context.version >= 4 {
             let coordinators = request.coordinatorKeys.map { key -> FindCoordinatorResponse.Coordinator in
@@ -148,11 +149,11 @@ extension Broker {
                 let wanted = group.topics.map { topics in
                     topics.flatMap { topic in topic.partitionIndexes.map { TopicPartition(topic: topic.name, partition: $0) } }
                 }
-                let found = offsetsFor(group: group.groupId, wanted: wanted)
+                let found = offsetsFor(group: group.groupId, wanted: wanted, requireStable: request.requireStable)
                 return .init(groupId: group.groupId, topics: found.map { topic, partitions in
                     .init(name: topic, partitions: partitions.map {
                         .init(partitionIndex: $0.partition, committedOffset: $0.offset, committedLeaderEpoch: $0.leaderEpoch,
-                              metadata: $0.metadata, errorCode: 0)
+                              metadata: $0.metadata, errorCode: $0.error.rawValue)
                     })
                 }, errorCode: 0)
             }
@@ -161,33 +162,50 @@ extension Broker {
         let wanted = request.topics.map { topics in
             topics.flatMap { topic in topic.partitionIndexes.map { TopicPartition(topic: topic.name, partition: $0) } }
         }
-        let found = offsetsFor(group: request.groupId, wanted: wanted)
+        let found = offsetsFor(group: request.groupId, wanted: wanted, requireStable: context.version >= 7 && request.requireStable)
         return context.respond(OffsetFetchResponse(
             throttleTimeMs: 0,
             topics: found.map { topic, partitions in
                 .init(name: topic, partitions: partitions.map {
                     .init(partitionIndex: $0.partition, committedOffset: $0.offset, committedLeaderEpoch: $0.leaderEpoch,
-                          metadata: $0.metadata, errorCode: 0)
+                          metadata: $0.metadata, errorCode: $0.error.rawValue)
                 })
             },
             errorCode: 0))
     }
 
+    struct FetchedOffset {
+        var partition: Int32
+        var offset: Int64
+        var leaderEpoch: Int32
+        var metadata: String?
+        var error: ErrorCode
+    }
+
     /// Committed offsets grouped by topic, in request order; partitions without a commit get offset -1 and empty
-    /// metadata (Kafka's answer). `wanted` nil means every committed partition of the group.
-    private func offsetsFor(group: String, wanted: [TopicPartition]?) -> [(String, [(partition: Int32, offset: Int64, leaderEpoch: Int32, metadata: String?)])] {
+    /// metadata (Kafka's answer). `wanted` nil means every committed partition of the group. With `requireStable`, a
+    /// partition with a transactional commit pending gets UNSTABLE_OFFSET_COMMIT (offset -1): the consumer retries
+    /// once the transaction is decided instead of starting from a position that may be about to change.
+    private func offsetsFor(group: String, wanted: [TopicPartition]?, requireStable: Bool) -> [(String, [FetchedOffset])] {
         let committed = groups.committedOffsets(groupId: group, partitions: wanted)
-        let keys = wanted ?? committed.keys.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
+        let keys = wanted ?? committed.keys.sorted()
+        let unstable = requireStable ? groups.partitionsWithPendingTransactionalOffsets(groupId: group, keys) : []
         var order: [String] = []
-        var byTopic: [String: [(Int32, Int64, Int32, String?)]] = [:]
+        var byTopic: [String: [FetchedOffset]] = [:]
         for key in keys {
             if byTopic[key.topic] == nil { order.append(key.topic) }
-            if let offset = committed[key] {
-                byTopic[key.topic, default: []].append((key.partition, offset.offset, offset.leaderEpoch, offset.metadata ?? ""))
+            if unstable.contains(key) {
+                byTopic[key.topic, default: []].append(FetchedOffset(partition: key.partition, offset: -1, leaderEpoch: -1,
+                                                                     metadata: "", error: .unstableOffsetCommit))
+            } else if let offset = committed[key] {
+                byTopic[key.topic, default: []].append(FetchedOffset(
+                    partition: key.partition, offset: offset.offset, leaderEpoch: offset.leaderEpoch,
+                    metadata: offset.metadata ?? "", error: .none))
             } else {
-                byTopic[key.topic, default: []].append((key.partition, -1, -1, ""))
+                byTopic[key.topic, default: []].append(FetchedOffset(partition: key.partition, offset: -1, leaderEpoch: -1,
+                                                                     metadata: "", error: .none))
             }
         }
-        return order.map { ($0, byTopic[$0]!.map { (partition: $0.0, offset: $0.1, leaderEpoch: $0.2, metadata: $0.3) }) }
+        return order.map { ($0, byTopic[$0]!) }
     }
 }

@@ -5,7 +5,8 @@ import LogStorage
 // true end, not the start of the last batch), -3 = the record with the largest timestamp (v7+), -4 = earliest local
 // (v8+; no tiered storage, so the log start), -5 = latest tiered (v9+; nothing is tiered: -1). t >= 0: the first
 // record with a timestamp >= t, found through the time index, else offset -1. With read_committed (isolation 1) the
-// answer for -1 is the last stable offset, equal to the log end here since there are no transactions.
+// answer for -1 is the last stable offset, and a timestamp lookup landing at or above it finds nothing (Kafka's
+// rule: a read_committed consumer may not be pointed at records it cannot read yet).
 extension Broker {
     func handleListOffsets(_ request: ListOffsetsRequest, _ context: RequestContext) -> RequestOutcome {
         var response = ListOffsetsResponse(throttleTimeMs: 0, topics: [])
@@ -13,7 +14,8 @@ extension Broker {
             let topic = topics.topic(named: requested.name)
             var partitions: [ListOffsetsResponse.ListOffsetsTopicResponse.ListOffsetsPartitionResponse] = []
             for partition in requested.partitions {
-                partitions.append(listOffset(topic?.log(partition.partitionIndex), partition))
+                partitions.append(listOffset(topic?.log(partition.partitionIndex), partition,
+                                             readCommitted: context.version >= 2 && request.isolationLevel == 1))
             }
             response.topics.append(.init(name: requested.name, partitions: partitions))
         }
@@ -21,7 +23,7 @@ extension Broker {
     }
 
     private func listOffset(
-        _ log: PartitionLog?, _ request: ListOffsetsRequest.ListOffsetsTopic.ListOffsetsPartition
+        _ log: PartitionLog?, _ request: ListOffsetsRequest.ListOffsetsTopic.ListOffsetsPartition, readCommitted: Bool
     ) -> ListOffsetsResponse.ListOffsetsTopicResponse.ListOffsetsPartitionResponse {
         typealias Response = ListOffsetsResponse.ListOffsetsTopicResponse.ListOffsetsPartitionResponse
         guard let log else {
@@ -33,14 +35,14 @@ extension Broker {
         }
         switch request.timestamp {
         case -2, -4: return answer(log.logStartOffset)
-        case -1: return answer(log.logEndOffset)
+        case -1: return answer(readCommitted ? log.lastStableOffset : log.logEndOffset)
         case -3:
-            guard let max = log.maxTimestampOffset else { return answer(-1) }
+            guard let max = log.maxTimestampOffset, !readCommitted || max.offset < log.lastStableOffset else { return answer(-1) }
             return answer(max.offset, max.timestamp)
         case -5: return answer(-1)
         case let timestamp where timestamp >= 0:
             do {
-                guard let found = try log.offset(forTimestamp: timestamp) else { return answer(-1) }
+                guard let found = try log.offset(forTimestamp: timestamp, belowStableOffset: readCommitted) else { return answer(-1) }
                 return answer(found.offset, found.timestamp)
             } catch {
                 return Response(partitionIndex: request.partitionIndex, errorCode: Self.errorCode(for: error).rawValue,

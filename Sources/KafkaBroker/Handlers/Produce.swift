@@ -6,16 +6,34 @@ import LogStorage
 // the answer is sent once the batch is in the page cache (it then survives a process kill; see the README for power
 // loss). acks=0 gets no response; if such a request fails, the connection is closed, as Kafka does, so the producer
 // notices. Parked fetches on the partitions written are woken at once.
+//
+// Transactions: every batch of the request is looked at. Transactional batches need the request's transactional id
+// (else TRANSACTIONAL_ID_AUTHORIZATION_FAILED, as Kafka answers a producer not allowed to use one) and one producer
+// id and epoch across the request (else INVALID_PRODUCER_ID_MAPPING); both refuse the whole request. Each partition's
+// transactional batches are then checked against the transaction coordinator under the log's lock (Kafka's KIP-890
+// verification): the partition must be in the producer's open transaction (INVALID_TXN_STATE), at its current epoch
+// (INVALID_PRODUCER_EPOCH), and the transaction not being decided (NOT_ENOUGH_REPLICAS, retriable).
 extension Broker {
     func handleProduce(_ request: ProduceRequest, _ context: RequestContext) -> RequestOutcome {
+        typealias PartitionResponse = ProduceResponse.TopicProduceResponse.PartitionProduceResponse
         var responses: [ProduceResponse.TopicProduceResponse] = []
         var written: [(topic: String, partition: Int32)] = []
         var firstError: String?
+        let refusal = transactionalRefusal(request)
         for topicData in request.topicData {
             let topic = topics.topic(named: topicData.name)
-            var partitions: [ProduceResponse.TopicProduceResponse.PartitionProduceResponse] = []
+            var partitions: [PartitionResponse] = []
             for data in topicData.partitionData {
-                let result = producePartition(topic, data, request, context)
+                let result: PartitionResponse
+                if let refusal {
+                    result = PartitionResponse(
+                        index: data.index, errorCode: refusal.rawValue, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1,
+                        errorMessage: refusal == .transactionalIdAuthorizationFailed
+                            ? "transactional batches need the request's transactional id"
+                            : "transactional batches of more than one producer in one request")
+                } else {
+                    result = producePartition(topic, topicData.name, data, request, context)
+                }
                 if result.errorCode == 0 {
                     written.append((topicData.name, data.index))
                 } else if firstError == nil {
@@ -33,9 +51,25 @@ extension Broker {
         return context.respond(ProduceResponse(responses: responses, throttleTimeMs: 0))
     }
 
+    /// A request-wide refusal of transactional batches, if any (see the comment at the top).
+    private func transactionalRefusal(_ request: ProduceRequest) -> ErrorCode? {
+        var producer: (id: Int64, epoch: Int16)?
+        for topicData in request.topicData {
+            for data in topicData.partitionData {
+                guard case .bytes(let records)? = data.records else { continue }
+                for header in RecordBatchHeader.headers(in: records) where header.isTransactional {
+                    if request.transactionalId == nil { return .transactionalIdAuthorizationFailed }
+                    if let producer, producer != (header.producerId, header.producerEpoch) { return .invalidProducerIdMapping }
+                    producer = (header.producerId, header.producerEpoch)
+                }
+            }
+        }
+        return nil
+    }
+
     private func producePartition(
-        _ topic: Topic?, _ data: ProduceRequest.TopicProduceData.PartitionProduceData, _ request: ProduceRequest,
-        _ context: RequestContext
+        _ topic: Topic?, _ topicName: String, _ data: ProduceRequest.TopicProduceData.PartitionProduceData,
+        _ request: ProduceRequest, _ context: RequestContext
     ) -> ProduceResponse.TopicProduceResponse.PartitionProduceResponse {
         typealias Response = ProduceResponse.TopicProduceResponse.PartitionProduceResponse
         func failure(_ code: ErrorCode, _ message: String) -> Response {
@@ -44,9 +78,6 @@ extension Broker {
         }
         guard [-1, 0, 1].contains(request.acks) else {
             return failure(.invalidRequiredAcks, "acks must be -1 (all), 0 or 1")
-        }
-        guard request.transactionalId == nil else {
-            return failure(.transactionalIdAuthorizationFailed, "transactions are not supported by ledgerstream")
         }
         // Produce v0-v2 carry the legacy message sets (magic 0 and 1), which ledgerstream does not store. Those
         // versions are advertised anyway, as Kafka 3 does, because librdkafka before 2.11.1 refuses to compress
@@ -60,11 +91,8 @@ extension Broker {
         guard case .bytes(let records)? = data.records, records.readableBytes > 0 else {
             return failure(context.version >= 8 ? .invalidRecord : .corruptMessage, "the request carries no record batch")
         }
-        if let header = RecordBatchHeader(records), header.isTransactional {
-            return failure(.transactionalIdAuthorizationFailed, "transactional batches are not supported by ledgerstream")
-        }
         do {
-            let result = try log.append(records, leaderEpoch: 0)
+            let result = try log.append(records, leaderEpoch: 0, verify: transactionCheck(request.transactionalId, topicName, data.index))
             return Response(index: data.index, errorCode: 0, baseOffset: result.baseOffset,
                             logAppendTimeMs: result.logAppendTimeMs, logStartOffset: result.logStartOffset)
         } catch {
@@ -73,6 +101,25 @@ extension Broker {
                 logger.error("append failed", metadata: ["log": "\(log.name)", "error": "\(error)"])
             }
             return failure(code, error.description)
+        }
+    }
+
+    /// The check run under the log's lock for a partition's transactional batches: the coordinator must have this
+    /// partition in the producer's open transaction.
+    private func transactionCheck(
+        _ transactionalId: String?, _ topic: String, _ partition: Int32
+    ) -> (@Sendable ([RecordBatchHeader]) throws(StorageError) -> Void)? {
+        guard let transactionalId else { return nil }
+        let transactions = self.transactions
+        let key = TopicPartition(topic: topic, partition: partition)
+        return { headers throws(StorageError) in
+            for header in headers where header.isTransactional {
+                let verdict = transactions.verifyWrite(transactionalId: transactionalId, producerId: header.producerId,
+                                                       producerEpoch: header.producerEpoch, partition: key)
+                guard verdict == .none else {
+                    throw .refused(verdict, reason: "transactional batch of producer \(header.producerId) (epoch \(header.producerEpoch)) for \(key): \(verdict)")
+                }
+            }
         }
     }
 
@@ -85,6 +132,8 @@ extension Broker {
         case .offsetOutOfRange: return .offsetOutOfRange
         case .producer(.outOfOrderSequence): return .outOfOrderSequenceNumber
         case .producer(.staleEpoch): return .invalidProducerEpoch
+        case .producer(.nonTransactionalWriteInTransaction): return .invalidTxnState
+        case .refused(let code, _): return code
         case .closed: return .notLeaderOrFollower
         case .io, .unusableDirectory: return .kafkaStorageError
         }

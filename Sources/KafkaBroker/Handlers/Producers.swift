@@ -3,21 +3,36 @@ import Synchronization
 
 // InitProducerId (key 22), v0-5. Idempotent producers (TransactionalId null) always get a new, never reused
 // producer id with epoch 0, as Apache Kafka does; the transaction timeout is ignored for them (clients send -1, 0 or
-// 2147483647). Transactions are not supported: a TransactionalId is refused.
+// 2147483647). With a TransactionalId the transaction coordinator answers: the id's producer id with its next epoch
+// (fencing older instances and aborting their open transaction), or KIP-360's retry/bump rules when the request (v3+)
+// names the producer's current id and epoch.
 extension Broker {
     func handleInitProducerId(_ request: InitProducerIdRequest, _ context: RequestContext) -> RequestOutcome {
-        guard request.transactionalId == nil else {
-            return context.respond(InitProducerIdResponse(
-                throttleTimeMs: 0, errorCode: ErrorCode.transactionalIdAuthorizationFailed.rawValue, producerId: -1, producerEpoch: -1))
+        func answer(_ error: ErrorCode, _ producerId: Int64 = -1, _ epoch: Int16 = -1) -> RequestOutcome {
+            context.respond(InitProducerIdResponse(throttleTimeMs: 0, errorCode: error.rawValue,
+                                                   producerId: error == .none ? producerId : -1,
+                                                   producerEpoch: error == .none ? epoch : -1))
         }
-        do {
-            let id = try producerIds.next()
-            return context.respond(InitProducerIdResponse(throttleTimeMs: 0, errorCode: 0, producerId: id, producerEpoch: 0))
-        } catch {
-            logger.error("allocating a producer id failed", metadata: ["error": "\(error)"])
-            return context.respond(InitProducerIdResponse(
-                throttleTimeMs: 0, errorCode: ErrorCode.coordinatorNotAvailable.rawValue, producerId: -1, producerEpoch: -1))
+        guard let transactionalId = request.transactionalId else {
+            do {
+                return answer(.none, try producerIds.next(), 0)
+            } catch {
+                logger.error("allocating a producer id failed", metadata: ["error": "\(error)"])
+                return answer(.coordinatorNotAvailable)
+            }
         }
+        // Both or neither of the current id and epoch (v3+); one without the other is malformed.
+        var expected: (producerId: Int64, epoch: Int16)?
+        if context.version >= 3 {
+            switch (request.producerId, request.producerEpoch) {
+            case (-1, -1): expected = nil
+            case (-1, _), (_, -1): return answer(.invalidRequest)
+            case (let producerId, let epoch): expected = (producerId, epoch)
+            }
+        }
+        let result = transactions.initProducerId(
+            transactionalId: transactionalId, timeoutMs: request.transactionTimeoutMs, expected: expected)
+        return answer(Self.fencing(result.error, knownFrom: 4, version: context.version), result.producerId, result.producerEpoch)
     }
 }
 

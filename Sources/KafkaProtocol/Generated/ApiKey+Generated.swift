@@ -20,10 +20,17 @@ extension ApiKey {
     public static let deleteTopics = ApiKey(rawValue: 20)
     public static let deleteRecords = ApiKey(rawValue: 21)
     public static let initProducerId = ApiKey(rawValue: 22)
+    public static let addPartitionsToTxn = ApiKey(rawValue: 24)
+    public static let addOffsetsToTxn = ApiKey(rawValue: 25)
+    public static let endTxn = ApiKey(rawValue: 26)
+    public static let txnOffsetCommit = ApiKey(rawValue: 28)
     public static let describeConfigs = ApiKey(rawValue: 32)
     public static let createPartitions = ApiKey(rawValue: 37)
     public static let incrementalAlterConfigs = ApiKey(rawValue: 44)
     public static let describeCluster = ApiKey(rawValue: 60)
+    public static let describeProducers = ApiKey(rawValue: 61)
+    public static let describeTransactions = ApiKey(rawValue: 65)
+    public static let listTransactions = ApiKey(rawValue: 66)
 
     /// Every API ledgerstream implements, with the versions it implements.
     public static let schemas: [Int16: ApiSchema] = [
@@ -45,9 +52,16 @@ extension ApiKey {
         20: ApiSchema(name: "DeleteTopics", versions: 1...6, firstFlexibleVersion: 4),
         21: ApiSchema(name: "DeleteRecords", versions: 0...2, firstFlexibleVersion: 2),
         22: ApiSchema(name: "InitProducerId", versions: 0...5, firstFlexibleVersion: 2),
+        24: ApiSchema(name: "AddPartitionsToTxn", versions: 0...3, firstFlexibleVersion: 3),
+        25: ApiSchema(name: "AddOffsetsToTxn", versions: 0...4, firstFlexibleVersion: 3),
+        26: ApiSchema(name: "EndTxn", versions: 0...4, firstFlexibleVersion: 3),
+        28: ApiSchema(name: "TxnOffsetCommit", versions: 0...4, firstFlexibleVersion: 3),
         32: ApiSchema(name: "DescribeConfigs", versions: 1...4, firstFlexibleVersion: 4),
         37: ApiSchema(name: "CreatePartitions", versions: 0...3, firstFlexibleVersion: 2),
         44: ApiSchema(name: "IncrementalAlterConfigs", versions: 0...1, firstFlexibleVersion: 1),
         60: ApiSchema(name: "DescribeCluster", versions: 0...1, firstFlexibleVersion: 0),
+        61: ApiSchema(name: "DescribeProducers", versions: 0...0, firstFlexibleVersion: 0),
+        65: ApiSchema(name: "DescribeTransactions", versions: 0...0, firstFlexibleVersion: 0),
+        66: ApiSchema(name: "ListTransactions", versions: 0...1, firstFlexibleVersion: 0),
     ]
 }

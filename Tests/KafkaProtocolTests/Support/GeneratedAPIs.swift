@@ -46,10 +46,17 @@ struct GeneratedAPI: Sendable, CustomStringConvertible {
         GeneratedAPI(DeleteTopicsRequest.self),
         GeneratedAPI(DeleteRecordsRequest.self),
         GeneratedAPI(InitProducerIdRequest.self),
+        GeneratedAPI(AddPartitionsToTxnRequest.self),
+        GeneratedAPI(AddOffsetsToTxnRequest.self),
+        GeneratedAPI(EndTxnRequest.self),
+        GeneratedAPI(TxnOffsetCommitRequest.self),
         GeneratedAPI(DescribeConfigsRequest.self),
         GeneratedAPI(CreatePartitionsRequest.self),
         GeneratedAPI(IncrementalAlterConfigsRequest.self),
         GeneratedAPI(DescribeClusterRequest.self),
+        GeneratedAPI(DescribeProducersRequest.self),
+        GeneratedAPI(DescribeTransactionsRequest.self),
+        GeneratedAPI(ListTransactionsRequest.self),
     ]
 
     static let byKey: [Int16: GeneratedAPI] = Dictionary(uniqueKeysWithValues: all.map { ($0.apiKey.rawValue, $0) })

@@ -1,0 +1,135 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// An aborted transaction as a read_committed fetch reports it: its records in [firstOffset, lastOffset] (the ABORT
+/// marker's offset) from `producerId` must be dropped by the consumer.
+public struct AbortedTransaction: Equatable, Sendable {
+    public var producerId: Int64
+    public var firstOffset: Int64
+    public var lastOffset: Int64
+    /// The partition's last stable offset once this transaction was decided: no transaction aborted later started
+    /// below it, so a search for transactions overlapping offsets below it can stop here.
+    public var lastStableOffset: Int64
+
+    public init(producerId: Int64, firstOffset: Int64, lastOffset: Int64, lastStableOffset: Int64) {
+        self.producerId = producerId
+        self.firstOffset = firstOffset
+        self.lastOffset = lastOffset
+        self.lastStableOffset = lastStableOffset
+    }
+}
+
+/// A segment's aborted-transaction index, `<base offset>.txnindex`, in Kafka's format: 34-byte entries
+/// `int16 version (0), int64 producerId, int64 firstOffset, int64 lastOffset, int64 lastStableOffset`, big-endian,
+/// in the order the ABORT markers were written (so ascending lastOffset). An entry lives in the segment holding its
+/// marker.
+///
+/// Derived data: recovery rebuilds it from the log's control batches. The file is created on the first entry (most
+/// segments never have one) and held in memory in full, so a read_committed fetch never touches the disk for it.
+///
+/// Not thread-safe: owned by one ``Segment``.
+final class TransactionIndex {
+    static let entrySize = 34
+
+    let path: String
+    private(set) var entries: [AbortedTransaction] = []
+    private var fd: Int32 = -1
+    private var isDirty = false
+
+    /// Opens the index if its file exists. Entries that are torn, out of order or outside `[baseOffset, ...)` are
+    /// dropped with everything after them; `wasDamaged` then tells the caller to rebuild from the log.
+    init(path: String, baseOffset: Int64) throws(StorageError) {
+        self.path = path
+        guard FileIO.exists(path) else { return }
+        fd = try FileIO.open(path, flags: O_RDWR)
+        let size = try FileIO.fileSize(fd, path: path)
+        let bytes = try FileIO.readAll(fd, count: size, at: 0, path: path)
+        var previous = baseOffset - 1
+        var offset = 0
+        while offset + Self.entrySize <= bytes.count {
+            func int64(_ at: Int) -> Int64 {
+                bytes[(offset + at)..<(offset + at + 8)].reduce(Int64(0)) { $0 << 8 | Int64($1) }
+            }
+            let version = Int16(bytes[offset]) << 8 | Int16(bytes[offset + 1])
+            let entry = AbortedTransaction(producerId: int64(2), firstOffset: int64(10), lastOffset: int64(18),
+                                           lastStableOffset: int64(26))
+            guard version == 0, entry.lastOffset > previous, entry.firstOffset <= entry.lastOffset else { break }
+            entries.append(entry)
+            previous = entry.lastOffset
+            offset += Self.entrySize
+        }
+        if offset != size {
+            wasDamaged = true
+            try FileIO.truncate(fd, to: offset, path: path)
+        }
+    }
+
+    private(set) var wasDamaged = false
+
+    var lastOffset: Int64? { entries.last?.lastOffset }
+
+    func append(_ entry: AbortedTransaction) throws(StorageError) {
+        precondition(entry.lastOffset > (lastOffset ?? Int64.min), "aborted transactions are indexed in marker order")
+        if fd < 0 { fd = try FileIO.open(path, flags: O_RDWR | O_CREAT) }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(Self.entrySize)
+        func put<T: FixedWidthInteger>(_ value: T) { withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) } }
+        put(Int16(0))
+        put(entry.producerId)
+        put(entry.firstOffset)
+        put(entry.lastOffset)
+        put(entry.lastStableOffset)
+        try FileIO.writeAll(fd, bytes: bytes, at: entries.count * Self.entrySize, path: path)
+        entries.append(entry)
+        isDirty = true
+    }
+
+    /// Drops entries whose marker is at or above `offset` (the log was cut there).
+    func truncate(toMarkersBelow offset: Int64) throws(StorageError) {
+        let keep = entries.firstIndex { $0.lastOffset >= offset } ?? entries.count
+        guard keep < entries.count else { return }
+        entries.removeSubrange(keep...)
+        if fd >= 0 { try FileIO.truncate(fd, to: keep * Self.entrySize, path: path) }
+        wasDamaged = false
+    }
+
+    /// The aborted transactions overlapping [fetchOffset, upperBound): lastOffset >= fetchOffset and firstOffset <
+    /// upperBound. `isComplete` is true when an entry proves no later one can overlap (its lastStableOffset is at or
+    /// past `upperBound`), so the caller need not look at the following segments (Kafka's
+    /// `TransactionIndex.collectAbortedTxns`).
+    func collect(from fetchOffset: Int64, upperBound: Int64, into result: inout [AbortedTransaction]) -> Bool {
+        // Entries are ordered by lastOffset: skip those that ended before the fetch.
+        var low = 0
+        var high = entries.count
+        while low < high {
+            let mid = (low + high) / 2
+            if entries[mid].lastOffset < fetchOffset { low = mid + 1 } else { high = mid }
+        }
+        for entry in entries[low...] {
+            if entry.firstOffset < upperBound { result.append(entry) }
+            if entry.lastStableOffset >= upperBound { return true }
+        }
+        return false
+    }
+
+    func flush() throws(StorageError) {
+        guard isDirty, fd >= 0 else { return }
+        try FileIO.sync(fd, path: path)
+        isDirty = false
+    }
+
+    func close() {
+        if fd >= 0 { Glibc.close(fd) }
+        fd = -1
+    }
+
+    /// Closes and unlinks the file, if there is one.
+    func delete() throws(StorageError) {
+        close()
+        if FileIO.exists(path) { try FileIO.remove(path) }
+        entries = []
+    }
+}
