@@ -173,13 +173,13 @@ _ledgerstream() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    demo|broker|zookeeper|topic|produce|consume|shell|report|dump-log|help)
+    demo|broker|zookeeper|topic|produce|consume|transactions|shell|report|dump-log|help)
         # Offer subcommand argument completions
         "_ledgerstream_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'demo broker zookeeper topic produce consume shell report dump-log help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'demo broker zookeeper topic produce consume transactions shell report dump-log help' -- "${cur}"))
         ;;
     esac
 }
@@ -442,7 +442,7 @@ _ledgerstream_produce() {
     repeating_flags=()
     non_repeating_flags=(--skip-invalid --no-idempotence --quiet -q --version -h --help)
     repeating_options=(--header)
-    non_repeating_options=(--topic --csv --key --key-delimiter --partition --acks --linger-ms --compression -b --bootstrap-server --brokers)
+    non_repeating_options=(--topic --csv --key --key-delimiter --partition --acks --linger-ms --compression --transactional-id --transaction-timeout-ms -b --bootstrap-server --brokers)
     __ledgerstream_offer_flags_options 1
 
     # Offer option value completions
@@ -476,6 +476,12 @@ _ledgerstream_produce() {
     '--compression')
         return
         ;;
+    '--transactional-id')
+        return
+        ;;
+    '--transaction-timeout-ms')
+        return
+        ;;
     '-b'|'--bootstrap-server'|'--brokers')
         return
         ;;
@@ -494,7 +500,7 @@ _ledgerstream_consume() {
     repeating_flags=()
     non_repeating_flags=(--from-beginning -e --exit-at-end --verbose -v --version -h --help)
     repeating_options=(--partition)
-    non_repeating_options=(--sink --db -g --group --session-timeout-ms --offset -n --num --format -b --bootstrap-server --brokers --log-level)
+    non_repeating_options=(--sink --db -g --group --session-timeout-ms --offset -n --num --format --isolation-level -b --bootstrap-server --brokers --log-level)
     __ledgerstream_offer_flags_options -1
 
     # Offer option value completions
@@ -525,6 +531,10 @@ _ledgerstream_consume() {
     '--format')
         return
         ;;
+    '--isolation-level')
+        __ledgerstream_add_completions -W 'read_uncommitted'$'\n''read_committed'
+        return
+        ;;
     '-b'|'--bootstrap-server'|'--brokers')
         return
         ;;
@@ -538,6 +548,70 @@ _ledgerstream_consume() {
     case "${positional_number}" in
     *)
         __ledgerstream_add_completions -W "$(__ledgerstream_custom_complete ---completion consume -- positional@0 "${COMP_CWORD}" "$(__ledgerstream_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
+}
+
+_ledgerstream_transactions() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __ledgerstream_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    list|describe)
+        # Offer subcommand argument completions
+        "_ledgerstream_transactions_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'list describe' -- "${cur}"))
+        ;;
+    esac
+}
+
+_ledgerstream_transactions_list() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=(--state)
+    non_repeating_options=(--format -b --bootstrap-server --brokers)
+    __ledgerstream_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--state')
+        return
+        ;;
+    '--format')
+        __ledgerstream_add_completions -W 'text'$'\n''json'
+        return
+        ;;
+    '-b'|'--bootstrap-server'|'--brokers')
+        return
+        ;;
+    esac
+}
+
+_ledgerstream_transactions_describe() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--format -b --bootstrap-server --brokers)
+    __ledgerstream_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--format')
+        __ledgerstream_add_completions -W 'text'$'\n''json'
+        return
+        ;;
+    '-b'|'--bootstrap-server'|'--brokers')
         return
         ;;
     esac

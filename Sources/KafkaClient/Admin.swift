@@ -18,6 +18,10 @@ public struct TopicDescription: Sendable {
         public var isr: [Int32]
         public var logStartOffset: Int64
         public var highWatermark: Int64
+        /// Where read_committed consumers stop: the start of the oldest open transaction, else the high watermark.
+        public var lastStableOffset: Int64
+        /// Producers with a transaction open in the partition, oldest first; nil when the broker cannot say.
+        public var openTransactions: [PartitionProducer]?
     }
 
     public var name: String
@@ -92,14 +96,17 @@ extension KafkaClient {
         return metadata.topics.values.sorted { $0.name < $1.name }
     }
 
-    /// The offset of `timestamp` in each partition (-2 earliest, -1 latest, or a time in ms).
-    public func listOffsets(topic: String, partitions: [Int32], timestamp: Int64) async throws -> [Int32: Int64] {
+    /// The offset of `timestamp` in each partition (-2 earliest, -1 latest, or a time in ms). With read_committed,
+    /// latest is the last stable offset and a time lookup never lands at or above it.
+    public func listOffsets(
+        topic: String, partitions: [Int32], timestamp: Int64, isolation: IsolationLevel = .readUncommitted
+    ) async throws -> [Int32: Int64] {
         var byLeader: [Int32: [Int32]] = [:]
         for partition in partitions { byLeader[try await leader(topic: topic, partition: partition), default: []].append(partition) }
         var result: [Int32: Int64] = [:]
         for (leader, owned) in byLeader {
             let connection = try await connection(toNode: leader)
-            let response = try await connection.send(ListOffsetsRequest(replicaId: -1, isolationLevel: 0, topics: [
+            let response = try await connection.send(ListOffsetsRequest(replicaId: -1, isolationLevel: isolation.wireValue, topics: [
                 .init(name: topic, partitions: owned.map { .init(partitionIndex: $0, currentLeaderEpoch: -1, timestamp: timestamp) }),
             ]))
             for partition in response.topics.flatMap(\.partitions) {
@@ -130,12 +137,22 @@ extension KafkaClient {
         let partitions = info.partitions.map(\.partition)
         let starts = try await listOffsets(topic: name, partitions: partitions, timestamp: -2)
         let ends = try await listOffsets(topic: name, partitions: partitions, timestamp: -1)
+        let stable = try await listOffsets(topic: name, partitions: partitions, timestamp: -1, isolation: .readCommitted)
+        let producers = try await describeProducers(topic: name, partitions: partitions)
         let configs = try await describeTopicConfigs(name)
+        func open(_ partition: Int32) -> [PartitionProducer]? {
+            producers.map { found in
+                (found[partition] ?? []).filter { $0.openTransactionStart != nil }
+                    .sorted { ($0.openTransactionStart ?? 0) < ($1.openTransactionStart ?? 0) }
+            }
+        }
         return TopicDescription(
             name: name, id: info.id,
-            partitions: info.partitions.map {
-                .init(partition: $0.partition, leader: $0.leader, replicas: $0.replicas, isr: $0.isr,
-                      logStartOffset: starts[$0.partition] ?? -1, highWatermark: ends[$0.partition] ?? -1)
+            partitions: info.partitions.map { partition -> TopicDescription.Partition in
+                TopicDescription.Partition(
+                    partition: partition.partition, leader: partition.leader, replicas: partition.replicas, isr: partition.isr,
+                    logStartOffset: starts[partition.partition] ?? -1, highWatermark: ends[partition.partition] ?? -1,
+                    lastStableOffset: stable[partition.partition] ?? -1, openTransactions: open(partition.partition))
             },
             configs: configs)
     }

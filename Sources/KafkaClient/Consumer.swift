@@ -1,6 +1,16 @@
 import KafkaProtocol
 import NIOCore
 
+/// Which records of transactional producers a consumer sees (isolation.level).
+public enum IsolationLevel: String, Sendable, CaseIterable {
+    /// Everything in the log, including open and aborted transactions' records (Kafka's Java default).
+    case readUncommitted = "read_uncommitted"
+    /// Only committed transactions: reads stop at the last stable offset and aborted transactions are skipped.
+    case readCommitted = "read_committed"
+
+    var wireValue: Int8 { self == .readCommitted ? 1 : 0 }
+}
+
 /// Consumer settings, named after their Kafka client equivalents.
 public struct ConsumerConfig: Sendable {
     public enum OffsetReset: String, Sendable {
@@ -23,6 +33,7 @@ public struct ConsumerConfig: Sendable {
     public var fetchMaxBytes: Int32 = 52_428_800
     public var maxPartitionFetchBytes: Int32 = 1_048_576
     public var maxPollRecords = 10_000
+    public var isolationLevel: IsolationLevel = .readUncommitted
 
     public init() {}
 }
@@ -63,6 +74,9 @@ public actor KafkaConsumer {
     /// Next offset to hand to the caller (what commits record).
     private var consumedPositions: [TopicPartition: Int64] = [:]
     private var buffered: [ConsumerRecord] = []
+    /// Buffered records per partition: once a partition has none left, its consumed position moves to its fetch
+    /// position, past batches the caller never sees (transaction markers, aborted transactions).
+    private var bufferedCounts: [TopicPartition: Int] = [:]
     private var inFlight: [Int32: Task<FetchResult, any Error>] = [:]
     private var memberId = ""
     private var generationId: Int32 = -1
@@ -93,6 +107,10 @@ public actor KafkaConsumer {
 
     /// The next offset the caller will see, per partition (what a commit stores).
     public var positions: [TopicPartition: Int64] { consumedPositions }
+
+    /// The group generation and member id (-1 and "" outside a group, or before joining).
+    var currentGeneration: Int32 { manualStarts == nil ? generationId : -1 }
+    var currentMemberId: String { manualStarts == nil ? memberId : "" }
 
     // MARK: Subscribing and assigning
 
@@ -135,7 +153,13 @@ public actor KafkaConsumer {
         let batch = Array(buffered.prefix(count))
         buffered.removeFirst(count)
         for record in batch {
-            consumedPositions[TopicPartition(topic: record.topic, partition: record.partition)] = record.offset + 1
+            let key = TopicPartition(topic: record.topic, partition: record.partition)
+            consumedPositions[key] = record.offset + 1
+            bufferedCounts[key, default: 1] -= 1
+            if bufferedCounts[key] == 0 {
+                bufferedCounts[key] = nil
+                if let fetched = fetchPositions[key] { consumedPositions[key] = max(record.offset + 1, fetched) }
+            }
         }
         startFetches()
         return batch
@@ -215,11 +239,13 @@ public actor KafkaConsumer {
         return connection
     }
 
-    /// The log end offset of every assigned partition (for --exit-at-end).
+    /// Where every assigned partition ends for this consumer (for --exit-at-end): the log end offset, or with
+    /// read_committed the last stable offset (nothing past it can be read yet).
     public func endOffsets() async throws -> [TopicPartition: Int64] {
         var result: [TopicPartition: Int64] = [:]
         for (topic, partitions) in Dictionary(grouping: assignment, by: \.topic) {
-            let ends = try await client.listOffsets(topic: topic, partitions: partitions.map(\.partition), timestamp: -1)
+            let ends = try await client.listOffsets(topic: topic, partitions: partitions.map(\.partition), timestamp: -1,
+                                                    isolation: config.isolationLevel)
             for (partition, offset) in ends { result[TopicPartition(topic: topic, partition: partition)] = offset }
         }
         return result
@@ -269,9 +295,13 @@ public actor KafkaConsumer {
                     default: return -1
                     }
                 }()
-                var offset = try await client.listOffsets(topic: partition.topic, partitions: [partition.partition], timestamp: timestamp)[partition.partition] ?? -1
+                var offset = try await client.listOffsets(
+                    topic: partition.topic, partitions: [partition.partition], timestamp: timestamp,
+                    isolation: config.isolationLevel)[partition.partition] ?? -1
                 if offset < 0 {  // no record that new: start at the end
-                    offset = try await client.listOffsets(topic: partition.topic, partitions: [partition.partition], timestamp: -1)[partition.partition] ?? 0
+                    offset = try await client.listOffsets(
+                        topic: partition.topic, partitions: [partition.partition], timestamp: -1,
+                        isolation: config.isolationLevel)[partition.partition] ?? 0
                 }
                 positions[partition] = offset
             case .committed:
@@ -281,6 +311,7 @@ public actor KafkaConsumer {
         for task in inFlight.values { task.cancel() }
         inFlight = [:]
         buffered = []
+        bufferedCounts = [:]
         fetchPositions = positions
         consumedPositions = positions
     }
@@ -323,7 +354,17 @@ public actor KafkaConsumer {
         for (partition, next) in result.nextPositions where fetchPositions[partition] != nil {
             fetchPositions[partition] = next
         }
-        buffered += result.records.filter { fetchPositions[TopicPartition(topic: $0.topic, partition: $0.partition)] != nil }
+        for record in result.records {
+            let key = TopicPartition(topic: record.topic, partition: record.partition)
+            guard fetchPositions[key] != nil else { continue }
+            buffered.append(record)
+            bufferedCounts[key, default: 0] += 1
+        }
+        // A partition whose fetch brought nothing to hand out (only markers or aborted records) is consumed up to
+        // where the next fetch starts.
+        for (partition, next) in result.nextPositions where bufferedCounts[partition] == nil {
+            if let consumed = consumedPositions[partition], consumed < next { consumedPositions[partition] = next }
+        }
         if !result.resets.isEmpty {
             let reset: StartPosition = config.autoOffsetReset == .earliest ? .beginning : .end
             try await resetPartitions(result.resets, to: reset)
@@ -336,7 +377,9 @@ public actor KafkaConsumer {
     private func resetPartitions(_ partitions: [TopicPartition], to start: StartPosition) async throws {
         for partition in partitions {
             let timestamp: Int64 = start == .beginning ? -2 : -1
-            if let offset = try await client.listOffsets(topic: partition.topic, partitions: [partition.partition], timestamp: timestamp)[partition.partition] {
+            if let offset = try await client.listOffsets(
+                topic: partition.topic, partitions: [partition.partition], timestamp: timestamp,
+                isolation: config.isolationLevel)[partition.partition] {
                 fetchPositions[partition] = offset
                 consumedPositions[partition] = offset
             }
@@ -351,7 +394,7 @@ public actor KafkaConsumer {
         let byTopic = Dictionary(grouping: positions, by: { $0.0.topic })
         let request = FetchRequest(
             replicaId: -1, maxWaitMs: config.fetchMaxWaitMs, minBytes: config.fetchMinBytes, maxBytes: config.fetchMaxBytes,
-            isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+            isolationLevel: config.isolationLevel.wireValue, sessionId: 0, sessionEpoch: -1,
             topics: byTopic.keys.sorted().map { topic in
                 .init(topic: topic, topicId: topicIds[topic] ?? .zero, partitions: byTopic[topic]!.map {
                     .init(partition: $0.0.partition, currentLeaderEpoch: -1, fetchOffset: $0.1, lastFetchedEpoch: -1,
@@ -386,6 +429,7 @@ public actor KafkaConsumer {
                 }
                 guard case .bytes(var bytes)? = data.records else { continue }
                 var next = position
+                var aborted = AbortedTransactionFilter(data.abortedTransactions ?? [])
                 // Whole batches; a trailing batch cut short by the size limit is left for the next fetch.
                 while bytes.readableBytes >= RecordBatchHeader.size, let header = RecordBatchHeader(bytes),
                       header.totalSize <= bytes.readableBytes {
@@ -393,7 +437,7 @@ public actor KafkaConsumer {
                     if header.magic != 2 {
                         throw KafkaClientError.malformedResponse("\(key): record format v\(header.magic) is not supported (only v2)")
                     }
-                    if header.isControl {
+                    if config.isolationLevel == .readCommitted && !aborted.shouldDeliver(header, batch: batch) || header.isControl {
                         next = max(next, header.nextOffset)
                         continue
                     }

@@ -196,17 +196,30 @@ public actor KafkaClient {
         return try await anyConnection()
     }
 
+    /// Which kind of coordinator FindCoordinator looks for.
+    public enum CoordinatorKind: Int8, Sendable {
+        case group = 0
+        case transaction = 1
+    }
+
     /// The node id of the broker coordinating `group` (FindCoordinator, retried while the coordinator loads).
     public func findCoordinator(forGroup group: String) async throws -> Int32 {
+        try await findCoordinator(key: group, kind: .group)
+    }
+
+    /// The node id of the broker coordinating a group or a transactional id.
+    public func findCoordinator(key: String, kind: CoordinatorKind) async throws -> Int32 {
         let connection = try await anyConnection()
         let version = try connection.version(for: FindCoordinatorRequest.self)
+        if kind == .transaction && version < 1 { throw KafkaClientError.unsupportedApi(.findCoordinator) }
         let request = version >= 4
-            ? FindCoordinatorRequest(keyType: 0, coordinatorKeys: [group])
-            : FindCoordinatorRequest(key: group, keyType: 0)
+            ? FindCoordinatorRequest(keyType: kind.rawValue, coordinatorKeys: [key])
+            : FindCoordinatorRequest(key: key, keyType: kind.rawValue)
+        let what = kind == .group ? "group" : "transactional id"
         let response = try await Retry.run {
             let response = try await connection.send(request, version: version)
             let error = ErrorCode(rawValue: version >= 4 ? response.coordinators.first?.errorCode ?? -1 : response.errorCode)
-            if error != .none { throw KafkaClientError.broker(error, message: "finding the coordinator of group \(group)") }
+            if error != .none { throw KafkaClientError.broker(error, message: "finding the coordinator of \(what) \(key)") }
             return response
         }
         let node = version >= 4 ? response.coordinators[0].nodeId : response.nodeId

@@ -18,6 +18,11 @@ public enum KafkaClientError: Error, Sendable, CustomStringConvertible, Equatabl
     case invalidArgument(String)
     /// The producer or consumer was closed.
     case closed
+    /// A transactional producer was fenced: a newer instance with the same transactional id took over, or the broker
+    /// aborted its transaction for running past transaction.timeout.ms. Only a new producer can continue.
+    case fenced(String)
+    /// The open transaction cannot be committed (a record or a partition failed): abort it, then retry in a new one.
+    case transactionMustAbort(String)
 
     public var description: String {
         switch self {
@@ -30,6 +35,8 @@ public enum KafkaClientError: Error, Sendable, CustomStringConvertible, Equatabl
         case .malformedResponse(let what): return "malformed response: \(what)"
         case .invalidArgument(let what): return what
         case .closed: return "the client was closed"
+        case .fenced(let why): return "producer fenced: \(why)"
+        case .transactionMustAbort(let why): return "the transaction must be aborted: \(why)"
         }
     }
 

@@ -25,6 +25,11 @@ public struct ProducerConfig: Sendable {
     public var requestTimeoutMs: Int32 = 30_000
     /// compression.type: batches are compressed with this codec (gzip, lz4 or zstd; none by default).
     public var compression: CompressionCodec = .none
+    /// transactional.id: makes this a transactional producer (``KafkaProducer/initTransactions()`` first, then
+    /// records are only sent inside transactions). Implies idempotence and acks=all, as in Kafka.
+    public var transactionalId: String?
+    /// transaction.timeout.ms: the broker aborts a transaction left open longer than this.
+    public var transactionTimeoutMs: Int32 = 60_000
 
     public init() {}
 }
@@ -76,30 +81,39 @@ public struct ProducerStats: Sendable, Equatable {
 /// back-pressure: `send` suspends while too much is unacknowledged instead of growing without bound.
 ///
 /// One request per partition is in flight at a time, which keeps each partition's records in order under retries.
+///
+/// With a transactional id it is a transactional producer (KIP-98; `Producer+Transactions.swift`): records are
+/// sent inside transactions that become visible to read_committed consumers all at once, or never.
 public actor KafkaProducer {
     public let client: KafkaClient
     public let config: ProducerConfig
-    private var producerId: Int64 = -1
-    private var producerEpoch: Int16 = -1
+    var producerId: Int64 = -1
+    var producerEpoch: Int16 = -1
+    /// The transactional producer's state; unused without a transactional id.
+    var transaction = TransactionProgress()
     private var partitionCounts: [String: Int32] = [:]
     private var sticky: [String: Int32] = [:]
-    private var accumulator: RecordAccumulator
+    var accumulator: RecordAccumulator
     private var bufferedBytes = 0
     private var spaceWaiters: [CheckedContinuation<Void, Never>] = []
-    private var flushWaiters: [CheckedContinuation<Void, Never>] = []
+    var flushWaiters: [CheckedContinuation<Void, Never>] = []
     private var senderWakeup: CheckedContinuation<Void, Never>?
     private var sender: Task<Void, Never>?
-    private var inFlightRequests = 0
+    var inFlightRequests = 0
     private var isClosed = false
     public private(set) var stats = ProducerStats()
 
     public init(client: KafkaClient, config: ProducerConfig = ProducerConfig()) {
         self.client = client
         var config = config
+        if config.transactionalId != nil {
+            config.acks = .all
+            config.idempotent = true
+        }
         if config.acks != .all { config.idempotent = false }  // as Kafka: idempotence needs acks=all
         self.config = config
         accumulator = RecordAccumulator(lingerMs: config.lingerMs, batchSizeBytes: config.batchSizeBytes,
-                                        compression: config.compression)
+                                        compression: config.compression, transactional: config.transactionalId != nil)
     }
 
     private static func nowMs() -> Int64 {
@@ -127,7 +141,11 @@ public actor KafkaProducer {
     /// Queues many records in one call (one actor hop for all of them). Suspends only while buffer.memory is full.
     public func send(topic: String, records: [OutgoingRecord], partition: Int32? = nil, onDelivery: DeliveryCallback? = nil) async throws {
         if isClosed { throw KafkaClientError.closed }
-        if config.idempotent && producerId < 0 { try await initializeProducerId() }
+        if config.transactionalId != nil {
+            try transaction.checkCanSend()
+        } else if config.idempotent && producerId < 0 {
+            try await initializeProducerId()
+        }
         let count = try await partitionCount(topic)
         if let partition, !(0..<count).contains(partition) {
             throw KafkaClientError.invalidArgument("topic \(topic) has no partition \(partition) (it has \(count))")
@@ -140,7 +158,8 @@ public actor KafkaProducer {
         var buffered = bufferedBytes
         // The accumulator is moved into a local for the loop: mutating an actor's stored property costs a dynamic
         // exclusivity check per record. It goes back before anything else can run (every await, and at the end).
-        var local = RecordAccumulator(lingerMs: config.lingerMs, batchSizeBytes: config.batchSizeBytes)
+        var local = RecordAccumulator(lingerMs: config.lingerMs, batchSizeBytes: config.batchSizeBytes,
+                                      transactional: config.transactionalId != nil)
         swap(&local, &accumulator)
         defer {
             bufferedBytes = buffered
@@ -196,7 +215,7 @@ public actor KafkaProducer {
         sender = nil
     }
 
-    private var hasPendingWork: Bool { inFlightRequests > 0 || accumulator.hasPendingWork }
+    var hasPendingWork: Bool { inFlightRequests > 0 || accumulator.hasPendingWork }
 
     private func partitionCount(_ topic: String) async throws -> Int32 {
         if let count = partitionCounts[topic] { return count }
@@ -223,12 +242,12 @@ public actor KafkaProducer {
 
     // MARK: The sender
 
-    private func startSenderIfNeeded() {
+    func startSenderIfNeeded() {
         guard sender == nil else { return }
         sender = Task { await self.runSender() }
     }
 
-    private func wakeSender() {
+    func wakeSender() {
         senderWakeup?.resume()
         senderWakeup = nil
     }
@@ -242,6 +261,13 @@ public actor KafkaProducer {
                 if isClosed && !hasPendingWork { break }
                 await sleep(untilMs: nextLinger)
                 continue
+            }
+            if config.transactionalId != nil {
+                let joining = ready.filter { !transaction.partitions.contains($0) }
+                if !joining.isEmpty {
+                    await addPartitionsToTransaction(joining)
+                    continue
+                }
             }
             var byLeader: [Int32: [PartitionKey]] = [:]
             for key in ready {
@@ -273,7 +299,7 @@ public actor KafkaProducer {
         }
     }
 
-    private func resumeFlushWaiters() {
+    func resumeFlushWaiters() {
         let waiters = flushWaiters
         flushWaiters = []
         for waiter in waiters { waiter.resume() }
@@ -285,7 +311,7 @@ public actor KafkaProducer {
             byTopic[key.topic, default: []].append(.init(index: key.partition, records: .bytes(bytes)))
         }
         let request = ProduceRequest(
-            transactionalId: nil, acks: config.acks.rawValue, timeoutMs: config.requestTimeoutMs,
+            transactionalId: config.transactionalId, acks: config.acks.rawValue, timeoutMs: config.requestTimeoutMs,
             topicData: byTopic.sorted { $0.key < $1.key }.map { .init(name: $0.key, partitionData: $0.value) })
         do {
             let connection = try await client.connection(toNode: leader)
@@ -352,7 +378,8 @@ public actor KafkaProducer {
         wakeSender()
     }
 
-    private func fail(_ batch: SealedBatch, error: KafkaClientError) {
+    func fail(_ batch: SealedBatch, error: KafkaClientError) {
+        if config.transactionalId != nil { transaction.batchFailed(error) }
         for callback in batch.callbacks { callback?(.failure(error)) }
         stats.failed += batch.recordCount
         stats.lastError = error

@@ -40,6 +40,7 @@ struct RecordAccumulator {
         var nextSequence: Int32 = 0
         var lastBatchFilled = false
         var compression: CompressionCodec = .none
+        var transactional = false
 
         /// Adds a record, sealing the open batch first if the record would not fit and afterwards if it is full.
         /// Returns whether a batch was sealed.
@@ -81,6 +82,7 @@ struct RecordAccumulator {
             }
             let recordCount = open.recordCount
             open.compression = compression
+            open.isTransactional = transactional
             sealed.append(SealedBatch(bytes: open.build(), recordCount: recordCount, callbacks: openCallbacks,
                                       createdMs: nowMs, accountedBytes: openAccountedBytes))
             open = RecordBatchBuilder()
@@ -93,14 +95,17 @@ struct RecordAccumulator {
     let batchSizeBytes: Int
     /// The codec batches are compressed with when sealed.
     let compression: CompressionCodec
+    /// Batches are sealed as transactional (attribute bit 4).
+    let transactional: Bool
     /// Set once InitProducerId answered; batches sealed before then carry no sequence.
     var producer: (id: Int64, epoch: Int16)?
     private(set) var queues: [PartitionKey: PartitionQueue] = [:]
 
-    init(lingerMs: Int64, batchSizeBytes: Int, compression: CompressionCodec = .none) {
+    init(lingerMs: Int64, batchSizeBytes: Int, compression: CompressionCodec = .none, transactional: Bool = false) {
         self.lingerMs = lingerMs
         self.batchSizeBytes = batchSizeBytes
         self.compression = compression
+        self.transactional = transactional
     }
 
     /// Adds a record; returns true when a batch of the partition got sealed (it was full). A record that would push
@@ -108,7 +113,7 @@ struct RecordAccumulator {
     /// the broker enforces as max.message.bytes) unless a single record does. One dictionary access per record: the
     /// queue is mutated in place (copying it out would copy the batch buffer on every record).
     mutating func append(_ record: ProducerRecord, to key: PartitionKey, callback: DeliveryCallback?, nowMs: Int64) -> Bool {
-        queues[key, default: PartitionQueue(compression: compression)].append(
+        queues[key, default: PartitionQueue(compression: compression, transactional: transactional)].append(
             record, callback: callback, nowMs: nowMs, lingerMs: lingerMs, batchSizeBytes: batchSizeBytes, producer: producer)
     }
 
@@ -163,5 +168,12 @@ struct RecordAccumulator {
     /// Clears the in-flight mark without removing the batch (it will be sent again: a retry).
     mutating func stopSending(_ key: PartitionKey) {
         queues[key]?.inFlight = false
+    }
+
+    /// A new producer id or epoch (KIP-360 bump): every partition's sequence starts again at 0. Only called with
+    /// nothing buffered.
+    mutating func resetSequences() {
+        precondition(!hasPendingWork, "sequences reset with batches still pending")
+        queues = [:]
     }
 }

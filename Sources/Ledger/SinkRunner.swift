@@ -21,6 +21,9 @@ public final class SinkRunner {
         public var batchRecords = 50_000
         public var batchMilliseconds: Int64 = 200
         public var exitAtEnd = false
+        /// read_committed (the default) applies only committed transactions' records and never an aborted one's;
+        /// read_uncommitted applies whatever is in the log.
+        public var isolationLevel: IsolationLevel = .readCommitted
         /// Group the sink commits to for monitoring (nil: none).
         public var monitoringGroup: String? = "ledgerstream-sink"
 
@@ -54,6 +57,7 @@ public final class SinkRunner {
         config.groupId = options.monitoringGroup
         config.enableAutoCommit = false
         config.maxPollRecords = options.batchRecords
+        config.isolationLevel = options.isolationLevel
         // A poll with a fetch parked at the broker returns when that fetch does: the wait bounds how long the last
         // records of a burst sit uncommitted (and how long closing takes). 50 ms keeps them well inside a batch
         // period; an idle sink's empty fetches cost the broker next to nothing.

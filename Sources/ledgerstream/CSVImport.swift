@@ -34,10 +34,17 @@ struct CSVImport {
             let onDelivery: DeliveryCallback = { result in
                 if case .failure(let error) = result { failures.withLock { if $0.count < 5 { $0.append(error.description) } } }
             }
-            try await EventPublisher.send(rows.lazy.map(\.event), to: topic, with: producer, onDelivery: onDelivery) { sent in
-                if rows.count >= 10_000 { progress.update("sending \(file) " + ProgressLine.bar(done: sent, total: rows.count)) }
+            do {
+                try await command.sending(with: producer) {
+                    try await EventPublisher.send(rows.lazy.map(\.event), to: topic, with: producer, onDelivery: onDelivery) { sent in
+                        if rows.count >= 10_000 { progress.update("sending \(file) " + ProgressLine.bar(done: sent, total: rows.count)) }
+                    }
+                }
+            } catch let error as KafkaClientError where command.transactionalId != nil {
+                progress.finish()
+                printError("produce", "transaction \(command.transactionalId!) aborted, none of \(file) is visible to read_committed consumers: \(error)")
+                throw ExitCodes.failure
             }
-            await producer.close()
             stats = await producer.stats
         }
         progress.finish()
@@ -47,7 +54,8 @@ struct CSVImport {
         }
         let skipped = parsed.errors.isEmpty ? "" : ", \(parsed.errors.count) invalid row\(parsed.errors.count == 1 ? "" : "s") skipped"
         if !command.quiet {
-            printError("produce", "\(stats.acknowledged) transactions from \(file) acknowledged by \(topic)\(skipped)")
+            let committed = command.transactionalId.map { " in committed transaction \($0)" } ?? ""
+            printError("produce", "\(stats.acknowledged) transactions from \(file) acknowledged by \(topic)\(committed)\(skipped)")
         }
     }
 }

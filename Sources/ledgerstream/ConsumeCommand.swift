@@ -24,6 +24,8 @@ func installStopHandlers() -> [any DispatchSourceSignal] {
     }
 }
 
+extension IsolationLevel: ExpressibleByArgument {}
+
 /// `ledgerstream consume TOPIC…`: print records (kafka-console-consumer, kcat -C).
 struct ConsumeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -38,6 +40,9 @@ struct ConsumeCommand: AsyncParsableCommand {
             With --sink sqlite the records (bank transaction events; topic "transactions" by default) are applied to \
             the ledger database exactly once: rows and offsets are committed together, and a restart resumes from \
             the database.
+            --isolation-level read_committed shows only committed transactions' records (reads stop at the last \
+            stable offset and aborted transactions are skipped); it is the default with --sink, read_uncommitted \
+            (everything in the log) otherwise, as with Kafka's console consumer.
             """
     )
 
@@ -79,6 +84,14 @@ struct ConsumeCommand: AsyncParsableCommand {
     @Option(help: "Output: json (default: one object per line) or a template such as '%k=%s\\n'.")
     var format: String = "json"
 
+    @Option(help: ArgumentHelp("read_committed or read_uncommitted (default: read_committed with --sink, else read_uncommitted).",
+                               valueName: "level"))
+    var isolationLevel: IsolationLevel?
+
+    /// What the consumer reads: the option, else read_committed for a sink (it must never apply an aborted
+    /// transaction) and read_uncommitted for printing (Kafka's console consumer default).
+    var effectiveIsolation: IsolationLevel { isolationLevel ?? (sink != nil ? .readCommitted : .readUncommitted) }
+
     @OptionGroup var client: ClientOptions
 
     func validate() throws {
@@ -117,6 +130,7 @@ struct ConsumeCommand: AsyncParsableCommand {
         config.heartbeatIntervalMs = min(3000, Int64(sessionTimeoutMs) / 3)
         config.autoOffsetReset = fromBeginning ? .earliest : .latest
         config.fetchMaxWaitMs = 500
+        config.isolationLevel = effectiveIsolation
         let formatter = RecordFormatter(format: format)
         let output = OutputWriter()
         try await withClient(client, command: "consume", clientId: "ledgerstream-consumer") { kafka in
@@ -145,6 +159,7 @@ struct ConsumeCommand: AsyncParsableCommand {
         }
         var options = SinkRunner.Options(topics: topics)
         options.exitAtEnd = exitAtEnd
+        options.isolationLevel = effectiveIsolation
         let progress = ProgressLine()
         var totals = ApplyReport()
         try await withClient(client, command: "consume", clientId: "ledgerstream-sink") { kafka in

@@ -12,6 +12,8 @@ struct ProduceCommand: AsyncParsableCommand {
         discussion: """
             Prints how many records were acknowledged on standard error; exits 1 if any delivery failed. \
             Idempotence is on by default (acks=all), so retries never duplicate records.
+            With --transactional-id, the whole input is sent as one Kafka transaction: read_committed consumers (the \
+            SQLite sink among them) see all of it or, if anything fails or the producer is killed, none of it.
             With --csv, each row becomes a transaction event keyed by account (topic "transactions" by default). The \
             whole file is validated first; any bad row is reported as FILE:LINE: reason and nothing is sent (exit 65), \
             unless --skip-invalid.
@@ -57,6 +59,15 @@ struct ProduceCommand: AsyncParsableCommand {
     @Flag(help: "Turn idempotence off.")
     var noIdempotence = false
 
+    @Option(help: ArgumentHelp(
+        "Send the whole input as one transaction under this transactional.id (a rerun with the same id fences and aborts a killed earlier run).",
+        valueName: "id"))
+    var transactionalId: String?
+
+    @Option(help: ArgumentHelp("With --transactional-id: the broker aborts the transaction if it is still open after this long (transaction.timeout.ms).",
+                               valueName: "ms"))
+    var transactionTimeoutMs: Int32 = 60_000
+
     @Flag(name: .shortAndLong, help: "Print nothing on success.")
     var quiet = false
 
@@ -84,6 +95,13 @@ struct ProduceCommand: AsyncParsableCommand {
             throw ValidationError("--compression \(compression): \(error)")
         }
         for header in headers where !header.contains("=") { throw ValidationError("--header expects key=value, got '\(header)'") }
+        if let transactionalId {
+            if transactionalId.isEmpty { throw ValidationError("--transactional-id cannot be empty") }
+            if noIdempotence || !["all", "-1"].contains(acks) {
+                throw ValidationError("--transactional-id needs idempotence and --acks all")
+            }
+            if transactionTimeoutMs <= 0 { throw ValidationError("--transaction-timeout-ms must be positive") }
+        }
     }
 
     /// The producer settings the options ask for.
@@ -93,7 +111,30 @@ struct ProduceCommand: AsyncParsableCommand {
         config.idempotent = !noIdempotence
         config.lingerMs = lingerMs
         config.compression = CompressionCodec(name: compression) ?? .none
+        config.transactionalId = transactionalId
+        config.transactionTimeoutMs = transactionTimeoutMs
         return config
+    }
+
+    /// Runs `body` (which sends everything) inside one transaction when --transactional-id is given: committed if
+    /// every record was acknowledged, else aborted so that nothing of the input becomes visible.
+    func sending(with producer: KafkaProducer, _ body: () async throws -> Void) async throws {
+        guard transactionalId != nil else {
+            try await body()
+            await producer.close()
+            return
+        }
+        try await producer.initTransactions()
+        try await producer.beginTransaction()
+        do {
+            try await body()
+            try await producer.commitTransaction()
+        } catch {
+            try? await producer.abortTransaction()
+            await producer.close()
+            throw error
+        }
+        await producer.close()
     }
 
     func run() async throws {
@@ -132,12 +173,18 @@ struct ProduceCommand: AsyncParsableCommand {
                     failures.withLock { if $0.count < 5 { $0.append(error.description) } }
                 }
             }
-            for await chunk in chunks.stream {
-                try await producer.send(topic: topic, records: chunk, partition: partition, onDelivery: onDelivery)
-                chunks.consumed()
-                sent += chunk.count
+            do {
+                try await sending(with: producer) {
+                    for await chunk in chunks.stream {
+                        try await producer.send(topic: topic, records: chunk, partition: partition, onDelivery: onDelivery)
+                        chunks.consumed()
+                        sent += chunk.count
+                    }
+                }
+            } catch let error as KafkaClientError where transactionalId != nil {
+                printError("produce", "transaction \(transactionalId!) aborted, nothing of the input is visible to read_committed consumers: \(error)")
+                throw ExitCodes.failure
             }
-            await producer.close()
             stats = await producer.stats
         }
         let errors = failures.withLock { $0 }
@@ -146,7 +193,8 @@ struct ProduceCommand: AsyncParsableCommand {
             throw ExitCodes.failure
         }
         if !quiet {
-            printError("produce", "\(stats.acknowledged) records acknowledged by \(topic)")
+            let committed = transactionalId.map { " in committed transaction \($0)" } ?? ""
+            printError("produce", "\(stats.acknowledged) records acknowledged by \(topic)\(committed)")
         }
     }
 

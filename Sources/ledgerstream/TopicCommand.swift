@@ -80,13 +80,22 @@ struct TopicCommand: AsyncParsableCommand {
         static func text(_ topic: TopicDescription) -> String {
             let overrides = topic.configs.filter(\.isOverride).map { "\($0.name)=\($0.value ?? "")" }.joined(separator: ",")
             var lines = ["Topic: \(topic.name)\tTopicId: \(topic.id)\tPartitionCount: \(topic.partitions.count)\tReplicationFactor: \(topic.partitions.first?.replicas.count ?? 0)\tConfigs: \(overrides)"]
-            let header = ["Partition", "Leader", "Replicas", "Isr", "LogStartOffset", "HighWatermark"]
+            let header = ["Partition", "Leader", "Replicas", "Isr", "LogStartOffset", "LastStableOffset", "HighWatermark",
+                          "OpenTransactions"]
             let rows = topic.partitions.map { p in
                 ["\(p.partition)", "\(p.leader)", p.replicas.map(String.init).joined(separator: ","),
-                 p.isr.map(String.init).joined(separator: ","), "\(p.logStartOffset)", "\(p.highWatermark)"]
+                 p.isr.map(String.init).joined(separator: ","), "\(p.logStartOffset)", "\(p.lastStableOffset)",
+                 "\(p.highWatermark)", openTransactions(p)]
             }
             lines += Table.render(header: header, rows: rows).map { "\t" + $0 }
             return lines.joined(separator: "\n")
+        }
+
+        /// `producer:ID@OFFSET` per open transaction (where it started), "-" for none, "?" if the broker cannot say.
+        static func openTransactions(_ partition: TopicDescription.Partition) -> String {
+            guard let open = partition.openTransactions else { return "?" }
+            if open.isEmpty { return "-" }
+            return open.map { "producer:\($0.producerId)@\($0.openTransactionStart ?? -1)" }.joined(separator: ",")
         }
 
         static func json(_ topic: TopicDescription) -> String {
@@ -95,7 +104,13 @@ struct TopicCommand: AsyncParsableCommand {
                 ("partitions", .array(topic.partitions.map { p in
                     .object([("partition", .number(p.partition)), ("leader", .number(p.leader)),
                              ("replicas", .array(p.replicas.map { .number($0) })), ("isr", .array(p.isr.map { .number($0) })),
-                             ("log_start_offset", .number(p.logStartOffset)), ("high_watermark", .number(p.highWatermark))])
+                             ("log_start_offset", .number(p.logStartOffset)), ("last_stable_offset", .number(p.lastStableOffset)),
+                             ("high_watermark", .number(p.highWatermark)),
+                             ("open_transactions", p.openTransactions.map { open in
+                                 .array(open.map { .object([("producer_id", .number($0.producerId)),
+                                                            ("producer_epoch", .number($0.producerEpoch)),
+                                                            ("start_offset", .number($0.openTransactionStart ?? -1))]) })
+                             } ?? .null)])
                 })),
                 ("configs", .object(topic.configs.map { ($0.name, .optional($0.value)) })),
                 ("overrides", .array(topic.configs.filter(\.isOverride).map { .string($0.name) })),
