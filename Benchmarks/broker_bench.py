@@ -281,8 +281,10 @@ def kcat_produce(ctx, address, topic, acks):
     return {"records": ctx.args.records, "bytes": ctx.args.records * RECORD_BYTES, "seconds": elapsed}
 
 
-def kcat_consume(ctx, address, topic, group):
-    command = [KCAT, "-C", "-b", address, "-e", "-q", *settings_flags(CONSUMER_SETTINGS)]
+def kcat_consume(ctx, address, topic, group, settings=None, expected=None):
+    """kcat -C to the end; `settings` are extra -X settings, `expected` the record count (default --records)."""
+    expected = ctx.args.records if expected is None else expected
+    command = [KCAT, "-C", "-b", address, "-e", "-q", *settings_flags({**CONSUMER_SETTINGS, **(settings or {})})]
     if group:
         command += ["-G", group, topic, "-X", "auto.offset.reset=earliest",
                     "-X", f"session.timeout.ms={ctx.args.session_timeout_ms}"]
@@ -324,8 +326,8 @@ def kcat_consume(ctx, address, topic, group):
         message = errors.read().decode(errors="replace").strip()
     if code != 0:
         raise Failed(f"kcat exit {code}: {short(message.splitlines()[-1] if message else '')}")
-    if lines != ctx.args.records:
-        raise Failed(f"got {lines:,} of {ctx.args.records:,} records")
+    if lines != expected:
+        raise Failed(f"got {lines:,} of {expected:,} records")
     # The rate counts the records that arrived after the first read, over the time after it.
     return {"records": lines, "bytes": total - lines, "first": first - started, "data_seconds": last - first,
             "data_records": lines - first_lines}

@@ -141,12 +141,7 @@ extension MetadataStore {
                 for offset in offsets {
                     try upsert.bind(1, group)
                     try upsert.bind(2, producerId)
-                    try upsert.bind(3, offset.topic)
-                    try upsert.bind(4, Int64(offset.partition))
-                    try upsert.bind(5, offset.offset)
-                    try upsert.bind(6, Int64(offset.leaderEpoch))
-                    try upsert.bind(7, offset.metadata)
-                    try upsert.bind(8, offset.commitMs)
+                    try Self.bind(offset, to: upsert, from: 3)
                     try upsert.run()
                 }
             }

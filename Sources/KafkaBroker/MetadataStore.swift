@@ -241,12 +241,7 @@ final class MetadataStore: Sendable {
                     "DELETE FROM pending_transactional_offsets WHERE group_id = ? AND topic = ? AND partition = ?")
                 for offset in offsets {
                     try upsert.bind(1, offset.group)
-                    try upsert.bind(2, offset.topic)
-                    try upsert.bind(3, Int64(offset.partition))
-                    try upsert.bind(4, offset.offset)
-                    try upsert.bind(5, Int64(offset.leaderEpoch))
-                    try upsert.bind(6, offset.metadata)
-                    try upsert.bind(7, offset.commitMs)
+                    try Self.bind(offset, to: upsert, from: 2)
                     try upsert.run()
                     try unstage.bind(1, offset.group)
                     try unstage.bind(2, offset.topic)
@@ -255,6 +250,16 @@ final class MetadataStore: Sendable {
                 }
             }
         }
+    }
+
+    /// Binds topic, partition, offset, leader epoch, metadata and commit time to six parameters from `first`.
+    static func bind(_ offset: StoredOffset, to statement: Statement, from first: Int32) throws {
+        try statement.bind(first, offset.topic)
+        try statement.bind(first + 1, Int64(offset.partition))
+        try statement.bind(first + 2, offset.offset)
+        try statement.bind(first + 3, Int64(offset.leaderEpoch))
+        try statement.bind(first + 4, offset.metadata)
+        try statement.bind(first + 5, offset.commitMs)
     }
 
     func close() {

@@ -599,3 +599,61 @@ def parse_metadata_v4(payload):
                                  "partitions": rd.array(partition)})
     return {"correlation_id": correlation_id, "brokers": brokers, "cluster_id": cluster_id,
             "controller_id": controller_id, "topics": topics, "trailing": r.remaining()}
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Added for the transaction suites (test_transactions*.py): helpers both files use.
+
+def ck_txn_producer(address, transactional_id, **conf):
+    """A confluent-kafka transactional producer (not yet initialised)."""
+    from confluent_kafka import Producer
+    return Producer({"bootstrap.servers": address, "transactional.id": transactional_id, "linger.ms": 5,
+                     "reconnect.backoff.max.ms": 500, **conf})
+
+
+def describe_transaction(address, transactional_id):
+    """kafka-python DescribeTransactions for one id: a TransactionDescription (state is the exact wire name)."""
+    admin = kp_admin(address)
+    try:
+        return admin.describe_transactions([transactional_id])[transactional_id]
+    finally:
+        admin.close()
+
+
+def end_offsets(address, topic, partitions, isolation_level):
+    """ListOffsets(latest) with the given isolation ('read_committed' → the LSO, 'read_uncommitted' → the log end),
+    through kafka-python's consumer: {partition: offset}."""
+    from kafka import KafkaConsumer, TopicPartition
+    consumer = KafkaConsumer(bootstrap_servers=address, isolation_level=isolation_level, request_timeout_ms=15000)
+    try:
+        ends = consumer.end_offsets([TopicPartition(topic, p) for p in partitions])
+    finally:
+        consumer.close()
+    return {tp.partition: offset for tp, offset in ends.items()}
+
+
+def ck_read_to_end(address, topic, partitions, isolation="read_committed", timeout=15.0, **conf):
+    """confluent-kafka assign-from-beginning read until every partition reported end-of-partition (for read_committed
+    that is the last stable offset). Returns ({partition: [(offset, value str)]}, {partition: end offset})."""
+    from confluent_kafka import Consumer, TopicPartition, OFFSET_BEGINNING, KafkaError
+    consumer = Consumer({"bootstrap.servers": address, "group.id": uniq("ck-eof"), "enable.auto.commit": False,
+                         "enable.partition.eof": True, "fetch.wait.max.ms": 100, "isolation.level": isolation, **conf})
+    values, eof = {p: [] for p in partitions}, {}
+    try:
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+        deadline = time.monotonic() + timeout
+        while len(eof) < len(values) and time.monotonic() < deadline:
+            msg = consumer.poll(0.2)
+            if msg is None:
+                continue
+            if msg.error() is not None:
+                assert msg.error().code() == KafkaError._PARTITION_EOF, f"consumer error: {msg.error()}"
+                eof[msg.partition()] = msg.offset()
+                continue
+            eof.pop(msg.partition(), None)
+            values[msg.partition()].append((msg.offset(), msg.value().decode()))
+        assert len(eof) == len(values), \
+            f"{isolation} reader did not reach the end of {topic} within {timeout}s (eof {eof}, read {values})"
+    finally:
+        consumer.close()
+    return values, eof

@@ -111,26 +111,42 @@ extension Broker {
 
     // MARK: Offsets
 
-    func handleOffsetCommit(_ request: OffsetCommitRequest, _ context: RequestContext) -> RequestOutcome {
-        typealias TopicResult = OffsetCommitResponse.OffsetCommitResponseTopic
+    /// One offset a client asks to commit (OffsetCommit or TxnOffsetCommit).
+    struct RequestedOffset {
+        var partition: TopicPartition
+        var offset: Int64
+        var leaderEpoch: Int32
+        var metadata: String?
+    }
+
+    /// Splits the offsets of a commit into those that may be stored and the partitions refused one by one: unknown
+    /// partitions (UNKNOWN_TOPIC_OR_PARTITION) and metadata over offset.metadata.max.bytes.
+    func screenOffsets(_ requested: [RequestedOffset]) -> (accepted: [TopicPartition: CommittedOffset], refused: [TopicPartition: ErrorCode]) {
         let commitTime = clock.nowMilliseconds()
         var accepted: [TopicPartition: CommittedOffset] = [:]
-        var perPartition: [TopicPartition: ErrorCode] = [:]
-        for topic in request.topics {
-            let known = topics.topic(named: topic.name)
-            for partition in topic.partitions {
-                let key = TopicPartition(topic: topic.name, partition: partition.partitionIndex)
-                if known?.log(partition.partitionIndex) == nil {
-                    perPartition[key] = .unknownTopicOrPartition
-                } else if groups.metadataError(partition.committedMetadata) != .none {
-                    perPartition[key] = .offsetMetadataTooLarge
-                } else {
-                    accepted[key] = CommittedOffset(
-                        offset: partition.committedOffset, leaderEpoch: partition.committedLeaderEpoch,
-                        metadata: partition.committedMetadata, commitTimestampMs: commitTime)
-                }
+        var refused: [TopicPartition: ErrorCode] = [:]
+        for entry in requested {
+            let key = entry.partition
+            if topics.topic(named: key.topic)?.log(key.partition) == nil {
+                refused[key] = .unknownTopicOrPartition
+            } else if groups.metadataError(entry.metadata) != .none {
+                refused[key] = .offsetMetadataTooLarge
+            } else {
+                accepted[key] = CommittedOffset(offset: entry.offset, leaderEpoch: entry.leaderEpoch, metadata: entry.metadata,
+                                                commitTimestampMs: commitTime)
             }
         }
+        return (accepted, refused)
+    }
+
+    func handleOffsetCommit(_ request: OffsetCommitRequest, _ context: RequestContext) -> RequestOutcome {
+        typealias TopicResult = OffsetCommitResponse.OffsetCommitResponseTopic
+        let (accepted, perPartition) = screenOffsets(request.topics.flatMap { topic in
+            topic.partitions.map {
+                RequestedOffset(partition: TopicPartition(topic: topic.name, partition: $0.partitionIndex), offset: $0.committedOffset,
+                                leaderEpoch: $0.committedLeaderEpoch, metadata: $0.committedMetadata)
+            }
+        })
         let groupError = groups.commit(
             groupId: request.groupId, memberId: request.memberId, generationId: request.generationIdOrMemberEpoch,
             groupInstanceId: request.groupInstanceId, offsets: accepted)

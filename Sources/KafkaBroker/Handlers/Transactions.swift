@@ -58,24 +58,12 @@ extension Broker {
     /// Offsets of unknown partitions, or with too much metadata, are refused one by one; the rest are staged in the
     /// producer's transaction if it added the group (AddOffsetsToTxn) and the consumer's membership checks out.
     func handleTxnOffsetCommit(_ request: TxnOffsetCommitRequest, _ context: RequestContext) -> RequestOutcome {
-        let commitTime = clock.nowMilliseconds()
-        var accepted: [TopicPartition: CommittedOffset] = [:]
-        var perPartition: [TopicPartition: ErrorCode] = [:]
-        for topic in request.topics {
-            let known = topics.topic(named: topic.name)
-            for partition in topic.partitions {
-                let key = TopicPartition(topic: topic.name, partition: partition.partitionIndex)
-                if known?.log(partition.partitionIndex) == nil {
-                    perPartition[key] = .unknownTopicOrPartition
-                } else if groups.metadataError(partition.committedMetadata) != .none {
-                    perPartition[key] = .offsetMetadataTooLarge
-                } else {
-                    accepted[key] = CommittedOffset(
-                        offset: partition.committedOffset, leaderEpoch: partition.committedLeaderEpoch,
-                        metadata: partition.committedMetadata, commitTimestampMs: commitTime)
-                }
+        let (accepted, perPartition) = screenOffsets(request.topics.flatMap { topic in
+            topic.partitions.map {
+                RequestedOffset(partition: TopicPartition(topic: topic.name, partition: $0.partitionIndex), offset: $0.committedOffset,
+                                leaderEpoch: $0.committedLeaderEpoch, metadata: $0.committedMetadata)
             }
-        }
+        })
         var error = ErrorCode.none
         if !accepted.isEmpty || perPartition.isEmpty {
             error = transactions.commitOffsets(
