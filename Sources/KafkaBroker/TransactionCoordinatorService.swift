@@ -72,12 +72,15 @@ final class TransactionCoordinatorService: Sendable {
         rearm(force: true)
     }
 
+    /// Stops the timer and waits for a timeout abort it may be running, so nothing writes markers to logs being
+    /// closed (an interrupted completion is finished at the next start).
     func shutdown() {
         state.withLock { state in
             state.isShutDown = true
             state.timer?.cancel()
             state.timer = nil
         }
+        timerQueue.sync {}
     }
 
     // MARK: Requests
@@ -247,7 +250,10 @@ final class TransactionCoordinatorService: Sendable {
         do throws(StorageError) {
             _ = try log.appendMarker(producerId: completion.producerId, producerEpoch: completion.producerEpoch, marker: marker)
         } catch .closed {
-            return  // the topic was deleted meanwhile: nothing left to mark
+            // Deleted meanwhile: nothing left to mark. Closed while still registered: the broker is stopping, and the
+            // marker must be written at the next start, so the transaction may not be recorded as complete.
+            if topics.topic(named: partition.topic)?.log(partition.partition) === log { throw StorageError.closed(log.name) }
+            return
         } catch .producer(let refusal) {
             // The partition has seen a newer epoch of this producer: a later decision already closed the transaction.
             logger.warning("transaction marker refused", metadata: ["partition": "\(partition)", "reason": "\(refusal)"])

@@ -31,7 +31,7 @@ public struct AbortedTransaction: Equatable, Sendable {
 /// segments never have one) and held in memory in full, so a read_committed fetch never touches the disk for it.
 ///
 /// Not thread-safe: owned by one ``Segment``.
-final class TransactionIndex {
+public final class TransactionIndex {
     static let entrySize = 34
 
     let path: String
@@ -68,6 +68,18 @@ final class TransactionIndex {
     }
 
     private(set) var wasDamaged = false
+
+    /// The entries of a `.txnindex` file (for `dump-log`), read without changing it; a damaged tail is left out.
+    public static func entries(ofFile path: String) throws(StorageError) -> [AbortedTransaction] {
+        let bytes = try FileIO.readFile(path)
+        return stride(from: 0, to: bytes.count - entrySize + 1, by: entrySize).map { offset in
+            func int64(_ at: Int) -> Int64 {
+                bytes[(offset + at)..<(offset + at + 8)].reduce(Int64(0)) { $0 << 8 | Int64($1) }
+            }
+            return AbortedTransaction(producerId: int64(2), firstOffset: int64(10), lastOffset: int64(18),
+                                      lastStableOffset: int64(26))
+        }
+    }
 
     var lastOffset: Int64? { entries.last?.lastOffset }
 

@@ -32,6 +32,14 @@ struct DumpLog: ParsableCommand {
             print("segment \(file)")
             let data = try Data(contentsOf: URL(fileURLWithPath: file))
             invalid += data.withUnsafeBytes { dump(bytes: $0) }
+            let index = String(file.dropLast(".log".count)) + ".txnindex"
+            if FileManager.default.fileExists(atPath: index) {
+                let aborted = try TransactionIndex.entries(ofFile: index)
+                print("  aborted transactions (\(index)): \(aborted.count)")
+                for entry in aborted {
+                    print("    producerId: \(entry.producerId) firstOffset: \(entry.firstOffset) lastOffset: \(entry.lastOffset) lastStableOffset: \(entry.lastStableOffset)")
+                }
+            }
         }
         if invalid > 0 { throw ExitCode(1) }
     }
@@ -48,8 +56,12 @@ struct DumpLog: ParsableCommand {
                 print("  at byte \(position): \(error) (\(bytes.count - position) bytes not readable as batches)")
                 return 1
             }
-            print("  baseOffset: \(header.baseOffset) lastOffset: \(header.lastOffset) count: \(header.recordCount) position: \(position) size: \(header.totalSize) maxTimestamp: \(header.maxTimestamp) compression: \(header.compression) producerId: \(header.producerId) producerEpoch: \(header.producerEpoch) baseSequence: \(header.baseSequence) crc: \(header.crc) valid: true")
-            if records {
+            print("  baseOffset: \(header.baseOffset) lastOffset: \(header.lastOffset) count: \(header.recordCount) position: \(position) size: \(header.totalSize) maxTimestamp: \(header.maxTimestamp) compression: \(header.compression) producerId: \(header.producerId) producerEpoch: \(header.producerEpoch) baseSequence: \(header.baseSequence) isTransactional: \(header.isTransactional) isControl: \(header.isControl) crc: \(header.crc) valid: true")
+            if header.isControl {
+                let marker = ControlRecord(controlBatch: UnsafeRawBufferPointer(rebasing: bytes[position..<(position + header.totalSize)]))
+                print("    | endTxnMarker: \(marker.map { $0.kind == .commit ? "COMMIT" : "ABORT" } ?? "unreadable") coordinatorEpoch: \(marker?.coordinatorEpoch ?? -1)")
+            }
+            if records && !header.isControl {
                 var buffer = ByteBuffer()
                 buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[position..<(position + header.totalSize)]))
                 do {

@@ -141,6 +141,11 @@ def test_a_killed_import_is_never_applied_in_part_and_a_rerun_applies_it_once(br
     after = cli("consume", "bank", "--offset", "beginning", "-e", "--isolation-level", "read_uncommitted", broker=broker,
                 timeout=180)
     assert len(after.stdout.splitlines()) == written + rows
+    # dump-log shows the markers and the aborted-transaction index of a partition the dead import wrote to.
+    holder = min(p for p, described in partitions.items() if described["high_watermark"] > 0)
+    dumped = run([BIN, "dump-log", os.path.join(broker.data_dir, f"bank-{holder}")]).stdout
+    assert "endTxnMarker: ABORT" in dumped and "endTxnMarker: COMMIT" in dumped, dumped[-2000:]
+    assert f"producerId: {open_state['producer_id']} firstOffset: 0" in dumped, dumped[-2000:]
 
 
 def test_an_abandoned_transaction_is_aborted_at_its_timeout(broker, data_dir, processes):
