@@ -130,7 +130,7 @@ let package = Package(
         .testTarget(
             name: "KafkaBrokerTests",
             dependencies: [
-                "KafkaBroker", "JavaProperties", nioEmbedded,
+                "KafkaBroker", "JavaProperties", "LogStorage", nioEmbedded,
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: strict

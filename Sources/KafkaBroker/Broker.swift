@@ -197,6 +197,7 @@ public final class Broker: Sendable {
     func runMaintenance() {
         logs.runMaintenance(producerIdExpirationMs: config.producerIdExpirationMs)
         transactions.expireIdleIds()
+        transactions.abortHangingTransactions()
     }
 
     /// Clean shutdown of the storage: logs flushed and closed, checkpoints and the clean-shutdown marker written.

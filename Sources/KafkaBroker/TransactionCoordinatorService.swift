@@ -322,6 +322,45 @@ final class TransactionCoordinatorService: Sendable {
         }
     }
 
+    /// Aborts "hanging" transactions: open in a partition (data written, no marker) while the coordinator has no
+    /// transaction of that producer including the partition, and idle longer than transaction.max.timeout.ms. Normal
+    /// operation never leaves one (a marker always follows a decision, even across kill -9); a power loss that kept
+    /// a partition's data but lost the coordinator's last write could, and would otherwise hold the partition's last
+    /// stable offset back forever (Kafka leaves these to an operator with kafka-transactions.sh).
+    func abortHangingTransactions() {
+        let time = now
+        let (live, maxTimeoutMs) = state.withLock { state -> (Set<ProducerPartition>, Int64) in
+            var live = Set<ProducerPartition>()
+            for metadata in state.coordinator.transactions.values where metadata.state == .ongoing || metadata.state.isPreparing {
+                for partition in metadata.partitions { live.insert(ProducerPartition(producerId: metadata.producerId, partition: partition)) }
+            }
+            return (live, Int64(state.coordinator.config.maxTimeoutMs))
+        }
+        for topic in topics.all {
+            for (index, log) in topic.logs.enumerated() {
+                let partition = TopicPartition(topic: topic.name, partition: Int32(index))
+                for open in log.openTransactions
+                where !live.contains(ProducerPartition(producerId: open.producerId, partition: partition))
+                    && time - open.lastAppendMs > maxTimeoutMs {
+                    do {
+                        _ = try log.appendMarker(producerId: open.producerId, producerEpoch: open.epoch, marker: ControlRecord(kind: .abort))
+                        purgatory.notify(topic: partition.topic, partition: partition.partition)
+                        logger.warning("aborted a hanging transaction the coordinator did not know", metadata: [
+                            "partition": "\(partition)", "producerId": "\(open.producerId)", "firstOffset": "\(open.firstOffset)",
+                        ])
+                    } catch {
+                        logger.error("aborting a hanging transaction failed", metadata: ["partition": "\(partition)", "error": "\(error)"])
+                    }
+                }
+            }
+        }
+    }
+
+    private struct ProducerPartition: Hashable {
+        var producerId: Int64
+        var partition: TopicPartition
+    }
+
     /// Forgets transactional ids idle longer than transactional.id.expiration.ms (maintenance).
     func expireIdleIds() {
         let time = now

@@ -151,6 +151,16 @@ public final class PartitionLog: Sendable {
         core.withLock { $0.producerState.openTransactions[producerId] != nil }
     }
 
+    /// The transactions open in this partition: producer, its epoch here, where the transaction started, and when
+    /// the producer last wrote (wall clock).
+    public var openTransactions: [(producerId: Int64, epoch: Int16, firstOffset: Int64, lastAppendMs: Int64)] {
+        core.withLock { core in
+            core.producerState.openTransactions.sorted { $0.value < $1.value }.compactMap { pid, first in
+                core.producerState.producers[pid].map { (pid, $0.epoch, first, $0.lastAppendMs) }
+            }
+        }
+    }
+
     /// The producers this partition remembers, oldest id first.
     public var producers: [ProducerDescription] {
         core.withLock { core in

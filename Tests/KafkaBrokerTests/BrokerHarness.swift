@@ -1,5 +1,6 @@
 import Foundation
 import KafkaProtocol
+import LogStorage
 import Logging
 import NIOCore
 import NIOEmbedded
@@ -15,14 +16,17 @@ final class BrokerHarness {
     var config: BrokerConfig
     private var correlation: Int32 = 0
 
-    init(configure: (inout BrokerConfig) -> Void = { _ in }) throws {
+    let clock: any StorageClock
+
+    init(clock: any StorageClock = SystemStorageClock(), configure: (inout BrokerConfig) -> Void = { _ in }) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("ledgerstream-broker-\(UUID().uuidString)").path
         var config = BrokerConfig()
         config.logDirs = [directory]
         config.groupInitialRebalanceDelayMs = 0
         configure(&config)
         self.config = config
-        broker = try Broker(config: config, logger: Self.quietLogger)
+        self.clock = clock
+        broker = try Broker(config: config, logger: Self.quietLogger, clock: clock)
         broker.groups.start(on: loop)
     }
 
@@ -35,7 +39,7 @@ final class BrokerHarness {
     /// Shuts down cleanly and opens a new broker on the same directory.
     func restart() throws {
         try broker.shutdown()
-        broker = try Broker(config: config, logger: Self.quietLogger)
+        broker = try Broker(config: config, logger: Self.quietLogger, clock: clock)
         broker.groups.start(on: loop)
     }
 

@@ -1,6 +1,8 @@
 import Foundation
 import KafkaProtocol
+import LogStorage
 import NIOCore
+import Synchronization
 import Testing
 
 @testable import KafkaBroker
@@ -202,4 +204,38 @@ import Testing
         let listed = try harness.call(ListTransactionsRequest(stateFilters: ["Empty"], producerIdFilters: []), version: 1)
         #expect(listed.transactionStates.map(\.transactionalId) == ["tx"])
     }
+
+    @Test func aHangingTransactionUnknownToTheCoordinatorIsAbortedByMaintenance() throws {
+        let clock = SteppedClock()
+        let harness = try BrokerHarness(clock: clock) { $0.transactionMaxTimeoutMs = 60_000 }
+        defer { harness.close() }
+        try harness.createTopic("t")
+        // Transactional data the coordinator never heard of (as after losing its last write in a power cut).
+        var builder = RecordBatchBuilder()
+        builder.producerId = 4242
+        builder.producerEpoch = 3
+        builder.baseSequence = 0
+        builder.isTransactional = true
+        builder.append(ProducerRecord(key: nil, value: ByteBuffer(string: "orphan"), timestamp: 1))
+        let log = try #require(harness.broker.topics.topic(named: "t")?.log(0))
+        _ = try log.append(builder.build())
+        // A transaction the coordinator knows, idle just as long, is left to its own timeout.
+        var producer = try initProducer(harness, "live", timeoutMs: 60_000)
+        _ = try add(harness, "live", producer, "t", [0])
+        _ = try produce(harness, "live", &producer, "t", ["kept"])
+        harness.broker.transactions.abortHangingTransactions()
+        #expect(log.openTransactions.count == 2)
+        clock.advance(by: 60_001)
+        harness.broker.transactions.abortHangingTransactions()
+        let after = try fetch(harness, "t", committed: true)
+        #expect(after.abortedTransactions?.map(\.producerId) == [4242])
+        #expect(log.openTransactions.map(\.producerId) == [producer.id])
+    }
+}
+
+/// A clock moved by hand.
+final class SteppedClock: StorageClock {
+    private let now = Mutex<Int64>(1_800_000_000_000)
+    func nowMilliseconds() -> Int64 { now.withLock { $0 } }
+    func advance(by milliseconds: Int64) { now.withLock { $0 += milliseconds } }
 }
