@@ -19,6 +19,8 @@ public enum RecordBatchError: Error, Equatable, Sendable, CustomStringConvertibl
     case controlBatch(position: Int)
     /// An idempotent batch (producerId >= 0) must carry a non-negative base sequence.
     case missingSequence(position: Int)
+    /// A transactional batch must name its producer (producerId >= 0).
+    case transactionalWithoutProducer(position: Int)
     /// A record inside an uncompressed batch is malformed.
     case badRecord(index: Int, reason: String)
     /// The batch uses a compression codec Kafka does not define.
@@ -31,7 +33,7 @@ public enum RecordBatchError: Error, Equatable, Sendable, CustomStringConvertibl
     /// True for failures of framing and checksum (CORRUPT_MESSAGE); false for record-level ones (INVALID_RECORD).
     public var isCorruption: Bool {
         switch self {
-        case .badRecord, .controlBatch, .missingSequence: return false
+        case .badRecord, .controlBatch, .missingSequence, .transactionalWithoutProducer: return false
         default: return true
         }
     }
@@ -48,6 +50,7 @@ public enum RecordBatchError: Error, Equatable, Sendable, CustomStringConvertibl
             return "batch at byte \(p) has recordCount \(n) but lastOffsetDelta \(d)"
         case .controlBatch(let p): return "batch at byte \(p) is a control batch; producers may not write those"
         case .missingSequence(let p): return "idempotent batch at byte \(p) has a negative base sequence"
+        case .transactionalWithoutProducer(let p): return "transactional batch at byte \(p) has no producer id"
         case .badRecord(let i, let reason): return "record \(i): \(reason)"
         case .unknownCompression(let p, let a): return "batch at byte \(p) has unknown compression (attributes \(a))"
         case .decompressionFailed(let codec, let reason): return "\(codec)-compressed batch: \(reason)"
@@ -99,6 +102,9 @@ public enum RecordBatchValidator {
             }
             guard !header.isControl else { throw .controlBatch(position: position) }
             guard header.producerId < 0 || header.baseSequence >= 0 else { throw .missingSequence(position: position) }
+            guard !header.isTransactional || header.producerId >= 0 else {
+                throw .transactionalWithoutProducer(position: position)
+            }
             guard header.compression != .unknown else {
                 throw .unknownCompression(position: position, attributes: header.attributes)
             }

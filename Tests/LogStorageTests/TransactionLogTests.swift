@@ -103,6 +103,16 @@ import Testing
         }
     }
 
+    @Test func aTransactionalBatchWithoutAProducerIsInvalid() throws {
+        try withTemporaryDirectory { dir in
+            let (log, _) = try openLog(dir)
+            #expect(throws: StorageError.invalidBatch(.transactionalWithoutProducer(position: 0))) {
+                try log.append(makeBatch(count: 1, transactional: true))
+            }
+            #expect(log.logEndOffset == 0)
+        }
+    }
+
     @Test func aFencingMarkerMovesTheProducerToTheNewEpoch() throws {
         try withTemporaryDirectory { dir in
             let (log, _) = try openLog(dir)
