@@ -21,6 +21,9 @@ final class GroupCoordinatorService: Sendable {
     }
 
     private let state: Mutex<State>
+    /// Held across each offset write's store-then-apply steps (plain commits, staged transactional ones, their
+    /// settlement), so two writes to the same partitions cannot interleave and leave memory and the store disagreeing.
+    private let offsetWrites = Mutex(())
     private let store: MetadataStore
     private let logger: Logger
     private let clock: any StorageClock
@@ -126,6 +129,16 @@ final class GroupCoordinatorService: Sendable {
         groupId: String, memberId: String, generationId: Int32, groupInstanceId: String?,
         offsets: [TopicPartition: CommittedOffset]
     ) -> ErrorCode {
+        offsetWrites.withLock { _ in
+            commitLocked(groupId: groupId, memberId: memberId, generationId: generationId, groupInstanceId: groupInstanceId,
+                         offsets: offsets)
+        }
+    }
+
+    private func commitLocked(
+        groupId: String, memberId: String, generationId: Int32, groupInstanceId: String?,
+        offsets: [TopicPartition: CommittedOffset]
+    ) -> ErrorCode {
         let time = now
         let (validation, actions) = state.withLock { state -> (ErrorCode, [CoordinatorAction]) in
             let error = state.coordinator.validateOffsetCommit(
@@ -156,6 +169,16 @@ final class GroupCoordinatorService: Sendable {
         groupId: String, memberId: String, generationId: Int32, groupInstanceId: String?, producerId: Int64,
         offsets: [TopicPartition: CommittedOffset]
     ) -> ErrorCode {
+        offsetWrites.withLock { _ in
+            stageTransactionalLocked(groupId: groupId, memberId: memberId, generationId: generationId,
+                                     groupInstanceId: groupInstanceId, producerId: producerId, offsets: offsets)
+        }
+    }
+
+    private func stageTransactionalLocked(
+        groupId: String, memberId: String, generationId: Int32, groupInstanceId: String?, producerId: Int64,
+        offsets: [TopicPartition: CommittedOffset]
+    ) -> ErrorCode {
         let validation = state.withLock { state in
             state.coordinator.validateTransactionalOffsetCommit(
                 groupId: groupId, memberId: memberId, generationId: generationId, groupInstanceId: groupInstanceId)
@@ -177,8 +200,10 @@ final class GroupCoordinatorService: Sendable {
 
     /// The producer's transaction ended: its staged offsets for the group become committed (commit) or are dropped.
     func completeTransactional(groupId: String, producerId: Int64, commit: Bool) throws {
-        try store.completePendingOffsets(group: groupId, producerId: producerId, commit: commit)
-        state.withLock { $0.coordinator.completeTransactionalOffsets(groupId: groupId, producerId: producerId, commit: commit) }
+        try offsetWrites.withLock { _ in
+            try store.completePendingOffsets(group: groupId, producerId: producerId, commit: commit)
+            state.withLock { $0.coordinator.completeTransactionalOffsets(groupId: groupId, producerId: producerId, commit: commit) }
+        }
     }
 
     /// Partitions (of `partitions`) with a transactional commit staged in the group.

@@ -11,9 +11,10 @@ import TransactionCoordinator
 /// markers to their partitions and settling their groups' offsets; a timer at the earliest transaction deadline that
 /// aborts what timed out.
 ///
-/// Lock order: a partition log's lock may be held when this service's lock is taken (the produce path verifies
-/// transactional batches under the log lock), never the reverse: markers are written with this lock released. The
-/// group coordinator's lock and the metadata store's are taken inside this one.
+/// Lock order: a partition log's lock may be held when this service's locks are taken (the produce path verifies
+/// transactional batches under the log lock, against `writeView`; the hanging-transaction check asks the coordinator),
+/// never the reverse: markers are written with this service's locks released. The group coordinator's locks and the
+/// metadata store's are taken inside the coordinator's; `writeView`'s lock is innermost.
 final class TransactionCoordinatorService: Sendable {
     private struct State: ~Copyable {
         var coordinator: TransactionCoordinator
@@ -28,6 +29,10 @@ final class TransactionCoordinatorService: Sendable {
     static let retryDelayMs: Int64 = 1000
 
     private let state: Mutex<State>
+    /// A copy of every id's current metadata, for the produce path's check: it runs under a partition log's lock, so
+    /// it must not wait for the coordinator's lock, which is held across metadata-store writes. Updated (under the
+    /// coordinator's lock, before anything acts on a change) wherever the coordinator's state changes.
+    private let writeView: Mutex<[String: TransactionMetadata]>
     private let store: MetadataStore
     private let topics: TopicRegistry
     private let purgatory: FetchPurgatory
@@ -43,6 +48,7 @@ final class TransactionCoordinatorService: Sendable {
     ) throws {
         let loaded = try store.loadTransactions()
         state = Mutex(State(coordinator: TransactionCoordinator(config: config, loaded: loaded)))
+        writeView = Mutex(Dictionary(uniqueKeysWithValues: loaded.map { ($0.transactionalId, $0) }))
         self.store = store
         self.topics = topics
         self.purgatory = purgatory
@@ -87,10 +93,16 @@ final class TransactionCoordinatorService: Sendable {
 
     /// Applies a decided update: stores it, then makes it current; a decided transaction is marked as being completed.
     /// Called with the lock held. Throws when the store fails (nothing changed then).
-    private static func commit(_ update: TransactionUpdate, in state: inout State, store: MetadataStore) throws {
+    private func commit(_ update: TransactionUpdate, in state: inout State) throws {
         try store.saveTransaction(update.metadata)
-        state.coordinator.apply(update.metadata)
+        apply(update.metadata, in: &state)
         if let completion = update.completion { state.completing.insert(completion.transactionalId) }
+    }
+
+    /// Makes stored metadata current, in the coordinator and in the produce path's view.
+    private func apply(_ metadata: TransactionMetadata, in state: inout State) {
+        state.coordinator.apply(metadata)
+        writeView.withLock { $0[metadata.transactionalId] = metadata }
     }
 
     func initProducerId(
@@ -102,7 +114,7 @@ final class TransactionCoordinatorService: Sendable {
                 let decision = try state.coordinator.initProducerId(
                     transactionalId: transactionalId, timeoutMs: timeoutMs, expected: expected, now: time,
                     newProducerId: { try producerIds.next() })
-                if let update = decision.update { try Self.commit(update, in: &state, store: store) }
+                if let update = decision.update { try commit(update, in: &state) }
                 return (decision.error, decision.producerId, decision.producerEpoch, decision.update?.completion)
             } catch {
                 logger.error("InitProducerId failed to store the transaction state", metadata: [
@@ -156,7 +168,7 @@ final class TransactionCoordinatorService: Sendable {
             let decision = body(state.coordinator)
             guard let update = decision.update else { return (decision.error, nil, nil) }
             do {
-                try Self.commit(update, in: &state, store: store)
+                try commit(update, in: &state)
             } catch {
                 logger.error("storing the transaction state failed", metadata: [
                     "transactionalId": "\(update.metadata.transactionalId)", "error": "\(error)",
@@ -172,10 +184,8 @@ final class TransactionCoordinatorService: Sendable {
 
     /// Produce path: may this producer write a transactional batch to `partition`? Called under the log's lock.
     func verifyWrite(transactionalId: String, producerId: Int64, producerEpoch: Int16, partition: TopicPartition) -> ErrorCode {
-        state.withLock { state in
-            state.coordinator.verifyWrite(transactionalId: transactionalId, producerId: producerId,
-                                          producerEpoch: producerEpoch, partition: partition)
-        }
+        let metadata = writeView.withLock { $0[transactionalId] }
+        return TransactionCoordinator.verifyWrite(metadata, producerId: producerId, producerEpoch: producerEpoch, partition: partition)
     }
 
     /// TxnOffsetCommit: checked against the open transaction, then staged in the group, under this service's lock so
@@ -229,7 +239,7 @@ final class TransactionCoordinatorService: Sendable {
                 defer { state.completing.remove(completion.transactionalId) }
                 if let done = state.coordinator.completeTransaction(completion, now: time) {
                     try store.saveTransaction(done)
-                    state.coordinator.apply(done)
+                    apply(done, in: &state)
                 }
             }
         } catch {
@@ -274,7 +284,7 @@ final class TransactionCoordinatorService: Sendable {
             var work: [TransactionCompletion] = []
             for update in state.coordinator.timedOut(now: time) {
                 do {
-                    try Self.commit(update, in: &state, store: store)
+                    try commit(update, in: &state)
                     if let completion = update.completion { work.append(completion) }
                 } catch {
                     logger.error("storing a timeout abort failed", metadata: [
@@ -329,21 +339,20 @@ final class TransactionCoordinatorService: Sendable {
     /// stable offset back forever (Kafka leaves these to an operator with kafka-transactions.sh).
     func abortHangingTransactions() {
         let time = now
-        let (live, maxTimeoutMs) = state.withLock { state -> (Set<ProducerPartition>, Int64) in
-            var live = Set<ProducerPartition>()
-            for metadata in state.coordinator.transactions.values where metadata.state == .ongoing || metadata.state.isPreparing {
-                for partition in metadata.partitions { live.insert(ProducerPartition(producerId: metadata.producerId, partition: partition)) }
-            }
-            return (live, Int64(state.coordinator.config.maxTimeoutMs))
-        }
+        let maxTimeoutMs = state.withLock { Int64($0.coordinator.config.maxTimeoutMs) }
         for topic in topics.all {
             for (index, log) in topic.logs.enumerated() {
                 let partition = TopicPartition(topic: topic.name, partition: Int32(index))
-                for open in log.openTransactions
-                where !live.contains(ProducerPartition(producerId: open.producerId, partition: partition))
-                    && time - open.lastAppendMs > maxTimeoutMs {
+                for open in log.openTransactions where time - open.lastAppendMs > maxTimeoutMs {
+                    // Re-checked under the log's lock (then the coordinator's: the allowed order), so a producer that
+                    // writes meanwhile is never aborted by mistake.
+                    let isOrphan: @Sendable () -> Bool = { [self] in
+                        !state.withLock { $0.coordinator.hasLiveTransaction(producerId: open.producerId, partition: partition) }
+                    }
                     do {
-                        _ = try log.appendMarker(producerId: open.producerId, producerEpoch: open.epoch, marker: ControlRecord(kind: .abort))
+                        guard try log.abortHangingTransaction(producerId: open.producerId, firstOffset: open.firstOffset,
+                                                              idleBefore: time - maxTimeoutMs, isOrphan: isOrphan)
+                        else { continue }
                         purgatory.notify(topic: partition.topic, partition: partition.partition)
                         logger.warning("aborted a hanging transaction the coordinator did not know", metadata: [
                             "partition": "\(partition)", "producerId": "\(open.producerId)", "firstOffset": "\(open.firstOffset)",
@@ -356,11 +365,6 @@ final class TransactionCoordinatorService: Sendable {
         }
     }
 
-    private struct ProducerPartition: Hashable {
-        var producerId: Int64
-        var partition: TopicPartition
-    }
-
     /// Forgets transactional ids idle longer than transactional.id.expiration.ms (maintenance).
     func expireIdleIds() {
         let time = now
@@ -369,6 +373,7 @@ final class TransactionCoordinatorService: Sendable {
                 do {
                     try store.deleteTransaction(id)
                     state.coordinator.remove(id)
+                    writeView.withLock { $0[id] = nil }
                     logger.info("expired transactional id", metadata: ["transactionalId": "\(id)"])
                 } catch {
                     logger.error("expiring a transactional id failed", metadata: ["transactionalId": "\(id)", "error": "\(error)"])

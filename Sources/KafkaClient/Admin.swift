@@ -186,39 +186,51 @@ extension KafkaClient {
     }
 
     /// Committed offsets of a group (all partitions it committed when `partitions` is nil).
+    ///
+    /// - Parameter requireStable: wait out offsets that an open transaction has committed but not yet decided (the
+    ///   broker answers UNSTABLE_OFFSET_COMMIT meanwhile, OffsetFetch v7+); what a read_committed consumer must do
+    ///   before starting from committed offsets, or it could reprocess input whose output is already committed.
     public func committedOffsets(
-        group: String, topic: String? = nil, partitions: [Int32]? = nil, using dedicated: BrokerConnection? = nil
+        group: String, topic: String? = nil, partitions: [Int32]? = nil, using dedicated: BrokerConnection? = nil,
+        requireStable: Bool = false
     ) async throws -> [String: [Int32: Int64]] {
         let connection: BrokerConnection
         if let dedicated { connection = dedicated } else { connection = try await coordinator(forGroup: group) }
         let version = try connection.version(for: OffsetFetchRequest.self)
         // Without explicit partitions ask for everything (a topic with an empty partition list means "none").
         let wanted = partitions.flatMap { partitions in topic.map { [(name: $0, partitions: partitions)] } }
-        var result: [String: [Int32: Int64]] = [:]
-        if version >= 8 {
-            let request = OffsetFetchRequest(groups: [.init(
-                groupId: group, memberId: nil, memberEpoch: -1,
-                topics: wanted.map { $0.map { .init(name: $0.name, partitionIndexes: $0.partitions) } })])
-            let response = try await connection.send(request, version: version)
-            guard let entry = response.groups.first else { throw KafkaClientError.malformedResponse("OffsetFetch: no group") }
-            try Self.check(entry.errorCode, "fetching offsets of group \(group)")
-            for found in entry.topics where topic == nil || found.name == topic {
-                let topic = found
-                for partition in topic.partitions where partition.committedOffset >= 0 {
-                    result[topic.name, default: [:]][partition.partitionIndex] = partition.committedOffset
-                }
+        return try await Retry.run(attempts: 100, retryIf: { error in
+            if case .broker(.unstableOffsetCommit, _) = error { return true }
+            return error.isRetriable
+        }) {
+            var found: [(topic: String, partition: Int32, offset: Int64, error: Int16)] = []
+            if version >= 8 {
+                let request = OffsetFetchRequest(groups: [.init(
+                    groupId: group, memberId: nil, memberEpoch: -1,
+                    topics: wanted.map { $0.map { .init(name: $0.name, partitionIndexes: $0.partitions) } })],
+                    requireStable: requireStable)
+                let response = try await connection.send(request, version: version)
+                guard let entry = response.groups.first else { throw KafkaClientError.malformedResponse("OffsetFetch: no group") }
+                try Self.check(entry.errorCode, "fetching offsets of group \(group)")
+                found = entry.topics.flatMap { t in t.partitions.map { (t.name, $0.partitionIndex, $0.committedOffset, $0.errorCode) } }
+            } else {
+                let request = OffsetFetchRequest(
+                    groupId: group, topics: wanted.map { $0.map { .init(name: $0.name, partitionIndexes: $0.partitions) } },
+                    requireStable: requireStable)
+                let response = try await connection.send(request, version: version)
+                try Self.check(response.errorCode, "fetching offsets of group \(group)")
+                found = response.topics.flatMap { t in t.partitions.map { (t.name, $0.partitionIndex, $0.committedOffset, $0.errorCode) } }
             }
-        } else {
-            let request = OffsetFetchRequest(groupId: group, topics: wanted.map { $0.map { .init(name: $0.name, partitionIndexes: $0.partitions) } })
-            let response = try await connection.send(request, version: version)
-            try Self.check(response.errorCode, "fetching offsets of group \(group)")
-            for found in response.topics where topic == nil || found.name == topic {
-                let topic = found
-                for partition in topic.partitions where partition.committedOffset >= 0 {
-                    result[topic.name, default: [:]][partition.partitionIndex] = partition.committedOffset
+            var result: [String: [Int32: Int64]] = [:]
+            for entry in found where topic == nil || entry.topic == topic {
+                // A partition whose committed offset an open transaction may still change: ask again (retried).
+                // Other per-partition errors mean "no usable commit", as before.
+                if entry.error == ErrorCode.unstableOffsetCommit.rawValue {
+                    throw KafkaClientError.broker(.unstableOffsetCommit, message: "\(entry.topic)-\(entry.partition) of group \(group)")
                 }
+                if entry.offset >= 0 { result[entry.topic, default: [:]][entry.partition] = entry.offset }
             }
+            return result
         }
-        return result
     }
 }

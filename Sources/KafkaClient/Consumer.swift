@@ -266,7 +266,8 @@ public actor KafkaConsumer {
             for topic in Set(starts.keys.map(\.topic)) {
                 let found = try await client.committedOffsets(group: group, topic: topic,
                                                               partitions: starts.keys.filter { $0.topic == topic }.map(\.partition),
-                                                              using: try await coordinator())
+                                                              using: try await coordinator(),
+                                                              requireStable: config.isolationLevel == .readCommitted)
                 committed.merge(found) { a, _ in a }
             }
         }

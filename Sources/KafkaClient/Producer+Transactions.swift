@@ -30,8 +30,11 @@ struct TransactionProgress: Sendable {
     var phase = Phase.uninitialized
     /// Partitions the coordinator has in the open transaction.
     var partitions = Set<PartitionKey>()
-    /// Whether anything joined the open transaction (else it ends without an EndTxn, as in every Kafka client).
+    /// A group joined the open transaction (AddOffsetsToTxn).
     var registeredGroups = false
+    /// An AddPartitionsToTxn or AddOffsetsToTxn was sent, answered or not: the coordinator may have the transaction
+    /// open, so an abort must tell it even if no answer came back.
+    var attemptedRegistration = false
     /// Why the open transaction can only be aborted.
     var abortReason: KafkaClientError?
     /// Why this producer can do nothing more.
@@ -42,6 +45,7 @@ struct TransactionProgress: Sendable {
     /// The coordinator's node, once found.
     var coordinator: Int32?
 
+    /// Whether anything joined the open transaction (else it ends without an EndTxn, as in every Kafka client).
     var hasRegistered: Bool { !partitions.isEmpty || registeredGroups }
 
     func checkCanSend() throws(KafkaClientError) {
@@ -65,6 +69,7 @@ struct TransactionProgress: Sendable {
         phase = .ready
         partitions = []
         registeredGroups = false
+        attemptedRegistration = false
         abortReason = nil
     }
 }
@@ -102,6 +107,7 @@ extension KafkaProducer {
         }
         try transaction.checkCanSend()
         guard !offsets.isEmpty else { return }
+        transaction.attemptedRegistration = true
         _ = try await coordinatorRequest("adding group \(group.groupId) to the transaction", { _ in
             AddOffsetsToTxnRequest(transactionalId: transactionalId, producerId: self.producerId,
                                    producerEpoch: self.producerEpoch, groupId: group.groupId)
@@ -151,28 +157,28 @@ extension KafkaProducer {
             throw KafkaClientError.invalidArgument("only a transactional producer has transactions")
         }
         if let fatal = transaction.fatal { throw fatal }
-        guard transaction.phase == .inTransaction || transaction.phase == (commit ? .committing : .aborting) else {
-            throw KafkaClientError.invalidArgument("no transaction is open")
-        }
+        // A commit may be retried; an abort may follow a commit that failed (as Kafka's clients allow).
+        let allowed: [TransactionProgress.Phase] = commit ? [.inTransaction, .committing] : [.inTransaction, .committing, .aborting]
+        guard allowed.contains(transaction.phase) else { throw KafkaClientError.invalidArgument("no transaction is open") }
         transaction.phase = commit ? .committing : .aborting
         await flush()
         if let fatal = transaction.fatal { throw fatal }
-        if commit, let reason = transaction.abortReason {
-            transaction.phase = .inTransaction
-            throw reason
-        }
-        if transaction.hasRegistered {
+        if commit, let reason = transaction.abortReason { throw reason }
+        if commit ? transaction.hasRegistered : transaction.attemptedRegistration {
             _ = try await coordinatorRequest(commit ? "committing the transaction" : "aborting the transaction", { _ in
                 EndTxnRequest(transactionalId: transactionalId, producerId: self.producerId, producerEpoch: self.producerEpoch,
                               committed: commit)
-            }, error: \.errorCode)
+            }, error: { response in
+                // An abort the coordinator has nothing to abort for (a registration that never took effect) is done.
+                !commit && response.errorCode == ErrorCode.invalidTxnState.rawValue ? 0 : response.errorCode
+            })
         }
-        let bump = transaction.needsEpochBump
-        transaction.startOver()
-        if bump {
+        // The phase stays committing/aborting through the epoch bump, so nothing can be sent or begun meanwhile.
+        if transaction.needsEpochBump {
             try await requestProducerId(transactionalId, keeping: (producerId, producerEpoch))
             transaction.needsEpochBump = false
         }
+        transaction.startOver()
     }
 
     // MARK: Requests to the transaction coordinator
@@ -198,6 +204,7 @@ extension KafkaProducer {
     func addPartitionsToTransaction(_ keys: [PartitionKey]) async {
         guard let transactionalId = config.transactionalId else { return }
         let byTopic = Dictionary(grouping: keys, by: \.topic)
+        transaction.attemptedRegistration = true
         do {
             _ = try await coordinatorRequest("adding partitions to the transaction", { _ in
                 AddPartitionsToTxnRequest(

@@ -151,6 +151,21 @@ public final class PartitionLog: Sendable {
         core.withLock { $0.producerState.openTransactions[producerId] != nil }
     }
 
+    /// Aborts the producer's transaction left open here if, checked under the log's lock, it is still the one that
+    /// began at `firstOffset`, the producer has not written since `idleBefore` (wall clock ms), and `isOrphan()`
+    /// holds (the broker asks its transaction coordinator). Returns whether a marker was written.
+    public func abortHangingTransaction(
+        producerId: Int64, firstOffset: Int64, idleBefore cutoffMs: Int64, isOrphan: @Sendable () -> Bool
+    ) throws(StorageError) -> Bool {
+        try core.withLock { (core) throws(StorageError) -> Bool in
+            guard core.producerState.openTransactions[producerId] == firstOffset,
+                  let entry = core.producerState.producers[producerId], entry.lastAppendMs < cutoffMs, isOrphan()
+            else { return false }
+            _ = try core.appendMarker(producerId: producerId, producerEpoch: entry.epoch, marker: ControlRecord(kind: .abort))
+            return true
+        }
+    }
+
     /// The transactions open in this partition: producer, its epoch here, where the transaction started, and when
     /// the producer last wrote (wall clock).
     public var openTransactions: [(producerId: Int64, epoch: Int16, firstOffset: Int64, lastAppendMs: Int64)] {
@@ -438,12 +453,15 @@ final class LogCore {
     func loadProducerState(rebuildingTransactionsFrom rebuildFrom: Int64?) throws(StorageError) {
         let snapshots = try FileIO.listDirectory(directory)
             .compactMap { Segment.baseOffset(ofFileName: $0, suffix: ".snapshot") }.sorted(by: >)
-        var replayFrom = logStartOffset
+        // Replay covers every batch still on disk, below the log start too (DeleteRecords moves it inside a
+        // segment): a marker there still closes a transaction a snapshot recorded as open.
+        let firstOnDisk = segments[0].baseOffset
+        var replayFrom = firstOnDisk
         let usableUpTo = min(logEndOffset, rebuildFrom ?? .max)
         for offset in snapshots where offset <= usableUpTo {
             if let bytes = try? FileIO.readFile(snapshotPath(offset)), let state = ProducerStateManager.load(snapshot: bytes) {
                 producerState = state
-                replayFrom = max(offset, logStartOffset)
+                replayFrom = max(offset, firstOnDisk)
                 break
             }
         }
@@ -475,9 +493,10 @@ final class LogCore {
             producerId: header.producerId, producerEpoch: header.producerEpoch, marker: marker, offset: header.baseOffset,
             timestamp: header.maxTimestamp, appendTimeMs: appendTimeMs)
         if let completed, completed.isAborted, (segment.txnIndex.lastOffset ?? Int64.min) < completed.lastOffset {
-            try segment.txnIndex.append(AbortedTransaction(
+            let failure = segment.txnIndex.append(AbortedTransaction(
                 producerId: completed.producerId, firstOffset: completed.firstOffset, lastOffset: completed.lastOffset,
                 lastStableOffset: producerState.firstUnstableOffset ?? (completed.lastOffset + 1)))
+            if let failure { logger.error("writing the aborted-transaction index failed; kept in memory", metadata: ["error": "\(failure)"]) }
         }
     }
 
@@ -485,10 +504,13 @@ final class LogCore {
         try ensureOpen()
         let offset = logEndOffset
         try FileIO.writeFileAtomically(snapshotPath(offset), contents: producerState.snapshotBytes())
-        // Keep only the newest two snapshots.
-        let older = try FileIO.listDirectory(directory)
-            .compactMap { Segment.baseOffset(ofFileName: $0, suffix: ".snapshot") }.filter { $0 < offset }.sorted(by: >)
-        for stale in older.dropFirst() { try FileIO.remove(snapshotPath(stale)) }
+        // Recovery after a crash replays from a snapshot at or below the first segment above the recovery point, so
+        // every snapshot from that segment on is kept, and the newest one below it; older ones go.
+        let keepFrom = segments[segmentIndex(for: min(recoveryPoint, logEndOffset))].baseOffset
+        let below = try FileIO.listDirectory(directory)
+            .compactMap { Segment.baseOffset(ofFileName: $0, suffix: ".snapshot") }.filter { $0 < keepFrom && $0 < offset }
+            .sorted(by: >)
+        for stale in below.dropFirst() { try FileIO.remove(snapshotPath(stale)) }
     }
 
     // MARK: Appending
@@ -628,10 +650,12 @@ final class LogCore {
         let completed = producerState.recordMarker(
             producerId: producerId, producerEpoch: producerEpoch, marker: marker, offset: offset, timestamp: now,
             appendTimeMs: now)
-        if let completed, completed.isAborted {
-            try active.txnIndex.append(AbortedTransaction(
-                producerId: producerId, firstOffset: completed.firstOffset, lastOffset: offset,
-                lastStableOffset: lastStableOffset))
+        if let completed, completed.isAborted, let failure = active.txnIndex.append(AbortedTransaction(
+            producerId: producerId, firstOffset: completed.firstOffset, lastOffset: offset, lastStableOffset: lastStableOffset)) {
+            // The entry is in memory and read_committed answers list it; the file is rewritten at the next flush.
+            logger.error("writing the aborted-transaction index failed; kept in memory", metadata: [
+                "log": "\(name)", "error": "\(failure)",
+            ])
         }
         unflushedMessages += 1
         return MarkerAppendResult(offset: offset, completed: completed)

@@ -38,6 +38,8 @@ public final class TransactionIndex {
     private(set) var entries: [AbortedTransaction] = []
     private var fd: Int32 = -1
     private var isDirty = false
+    /// An entry is in memory but its write failed: the file is rewritten whole at the next flush.
+    private var needsRewrite = false
 
     /// Opens the index if its file exists. Entries that are torn, out of order or outside `[baseOffset, ...)` are
     /// dropped with everything after them; `wasDamaged` then tells the caller to rebuild from the log.
@@ -83,20 +85,37 @@ public final class TransactionIndex {
 
     var lastOffset: Int64? { entries.last?.lastOffset }
 
-    func append(_ entry: AbortedTransaction) throws(StorageError) {
+    /// Adds an entry. It is in memory (and so in every read_committed answer) even if writing the file fails: the
+    /// marker is already in the log, so the index must not lose it. The failure is returned, and the file is
+    /// rewritten whole at the next ``flush()``, which fails (holding back the recovery point) until it succeeds.
+    @discardableResult
+    func append(_ entry: AbortedTransaction) -> StorageError? {
         precondition(entry.lastOffset > (lastOffset ?? Int64.min), "aborted transactions are indexed in marker order")
-        if fd < 0 { fd = try FileIO.open(path, flags: O_RDWR | O_CREAT) }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(Self.entrySize)
-        func put<T: FixedWidthInteger>(_ value: T) { withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) } }
-        put(Int16(0))
-        put(entry.producerId)
-        put(entry.firstOffset)
-        put(entry.lastOffset)
-        put(entry.lastStableOffset)
-        try FileIO.writeAll(fd, bytes: bytes, at: entries.count * Self.entrySize, path: path)
         entries.append(entry)
         isDirty = true
+        if needsRewrite { return nil }
+        do throws(StorageError) {
+            if fd < 0 { fd = try FileIO.open(path, flags: O_RDWR | O_CREAT) }
+            try FileIO.writeAll(fd, bytes: Self.encode([entry]), at: (entries.count - 1) * Self.entrySize, path: path)
+            return nil
+        } catch {
+            needsRewrite = true
+            return error
+        }
+    }
+
+    private static func encode(_ entries: [AbortedTransaction]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(entries.count * entrySize)
+        func put<T: FixedWidthInteger>(_ value: T) { withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) } }
+        for entry in entries {
+            put(Int16(0))
+            put(entry.producerId)
+            put(entry.firstOffset)
+            put(entry.lastOffset)
+            put(entry.lastStableOffset)
+        }
+        return bytes
     }
 
     /// Drops entries whose marker is at or above `offset` (the log was cut there).
@@ -104,7 +123,7 @@ public final class TransactionIndex {
         let keep = entries.firstIndex { $0.lastOffset >= offset } ?? entries.count
         guard keep < entries.count else { return }
         entries.removeSubrange(keep...)
-        if fd >= 0 { try FileIO.truncate(fd, to: keep * Self.entrySize, path: path) }
+        if fd >= 0 && !needsRewrite { try FileIO.truncate(fd, to: keep * Self.entrySize, path: path) }
         wasDamaged = false
     }
 
@@ -128,8 +147,14 @@ public final class TransactionIndex {
     }
 
     func flush() throws(StorageError) {
-        guard isDirty, fd >= 0 else { return }
-        try FileIO.sync(fd, path: path)
+        guard isDirty else { return }
+        if needsRewrite {
+            if fd < 0 { fd = try FileIO.open(path, flags: O_RDWR | O_CREAT) }
+            try FileIO.writeAll(fd, bytes: Self.encode(entries), at: 0, path: path)
+            try FileIO.truncate(fd, to: entries.count * Self.entrySize, path: path)
+            needsRewrite = false
+        }
+        if fd >= 0 { try FileIO.sync(fd, path: path) }
         isDirty = false
     }
 

@@ -244,24 +244,39 @@ public struct TransactionCoordinator: Sendable {
     /// (a fenced zombie); INVALID_PRODUCER_ID_MAPPING for an unknown id or another producer; NOT_ENOUGH_REPLICAS
     /// (retriable, as Kafka's verification answers) while the transaction is being decided.
     public func verifyWrite(transactionalId: String, producerId: Int64, producerEpoch: Int16, partition: TopicPartition) -> ErrorCode {
-        verify(transactionalId, producerId, producerEpoch) { $0.partitions.contains(partition) }
+        Self.verifyWrite(transactions[transactionalId], producerId: producerId, producerEpoch: producerEpoch, partition: partition)
+    }
+
+    /// ``verifyWrite(transactionalId:producerId:producerEpoch:partition:)`` against one id's metadata (nil: unknown),
+    /// for callers that keep their own copy of it.
+    public static func verifyWrite(
+        _ metadata: TransactionMetadata?, producerId: Int64, producerEpoch: Int16, partition: TopicPartition
+    ) -> ErrorCode {
+        verify(metadata, producerId, producerEpoch) { $0.partitions.contains(partition) }
     }
 
     /// May this producer commit offsets of `groupId` in its transaction (TxnOffsetCommit)? Same answers as
     /// ``verifyWrite(transactionalId:producerId:producerEpoch:partition:)``, for a group added by AddOffsetsToTxn.
     public func verifyOffsetCommit(transactionalId: String, producerId: Int64, producerEpoch: Int16, groupId: String) -> ErrorCode {
-        verify(transactionalId, producerId, producerEpoch) { $0.groups.contains(groupId) }
+        Self.verify(transactions[transactionalId], producerId, producerEpoch) { $0.groups.contains(groupId) }
     }
 
-    private func verify(
-        _ transactionalId: String, _ producerId: Int64, _ producerEpoch: Int16, isIncluded: (TransactionMetadata) -> Bool
+    private static func verify(
+        _ metadata: TransactionMetadata?, _ producerId: Int64, _ producerEpoch: Int16, isIncluded: (TransactionMetadata) -> Bool
     ) -> ErrorCode {
-        guard let metadata = transactions[transactionalId], metadata.producerId == producerId else {
+        guard let metadata, metadata.producerId == producerId else {
             return .invalidProducerIdMapping
         }
         guard metadata.producerEpoch == producerEpoch else { return .invalidProducerEpoch }
         if metadata.state.isPreparing { return .notEnoughReplicas }
         return metadata.state == .ongoing && isIncluded(metadata) ? .none : .invalidTxnState
+    }
+
+    /// Whether a transaction of `producerId` that is open or being decided includes `partition`.
+    public func hasLiveTransaction(producerId: Int64, partition: TopicPartition) -> Bool {
+        transactions.values.contains {
+            $0.producerId == producerId && ($0.state == .ongoing || $0.state.isPreparing) && $0.partitions.contains(partition)
+        }
     }
 
     // MARK: Time

@@ -133,6 +133,35 @@ import Testing
     }
 }
 
+extension ClientTransactionTests {
+    @Test func aReadCommittedConsumerWaitsForAPendingTransactionalOffset() async throws {
+        try await harness.withBroker { client in
+            try await client.createTopic("src", partitions: 1, replicationFactor: 1, configs: [:])
+            let input = TopicPartition(topic: "src", partition: 0)
+            let group = ConsumerGroupMetadata(groupId: "stable")
+            let producer = transactional(client, id: "offsets")
+            try await producer.initTransactions()
+            try await producer.beginTransaction()
+            try await producer.sendOffsetsToTransaction([input: 3], group: group)
+            try await producer.commitTransaction()
+            try await producer.beginTransaction()
+            try await producer.sendOffsetsToTransaction([input: 7], group: group)
+            // A read_committed consumer starting from the committed offset now must not take 3 and redo 3..6.
+            var config = ConsumerConfig()
+            config.groupId = "stable"
+            config.isolationLevel = .readCommitted
+            let consumer = KafkaConsumer(client: client, config: config)
+            let start = Task { try await consumer.assign([input: .committed]) }
+            try await Task.sleep(nanoseconds: 300_000_000)
+            try await producer.commitTransaction()
+            try await start.value
+            #expect(await consumer.positions[input] == 7)
+            await consumer.close()
+            await producer.close()
+        }
+    }
+}
+
 extension KafkaConsumer {
     /// Whether every partition's position reached `ends`.
     func positionsReached(_ ends: [TopicPartition: Int64]) -> Bool {

@@ -220,6 +220,43 @@ import Testing
         }
     }
 
+    @Test func aMarkerBelowTheLogStartStillClosesItsTransactionAfterACrash() throws {
+        try withTemporaryDirectory { dir in
+            var config = LogConfig()
+            config.segmentBytes = 100  // every append to a non-empty segment rolls (and snapshots)
+            do {
+                let (log, _) = try openLog(dir, config: config)
+                _ = try log.append(txnBatch(1, sequence: 0))  // 0-2, open; snapshots taken at the next rolls say so
+                _ = try log.append(makeBatch(count: 2))  // 3-4
+                _ = try commit(log, 1)  // 5, in the active segment
+                #expect(log.lastStableOffset == 6)
+                #expect(try log.deleteRecords(before: 6) == 6)
+                try log.flush()
+            }
+            // Killed: the newest snapshot (at 5) still has the transaction open, and its marker is below the log start.
+            let (log, _) = try openLog(dir, config: config, recoveryPoint: 6, logStartOffset: 6)
+            _ = try log.append(makeBatch(count: 3))
+            #expect(log.lastStableOffset == log.logEndOffset)
+            #expect(log.openTransactions.isEmpty)
+        }
+    }
+
+    @Test func aFailedIndexWriteKeepsTheAbortInMemoryAndRewritesTheFile() throws {
+        try withTemporaryDirectory { dir in
+            let (log, _) = try openLog(dir)
+            _ = try log.append(txnBatch(1, sequence: 0))
+            // The index file cannot be created: a directory is in the way.
+            try FileManager.default.createDirectory(atPath: segmentPath(dir, 0, ".txnindex"), withIntermediateDirectories: false)
+            _ = try abort(log, 1)
+            let read = try log.read(from: 0, maxBytes: 1 << 20, readCommitted: true)
+            #expect(read.abortedTransactions?.map(\.producerId) == [1])
+            #expect(throws: StorageError.self) { try log.flush() }  // the recovery point does not pass the unindexed abort
+            try FileManager.default.removeItem(atPath: segmentPath(dir, 0, ".txnindex"))
+            try log.flush()
+            #expect(try TransactionIndex.entries(ofFile: segmentPath(dir, 0, ".txnindex")).map(\.producerId) == [1])
+        }
+    }
+
     @Test func snapshotsCarryOpenTransactionsAndVersion1StillLoads() {
         var state = ProducerStateManager()
         state.record(RecordBatchHeader(baseOffset: 10, attributes: 0x10, lastOffsetDelta: 1, producerId: 4,

@@ -65,14 +65,17 @@ extension Broker {
             }
         })
         var error = ErrorCode.none
-        if !accepted.isEmpty || perPartition.isEmpty {
+        if request.groupId.isEmpty {
+            error = .invalidGroupId
+        } else if !accepted.isEmpty || perPartition.isEmpty {
             error = transactions.commitOffsets(
                 transactionalId: request.transactionalId, producerId: request.producerId, producerEpoch: request.producerEpoch,
                 groupId: request.groupId, memberId: request.memberId, generationId: request.generationId,
                 groupInstanceId: request.groupInstanceId, offsets: accepted)
         }
-        // While the transaction is being decided the commit must wait: every client retries LOAD_IN_PROGRESS here.
-        if error == .notEnoughReplicas { error = .coordinatorLoadInProgress }
+        // While the transaction is being decided the commit must wait: every client retries LOAD_IN_PROGRESS here
+        // (COORDINATOR_NOT_AVAILABLE before v2, as Kafka maps it).
+        if error == .notEnoughReplicas { error = context.version < 2 ? .coordinatorNotAvailable : .coordinatorLoadInProgress }
         return context.respond(TxnOffsetCommitResponse(throttleTimeMs: 0, topics: request.topics.map { topic in
             .init(name: topic.name, partitions: topic.partitions.map { partition in
                 let key = TopicPartition(topic: topic.name, partition: partition.partitionIndex)
