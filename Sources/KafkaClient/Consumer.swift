@@ -152,14 +152,23 @@ public actor KafkaConsumer {
         let count = min(buffered.count, config.maxPollRecords)
         let batch = Array(buffered.prefix(count))
         buffered.removeFirst(count)
-        for record in batch {
-            let key = TopicPartition(topic: record.topic, partition: record.partition)
-            consumedPositions[key] = record.offset + 1
-            bufferedCounts[key, default: 1] -= 1
-            if bufferedCounts[key] == 0 {
+        // Records of a partition come in runs: the positions and counts are updated once per run, not per record.
+        var index = 0
+        while index < batch.count {
+            let first = batch[index]
+            var end = index + 1
+            while end < batch.count && batch[end].partition == first.partition && batch[end].topic == first.topic { end += 1 }
+            let key = TopicPartition(topic: first.topic, partition: first.partition)
+            var consumed = batch[end - 1].offset + 1
+            let left = (bufferedCounts[key] ?? (end - index)) - (end - index)
+            if left <= 0 {
                 bufferedCounts[key] = nil
-                if let fetched = fetchPositions[key] { consumedPositions[key] = max(record.offset + 1, fetched) }
+                consumed = max(consumed, fetchPositions[key] ?? consumed)
+            } else {
+                bufferedCounts[key] = left
             }
+            consumedPositions[key] = consumed
+            index = end
         }
         startFetches()
         return batch

@@ -88,18 +88,16 @@ public struct RecordBatchHeader: Equatable, Sendable {
         self = header
     }
 
-    /// The headers of the batches laid back to back in `buffer`, up to the first one that is not whole (nothing is
-    /// validated: for looking at flags before ``RecordBatchValidator`` runs).
-    public static func headers(in buffer: ByteBuffer) -> [RecordBatchHeader] {
+    /// Calls `body` with the header of each batch laid back to back in `buffer`, up to the first one that is not
+    /// whole or until `body` returns false (nothing is validated: for looking at flags before
+    /// ``RecordBatchValidator`` runs). Allocates nothing.
+    public static func forEachHeader(in buffer: ByteBuffer, _ body: (RecordBatchHeader) -> Bool) {
         buffer.withUnsafeReadableBytes { bytes in
-            var headers: [RecordBatchHeader] = []
             var position = 0
             while let header = RecordBatchHeader(UnsafeRawBufferPointer(rebasing: bytes[position...])),
-                  header.batchLength > 0, position + header.totalSize <= bytes.count {
-                headers.append(header)
+                  header.batchLength > 0, position + header.totalSize <= bytes.count, body(header) {
                 position += header.totalSize
             }
-            return headers
         }
     }
 

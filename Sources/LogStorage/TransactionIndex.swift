@@ -41,6 +41,8 @@ public final class TransactionIndex {
     /// An entry is in memory but its write failed: the file is rewritten whole at the next flush.
     private var needsRewrite = false
 
+    private(set) var wasDamaged = false
+
     /// Opens the index if its file exists. Entries that are torn, out of order or outside `[baseOffset, ...)` are
     /// dropped with everything after them; `wasDamaged` then tells the caller to rebuild from the log.
     init(path: String, baseOffset: Int64) throws(StorageError) {
@@ -48,10 +50,26 @@ public final class TransactionIndex {
         guard FileIO.exists(path) else { return }
         fd = try FileIO.open(path, flags: O_RDWR)
         let size = try FileIO.fileSize(fd, path: path)
-        let bytes = try FileIO.readAll(fd, count: size, at: 0, path: path)
-        var previous = baseOffset - 1
+        let (entries, validBytes) = Self.decode(try FileIO.readAll(fd, count: size, at: 0, path: path), baseOffset: baseOffset)
+        self.entries = entries
+        if validBytes != size {
+            wasDamaged = true
+            try FileIO.truncate(fd, to: validBytes, path: path)
+        }
+    }
+
+    /// The entries of a `.txnindex` file (for `dump-log`), read without changing it; a damaged tail is left out.
+    public static func entries(ofFile path: String) throws(StorageError) -> [AbortedTransaction] {
+        decode(try FileIO.readFile(path), baseOffset: .min).entries
+    }
+
+    /// The well-formed entries at the start of `bytes` (version 0, markers in increasing order, none below
+    /// `baseOffset`) and how many bytes they take.
+    private static func decode(_ bytes: [UInt8], baseOffset: Int64) -> (entries: [AbortedTransaction], validBytes: Int) {
+        var entries: [AbortedTransaction] = []
+        var previous = baseOffset == .min ? Int64.min : baseOffset - 1
         var offset = 0
-        while offset + Self.entrySize <= bytes.count {
+        while offset + entrySize <= bytes.count {
             func int64(_ at: Int) -> Int64 {
                 bytes[(offset + at)..<(offset + at + 8)].reduce(Int64(0)) { $0 << 8 | Int64($1) }
             }
@@ -61,26 +79,9 @@ public final class TransactionIndex {
             guard version == 0, entry.lastOffset > previous, entry.firstOffset <= entry.lastOffset else { break }
             entries.append(entry)
             previous = entry.lastOffset
-            offset += Self.entrySize
+            offset += entrySize
         }
-        if offset != size {
-            wasDamaged = true
-            try FileIO.truncate(fd, to: offset, path: path)
-        }
-    }
-
-    private(set) var wasDamaged = false
-
-    /// The entries of a `.txnindex` file (for `dump-log`), read without changing it; a damaged tail is left out.
-    public static func entries(ofFile path: String) throws(StorageError) -> [AbortedTransaction] {
-        let bytes = try FileIO.readFile(path)
-        return stride(from: 0, to: bytes.count - entrySize + 1, by: entrySize).map { offset in
-            func int64(_ at: Int) -> Int64 {
-                bytes[(offset + at)..<(offset + at + 8)].reduce(Int64(0)) { $0 << 8 | Int64($1) }
-            }
-            return AbortedTransaction(producerId: int64(2), firstOffset: int64(10), lastOffset: int64(18),
-                                      lastStableOffset: int64(26))
-        }
+        return (entries, offset)
     }
 
     var lastOffset: Int64? { entries.last?.lastOffset }

@@ -54,14 +54,21 @@ extension Broker {
     /// A request-wide refusal of transactional batches, if any (see the comment at the top).
     private func transactionalRefusal(_ request: ProduceRequest) -> ErrorCode? {
         var producer: (id: Int64, epoch: Int16)?
+        var refusal: ErrorCode?
         for topicData in request.topicData {
             for data in topicData.partitionData {
                 guard case .bytes(let records)? = data.records else { continue }
-                for header in RecordBatchHeader.headers(in: records) where header.isTransactional {
-                    if request.transactionalId == nil { return .transactionalIdAuthorizationFailed }
-                    if let producer, producer != (header.producerId, header.producerEpoch) { return .invalidProducerIdMapping }
+                RecordBatchHeader.forEachHeader(in: records) { header in
+                    guard header.isTransactional else { return true }
+                    if request.transactionalId == nil {
+                        refusal = .transactionalIdAuthorizationFailed
+                    } else if let producer, producer != (header.producerId, header.producerEpoch) {
+                        refusal = .invalidProducerIdMapping
+                    }
                     producer = (header.producerId, header.producerEpoch)
+                    return refusal == nil
                 }
+                if let refusal { return refusal }
             }
         }
         return nil
