@@ -80,6 +80,10 @@ def test_a_committed_import_is_applied_in_full(broker, data_dir):
         connection.close()
     listed = cli("transactions", "list", "--state", "CompleteCommit", broker=broker).stdout
     assert "import-1" in listed
+    bogus = cli("transactions", "list", "--state", "Finished", broker=broker, check=False)
+    assert bogus.returncode != 0 and "unknown transaction state 'Finished'" in bogus.stderr, bogus.stderr
+    unknown = cli("transactions", "describe", "nobody", broker=broker, check=False)
+    assert unknown.returncode != 0 and "no transactional id 'nobody'" in unknown.stderr, unknown.stderr
 
 
 def start_import(broker, csv, topic, transactional_id, *extra):
