@@ -12,10 +12,15 @@ let strict: [SwiftSetting] = [
 
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
 let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
+let nioTLS = Target.Dependency.product(name: "NIOTLS", package: "swift-nio")
 let nioEmbedded = Target.Dependency.product(name: "NIOEmbedded", package: "swift-nio")
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let nioSSL = Target.Dependency.product(name: "NIOSSL", package: "swift-nio-ssl")
+let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
+let cryptoExtras = Target.Dependency.product(name: "CryptoExtras", package: "swift-crypto")
+let x509 = Target.Dependency.product(name: "X509", package: "swift-certificates")
 
 let package = Package(
     name: "ledgerstream",
@@ -32,6 +37,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", .upToNextMinor(from: "1.8.2")),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        // TLS for the broker's SSL listeners and the client (BoringSSL inside). It brings swift-certificates and
+        // swift-crypto, which SCRAM (HMAC, PBKDF2) and the client-certificate principal use too.
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
     ],
     targets: [
         // C: CRC-32C with SSE4.2 and a portable fallback (no Swift package offers CRC-32C).
@@ -66,6 +76,10 @@ let package = Package(
         // Kafka's transaction coordinator as a pure state machine (no I/O, time passed in).
         .target(name: "TransactionCoordinator", dependencies: ["KafkaProtocol"], swiftSettings: strict),
 
+        // Kafka's security model without I/O: principals, SASL PLAIN and SCRAM exchanges (server and client), SCRAM
+        // credentials, JAAS options, ACLs and the authorizer that evaluates them.
+        .target(name: "KafkaSecurity", dependencies: [crypto, cryptoExtras], swiftSettings: strict),
+
         // Java .properties files (server.properties, zookeeper.properties).
         .target(name: "JavaProperties", swiftSettings: strict),
         // The Kafka-compatible broker: NIO server, request handlers, topics, groups, metadata store.
@@ -73,8 +87,8 @@ let package = Package(
             name: "KafkaBroker",
             dependencies: [
                 "KafkaProtocol", "LogStorage", "GroupCoordinator", "TransactionCoordinator", "SQLiteStore", "Framing", "JavaProperties",
-                "Coordinator",
-                nioCore, nioPosix, logging, serviceLifecycle,
+                "Coordinator", "KafkaSecurity",
+                nioCore, nioPosix, nioSSL, nioTLS, x509, logging, serviceLifecycle,
             ],
             swiftSettings: strict
         ),
@@ -86,13 +100,15 @@ let package = Package(
         .target(
             name: "Coordinator",
             dependencies: [
-                "ZooKeeperProtocol", "Framing", "JavaProperties", "CCRC32C", "FileSystem", nioCore, nioPosix, logging, serviceLifecycle,
+                "ZooKeeperProtocol", "Framing", "JavaProperties", "CCRC32C", "FileSystem", nioCore, nioPosix, nioSSL, nioTLS, crypto, x509, logging, serviceLifecycle,
             ],
             swiftSettings: strict
         ),
 
         // A Kafka client (connections, metadata, producer, consumer, admin) for any Kafka-compatible cluster.
-        .target(name: "KafkaClient", dependencies: ["KafkaProtocol", "Framing", nioCore, nioPosix], swiftSettings: strict),
+        .target(
+            name: "KafkaClient", dependencies: ["KafkaProtocol", "KafkaSecurity", "Framing", "JavaProperties", nioCore, nioPosix, nioSSL],
+            swiftSettings: strict),
 
         // The bank ledger: money, transaction events, CSV import, the exactly-once SQLite sink and its queries.
         .target(name: "Ledger", dependencies: ["SQLiteStore", "KafkaClient", "KafkaProtocol", logging], swiftSettings: strict),
@@ -105,7 +121,7 @@ let package = Package(
         // The thin command-line front end.
         .executableTarget(
             name: "ledgerstream",
-            dependencies: ["KafkaBroker", "KafkaClient", "Coordinator", "Ledger", "Shell", "Report", "LogStorage", "KafkaProtocol", "JavaProperties", argumentParser, logging, serviceLifecycle],
+            dependencies: ["KafkaBroker", "KafkaClient", "KafkaSecurity", "Coordinator", "Ledger", "Shell", "Report", "LogStorage", "KafkaProtocol", "JavaProperties", argumentParser, logging, serviceLifecycle],
             swiftSettings: strict
         ),
 
@@ -123,6 +139,7 @@ let package = Package(
         .testTarget(name: "KafkaClientTests", dependencies: ["KafkaClient", "KafkaBroker", nioPosix], swiftSettings: strict),
         .testTarget(name: "GroupCoordinatorTests", dependencies: ["GroupCoordinator"], swiftSettings: strict),
         .testTarget(name: "TransactionCoordinatorTests", dependencies: ["TransactionCoordinator"], swiftSettings: strict),
+        .testTarget(name: "KafkaSecurityTests", dependencies: ["KafkaSecurity"], swiftSettings: strict),
         .testTarget(
             name: "CoordinatorTests", dependencies: ["Coordinator", "ZooKeeperProtocol", "JavaProperties", nioEmbedded, nioPosix],
             swiftSettings: strict

@@ -1,4 +1,5 @@
 import NIOCore
+import Synchronization
 
 /// Splits a TCP stream into frames of `int32 length` + payload, the framing of both Kafka and ZooKeeper.
 ///
@@ -14,12 +15,16 @@ public struct LengthPrefixedFrameDecoder: ByteToMessageDecoder {
 
     public let maxFrameBytes: Int
     private var firstBytesHook: (@Sendable (UInt32) -> Bool)?
+    /// A tighter limit that may change while the connection lives (a SASL listener before authentication).
+    private let dynamicLimit: FrameSizeLimit?
 
     /// - Parameter firstBytesHook: called once with the first four bytes; returning true stops decoding and passes
     ///   the raw bytes (all of them) on as one message.
-    public init(maxFrameBytes: Int, firstBytesHook: (@Sendable (UInt32) -> Bool)? = nil) {
+    /// - Parameter dynamicLimit: when set, frames above its current value are refused too.
+    public init(maxFrameBytes: Int, dynamicLimit: FrameSizeLimit? = nil, firstBytesHook: (@Sendable (UInt32) -> Bool)? = nil) {
         precondition(maxFrameBytes > 0 && maxFrameBytes <= Int(Int32.max))
         self.maxFrameBytes = maxFrameBytes
+        self.dynamicLimit = dynamicLimit
         self.firstBytesHook = firstBytesHook
     }
 
@@ -35,7 +40,8 @@ public struct LengthPrefixedFrameDecoder: ByteToMessageDecoder {
             }
         }
         guard length >= 0 else { throw FrameError.negativeLength(length) }
-        guard Int(length) <= maxFrameBytes else { throw FrameError.tooLarge(length: Int(length), limit: maxFrameBytes) }
+        let limit = min(maxFrameBytes, dynamicLimit?.bytes ?? maxFrameBytes)
+        guard Int(length) <= limit else { throw FrameError.tooLarge(length: Int(length), limit: limit) }
         guard buffer.readableBytes >= 4 + Int(length) else { return .needMoreData }
         buffer.moveReaderIndex(forwardBy: 4)
         context.fireChannelRead(wrapInboundOut(buffer.readSlice(length: Int(length))!))
@@ -47,6 +53,18 @@ public struct LengthPrefixedFrameDecoder: ByteToMessageDecoder {
         // A partial frame at EOF is simply dropped: the peer went away mid-frame.
         return .needMoreData
     }
+}
+
+/// A frame size limit shared between a connection's decoder (on its event loop) and the code that raises it (on a
+/// request thread, once the client has authenticated).
+public final class FrameSizeLimit: Sendable {
+    private let value: Atomic<Int>
+
+    public init(bytes: Int) { value = Atomic(bytes) }
+
+    public var bytes: Int { value.load(ordering: .relaxed) }
+
+    public func set(_ bytes: Int) { value.store(bytes, ordering: .relaxed) }
 }
 
 /// Why a stream could not be split into frames; the connection is closed.

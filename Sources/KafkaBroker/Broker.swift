@@ -23,6 +23,7 @@ public final class Broker: Sendable {
     let groups: GroupCoordinatorService
     let transactions: TransactionCoordinatorService
     let producerIds: ProducerIdAllocator
+    let security: SecurityService
     let clock: any StorageClock
     /// Addresses clients are told to use; fixed once the listener is bound (port 0 becomes the real port).
     private let advertised: Mutex<[Listener]>
@@ -44,6 +45,7 @@ public final class Broker: Sendable {
         store = try MetadataStore(path: config.dataDirectory + "/metadata.db")
         clusterId = try store.clusterId()
         producerIds = ProducerIdAllocator(store: store)
+        security = try SecurityService(config: config, store: store, logger: logger)
         advertised = Mutex(config.advertisedListeners ?? config.listeners)
         groups = GroupCoordinatorService(config: config, store: store, logger: logger, clock: clock)
         var transactionConfig = TransactionCoordinatorConfig()
@@ -95,16 +97,22 @@ public final class Broker: Sendable {
 
     var nodeId: Int32 { config.nodeId }
 
-    /// The listener clients should connect to.
+    /// The listener clients should connect to (the first; ZooKeeper registration and defaults).
     var advertisedListener: Listener { advertised.withLock { $0[0] } }
 
+    /// The address advertised for the listener a client came in on, as Kafka does: a client on the SASL_SSL
+    /// listener is told the SASL_SSL address of every broker, never another listener's.
+    func advertisedListener(named name: String) -> Listener {
+        advertised.withLock { listeners in listeners.first { $0.name == name } ?? listeners[0] }
+    }
+
     /// Called once the server is bound: listeners on port 0 are advertised with the port actually bound.
-    func bound(to port: Int) {
+    func bound(ports: [String: Int]) {
         advertised.withLock { listeners in
             if config.advertisedListeners == nil {
                 listeners = config.listeners.map { listener in
                     var copy = listener
-                    if copy.port == 0 { copy.port = port }
+                    if copy.port == 0 { copy.port = ports[listener.name] ?? 0 }
                     if copy.host.isEmpty || copy.host == "0.0.0.0" || copy.host == "::" { copy.host = "127.0.0.1" }
                     return copy
                 }
@@ -115,7 +123,8 @@ public final class Broker: Sendable {
     // MARK: Dispatch
 
     /// Decodes and answers one request frame (the 4-byte size prefix already removed).
-    func handle(frame: ByteBuffer, clientHost: String, eventLoop: any EventLoop) -> RequestOutcome {
+    func handle(frame: ByteBuffer, session: ConnectionSession, eventLoop: any EventLoop) -> RequestOutcome {
+        if case .some(let outcome) = saslGate(frame: frame, session: session, eventLoop: eventLoop) { return outcome }
         guard let peek = RequestHeader.peek(frame) else {
             return .close(reason: "frame of \(frame.readableBytes) bytes is too short for a request header")
         }
@@ -133,10 +142,10 @@ public final class Broker: Sendable {
         var reader = KafkaReader(frame)
         do {
             let header = try RequestHeader(from: &reader)
-            let context = RequestContext(header: header, clientHost: clientHost, eventLoop: eventLoop)
+            let context = RequestContext(header: header, session: session, security: security, eventLoop: eventLoop)
             logger.trace("request", metadata: [
                 "api": "\(header.apiKey)", "version": "\(header.apiVersion)", "correlationId": "\(header.correlationId)",
-                "client": "\(header.clientId ?? "")@\(clientHost)",
+                "client": "\(header.clientId ?? "")@\(session.clientHost)",
             ])
             return try dispatch(&reader, context)
         } catch {
@@ -186,6 +195,15 @@ public final class Broker: Sendable {
             return handleListTransactions(try decode(ListTransactionsRequest.self, &reader, context), context)
         case .describeProducers:
             return handleDescribeProducers(try decode(DescribeProducersRequest.self, &reader, context), context)
+        case .saslHandshake: return handleSaslHandshake(try decode(SaslHandshakeRequest.self, &reader, context), context)
+        case .saslAuthenticate: return handleSaslAuthenticate(try decode(SaslAuthenticateRequest.self, &reader, context), context)
+        case .describeAcls: return handleDescribeAcls(try decode(DescribeAclsRequest.self, &reader, context), context)
+        case .createAcls: return handleCreateAcls(try decode(CreateAclsRequest.self, &reader, context), context)
+        case .deleteAcls: return handleDeleteAcls(try decode(DeleteAclsRequest.self, &reader, context), context)
+        case .describeUserScramCredentials:
+            return handleDescribeUserScramCredentials(try decode(DescribeUserScramCredentialsRequest.self, &reader, context), context)
+        case .alterUserScramCredentials:
+            return handleAlterUserScramCredentials(try decode(AlterUserScramCredentialsRequest.self, &reader, context), context)
         default:
             return .close(reason: "API \(context.header.apiKey) has a schema but no handler")
         }

@@ -1,7 +1,9 @@
 import JavaProperties
+import KafkaSecurity
 import LogStorage
 
-/// A `PLAINTEXT://host:port` listener address. An empty host (`PLAINTEXT://:9092`) means every interface.
+/// A `NAME://host:port` listener address. An empty host (`PLAINTEXT://:9092`) means every interface. The name is a
+/// security protocol (`SSL://…`) or any name that `listener.security.protocol.map` maps to one (`CLIENT://…`).
 public struct Listener: Sendable, Equatable, CustomStringConvertible {
     public var name: String
     public var host: String
@@ -13,7 +15,7 @@ public struct Listener: Sendable, Equatable, CustomStringConvertible {
         self.port = port
     }
 
-    /// Parses `NAME://host:port` (IPv6 hosts in brackets). Only PLAINTEXT listeners are supported.
+    /// Parses `NAME://host:port` (IPv6 hosts in brackets).
     public init(parsing text: String) throws(BrokerConfigError) {
         let trimmed = text.trimmingWhitespace()
         let parts = trimmed.split(separator: "://", maxSplits: 1, omittingEmptySubsequences: false)
@@ -21,8 +23,8 @@ public struct Listener: Sendable, Equatable, CustomStringConvertible {
             throw .invalid(key: "listeners", value: text, reason: "expected NAME://host:port, e.g. PLAINTEXT://127.0.0.1:9092")
         }
         name = String(parts[0]).uppercased()
-        guard name == "PLAINTEXT" else {
-            throw .invalid(key: "listeners", value: text, reason: "only PLAINTEXT listeners are supported (no TLS or SASL)")
+        guard !name.isEmpty, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }) else {
+            throw .invalid(key: "listeners", value: text, reason: "a listener name is letters, digits and '_' (PLAINTEXT, SSL, SASL_SSL, CLIENT…)")
         }
         let address = parts[1]
         guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
@@ -87,6 +89,22 @@ public struct BrokerConfig: Sendable, Equatable {
     /// `host:port[,host:port…][/chroot]` of a ZooKeeper ensemble to register in, if any.
     public var zookeeperConnect: String?
     public var zookeeperSessionTimeoutMs: Int32 = 18_000
+    /// Listener name → security protocol (`listener.security.protocol.map`); every protocol maps to itself by default.
+    public var listenerSecurityProtocolMap: [String: SecurityProtocol] = Dictionary(
+        uniqueKeysWithValues: SecurityProtocol.allCases.map { ($0.rawValue, $0) })
+    /// `ssl.*`, `sasl.*` and `listener.name.*` properties as given; ``securitySetting(_:listener:)`` resolves them
+    /// per listener, as Kafka does (`listener.name.<name>.<key>` first, then `<key>`).
+    public var securityProperties: [String: String] = [:]
+    /// KIP-368: a SASL session must re-authenticate after this long (0 = never).
+    public var connectionsMaxReauthMs: Int64 = 0
+    /// Delay before a failed authentication is answered and the connection closed (slows password guessing).
+    public var connectionFailedAuthenticationDelayMs: Int64 = 100
+    /// Largest frame accepted before a SASL client has authenticated (garbage cannot make the broker allocate).
+    public var saslServerMaxReceiveSize = 524_288
+    /// ACLs are enforced when `authorizer.class.name` names Kafka's AclAuthorizer or StandardAuthorizer.
+    public var authorizerEnabled = false
+    public var superUsers: Set<String> = []
+    public var allowEveryoneIfNoAclFound = false
     /// Keys given that ledgerstream does not use (reported once at startup, as Kafka does).
     public var unknownKeys: [String] = []
     /// Broker keys explicitly set (DescribeConfigs reports them as STATIC_BROKER_CONFIG).
@@ -148,6 +166,25 @@ public struct BrokerConfig: Sendable, Equatable {
         case "num.network.threads": networkThreads = try int(Int.self, 1...256)
         case "zookeeper.connect": zookeeperConnect = value.isEmpty ? nil : value
         case "zookeeper.session.timeout.ms": zookeeperSessionTimeoutMs = try int(Int32.self, 1...Int32.max)
+        case "listener.security.protocol.map": listenerSecurityProtocolMap = try Self.parseProtocolMap(value, key: key)
+        case "connections.max.reauth.ms": connectionsMaxReauthMs = try int(Int64.self, 0...Int64.max)
+        case "connection.failed.authentication.delay.ms": connectionFailedAuthenticationDelayMs = try int(Int64.self, 0...60_000)
+        case "sasl.server.max.receive.size": saslServerMaxReceiveSize = try int(Int.self, 64...Int(Int32.max))
+        case "authorizer.class.name":
+            let known = ["kafka.security.authorizer.AclAuthorizer", "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+                         "kafka.security.auth.SimpleAclAuthorizer"]
+            if value.isEmpty {
+                authorizerEnabled = false
+            } else if known.contains(value) || value.hasSuffix(".AclAuthorizer") || value.hasSuffix(".StandardAuthorizer") {
+                authorizerEnabled = true
+            } else {
+                throw .invalid(key: key, value: value, reason: "ledgerstream's authorizer has Kafka's ACL semantics; name \(known[0]) or \(known[1])")
+            }
+        case "super.users":
+            do { superUsers = try Authorizer.parseSuperUsers(value) } catch { throw .invalid(key: key, value: value, reason: "\(error)") }
+        case "allow.everyone.if.no.acl.found": allowEveryoneIfNoAclFound = try bool()
+        case _ where Self.isSecurityKey(key):
+            securityProperties[key] = value
         default:
             if LogConfig.brokerPropertyNames[key] != nil {
                 do {
@@ -161,6 +198,37 @@ public struct BrokerConfig: Sendable, Equatable {
                 unknownKeys.append(key)
             }
         }
+    }
+
+    /// Keys resolved per listener by ``securitySetting(_:listener:)``.
+    static func isSecurityKey(_ key: String) -> Bool {
+        key.hasPrefix("ssl.") || key.hasPrefix("sasl.") || key.hasPrefix("listener.name.")
+    }
+
+    /// A security setting for one listener: `listener.name.<lowercase name>.<key>`, else `<key>`.
+    public func securitySetting(_ key: String, listener: String) -> String? {
+        securityProperties["listener.name.\(listener.lowercased()).\(key)"] ?? securityProperties[key]
+    }
+
+    /// The security protocol of a listener, from `listener.security.protocol.map`.
+    public func securityProtocol(of listener: Listener) throws(BrokerConfigError) -> SecurityProtocol {
+        guard let proto = listenerSecurityProtocolMap[listener.name] else {
+            throw .invalid(key: "listener.security.protocol.map", value: listener.name,
+                           reason: "listener \(listener.name) has no security protocol; add \(listener.name):PLAINTEXT (or SSL, SASL_PLAINTEXT, SASL_SSL)")
+        }
+        return proto
+    }
+
+    private static func parseProtocolMap(_ value: String, key: String) throws(BrokerConfigError) -> [String: SecurityProtocol] {
+        var map: [String: SecurityProtocol] = [:]
+        for entry in value.split(separator: ",") {
+            let pair = entry.split(separator: ":", maxSplits: 1).map { String($0).trimmingWhitespace() }
+            guard pair.count == 2, let proto = SecurityProtocol(rawValue: pair[1].uppercased()), !pair[0].isEmpty else {
+                throw .invalid(key: key, value: value, reason: "expected NAME:PROTOCOL pairs, PROTOCOL one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL")
+            }
+            map[pair[0].uppercased()] = proto
+        }
+        return map
     }
 
     private static func parseListeners(_ value: String, key: String) throws(BrokerConfigError) -> [Listener] {

@@ -1,8 +1,10 @@
 import Coordinator
 import Framing
+import KafkaSecurity
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
 import Synchronization
 
@@ -37,12 +39,22 @@ public final class BrokerServer: Service {
     private let pool: NIOThreadPool
     private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
     private let onReady: @Sendable (SocketAddress) -> Void
+    private let onListener: @Sendable (Listener, SecurityProtocol, SocketAddress) -> Void
+    /// Each listener's TLS context, SASL mechanisms and users, resolved (and checked) before anything starts.
+    private let listenerSecurity: [ListenerSecurity]
 
-    /// - Parameter onReady: called once with the bound address (for the readiness line).
-    public init(config: BrokerConfig, logger: Logger, onReady: @escaping @Sendable (SocketAddress) -> Void = { _ in }) throws {
+    /// - Parameter onListener: called for every listener once it is bound, before `onReady`.
+    /// - Parameter onReady: called once with the first listener's bound address (for the readiness line).
+    /// - Throws: ``ListenerSecurityError`` when a listener's security settings cannot be used.
+    public init(config: BrokerConfig, logger: Logger,
+                onReady: @escaping @Sendable (SocketAddress) -> Void = { _ in },
+                onListener: @escaping @Sendable (Listener, SecurityProtocol, SocketAddress) -> Void = { _, _, _ in }) throws {
         self.config = config
         self.logger = logger
         self.onReady = onReady
+        self.onListener = onListener
+        listenerSecurity = try config.listeners.map { try ListenerSecurity(listener: $0, config: config) }
+        try Self.checkNames(config)
         let threads = config.networkThreads > 0 ? config.networkThreads : System.coreCount
         group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         pool = NIOThreadPool(numberOfThreads: config.ioThreads)
@@ -57,25 +69,33 @@ public final class BrokerServer: Service {
 
     public func run() async throws {
         pool.start()
-        let listener = config.listeners[0]
-        let channel: any Channel
-        do {
-            channel = try await bind(listener)
-        } catch {
-            await stop(server: nil, quietly: true)
-            throw error
+        var channels: [any Channel] = []
+        for security in listenerSecurity {
+            do {
+                channels.append(try await bind(security))
+            } catch {
+                await stop(servers: channels, quietly: true)
+                throw error
+            }
         }
-        let port = channel.localAddress?.port ?? listener.port
-        broker.bound(to: port)
+        var ports: [String: Int] = [:]
+        for (security, channel) in zip(listenerSecurity, channels) {
+            ports[security.listener.name] = channel.localAddress?.port ?? security.listener.port
+        }
+        broker.bound(ports: ports)
+        warnIfUnauthenticated()
         if let connect = config.zookeeperConnect {
             do {
                 try await register(in: connect)
             } catch {
-                await stop(server: channel, quietly: true)
+                await stop(servers: channels, quietly: true)
                 throw error
             }
         }
-        onReady(channel.localAddress!)
+        for (security, channel) in zip(listenerSecurity, channels) {
+            onListener(security.listener, security.securityProtocol, channel.localAddress!)
+        }
+        onReady(channels[0].localAddress!)
         let interval = min(config.logRetentionCheckIntervalMs, config.logFlushSchedulerIntervalMs,
                            config.logFlushOffsetCheckpointIntervalMs, 10_000)
         let maintenanceLoop = group.next()
@@ -91,7 +111,35 @@ public final class BrokerServer: Service {
         // Deregisters at once (the ephemeral nodes go with the session) instead of after the session timeout.
         await broker.zooKeeper?.stop()
         broker.zooKeeper = nil
-        await stop(server: channel)
+        await stop(servers: channels)
+    }
+
+    /// Kafka refuses duplicate listener names and advertised names that no listener has.
+    private static func checkNames(_ config: BrokerConfig) throws {
+        var seen: Set<String> = []
+        for listener in config.listeners where !seen.insert(listener.name).inserted {
+            throw ListenerSecurityError(listener: listener.name, reason: "the name is used by two listeners; each listener needs its own name")
+        }
+        for advertised in config.advertisedListeners ?? [] where !seen.contains(advertised.name) {
+            throw ListenerSecurityError(listener: advertised.name, reason: "advertised.listeners names a listener that listeners does not define")
+        }
+    }
+
+    /// A listener that anyone on the network can reach without authenticating is worth a warning at start.
+    private func warnIfUnauthenticated() {
+        for security in listenerSecurity where !security.securityProtocol.usesSASL && security.clientAuth != .required {
+            let host = security.listener.host
+            let loopback = host == "127.0.0.1" || host == "::1" || host == "localhost"
+            if !loopback {
+                logger.warning("listener accepts clients without authentication on a non-loopback address", metadata: [
+                    "listener": "\(security.listener)",
+                    "fix": "use SASL_SSL (or SSL with ssl.client.auth=required) and authorizer.class.name for a network-facing broker",
+                ])
+            }
+        }
+        if config.authorizerEnabled && listenerSecurity.allSatisfy({ !$0.securityProtocol.usesSASL && $0.clientAuth == .none }) {
+            logger.warning("ACLs are on but no listener authenticates clients: every client is User:ANONYMOUS")
+        }
     }
 
     /// Registers the broker the way Kafka did: ephemeral `/brokers/ids/<id>`, the cluster id, every topic's
@@ -110,7 +158,8 @@ public final class BrokerServer: Service {
         }
     }
 
-    private func bind(_ listener: Listener) async throws -> any Channel {
+    private func bind(_ security: ListenerSecurity) async throws -> any Channel {
+        let listener = security.listener
         let host = listener.host.isEmpty ? "0.0.0.0" : listener.host
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
@@ -120,9 +169,18 @@ public final class BrokerServer: Service {
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     let maxFrame = config.socketRequestMaxBytes
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LengthPrefixedFrameDecoder(maxFrameBytes: maxFrame)))
+                    let remote = channel.remoteAddress
+                    let session = ConnectionSession(
+                        security: security, clientHost: remote?.ipAddress ?? "unknown",
+                        clientAddress: remote.map { "\($0)" } ?? "unknown",
+                        maxUnauthenticatedFrame: min(config.saslServerMaxReceiveSize, maxFrame))
+                    if let tls = security.tls {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                    }
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(
+                        LengthPrefixedFrameDecoder(maxFrameBytes: maxFrame, dynamicLimit: session.frameLimit)))
                     try channel.pipeline.syncOperations.addHandler(
-                        KafkaConnectionHandler(broker: broker, queue: SerialWorkQueue(pool: pool), logger: logger))
+                        KafkaConnectionHandler(broker: broker, queue: SerialWorkQueue(pool: pool), logger: logger, session: session))
                     let id = ObjectIdentifier(channel)
                     connections.withLock { $0[id] = channel }
                     channel.closeFuture.whenComplete { _ in self.connections.withLock { $0[id] = nil } }
@@ -138,8 +196,8 @@ public final class BrokerServer: Service {
     }
 
     /// - Parameter quietly: the broker never served (it could not bind), so no "stopped" line is logged.
-    private func stop(server: (any Channel)?, quietly: Bool = false) async {
-        try? await server?.close()
+    private func stop(servers: [any Channel], quietly: Bool = false) async {
+        for server in servers { try? await server.close() }
         for channel in connections.withLock({ Array($0.values) }) { try? await channel.close() }
         try? await pool.shutdownGracefully()
         do {

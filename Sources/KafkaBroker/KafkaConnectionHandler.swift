@@ -2,6 +2,9 @@ import Framing
 import KafkaProtocol
 import Logging
 import NIOCore
+import NIOSSL
+import NIOTLS
+import X509
 
 /// One client connection: receives request frames, runs them through the broker on the connection's
 /// ``SerialWorkQueue``, and writes the responses back strictly in request order, as Kafka clients require (they
@@ -21,7 +24,9 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
     private let broker: Broker
     private let queue: SerialWorkQueue
     private let logger: Logger
-    private var clientHost = "unknown"
+    private let session: ConnectionSession
+    /// TLS cannot use sendfile: file regions of fetch responses are read into memory once, then encrypted.
+    private let copiesFileRegions: Bool
     private var remoteDescription = "unknown"
     private var nextSequence: UInt64 = 0
     private var nextToSend: UInt64 = 0
@@ -30,19 +35,33 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
     private var inFlight = 0
     private var readingPaused = false
     private var isClosing = false
+    /// Close once the response with this sequence number is written (a failed authentication).
+    private var closeAfter: (sequence: UInt64, reason: String)?
 
-    init(broker: Broker, queue: SerialWorkQueue, logger: Logger) {
+    init(broker: Broker, queue: SerialWorkQueue, logger: Logger, session: ConnectionSession) {
         self.broker = broker
         self.queue = queue
         self.logger = logger
+        self.session = session
+        copiesFileRegions = session.security.tls != nil
+        remoteDescription = session.clientAddress
     }
 
-    func channelActive(context: ChannelHandlerContext) {
-        if let remote = context.remoteAddress {
-            clientHost = remote.ipAddress ?? "unknown"
-            remoteDescription = "\(remote)"
+    /// On an SSL listener with client certificates, the certificate's subject becomes the principal once the TLS
+    /// handshake is done (before any request can arrive).
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .handshakeCompleted? = event as? TLSUserEvent, session.security.clientAuth != .none {
+            let handler = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self)
+            let subject = handler?.peerCertificate.flatMap { certificate -> String? in
+                guard let der = try? certificate.toDERBytes(), let parsed = try? Certificate(derEncoded: der) else { return nil }
+                return parsed.subject.description
+            }
+            if !session.certificateAuthenticated(subject: subject) {
+                close(context: context, reason: "no ssl.principal.mapping.rules rule matches the client certificate subject \(subject ?? "?")")
+                return
+            }
         }
-        context.fireChannelActive()
+        context.fireUserInboundEventTriggered(event)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -59,31 +78,84 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
         let handler = NIOLoopBound(self, eventLoop: loop)
         let boundContext = NIOLoopBound(context, eventLoop: loop)
         let broker = self.broker
-        let host = clientHost
+        let session = self.session
+        let copies = copiesFileRegions
         queue.submit {
-            let outcome = broker.handle(frame: frame, clientHost: host, eventLoop: loop)
+            let outcome = broker.handle(frame: frame, session: session, eventLoop: loop)
             switch outcome {
             case .response(let parts):
-                loop.execute { handler.value.deliver(sequence, parts, context: boundContext.value) }
+                let ready = copies ? Self.copyingFileRegions(parts) : parts
+                loop.execute {
+                    guard let ready else {
+                        handler.value.close(context: boundContext.value, reason: "a fetched segment could not be read for TLS")
+                        return
+                    }
+                    handler.value.deliver(sequence, ready, context: boundContext.value)
+                }
             case .noResponse:
                 loop.execute { handler.value.deliver(sequence, nil, context: boundContext.value) }
             case .deferred(let future):
                 future.hop(to: loop).whenComplete { result in
                     switch result {
-                    case .success(let parts): handler.value.deliver(sequence, parts, context: boundContext.value)
+                    case .success(let parts):
+                        guard let ready = copies ? Self.copyingFileRegions(parts) : parts else {
+                            handler.value.close(context: boundContext.value, reason: "a fetched segment could not be read for TLS")
+                            return
+                        }
+                        handler.value.deliver(sequence, ready, context: boundContext.value)
                     case .failure(let error): handler.value.close(context: boundContext.value, reason: "request failed: \(error)")
                     }
                 }
             case .close(let reason):
                 loop.execute { handler.value.close(context: boundContext.value, reason: reason) }
+            case .respondThenClose(let parts, let delayMs, let reason):
+                loop.scheduleTask(in: .milliseconds(delayMs)) {
+                    handler.value.deliver(sequence, parts, context: boundContext.value, thenClose: reason)
+                }
             }
         }
     }
 
-    /// Records a finished response and writes every response that is now next in order.
-    private func deliver(_ sequence: UInt64, _ parts: [IOData]?, context: ChannelHandlerContext) {
+    /// Replaces file regions by their bytes (one read each), for TLS, which must see the bytes to encrypt them.
+    /// Nil when a region could not be read whole (the segment was deleted or truncated under the fetch).
+    private static func copyingFileRegions(_ parts: [IOData]) -> [IOData]? {
+        var result: [IOData] = []
+        result.reserveCapacity(parts.count)
+        for part in parts {
+            guard case .fileRegion(let region) = part else {
+                result.append(part)
+                continue
+            }
+            var buffer = ByteBufferAllocator().buffer(capacity: region.readableBytes)
+            let wanted = region.readableBytes
+            let read = (try? region.fileHandle.withUnsafeFileDescriptor { fd -> Int in
+                buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: wanted) { pointer in
+                    var done = 0
+                    while done < wanted {
+                        let count = pread(fd, pointer.baseAddress! + done, wanted - done, off_t(region.readerIndex + done))
+                        if count <= 0 { break }
+                        done += count
+                    }
+                    return done
+                }
+            }) ?? 0
+            // A short read cannot be sent as part of a response whose size is already written: the frame would be torn.
+            guard read == wanted else { return nil }
+            result.append(.byteBuffer(buffer))
+        }
+        return result
+    }
+
+    /// Records a finished response and writes every response that is now next in order; with `thenClose`, closes the
+    /// connection once that response is written.
+    private func deliver(_ sequence: UInt64, _ parts: [IOData]?, context: ChannelHandlerContext, thenClose: String? = nil) {
         guard !isClosing else { return }
-        finished[sequence] = .some(parts)
+        if let reason = thenClose {
+            finished[sequence] = .some(parts)
+            closeAfter = (sequence, reason)
+        } else {
+            finished[sequence] = .some(parts)
+        }
         var wrote = false
         while let entry = finished.removeValue(forKey: nextToSend) {
             if let parts = entry {
@@ -92,6 +164,15 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
             }
             nextToSend += 1
             inFlight -= 1
+            if let pending = closeAfter, pending.sequence < nextToSend {
+                if wrote { context.flush() }
+                closeAfter = nil
+                isClosing = true
+                logger.warning("closing connection", metadata: ["client": "\(remoteDescription)", "reason": "\(pending.reason)"])
+                context.writeAndFlush(wrapOutboundOut(.byteBuffer(ByteBuffer())), promise: nil)
+                context.close(promise: nil)
+                return
+            }
         }
         if wrote { context.flush() }
         if readingPaused && inFlight < Self.maxInFlight / 2 {

@@ -95,6 +95,29 @@ final class MetadataStore: Sendable {
                 PRIMARY KEY (group_id, producer_id, topic, partition)
             ) WITHOUT ROWID;
             """),
+        // Security: SCRAM credentials (salt and derived keys, never the password) and ACL bindings, which Kafka
+        // keeps in ZooKeeper (/config/users, /kafka-acl) or the KRaft metadata log.
+        ("003_security", """
+            CREATE TABLE scram_credentials (
+                user_name TEXT NOT NULL,
+                mechanism INTEGER NOT NULL CHECK (mechanism IN (1, 2)),
+                salt BLOB NOT NULL,
+                stored_key BLOB NOT NULL,
+                server_key BLOB NOT NULL,
+                iterations INTEGER NOT NULL CHECK (iterations > 0),
+                PRIMARY KEY (user_name, mechanism)
+            ) WITHOUT ROWID;
+            CREATE TABLE acls (
+                resource_type INTEGER NOT NULL,
+                resource_name TEXT NOT NULL,
+                pattern_type INTEGER NOT NULL,
+                principal TEXT NOT NULL,
+                host TEXT NOT NULL,
+                operation INTEGER NOT NULL,
+                permission INTEGER NOT NULL,
+                PRIMARY KEY (resource_type, resource_name, pattern_type, principal, host, operation, permission)
+            ) WITHOUT ROWID;
+            """),
     ]
 
     init(path: String) throws {

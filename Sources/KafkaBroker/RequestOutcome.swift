@@ -1,4 +1,5 @@
 import KafkaProtocol
+import KafkaSecurity
 import NIOCore
 
 /// What the broker does with one request frame.
@@ -12,16 +13,22 @@ enum RequestOutcome: Sendable {
     /// Close the connection after logging `reason`: the request cannot be answered in the protocol (unknown API,
     /// unsupported version, malformed bytes). Only this connection is affected.
     case close(reason: String)
+    /// Wait `delayMs`, send `parts` (if any), then close: a failed authentication (Kafka's
+    /// `connection.failed.authentication.delay.ms` slows password guessing).
+    case respondThenClose([IOData]?, delayMs: Int64, reason: String)
 }
 
 /// Facts about a request that every handler needs.
 struct RequestContext: Sendable {
     var header: RequestHeader
-    var clientHost: String
+    var session: ConnectionSession
+    var security: SecurityService
     /// The connection's event loop: deferred responses are completed there.
     var eventLoop: any EventLoop
 
     var version: Int16 { header.apiVersion }
+    var clientHost: String { session.clientHost }
+    var principal: KafkaPrincipal { session.principal }
 
     /// Encodes `response` as this request's answer.
     func respond<R: KafkaResponse>(_ response: R) -> RequestOutcome {

@@ -1,7 +1,9 @@
 import Framing
 import KafkaProtocol
+import KafkaSecurity
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 #if canImport(Glibc)
@@ -28,9 +30,11 @@ public final class BrokerConnection: Sendable {
         self.clientId = clientId
     }
 
-    /// Connects and negotiates API versions.
+    /// Connects, negotiates API versions and, on SASL listeners, authenticates. With TLS the handshake (and the
+    /// broker certificate's verification) happens before the first request.
     public static func connect(
-        to address: BrokerAddress, group: any EventLoopGroup, clientId: String, timeout: TimeAmount = .seconds(10)
+        to address: BrokerAddress, group: any EventLoopGroup, clientId: String, security: ClientSecurity = .plaintext,
+        timeout: TimeAmount = .seconds(10)
     ) async throws -> BrokerConnection {
         let channel: any Channel
         do {
@@ -39,6 +43,12 @@ public final class BrokerConnection: Sendable {
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        if let tls = security.tls {
+                            // An IP address is checked against the certificate's IP names; a host name also goes in SNI.
+                            let isIP = (try? SocketAddress(ipAddress: address.host, port: 0)) != nil
+                            try channel.pipeline.syncOperations.addHandler(
+                                try NIOSSLClientHandler(context: tls, serverHostname: isIP ? nil : address.host))
+                        }
                         try channel.pipeline.syncOperations.addHandler(
                             ByteToMessageHandler(LengthPrefixedFrameDecoder(maxFrameBytes: Int(Int32.max))))
                         try channel.pipeline.syncOperations.addHandler(KafkaClientHandler())
@@ -51,11 +61,71 @@ public final class BrokerConnection: Sendable {
         let connection = BrokerConnection(address: address, channel: channel, clientId: clientId)
         do {
             try await connection.negotiateVersions()
+            if let credentials = security.sasl { try await connection.authenticate(credentials) }
+        } catch let error as KafkaClientError {
+            connection.close()
+            throw security.tls != nil ? Self.explainTLS(error, address: address) : error
         } catch {
             connection.close()
             throw error
         }
         return connection
+    }
+
+    /// A TLS failure shows up as the connection closing with an NIOSSL error: say what it means.
+    private static func explainTLS(_ error: KafkaClientError, address: BrokerAddress) -> KafkaClientError {
+        guard case .connectionClosed(let text) = error else { return error }
+        let lowered = text.lowercased()
+        let reason: String
+        if lowered.contains("certificate_verify_failed") || lowered.contains("certificate verify failed") {
+            reason = "the broker's certificate is not trusted (set ssl.ca.location to the PEM of the CA that signed it)"
+        } else if lowered.contains("failedtovalidatehostname") || lowered.contains("hostname") {
+            reason = "the broker's certificate does not name \(address.host) (or set ssl.endpoint.identification.algorithm= to skip the check)"
+        } else if lowered.contains("certificate_required") || lowered.contains("handshake_failure") || lowered.contains("alert") {
+            reason = "the broker refused the TLS handshake (a client certificate it trusts may be required: ssl.certificate.location, ssl.key.location): \(text)"
+        } else if lowered.contains("wrong_version_number") || lowered.contains("http_request") || lowered.contains("unexpectedeof") {
+            reason = "the broker did not answer TLS (is this a PLAINTEXT or SASL_PLAINTEXT listener?): \(text)"
+        } else {
+            reason = text
+        }
+        return .tlsFailed(broker: address.description, reason: reason)
+    }
+
+    /// SaslHandshake v1 then SaslAuthenticate (PLAIN: one message; SCRAM: client-first, client-final, and the broker's
+    /// signature is checked so a fake broker is noticed).
+    private func authenticate(_ credentials: ClientSecurity.SaslCredentials) async throws {
+        let handshake = try await send(SaslHandshakeRequest(mechanism: credentials.mechanism.rawValue), version: 1)
+        if handshake.errorCode == ErrorCode.unsupportedSaslMechanism.rawValue {
+            throw KafkaClientError.authenticationFailed(
+                broker: address.description,
+                reason: "the listener does not offer \(credentials.mechanism) (it offers \(handshake.mechanisms.joined(separator: ", ")))")
+        }
+        guard handshake.errorCode == 0 else {
+            throw KafkaClientError.authenticationFailed(broker: address.description, reason: "SaslHandshake: \(ErrorCode(rawValue: handshake.errorCode))")
+        }
+        func exchange(_ token: [UInt8]) async throws -> [UInt8] {
+            let response = try await send(SaslAuthenticateRequest(authBytes: ByteBuffer(bytes: token)))
+            guard response.errorCode == 0 else {
+                throw KafkaClientError.authenticationFailed(
+                    broker: address.description, reason: response.errorMessage ?? "\(ErrorCode(rawValue: response.errorCode))")
+            }
+            return Array(response.authBytes.readableBytesView)
+        }
+        guard let scram = credentials.mechanism.scram else {
+            _ = try await exchange(PlainSasl.clientMessage(username: credentials.username, password: credentials.password))
+            return
+        }
+        var client = ScramClientExchange(mechanism: scram, username: credentials.username, password: credentials.password)
+        let serverFirst = try await exchange(client.firstMessage())
+        let final: [UInt8]
+        switch client.finalMessage(serverFirst: serverFirst) {
+        case .success(let message): final = message
+        case .failure(let failure): throw KafkaClientError.authenticationFailed(broker: address.description, reason: "\(failure)")
+        }
+        let serverFinal = try await exchange(final)
+        if case .failure(let failure) = client.verify(serverFinal: serverFinal) {
+            throw KafkaClientError.authenticationFailed(broker: address.description, reason: "\(failure)")
+        }
     }
 
     public var isActive: Bool { channel.isActive }

@@ -353,6 +353,10 @@ public actor KafkaConsumer {
         let result: FetchResult
         do {
             result = try await task.value
+        } catch let error as KafkaClientError where error.isPermissionFailure {
+            // Retrying cannot help: the credentials or the ACLs must change.
+            inFlight[leader] = nil
+            throw error
         } catch {
             inFlight[leader] = nil
             await client.discard(node: leader)
@@ -434,6 +438,8 @@ public actor KafkaConsumer {
                      .unknownLeaderEpoch, .kafkaStorageError:
                     result.staleLeader = true
                     continue
+                case .topicAuthorizationFailed:
+                    throw KafkaClientError.notAuthorized("Read on topic \(key.topic) (TOPIC_AUTHORIZATION_FAILED)")
                 case let error:
                     throw KafkaClientError.broker(error, message: "fetching \(key)")
                 }

@@ -38,6 +38,7 @@ public struct ClusterMetadata: Sendable {
 public actor KafkaClient {
     public let bootstrap: [BrokerAddress]
     public let clientId: String
+    public let security: ClientSecurity
     public let group: any EventLoopGroup
     private let ownsGroup: Bool
     private var connections: [Int32: BrokerConnection] = [:]
@@ -51,9 +52,11 @@ public actor KafkaClient {
     /// Environment variable that sets the bootstrap servers when no option does.
     public static let bootstrapEnvironmentVariable = "LEDGERSTREAM_BOOTSTRAP_SERVERS"
 
-    public init(bootstrap: [BrokerAddress], clientId: String = "ledgerstream", group: (any EventLoopGroup)? = nil) {
+    public init(bootstrap: [BrokerAddress], clientId: String = "ledgerstream", security: ClientSecurity = .plaintext,
+                group: (any EventLoopGroup)? = nil) {
         self.bootstrap = bootstrap
         self.clientId = clientId
+        self.security = security
         if let group {
             self.group = group
             ownsGroup = false
@@ -83,11 +86,16 @@ public actor KafkaClient {
         var reasons: [String] = []
         for address in bootstrap {
             do {
-                let connection = try await BrokerConnection.connect(to: address, group: group, clientId: clientId)
+                let connection = try await BrokerConnection.connect(to: address, group: group, clientId: clientId, security: security)
                 bootstrapConnection = connection
                 return connection
             } catch KafkaClientError.unreachable(_, let reason) {
                 reasons.append(reason)
+            } catch let error as KafkaClientError {
+                // Refused credentials or certificates are not a reachability problem: say so at once.
+                if case .authenticationFailed = error { throw error }
+                if case .tlsFailed = error { throw error }
+                reasons.append("\(error)")
             } catch {
                 reasons.append("\(error)")
             }
@@ -108,8 +116,8 @@ public actor KafkaClient {
         guard let address = metadata.brokers[node] else {
             throw KafkaClientError.invalidArgument("broker \(node) is not in the cluster metadata")
         }
-        let task = Task { [group, clientId] in
-            try await BrokerConnection.connect(to: address, group: group, clientId: clientId)
+        let task = Task { [group, clientId, security] in
+            try await BrokerConnection.connect(to: address, group: group, clientId: clientId, security: security)
         }
         pendingConnections[node] = task
         defer { pendingConnections[node] = nil }
@@ -244,7 +252,7 @@ public actor KafkaClient {
         guard let address = metadata.brokers[node] else {
             throw KafkaClientError.invalidArgument("broker \(node) is not in the cluster metadata")
         }
-        return try await BrokerConnection.connect(to: address, group: group, clientId: clientId)
+        return try await BrokerConnection.connect(to: address, group: group, clientId: clientId, security: security)
     }
 }
 

@@ -23,6 +23,12 @@ public enum KafkaClientError: Error, Sendable, CustomStringConvertible, Equatabl
     case fenced(String)
     /// The open transaction cannot be committed (a record or a partition failed): abort it, then retry in a new one.
     case transactionMustAbort(String)
+    /// SASL authentication was refused (wrong password, unknown user, mechanism not enabled on the listener).
+    case authenticationFailed(broker: String, reason: String)
+    /// The TLS handshake failed (certificate not trusted, wrong host name, client certificate refused, not TLS).
+    case tlsFailed(broker: String, reason: String)
+    /// The principal may not do this (a *_AUTHORIZATION_FAILED answer): which operation on which resource.
+    case notAuthorized(String)
 
     public var description: String {
         switch self {
@@ -37,6 +43,20 @@ public enum KafkaClientError: Error, Sendable, CustomStringConvertible, Equatabl
         case .closed: return "the client was closed"
         case .fenced(let why): return "producer fenced: \(why)"
         case .transactionMustAbort(let why): return "the transaction must be aborted: \(why)"
+        case .authenticationFailed(let broker, let reason): return "authentication failed at \(broker): \(reason)"
+        case .tlsFailed(let broker, let reason): return "TLS with \(broker) failed: \(reason)"
+        case .notAuthorized(let what): return "not authorized: \(what)"
+        }
+    }
+
+    /// Refused credentials, certificates or ACLs: only a configuration change helps.
+    public var isPermissionFailure: Bool {
+        switch self {
+        case .authenticationFailed, .tlsFailed, .notAuthorized: return true
+        case .broker(let code, _):
+            return [.topicAuthorizationFailed, .groupAuthorizationFailed, .clusterAuthorizationFailed,
+                    .transactionalIdAuthorizationFailed].contains(code)
+        default: return false
         }
     }
 

@@ -328,6 +328,8 @@ public actor KafkaProducer {
                         let error = ErrorCode(rawValue: partition.errorCode)
                         if error == .none || error == .duplicateSequenceNumber {
                             completeBatch(key, baseOffset: partition.baseOffset)
+                        } else if error == .topicAuthorizationFailed {
+                            retryOrFail(key, error: .notAuthorized("Write on topic \(topic.name) (\(error))"))
                         } else {
                             retryOrFail(key, error: .broker(error, message: partition.errorMessage))
                         }

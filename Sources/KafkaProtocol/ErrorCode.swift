@@ -60,8 +60,10 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let concurrentTransactions = ErrorCode(rawValue: 51)
     public static let transactionCoordinatorFenced = ErrorCode(rawValue: 52)
     public static let transactionalIdAuthorizationFailed = ErrorCode(rawValue: 53)
+    public static let securityDisabled = ErrorCode(rawValue: 54)
     public static let operationNotAttempted = ErrorCode(rawValue: 55)
     public static let kafkaStorageError = ErrorCode(rawValue: 56)
+    public static let saslAuthenticationFailed = ErrorCode(rawValue: 58)
     public static let unknownProducerId = ErrorCode(rawValue: 59)
     public static let nonEmptyGroup = ErrorCode(rawValue: 68)
     public static let groupIdNotFound = ErrorCode(rawValue: 69)
@@ -78,6 +80,9 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let invalidRecord = ErrorCode(rawValue: 87)
     public static let unstableOffsetCommit = ErrorCode(rawValue: 88)
     public static let producerFenced = ErrorCode(rawValue: 90)
+    public static let resourceNotFound = ErrorCode(rawValue: 91)
+    public static let duplicateResource = ErrorCode(rawValue: 92)
+    public static let unacceptableCredential = ErrorCode(rawValue: 93)
     public static let unknownTopicId = ErrorCode(rawValue: 100)
     public static let transactionalIdNotFound = ErrorCode(rawValue: 105)
     public static let transactionAbortable = ErrorCode(rawValue: 120)
@@ -103,12 +108,12 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
         45: "OUT_OF_ORDER_SEQUENCE_NUMBER", 46: "DUPLICATE_SEQUENCE_NUMBER", 47: "INVALID_PRODUCER_EPOCH",
         48: "INVALID_TXN_STATE", 49: "INVALID_PRODUCER_ID_MAPPING", 50: "INVALID_TRANSACTION_TIMEOUT",
         51: "CONCURRENT_TRANSACTIONS", 52: "TRANSACTION_COORDINATOR_FENCED", 53: "TRANSACTIONAL_ID_AUTHORIZATION_FAILED",
-        55: "OPERATION_NOT_ATTEMPTED", 56: "KAFKA_STORAGE_ERROR",
+        54: "SECURITY_DISABLED", 55: "OPERATION_NOT_ATTEMPTED", 56: "KAFKA_STORAGE_ERROR", 58: "SASL_AUTHENTICATION_FAILED",
         59: "UNKNOWN_PRODUCER_ID", 68: "NON_EMPTY_GROUP", 69: "GROUP_ID_NOT_FOUND", 70: "FETCH_SESSION_ID_NOT_FOUND",
         71: "INVALID_FETCH_SESSION_EPOCH", 72: "LISTENER_NOT_FOUND", 73: "TOPIC_DELETION_DISABLED",
         74: "FENCED_LEADER_EPOCH", 75: "UNKNOWN_LEADER_EPOCH", 78: "OFFSET_NOT_AVAILABLE", 79: "MEMBER_ID_REQUIRED",
         81: "GROUP_MAX_SIZE_REACHED", 82: "FENCED_INSTANCE_ID", 87: "INVALID_RECORD", 88: "UNSTABLE_OFFSET_COMMIT",
-        90: "PRODUCER_FENCED", 100: "UNKNOWN_TOPIC_ID", 105: "TRANSACTIONAL_ID_NOT_FOUND", 120: "TRANSACTION_ABORTABLE",
+        90: "PRODUCER_FENCED", 91: "RESOURCE_NOT_FOUND", 92: "DUPLICATE_RESOURCE", 93: "UNACCEPTABLE_CREDENTIAL", 100: "UNKNOWN_TOPIC_ID", 105: "TRANSACTIONAL_ID_NOT_FOUND", 120: "TRANSACTION_ABORTABLE",
     ]
 
     /// Errors after which a client may simply retry (Kafka's RetriableException subclasses).

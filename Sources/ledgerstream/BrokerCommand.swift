@@ -108,9 +108,14 @@ struct BrokerCommand: AsyncParsableCommand {
         }
         let server: BrokerServer
         do {
-            server = try BrokerServer(config: config, logger: logger) { address in
+            server = try BrokerServer(config: config, logger: logger, onReady: { address in
                 printFlushed("ledgerstream broker listening on \(address.ipAddress ?? "?"):\(address.port ?? 0) (node \(config.nodeId), data \(config.dataDirectory))")
-            }
+            }, onListener: { listener, securityProtocol, address in
+                printFlushed("ledgerstream broker: listener \(listener.name) on \(address.ipAddress ?? "?"):\(address.port ?? 0) (\(securityProtocol))")
+            })
+        } catch let error as ListenerSecurityError {
+            printError("broker", "\(error)")
+            throw ExitCodes.configError
         } catch {
             printError("broker", "cannot open data directory \(config.dataDirectory): \(error)")
             throw ExitCodes.ioError

@@ -1,21 +1,56 @@
 import ArgumentParser
 import FoundationEssentials
+import JavaProperties
 import KafkaClient
 
-/// `--bootstrap-server` / `-b`, shared by every client command. Falls back to $LEDGERSTREAM_BOOTSTRAP_SERVERS, then
-/// localhost:9092, as Kafka's tools do.
+/// `--bootstrap-server` / `-b` and the connection's security, shared by every client command. Servers fall back to
+/// $LEDGERSTREAM_BOOTSTRAP_SERVERS, then localhost:9092, as Kafka's tools do. Security settings come from a Kafka tools
+/// properties file (`--command-config`) and librdkafka-style `-X key=value` pairs, which win.
 struct ClientOptions: ParsableArguments {
     @Option(name: [.customShort("b"), .customLong("bootstrap-server"), .customLong("brokers")],
             help: "Broker(s) to bootstrap from: host:port[,host:port…] (env LEDGERSTREAM_BOOTSTRAP_SERVERS; default localhost:9092).")
     var bootstrapServer: String?
 
+    @Option(name: .customShort("X"), help: ArgumentHelp(
+        "A client property, librdkafka style (repeatable): security.protocol, sasl.mechanism, sasl.username, sasl.password, ssl.ca.location, ssl.certificate.location, ssl.key.location, ssl.key.password, ssl.endpoint.identification.algorithm.",
+        valueName: "key=value"))
+    var properties: [String] = []
+
+    @Option(help: ArgumentHelp(
+        "A Kafka client properties file, as Kafka's tools take (security.protocol, sasl.mechanism, sasl.jaas.config, ssl.truststore.location, ssl.keystore.*).",
+        valueName: "file"), completion: .file())
+    var commandConfig: String?
+
     var servers: String {
         bootstrapServer ?? ProcessInfo.processInfo.environment[KafkaClient.bootstrapEnvironmentVariable] ?? "localhost:9092"
     }
 
-    func makeClient(clientId: String) throws -> KafkaClient {
+    /// The security settings: the file's, then `-X` pairs.
+    func security() throws -> ClientSecurity {
+        var merged: [String: String] = [:]
+        if let commandConfig {
+            guard let text = try? String(contentsOfFile: commandConfig, encoding: .utf8) else {
+                throw ValidationError("cannot read --command-config \(commandConfig): no such file or not readable")
+            }
+            for (key, value) in JavaProperties(parsing: text).entries { merged[key] = value }
+        }
+        for pair in properties {
+            guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
+                throw ValidationError("-X expects key=value, got '\(pair)'")
+            }
+            merged[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
+        }
         do {
-            return KafkaClient(bootstrap: try BrokerAddress.list(servers), clientId: clientId)
+            return try ClientSecurity(properties: merged)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
+    func makeClient(clientId: String) throws -> KafkaClient {
+        let security = try security()
+        do {
+            return KafkaClient(bootstrap: try BrokerAddress.list(servers), clientId: clientId, security: security)
         } catch {
             throw ValidationError("\(error)")
         }
@@ -29,6 +64,10 @@ func exitCode(for error: any Error, command: String) -> ExitCode {
         printError(command, error.description)
         if case .unreachable = error { return ExitCodes.unavailable }
         if case .connectionClosed = error { return ExitCodes.unavailable }
+        if case .authenticationFailed = error { return ExitCodes.permission }
+        if case .tlsFailed = error { return ExitCodes.permission }
+        if case .notAuthorized = error { return ExitCodes.permission }
+        if case .broker(let code, _) = error, [29, 30, 31, 53].contains(code.rawValue) { return ExitCodes.permission }
         return ExitCodes.failure
     case let code as ExitCode:
         return code

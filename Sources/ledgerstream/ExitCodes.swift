@@ -8,6 +8,8 @@ enum ExitCodes {
     static let dataError = ExitCode(65)
     /// A server could not be reached, or could not listen (port in use).
     static let unavailable = ExitCode(69)
+    /// Authentication or authorization failed: wrong password, untrusted certificate, an ACL denied the operation.
+    static let permission = ExitCode(77)
     /// Reading or writing a local file failed.
     static let ioError = ExitCode(74)
     /// A configuration file or option is invalid.

@@ -12,7 +12,10 @@ final class StdinChunks<Element: Sendable>: Sendable {
     private let credits: DispatchSemaphore
 
     init(chunkSize: Int, maxPending: Int = 8, transform: @escaping @Sendable (ByteBuffer) -> Element) {
-        let credits = DispatchSemaphore(value: maxPending)
+        // Created at 0 and credited afterwards: libdispatch traps when a semaphore is freed below its initial value,
+        // which is what a consumer that stops early (a refused produce) would otherwise leave behind.
+        let credits = DispatchSemaphore(value: 0)
+        for _ in 0..<maxPending { credits.signal() }
         self.credits = credits
         let (stream, continuation) = AsyncStream.makeStream(of: [Element].self)
         self.stream = stream

@@ -15,6 +15,9 @@ final class BrokerHarness {
     private(set) var broker: Broker
     var config: BrokerConfig
     private var correlation: Int32 = 0
+    /// The connection requests come from: the first listener's, as user ANONYMOUS from 127.0.0.1 (replace it to test
+    /// SASL or another principal).
+    var session: ConnectionSession
 
     let clock: any StorageClock
 
@@ -28,6 +31,13 @@ final class BrokerHarness {
         self.clock = clock
         broker = try Broker(config: config, logger: Self.quietLogger, clock: clock)
         broker.groups.start(on: loop)
+        session = try Self.session(config: config, listener: config.listeners[0])
+    }
+
+    /// A new connection's session on `listener`.
+    static func session(config: BrokerConfig, listener: Listener) throws -> ConnectionSession {
+        ConnectionSession(security: try ListenerSecurity(listener: listener, config: config), clientHost: "127.0.0.1",
+                          clientAddress: "[IPv4]127.0.0.1/127.0.0.1:40000", maxUnauthenticatedFrame: config.saslServerMaxReceiveSize)
     }
 
     static var quietLogger: Logger {
@@ -53,6 +63,8 @@ final class BrokerHarness {
         case none
         case pending(EventLoopFuture<[IOData]>)
         case closed(String)
+        /// A failed authentication: the answer (if any) is sent after a delay, then the connection closes.
+        case answeredThenClosed(ByteBuffer?, String)
     }
 
     /// Sends one request frame and returns the raw outcome.
@@ -61,11 +73,11 @@ final class BrokerHarness {
         let header = RequestHeader(apiKey: R.apiKey, apiVersion: version, correlationId: correlation, clientId: clientId)
         var frame = KafkaFrame.request(request, header: header)
         frame.moveReaderIndex(forwardBy: 4)
-        return interpret(broker.handle(frame: frame, clientHost: "127.0.0.1", eventLoop: loop))
+        return interpret(broker.handle(frame: frame, session: session, eventLoop: loop))
     }
 
     func sendRaw(_ frame: ByteBuffer) -> Outcome {
-        interpret(broker.handle(frame: frame, clientHost: "127.0.0.1", eventLoop: loop))
+        interpret(broker.handle(frame: frame, session: session, eventLoop: loop))
     }
 
     private func interpret(_ outcome: RequestOutcome) -> Outcome {
@@ -74,6 +86,7 @@ final class BrokerHarness {
         case .noResponse: return .none
         case .deferred(let future): return .pending(future)
         case .close(let reason): return .closed(reason)
+        case .respondThenClose(let parts, _, let reason): return .answeredThenClosed(parts.map(Self.join), reason)
         }
     }
 
@@ -112,6 +125,8 @@ final class BrokerHarness {
             return try decode(Self.join(try future.wait()), as: R.self, version: version)
         case .none: throw HarnessError.noResponse
         case .closed(let reason): throw HarnessError.closed(reason)
+        case .answeredThenClosed(let frame?, _): return try decode(frame, as: R.self, version: version)
+        case .answeredThenClosed(nil, let reason): throw HarnessError.closed(reason)
         }
     }
 

@@ -67,7 +67,10 @@ import Testing
         #expect(throws: BrokerConfigError.invalid(key: "num.partitions", value: "zero", reason: "expected an integer in 1...2147483647")) {
             try config.apply(key: "num.partitions", value: "zero")
         }
-        #expect(throws: BrokerConfigError.self) { try config.apply(key: "listeners", value: "SSL://127.0.0.1:9093") }
+        #expect(throws: BrokerConfigError.self) { try config.apply(key: "listeners", value: "SS L://127.0.0.1:9093") }
+        #expect(throws: BrokerConfigError.self) { try config.apply(key: "listener.security.protocol.map", value: "CLIENT:TLS") }
+        #expect(throws: BrokerConfigError.self) { try config.apply(key: "authorizer.class.name", value: "com.example.Mine") }
+        #expect(throws: BrokerConfigError.self) { try config.apply(key: "super.users", value: "admin") }
         #expect(throws: BrokerConfigError.self) { try config.apply(key: "listeners", value: "127.0.0.1:9093") }
         #expect(throws: BrokerConfigError.self) { try config.apply(key: "default.replication.factor", value: "3") }
         #expect(throws: BrokerConfigError.self) { try config.apply(key: "log.segment.bytes", value: "-5") }

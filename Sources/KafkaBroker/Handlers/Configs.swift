@@ -1,4 +1,5 @@
 import KafkaProtocol
+import KafkaSecurity
 import LogStorage
 
 // DescribeConfigs (32) v1-4 and IncrementalAlterConfigs (44) v0-1.
@@ -6,6 +7,8 @@ import LogStorage
 // the topic, STATIC_BROKER_CONFIG (4) when it comes from server.properties, DEFAULT_CONFIG (5) otherwise; with
 // IncludeSynonyms, the chain of sources. The broker (type 4) reports its static settings, read-only.
 // IncrementalAlterConfigs changes topic configs (SET 0, DELETE 1, APPEND 2, SUBTRACT 3); broker settings are static.
+// ACLs: DESCRIBE_CONFIGS / ALTER_CONFIGS on the topic (TOPIC_AUTHORIZATION_FAILED) or the cluster for the broker
+// (CLUSTER_AUTHORIZATION_FAILED).
 extension Broker {
     enum ConfigSource: Int8 {
         case dynamicTopic = 1
@@ -99,6 +102,12 @@ extension Broker {
             var result = Result(errorCode: 0, errorMessage: nil, resourceType: resource.resourceType,
                                 resourceName: resource.resourceName, configs: [])
             switch resource.resourceType {
+            case 2 where !context.authorize(.describeConfigs, topic: resource.resourceName):
+                result.errorCode = ErrorCode.topicAuthorizationFailed.rawValue
+                result.errorMessage = "\(context.principal) may not DescribeConfigs on topic \(resource.resourceName)"
+            case 4 where !context.authorize(.describeConfigs, .cluster):
+                result.errorCode = ErrorCode.clusterAuthorizationFailed.rawValue
+                result.errorMessage = "\(context.principal) may not DescribeConfigs on the cluster"
             case 2:
                 guard let topic = topics.topic(named: resource.resourceName) else {
                     result.errorCode = ErrorCode.unknownTopicOrPartition.rawValue
@@ -142,6 +151,12 @@ extension Broker {
             var result = IncrementalAlterConfigsResponse.AlterConfigsResourceResponse(
                 errorCode: 0, errorMessage: nil, resourceType: resource.resourceType, resourceName: resource.resourceName)
             switch resource.resourceType {
+            case 2 where !context.authorize(.alterConfigs, topic: resource.resourceName):
+                result.errorCode = ErrorCode.topicAuthorizationFailed.rawValue
+                result.errorMessage = "\(context.principal) may not AlterConfigs on topic \(resource.resourceName)"
+            case 4 where !context.authorize(.alterConfigs, .cluster):
+                result.errorCode = ErrorCode.clusterAuthorizationFailed.rawValue
+                result.errorMessage = "\(context.principal) may not AlterConfigs on the cluster"
             case 2:
                 guard let topic = topics.topic(named: resource.resourceName) else {
                     result.errorCode = ErrorCode.unknownTopicOrPartition.rawValue

@@ -1,4 +1,5 @@
 import KafkaProtocol
+import KafkaSecurity
 import LogStorage
 import NIOCore
 import Synchronization
@@ -42,7 +43,7 @@ extension Broker {
             return context.respond(FetchResponse(throttleTimeMs: 0, errorCode: ErrorCode.fetchSessionIdNotFound.rawValue,
                                                  sessionId: 0, responses: []))
         }
-        let plan = fetchPlan(request, version: context.version)
+        let plan = fetchPlan(request, version: context.version, context: context)
         let first = evaluateFetch(plan)
         let waitable = plan.topics.flatMap(\.targets).filter { $0.log != nil && $0.error == .none }
         if request.maxWaitMs <= 0 || first.bytes >= plan.minBytes || first.hasError || waitable.isEmpty {
@@ -78,19 +79,25 @@ extension Broker {
         }
     }
 
-    func fetchPlan(_ request: FetchRequest, version: Int16) -> FetchPlan {
+    /// With ACLs, a consumer needs READ on each topic (TOPIC_AUTHORIZATION_FAILED otherwise, checked before the
+    /// topic's existence); a follower fetch (replica id ≥ 0) needs CLUSTER_ACTION on the cluster.
+    func fetchPlan(_ request: FetchRequest, version: Int16, context: RequestContext) -> FetchPlan {
+        let follower = request.replicaId >= 0 && version <= 14
+        let clusterAction = !follower || context.authorize(.clusterAction, .cluster)
         var plan = FetchPlan(topics: [], maxBytes: Int(max(request.maxBytes, 0)), minBytes: Int(max(request.minBytes, 1)),
                              readCommitted: request.isolationLevel == 1)
         for requested in request.topics {
             let topic = version >= 13 ? topics.topic(id: requested.topicId) : topics.topic(named: requested.topic)
             let missing: ErrorCode = version >= 13 ? .unknownTopicId : .unknownTopicOrPartition
             let name = topic?.name ?? requested.topic
+            let authorized = (version >= 13 && topic == nil) || (clusterAction && (follower || context.authorize(.read, topic: name)))
             let targets = requested.partitions.map { partition in
-                let log = topic?.log(partition.partition)
+                let log = authorized ? topic?.log(partition.partition) : nil
+                let error: ErrorCode = !authorized ? .topicAuthorizationFailed
+                    : topic == nil ? missing : (log == nil ? .unknownTopicOrPartition : .none)
                 return FetchTarget(
                     name: name, topicId: requested.topicId, partition: partition.partition, fetchOffset: partition.fetchOffset,
-                    partitionMaxBytes: Int(max(partition.partitionMaxBytes, 0)), log: log,
-                    error: topic == nil ? missing : (log == nil ? .unknownTopicOrPartition : .none))
+                    partitionMaxBytes: Int(max(partition.partitionMaxBytes, 0)), log: log, error: error)
             }
             plan.topics.append((name, requested.topicId, targets))
         }

@@ -1,5 +1,6 @@
 import GroupCoordinator
 import KafkaProtocol
+import KafkaSecurity
 import NIOCore
 
 // Consumer groups: FindCoordinator (10) v0-6, JoinGroup (11) v0-9, Heartbeat (12) v0-4, LeaveGroup (13) v0-5,
@@ -9,19 +10,29 @@ import NIOCore
 // RequireStable (v7+) answers UNSTABLE_OFFSET_COMMIT for a partition whose offset an open transaction has staged.
 extension Broker {
     func handleFindCoordinator(_ request: FindCoordinatorRequest, _ context: RequestContext) -> RequestOutcome {
-        let listener = advertisedListener
-        func answer(_ keyType: Int8) -> (ErrorCode, String?) {
-            keyType == 0 || keyType == 1 ? (.none, nil) : (.invalidRequest, "unknown coordinator key type \(keyType)")
+        let listener = advertisedListener(named: context.session.listenerName)
+        // ACLs: DESCRIBE on the group (key type 0) or the transactional id (key type 1).
+        func answer(_ keyType: Int8, _ key: String) -> (ErrorCode, String?) {
+            switch keyType {
+            case 0:
+                return context.authorize(.describe, group: key)
+                    ? (.none, nil) : (.groupAuthorizationFailed, "\(context.principal) may not Describe group \(key)")
+            case 1:
+                return context.authorize(.describe, transactionalId: key)
+                    ? (.none, nil) : (.transactionalIdAuthorizationFailed, "\(context.principal) may not Describe transactional id \(key)")
+            default:
+                return (.invalidRequest, "unknown coordinator key type \(keyType)")
+            }
         }
         if context.version >= 4 {
             let coordinators = request.coordinatorKeys.map { key -> FindCoordinatorResponse.Coordinator in
-                let (error, message) = answer(request.keyType)
+                let (error, message) = answer(request.keyType, key)
                 return .init(key: key, nodeId: error == .none ? nodeId : -1, host: error == .none ? listener.host : "",
                              port: error == .none ? Int32(listener.port) : -1, errorCode: error.rawValue, errorMessage: message)
             }
             return context.respond(FindCoordinatorResponse(throttleTimeMs: 0, coordinators: coordinators))
         }
-        let (error, message) = answer(request.keyType)
+        let (error, message) = answer(request.keyType, request.key)
         return context.respond(FindCoordinatorResponse(
             throttleTimeMs: 0, errorCode: error.rawValue, errorMessage: message, nodeId: error == .none ? nodeId : -1,
             host: error == .none ? listener.host : "", port: error == .none ? Int32(listener.port) : -1))
@@ -29,6 +40,11 @@ extension Broker {
 
     func handleJoinGroup(_ request: JoinGroupRequest, _ context: RequestContext) -> RequestOutcome {
         let version = context.version
+        guard context.authorize(.read, group: request.groupId) else {
+            return context.respond(JoinGroupResponse(
+                throttleTimeMs: 0, errorCode: ErrorCode.groupAuthorizationFailed.rawValue, generationId: -1, protocolType: nil,
+                protocolName: nil, leader: "", skipAssignment: false, memberId: request.memberId, members: []))
+        }
         let clientId = context.header.clientId ?? ""
         let host = "/" + context.clientHost
         let future = groups.join({ id in
@@ -50,6 +66,11 @@ extension Broker {
     }
 
     func handleSyncGroup(_ request: SyncGroupRequest, _ context: RequestContext) -> RequestOutcome {
+        guard context.authorize(.read, group: request.groupId) else {
+            return context.respond(SyncGroupResponse(
+                throttleTimeMs: 0, errorCode: ErrorCode.groupAuthorizationFailed.rawValue, protocolType: nil, protocolName: nil,
+                assignment: ByteBuffer()))
+        }
         let future = groups.sync({ id in
             SyncGroupInput(
                 requestId: id, groupId: request.groupId, generationId: request.generationId, memberId: request.memberId,
@@ -64,12 +85,18 @@ extension Broker {
     }
 
     func handleHeartbeat(_ request: HeartbeatRequest, _ context: RequestContext) -> RequestOutcome {
+        guard context.authorize(.read, group: request.groupId) else {
+            return context.respond(HeartbeatResponse(throttleTimeMs: 0, errorCode: ErrorCode.groupAuthorizationFailed.rawValue))
+        }
         let error = groups.heartbeat(groupId: request.groupId, memberId: request.memberId,
                                      groupInstanceId: request.groupInstanceId, generationId: request.generationId)
         return context.respond(HeartbeatResponse(throttleTimeMs: 0, errorCode: error.rawValue))
     }
 
     func handleLeaveGroup(_ request: LeaveGroupRequest, _ context: RequestContext) -> RequestOutcome {
+        guard context.authorize(.read, group: request.groupId) else {
+            return context.respond(LeaveGroupResponse(throttleTimeMs: 0, errorCode: ErrorCode.groupAuthorizationFailed.rawValue))
+        }
         if context.version < 3 {
             let (error, memberErrors) = groups.leave(groupId: request.groupId, members: [(request.memberId, nil)])
             let code = error != .none ? error : (memberErrors.first ?? .none)
@@ -86,6 +113,10 @@ extension Broker {
 
     func handleDescribeGroups(_ request: DescribeGroupsRequest, _ context: RequestContext) -> RequestOutcome {
         let described = request.groups.map { groupId -> DescribeGroupsResponse.DescribedGroup in
+            guard context.authorize(.describe, group: groupId) else {
+                return .init(errorCode: ErrorCode.groupAuthorizationFailed.rawValue, groupId: groupId, groupState: "",
+                             protocolType: "", protocolData: "", members: [], authorizedOperations: Self.operationsNotProvided)
+            }
             let group = groups.describeGroup(groupId)
             return .init(
                 errorCode: group.errorCode.rawValue, groupId: groupId, groupState: group.state, protocolType: group.protocolType,
@@ -95,7 +126,10 @@ extension Broker {
                           clientHost: $0.clientHost, memberMetadata: $0.metadata, memberAssignment: $0.assignment)
                 },
                 // INT32_MIN means "not provided"; anything else must be a valid bitfield or kafka-python raises.
-                authorizedOperations: request.includeAuthorizedOperations ? Self.groupOperations : Self.operationsNotProvided)
+                authorizedOperations: request.includeAuthorizedOperations
+                    ? security.authorizedOperations(context.principal, host: context.clientHost, Resource(.group, groupId),
+                                                    among: Self.groupOperationList)
+                    : Self.operationsNotProvided)
         }
         return context.respond(DescribeGroupsResponse(throttleTimeMs: 0, groups: described))
     }
@@ -103,7 +137,11 @@ extension Broker {
     func handleListGroups(_ request: ListGroupsRequest, _ context: RequestContext) -> RequestOutcome {
         // Every group here is a classic group; a types filter that excludes "classic" leaves nothing.
         let typesOK = request.typesFilter.isEmpty || request.typesFilter.contains { $0.lowercased() == "classic" }
-        let listed = typesOK ? groups.listGroups(statesFilter: request.statesFilter) : []
+        var listed = typesOK ? groups.listGroups(statesFilter: request.statesFilter) : []
+        // ACLs: DESCRIBE on the cluster lists every group; otherwise only groups the principal may DESCRIBE.
+        if !context.authorize(.describe, .cluster) {
+            listed = listed.filter { context.authorize(.describe, group: $0.groupId) }
+        }
         return context.respond(ListGroupsResponse(
             throttleTimeMs: 0, errorCode: 0,
             groups: listed.map { .init(groupId: $0.groupId, protocolType: $0.protocolType, groupState: $0.state, groupType: "classic") }))
@@ -141,12 +179,26 @@ extension Broker {
 
     func handleOffsetCommit(_ request: OffsetCommitRequest, _ context: RequestContext) -> RequestOutcome {
         typealias TopicResult = OffsetCommitResponse.OffsetCommitResponseTopic
-        let (accepted, perPartition) = screenOffsets(request.topics.flatMap { topic in
+        // ACLs: READ on the group (every partition refused otherwise), then READ on each topic.
+        guard context.authorize(.read, group: request.groupId) else {
+            return context.respond(OffsetCommitResponse(throttleTimeMs: 0, topics: request.topics.map { topic in
+                TopicResult(name: topic.name, partitions: topic.partitions.map {
+                    .init(partitionIndex: $0.partitionIndex, errorCode: ErrorCode.groupAuthorizationFailed.rawValue)
+                })
+            }))
+        }
+        let unreadable = Set(request.topics.map(\.name).filter { !context.authorize(.read, topic: $0) })
+        var (accepted, perPartition) = screenOffsets(request.topics.filter { !unreadable.contains($0.name) }.flatMap { topic in
             topic.partitions.map {
                 RequestedOffset(partition: TopicPartition(topic: topic.name, partition: $0.partitionIndex), offset: $0.committedOffset,
                                 leaderEpoch: $0.committedLeaderEpoch, metadata: $0.committedMetadata)
             }
         })
+        for topic in request.topics where unreadable.contains(topic.name) {
+            for partition in topic.partitions {
+                perPartition[TopicPartition(topic: topic.name, partition: partition.partitionIndex)] = .topicAuthorizationFailed
+            }
+        }
         let groupError = groups.commit(
             groupId: request.groupId, memberId: request.memberId, generationId: request.generationIdOrMemberEpoch,
             groupInstanceId: request.groupInstanceId, offsets: accepted)
@@ -162,10 +214,13 @@ extension Broker {
     func handleOffsetFetch(_ request: OffsetFetchRequest, _ context: RequestContext) -> RequestOutcome {
         if context.version >= 8 {
             let results = request.groups.map { group -> OffsetFetchResponse.OffsetFetchResponseGroup in
+                guard context.authorize(.describe, group: group.groupId) else {
+                    return .init(groupId: group.groupId, topics: [], errorCode: ErrorCode.groupAuthorizationFailed.rawValue)
+                }
                 let wanted = group.topics.map { topics in
                     topics.flatMap { topic in topic.partitionIndexes.map { TopicPartition(topic: topic.name, partition: $0) } }
                 }
-                let found = offsetsFor(group: group.groupId, wanted: wanted, requireStable: request.requireStable)
+                let found = offsetsFor(group: group.groupId, wanted: wanted, requireStable: request.requireStable, context: context)
                 return .init(groupId: group.groupId, topics: found.map { topic, partitions in
                     .init(name: topic, partitions: partitions.map {
                         .init(partitionIndex: $0.partition, committedOffset: $0.offset, committedLeaderEpoch: $0.leaderEpoch,
@@ -175,10 +230,14 @@ extension Broker {
             }
             return context.respond(OffsetFetchResponse(throttleTimeMs: 0, groups: results))
         }
+        guard context.authorize(.describe, group: request.groupId) else {
+            return context.respond(OffsetFetchResponse(throttleTimeMs: 0, topics: [], errorCode: ErrorCode.groupAuthorizationFailed.rawValue))
+        }
         let wanted = request.topics.map { topics in
             topics.flatMap { topic in topic.partitionIndexes.map { TopicPartition(topic: topic.name, partition: $0) } }
         }
-        let found = offsetsFor(group: request.groupId, wanted: wanted, requireStable: context.version >= 7 && request.requireStable)
+        let found = offsetsFor(group: request.groupId, wanted: wanted, requireStable: context.version >= 7 && request.requireStable,
+                               context: context)
         return context.respond(OffsetFetchResponse(
             throttleTimeMs: 0,
             topics: found.map { topic, partitions in
@@ -202,15 +261,29 @@ extension Broker {
     /// metadata (Kafka's answer). `wanted` nil means every committed partition of the group. With `requireStable`, a
     /// partition with a transactional commit pending gets UNSTABLE_OFFSET_COMMIT (offset -1): the consumer retries
     /// once the transaction is decided instead of starting from a position that may be about to change.
-    private func offsetsFor(group: String, wanted: [TopicPartition]?, requireStable: Bool) -> [(String, [FetchedOffset])] {
+    ///
+    /// ACLs: a named topic the principal may not DESCRIBE gets TOPIC_AUTHORIZATION_FAILED; when every partition is
+    /// asked for, such topics are left out.
+    private func offsetsFor(group: String, wanted: [TopicPartition]?, requireStable: Bool,
+                            context: RequestContext) -> [(String, [FetchedOffset])] {
         let committed = groups.committedOffsets(groupId: group, partitions: wanted)
-        let keys = wanted ?? committed.keys.sorted()
+        var describable: [String: Bool] = [:]
+        func mayDescribe(_ topic: String) -> Bool {
+            if let known = describable[topic] { return known }
+            let allowed = context.authorize(.describe, topic: topic)
+            describable[topic] = allowed
+            return allowed
+        }
+        let keys = wanted ?? committed.keys.sorted().filter { mayDescribe($0.topic) }
         let unstable = requireStable ? groups.partitionsWithPendingTransactionalOffsets(groupId: group, keys) : []
         var order: [String] = []
         var byTopic: [String: [FetchedOffset]] = [:]
         for key in keys {
             if byTopic[key.topic] == nil { order.append(key.topic) }
-            if unstable.contains(key) {
+            if !mayDescribe(key.topic) {
+                byTopic[key.topic, default: []].append(FetchedOffset(partition: key.partition, offset: -1, leaderEpoch: -1,
+                                                                     metadata: "", error: .topicAuthorizationFailed))
+            } else if unstable.contains(key) {
                 byTopic[key.topic, default: []].append(FetchedOffset(partition: key.partition, offset: -1, leaderEpoch: -1,
                                                                      metadata: "", error: .unstableOffsetCommit))
             } else if let offset = committed[key] {

@@ -1,4 +1,5 @@
 import KafkaProtocol
+import KafkaSecurity
 import LogStorage
 
 // ListOffsets (key 2), v1-9. Timestamp -2 = earliest (log start offset), -1 = latest (the log end offset, i.e. the
@@ -13,6 +14,15 @@ extension Broker {
         for requested in request.topics {
             let topic = topics.topic(named: requested.name)
             var partitions: [ListOffsetsResponse.ListOffsetsTopicResponse.ListOffsetsPartitionResponse] = []
+            // ACLs: DESCRIBE on the topic.
+            if !context.authorize(.describe, topic: requested.name) {
+                partitions = requested.partitions.map {
+                    .init(partitionIndex: $0.partitionIndex, errorCode: ErrorCode.topicAuthorizationFailed.rawValue,
+                          timestamp: -1, offset: -1, leaderEpoch: -1)
+                }
+                response.topics.append(.init(name: requested.name, partitions: partitions))
+                continue
+            }
             for partition in requested.partitions {
                 partitions.append(listOffset(topic?.log(partition.partitionIndex), partition,
                                              readCommitted: context.version >= 2 && request.isolationLevel == 1))

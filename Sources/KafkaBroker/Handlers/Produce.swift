@@ -1,4 +1,5 @@
 import KafkaProtocol
+import KafkaSecurity
 import LogStorage
 
 // Produce (key 0), v3-10. Each partition's records are validated and appended by the partition log (CRC-32C,
@@ -19,13 +20,20 @@ extension Broker {
         var responses: [ProduceResponse.TopicProduceResponse] = []
         var written: [(topic: String, partition: Int32)] = []
         var firstError: String?
-        let refusal = transactionalRefusal(request)
+        let refusal = transactionalRefusal(request, context)
         for topicData in request.topicData {
             let topic = topics.topic(named: topicData.name)
+            // ACLs: WRITE on the topic, checked before existence (an unauthorized client learns nothing).
+            let mayWrite = context.authorize(.write, topic: topicData.name)
             var partitions: [PartitionResponse] = []
             for data in topicData.partitionData {
                 let result: PartitionResponse
-                if let refusal {
+                if !mayWrite {
+                    result = PartitionResponse(
+                        index: data.index, errorCode: ErrorCode.topicAuthorizationFailed.rawValue, baseOffset: -1,
+                        logAppendTimeMs: -1, logStartOffset: -1,
+                        errorMessage: "\(context.principal) is not authorized to Write to topic \(topicData.name)")
+                } else if let refusal {
                     result = PartitionResponse(
                         index: data.index, errorCode: refusal.rawValue, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1,
                         errorMessage: refusal == .transactionalIdAuthorizationFailed
@@ -52,7 +60,8 @@ extension Broker {
     }
 
     /// A request-wide refusal of transactional batches, if any (see the comment at the top).
-    private func transactionalRefusal(_ request: ProduceRequest) -> ErrorCode? {
+    /// With ACLs, transactional batches also need WRITE on the transactional id.
+    private func transactionalRefusal(_ request: ProduceRequest, _ context: RequestContext) -> ErrorCode? {
         var producer: (id: Int64, epoch: Int16)?
         var refusal: ErrorCode?
         for topicData in request.topicData {
@@ -61,6 +70,8 @@ extension Broker {
                 RecordBatchHeader.forEachHeader(in: records) { header in
                     guard header.isTransactional else { return true }
                     if request.transactionalId == nil {
+                        refusal = .transactionalIdAuthorizationFailed
+                    } else if let id = request.transactionalId, !context.authorize(.write, transactionalId: id) {
                         refusal = .transactionalIdAuthorizationFailed
                     } else if let producer, producer != (header.producerId, header.producerEpoch) {
                         refusal = .invalidProducerIdMapping

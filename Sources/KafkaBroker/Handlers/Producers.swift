@@ -1,4 +1,5 @@
 import KafkaProtocol
+import KafkaSecurity
 import Synchronization
 
 // InitProducerId (key 22), v0-5. Idempotent producers (TransactionalId null) always get a new, never reused
@@ -6,6 +7,9 @@ import Synchronization
 // 2147483647). With a TransactionalId the transaction coordinator answers: the id's producer id with its next epoch
 // (fencing older instances and aborting their open transaction), or KIP-360's retry/bump rules when the request (v3+)
 // names the producer's current id and epoch.
+//
+// ACLs: WRITE on the transactional id (TRANSACTIONAL_ID_AUTHORIZATION_FAILED); an idempotent producer needs
+// IDEMPOTENT_WRITE on the cluster or WRITE on some topic (CLUSTER_AUTHORIZATION_FAILED), as Kafka 3.x.
 extension Broker {
     func handleInitProducerId(_ request: InitProducerIdRequest, _ context: RequestContext) -> RequestOutcome {
         func answer(_ error: ErrorCode, _ producerId: Int64 = -1, _ epoch: Int16 = -1) -> RequestOutcome {
@@ -14,6 +18,9 @@ extension Broker {
                                                    producerEpoch: error == .none ? epoch : -1))
         }
         guard let transactionalId = request.transactionalId else {
+            guard context.authorize(.idempotentWrite, .cluster)
+                || security.authorizeAny(context.principal, host: context.clientHost, .write, type: .topic)
+            else { return answer(.clusterAuthorizationFailed) }
             do {
                 return answer(.none, try producerIds.next(), 0)
             } catch {
@@ -21,6 +28,7 @@ extension Broker {
                 return answer(.coordinatorNotAvailable)
             }
         }
+        guard context.authorize(.write, transactionalId: transactionalId) else { return answer(.transactionalIdAuthorizationFailed) }
         // Both or neither of the current id and epoch (v3+); one without the other is malformed.
         var expected: (producerId: Int64, epoch: Int16)?
         if context.version >= 3 {

@@ -1,10 +1,14 @@
 import KafkaProtocol
+import KafkaSecurity
 import LogStorage
 
 // CreateTopics (19) v2-7, DeleteTopics (20) v1-6, CreatePartitions (37) v0-3, DeleteRecords (21) v0-2.
 // Errors are per topic (TOPIC_ALREADY_EXISTS, INVALID_PARTITIONS, INVALID_REPLICATION_FACTOR, INVALID_CONFIG,
 // INVALID_TOPIC_EXCEPTION, UNKNOWN_TOPIC_OR_PARTITION / UNKNOWN_TOPIC_ID) with a message from v1+/v5+.
 // validateOnly checks everything and changes nothing.
+//
+// ACLs (Kafka's checks, before existence): CreateTopics needs CREATE on the cluster or the topic, DeleteTopics DELETE
+// on the topic (or the cluster), CreatePartitions ALTER, DeleteRecords DELETE; refusals are TOPIC_AUTHORIZATION_FAILED.
 extension Broker {
     func handleCreateTopics(_ request: CreateTopicsRequest, _ context: RequestContext) -> RequestOutcome {
         var response = CreateTopicsResponse(throttleTimeMs: 0, topics: [])
@@ -15,6 +19,12 @@ extension Broker {
             guard seen.insert(requested.name).inserted else {
                 result.errorCode = ErrorCode.invalidRequest.rawValue
                 result.errorMessage = "Create topics request from client contains a duplicate topic name."
+                response.topics.append(result)
+                continue
+            }
+            guard context.authorize(.create, .cluster) || context.authorize(.create, topic: requested.name) else {
+                result.errorCode = ErrorCode.topicAuthorizationFailed.rawValue
+                result.errorMessage = "Authorization failed."
                 response.topics.append(result)
                 continue
             }
@@ -57,6 +67,12 @@ extension Broker {
                 }
                 name = topic.name
             }
+            guard context.authorize(.delete, .cluster) || context.authorize(.delete, topic: name!) else {
+                result.errorCode = ErrorCode.topicAuthorizationFailed.rawValue
+                result.errorMessage = "Authorization failed."
+                response.responses.append(result)
+                continue
+            }
             switch deleteTopic(name: name!) {
             case .success(let topic):
                 result.name = topic.name
@@ -74,7 +90,10 @@ extension Broker {
         var response = CreatePartitionsResponse(throttleTimeMs: 0, results: [])
         for requested in request.topics {
             var result = CreatePartitionsResponse.CreatePartitionsTopicResult(name: requested.name, errorCode: 0, errorMessage: nil)
-            if let assignments = requested.assignments, !assignments.allSatisfy({ $0.brokerIds == [nodeId] }) {
+            if !context.authorize(.alter, topic: requested.name) {
+                result.errorCode = ErrorCode.topicAuthorizationFailed.rawValue
+                result.errorMessage = "The topic authorization is failed."
+            } else if let assignments = requested.assignments, !assignments.allSatisfy({ $0.brokerIds == [nodeId] }) {
                 result.errorCode = ErrorCode.invalidReplicaAssignment.rawValue
                 result.errorMessage = "only broker \(nodeId) exists; every new partition must be assigned to [\(nodeId)]"
             } else if case .failure(let error) = addPartitions(name: requested.name, count: requested.count, validateOnly: request.validateOnly) {
@@ -90,7 +109,12 @@ extension Broker {
         var response = DeleteRecordsResponse(throttleTimeMs: 0, topics: [])
         for requested in request.topics {
             let topic = topics.topic(named: requested.name)
+            let mayDelete = context.authorize(.delete, topic: requested.name)
             let partitions = requested.partitions.map { partition -> DeleteRecordsResponse.DeleteRecordsTopicResult.DeleteRecordsPartitionResult in
+                guard mayDelete else {
+                    return .init(partitionIndex: partition.partitionIndex, lowWatermark: -1,
+                                 errorCode: ErrorCode.topicAuthorizationFailed.rawValue)
+                }
                 guard let log = topic?.log(partition.partitionIndex) else {
                     return .init(partitionIndex: partition.partitionIndex, lowWatermark: -1,
                                  errorCode: ErrorCode.unknownTopicOrPartition.rawValue)

@@ -15,6 +15,7 @@ extension ApiKey {
     public static let syncGroup = ApiKey(rawValue: 14)
     public static let describeGroups = ApiKey(rawValue: 15)
     public static let listGroups = ApiKey(rawValue: 16)
+    public static let saslHandshake = ApiKey(rawValue: 17)
     public static let apiVersions = ApiKey(rawValue: 18)
     public static let createTopics = ApiKey(rawValue: 19)
     public static let deleteTopics = ApiKey(rawValue: 20)
@@ -24,9 +25,15 @@ extension ApiKey {
     public static let addOffsetsToTxn = ApiKey(rawValue: 25)
     public static let endTxn = ApiKey(rawValue: 26)
     public static let txnOffsetCommit = ApiKey(rawValue: 28)
+    public static let describeAcls = ApiKey(rawValue: 29)
+    public static let createAcls = ApiKey(rawValue: 30)
+    public static let deleteAcls = ApiKey(rawValue: 31)
     public static let describeConfigs = ApiKey(rawValue: 32)
+    public static let saslAuthenticate = ApiKey(rawValue: 36)
     public static let createPartitions = ApiKey(rawValue: 37)
     public static let incrementalAlterConfigs = ApiKey(rawValue: 44)
+    public static let describeUserScramCredentials = ApiKey(rawValue: 50)
+    public static let alterUserScramCredentials = ApiKey(rawValue: 51)
     public static let describeCluster = ApiKey(rawValue: 60)
     public static let describeProducers = ApiKey(rawValue: 61)
     public static let describeTransactions = ApiKey(rawValue: 65)
@@ -47,6 +54,7 @@ extension ApiKey {
         14: ApiSchema(name: "SyncGroup", versions: 0...5, firstFlexibleVersion: 4),
         15: ApiSchema(name: "DescribeGroups", versions: 0...5, firstFlexibleVersion: 5),
         16: ApiSchema(name: "ListGroups", versions: 0...5, firstFlexibleVersion: 3),
+        17: ApiSchema(name: "SaslHandshake", versions: 0...1, firstFlexibleVersion: nil),
         18: ApiSchema(name: "ApiVersions", versions: 0...4, firstFlexibleVersion: 3),
         19: ApiSchema(name: "CreateTopics", versions: 2...7, firstFlexibleVersion: 5),
         20: ApiSchema(name: "DeleteTopics", versions: 1...6, firstFlexibleVersion: 4),
@@ -56,9 +64,15 @@ extension ApiKey {
         25: ApiSchema(name: "AddOffsetsToTxn", versions: 0...4, firstFlexibleVersion: 3),
         26: ApiSchema(name: "EndTxn", versions: 0...4, firstFlexibleVersion: 3),
         28: ApiSchema(name: "TxnOffsetCommit", versions: 0...4, firstFlexibleVersion: 3),
+        29: ApiSchema(name: "DescribeAcls", versions: 0...3, firstFlexibleVersion: 2),
+        30: ApiSchema(name: "CreateAcls", versions: 0...3, firstFlexibleVersion: 2),
+        31: ApiSchema(name: "DeleteAcls", versions: 0...3, firstFlexibleVersion: 2),
         32: ApiSchema(name: "DescribeConfigs", versions: 1...4, firstFlexibleVersion: 4),
+        36: ApiSchema(name: "SaslAuthenticate", versions: 0...2, firstFlexibleVersion: 2),
         37: ApiSchema(name: "CreatePartitions", versions: 0...3, firstFlexibleVersion: 2),
         44: ApiSchema(name: "IncrementalAlterConfigs", versions: 0...1, firstFlexibleVersion: 1),
+        50: ApiSchema(name: "DescribeUserScramCredentials", versions: 0...0, firstFlexibleVersion: 0),
+        51: ApiSchema(name: "AlterUserScramCredentials", versions: 0...0, firstFlexibleVersion: 0),
         60: ApiSchema(name: "DescribeCluster", versions: 0...1, firstFlexibleVersion: 0),
         61: ApiSchema(name: "DescribeProducers", versions: 0...0, firstFlexibleVersion: 0),
         65: ApiSchema(name: "DescribeTransactions", versions: 0...0, firstFlexibleVersion: 0),

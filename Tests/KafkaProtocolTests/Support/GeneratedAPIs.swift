@@ -57,6 +57,13 @@ struct GeneratedAPI: Sendable, CustomStringConvertible {
         GeneratedAPI(DescribeProducersRequest.self),
         GeneratedAPI(DescribeTransactionsRequest.self),
         GeneratedAPI(ListTransactionsRequest.self),
+        GeneratedAPI(SaslHandshakeRequest.self),
+        GeneratedAPI(SaslAuthenticateRequest.self),
+        GeneratedAPI(DescribeAclsRequest.self),
+        GeneratedAPI(CreateAclsRequest.self),
+        GeneratedAPI(DeleteAclsRequest.self),
+        GeneratedAPI(DescribeUserScramCredentialsRequest.self),
+        GeneratedAPI(AlterUserScramCredentialsRequest.self),
     ]
 
     static let byKey: [Int16: GeneratedAPI] = Dictionary(uniqueKeysWithValues: all.map { ($0.apiKey.rawValue, $0) })
