@@ -23,11 +23,25 @@ public final class BrokerConnection: Sendable {
     let channel: any Channel
     let clientId: String
     private let state = Mutex<(correlation: Int32, versions: [Int16: ClosedRange<Int16>])>((0, [:]))
+    /// SASL credentials, kept to re-authenticate (KIP-368) when the broker limits the session's lifetime.
+    private let credentials: ClientSecurity.SaslCredentials?
+    private let reauthentication = Mutex(ReauthenticationState())
 
-    private init(address: BrokerAddress, channel: any Channel, clientId: String) {
+    /// Requests pass a gate: while a re-authentication runs, new requests wait, and it starts only once the requests
+    /// before it are answered, because a broker takes nothing but SaslHandshake/SaslAuthenticate in between.
+    private struct ReauthenticationState {
+        var due = false
+        var running = false
+        var inFlight = 0
+        var waiters: [CheckedContinuation<Void, Never>] = []
+        var drained: CheckedContinuation<Void, Never>?
+    }
+
+    private init(address: BrokerAddress, channel: any Channel, clientId: String, credentials: ClientSecurity.SaslCredentials?) {
         self.address = address
         self.channel = channel
         self.clientId = clientId
+        self.credentials = credentials
     }
 
     /// Connects, negotiates API versions and, on SASL listeners, authenticates. With TLS the handshake (and the
@@ -58,10 +72,12 @@ public final class BrokerConnection: Sendable {
         } catch {
             throw KafkaClientError.unreachable(servers: [address.description], reason: ConnectFailure.describe(error))
         }
-        let connection = BrokerConnection(address: address, channel: channel, clientId: clientId)
+        let connection = BrokerConnection(address: address, channel: channel, clientId: clientId, credentials: security.sasl)
         do {
             try await connection.negotiateVersions()
-            if let credentials = security.sasl { try await connection.authenticate(credentials) }
+            if let credentials = security.sasl {
+                connection.scheduleReauthentication(lifetimeMs: try await connection.authenticate(credentials))
+            }
         } catch let error as KafkaClientError {
             connection.close()
             throw security.tls != nil ? Self.explainTLS(error, address: address) : error
@@ -92,9 +108,10 @@ public final class BrokerConnection: Sendable {
     }
 
     /// SaslHandshake v1 then SaslAuthenticate (PLAIN: one message; SCRAM: client-first, client-final, and the broker's
-    /// signature is checked so a fake broker is noticed).
-    private func authenticate(_ credentials: ClientSecurity.SaslCredentials) async throws {
-        let handshake = try await send(SaslHandshakeRequest(mechanism: credentials.mechanism.rawValue), version: 1)
+    /// signature is checked so a fake broker is noticed). Returns the session lifetime the broker set (0: unlimited).
+    private func authenticate(_ credentials: ClientSecurity.SaslCredentials) async throws -> Int64 {
+        var lifetimeMs: Int64 = 0
+        let handshake = try await send(SaslHandshakeRequest(mechanism: credentials.mechanism.rawValue), version: 1, gated: false)
         if handshake.errorCode == ErrorCode.unsupportedSaslMechanism.rawValue {
             throw KafkaClientError.authenticationFailed(
                 broker: address.description,
@@ -104,16 +121,17 @@ public final class BrokerConnection: Sendable {
             throw KafkaClientError.authenticationFailed(broker: address.description, reason: "SaslHandshake: \(ErrorCode(rawValue: handshake.errorCode))")
         }
         func exchange(_ token: [UInt8]) async throws -> [UInt8] {
-            let response = try await send(SaslAuthenticateRequest(authBytes: ByteBuffer(bytes: token)))
+            let response = try await send(SaslAuthenticateRequest(authBytes: ByteBuffer(bytes: token)), gated: false)
             guard response.errorCode == 0 else {
                 throw KafkaClientError.authenticationFailed(
                     broker: address.description, reason: response.errorMessage ?? "\(ErrorCode(rawValue: response.errorCode))")
             }
+            lifetimeMs = response.sessionLifetimeMs
             return Array(response.authBytes.readableBytesView)
         }
         guard let scram = credentials.mechanism.scram else {
             _ = try await exchange(PlainSasl.clientMessage(username: credentials.username, password: credentials.password))
-            return
+            return lifetimeMs
         }
         var client = ScramClientExchange(mechanism: scram, username: credentials.username, password: credentials.password)
         let serverFirst = try await exchange(client.firstMessage())
@@ -126,6 +144,79 @@ public final class BrokerConnection: Sendable {
         if case .failure(let failure) = client.verify(serverFinal: serverFinal) {
             throw KafkaClientError.authenticationFailed(broker: address.description, reason: "\(failure)")
         }
+        return lifetimeMs
+    }
+
+    // MARK: Re-authentication (KIP-368)
+
+    /// Marks the session for re-authentication at 85 % of its lifetime; the next request then re-authenticates first.
+    /// A broker accepts a re-authentication even after the session ended, so an idle connection just does it late.
+    private func scheduleReauthentication(lifetimeMs: Int64) {
+        guard lifetimeMs > 0 else { return }
+        channel.eventLoop.scheduleTask(in: .milliseconds(max(lifetimeMs * 85 / 100, 1))) { [self] in
+            reauthentication.withLock { $0.due = true }
+        }
+    }
+
+    /// Lets a request through the gate, re-authenticating first when due.
+    private func admit() async throws {
+        enum Action { case go, wait, reauthenticate }
+        while true {
+            let action: Action = reauthentication.withLock { state in
+                if state.running { return .wait }
+                if state.due && credentials != nil {
+                    state.due = false
+                    state.running = true
+                    return .reauthenticate
+                }
+                state.inFlight += 1
+                return .go
+            }
+            switch action {
+            case .go:
+                return
+            case .wait:
+                await withCheckedContinuation { continuation in
+                    let resumeNow = reauthentication.withLock { state in
+                        if state.running { state.waiters.append(continuation) }
+                        return !state.running
+                    }
+                    if resumeNow { continuation.resume() }
+                }
+            case .reauthenticate:
+                await withCheckedContinuation { continuation in
+                    let drained = reauthentication.withLock { state in
+                        if state.inFlight > 0 { state.drained = continuation }
+                        return state.inFlight == 0
+                    }
+                    if drained { continuation.resume() }
+                }
+                var failure: (any Error)?
+                do {
+                    scheduleReauthentication(lifetimeMs: try await authenticate(credentials!))
+                } catch {
+                    failure = error
+                    close()
+                }
+                let waiters = reauthentication.withLock { state in
+                    state.running = false
+                    defer { state.waiters = [] }
+                    return state.waiters
+                }
+                for waiter in waiters { waiter.resume() }
+                if let failure { throw failure }
+            }
+        }
+    }
+
+    private func release() {
+        let drained = reauthentication.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.inFlight -= 1
+            guard state.inFlight == 0, let drained = state.drained else { return nil }
+            state.drained = nil
+            return drained
+        }
+        drained?.resume()
     }
 
     public var isActive: Bool { channel.isActive }
@@ -159,6 +250,14 @@ public final class BrokerConnection: Sendable {
 
     /// Sends `request` at `version` (default: the negotiated one) and decodes the answer.
     public func send<R: KafkaRequest>(_ request: R, version: Int16? = nil, timeout: TimeAmount = .seconds(30)) async throws -> R.Response {
+        try await send(request, version: version, timeout: timeout, gated: true)
+    }
+
+    /// `gated: false` is for the authentication exchange itself, which runs while the gate is closed.
+    private func send<R: KafkaRequest>(_ request: R, version: Int16? = nil, timeout: TimeAmount = .seconds(30),
+                                       gated: Bool) async throws -> R.Response {
+        if gated { try await admit() }
+        defer { if gated { release() } }
         let chosen = try version ?? self.version(for: R.self)
         let frame = try await roundTrip(request, version: chosen, expectsResponse: true, timeout: timeout)
         do {
@@ -170,6 +269,8 @@ public final class BrokerConnection: Sendable {
 
     /// Sends a request the broker does not answer (Produce with acks=0); returns once it is written.
     public func sendWithoutResponse<R: KafkaRequest>(_ request: R, version: Int16? = nil) async throws {
+        try await admit()
+        defer { release() }
         let chosen = try version ?? self.version(for: R.self)
         _ = try await roundTrip(request, version: chosen, expectsResponse: false, timeout: .seconds(30))
     }
