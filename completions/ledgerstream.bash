@@ -173,13 +173,13 @@ _ledgerstream() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    demo|broker|zookeeper|topic|produce|consume|transactions|shell|report|dump-log|help)
+    demo|broker|zookeeper|topic|produce|consume|transactions|user|acl|shell|report|dump-log|help)
         # Offer subcommand argument completions
         "_ledgerstream_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'demo broker zookeeper topic produce consume transactions shell report dump-log help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'demo broker zookeeper topic produce consume transactions user acl shell report dump-log help' -- "${cur}"))
         ;;
     esac
 }
@@ -348,8 +348,8 @@ _ledgerstream_topic() {
 _ledgerstream_topic_create() {
     repeating_flags=()
     non_repeating_flags=(--if-not-exists --version -h --help)
-    repeating_options=(--config)
-    non_repeating_options=(--partitions --replication-factor -b --bootstrap-server --brokers)
+    repeating_options=(--config -X)
+    non_repeating_options=(--partitions --replication-factor -b --bootstrap-server --brokers --command-config)
     __ledgerstream_offer_flags_options 1
 
     # Offer option value completions
@@ -366,14 +366,21 @@ _ledgerstream_topic_create() {
     '-b'|'--bootstrap-server'|'--brokers')
         return
         ;;
+    '-X')
+        return
+        ;;
+    '--command-config')
+        __ledgerstream_add_completions -f
+        return
+        ;;
     esac
 }
 
 _ledgerstream_topic_describe() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
-    repeating_options=()
-    non_repeating_options=(--format -b --bootstrap-server --brokers)
+    repeating_options=(-X)
+    non_repeating_options=(--format -b --bootstrap-server --brokers --command-config)
     __ledgerstream_offer_flags_options -1
 
     # Offer option value completions
@@ -383,6 +390,13 @@ _ledgerstream_topic_describe() {
         return
         ;;
     '-b'|'--bootstrap-server'|'--brokers')
+        return
+        ;;
+    '-X')
+        return
+        ;;
+    '--command-config')
+        __ledgerstream_add_completions -f
         return
         ;;
     esac
@@ -399,8 +413,8 @@ _ledgerstream_topic_describe() {
 _ledgerstream_topic_list() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
-    repeating_options=()
-    non_repeating_options=(--format -b --bootstrap-server --brokers)
+    repeating_options=(-X)
+    non_repeating_options=(--format -b --bootstrap-server --brokers --command-config)
     __ledgerstream_offer_flags_options 0
 
     # Offer option value completions
@@ -412,19 +426,33 @@ _ledgerstream_topic_list() {
     '-b'|'--bootstrap-server'|'--brokers')
         return
         ;;
+    '-X')
+        return
+        ;;
+    '--command-config')
+        __ledgerstream_add_completions -f
+        return
+        ;;
     esac
 }
 
 _ledgerstream_topic_delete() {
     repeating_flags=()
     non_repeating_flags=(--if-exists --version -h --help)
-    repeating_options=()
-    non_repeating_options=(-b --bootstrap-server --brokers)
+    repeating_options=(-X)
+    non_repeating_options=(-b --bootstrap-server --brokers --command-config)
     __ledgerstream_offer_flags_options -1
 
     # Offer option value completions
     case "${prev}" in
     '-b'|'--bootstrap-server'|'--brokers')
+        return
+        ;;
+    '-X')
+        return
+        ;;
+    '--command-config')
+        __ledgerstream_add_completions -f
         return
         ;;
     esac
@@ -441,8 +469,8 @@ _ledgerstream_topic_delete() {
 _ledgerstream_produce() {
     repeating_flags=()
     non_repeating_flags=(--skip-invalid --no-idempotence --quiet -q --version -h --help)
-    repeating_options=(--header)
-    non_repeating_options=(--topic --csv --key --key-delimiter --partition --acks --linger-ms --compression --transactional-id --transaction-timeout-ms -b --bootstrap-server --brokers)
+    repeating_options=(--header -X)
+    non_repeating_options=(--topic --csv --key --key-delimiter --partition --acks --linger-ms --compression --transactional-id --transaction-timeout-ms -b --bootstrap-server --brokers --command-config)
     __ledgerstream_offer_flags_options 1
 
     # Offer option value completions
@@ -485,6 +513,13 @@ _ledgerstream_produce() {
     '-b'|'--bootstrap-server'|'--brokers')
         return
         ;;
+    '-X')
+        return
+        ;;
+    '--command-config')
+        __ledgerstream_add_completions -f
+        return
+        ;;
     esac
 
     # Offer positional completions
@@ -499,8 +534,8 @@ _ledgerstream_produce() {
 _ledgerstream_consume() {
     repeating_flags=()
     non_repeating_flags=(--from-beginning -e --exit-at-end --verbose -v --version -h --help)
-    repeating_options=(--partition)
-    non_repeating_options=(--sink --db -g --group --session-timeout-ms --offset -n --num --format --isolation-level -b --bootstrap-server --brokers --log-level)
+    repeating_options=(--partition -X)
+    non_repeating_options=(--sink --db -g --group --session-timeout-ms --offset -n --num --format --isolation-level -b --bootstrap-server --brokers --command-config --log-level)
     __ledgerstream_offer_flags_options -1
 
     # Offer option value completions
@@ -536,6 +571,13 @@ _ledgerstream_consume() {
         return
         ;;
     '-b'|'--bootstrap-server'|'--brokers')
+        return
+        ;;
+    '-X')
+        return
+        ;;
+    '--command-config')
+        __ledgerstream_add_completions -f
         return
         ;;
     '--log-level')
@@ -579,8 +621,8 @@ _ledgerstream_transactions() {
 _ledgerstream_transactions_list() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
-    repeating_options=(--state)
-    non_repeating_options=(--format -b --bootstrap-server --brokers)
+    repeating_options=(--state -X)
+    non_repeating_options=(--format -b --bootstrap-server --brokers --command-config)
     __ledgerstream_offer_flags_options 0
 
     # Offer option value completions
@@ -595,14 +637,21 @@ _ledgerstream_transactions_list() {
     '-b'|'--bootstrap-server'|'--brokers')
         return
         ;;
+    '-X')
+        return
+        ;;
+    '--command-config')
+        __ledgerstream_add_completions -f
+        return
+        ;;
     esac
 }
 
 _ledgerstream_transactions_describe() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
-    repeating_options=()
-    non_repeating_options=(--format -b --bootstrap-server --brokers)
+    repeating_options=(-X)
+    non_repeating_options=(--format -b --bootstrap-server --brokers --command-config)
     __ledgerstream_offer_flags_options -1
 
     # Offer option value completions
@@ -614,19 +663,315 @@ _ledgerstream_transactions_describe() {
     '-b'|'--bootstrap-server'|'--brokers')
         return
         ;;
+    '-X')
+        return
+        ;;
+    '--command-config')
+        __ledgerstream_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_ledgerstream_user() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __ledgerstream_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    add|list|delete)
+        # Offer subcommand argument completions
+        "_ledgerstream_user_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'add list delete' -- "${cur}"))
+        ;;
+    esac
+}
+
+_ledgerstream_user_add() {
+    repeating_flags=()
+    non_repeating_flags=(--password-stdin --version -h --help)
+    repeating_options=(--mechanism -X)
+    non_repeating_options=(--password --iterations -b --bootstrap-server --brokers --command-config)
+    __ledgerstream_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--password')
+        return
+        ;;
+    '--mechanism')
+        return
+        ;;
+    '--iterations')
+        return
+        ;;
+    '-b'|'--bootstrap-server'|'--brokers')
+        return
+        ;;
+    '-X')
+        return
+        ;;
+    '--command-config')
+        __ledgerstream_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_ledgerstream_user_list() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=(-X)
+    non_repeating_options=(--format -b --bootstrap-server --brokers --command-config)
+    __ledgerstream_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--format')
+        __ledgerstream_add_completions -W 'text'$'\n''json'
+        return
+        ;;
+    '-b'|'--bootstrap-server'|'--brokers')
+        return
+        ;;
+    '-X')
+        return
+        ;;
+    '--command-config')
+        __ledgerstream_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_ledgerstream_user_delete() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=(--mechanism -X)
+    non_repeating_options=(-b --bootstrap-server --brokers --command-config)
+    __ledgerstream_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--mechanism')
+        return
+        ;;
+    '-b'|'--bootstrap-server'|'--brokers')
+        return
+        ;;
+    '-X')
+        return
+        ;;
+    '--command-config')
+        __ledgerstream_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_ledgerstream_acl() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __ledgerstream_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    create|list|delete)
+        # Offer subcommand argument completions
+        "_ledgerstream_acl_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'create list delete' -- "${cur}"))
+        ;;
+    esac
+}
+
+_ledgerstream_acl_create() {
+    repeating_flags=()
+    non_repeating_flags=(--cluster --version -h --help)
+    repeating_options=(--allow-principal --deny-principal --allow-host --deny-host --operation -X)
+    non_repeating_options=(--topic --group --transactional-id --resource-pattern-type -b --bootstrap-server --brokers --command-config)
+    __ledgerstream_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--allow-principal')
+        return
+        ;;
+    '--deny-principal')
+        return
+        ;;
+    '--allow-host')
+        return
+        ;;
+    '--deny-host')
+        return
+        ;;
+    '--operation')
+        return
+        ;;
+    '--topic')
+        return
+        ;;
+    '--group')
+        return
+        ;;
+    '--transactional-id')
+        return
+        ;;
+    '--resource-pattern-type')
+        return
+        ;;
+    '-b'|'--bootstrap-server'|'--brokers')
+        return
+        ;;
+    '-X')
+        return
+        ;;
+    '--command-config')
+        __ledgerstream_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_ledgerstream_acl_list() {
+    repeating_flags=()
+    non_repeating_flags=(--cluster --version -h --help)
+    repeating_options=(--allow-principal --deny-principal --allow-host --deny-host --operation -X)
+    non_repeating_options=(--topic --group --transactional-id --resource-pattern-type --principal --format -b --bootstrap-server --brokers --command-config)
+    __ledgerstream_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--allow-principal')
+        return
+        ;;
+    '--deny-principal')
+        return
+        ;;
+    '--allow-host')
+        return
+        ;;
+    '--deny-host')
+        return
+        ;;
+    '--operation')
+        return
+        ;;
+    '--topic')
+        return
+        ;;
+    '--group')
+        return
+        ;;
+    '--transactional-id')
+        return
+        ;;
+    '--resource-pattern-type')
+        return
+        ;;
+    '--principal')
+        return
+        ;;
+    '--format')
+        __ledgerstream_add_completions -W 'text'$'\n''json'
+        return
+        ;;
+    '-b'|'--bootstrap-server'|'--brokers')
+        return
+        ;;
+    '-X')
+        return
+        ;;
+    '--command-config')
+        __ledgerstream_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_ledgerstream_acl_delete() {
+    repeating_flags=()
+    non_repeating_flags=(--cluster --version -h --help)
+    repeating_options=(--allow-principal --deny-principal --allow-host --deny-host --operation -X)
+    non_repeating_options=(--topic --group --transactional-id --resource-pattern-type -b --bootstrap-server --brokers --command-config)
+    __ledgerstream_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--allow-principal')
+        return
+        ;;
+    '--deny-principal')
+        return
+        ;;
+    '--allow-host')
+        return
+        ;;
+    '--deny-host')
+        return
+        ;;
+    '--operation')
+        return
+        ;;
+    '--topic')
+        return
+        ;;
+    '--group')
+        return
+        ;;
+    '--transactional-id')
+        return
+        ;;
+    '--resource-pattern-type')
+        return
+        ;;
+    '-b'|'--bootstrap-server'|'--brokers')
+        return
+        ;;
+    '-X')
+        return
+        ;;
+    '--command-config')
+        __ledgerstream_add_completions -f
+        return
+        ;;
     esac
 }
 
 _ledgerstream_shell() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
-    repeating_options=()
-    non_repeating_options=(-b --bootstrap-server --brokers --db --topic --history-file --apply-timeout)
+    repeating_options=(-X)
+    non_repeating_options=(-b --bootstrap-server --brokers --command-config --db --topic --history-file --apply-timeout)
     __ledgerstream_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '-b'|'--bootstrap-server'|'--brokers')
+        return
+        ;;
+    '-X')
+        return
+        ;;
+    '--command-config')
+        __ledgerstream_add_completions -f
         return
         ;;
     '--db')

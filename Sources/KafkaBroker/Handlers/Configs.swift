@@ -85,6 +85,16 @@ extension Broker {
             ("producer.id.expiration.ms", "\(config.producerIdExpirationMs)", 3),
             ("transaction.max.timeout.ms", "\(config.transactionMaxTimeoutMs)", 3),
             ("transactional.id.expiration.ms", "\(config.transactionalIdExpirationMs)", 3),
+            ("listener.security.protocol.map",
+             config.listenerSecurityProtocolMap.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ","), 2),
+            ("connections.max.reauth.ms", "\(config.connectionsMaxReauthMs)", 5),
+            ("connection.failed.authentication.delay.ms", "\(config.connectionFailedAuthenticationDelayMs)", 3),
+            ("sasl.server.max.receive.size", "\(config.saslServerMaxReceiveSize)", 3),
+            ("sasl.enabled.mechanisms", config.securityProperties["sasl.enabled.mechanisms"] ?? "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512", 7),
+            ("ssl.client.auth", config.securityProperties["ssl.client.auth"] ?? "none", 2),
+            ("authorizer.class.name", config.authorizerEnabled ? "kafka.security.authorizer.AclAuthorizer" : "", 2),
+            ("super.users", config.superUsers.sorted().joined(separator: ";"), 2),
+            ("allow.everyone.if.no.acl.found", "\(config.allowEveryoneIfNoAclFound)", 1),
         ]
         for (topicKey, brokerKey) in Self.brokerSynonyms.sorted(by: { $0.value < $1.value }) {
             if let value = config.logDefaults.entries.first(where: { $0.name == topicKey })?.value {
