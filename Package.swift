@@ -136,7 +136,8 @@ let package = Package(
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "SQLiteStore"], swiftSettings: strict),
         .testTarget(name: "ShellTests", dependencies: ["Shell", "Ledger", "KafkaClient"], swiftSettings: strict),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Ledger", "SQLiteStore"], swiftSettings: strict),
-        .testTarget(name: "KafkaClientTests", dependencies: ["KafkaClient", "KafkaBroker", nioPosix], swiftSettings: strict),
+        .testTarget(
+            name: "KafkaClientTests", dependencies: ["KafkaClient", "KafkaBroker", "KafkaSecurity", nioPosix, crypto, x509], swiftSettings: strict),
         .testTarget(name: "GroupCoordinatorTests", dependencies: ["GroupCoordinator"], swiftSettings: strict),
         .testTarget(name: "TransactionCoordinatorTests", dependencies: ["TransactionCoordinator"], swiftSettings: strict),
         .testTarget(name: "KafkaSecurityTests", dependencies: ["KafkaSecurity"], swiftSettings: strict),
