@@ -89,6 +89,18 @@ public struct BrokerConfig: Sendable, Equatable {
     /// `host:port[,host:port…][/chroot]` of a ZooKeeper ensemble to register in, if any.
     public var zookeeperConnect: String?
     public var zookeeperSessionTimeoutMs: Int32 = 18_000
+    /// Kafka's `zookeeper.set.acl`: the broker's znodes are created owned by its ZooKeeper identity.
+    public var zookeeperSetAcl = false
+    /// The JAAS file whose `Client` section (or `zookeeper.sasl.clientconfig`) holds the broker's ZooKeeper SASL
+    /// login (Kafka takes it as the JVM flag `-Djava.security.auth.login.config`).
+    public var jaasConfigPath: String?
+    public var zookeeperSaslClient = true
+    public var zookeeperSaslClientConfig = "Client"
+    /// TLS to ZooKeeper (`zookeeper.ssl.client.enable` and PEM `zookeeper.ssl.*` files).
+    public var zookeeperTLSEnabled = false
+    public var zookeeperTrustStore: String?
+    public var zookeeperKeyStore: String?
+    public var zookeeperVerifyHostname = true
     /// Listener name → security protocol (`listener.security.protocol.map`); every protocol maps to itself by default.
     public var listenerSecurityProtocolMap: [String: SecurityProtocol] = Dictionary(
         uniqueKeysWithValues: SecurityProtocol.allCases.map { ($0.rawValue, $0) })
@@ -99,6 +111,11 @@ public struct BrokerConfig: Sendable, Equatable {
     public var connectionsMaxReauthMs: Int64 = 0
     /// Delay before a failed authentication is answered and the connection closed (slows password guessing).
     public var connectionFailedAuthenticationDelayMs: Int64 = 100
+    /// Kafka's connections.max.idle.ms: a connection with nothing read or written for this long is closed.
+    public var connectionsMaxIdleMs: Int64 = 600_000
+    /// A client on a TLS or SASL listener must finish its handshake and authentication within this long
+    /// (the smaller of 30 s and connections.max.idle.ms).
+    public var authenticationTimeoutMs: Int64 { min(30_000, connectionsMaxIdleMs) }
     /// Largest frame accepted before a SASL client has authenticated (garbage cannot make the broker allocate).
     public var saslServerMaxReceiveSize = 524_288
     /// ACLs are enforced when `authorizer.class.name` names Kafka's AclAuthorizer or StandardAuthorizer.
@@ -166,10 +183,24 @@ public struct BrokerConfig: Sendable, Equatable {
         case "num.network.threads": networkThreads = try int(Int.self, 1...256)
         case "zookeeper.connect": zookeeperConnect = value.isEmpty ? nil : value
         case "zookeeper.session.timeout.ms": zookeeperSessionTimeoutMs = try int(Int32.self, 1...Int32.max)
+        case "zookeeper.set.acl": zookeeperSetAcl = try bool()
+        case "java.security.auth.login.config": jaasConfigPath = value.isEmpty ? nil : value
+        case "zookeeper.sasl.client": zookeeperSaslClient = try bool()
+        case "zookeeper.sasl.clientconfig": zookeeperSaslClientConfig = value
+        case "zookeeper.ssl.client.enable": zookeeperTLSEnabled = try bool()
+        case "zookeeper.clientCnxnSocket":
+            // Java's Netty socket is what TLS needs in Kafka; NIO here always can do TLS.
+            break
+        case "zookeeper.ssl.truststore.location": zookeeperTrustStore = value.isEmpty ? nil : value
+        case "zookeeper.ssl.keystore.location": zookeeperKeyStore = value.isEmpty ? nil : value
+        case "zookeeper.ssl.keystore.type", "zookeeper.ssl.truststore.type":
+            guard value.uppercased() == "PEM" else { throw .invalid(key: key, value: value, reason: "only PEM files are supported") }
+        case "zookeeper.ssl.endpoint.identification.algorithm": zookeeperVerifyHostname = value.lowercased() == "https"
         case "listener.security.protocol.map": listenerSecurityProtocolMap = try Self.parseProtocolMap(value, key: key)
         case "connections.max.reauth.ms": connectionsMaxReauthMs = try int(Int64.self, 0...Int64.max)
         case "connection.failed.authentication.delay.ms": connectionFailedAuthenticationDelayMs = try int(Int64.self, 0...60_000)
         case "sasl.server.max.receive.size": saslServerMaxReceiveSize = try int(Int.self, 64...Int(Int32.max))
+        case "connections.max.idle.ms": connectionsMaxIdleMs = try int(Int64.self, 1...Int64.max)
         case "authorizer.class.name":
             let known = ["kafka.security.authorizer.AclAuthorizer", "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
                          "kafka.security.auth.SimpleAclAuthorizer"]

@@ -8,6 +8,12 @@ import NIOSSL
 import ServiceLifecycle
 import Synchronization
 
+/// The broker's ZooKeeper login settings cannot be used.
+struct ZooKeeperLoginError: Error, CustomStringConvertible {
+    var reason: String
+    var description: String { reason }
+}
+
 /// Why the broker could not start, in words a user can act on.
 public enum BrokerStartError: Error, CustomStringConvertible {
     case portInUse(host: String, port: Int)
@@ -148,14 +154,43 @@ public final class BrokerServer: Service {
         let listener = broker.advertisedListener
         let host = listener.host.isEmpty || listener.host == "0.0.0.0" ? "127.0.0.1" : listener.host
         do {
+            let (credentials, tls) = try zooKeeperIdentity()
             broker.zooKeeper = try await KafkaZooKeeperRegistration.start(
                 connect: connect, brokerId: config.nodeId, host: host, port: listener.port, clusterId: broker.clusterId,
                 topics: broker.topics.all.map { .init(name: $0.name, id: $0.id.description, partitions: $0.partitionCount) },
-                sessionTimeoutMs: config.zookeeperSessionTimeoutMs, logger: logger)
+                sessionTimeoutMs: config.zookeeperSessionTimeoutMs, credentials: credentials, secureAcls: config.zookeeperSetAcl,
+                tls: tls, logger: logger)
             logger.info("registered in ZooKeeper", metadata: ["zookeeper": "\(connect)", "brokerId": "\(config.nodeId)"])
         } catch {
             throw BrokerStartError.zooKeeper(connect: connect, reason: "\(error)")
         }
+    }
+
+    /// The broker's ZooKeeper login, as Kafka configures it: SASL DIGEST-MD5 from the JAAS file's `Client` section,
+    /// TLS from `zookeeper.ssl.*`.
+    private func zooKeeperIdentity() throws -> (ZooKeeperCredentials?, ZooKeeperClientTLS?) {
+        var credentials: ZooKeeperCredentials?
+        if let path = config.jaasConfigPath, config.zookeeperSaslClient {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw ZooKeeperLoginError(reason: "cannot read java.security.auth.login.config \(path)")
+            }
+            let jaas: JAASConfiguration
+            do { jaas = try JAASConfiguration(parsing: text) } catch {
+                throw ZooKeeperLoginError(reason: "\(path): \(error)")
+            }
+            if let options = jaas.options(of: config.zookeeperSaslClientConfig) {
+                guard let user = options["username"], let password = options["password"] else {
+                    throw ZooKeeperLoginError(reason: "\(path): section \(config.zookeeperSaslClientConfig) needs username and password")
+                }
+                credentials = .saslDigestMD5(username: user, password: password)
+            }
+        }
+        var tls: ZooKeeperClientTLS?
+        if config.zookeeperTLSEnabled {
+            tls = ZooKeeperClientTLS(trustStore: config.zookeeperTrustStore, certificateChain: config.zookeeperKeyStore,
+                                     privateKey: config.zookeeperKeyStore, verifyHostname: config.zookeeperVerifyHostname)
+        }
+        return (credentials, tls)
     }
 
     private func bind(_ security: ListenerSecurity) async throws -> any Channel {
@@ -174,6 +209,8 @@ public final class BrokerServer: Service {
                         security: security, clientHost: remote?.ipAddress ?? "unknown",
                         clientAddress: remote.map { "\($0)" } ?? "unknown",
                         maxUnauthenticatedFrame: min(config.saslServerMaxReceiveSize, maxFrame))
+                    try channel.pipeline.syncOperations.addHandler(
+                        IdleStateHandler(allTimeout: .milliseconds(config.connectionsMaxIdleMs)))
                     if let tls = security.tls {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
                     }

@@ -37,6 +37,7 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
     private var isClosing = false
     /// Close once the response with this sequence number is written (a failed authentication).
     private var closeAfter: (sequence: UInt64, reason: String)?
+    private var tlsHandshakeDone = false
 
     init(broker: Broker, queue: SerialWorkQueue, logger: Logger, session: ConnectionSession) {
         self.broker = broker
@@ -49,7 +50,32 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
 
     /// On an SSL listener with client certificates, the certificate's subject becomes the principal once the TLS
     /// handshake is done (before any request can arrive).
+    func channelActive(context: ChannelHandlerContext) {
+        // A client that never finishes the TLS handshake or SASL authentication is disconnected, so idle or stalled
+        // connections cannot pile up on a secured listener.
+        let security = session.security
+        if security.tls != nil || security.securityProtocol.usesSASL {
+            let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+            let boundContext = NIOLoopBound(context, eventLoop: context.eventLoop)
+            let deadline = broker.config.authenticationTimeoutMs
+            context.eventLoop.scheduleTask(in: .milliseconds(deadline)) {
+                let handler = handler.value
+                let done = handler.session.isAuthenticated && (security.tls == nil || handler.tlsHandshakeDone)
+                if !done && !handler.isClosing {
+                    handler.close(context: boundContext.value, reason: "the client did not authenticate within \(deadline) ms")
+                }
+            }
+        }
+        context.fireChannelActive()
+    }
+
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .handshakeCompleted? = event as? TLSUserEvent { tlsHandshakeDone = true }
+        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .all {
+            // Kafka's connections.max.idle.ms: nothing read or written for that long, and nothing outstanding.
+            if inFlight == 0 { close(context: context, reason: "idle for connections.max.idle.ms (\(broker.config.connectionsMaxIdleMs) ms)") }
+            return
+        }
         if case .handshakeCompleted? = event as? TLSUserEvent, session.security.clientAuth != .none {
             let handler = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self)
             let subject = handler?.peerCertificate.flatMap { certificate -> String? in

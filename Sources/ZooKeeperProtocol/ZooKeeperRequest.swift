@@ -25,6 +25,8 @@ public enum ZooKeeperRequest: Sendable, Equatable {
     case multi([ZooKeeperRequest])
     case closeSession
     case auth(AuthPacket)
+    /// One SASL token of the client's side of the exchange (`GetSASLRequest`); the first is empty for DIGEST-MD5.
+    case sasl(token: [UInt8]?)
     case setWatches(SetWatches)
     case setWatches2(SetWatches)
     case getEphemerals(prefix: String)
@@ -57,6 +59,7 @@ public enum ZooKeeperRequest: Sendable, Equatable {
         case .multi: return .multi
         case .closeSession: return .closeSession
         case .auth: return .auth
+        case .sasl: return .sasl
         case .setWatches: return .setWatches
         case .setWatches2: return .setWatches2
         case .getEphemerals: return .getEphemerals
@@ -120,6 +123,7 @@ public enum ZooKeeperRequest: Sendable, Equatable {
         case .multi: return .multi(try decodeMulti(from: &reader))
         case .closeSession: return .closeSession
         case .auth: return .auth(try AuthPacket(from: &reader))
+        case .sasl: return .sasl(token: try reader.readBuffer("GetSASLRequest.token"))
         case .setWatches: return .setWatches(try SetWatches(from: &reader, version2: false))
         case .setWatches2: return .setWatches2(try SetWatches(from: &reader, version2: true))
         case .getEphemerals: return .getEphemerals(prefix: try reader.readNonNullString("GetEphemeralsRequest.prefixPath"))
@@ -182,6 +186,8 @@ public enum ZooKeeperRequest: Sendable, Equatable {
             MultiHeader.end.write(to: &buffer)
         case .auth(let packet):
             packet.write(to: &buffer)
+        case .sasl(let token):
+            buffer.writeJuteBuffer(token)
         case .setWatches(let watches):
             watches.write(to: &buffer, version2: false)
         case .setWatches2(let watches):

@@ -26,6 +26,8 @@ public enum ZooKeeperResponse: Sendable, Equatable {
     /// getAllChildrenNumber.
     case count(Int32)
     case whoAmI([ClientInfo])
+    /// sasl: the server's next token (`SetSASLResponse`; null when it has nothing more to say).
+    case saslToken([UInt8]?)
 
     public func write(to buffer: inout ByteBuffer) {
         switch self {
@@ -56,6 +58,8 @@ public enum ZooKeeperResponse: Sendable, Equatable {
             buffer.writeInteger(count)
         case .whoAmI(let infos):
             buffer.writeJuteVector(infos) { $1.write(to: &$0) }
+        case .saslToken(let token):
+            buffer.writeJuteBuffer(token)
         }
     }
 
@@ -91,6 +95,8 @@ public enum ZooKeeperResponse: Sendable, Equatable {
             return .whoAmI(try reader.readVector("WhoAmIResponse.clientInfo", minimumElementBytes: 8) {
                 (reader: inout JuteReader) throws(JuteDecodingError) in try reader.read(ClientInfo.self)
             } ?? [])
+        case .sasl:
+            return .saslToken(reader.remaining > 0 ? try reader.readBuffer("SetSASLResponse.token") : nil)
         default:
             return .empty
         }

@@ -16,6 +16,13 @@ struct ZooKeeperCommand: AsyncParsableCommand {
             zookeeper.properties or zoo.cfg file and/or the options below; options win over the file, and --override \
             key=value sets any property. Defaults: 127.0.0.1:2181, data in ./ledgerstream-zookeeper. Every write is on \
             disk before it is acknowledged; Ctrl-C or SIGTERM shuts down cleanly.
+
+            Security, as Apache ZooKeeper: ACLs are enforced (schemes world, digest, ip, auth, sasl, x509; skipACL=yes \
+            turns checks off; DigestAuthenticationProvider.superDigest=super:BASE64 names a super user). SASL \
+            DIGEST-MD5: authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider and \
+            java.security.auth.login.config=FILE (a JAAS file whose Server section lists user_NAME="PASSWORD"); \
+            sessionRequireClientSASLAuth=true refuses unauthenticated clients. TLS: secureClientPort=N with \
+            ssl.keyStore.location (PEM key and certificate), ssl.trustStore.location (PEM CAs), ssl.clientAuth=need|want|none.
             """
     )
 
@@ -79,11 +86,19 @@ struct ZooKeeperCommand: AsyncParsableCommand {
         for key in config.ignoredKeys {
             logger.info("property has no effect on a single ledgerstream node", metadata: ["key": "\(key)"])
         }
+        for warning in config.warnings {
+            logger.warning("\(warning)")
+        }
+        if config.security.skipACL {
+            logger.warning("skipACL=yes: ACLs are not checked; every client may read and change every znode")
+        }
         let server: ZooKeeperServer
         do {
-            server = try ZooKeeperServer(config: config, logger: logger) { address in
+            server = try ZooKeeperServer(config: config, logger: logger, onReady: { address in
                 printFlushed("ledgerstream zookeeper listening on \(address.ipAddress ?? "?"):\(address.port ?? 0) (data \(config.dataDir))")
-            }
+            }, onSecureReady: { address in
+                printFlushed("ledgerstream zookeeper: secure client port on \(address.ipAddress ?? "?"):\(address.port ?? 0)")
+            })
         } catch {
             printError("zookeeper", "\(error)")
             throw ExitCodes.ioError

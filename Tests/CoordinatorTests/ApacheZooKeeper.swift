@@ -26,8 +26,10 @@ final class ApacheZooKeeper: @unchecked Sendable {
     let port: Int
     private let process = Process()
 
-    /// - Parameter tickTimeMs: small ticks give small session timeouts (2 to 20 ticks).
-    init(tickTimeMs: Int = 250) throws {
+    /// - Parameters:
+    ///   - tickTimeMs: small ticks give small session timeouts (2 to 20 ticks).
+    ///   - jvmFlags: system properties (`-Dzookeeper.authProvider.1=…`, `-Djava.security.auth.login.config=…`).
+    init(tickTimeMs: Int = 250, jvmFlags: [String] = []) throws {
         port = try Self.freePort()
         let config = """
             tickTime=\(tickTimeMs)
@@ -39,8 +41,8 @@ final class ApacheZooKeeper: @unchecked Sendable {
             """
         try config.write(toFile: directory.path + "/zoo.cfg", atomically: true, encoding: .utf8)
         process.executableURL = URL(fileURLWithPath: Self.javaPath!)
-        process.arguments = [
-            "-Xmx128m", "-cp", "\(directory.path):\(Self.jar):\(Self.logging)",
+        process.arguments = ["-Xmx128m"] + jvmFlags + [
+            "-cp", "\(directory.path):\(Self.jar):\(Self.logging)",
             "org.apache.zookeeper.server.ZooKeeperServerMain", directory.path + "/zoo.cfg",
         ]
         process.standardOutput = FileHandle.nullDevice
@@ -48,7 +50,9 @@ final class ApacheZooKeeper: @unchecked Sendable {
         try process.run()
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
-            if (try? RawSocket.fourLetterWord("ruok", port: port)) == "imok" { return }
+            // `ruok` answers imok as soon as the process listens; `srvr` shows a Mode only once requests are served
+            // (before that Java ZooKeeper closes every session handshake, which a loaded machine makes visible).
+            if (try? RawSocket.fourLetterWord("srvr", port: port))?.contains("Mode:") == true { return }
             Thread.sleep(forTimeInterval: 0.1)
         }
         stop()

@@ -337,7 +337,9 @@ struct CoordinatorCoreTests {
             return
         }
         #expect(acl == ACL.readUnsafe)
-        #expect(harness.call(id, .setACL(path: "/y", acl: [ACL(perms: .read, id: ZooKeeperID(scheme: "ip", id: "10.0.0.1"))], version: -1)).0 == .invalidACL)
+        #expect(harness.call(id, .setACL(path: "/y", acl: [ACL(perms: .read, id: ZooKeeperID(scheme: "ip", id: "10.0.0.256"))], version: -1)).0 == .invalidACL)
+        #expect(harness.call(id, .setACL(path: "/y", acl: [ACL(perms: .read, id: ZooKeeperID(scheme: "ip", id: "10.0.0.1"))], version: -1)).0 == .ok)
+        #expect(harness.call(id, .getData(path: "/y", watch: false)).0 == .noAuth, "127.0.0.1 is not 10.0.0.1")
     }
 
     @Test func emptyContainersAreDeleted() {

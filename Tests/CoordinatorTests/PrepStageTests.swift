@@ -39,7 +39,7 @@ struct PrepStageTests {
         #expect(prep.prepare(create("/"), session: session, state: s) == .error(.nodeExists))
         #expect(prep.prepare(create("/e/c"), session: session, state: s) == .error(.noChildrenForEphemerals))
         #expect(prep.prepare(create("/b", acl: []), session: session, state: s) == .error(.invalidACL))
-        let digest = [ACL(perms: .all, id: ZooKeeperID(scheme: "digest", id: "u:x"))]
+        let digest = [ACL(perms: .all, id: ZooKeeperID(scheme: "digest", id: "u-without-hash"))]
         #expect(prep.prepare(create("/b", acl: digest), session: session, state: s) == .error(.invalidACL))
         #expect(prep.prepare(.create(CreateRequest(path: "/b", data: [], acl: ACL.openUnsafe, flags: 9)), session: session, state: s) == .error(.badArguments))
         #expect(prep.prepare(create("/b", mode: .persistentWithTTL), session: session, state: s) == .error(.unimplemented))

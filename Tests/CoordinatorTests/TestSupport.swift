@@ -123,8 +123,12 @@ final class CoreHarness {
     private var xids: [ConnectionID: Int32] = [:]
     static let secret = [UInt8](repeating: 7, count: 16)
 
-    init(limits: SessionLimits = SessionLimits(tickTimeMs: 2000), state: CoordinatorState = CoordinatorState()) {
-        core = CoordinatorCore(state: state, limits: limits, secret: Self.secret, log: log, now: CoreTime(ms: 1_700_000_000_000))
+    init(
+        limits: SessionLimits = SessionLimits(tickTimeMs: 2000), state: CoordinatorState = CoordinatorState(),
+        security: SecurityPolicy = SecurityPolicy()
+    ) {
+        core = CoordinatorCore(
+            state: state, limits: limits, secret: Self.secret, log: log, now: CoreTime(ms: 1_700_000_000_000), security: security)
     }
 
     var time: CoreTime { CoreTime(ms: nowMs) }
@@ -134,10 +138,10 @@ final class CoreHarness {
         return core.expireSessions(at: time).map(Sent.init)
     }
 
-    func open() -> ConnectionID {
+    func open(ip: String = "127.0.0.1") -> ConnectionID {
         let id = ConnectionID(nextConnection)
         nextConnection += 1
-        core.connectionOpened(id, remoteAddress: "127.0.0.1:\(40000 + id.rawValue)", remoteIP: "127.0.0.1")
+        core.connectionOpened(id, remoteAddress: "\(ip):\(40000 + id.rawValue)", remoteIP: ip)
         return id
     }
 
@@ -146,8 +150,8 @@ final class CoreHarness {
     }
 
     /// Opens a connection and a new session; returns the connection and the handshake answer.
-    func newSession(timeoutMs: Int32 = 10_000) -> (ConnectionID, ConnectResponse) {
-        let id = open()
+    func newSession(timeoutMs: Int32 = 10_000, ip: String = "127.0.0.1") -> (ConnectionID, ConnectResponse) {
+        let id = open(ip: ip)
         let sent = handshake(id, ConnectRequest(timeOut: timeoutMs))
         guard case .handshake(_, let response) = sent.last else { preconditionFailure("no handshake: \(sent)") }
         return (id, response)

@@ -2,6 +2,7 @@ import Framing
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import ZooKeeperProtocol
 
 /// A small asynchronous ZooKeeper client (for Apache ZooKeeper and `ledgerstream zookeeper` alike), in the manner of
@@ -52,15 +53,24 @@ public actor ZooKeeperClient {
     /// Set by ``close()`` just before it sends closeSession, so the server closing the socket afterwards is not taken
     /// for a failure to recover from.
     private var closeSessionSent = false
+    /// Presented after every (re)connection, before any other request, as the Java client re-sends its auth info.
+    private var credentials: [ZooKeeperCredentials]
+    private let tls: ZooKeeperClientTLS?
 
     private enum State: Equatable {
-        case connecting, connected, expired, closed
+        /// `authenticating`: connected, credentials being presented; other requests wait.
+        case connecting, authenticating, connected, expired, closed
     }
 
-    private init(connectString: ConnectString, timeoutMs: Int32, group: any EventLoopGroup, logger: Logger) {
+    private init(
+        connectString: ConnectString, timeoutMs: Int32, group: any EventLoopGroup, credentials: [ZooKeeperCredentials],
+        tls: ZooKeeperClientTLS?, logger: Logger
+    ) {
         self.connectString = connectString
         requestedTimeoutMs = timeoutMs
         self.group = group
+        self.credentials = credentials
+        self.tls = tls
         self.logger = logger
         (events, eventSink) = AsyncStream.makeStream(of: Event.self)
     }
@@ -71,15 +81,19 @@ public actor ZooKeeperClient {
     ///   - sessionTimeoutMs: requested; the server clamps it (``negotiatedTimeoutMs``).
     ///   - connectTimeoutMs: how long to keep trying the servers before giving up (default: the session timeout).
     ///   - session: an existing session's id and password to resume (as the Java client's constructor allows).
+    ///   - credentials: presented after every connection (digest auth packets, a SASL DIGEST-MD5 login); a refusal
+    ///     fails `connect` with ``ZooKeeperClientError/authFailed(_:)``.
+    ///   - tls: connect with TLS (a ZooKeeper `secureClientPort`).
     public static func connect(
         to connectString: String, sessionTimeoutMs: Int32 = 30_000, connectTimeoutMs: Int32? = nil,
         session: (id: SessionID, password: [UInt8])? = nil, group: (any EventLoopGroup)? = nil,
+        credentials: [ZooKeeperCredentials] = [], tls: ZooKeeperClientTLS? = nil,
         logger: Logger = Logger(label: "ledgerstream.zookeeper-client")
     ) async throws(ZooKeeperClientError) -> ZooKeeperClient {
         let parsed = try ConnectString(parsing: connectString)
         let client = ZooKeeperClient(
             connectString: parsed, timeoutMs: sessionTimeoutMs, group: group ?? MultiThreadedEventLoopGroup.singleton,
-            logger: logger)
+            credentials: credentials, tls: tls, logger: logger)
         try await client.start(session: session, deadlineMs: connectTimeoutMs ?? sessionTimeoutMs)
         return client
     }
@@ -99,6 +113,9 @@ public actor ZooKeeperClient {
             } catch .sessionExpired {
                 finish(.expired)
                 throw .sessionExpired
+            } catch .authFailed(let why) {
+                finish(.closed)
+                throw .authFailed(why)
             } catch .connectionLoss(let why) {
                 lastError = why
                 try? await Task.sleep(for: .milliseconds(100))
@@ -124,6 +141,14 @@ public actor ZooKeeperClient {
         let chroot = connectString
         let request = ConnectRequest(
             lastZxidSeen: lastZxid, timeOut: requestedTimeoutMs, sessionId: sessionID, passwd: sessionPassword, readOnly: false)
+        let tlsContext: NIOSSLContext?
+        do {
+            tlsContext = try tls.map { (tls) throws(ZooKeeperTLSError) in try ZooKeeperTLS.clientContext(tls) }
+        } catch {
+            throw .invalidArgument("\(error)")
+        }
+        // SNI takes host names only; an IP address is verified against the certificate's IP SANs.
+        let sniHost = server.host.contains(where: \.isLetter) && !server.host.contains(":") ? server.host : nil
         let newChannel: any Channel
         do {
             newChannel = try await ClientBootstrap(group: loop)
@@ -132,6 +157,9 @@ public actor ZooKeeperClient {
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         let sync = channel.pipeline.syncOperations
+                        if let tlsContext {
+                            try sync.addHandler(NIOSSLClientHandler(context: tlsContext, serverHostname: sniHost))
+                        }
                         try sync.addHandler(IdleStateHandler(
                             readTimeout: .milliseconds(Int64(timeout) * 2 / 3), writeTimeout: .milliseconds(Int64(timeout) / 3)))
                         try sync.addHandler(ByteToMessageHandler(LengthPrefixedFrameDecoder(maxFrameBytes: Int(Int32.max))))
@@ -162,6 +190,15 @@ public actor ZooKeeperClient {
         sessionPassword = response.passwd
         negotiatedTimeoutMs = response.timeOut
         channel = newChannel
+        state = .authenticating
+        do {
+            try await authenticate(on: newChannel)
+        } catch {
+            newChannel.close(promise: nil)
+            channel = nil
+            state = .connecting
+            throw error
+        }
         state = .connected
         eventSink.yield(.connected)
         logger.debug("connected", metadata: ["server": "\(server.host):\(server.port)", "session": "\(sessionID)"])
@@ -186,6 +223,10 @@ public actor ZooKeeperClient {
                     try await connectOnce()
                 } catch .sessionExpired {
                     finish(.expired)
+                    return
+                } catch .authFailed(let why) {
+                    logger.error("ZooKeeper refused the credentials on reconnection; giving up the session", metadata: ["reason": "\(why)"])
+                    finish(.closed)
                     return
                 } catch {
                     try? await Task.sleep(for: .milliseconds(delay))
@@ -234,8 +275,20 @@ public actor ZooKeeperClient {
     /// Sends a request and returns the reply body (nil for an error-free reply without one).
     private func send(_ request: ZooKeeperRequest, path: String, timeoutMs: Int32? = nil) async throws(ZooKeeperClientError) -> ZooKeeperResponse {
         let channel = try await connectedChannel()
-        nextXid = nextXid == Int32.max ? 1 : nextXid + 1
-        let xid = nextXid
+        return try await exchange(request, on: channel, path: path, timeoutMs: timeoutMs)
+    }
+
+    /// Sends a request on `channel` (with the next xid, or `xid`) and returns the reply body.
+    private func exchange(
+        _ request: ZooKeeperRequest, xid fixedXid: Int32? = nil, on channel: any Channel, path: String, timeoutMs: Int32? = nil
+    ) async throws(ZooKeeperClientError) -> ZooKeeperResponse {
+        let xid: Int32
+        if let fixedXid {
+            xid = fixedXid
+        } else {
+            nextXid = nextXid == Int32.max ? 1 : nextXid + 1
+            xid = nextXid
+        }
         let promise = channel.eventLoop.makePromise(of: ByteBuffer.self)
         let timeout = TimeAmount.milliseconds(Int64(timeoutMs ?? max(negotiatedTimeoutMs, 1000)))
         let deadline = channel.eventLoop.scheduleTask(in: timeout) {
@@ -277,7 +330,7 @@ public actor ZooKeeperClient {
                 if let channel { return channel }
             case .expired: throw .sessionExpired
             case .closed: throw .closed
-            case .connecting: break
+            case .connecting, .authenticating: break
             }
             guard ContinuousClock.now < deadline else { throw .connectionLoss("not connected to \(connectString.serversDescription)") }
             try? await Task.sleep(for: .milliseconds(20))
@@ -348,7 +401,7 @@ public actor ZooKeeperClient {
 
     /// One operation of a ``multi(_:)`` transaction.
     public enum Operation: Sendable {
-        case create(path: String, data: [UInt8], mode: CreateMode)
+        case create(path: String, data: [UInt8], mode: CreateMode, acl: [ACL] = ACL.openUnsafe)
         case delete(path: String, version: Int32)
         case setData(path: String, data: [UInt8], version: Int32)
         case check(path: String, version: Int32)
@@ -361,9 +414,9 @@ public actor ZooKeeperClient {
         var ops: [ZooKeeperRequest] = []
         for operation in operations {
             switch operation {
-            case .create(let path, let data, let mode):
+            case .create(let path, let data, let mode, let acl):
                 let target = mode.isSequential ? connectString.serverPath(path) : try serverPath(path)
-                ops.append(.create(CreateRequest(path: target, data: data, mode: mode)))
+                ops.append(.create(CreateRequest(path: target, data: data, acl: acl, mode: mode)))
             case .delete(let path, let version): ops.append(.delete(path: try serverPath(path), version: version))
             case .setData(let path, let data, let version):
                 ops.append(.setData(path: try serverPath(path), data: data, version: version))
@@ -381,17 +434,23 @@ public actor ZooKeeperClient {
 
     private static func path(of operation: Operation) -> String {
         switch operation {
-        case .create(let path, _, _), .delete(let path, _), .setData(let path, _, _), .check(let path, _): return path
+        case .create(let path, _, _, _), .delete(let path, _), .setData(let path, _, _), .check(let path, _): return path
         }
     }
 
-    /// Creates `path` and any missing ancestors as empty persistent nodes (kazoo's `ensure_path`).
-    public func ensurePath(_ path: String) async throws(ZooKeeperClientError) {
+    /// Creates `path` and any missing ancestors as empty persistent nodes (kazoo's `ensure_path`) with `acl`.
+    public func ensurePath(_ path: String, acl: [ACL] = ACL.openUnsafe) async throws(ZooKeeperClientError) {
+        try await ensurePath(path, aclFor: { _ in acl })
+    }
+
+    /// Creates `path` and any missing ancestors as empty persistent nodes, each with the ACL `aclFor` gives for its
+    /// path (Kafka's `createRecursive` with `defaultAcls`).
+    public func ensurePath(_ path: String, aclFor: @Sendable (String) -> [ACL]) async throws(ZooKeeperClientError) {
         guard path != "/" else { return }
         if try await exists(path) != nil { return }
-        if let parent = ZNodePath.parent(of: path) { try await ensurePath(parent) }
+        if let parent = ZNodePath.parent(of: path) { try await ensurePath(parent, aclFor: aclFor) }
         do {
-            try await create(path)
+            try await create(path, acl: aclFor(path))
         } catch .keeper(.nodeExists, _) {
             // Created concurrently: fine.
         }
@@ -415,16 +474,113 @@ public actor ZooKeeperClient {
 
     /// Creates the chroot itself (and its ancestors) if missing, as Kafka does before using a chrooted connect
     /// string. Paths here are absolute on the server.
-    public func ensureChroot() async throws(ZooKeeperClientError) {
+    public func ensureChroot(aclFor: @Sendable (String) -> [ACL] = { _ in ACL.openUnsafe }) async throws(ZooKeeperClientError) {
         guard let chroot = connectString.chroot else { return }
         var prefix = ""
         for component in chroot.split(separator: "/") {
             prefix += "/" + component
             do {
-                _ = try await send(.create(CreateRequest(path: prefix, data: [], mode: .persistent)), path: prefix)
+                _ = try await send(.create(CreateRequest(path: prefix, data: [], acl: aclFor(prefix), mode: .persistent)), path: prefix)
             } catch .keeper(.nodeExists, _) {
                 continue
             }
+        }
+    }
+
+    // MARK: - ACLs and authentication
+
+    /// The node's ACL and Stat (digest ids show as `user:x` without ADMIN permission).
+    public func getACL(_ path: String) async throws(ZooKeeperClientError) -> (acl: [ACL], stat: Stat) {
+        guard case .acl(let acl, let stat) = try await send(.getACL(path: try serverPath(path)), path: path) else {
+            throw .malformedResponse("getACL reply")
+        }
+        return (acl, stat)
+    }
+
+    /// Replaces the node's ACL; `version` (the ACL version, Stat.aversion) −1 matches any.
+    @discardableResult
+    public func setACL(_ path: String, acl: [ACL], version: Int32 = -1) async throws(ZooKeeperClientError) -> Stat {
+        guard case .stat(let stat) = try await send(.setACL(path: try serverPath(path), acl: acl, version: version), path: path) else {
+            throw .malformedResponse("setACL reply")
+        }
+        return stat
+    }
+
+    /// Adds credentials to the session now and after every reconnection (the Java client's `addAuthInfo`).
+    /// - Throws: ``ZooKeeperClientError/authFailed(_:)`` if the server refuses them (it then closes the connection).
+    public func addAuth(_ credential: ZooKeeperCredentials) async throws(ZooKeeperClientError) {
+        let channel = try await connectedChannel()
+        credentials.append(credential)
+        try await present(credential, on: channel)
+    }
+
+    /// The session's identities as the server sees them (whoAmI, ZooKeeper 3.7+).
+    public func whoAmI() async throws(ZooKeeperClientError) -> [ClientInfo] {
+        guard case .whoAmI(let infos) = try await send(.whoAmI, path: "/") else { throw .malformedResponse("whoAmI reply") }
+        return infos
+    }
+
+    private func authenticate(on channel: any Channel) async throws(ZooKeeperClientError) {
+        for credential in credentials { try await present(credential, on: channel) }
+    }
+
+    private func present(_ credential: ZooKeeperCredentials, on channel: any Channel) async throws(ZooKeeperClientError) {
+        switch credential {
+        case .digest(let user, let password):
+            do {
+                let packet = AuthPacket(scheme: "digest", auth: Array("\(user):\(password)".utf8))
+                _ = try await exchange(.auth(packet), xid: SpecialXid.auth, on: channel, path: "auth")
+            } catch .keeper(let code, _) {
+                throw .authFailed("digest credentials of '\(user)' refused (\(code))")
+            }
+        case .saslDigestMD5(let username, let password):
+            var sasl = DigestMD5Client(username: username, password: password)
+            var token: [UInt8] = []
+            while true {
+                let response: ZooKeeperResponse
+                do {
+                    response = try await exchange(.sasl(token: token), on: channel, path: "sasl")
+                } catch .keeper(let code, _) {
+                    throw .authFailed("SASL DIGEST-MD5 login as '\(username)' refused (\(code)): wrong password, unknown user, or SASL not configured on the server")
+                } catch .connectionLoss(let why) {
+                    throw .authFailed("the server closed the connection during the SASL DIGEST-MD5 login as '\(username)' (\(why))")
+                }
+                guard case .saslToken(let challenge) = response else { throw .malformedResponse("sasl reply") }
+                let next: [UInt8]?
+                do {
+                    next = try sasl.respond(to: challenge ?? [])
+                } catch {
+                    throw .authFailed("SASL DIGEST-MD5 login as '\(username)': \(error)")
+                }
+                guard let next else { break }
+                token = next
+            }
+            logger.debug("SASL authenticated", metadata: ["user": "\(username)"])
+        }
+    }
+}
+
+/// Credentials a ``ZooKeeperClient`` presents on every connection.
+public enum ZooKeeperCredentials: Sendable, Equatable, CustomStringConvertible {
+    /// `addauth digest user:password`: the session holds `digest:user:base64(sha1("user:password"))`
+    /// (``ZooKeeperDigest/id(user:password:)``).
+    case digest(user: String, password: String)
+    /// A SASL DIGEST-MD5 login against the users of the server's JAAS `Server` section (what the Java client does with
+    /// a JAAS `Client` section using `DigestLoginModule`): the session holds `sasl:<username>`.
+    case saslDigestMD5(username: String, password: String)
+
+    /// The id ACLs name for these credentials (`digest:user:hash` or `sasl:user`).
+    public var id: ZooKeeperID {
+        switch self {
+        case .digest(let user, let password): return ZooKeeperID(scheme: "digest", id: ZooKeeperDigest.id(user: user, password: password))
+        case .saslDigestMD5(let username, _): return ZooKeeperID(scheme: "sasl", id: username)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .digest(let user, _): return "digest \(user):****"
+        case .saslDigestMD5(let username, _): return "SASL DIGEST-MD5 \(username)"
         }
     }
 }

@@ -17,6 +17,8 @@ public enum ZooKeeperClientError: Error, Sendable, Equatable, CustomStringConver
     case malformedResponse(String)
     /// A bad connect string or path.
     case invalidArgument(String)
+    /// The server refused the client's credentials (digest auth packet or SASL exchange) and closed the connection.
+    case authFailed(String)
 
     public var description: String {
         switch self {
@@ -28,6 +30,7 @@ public enum ZooKeeperClientError: Error, Sendable, Equatable, CustomStringConver
         case .closed: return "the ZooKeeper client was closed"
         case .malformedResponse(let what): return "malformed response: \(what)"
         case .invalidArgument(let what): return what
+        case .authFailed(let what): return "ZooKeeper authentication failed: \(what)"
         }
     }
 

@@ -84,7 +84,9 @@ final class ZooKeeperClientHandler: ChannelDuplexHandler {
                 return
             }
             onEvent(event)
-        case SpecialXid.ping, SpecialXid.auth:
+        case SpecialXid.ping:
+            break
+        case SpecialXid.auth where pending.first?.xid != SpecialXid.auth:
             break
         default:
             guard let packet = pending.popFirst() else {

@@ -69,10 +69,12 @@ public struct ApplyStage: Sendable {
         }
     }
 
-    /// Answers a read (or a request that changes only this connection's watches) from the current state.
+    /// Answers a read (or a request that changes only this connection's watches) from the current state. READ is
+    /// checked as ZooKeeper's `FinalRequestProcessor` does (getData, getChildren, getChildren2, getAllChildrenNumber;
+    /// not exists), and READ or ADMIN for getACL.
     public func read(
         _ request: ZooKeeperRequest, connection: ConnectionID, session: SessionID, identities: [ClientInfo],
-        state: CoordinatorState, watches: inout WatchManager
+        state: CoordinatorState, watches: inout WatchManager, access: AccessContext = .anonymous
     ) -> Result {
         let tree = state.tree
         switch request {
@@ -83,20 +85,20 @@ public struct ApplyStage: Sendable {
             return Result(body: .stat(stat))
         case .getData(let path, let watch):
             guard let node = tree.node(at: path) else { return .failure(.noNode) }
-            guard PrepStage.permits(node.acl, .read) else { return .failure(.noAuth) }
+            guard access.permits(node.acl, .read) else { return .failure(.noAuth) }
             if watch { watches.addDataWatch(path, for: connection) }
             return Result(body: .data(node.data, node.stat))
         case .getChildren(let path, let watch), .getChildren2(let path, let watch):
             guard let node = tree.node(at: path) else { return .failure(.noNode) }
-            guard PrepStage.permits(node.acl, .read) else { return .failure(.noAuth) }
+            guard access.permits(node.acl, .read) else { return .failure(.noAuth) }
             if watch { watches.addChildWatch(path, for: connection) }
             let names = node.children.sorted()
             if case .getChildren = request { return Result(body: .children(names)) }
             return Result(body: .childrenAndStat(names, node.stat))
         case .getACL(let path):
             guard let node = tree.node(at: path) else { return .failure(.noNode) }
-            guard PrepStage.permits(node.acl, [.read, .admin]) else { return .failure(.noAuth) }
-            return Result(body: .acl(node.acl, node.stat))
+            guard access.permits(node.acl, [.read, .admin]) else { return .failure(.noAuth) }
+            return Result(body: .acl(access.visible(node.acl), node.stat))
         case .sync(let path):
             return Result(body: .path(path))
         case .ping:
@@ -107,7 +109,7 @@ public struct ApplyStage: Sendable {
             return Result(body: .paths(matching.sorted()))
         case .getAllChildrenNumber(let path):
             guard let node = tree.node(at: path) else { return .failure(.noNode) }
-            guard PrepStage.permits(node.acl, .read) else { return .failure(.noAuth) }
+            guard access.permits(node.acl, .read) else { return .failure(.noAuth) }
             return Result(body: .count(Int32(clamping: tree.descendantCount(of: path))))
         case .whoAmI:
             return Result(body: .whoAmI(identities))

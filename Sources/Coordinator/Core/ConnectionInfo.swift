@@ -8,8 +8,11 @@ public struct ConnectionInfo: Sendable {
     /// nil until the handshake succeeded.
     public internal(set) var session: SessionID?
     public internal(set) var timeoutMs: Int32 = 0
-    /// Identities added by auth packets (scheme "digest").
+    /// Authenticated ids: added by auth packets (`digest`), a SASL exchange (`sasl`), the client certificate
+    /// (`x509`), and `super` for the super user. The connection's address (`ip`) is implied (``authInfo``).
     public internal(set) var identities: [ZooKeeperID] = []
+    /// The server side of a SASL exchange in progress or done (nil before the first sasl request).
+    var sasl: DigestMD5Server?
     public internal(set) var received = 0
     public internal(set) var sent = 0
     public internal(set) var lastCxid: Int32 = 0
@@ -23,9 +26,22 @@ public struct ConnectionInfo: Sendable {
         self.remoteIP = remoteIP
     }
 
-    /// whoAmI: authenticated identities (the user part of a digest id), then the client's address.
+    /// Every id the connection holds, for ACL checks (ZooKeeper's `ServerCnxn.authInfo`).
+    var authInfo: [ZooKeeperID] { identities + [ZooKeeperID(scheme: "ip", id: remoteIP)] }
+
+    mutating func add(_ id: ZooKeeperID) {
+        if !identities.contains(id) { identities.append(id) }
+    }
+
+    /// whoAmI: authenticated identities as `AuthenticationProvider.getUserName` shows them (the user part of a digest
+    /// id, nothing for `super`), then the client's address.
     var clientInfos: [ClientInfo] {
-        identities.map { ClientInfo(authScheme: $0.scheme, user: String($0.id.split(separator: ":", maxSplits: 1).first ?? "")) }
-            + [ClientInfo(authScheme: "ip", user: remoteIP)]
+        identities.map { id in
+            switch id.scheme {
+            case "digest": return ClientInfo(authScheme: id.scheme, user: String(id.id.split(separator: ":", maxSplits: 1).first ?? ""))
+            case "super": return ClientInfo(authScheme: id.scheme, user: "")
+            default: return ClientInfo(authScheme: id.scheme, user: id.id)
+            }
+        } + [ClientInfo(authScheme: "ip", user: remoteIP)]
     }
 }

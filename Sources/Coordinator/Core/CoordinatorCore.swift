@@ -40,15 +40,24 @@ public final class CoordinatorCore {
     private var nextSessionID: Int64
     private let prep = PrepStage()
     private let applyStage = ApplyStage()
-    /// Auth packets refused (unsupported scheme), for `mntr`.
+    /// Failed authentications (auth packets with an unsupported scheme, failed SASL exchanges), for `mntr`.
     public private(set) var authFailures = 0
+    /// Authentication providers, super users and ACL settings.
+    public let security: SecurityPolicy
+    /// Makes the nonce of each DIGEST-MD5 challenge (random; tests may fix it).
+    var saslNonce: () -> String = DigestMD5.randomNonce
 
     /// - Parameters:
     ///   - state: the recovered state; its sessions are tracked as if just heard from, so they expire unless their
     ///     clients reconnect within their timeout.
     ///   - secret: 16 bytes from which session passwords are derived.
-    public init(state: CoordinatorState, limits: SessionLimits, secret: [UInt8], log: any TxnLogSink, now: CoreTime) {
+    ///   - security: authentication and ACL settings (default: ZooKeeper's, ACLs enforced, digest and ip schemes).
+    public init(
+        state: CoordinatorState, limits: SessionLimits, secret: [UInt8], log: any TxnLogSink, now: CoreTime,
+        security: SecurityPolicy = SecurityPolicy()
+    ) {
         self.state = state
+        self.security = security
         self.limits = limits
         self.passwords = SessionPasswords(secret: secret)
         self.log = log
@@ -70,6 +79,17 @@ public final class CoordinatorCore {
     public func connectionOpened(_ id: ConnectionID, remoteAddress: String, remoteIP: String) {
         precondition(connections[id] == nil, "\(id) opened twice")
         connections[id] = ConnectionInfo(remoteAddress: remoteAddress, remoteIP: remoteIP)
+    }
+
+    /// The connection's TLS handshake verified a client certificate with this subject DN: with the x509 scheme
+    /// enabled the connection holds `x509:<subject>` (and `super` if it is ``SecurityPolicy/x509SuperUser``), as
+    /// ZooKeeper's `X509AuthenticationProvider` does right after the handshake.
+    public func connectionAuthenticated(_ id: ConnectionID, certificateSubject: String) {
+        guard connections[id] != nil, security.x509ProviderEnabled else { return }
+        if let superUser = security.x509SuperUser, superUser == certificateSubject {
+            connections[id]!.add(ZooKeeperID(scheme: "super", id: certificateSubject))
+        }
+        connections[id]!.add(ZooKeeperID(scheme: "x509", id: certificateSubject))
     }
 
     /// The connection is gone (closed by either side): its watches go, its session stays until it expires.
@@ -187,6 +207,12 @@ public final class CoordinatorCore {
         connections[id]!.lastOp = header.type.description
         let arrived = now.monotonicNanos
 
+        switch header.type {
+        case .auth, .sasl:
+            break
+        default:
+            if let refusal = enforceAuthentication(xid: header.xid, connection: id, arrived: arrived) { return refusal }
+        }
         guard Self.knownOps.contains(header.type) else {
             return [
                 reply(id, xid: header.xid, zxid: .none, .unimplemented, nil, arrived),
@@ -202,6 +228,8 @@ public final class CoordinatorCore {
         switch request {
         case .auth(let packet):
             return authenticate(packet, xid: header.xid, connection: id, arrived: arrived)
+        case .sasl(let token):
+            return sasl(token ?? [], xid: header.xid, connection: id, arrived: arrived)
         case .unsupported(let op):
             let code: KeeperErrorCode = op == .reconfig ? .reconfigDisabled : .unimplemented
             return [reply(id, xid: header.xid, zxid: state.lastZxid, code, nil, arrived)]
@@ -211,8 +239,9 @@ public final class CoordinatorCore {
         default:
             break
         }
+        let access = AccessContext(ids: connections[id]!.authInfo, policy: security)
         if request.isWrite {
-            let txn = prep.prepare(request, session: session, state: state)
+            let txn = prep.prepare(request, session: session, state: state, access: access)
             let txnHeader = TxnHeader(sessionID: session, cxid: header.xid, zxid: state.lastZxid.next, time: now.wallMs)
             let result = logAndApply(TxnRecord(header: txnHeader, txn: txn), request: request)
             connections[id]!.lastZxid = txnHeader.zxid
@@ -228,25 +257,94 @@ public final class CoordinatorCore {
         var identities: [ClientInfo] = []
         if case .whoAmI = request { identities = connections[id]!.clientInfos }
         let result = applyStage.read(
-            request, connection: id, session: session, identities: identities, state: state, watches: &watches)
+            request, connection: id, session: session, identities: identities, state: state, watches: &watches,
+            access: access)
         var outputs = eventOutputs(result.events)
         outputs.append(reply(id, xid: header.xid, zxid: state.lastZxid, result.err, result.body, arrived))
         return outputs
     }
 
-    /// Digest credentials are accepted and recorded (whoAmI shows them) but grant nothing, since only world:anyone
-    /// ACLs exist here. Other schemes fail, and ZooKeeper then closes the connection.
+    // MARK: - Authentication
+
+    /// An auth packet (op 100, ZooKeeper's `processPacket`): `digest` adds `digest:user:base64(sha1(credentials))`
+    /// (and `super` when it is the configured super digest); `ip` adds nothing new (the address is always held);
+    /// `x509` succeeds only for a connection that presented a client certificate. Any other scheme (or a disabled
+    /// one) fails with AuthFailed and the connection is closed, as ZooKeeper does.
     private func authenticate(_ packet: AuthPacket, xid: Int32, connection id: ConnectionID, arrived: UInt64) -> [CoreOutput] {
-        guard packet.scheme == "digest" else {
+        let refused: String
+        switch packet.scheme {
+        case "digest" where security.digestEnabled:
+            let digest = ZooKeeperDigest.id(forCredentials: String(decoding: packet.auth, as: UTF8.self))
+            if let superDigest = security.superDigest, digest == superDigest {
+                connections[id]!.add(ZooKeeperID(scheme: "super", id: ""))
+            }
+            connections[id]!.add(ZooKeeperID(scheme: "digest", id: digest))
+            return [reply(id, xid: xid, zxid: .zero, .ok, nil, arrived)]
+        case "ip":
+            return [reply(id, xid: xid, zxid: .zero, .ok, nil, arrived)]
+        case "x509" where security.x509ProviderEnabled:
+            if connections[id]!.identities.contains(where: { $0.scheme == "x509" }) {
+                return [reply(id, xid: xid, zxid: .zero, .ok, nil, arrived)]
+            }
+            refused = "no client certificate was presented"
+        case "sasl":
+            refused = "sasl credentials are negotiated with sasl requests, not added by an auth packet"
+        case "digest":
+            refused = "the digest scheme is disabled (zookeeper.DigestAuthenticationProvider.enabled=false)"
+        default:
+            refused = "no authentication provider for scheme '\(packet.scheme)'"
+        }
+        authFailures += 1
+        return [
+            reply(id, xid: xid, zxid: .zero, .authFailed, nil, arrived),
+            close(id, reason: "authentication failed: \(refused)"),
+        ]
+    }
+
+    /// One step of a SASL DIGEST-MD5 exchange (op 102). On success the session holds `sasl:<user>` (and `super` for
+    /// a `zookeeper.superUser`). A failure is answered AuthFailed (SessionClosedRequireSaslAuth when SASL is
+    /// required) and the connection closed, as ZooKeeper does.
+    private func sasl(_ token: [UInt8], xid: Int32, connection id: ConnectionID, arrived: UInt64) -> [CoreOutput] {
+        let step: DigestMD5Server.Step
+        if var users = security.saslUsers {
+            if let password = security.saslSuperPassword { users["super"] = password }
+            var server = connections[id]!.sasl ?? DigestMD5Server(users: users)
+            step = server.evaluate(token, nonce: saslNonce)
+            connections[id]!.sasl = server
+        } else {
+            step = .failure("SASL is not configured on this server (java.security.auth.login.config names no JAAS file with a Server section)")
+        }
+        switch step {
+        case .challenge(let challenge):
+            return [reply(id, xid: xid, zxid: .zero, .ok, .saslToken(challenge), arrived)]
+        case .success(let token, let user):
+            connections[id]!.add(ZooKeeperID(scheme: "sasl", id: user))
+            if security.superUsers.contains(user) { connections[id]!.add(ZooKeeperID(scheme: "super", id: "")) }
+            return [reply(id, xid: xid, zxid: .zero, .ok, .saslToken(token), arrived)]
+        case .done:
+            return [reply(id, xid: xid, zxid: .zero, .ok, .saslToken(nil), arrived)]
+        case .failure(let why):
             authFailures += 1
+            let code: KeeperErrorCode = security.enforcedSchemes.contains("sasl") ? .sessionClosedRequireSaslAuth : .authFailed
             return [
-                reply(id, xid: xid, zxid: .zero, .authFailed, nil, arrived),
-                close(id, reason: "authentication scheme '\(packet.scheme)' is not supported"),
+                .reply(id, ServerFrames.reply(xid: xid, zxid: .zero, err: code, body: .saslToken(nil), bodyOnError: true),
+                       receivedAtNanos: arrived),
+                close(id, reason: "authentication failed: SASL: \(why)"),
             ]
         }
-        let identity = ZooKeeperID(scheme: "digest", id: String(decoding: packet.auth, as: UTF8.self))
-        if !connections[id]!.identities.contains(identity) { connections[id]!.identities.append(identity) }
-        return [reply(id, xid: xid, zxid: .zero, .ok, nil, arrived)]
+    }
+
+    /// With enforced schemes (`enforce.auth.enabled`, `sessionRequireClientSASLAuth`), a request from a connection
+    /// holding none of them is answered SessionClosedRequireSaslAuth and the connection closed (ZooKeeper's
+    /// `AuthenticationHelper.enforceAuthentication`). Nil when the request may proceed.
+    private func enforceAuthentication(xid: Int32, connection id: ConnectionID, arrived: UInt64) -> [CoreOutput]? {
+        guard !security.enforcedSchemes.isEmpty else { return nil }
+        let held = connections[id]!.authInfo
+        if held.contains(where: { security.enforcedSchemes.contains($0.scheme) }) { return nil }
+        return [
+            reply(id, xid: xid, zxid: .zero, .sessionClosedRequireSaslAuth, nil, arrived),
+            close(id, reason: "authentication failed: the server requires authentication with \(security.enforcedSchemes.joined(separator: " or ")) before any request"),
+        ]
     }
 
     // MARK: - Helpers

@@ -32,10 +32,12 @@ enum ServerFrames {
         return buffer
     }
 
-    static func reply(xid: Int32, zxid: Zxid, err: KeeperErrorCode, body: ZooKeeperResponse?) -> ByteBuffer {
+    /// A reply; the body goes out only with OK unless `bodyOnError` (ZooKeeper's failed sasl reply carries an empty
+    /// SetSASLResponse).
+    static func reply(xid: Int32, zxid: Zxid, err: KeeperErrorCode, body: ZooKeeperResponse?, bodyOnError: Bool = false) -> ByteBuffer {
         framed { buffer in
             ReplyHeader(xid: xid, zxid: zxid, err: err).write(to: &buffer)
-            if err == .ok { body?.write(to: &buffer) }
+            if err == .ok || bodyOnError { body?.write(to: &buffer) }
         }
     }
 

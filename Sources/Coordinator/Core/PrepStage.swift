@@ -7,22 +7,25 @@ import ZooKeeperProtocol
 /// A request that fails validation still becomes a transaction, `.error(code)`: every write consumes a zxid, as in
 /// ZooKeeper. Checks run in ZooKeeper's order, so a request with several problems reports the same error.
 ///
-/// ACLs: only `world:anyone` entries are accepted (with any permission bits, which are enforced); any other scheme is
-/// refused with InvalidACL rather than stored and silently not enforced.
+/// ACLs are checked against the requester's ids (``AccessContext``): CREATE on the parent for create, DELETE on the
+/// parent for delete, WRITE for setData, ADMIN for setACL, READ for check; the ACLs of create and setACL are validated
+/// and `auth` ids expanded first (ZooKeeper's `fixupACL`).
 public struct PrepStage: Sendable {
     public init() {}
 
-    /// Prepares a write (`request.isWrite`) from `session`.
-    public func prepare(_ request: ZooKeeperRequest, session: SessionID, state: CoordinatorState) -> Txn {
+    /// Prepares a write (`request.isWrite`) from `session`, whose ids are in `access`.
+    public func prepare(
+        _ request: ZooKeeperRequest, session: SessionID, state: CoordinatorState, access: AccessContext = .anonymous
+    ) -> Txn {
         var pending = PendingChanges(tree: state.tree)
         switch request {
         case .multi(let ops):
-            return prepareMulti(ops, session: session, pending: &pending)
+            return prepareMulti(ops, session: session, access: access, pending: &pending)
         case .closeSession:
             return .closeSession
         default:
             do {
-                return try prepareOp(request, session: session, pending: &pending)
+                return try prepareOp(request, session: session, access: access, pending: &pending)
             } catch {
                 return .error(error.code)
             }
@@ -31,12 +34,14 @@ public struct PrepStage: Sendable {
 
     /// All or nothing: on the first failure every operation becomes an error transaction (OK before it, its own code,
     /// RuntimeInconsistency after it) and nothing will change.
-    private func prepareMulti(_ ops: [ZooKeeperRequest], session: SessionID, pending: inout PendingChanges) -> Txn {
+    private func prepareMulti(
+        _ ops: [ZooKeeperRequest], session: SessionID, access: AccessContext, pending: inout PendingChanges
+    ) -> Txn {
         var txns: [Txn] = []
         txns.reserveCapacity(ops.count)
         for (index, op) in ops.enumerated() {
             do {
-                txns.append(try prepareOp(op, session: session, pending: &pending))
+                txns.append(try prepareOp(op, session: session, access: access, pending: &pending))
             } catch {
                 let before = [Txn](repeating: .error(.ok), count: index)
                 let after = [Txn](repeating: .error(.runtimeInconsistency), count: ops.count - index - 1)
@@ -46,29 +51,31 @@ public struct PrepStage: Sendable {
         return .multi(txns)
     }
 
-    private func prepareOp(_ request: ZooKeeperRequest, session: SessionID, pending: inout PendingChanges) throws(KeeperError) -> Txn {
+    private func prepareOp(
+        _ request: ZooKeeperRequest, session: SessionID, access: AccessContext, pending: inout PendingChanges
+    ) throws(KeeperError) -> Txn {
         switch request {
         case .create(let create), .create2(let create):
-            return try prepareCreate(create, op: request.opCode, session: session, pending: &pending)
+            return try prepareCreate(create, op: request.opCode, session: session, access: access, pending: &pending)
         case .createContainer(let create):
-            return try prepareCreate(create, op: .createContainer, session: session, pending: &pending)
+            return try prepareCreate(create, op: .createContainer, session: session, access: access, pending: &pending)
         case .createTTL:
             // ZooKeeper refuses TTL nodes unless extended types are enabled (they are not by default).
             throw KeeperError(.unimplemented)
         case .delete(let path, let version):
-            return try prepareDelete(path: path, version: version, pending: &pending)
+            return try prepareDelete(path: path, version: version, access: access, pending: &pending)
         case .setData(let path, let data, let version):
             try Self.validate(path)
             guard var node = pending.record(at: path) else { throw KeeperError(.noNode) }
-            try Self.check(node.acl, .write)
+            try access.check(node.acl, .write)
             node.version = try Self.nextVersion(current: node.version, expected: version)
             pending.set(path, node)
             return .setData(path: path, data: data, version: node.version)
         case .setACL(let path, let acl, let version):
             try Self.validate(path)
-            let fixed = try Self.fixup(acl)
+            let fixed = try access.fixup(acl)
             guard var node = pending.record(at: path) else { throw KeeperError(.noNode) }
-            try Self.check(node.acl, .admin)
+            try access.check(node.acl, .admin)
             node.aversion = try Self.nextVersion(current: node.aversion, expected: version)
             node.acl = fixed
             pending.set(path, node)
@@ -76,7 +83,7 @@ public struct PrepStage: Sendable {
         case .check(let path, let version):
             try Self.validate(path)
             guard let node = pending.record(at: path) else { throw KeeperError(.noNode) }
-            try Self.check(node.acl, .read)
+            try access.check(node.acl, .read)
             _ = try Self.nextVersion(current: node.version, expected: version)
             return .check(path: path)
         default:
@@ -85,17 +92,17 @@ public struct PrepStage: Sendable {
     }
 
     private func prepareCreate(
-        _ request: CreateRequest, op: OpCode, session: SessionID, pending: inout PendingChanges
+        _ request: CreateRequest, op: OpCode, session: SessionID, access: AccessContext, pending: inout PendingChanges
     ) throws(KeeperError) -> Txn {
         guard let mode = request.mode else { throw KeeperError(.badArguments) }
         if mode.isTTL { throw KeeperError(.unimplemented) }
         guard mode.isContainer == (op == .createContainer) else { throw KeeperError(.badArguments) }
         var path = request.path
         guard path.utf8.contains(UInt8(ascii: "/")), !path.utf8.contains(0) else { throw KeeperError(.badArguments) }
-        let acl = try Self.fixup(request.acl)
+        let acl = try access.fixup(request.acl)
         let parentPath = ZNodePath.parent(of: path) ?? ZNodePath.root
         guard var parent = pending.record(at: parentPath) else { throw KeeperError(.noNode) }
-        try Self.check(parent.acl, .create)
+        try access.check(parent.acl, .create)
         if mode.isSequential { path += ZNodePath.sequenceSuffix(parent.childCreations) }
         try Self.validate(path)
         guard pending.record(at: path) == nil else { throw KeeperError(.nodeExists) }
@@ -108,13 +115,15 @@ public struct PrepStage: Sendable {
         return .create(path: path, data: request.data, acl: acl, ephemeralOwner: owner, parentCVersion: parent.childCreations)
     }
 
-    private func prepareDelete(path: String, version: Int32, pending: inout PendingChanges) throws(KeeperError) -> Txn {
+    private func prepareDelete(
+        path: String, version: Int32, access: AccessContext, pending: inout PendingChanges
+    ) throws(KeeperError) -> Txn {
         guard path.utf8.contains(UInt8(ascii: "/")), !path.utf8.contains(0), !ZNodePath.special.contains(path) else {
             throw KeeperError(.badArguments)
         }
         let parentPath = ZNodePath.parent(of: path) ?? ZNodePath.root
         guard var parent = pending.record(at: parentPath) else { throw KeeperError(.noNode) }
-        try Self.check(parent.acl, .delete)
+        try access.check(parent.acl, .delete)
         guard let node = pending.record(at: path) else { throw KeeperError(.noNode) }
         _ = try Self.nextVersion(current: node.version, expected: version)
         guard node.childCount == 0 else { throw KeeperError(.notEmpty) }
@@ -134,26 +143,5 @@ public struct PrepStage: Sendable {
     static func nextVersion(current: Int32, expected: Int32) throws(KeeperError) -> Int32 {
         guard expected == -1 || expected == current else { throw KeeperError(.badVersion) }
         return current &+ 1
-    }
-
-    /// Whether `acl` grants any of `perms` to everyone (the only identity this server knows). An empty ACL grants
-    /// everything, as in ZooKeeper.
-    static func permits(_ acl: [ACL], _ perms: Permissions) -> Bool {
-        acl.isEmpty || acl.contains { $0.id == .anyone && !$0.perms.isDisjoint(with: perms) }
-    }
-
-    static func check(_ acl: [ACL], _ perms: Permissions) throws(KeeperError) {
-        guard permits(acl, perms) else { throw KeeperError(.noAuth) }
-    }
-
-    /// ZooKeeper's `fixupACL`: an empty list is invalid; duplicates are dropped. Only `world:anyone` is accepted.
-    static func fixup(_ acl: [ACL]) throws(KeeperError) -> [ACL] {
-        guard !acl.isEmpty else { throw KeeperError(.invalidACL) }
-        var unique: [ACL] = []
-        for entry in acl {
-            guard entry.id == .anyone else { throw KeeperError(.invalidACL) }
-            if !unique.contains(entry) { unique.append(entry) }
-        }
-        return unique
     }
 }

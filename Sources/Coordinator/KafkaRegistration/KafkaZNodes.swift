@@ -1,3 +1,5 @@
+import ZooKeeperProtocol
+
 /// The znodes a ZooKeeper-mode Kafka broker writes, with Kafka's JSON documents (`kafka.zk.ZkData`).
 ///
 /// Paths are relative to the connect string's chroot. Field order follows what Kafka writes, so the documents read
@@ -16,6 +18,20 @@ public enum KafkaZNodes {
         "/config/clients", "/config/users", "/config/brokers", "/config/ips", "/admin/delete_topics",
         "/isr_change_notification", "/latest_producer_id_block", "/log_dir_event_notification",
     ]
+
+    /// Paths whose content is secret (SCRAM credentials, broker configs, delegation tokens): no world READ even with
+    /// secure ACLs (`ZkData.SensitiveRootPaths`).
+    public static let sensitiveRootPaths = ["/config/users", "/config/brokers", "/delegation_token"]
+
+    /// The ACL Kafka gives a znode it creates (`ZkData.defaultAcls`): open unless `zookeeper.set.acl=true`; then
+    /// everything for the creator (`auth`, i.e. the broker's SASL user or digest, or its certificate) and READ for
+    /// everyone except under the sensitive paths. `/consumers` (the old consumers write there) always stays open.
+    public static func defaultACLs(secure: Bool, path: String) -> [ACL] {
+        guard secure, path != "/consumers" else { return ACL.openUnsafe }
+        let creatorAll = ACL(perms: .all, id: ZooKeeperID(scheme: "auth", id: ""))
+        if sensitiveRootPaths.contains(where: { path.hasPrefix($0) }) { return [creatorAll] }
+        return [creatorAll] + ACL.readUnsafe
+    }
 
     public static func broker(_ id: Int32) -> String { "\(brokerIds)/\(id)" }
     public static func topic(_ name: String) -> String { "\(brokerTopics)/\(name)" }

@@ -12,9 +12,16 @@ public enum KafkaRegistrationError: Error, Sendable, Equatable, CustomStringConv
     case clusterIdMismatch(ours: String, registered: String)
     /// Another live session holds `/brokers/ids/<id>` and did not let go in time.
     case brokerIdInUse(brokerId: Int32, owner: SessionID)
+    /// The security settings do not fit together (secure ACLs without an identity to own them).
+    case misconfigured(String)
 
     public var description: String {
         switch self {
+        case .zooKeeper(.keeper(.noAuth, let path)):
+            return "ZooKeeper refused access to \(path) (NoAuth): its ACL does not grant this broker's ZooKeeper identity; check the JAAS Client section (java.security.auth.login.config), zookeeper.set.acl, or the znode's ACL (zkCli getAcl \(path))"
+        case .zooKeeper(.authFailed(let why)):
+            return "\(why); check the credentials in the JAAS Client section (java.security.auth.login.config) against the ZooKeeper server's users"
+        case .misconfigured(let why): return why
         case .zooKeeper(let error): return "\(error)"
         case .clusterIdMismatch(let ours, let registered):
             return "the cluster id in ZooKeeper (\(registered)) does not match this broker's (\(ours)); is zookeeper.connect pointing at another cluster's ZooKeeper (use a chroot)?"
@@ -64,6 +71,11 @@ public actor KafkaZooKeeperRegistration {
     private let rack: String?
     private let clusterId: String
     private let sessionTimeoutMs: Int32
+    /// Presented on every connection (digest or SASL DIGEST-MD5), and TLS for the connection.
+    private let credentials: ZooKeeperCredentials?
+    private let tls: ZooKeeperClientTLS?
+    /// `zookeeper.set.acl`: znodes are created with ``KafkaZNodes/defaultACLs(secure:path:)``.
+    private let secureAcls: Bool
     private let logger: Logger
     private var client: ZooKeeperClient
     private var topics: [String: Topic] = [:]
@@ -84,8 +96,11 @@ public actor KafkaZooKeeperRegistration {
 
     private init(
         connect: String, brokerId: Int32, host: String, port: Int, rack: String?, clusterId: String, sessionTimeoutMs: Int32,
-        client: ZooKeeperClient, logger: Logger
+        credentials: ZooKeeperCredentials?, tls: ZooKeeperClientTLS?, secureAcls: Bool, client: ZooKeeperClient, logger: Logger
     ) {
+        self.credentials = credentials
+        self.tls = tls
+        self.secureAcls = secureAcls
         self.connect = connect
         self.brokerId = brokerId
         self.host = host
@@ -103,20 +118,34 @@ public actor KafkaZooKeeperRegistration {
     ///   - connect: Kafka's `zookeeper.connect`, `host:port[,host:port…][/chroot]`.
     ///   - host, port: the advertised PLAINTEXT endpoint.
     ///   - sessionTimeoutMs: Kafka's `zookeeper.session.timeout.ms` (18 s by default).
+    ///   - credentials: the broker's ZooKeeper identity, presented after every (re)connection: Kafka takes it from the
+    ///     JAAS `Client` section of `java.security.auth.login.config` (`username`/`password` of `DigestLoginModule`
+    ///     → ``ZooKeeperCredentials/saslDigestMD5(username:password:)``); nil: anonymous.
+    ///   - secureAcls: Kafka's `zookeeper.set.acl`: create znodes readable by all but writable only by this identity
+    ///     (``KafkaZNodes/defaultACLs(secure:path:)``). Needs `credentials` or a TLS client certificate.
+    ///   - tls: connect over TLS (`zookeeper.ssl.client.enable` and the `zookeeper.ssl.*` stores).
     /// - Throws: ``KafkaRegistrationError``; nothing is left registered when it throws.
     public static func start(
         connect: String, brokerId: Int32, host: String, port: Int, clusterId: String, topics: [Topic] = [],
-        rack: String? = nil, sessionTimeoutMs: Int32 = 18_000, logger: Logger
+        rack: String? = nil, sessionTimeoutMs: Int32 = 18_000, credentials: ZooKeeperCredentials? = nil,
+        secureAcls: Bool = false, tls: ZooKeeperClientTLS? = nil, logger: Logger
     ) async throws(KafkaRegistrationError) -> KafkaZooKeeperRegistration {
+        if secureAcls && credentials == nil && tls?.certificateChain == nil {
+            throw .misconfigured(
+                "zookeeper.set.acl is true, but the broker has no ZooKeeper identity to own its znodes: give it SASL credentials (a JAAS Client section in java.security.auth.login.config) or a TLS client certificate (zookeeper.ssl.client.enable, zookeeper.ssl.keystore.location)")
+        }
         let client: ZooKeeperClient
         do {
-            client = try await ZooKeeperClient.connect(to: connect, sessionTimeoutMs: sessionTimeoutMs, logger: logger)
+            client = try await ZooKeeperClient.connect(
+                to: connect, sessionTimeoutMs: sessionTimeoutMs, credentials: credentials.map { [$0] } ?? [], tls: tls,
+                logger: logger)
         } catch {
             throw .zooKeeper(error)
         }
         let registration = KafkaZooKeeperRegistration(
             connect: connect, brokerId: brokerId, host: host, port: port, rack: rack, clusterId: clusterId,
-            sessionTimeoutMs: sessionTimeoutMs, client: client, logger: logger)
+            sessionTimeoutMs: sessionTimeoutMs, credentials: credentials, tls: tls, secureAcls: secureAcls, client: client,
+            logger: logger)
         do {
             try await registration.begin(topics)
         } catch {
@@ -135,6 +164,15 @@ public actor KafkaZooKeeperRegistration {
         logger.info("registered in ZooKeeper", metadata: [
             "connect": "\(connect)", "brokerId": "\(brokerId)", "session": "\(session)",
         ])
+    }
+
+    /// The ACL of a znode this broker creates.
+    private func acl(_ path: String) -> [ACL] { KafkaZNodes.defaultACLs(secure: secureAcls, path: path) }
+
+    /// ``acl(_:)`` for the client's recursive creates.
+    private var aclFor: @Sendable (String) -> [ACL] {
+        let secure = secureAcls
+        return { KafkaZNodes.defaultACLs(secure: secure, path: $0) }
     }
 
     /// The current session (changes after an expiry and re-registration).
@@ -199,26 +237,29 @@ public actor KafkaZooKeeperRegistration {
         let partitions = 0..<max(topic.partitions, 0)
         // A new topic: everything in one transaction (one round trip, and no half-registered topic).
         var creates: [ZooKeeperClient.Operation] = [
-            .create(path: KafkaZNodes.topic(topic.name), data: assignment, mode: .persistent),
-            .create(path: KafkaZNodes.partitions(topic.name), data: [], mode: .persistent),
+            .create(path: KafkaZNodes.topic(topic.name), data: assignment, mode: .persistent, acl: acl(KafkaZNodes.topic(topic.name))),
+            .create(path: KafkaZNodes.partitions(topic.name), data: [], mode: .persistent, acl: acl(KafkaZNodes.partitions(topic.name))),
         ]
         for p in partitions {
-            creates.append(.create(path: KafkaZNodes.partition(topic.name, p), data: [], mode: .persistent))
-            creates.append(.create(path: KafkaZNodes.partitionState(topic.name, p), data: state, mode: .persistent))
+            let partition = KafkaZNodes.partition(topic.name, p)
+            let statePath = KafkaZNodes.partitionState(topic.name, p)
+            creates.append(.create(path: partition, data: [], mode: .persistent, acl: acl(partition)))
+            creates.append(.create(path: statePath, data: state, mode: .persistent, acl: acl(statePath)))
         }
         do {
             try await client.multi(creates)
         } catch .keeper(.nodeExists, _) {
             // Already registered (a restart, or more partitions): bring it up to date piece by piece.
             try await client.setData(KafkaZNodes.topic(topic.name), data: assignment)
-            try await client.ensurePath(KafkaZNodes.partitions(topic.name))
+            try await client.ensurePath(KafkaZNodes.partitions(topic.name), aclFor: aclFor)
             for p in partitions {
-                try await client.ensurePath(KafkaZNodes.partition(topic.name, p))
+                try await client.ensurePath(KafkaZNodes.partition(topic.name, p), aclFor: aclFor)
                 try await createOrSet(KafkaZNodes.partitionState(topic.name, p), data: state)
             }
         }
         do {
-            try await client.create(KafkaZNodes.topicConfig(topic.name), data: Array(KafkaZNodes.emptyTopicConfig.utf8))
+            let config = KafkaZNodes.topicConfig(topic.name)
+            try await client.create(config, data: Array(KafkaZNodes.emptyTopicConfig.utf8), acl: acl(config))
         } catch .keeper(.nodeExists, _) {
             // Keep existing overrides.
         }
@@ -226,7 +267,7 @@ public actor KafkaZooKeeperRegistration {
 
     private func createOrSet(_ path: String, data: [UInt8]) async throws(ZooKeeperClientError) {
         do {
-            try await client.create(path, data: data)
+            try await client.create(path, data: data, acl: acl(path))
         } catch .keeper(.nodeExists, _) {
             try await client.setData(path, data: data)
         }
@@ -237,8 +278,8 @@ public actor KafkaZooKeeperRegistration {
     /// Everything, in Kafka's order; each step is idempotent, so it is safe to repeat after a failure.
     private func register() async throws(KafkaRegistrationError) {
         do {
-            try await client.ensureChroot()
-            for path in KafkaZNodes.persistentPaths { try await client.ensurePath(path) }
+            try await client.ensureChroot(aclFor: aclFor)
+            for path in KafkaZNodes.persistentPaths { try await client.ensurePath(path, aclFor: aclFor) }
         } catch {
             throw .zooKeeper(error)
         }
@@ -281,8 +322,9 @@ public actor KafkaZooKeeperRegistration {
                 return
             }
             do {
-                try await client.ensurePath("/cluster")
-                try await client.create(KafkaZNodes.clusterId, data: Array(KafkaZNodes.clusterIdInfo(clusterId).utf8))
+                try await client.ensurePath("/cluster", aclFor: aclFor)
+                try await client.create(
+                    KafkaZNodes.clusterId, data: Array(KafkaZNodes.clusterIdInfo(clusterId).utf8), acl: acl(KafkaZNodes.clusterId))
                 return
             } catch .keeper(.nodeExists, _) {
                 continue  // another broker won the race: compare with its id
@@ -300,7 +342,7 @@ public actor KafkaZooKeeperRegistration {
 
     private func tryCreateBrokerNode(_ path: String, _ document: [UInt8]) async throws(ZooKeeperClientError) -> BrokerNodeAttempt {
         do {
-            try await client.create(path, data: document, mode: .ephemeral)
+            try await client.create(path, data: document, mode: .ephemeral, acl: acl(path))
             return .created
         } catch .keeper(.nodeExists, _) {
             guard let stat = try await client.exists(path) else { return try await tryCreateBrokerNode(path, document) }
@@ -358,7 +400,7 @@ public actor KafkaZooKeeperRegistration {
                 }()
             } catch .keeper(.noNode, _) {
                 do {
-                    try await client.create(KafkaZNodes.controllerEpoch, data: Array("0".utf8))
+                    try await client.create(KafkaZNodes.controllerEpoch, data: Array("0".utf8), acl: acl(KafkaZNodes.controllerEpoch))
                 } catch .keeper(.nodeExists, _) {}
                 continue
             }
@@ -366,7 +408,7 @@ public actor KafkaZooKeeperRegistration {
             let document = Array(KafkaZNodes.controllerInfo(brokerId: brokerId, timestampMs: Self.nowMs()).utf8)
             do {
                 try await client.multi([
-                    .create(path: KafkaZNodes.controller, data: document, mode: .ephemeral),
+                    .create(path: KafkaZNodes.controller, data: document, mode: .ephemeral, acl: acl(KafkaZNodes.controller)),
                     .setData(path: KafkaZNodes.controllerEpoch, data: Array(String(current + 1).utf8), version: epochVersion),
                 ])
                 controllerEpoch = current + 1
@@ -419,7 +461,9 @@ public actor KafkaZooKeeperRegistration {
         var delay = 200
         while !stopped {
             do {
-                client = try await ZooKeeperClient.connect(to: connect, sessionTimeoutMs: sessionTimeoutMs, logger: logger)
+                client = try await ZooKeeperClient.connect(
+                    to: connect, sessionTimeoutMs: sessionTimeoutMs, credentials: credentials.map { [$0] } ?? [], tls: tls,
+                    logger: logger)
                 try await register()
                 let session = await client.sessionID
                 logger.info("registered in ZooKeeper again", metadata: ["session": "\(session)"])

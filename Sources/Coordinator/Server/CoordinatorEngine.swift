@@ -47,7 +47,9 @@ final class CoordinatorEngine {
         self.loop = loop
         log = BufferedTxnLog()
         let now = Self.now()
-        core = CoordinatorCore(state: recovery.state, limits: config.sessionLimits, secret: recovery.secret, log: log, now: now)
+        core = CoordinatorCore(
+            state: recovery.state, limits: config.sessionLimits, secret: recovery.secret, log: log, now: now,
+            security: config.security)
         storageDirectory = storage.directory
         self.storage = StorageBox(storage)
         self.pool = pool
@@ -97,6 +99,12 @@ final class CoordinatorEngine {
         channels[id] = channel
         let port = channel.remoteAddress?.port.map { ":\($0)" } ?? ""
         core.connectionOpened(id, remoteAddress: ip + port, remoteIP: ip)
+    }
+
+    /// The connection's TLS handshake verified a client certificate (subject DN in RFC 4514 form).
+    func authenticated(_ id: ConnectionID, certificateSubject: String) {
+        loop.preconditionInEventLoop()
+        core.connectionAuthenticated(id, certificateSubject: certificateSubject)
     }
 
     func closed(_ id: ConnectionID) {
@@ -191,7 +199,13 @@ final class CoordinatorEngine {
             case .handshake, .event:
                 statistics.packetsSent += 1
             case .close(_, let reason):
-                logger.debug("closing connection", metadata: ["connection": "\(id)", "reason": "\(reason)"])
+                if reason.hasPrefix("authentication failed") {
+                    // ZooKeeper logs these at WARN too: a misconfigured client, or someone guessing passwords.
+                    let client = core.connections[id]?.remoteAddress ?? "?"
+                    logger.warning("closing connection", metadata: ["client": "\(client)", "reason": "\(reason)"])
+                } else {
+                    logger.debug("closing connection", metadata: ["connection": "\(id)", "reason": "\(reason)"])
+                }
             }
         }
         for id in order {

@@ -22,11 +22,12 @@ final class ZooKeeperConnectionHandler: ChannelInboundHandler {
     private var isFirstMessage = true
     private var isClosing = false
 
-    init(engine: EngineHandle, logger: Logger, maxFrameBytes: Int) {
+    /// - Parameter id: the connection's id, when another handler of the pipeline needs it too (TLS identity).
+    init(engine: EngineHandle, logger: Logger, maxFrameBytes: Int, id: ConnectionID? = nil) {
         self.engine = engine
         self.logger = logger
         self.maxFrameBytes = maxFrameBytes
-        id = engine.allocateID()
+        self.id = id ?? engine.allocateID()
     }
 
     func channelActive(context: ChannelHandlerContext) {

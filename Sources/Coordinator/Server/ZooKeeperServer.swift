@@ -2,6 +2,7 @@ import Framing
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
 import Synchronization
 import ZooKeeperProtocol
@@ -11,15 +12,18 @@ public enum ZooKeeperStartError: Error, CustomStringConvertible {
     case portInUse(host: String, port: Int)
     case cannotBind(host: String, port: Int, reason: String)
     case storage(dataDir: String, CoordinatorStorageError)
+    case tls(ZooKeeperTLSError)
 
     public var description: String {
         switch self {
         case .portInUse(let host, let port):
-            return "port \(port) on \(host) is already in use (another ZooKeeper running?); pick another with --client-port"
+            return "port \(port) on \(host) is already in use (another ZooKeeper running?); pick another with --client-port (or secureClientPort for the TLS port)"
         case .cannotBind(let host, let port, let reason):
             return "cannot listen on \(host):\(port): \(reason)"
         case .storage(let dataDir, let error):
             return "cannot open the data directory \(dataDir): \(error)"
+        case .tls(let error):
+            return "\(error)"
         }
     }
 }
@@ -41,18 +45,36 @@ public final class ZooKeeperServer: Service {
     private let pool: NIOThreadPool
     private let handle: EngineHandle
     private let onReady: @Sendable (SocketAddress) -> Void
+    private let onSecureReady: @Sendable (SocketAddress) -> Void
+    /// The secure client port's TLS context (nil without `secureClientPort`).
+    private let tlsContext: NIOSSLContext?
     private let fatal: AsyncStream<any Error>
     private let fatalContinuation: AsyncStream<any Error>.Continuation
     /// What recovery found (for the startup log line and tests).
     public let recovered: (snapshotZxid: Zxid, replayed: Int, truncatedBytes: Int, lastZxid: Zxid)
 
     /// Opens the data directory and recovers the state.
-    /// - Parameter onReady: called once with the bound address (for the readiness line).
-    /// - Throws: ``ZooKeeperStartError/storage(dataDir:_:)``.
-    public init(config: ZooKeeperServerConfig, logger: Logger, onReady: @escaping @Sendable (SocketAddress) -> Void = { _ in }) throws {
+    /// - Parameters:
+    ///   - onReady: called once with the bound client port address (for the readiness line), after `onSecureReady`.
+    ///   - onSecureReady: called once with the bound secure client port address, if there is one.
+    /// - Throws: ``ZooKeeperStartError/storage(dataDir:_:)``, ``ZooKeeperStartError/tls(_:)``.
+    public init(
+        config: ZooKeeperServerConfig, logger: Logger, onReady: @escaping @Sendable (SocketAddress) -> Void = { _ in },
+        onSecureReady: @escaping @Sendable (SocketAddress) -> Void = { _ in }
+    ) throws {
         self.config = config
         self.logger = logger
         self.onReady = onReady
+        self.onSecureReady = onSecureReady
+        if config.secureClientPort != nil {
+            do {
+                tlsContext = try ZooKeeperTLS.serverContext(config.tls)
+            } catch {
+                throw ZooKeeperStartError.tls(error)
+            }
+        } else {
+            tlsContext = nil
+        }
         let storage: CoordinatorStorage
         let recovery: CoordinatorStorage.Recovery
         do {
@@ -81,15 +103,22 @@ public final class ZooKeeperServer: Service {
     public func run() async throws {
         pool.start()
         let channel: any Channel
+        var secureChannel: (any Channel)?
         do {
-            channel = try await bind()
+            if let tlsContext, let securePort = config.secureClientPort {
+                secureChannel = try await bind(
+                    host: config.secureClientPortAddress ?? config.clientPortAddress, port: securePort, tls: tlsContext)
+            }
+            channel = try await bind(host: config.clientPortAddress, port: config.clientPort, tls: nil)
         } catch {
+            try? await secureChannel?.close()
             await shutdownResources()
             throw error
         }
         let handle = self.handle
         let port = channel.localAddress?.port ?? config.clientPort
         try? await handle.submit { $0.bound(port: port) }.get()
+        if let secureChannel, let address = secureChannel.localAddress { onSecureReady(address) }
         onReady(channel.localAddress!)
         let tick = handle.loop.scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) { _ in
             handle.engine.value.tick()
@@ -112,6 +141,7 @@ public final class ZooKeeperServer: Service {
         logger.info("shutting down")
         tick.cancel()
         try? await channel.close()
+        try? await secureChannel?.close()
         await closeConnections()
         try? await handle.submit { $0.stop() }.flatMap { $0 }.get()
         await shutdownResources()
@@ -119,9 +149,8 @@ public final class ZooKeeperServer: Service {
         logger.info("stopped cleanly", metadata: ["dataDir": "\(config.dataDir)"])
     }
 
-    private func bind() async throws -> any Channel {
-        let host = config.clientPortAddress
-        let port = config.clientPort
+    /// Listens on `host:port`; with `tls`, every connection starts with a TLS handshake (the secure client port).
+    private func bind(host: String, port: Int, tls: NIOSSLContext?) async throws -> any Channel {
         let handle = self.handle
         let logger = self.logger
         let maxFrame = config.maxFrameBytes
@@ -131,10 +160,15 @@ public final class ZooKeeperServer: Service {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    let id = handle.allocateID()
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                        try channel.pipeline.syncOperations.addHandler(ZooKeeperTLSIdentityHandler(engine: handle, id: id))
+                    }
                     let decoder = LengthPrefixedFrameDecoder(maxFrameBytes: maxFrame) { FourLetterWord.isKnown(firstBytes: $0) }
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(decoder))
                     try channel.pipeline.syncOperations.addHandler(
-                        ZooKeeperConnectionHandler(engine: handle, logger: logger, maxFrameBytes: maxFrame))
+                        ZooKeeperConnectionHandler(engine: handle, logger: logger, maxFrameBytes: maxFrame, id: id))
                 }
             }
         do {

@@ -37,6 +37,27 @@ public struct ZooKeeperServerConfig: Sendable, Equatable {
     public var snapCount = 100_000
     /// How often empty containers are looked for (`znode.container.checkIntervalMs`).
     public var containerCheckIntervalMs: Int64 = 60_000
+    /// Authentication providers, super users, ACL checks (`skipACL`, `authProvider.N`,
+    /// `DigestAuthenticationProvider.superDigest`, the JAAS `Server` section's users…).
+    public var security = SecurityPolicy()
+    /// `secureClientPort`: a TLS client port (nil: none).
+    public var secureClientPort: Int?
+    /// `secureClientPortAddress` (default: `clientPortAddress`).
+    public var secureClientPortAddress: String?
+    /// `ssl.*`: the secure client port's key, trust store and client authentication.
+    public var tls = ZooKeeperTLSSettings()
+    /// `java.security.auth.login.config` (ZooKeeper takes it as a JVM flag; here also a property): the JAAS file whose
+    /// `Server` section (`zookeeper.sasl.serverconfig`) lists the DIGEST-MD5 users.
+    public var jaasConfigPath: String?
+    /// `zookeeper.sasl.serverconfig`: the JAAS section with the server's users.
+    public var jaasServerSection = "Server"
+    /// `zookeeper.sessionRequireClientSASLAuth`, `zookeeper.enforce.auth.enabled` and `.schemes`, combined into
+    /// ``SecurityPolicy/enforcedSchemes`` once every key is read.
+    var sessionRequireClientSASLAuth = false
+    var enforceAuthEnabled = false
+    var enforceAuthSchemes: [String] = []
+    /// Settings that were accepted but deserve a warning at startup (an unknown authentication provider…).
+    public var warnings: [String] = []
     /// Keys given that ledgerstream does not use (reported once at startup).
     public var unknownKeys: [String] = []
     /// Recognised ZooKeeper keys that have no effect on a single ledgerstream node (reported once at startup).
@@ -62,9 +83,9 @@ public struct ZooKeeperServerConfig: Sendable, Equatable {
     static let ignorable: Set<String> = [
         "initLimit", "syncLimit", "autopurge.snapRetainCount", "autopurge.purgeInterval", "admin.enableServer",
         "admin.serverPort", "admin.serverAddress", "standaloneEnabled", "reconfigEnabled", "electionAlg",
-        "quorumListenOnAllIPs", "secureClientPort", "secureClientPortAddress", "preAllocSize", "globalOutstandingLimit",
+        "quorumListenOnAllIPs", "preAllocSize", "globalOutstandingLimit",
         "metricsProvider.className", "metricsProvider.httpPort", "metricsProvider.exportJvmInfo", "dataLogDir",
-        "clientPortListenBacklog", "localSessionsEnabled", "localSessionsUpgradingEnabled", "skipACL",
+        "clientPortListenBacklog", "localSessionsEnabled", "localSessionsUpgradingEnabled",
         "serverCnxnFactory", "peerType", "syncEnabled", "forceSync", "leaderServes", "cnxTimeout",
         "audit.enable", "sslQuorum", "portUnification",
     ]
@@ -77,6 +98,7 @@ public struct ZooKeeperServerConfig: Sendable, Equatable {
         guard minimum <= maximum else {
             throw .invalid(key: "minSessionTimeout", value: "\(minimum)", reason: "must not exceed maxSessionTimeout (\(maximum))")
         }
+        try finishSecurity()
     }
 
     public mutating func apply(key: String, value rawValue: String) throws(ZooKeeperConfigError) {
@@ -105,7 +127,12 @@ public struct ZooKeeperServerConfig: Sendable, Equatable {
         case "jute.maxbuffer": juteMaxBuffer = try int(Int.self, 1024...(Int(Int32.max) - Self.frameOverheadBytes))
         case "snapCount": snapCount = try int(Int.self, 2...Int(Int32.max))
         case "znode.container.checkIntervalMs": containerCheckIntervalMs = try int(Int64.self, 1...Int64.max)
+        case "secureClientPort": secureClientPort = try int(Int.self, 0...65535)
+        case "secureClientPortAddress":
+            guard !value.isEmpty else { throw .invalid(key: key, value: value, reason: "expected an address") }
+            secureClientPortAddress = value
         default:
+            if try applySecurity(key: key, value: value) { return }
             if Self.ignorable.contains(key) || key.hasPrefix("server.") || key.hasPrefix("group.") || key.hasPrefix("weight.")
                 || key.hasPrefix("ssl.") || key.hasPrefix("authProvider.") || key.hasPrefix("zookeeper.")
             {

@@ -49,6 +49,14 @@ final class ConnectionSession: Sendable {
     }
 
     var principal: KafkaPrincipal { state.withLock { $0.principal } }
+
+    /// Whether requests are served: a SASL client has authenticated (other listeners always are).
+    var isAuthenticated: Bool {
+        state.withLock { state in
+            if case .open = state.phase { return true }
+            return false
+        }
+    }
     var listenerName: String { security.listener.name }
 
     func withState<T>(_ body: (inout State) -> T) -> T { state.withLock { body(&$0) } }
