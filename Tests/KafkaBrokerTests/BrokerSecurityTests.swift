@@ -209,3 +209,49 @@ import Testing
         #expect(harness.session.principal == KafkaPrincipal(name: "alice"))
     }
 }
+
+/// Listener names, protocols, per-listener settings and certificate principals, from Kafka's properties.
+@Suite struct ListenerSecurityConfigTests {
+    @Test func customListenerNamesNeedAProtocol() throws {
+        var config = BrokerConfig()
+        try config.apply(key: "listeners", value: "CLIENT://127.0.0.1:0,INTERNAL://127.0.0.1:0")
+        #expect(throws: BrokerConfigError.self) { try config.securityProtocol(of: config.listeners[0]) }
+        try config.apply(key: "listener.security.protocol.map", value: "CLIENT:SASL_PLAINTEXT,INTERNAL:PLAINTEXT")
+        #expect(try config.securityProtocol(of: config.listeners[0]) == .saslPlaintext)
+        #expect(try config.securityProtocol(of: config.listeners[1]) == .plaintext)
+        try config.apply(key: "sasl.enabled.mechanisms", value: "PLAIN")
+        try config.apply(key: "listener.name.client.sasl.enabled.mechanisms", value: "SCRAM-SHA-256")
+        #expect(config.securitySetting("sasl.enabled.mechanisms", listener: "CLIENT") == "SCRAM-SHA-256")
+        #expect(config.securitySetting("sasl.enabled.mechanisms", listener: "INTERNAL") == "PLAIN")
+        #expect(try ListenerSecurity(listener: config.listeners[0], config: config).saslMechanisms == [.scramSha256])
+    }
+
+    @Test func tlsListenersExplainWhatIsMissing() throws {
+        var config = BrokerConfig()
+        try config.apply(key: "listeners", value: "SSL://127.0.0.1:0")
+        do {
+            _ = try ListenerSecurity(listener: config.listeners[0], config: config)
+            Issue.record("an SSL listener without a certificate was accepted")
+        } catch {
+            #expect("\(error)".contains("ssl.keystore.location"))
+        }
+        try config.apply(key: "ssl.keystore.location", value: "/nonexistent/broker.pem")
+        do {
+            _ = try ListenerSecurity(listener: config.listeners[0], config: config)
+            Issue.record("a missing keystore was accepted")
+        } catch {
+            #expect("\(error)".contains("cannot load the server certificate"))
+        }
+    }
+
+    @Test func certificatePrincipalsFollowTheMappingRules() throws {
+        let whole = try PrincipalMappingRules(parsing: "DEFAULT")
+        #expect(whole.principalName(forSubject: "CN=client,O=Bank") == "CN=client,O=Bank")
+        let rules = try PrincipalMappingRules(parsing: "RULE:^CN=(.*?),O=Bank$/$1/L,DEFAULT")
+        #expect(rules.principalName(forSubject: "CN=Teller,O=Bank") == "teller")
+        #expect(rules.principalName(forSubject: "CN=x,O=Other") == "CN=x,O=Other")
+        let only = try PrincipalMappingRules(parsing: "RULE:^CN=(.*)$/$1/U")
+        #expect(only.principalName(forSubject: "O=Nope") == nil)
+        #expect(throws: SecurityConfigError.self) { try PrincipalMappingRules(parsing: "SOMETIMES") }
+    }
+}
