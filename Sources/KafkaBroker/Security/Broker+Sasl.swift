@@ -88,6 +88,9 @@ extension Broker {
     func handleSaslAuthenticate(_ request: SaslAuthenticateRequest, _ context: RequestContext) -> RequestOutcome {
         let token = Array(request.authBytes.readableBytesView)
         switch step(token: token, session: context.session) {
+        case .illegal where !context.session.isAuthenticated:
+            // Kafka closes a connection that sends SaslAuthenticate before SaslHandshake.
+            return .close(reason: "SaslAuthenticate before SaslHandshake")
         case .illegal:
             return context.respond(SaslAuthenticateResponse(
                 errorCode: ErrorCode.illegalSaslState.rawValue,
