@@ -261,13 +261,18 @@ def settings_flags(settings):
 
 def kcat_produce(ctx, address, topic, acks):
     command = [KCAT, "-P", "-b", address, "-t", topic, *settings_flags({**PRODUCER_SETTINGS, "acks": acks})]
-    with open(ctx.records_path, "rb") as source, tempfile.TemporaryFile() as errors:
+    return feed_kcat(command, ctx.kcat_env, ctx.records_path, ctx.args.records, ctx.args.timeout)
+
+
+def feed_kcat(command, env, path, records, timeout):
+    """Runs a kcat -P command fed the file at `path` (`records` lines) and times it from start to exit."""
+    with open(path, "rb") as source, tempfile.TemporaryFile() as errors:
         started = time.perf_counter()
-        proc = subprocess.Popen(command, stdin=source, stdout=subprocess.DEVNULL, stderr=errors, env=ctx.kcat_env)
+        proc = subprocess.Popen(command, stdin=source, stdout=subprocess.DEVNULL, stderr=errors, env=env)
         try:
-            code = proc.wait(timeout=ctx.args.timeout)
+            code = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            raise Failed(f"timed out after {ctx.args.timeout}s")
+            raise Failed(f"timed out after {timeout}s")
         finally:
             if proc.poll() is None:
                 proc.kill()
@@ -278,31 +283,25 @@ def kcat_produce(ctx, address, topic, acks):
     if code != 0:
         lines = [line for line in message.splitlines() if line.strip()]
         raise Failed(f"kcat exit {code}: {short(lines[-1] if lines else '')} ({len(lines)} error lines)")
-    return {"records": ctx.args.records, "bytes": ctx.args.records * RECORD_BYTES, "seconds": elapsed}
+    return {"records": records, "bytes": records * RECORD_BYTES, "seconds": elapsed}
 
 
-def kcat_consume(ctx, address, topic, group, settings=None, expected=None):
-    """kcat -C to the end; `settings` are extra -X settings, `expected` the record count (default --records)."""
-    expected = ctx.args.records if expected is None else expected
-    command = [KCAT, "-C", "-b", address, "-e", "-q", *settings_flags({**CONSUMER_SETTINGS, **(settings or {})})]
-    if group:
-        command += ["-G", group, topic, "-X", "auto.offset.reset=earliest",
-                    "-X", f"session.timeout.ms={ctx.args.session_timeout_ms}"]
-    else:
-        command += ["-t", topic, "-o", "beginning"]
+def stream_kcat(command, env, expected, timeout):
+    """Runs a kcat -C command to its exit, counting the records it prints (one per line) as they arrive. The rate
+    counts the records that arrived after the first read, over the time after it."""
     with tempfile.TemporaryFile() as errors:
         started = time.perf_counter()
-        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, env=ctx.kcat_env)
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, env=env)
         lines = total = first_lines = 0
         first = last = None
-        deadline = started + ctx.args.timeout
+        deadline = started + timeout
         try:
             with selectors.DefaultSelector() as selector:
                 selector.register(proc.stdout, selectors.EVENT_READ)
                 while True:
                     remaining = deadline - time.perf_counter()
                     if remaining <= 0:
-                        raise Failed(f"timed out after {ctx.args.timeout}s with {lines:,} records")
+                        raise Failed(f"timed out after {timeout}s with {lines:,} records")
                     if not selector.select(timeout=min(remaining, 1.0)):
                         continue
                     chunk = os.read(proc.stdout.fileno(), 1 << 20)
@@ -316,7 +315,7 @@ def kcat_consume(ctx, address, topic, group, settings=None, expected=None):
                     total += len(chunk)
             code = proc.wait(timeout=max(1, deadline - time.perf_counter()))
         except subprocess.TimeoutExpired:
-            raise Failed(f"kcat did not exit within {ctx.args.timeout}s")
+            raise Failed(f"kcat did not exit within {timeout}s")
         finally:
             if proc.poll() is None:
                 proc.kill()
@@ -328,9 +327,22 @@ def kcat_consume(ctx, address, topic, group, settings=None, expected=None):
         raise Failed(f"kcat exit {code}: {short(message.splitlines()[-1] if message else '')}")
     if lines != expected:
         raise Failed(f"got {lines:,} of {expected:,} records")
-    # The rate counts the records that arrived after the first read, over the time after it.
+    if last is None or last == first:
+        raise Failed("all records arrived in one read: use more --records")
     return {"records": lines, "bytes": total - lines, "first": first - started, "data_seconds": last - first,
             "data_records": lines - first_lines}
+
+
+def kcat_consume(ctx, address, topic, group, settings=None, expected=None):
+    """kcat -C to the end; `settings` are extra -X settings, `expected` the record count (default --records)."""
+    expected = ctx.args.records if expected is None else expected
+    command = [KCAT, "-C", "-b", address, "-e", "-q", *settings_flags({**CONSUMER_SETTINGS, **(settings or {})})]
+    if group:
+        command += ["-G", group, topic, "-X", "auto.offset.reset=earliest",
+                    "-X", f"session.timeout.ms={ctx.args.session_timeout_ms}"]
+    else:
+        command += ["-t", topic, "-o", "beginning"]
+    return stream_kcat(command, ctx.kcat_env, expected, ctx.args.timeout)
 
 
 def worker(ctx, spec, timeout=None):

@@ -38,6 +38,7 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
     /// Close once the response with this sequence number is written (a failed authentication).
     private var closeAfter: (sequence: UInt64, reason: String)?
     private var tlsHandshakeDone = false
+    private var authenticationDeadline: Scheduled<Void>?
 
     init(broker: Broker, queue: SerialWorkQueue, logger: Logger, session: ConnectionSession) {
         self.broker = broker
@@ -48,8 +49,6 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
         remoteDescription = session.clientAddress
     }
 
-    /// On an SSL listener with client certificates, the certificate's subject becomes the principal once the TLS
-    /// handshake is done (before any request can arrive).
     func channelActive(context: ChannelHandlerContext) {
         // A client that never finishes the TLS handshake or SASL authentication is disconnected, so idle or stalled
         // connections cannot pile up on a secured listener.
@@ -58,7 +57,7 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
             let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
             let boundContext = NIOLoopBound(context, eventLoop: context.eventLoop)
             let deadline = broker.config.authenticationTimeoutMs
-            context.eventLoop.scheduleTask(in: .milliseconds(deadline)) {
+            authenticationDeadline = context.eventLoop.scheduleTask(in: .milliseconds(deadline)) {
                 let handler = handler.value
                 let done = handler.session.isAuthenticated && (security.tls == nil || handler.tlsHandshakeDone)
                 if !done && !handler.isClosing {
@@ -69,6 +68,14 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
         context.fireChannelActive()
     }
 
+    func channelInactive(context: ChannelHandlerContext) {
+        authenticationDeadline?.cancel()
+        authenticationDeadline = nil
+        context.fireChannelInactive()
+    }
+
+    /// Kafka's connections.max.idle.ms (from the IdleStateHandler), and on an SSL listener with client certificates,
+    /// the certificate's subject as the principal once the TLS handshake is done (before any request can arrive).
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case .handshakeCompleted? = event as? TLSUserEvent { tlsHandshakeDone = true }
         if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .all {
@@ -217,12 +224,34 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let frameError = error as? FrameError {
-            close(context: context, reason: "\(frameError) (socket.request.max.bytes is \(broker.config.socketRequestMaxBytes))")
+            let limit = session.isAuthenticated ? "socket.request.max.bytes is \(broker.config.socketRequestMaxBytes)"
+                : "sasl.server.max.receive.size is \(broker.config.saslServerMaxReceiveSize) before authentication"
+            close(context: context, reason: "\(frameError) (\(limit))")
+        } else if error is NIOSSLError {
+            close(context: context, reason: "TLS handshake failed: \(Self.explainTLS(error))")
         } else if let io = error as? IOError, [ECONNRESET, EPIPE].contains(io.errnoCode) {
             context.close(promise: nil)
         } else {
             close(context: context, reason: "\(error)")
         }
+    }
+}
+
+extension KafkaConnectionHandler {
+    /// BoringSSL's reason codes in words: who did not trust whom.
+    static func explainTLS(_ error: any Error) -> String {
+        let text = "\(error)"
+        let known: [(String, String)] = [
+            ("TLSV1_ALERT_UNKNOWN_CA", "the client does not trust this broker's certificate (its CA is unknown to the client)"),
+            ("CERTIFICATE_VERIFY_FAILED", "the client's certificate is not signed by a CA in ssl.truststore.location"),
+            ("PEER_DID_NOT_RETURN_A_CERTIFICATE", "the client sent no certificate, and ssl.client.auth=required"),
+            ("WRONG_VERSION_NUMBER", "the client does not speak TLS (a PLAINTEXT client on a TLS listener?)"),
+            ("HTTP_REQUEST", "the client sent HTTP to a TLS listener"),
+            ("UNSUPPORTED_PROTOCOL", "the client offered only TLS versions older than 1.2"),
+            ("NO_SHARED_CIPHER", "the client and the broker share no cipher suite"),
+        ]
+        for (code, meaning) in known where text.contains(code) { return "\(meaning) [\(code)]" }
+        return text
     }
 }
 

@@ -73,7 +73,8 @@ final class TransactionCoordinatorService: Sendable {
                 "transactionalId": "\(completion.transactionalId)", "outcome": "\(completion.commit ? "commit" : "abort")",
                 "partitions": "\(completion.partitions.count)",
             ])
-            finish(completion)
+            // Crash points test the live path; an armed one must not fire while recovery replays it.
+            finish(completion, crashPoints: false)
         }
         rearm(force: true)
     }
@@ -221,18 +222,19 @@ final class TransactionCoordinatorService: Sendable {
 
     /// Writes the transaction's markers, settles its groups' offsets, then stores CompleteCommit/CompleteAbort. On a
     /// storage failure the transaction stays decided and is retried by the timer; nothing is ever half-undone.
-    private func finish(_ completion: TransactionCompletion) {
+    private func finish(_ completion: TransactionCompletion, crashPoints: Bool = true) {
         let marker = ControlRecord(kind: completion.commit ? .commit : .abort,
                                    coordinatorEpoch: state.withLock { $0.coordinator.config.coordinatorEpoch })
-        CrashPoint.reached("transaction-decided")
+        func reached(_ point: String) { if crashPoints { CrashPoint.reached(point) } }
+        reached("transaction-decided")
         do {
             for partition in completion.partitions {
                 try writeMarker(marker, for: completion, to: partition)
-                CrashPoint.reached("transaction-marker")
+                reached("transaction-marker")
             }
             for group in completion.groups {
                 try groups.completeTransactional(groupId: group, producerId: completion.producerId, commit: completion.commit)
-                CrashPoint.reached("transaction-offsets")
+                reached("transaction-offsets")
             }
             let time = now
             try state.withLock { state in
@@ -300,7 +302,8 @@ final class TransactionCoordinatorService: Sendable {
             logger.info("aborting a transaction", metadata: [
                 "transactionalId": "\(completion.transactionalId)", "reason": "transaction.timeout.ms passed or retry",
             ])
-            finish(completion)
+            // Crash points test the live path; an armed one must not fire while recovery replays it.
+            finish(completion, crashPoints: false)
         }
         rearm(force: true)
     }
