@@ -230,6 +230,10 @@ public actor KafkaProducer {
         let response = try await Retry.run {
             let response = try await connection.send(InitProducerIdRequest(transactionalId: nil, transactionTimeoutMs: -1,
                                                                            producerId: -1, producerEpoch: -1))
+            if response.errorCode == ErrorCode.clusterAuthorizationFailed.rawValue {
+                throw KafkaClientError.notAuthorized(
+                    "an idempotent producer needs IdempotentWrite on the cluster or Write on a topic (CLUSTER_AUTHORIZATION_FAILED)")
+            }
             if response.errorCode != 0 {
                 throw KafkaClientError.broker(ErrorCode(rawValue: response.errorCode), message: "InitProducerId failed")
             }

@@ -13,7 +13,7 @@ struct AclCommand: AsyncParsableCommand {
             ACLs take effect when the broker runs with authorizer.class.name=kafka.security.authorizer.AclAuthorizer (or \\
             StandardAuthorizer). Principals are User:NAME (SASL user) or User:CN=…,O=… (client certificate subject). \\
             A DENY wins over an ALLOW; READ, WRITE, DELETE and ALTER imply DESCRIBE. Example: \\
-            ledgerstream acl create --allow-principal User:sink --operation Read --topic transactions --group ledger-sink
+            ledgerstream acl create --allow-principal User:sink --operation Read --topic transactions --group ledgerstream-sink
             """,
         subcommands: [Create.self, List.self, Delete.self],
         defaultSubcommand: List.self

@@ -14,12 +14,14 @@ Brokers (module scope, stopped by PID when the module is done; tests use their o
 Tests that need other broker settings start their own broker (stopped by PID at teardown).
 """
 import asyncio
+import os
 import collections
 import logging
 import random
 import re
 import shutil
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import time
@@ -30,7 +32,7 @@ import pytest
 
 import interop_util as u
 import security_util as su
-from conftest import BIN, Server
+from conftest import BIN, REPO, Server
 from interop_util import KCAT, RawConnection, Reader, i32, string
 from security_util import Sec
 
@@ -1694,3 +1696,31 @@ def test_raw_reauthentication_on_the_same_connection(reauth_broker):
     finally:
         conn.close()
     assert_alive(r.server)
+
+
+def test_ledger_pipeline_over_sasl_ssl_with_acls(brokers, pki, tmp_path):
+    """The product's main job secured end to end: an admin (PLAIN) creates a SCRAM-SHA-512 sink user and grants it
+    Read on `transactions` and its monitoring group; `produce --csv` (admin, --command-config) and `consume --sink
+    sqlite` (sink user, -X) run over SASL_SSL with ACLs on, and the ledger holds the sample's five transactions. The
+    sink user may not write to the topic."""
+    overrides = {"ssl.keystore.location": pki.keystore, "sasl.jaas.config": su.jaas_plain({"admin": "admin-secret"}),
+                 "authorizer.class.name": ACL_AUTHORIZER, "super.users": "User:admin"}
+    server = brokers.start("SASL_SSL://127.0.0.1:0", overrides)
+    (address,) = need_listeners(server, "SASL_SSL")
+    admin = Sec(protocol="SASL_SSL", mechanism="PLAIN", username="admin", password="admin-secret", ca=pki.ca)
+    admin_config = su.command_config(admin, str(tmp_path / "admin.properties"))
+    ok(ls(["user", "add", "sink", "--password", "sink-pw", "--mechanism", "SCRAM-SHA-512", "-b", address,
+           "--command-config", admin_config]))
+    ok(ls(["acl", "create", "--allow-principal", "User:sink", "--operation", "Read", "--topic", "transactions",
+           "--group", "ledgerstream-sink", "-b", address, "--command-config", admin_config]))
+    csv = os.path.join(REPO, "data", "client_transactions.csv")
+    ok(ls(["produce", "transactions", "--csv", csv, "-b", address, "--command-config", admin_config]))
+    sink = Sec(protocol="SASL_SSL", mechanism="SCRAM-SHA-512", username="sink", password="sink-pw", ca=pki.ca)
+    db = str(tmp_path / "ledger.db")
+    applied = ok(ls(["consume", "transactions", "--sink", "sqlite", "--db", db, "--exit-at-end", "-b", address,
+                     *su.x_args(sink)], timeout=60))
+    assert "applied 5 transactions" in applied.stderr, applied.stderr
+    with sqlite3.connect(db) as ledger:
+        assert ledger.execute("SELECT COUNT(*) FROM transactions").fetchone()[0] == 5
+    refused = ls(["produce", "transactions", "--csv", csv, "-b", address, *su.x_args(sink)], timeout=30)
+    assert refused.returncode == 77 and "not authorized" in refused.stderr.lower(), refused.stderr
