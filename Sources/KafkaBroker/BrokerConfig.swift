@@ -216,6 +216,7 @@ public struct BrokerConfig: Sendable, Equatable {
         case "allow.everyone.if.no.acl.found": allowEveryoneIfNoAclFound = try bool()
         case _ where Self.isSecurityKey(key):
             securityProperties[key] = value
+            if !Self.isKnownSecurityKey(key) { unknownKeys.append(key) }
         default:
             if LogConfig.brokerPropertyNames[key] != nil {
                 do {
@@ -234,6 +235,26 @@ public struct BrokerConfig: Sendable, Equatable {
     /// Keys resolved per listener by ``securitySetting(_:listener:)``.
     static func isSecurityKey(_ key: String) -> Bool {
         key.hasPrefix("ssl.") || key.hasPrefix("sasl.") || key.hasPrefix("listener.name.")
+    }
+
+    /// Security keys ledgerstream reads (bare or as `listener.name.<l>.<key>`); others are reported at startup, so a
+    /// setting such as `ssl.cipher.suites` is never silently assumed to apply.
+    static let knownSecurityKeys: Set<String> = [
+        "ssl.keystore.type", "ssl.keystore.location", "ssl.keystore.password", "ssl.key.password",
+        "ssl.keystore.certificate.chain", "ssl.keystore.key", "ssl.truststore.type", "ssl.truststore.location",
+        "ssl.truststore.certificates", "ssl.truststore.password", "ssl.client.auth", "ssl.principal.mapping.rules",
+        "ssl.enabled.protocols", "ssl.protocol", "sasl.enabled.mechanisms", "sasl.jaas.config",
+        "plain.sasl.jaas.config", "scram-sha-256.sasl.jaas.config", "scram-sha-512.sasl.jaas.config",
+    ]
+
+    static func isKnownSecurityKey(_ key: String) -> Bool {
+        var bare = Substring(key)
+        if bare.hasPrefix("listener.name.") {
+            let rest = bare.dropFirst("listener.name.".count)
+            guard let dot = rest.firstIndex(of: ".") else { return false }
+            bare = rest[rest.index(after: dot)...]
+        }
+        return knownSecurityKeys.contains(String(bare))
     }
 
     /// A security setting for one listener: `listener.name.<lowercase name>.<key>`, else `<key>`.

@@ -255,3 +255,13 @@ import Testing
         #expect(throws: SecurityConfigError.self) { try PrincipalMappingRules(parsing: "SOMETIMES") }
     }
 }
+
+extension ListenerSecurityConfigTests {
+    @Test func securityKeysLedgerstreamDoesNotReadAreReported() throws {
+        var config = BrokerConfig()
+        try config.apply(key: "ssl.cipher.suites", value: "TLS_AES_128_GCM_SHA256")
+        try config.apply(key: "listener.name.sasl_ssl.plain.sasl.jaas.config", value: "x required;")
+        try config.apply(key: "listener.name.sasl_ssl.ssl.keystore.location", value: "/k.pem")
+        #expect(config.unknownKeys == ["ssl.cipher.suites"])
+    }
+}
