@@ -107,7 +107,7 @@ let package = Package(
 
         // A Kafka client (connections, metadata, producer, consumer, admin) for any Kafka-compatible cluster.
         .target(
-            name: "KafkaClient", dependencies: ["KafkaProtocol", "KafkaSecurity", "Framing", "JavaProperties", nioCore, nioPosix, nioSSL],
+            name: "KafkaClient", dependencies: ["KafkaProtocol", "KafkaSecurity", "Framing", "JavaProperties", nioCore, nioPosix, nioSSL, nioTLS],
             swiftSettings: strict),
 
         // The bank ledger: money, transaction events, CSV import, the exactly-once SQLite sink and its queries.

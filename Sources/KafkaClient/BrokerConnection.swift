@@ -4,6 +4,7 @@ import KafkaSecurity
 import NIOCore
 import NIOPosix
 import NIOSSL
+import NIOTLS
 import Synchronization
 
 #if canImport(Glibc)
@@ -51,6 +52,7 @@ public final class BrokerConnection: Sendable {
         timeout: TimeAmount = .seconds(10)
     ) async throws -> BrokerConnection {
         let channel: any Channel
+        let handshake = TLSHandshakeWatcher()
         do {
             channel = try await ClientBootstrap(group: group)
                 .connectTimeout(timeout)
@@ -62,6 +64,7 @@ public final class BrokerConnection: Sendable {
                             let isIP = (try? SocketAddress(ipAddress: address.host, port: 0)) != nil
                             try channel.pipeline.syncOperations.addHandler(
                                 try NIOSSLClientHandler(context: tls, serverHostname: isIP ? nil : address.host))
+                            try channel.pipeline.syncOperations.addHandler(handshake)
                         }
                         try channel.pipeline.syncOperations.addHandler(
                             ByteToMessageHandler(LengthPrefixedFrameDecoder(maxFrameBytes: Int(Int32.max))))
@@ -74,6 +77,14 @@ public final class BrokerConnection: Sendable {
         }
         let connection = BrokerConnection(address: address, channel: channel, clientId: clientId, credentials: security.sasl)
         do {
+            if security.tls != nil {
+                // Wait for the handshake, so a refused certificate is reported as such rather than as a closed connection.
+                do {
+                    try await handshake.done(on: channel.eventLoop).get()
+                } catch {
+                    throw KafkaClientError.connectionClosed("\(error)")
+                }
+            }
             try await connection.negotiateVersions()
             if let credentials = security.sasl {
                 connection.scheduleReauthentication(lifetimeMs: try await connection.authenticate(credentials))
@@ -327,6 +338,49 @@ public final class BrokerConnection: Sendable {
             return
         }
         throw KafkaClientError.unsupportedApi(.apiVersions)
+    }
+}
+
+/// Completes when the TLS handshake does, or fails with its error (or when the connection closes first).
+final class TLSHandshakeWatcher: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    private let outcome = Mutex<(result: Result<Void, any Error>?, promise: EventLoopPromise<Void>?)>((nil, nil))
+
+    func done(on loop: any EventLoop) -> EventLoopFuture<Void> {
+        let promise = loop.makePromise(of: Void.self)
+        let settled: Result<Void, any Error>? = outcome.withLock { state in
+            if state.result == nil { state.promise = promise }
+            return state.result
+        }
+        if let settled { promise.completeWith(settled) }
+        return promise.futureResult
+    }
+
+    private func settle(_ result: Result<Void, any Error>) {
+        let promise: EventLoopPromise<Void>? = outcome.withLock { state in
+            guard state.result == nil else { return nil }
+            state.result = result
+            defer { state.promise = nil }
+            return state.promise
+        }
+        promise?.completeWith(result)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .handshakeCompleted? = event as? TLSUserEvent { settle(.success(())) }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        settle(.failure(error))
+        context.fireErrorCaught(error)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        settle(.failure(KafkaClientError.connectionClosed("the broker closed the connection during the TLS handshake")))
+        context.fireChannelInactive()
     }
 }
 
