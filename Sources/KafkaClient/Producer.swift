@@ -144,7 +144,7 @@ public actor KafkaProducer {
         if config.transactionalId != nil {
             try transaction.checkCanSend()
         } else if config.idempotent && producerId < 0 {
-            try await initializeProducerId()
+            try await initializeProducerId(forTopic: topic)
         }
         let count = try await partitionCount(topic)
         if let partition, !(0..<count).contains(partition) {
@@ -225,14 +225,15 @@ public actor KafkaProducer {
         return count
     }
 
-    private func initializeProducerId() async throws {
+    private func initializeProducerId(forTopic topic: String) async throws {
         let connection = try await client.anyConnection()
         let response = try await Retry.run {
             let response = try await connection.send(InitProducerIdRequest(transactionalId: nil, transactionTimeoutMs: -1,
                                                                            producerId: -1, producerEpoch: -1))
             if response.errorCode == ErrorCode.clusterAuthorizationFailed.rawValue {
                 throw KafkaClientError.notAuthorized(
-                    "an idempotent producer needs IdempotentWrite on the cluster or Write on a topic (CLUSTER_AUTHORIZATION_FAILED)")
+                    "Write on topic \(topic): the principal may write to no topic, and an idempotent producer needs Write on one "
+                        + "or IdempotentWrite on the cluster (CLUSTER_AUTHORIZATION_FAILED)")
             }
             if response.errorCode != 0 {
                 throw KafkaClientError.broker(ErrorCode(rawValue: response.errorCode), message: "InitProducerId failed")
