@@ -159,10 +159,20 @@ public final class BrokerServer: Service {
                 connect: connect, brokerId: config.nodeId, host: host, port: listener.port, clusterId: broker.clusterId,
                 topics: broker.topics.all.map { .init(name: $0.name, id: $0.id.description, partitions: $0.partitionCount) },
                 sessionTimeoutMs: config.zookeeperSessionTimeoutMs, credentials: credentials, secureAcls: config.zookeeperSetAcl,
-                tls: tls, logger: logger)
+                tls: tls, endpoints: registeredEndpoints(), logger: logger)
             logger.info("registered in ZooKeeper", metadata: ["zookeeper": "\(connect)", "brokerId": "\(config.nodeId)"])
         } catch {
             throw BrokerStartError.zooKeeper(connect: connect, reason: "\(error)")
+        }
+    }
+
+    /// Every advertised listener with its security protocol, for `/brokers/ids/<id>`.
+    private func registeredEndpoints() -> [BrokerEndpoint] {
+        listenerSecurity.map { security in
+            let advertised = broker.advertisedListener(named: security.listener.name)
+            let host = advertised.host.isEmpty || advertised.host == "0.0.0.0" ? "127.0.0.1" : advertised.host
+            return BrokerEndpoint(listenerName: security.listener.name, securityProtocol: security.securityProtocol.rawValue,
+                                  host: host, port: advertised.port)
         }
     }
 

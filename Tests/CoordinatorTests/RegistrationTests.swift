@@ -203,3 +203,25 @@ struct RegistrationTests {
         await coordinator.stop()
     }
 }
+
+/// `/brokers/ids/<id>` lists every listener the way Kafka writes it.
+@Suite struct BrokerInfoTests {
+    @Test func everyListenerIsAnEndpointWithItsProtocol() throws {
+        let text = KafkaZNodes.brokerInfo(endpoints: [
+            BrokerEndpoint(listenerName: "CLIENT", securityProtocol: "SASL_SSL", host: "10.0.0.5", port: 9094),
+            BrokerEndpoint(listenerName: "PLAINTEXT", securityProtocol: "PLAINTEXT", host: "::1", port: 9092),
+        ], rack: nil, timestampMs: 1)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        #expect(json["endpoints"] as? [String] == ["CLIENT://10.0.0.5:9094", "PLAINTEXT://[::1]:9092"])
+        #expect(json["listener_security_protocol_map"] as? [String: String] == ["CLIENT": "SASL_SSL", "PLAINTEXT": "PLAINTEXT"])
+        #expect(json["host"] as? String == "::1")
+        #expect(json["port"] as? Int == 9092)
+        let secureOnly = KafkaZNodes.brokerInfo(endpoints: [
+            BrokerEndpoint(listenerName: "SASL_SSL", securityProtocol: "SASL_SSL", host: "h", port: 1),
+        ], rack: "r1", timestampMs: 1)
+        let parsed = try #require(try JSONSerialization.jsonObject(with: Data(secureOnly.utf8)) as? [String: Any])
+        #expect(parsed["host"] is NSNull)
+        #expect(parsed["port"] as? Int == -1)
+        #expect(parsed["rack"] as? String == "r1")
+    }
+}

@@ -40,15 +40,28 @@ public enum KafkaZNodes {
     public static func partitionState(_ topic: String, _ partition: Int32) -> String { "\(self.partition(topic, partition))/state" }
     public static func topicConfig(_ name: String) -> String { "\(configTopics)/\(name)" }
 
-    /// `/brokers/ids/<id>` (version 5): how clients and tools find the broker.
-    public static func brokerInfo(host: String, port: Int, rack: String?, timestampMs: Int64) -> String {
-        let shownHost = host.contains(":") ? "[\(host)]" : host
-        let endpoint = "PLAINTEXT://\(shownHost):\(port)"
-        var json = "{\"version\":5,\"host\":\(JSONText.quote(host)),\"port\":\(port),\"endpoints\":[\(JSONText.quote(endpoint))],"
-        json += "\"listener_security_protocol_map\":{\"PLAINTEXT\":\"PLAINTEXT\"},\"jmx_port\":-1,"
+    /// `/brokers/ids/<id>` (version 5): how clients and tools find the broker. Every listener is an endpoint
+    /// (`SASL_SSL://host:port`) with its security protocol in `listener_security_protocol_map`; the old `host`/`port`
+    /// fields are the PLAINTEXT listener's (null and -1 without one), as Kafka writes them.
+    public static func brokerInfo(endpoints: [BrokerEndpoint], rack: String?, timestampMs: Int64) -> String {
+        let plaintext = endpoints.first { $0.securityProtocol == "PLAINTEXT" }
+        let shown = endpoints.map { endpoint in
+            let host = endpoint.host.contains(":") ? "[\(endpoint.host)]" : endpoint.host
+            return JSONText.quote("\(endpoint.listenerName)://\(host):\(endpoint.port)")
+        }
+        let protocols = endpoints.map { "\(JSONText.quote($0.listenerName)):\(JSONText.quote($0.securityProtocol))" }
+        var json = "{\"version\":5,\"host\":\(plaintext.map { JSONText.quote($0.host) } ?? "null"),\"port\":\(plaintext?.port ?? -1),"
+        json += "\"endpoints\":[\(shown.joined(separator: ","))],"
+        json += "\"listener_security_protocol_map\":{\(protocols.joined(separator: ","))},\"jmx_port\":-1,"
         json += "\"timestamp\":\(JSONText.quote(String(timestampMs))),\"features\":{}"
         if let rack { json += ",\"rack\":\(JSONText.quote(rack))" }
         return json + "}"
+    }
+
+    /// The PLAINTEXT-only form (one listener named PLAINTEXT).
+    public static func brokerInfo(host: String, port: Int, rack: String?, timestampMs: Int64) -> String {
+        brokerInfo(endpoints: [BrokerEndpoint(listenerName: "PLAINTEXT", securityProtocol: "PLAINTEXT", host: host, port: port)],
+                   rack: rack, timestampMs: timestampMs)
     }
 
     /// `/controller`: which broker is the controller.
@@ -76,4 +89,19 @@ public enum KafkaZNodes {
 
     /// `/config/topics/<topic>`: no overrides.
     public static let emptyTopicConfig = "{\"version\":1,\"config\":{}}"
+}
+
+/// One of the broker's listeners as `/brokers/ids/<id>` lists it.
+public struct BrokerEndpoint: Sendable, Equatable {
+    public var listenerName: String
+    public var securityProtocol: String
+    public var host: String
+    public var port: Int
+
+    public init(listenerName: String, securityProtocol: String, host: String, port: Int) {
+        self.listenerName = listenerName
+        self.securityProtocol = securityProtocol
+        self.host = host
+        self.port = port
+    }
 }

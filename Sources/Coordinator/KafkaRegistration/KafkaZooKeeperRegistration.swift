@@ -68,6 +68,8 @@ public actor KafkaZooKeeperRegistration {
     public nonisolated let brokerId: Int32
     private let host: String
     private let port: Int
+    /// Every listener, written to `/brokers/ids/<id>`.
+    private let endpoints: [BrokerEndpoint]
     private let rack: String?
     private let clusterId: String
     private let sessionTimeoutMs: Int32
@@ -95,9 +97,11 @@ public actor KafkaZooKeeperRegistration {
     }
 
     private init(
-        connect: String, brokerId: Int32, host: String, port: Int, rack: String?, clusterId: String, sessionTimeoutMs: Int32,
-        credentials: ZooKeeperCredentials?, tls: ZooKeeperClientTLS?, secureAcls: Bool, client: ZooKeeperClient, logger: Logger
+        connect: String, brokerId: Int32, host: String, port: Int, endpoints: [BrokerEndpoint]?, rack: String?, clusterId: String,
+        sessionTimeoutMs: Int32, credentials: ZooKeeperCredentials?, tls: ZooKeeperClientTLS?, secureAcls: Bool,
+        client: ZooKeeperClient, logger: Logger
     ) {
+        self.endpoints = endpoints ?? [BrokerEndpoint(listenerName: "PLAINTEXT", securityProtocol: "PLAINTEXT", host: host, port: port)]
         self.credentials = credentials
         self.tls = tls
         self.secureAcls = secureAcls
@@ -124,11 +128,12 @@ public actor KafkaZooKeeperRegistration {
     ///   - secureAcls: Kafka's `zookeeper.set.acl`: create znodes readable by all but writable only by this identity
     ///     (``KafkaZNodes/defaultACLs(secure:path:)``). Needs `credentials` or a TLS client certificate.
     ///   - tls: connect over TLS (`zookeeper.ssl.client.enable` and the `zookeeper.ssl.*` stores).
+    ///   - endpoints: every listener, as `/brokers/ids/<id>` lists them; nil: one PLAINTEXT endpoint at host:port.
     /// - Throws: ``KafkaRegistrationError``; nothing is left registered when it throws.
     public static func start(
         connect: String, brokerId: Int32, host: String, port: Int, clusterId: String, topics: [Topic] = [],
         rack: String? = nil, sessionTimeoutMs: Int32 = 18_000, credentials: ZooKeeperCredentials? = nil,
-        secureAcls: Bool = false, tls: ZooKeeperClientTLS? = nil, logger: Logger
+        secureAcls: Bool = false, tls: ZooKeeperClientTLS? = nil, endpoints: [BrokerEndpoint]? = nil, logger: Logger
     ) async throws(KafkaRegistrationError) -> KafkaZooKeeperRegistration {
         if secureAcls && credentials == nil && tls?.certificateChain == nil {
             throw .misconfigured(
@@ -143,7 +148,7 @@ public actor KafkaZooKeeperRegistration {
             throw .zooKeeper(error)
         }
         let registration = KafkaZooKeeperRegistration(
-            connect: connect, brokerId: brokerId, host: host, port: port, rack: rack, clusterId: clusterId,
+            connect: connect, brokerId: brokerId, host: host, port: port, endpoints: endpoints, rack: rack, clusterId: clusterId,
             sessionTimeoutMs: sessionTimeoutMs, credentials: credentials, tls: tls, secureAcls: secureAcls, client: client,
             logger: logger)
         do {
@@ -356,7 +361,7 @@ public actor KafkaZooKeeperRegistration {
 
     private func registerBroker() async throws(KafkaRegistrationError) {
         let path = KafkaZNodes.broker(brokerId)
-        let document = Array(KafkaZNodes.brokerInfo(host: host, port: port, rack: rack, timestampMs: Self.nowMs()).utf8)
+        let document = Array(KafkaZNodes.brokerInfo(endpoints: endpoints, rack: rack, timestampMs: Self.nowMs()).utf8)
         let deadline = ContinuousClock.now + .milliseconds(Int(2 * sessionTimeoutMs) + 5000)
         var warned = false
         while true {
