@@ -17,7 +17,7 @@ public struct Listener: Sendable, Equatable, CustomStringConvertible {
 
     /// Parses `NAME://host:port` (IPv6 hosts in brackets).
     public init(parsing text: String) throws(BrokerConfigError) {
-        let trimmed = text.trimmingWhitespace()
+        let trimmed = text.trimmingSpaces()
         let parts = trimmed.split(separator: "://", maxSplits: 1, omittingEmptySubsequences: false)
         guard parts.count == 2 else {
             throw .invalid(key: "listeners", value: text, reason: "expected NAME://host:port, e.g. PLAINTEXT://127.0.0.1:9092")
@@ -140,7 +140,7 @@ public struct BrokerConfig: Sendable, Equatable {
     }
 
     public mutating func apply(key: String, value rawValue: String) throws(BrokerConfigError) {
-        let value = rawValue.trimmingWhitespace()
+        let value = rawValue.trimmingSpaces()
         func int<T: FixedWidthInteger>(_: T.Type, _ range: ClosedRange<T> = T.min...T.max) throws(BrokerConfigError) -> T {
             guard let number = T(value), range.contains(number) else {
                 throw .invalid(key: key, value: value, reason: "expected an integer in \(range.lowerBound)...\(range.upperBound)")
@@ -160,7 +160,7 @@ public struct BrokerConfig: Sendable, Equatable {
         case "listeners": listeners = try Self.parseListeners(value, key: key)
         case "advertised.listeners": advertisedListeners = try Self.parseListeners(value, key: key)
         case "log.dirs", "log.dir":
-            let dirs = value.split(separator: ",").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty }
+            let dirs = value.split(separator: ",").map { String($0).trimmingSpaces() }.filter { !$0.isEmpty }
             guard !dirs.isEmpty else { throw .invalid(key: key, value: value, reason: "expected a directory") }
             logDirs = dirs
         case "num.partitions": numPartitions = try int(Int32.self, 1...Int32.max)
@@ -274,7 +274,7 @@ public struct BrokerConfig: Sendable, Equatable {
     private static func parseProtocolMap(_ value: String, key: String) throws(BrokerConfigError) -> [String: SecurityProtocol] {
         var map: [String: SecurityProtocol] = [:]
         for entry in value.split(separator: ",") {
-            let pair = entry.split(separator: ":", maxSplits: 1).map { String($0).trimmingWhitespace() }
+            let pair = entry.split(separator: ":", maxSplits: 1).map { String($0).trimmingSpaces() }
             guard pair.count == 2, let proto = SecurityProtocol(rawValue: pair[1].uppercased()), !pair[0].isEmpty else {
                 throw .invalid(key: key, value: value, reason: "expected NAME:PROTOCOL pairs, PROTOCOL one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL")
             }
@@ -295,14 +295,5 @@ public struct BrokerConfig: Sendable, Equatable {
         }
         guard !listeners.isEmpty else { throw .invalid(key: key, value: value, reason: "expected at least one listener") }
         return listeners
-    }
-}
-
-extension String {
-    func trimmingWhitespace() -> String {
-        let scalars = unicodeScalars
-        guard let start = scalars.firstIndex(where: { !$0.properties.isWhitespace }) else { return "" }
-        let end = scalars.lastIndex(where: { !$0.properties.isWhitespace })!
-        return String(scalars[start...end])
     }
 }

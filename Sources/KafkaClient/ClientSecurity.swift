@@ -40,7 +40,7 @@ public struct ClientSecurity: Sendable {
             throw .invalid("unknown client property \(key)")
         }
         func value(_ key: String) -> String? {
-            guard let text = properties[key]?.trimmingClientSpaces(), !text.isEmpty else { return nil }
+            guard let text = properties[key]?.trimmingSpaces(), !text.isEmpty else { return nil }
             return text
         }
         let protocolName = value("security.protocol")?.uppercased() ?? "PLAINTEXT"
@@ -69,7 +69,7 @@ public struct ClientSecurity: Sendable {
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.minimumTLSVersion = .tlsv12
         let verification = value("enable.ssl.certificate.verification")?.lowercased() ?? "true"
-        let algorithm = properties["ssl.endpoint.identification.algorithm"]?.trimmingClientSpaces().lowercased() ?? "https"
+        let algorithm = properties["ssl.endpoint.identification.algorithm"]?.trimmingSpaces().lowercased() ?? "https"
         verifyHostname = algorithm == "https"
         configuration.certificateVerification = verification == "false" ? .none : (verifyHostname ? .fullVerification : .noHostnameVerification)
         do {
@@ -110,14 +110,5 @@ public struct ClientSecurity: Sendable {
     private static func privateKey(file: String, password: String?) throws -> NIOSSLPrivateKey {
         guard let password else { return try NIOSSLPrivateKey(file: file, format: .pem) }
         return try NIOSSLPrivateKey(file: file, format: .pem) { (set: NIOSSLPassphraseSetter<[UInt8]>) in set(Array(password.utf8)) }
-    }
-}
-
-extension String {
-    fileprivate func trimmingClientSpaces() -> String {
-        let scalars = unicodeScalars
-        guard let start = scalars.firstIndex(where: { !$0.properties.isWhitespace }) else { return "" }
-        let end = scalars.lastIndex(where: { !$0.properties.isWhitespace })!
-        return String(scalars[start...end])
     }
 }

@@ -60,7 +60,9 @@ public enum SecurityConfigError: Error, Equatable, Sendable, CustomStringConvert
 }
 
 extension String {
-    func trimmingSpaces() -> String {
+    /// Without leading and trailing whitespace (FoundationEssentials has no trimmingCharacters(in:)); shared with the
+    /// broker's and the client's property parsing.
+    package func trimmingSpaces() -> String {
         let scalars = unicodeScalars
         guard let start = scalars.firstIndex(where: { !$0.properties.isWhitespace }) else { return "" }
         let end = scalars.lastIndex(where: { !$0.properties.isWhitespace })!

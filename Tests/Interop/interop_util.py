@@ -4,6 +4,7 @@ wrappers around the real clients (kafka-python, confluent-kafka, aiokafka).
 Nothing here talks to the broker implementation: everything goes over TCP like a real client would.
 """
 import atexit
+import contextlib
 import glob
 import json
 import re
@@ -13,6 +14,7 @@ import socket
 import struct
 import subprocess
 import tempfile
+import textwrap
 import threading
 import time
 import uuid
@@ -38,6 +40,41 @@ def zookeeper_serving(port):
             return sock.recv(64).startswith(b"Zookeeper version")
     except OSError:
         return False
+
+
+APACHE_ZK_JAR = "/usr/share/java/zookeeper.jar"
+SLF4J_NOP_JAR = "/usr/share/java/slf4j-nop.jar"
+
+
+@contextlib.contextmanager
+def apache_zookeeper(java, jvm_flags=()):
+    """Apache ZooKeeper 3.8 (Debian's package) on a free loopback port with a temporary dataDir, every four-letter word
+    enabled and `jvm_flags` (system properties); yields its port once it serves, kills it on exit."""
+    directory = tempfile.mkdtemp(prefix="ledgerstream-apache-zk-")
+    port = free_port()
+    with open(os.path.join(directory, "zoo.cfg"), "w") as cfg:
+        cfg.write(textwrap.dedent(f"""\
+            tickTime=2000
+            dataDir={directory}/data
+            clientPort={port}
+            clientPortAddress=127.0.0.1
+            admin.enableServer=false
+            4lw.commands.whitelist=*
+            """))
+    proc = subprocess.Popen(
+        [java, "-Xmx128m", *jvm_flags, "-cp", f"{directory}:{APACHE_ZK_JAR}:{SLF4J_NOP_JAR}",
+         "org.apache.zookeeper.server.ZooKeeperServerMain", os.path.join(directory, "zoo.cfg")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 30
+        while not zookeeper_serving(port):
+            assert time.time() < deadline and proc.poll() is None, "Apache ZooKeeper did not start"
+            time.sleep(0.1)
+        yield port
+    finally:
+        proc.kill()
+        proc.wait()
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def uniq(prefix="t"):

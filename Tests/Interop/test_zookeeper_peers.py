@@ -7,17 +7,14 @@ import re
 import shutil
 import socket
 import subprocess
-import tempfile
-import textwrap
-import time
 
 import pytest
 from kazoo.client import KazooClient
 
-from interop_util import free_port, zookeeper_serving as serving
+from interop_util import APACHE_ZK_JAR, SLF4J_NOP_JAR, apache_zookeeper as apache_zookeeper_server
 
-ZK_JAR = "/usr/share/java/zookeeper.jar"
-SLF4J_NOP = "/usr/share/java/slf4j-nop.jar"
+ZK_JAR = APACHE_ZK_JAR
+SLF4J_NOP = SLF4J_NOP_JAR
 JAVA = shutil.which("java")
 needs_java = pytest.mark.skipif(not (JAVA and os.path.exists(ZK_JAR)),
                                 reason="needs java and Debian's zookeeper package (/usr/share/java/zookeeper.jar)")
@@ -26,30 +23,8 @@ needs_java = pytest.mark.skipif(not (JAVA and os.path.exists(ZK_JAR)),
 @pytest.fixture
 def apache_zookeeper():
     """Apache ZooKeeper 3.8 on a free port with a temporary dataDir; yields its port; killed at teardown."""
-    directory = tempfile.mkdtemp(prefix="ledgerstream-apache-zk-")
-    port = free_port()
-    with open(os.path.join(directory, "zoo.cfg"), "w") as cfg:
-        cfg.write(textwrap.dedent(f"""\
-            tickTime=2000
-            dataDir={directory}/data
-            clientPort={port}
-            clientPortAddress=127.0.0.1
-            admin.enableServer=false
-            4lw.commands.whitelist=*
-            """))
-    proc = subprocess.Popen([JAVA, "-Xmx128m", "-cp", f"{directory}:{ZK_JAR}:{SLF4J_NOP}",
-                             "org.apache.zookeeper.server.ZooKeeperServerMain", os.path.join(directory, "zoo.cfg")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.time() + 30
-        while not serving(port):
-            assert time.time() < deadline and proc.poll() is None, "Apache ZooKeeper did not start"
-            time.sleep(0.1)
+    with apache_zookeeper_server(JAVA) as port:
         yield port
-    finally:
-        proc.kill()
-        proc.wait()
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 def zkcli(port, commands):

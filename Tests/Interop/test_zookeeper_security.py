@@ -9,8 +9,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import textwrap
-import time
 
 import pytest
 from kazoo.client import KazooClient
@@ -19,10 +17,10 @@ from kazoo.exceptions import (AuthFailedError, BadVersionError, InvalidACLError,
 from kazoo.security import make_acl, make_digest_acl, make_digest_acl_credential
 
 from conftest import restart_zookeeper
-from interop_util import free_port, wait_until, zookeeper_serving
+from interop_util import APACHE_ZK_JAR, SLF4J_NOP_JAR, apache_zookeeper, wait_until
 
-ZK_JAR = "/usr/share/java/zookeeper.jar"
-SLF4J_NOP = "/usr/share/java/slf4j-nop.jar"
+ZK_JAR = APACHE_ZK_JAR
+SLF4J_NOP = SLF4J_NOP_JAR
 JAVA = shutil.which("java")
 needs_java = pytest.mark.skipif(not (JAVA and os.path.exists(ZK_JAR)),
                                 reason="needs java and Debian's zookeeper package (/usr/share/java/zookeeper.jar)")
@@ -397,34 +395,10 @@ print("\n".join(out))
 @pytest.fixture
 def apache_zookeeper_secure(jaas_file):
     """Apache ZooKeeper 3.8 with the super digest, the SASL provider and the JAAS users; yields its port."""
-    directory = tempfile.mkdtemp(prefix="ledgerstream-apache-zk-sec-")
-    port = free_port()
-    with open(os.path.join(directory, "zoo.cfg"), "w") as cfg:
-        cfg.write(textwrap.dedent(f"""\
-            tickTime=2000
-            dataDir={directory}/data
-            clientPort={port}
-            clientPortAddress=127.0.0.1
-            admin.enableServer=false
-            4lw.commands.whitelist=*
-            """))
-    proc = subprocess.Popen(
-        [JAVA, "-Xmx128m", f"-Djava.security.auth.login.config={jaas_file}",
-         f"-Dzookeeper.authProvider.1={SASL_PROVIDER}",
-         f"-Dzookeeper.DigestAuthenticationProvider.superDigest={SUPER_DIGEST}",
-         "-cp", f"{directory}:{ZK_JAR}:{SLF4J_NOP}", "org.apache.zookeeper.server.ZooKeeperServerMain",
-         os.path.join(directory, "zoo.cfg")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.time() + 30
-        while not zookeeper_serving(port):
-            assert time.time() < deadline and proc.poll() is None, "Apache ZooKeeper did not start"
-            time.sleep(0.1)
+    flags = [f"-Djava.security.auth.login.config={jaas_file}", f"-Dzookeeper.authProvider.1={SASL_PROVIDER}",
+             f"-Dzookeeper.DigestAuthenticationProvider.superDigest={SUPER_DIGEST}"]
+    with apache_zookeeper(JAVA, flags) as port:
         yield port
-    finally:
-        proc.kill()
-        proc.wait()
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 @needs_java

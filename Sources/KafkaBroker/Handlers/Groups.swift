@@ -157,15 +157,23 @@ extension Broker {
         var metadata: String?
     }
 
-    /// Splits the offsets of a commit into those that may be stored and the partitions refused one by one: unknown
-    /// partitions (UNKNOWN_TOPIC_OR_PARTITION) and metadata over offset.metadata.max.bytes.
-    func screenOffsets(_ requested: [RequestedOffset]) -> (accepted: [TopicPartition: CommittedOffset], refused: [TopicPartition: ErrorCode]) {
+    /// Splits the offsets of a commit into those that may be stored and the partitions refused one by one: topics the
+    /// principal may not READ (TOPIC_AUTHORIZATION_FAILED, checked first, as Kafka), unknown partitions
+    /// (UNKNOWN_TOPIC_OR_PARTITION) and metadata over offset.metadata.max.bytes.
+    func screenOffsets(_ requested: [RequestedOffset], _ context: RequestContext)
+        -> (accepted: [TopicPartition: CommittedOffset], refused: [TopicPartition: ErrorCode])
+    {
         let commitTime = clock.nowMilliseconds()
         var accepted: [TopicPartition: CommittedOffset] = [:]
         var refused: [TopicPartition: ErrorCode] = [:]
+        var readable: [String: Bool] = [:]
         for entry in requested {
             let key = entry.partition
-            if topics.topic(named: key.topic)?.log(key.partition) == nil {
+            let mayRead = readable[key.topic] ?? context.authorize(.read, topic: key.topic)
+            readable[key.topic] = mayRead
+            if !mayRead {
+                refused[key] = .topicAuthorizationFailed
+            } else if topics.topic(named: key.topic)?.log(key.partition) == nil {
                 refused[key] = .unknownTopicOrPartition
             } else if groups.metadataError(entry.metadata) != .none {
                 refused[key] = .offsetMetadataTooLarge
@@ -187,18 +195,12 @@ extension Broker {
                 })
             }))
         }
-        let unreadable = Set(request.topics.map(\.name).filter { !context.authorize(.read, topic: $0) })
-        var (accepted, perPartition) = screenOffsets(request.topics.filter { !unreadable.contains($0.name) }.flatMap { topic in
+        let (accepted, perPartition) = screenOffsets(request.topics.flatMap { topic in
             topic.partitions.map {
                 RequestedOffset(partition: TopicPartition(topic: topic.name, partition: $0.partitionIndex), offset: $0.committedOffset,
                                 leaderEpoch: $0.committedLeaderEpoch, metadata: $0.committedMetadata)
             }
-        })
-        for topic in request.topics where unreadable.contains(topic.name) {
-            for partition in topic.partitions {
-                perPartition[TopicPartition(topic: topic.name, partition: partition.partitionIndex)] = .topicAuthorizationFailed
-            }
-        }
+        }, context)
         let groupError = groups.commit(
             groupId: request.groupId, memberId: request.memberId, generationId: request.generationIdOrMemberEpoch,
             groupInstanceId: request.groupInstanceId, offsets: accepted)

@@ -90,18 +90,12 @@ extension Broker {
                 .init(name: topic.name, partitions: topic.partitions.map { .init(partitionIndex: $0.partitionIndex, errorCode: refusal.rawValue) })
             }))
         }
-        let unreadable = Set(request.topics.map(\.name).filter { !context.authorize(.read, topic: $0) })
-        var (accepted, perPartition) = screenOffsets(request.topics.filter { !unreadable.contains($0.name) }.flatMap { topic in
+        let (accepted, perPartition) = screenOffsets(request.topics.flatMap { topic in
             topic.partitions.map {
                 RequestedOffset(partition: TopicPartition(topic: topic.name, partition: $0.partitionIndex), offset: $0.committedOffset,
                                 leaderEpoch: $0.committedLeaderEpoch, metadata: $0.committedMetadata)
             }
-        })
-        for topic in request.topics where unreadable.contains(topic.name) {
-            for partition in topic.partitions {
-                perPartition[TopicPartition(topic: topic.name, partition: partition.partitionIndex)] = .topicAuthorizationFailed
-            }
-        }
+        }, context)
         var error = ErrorCode.none
         if request.groupId.isEmpty {
             error = .invalidGroupId

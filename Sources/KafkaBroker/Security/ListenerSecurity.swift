@@ -110,7 +110,7 @@ struct ListenerSecurity: Sendable {
         configuration.minimumTLSVersion = .tlsv12
         configuration.maximumTLSVersion = .tlsv13
         if let protocols = setting("ssl.enabled.protocols") {
-            let names = protocols.split(separator: ",").map { String($0).trimmingWhitespace() }
+            let names = protocols.split(separator: ",").map { String($0).trimmingSpaces() }
             for protocolName in names where !["TLSv1.2", "TLSv1.3"].contains(protocolName) {
                 throw fail("ssl.enabled.protocols: \(protocolName) is not allowed; TLSv1.2 and TLSv1.3 only")
             }

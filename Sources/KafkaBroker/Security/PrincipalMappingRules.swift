@@ -13,7 +13,7 @@ struct PrincipalMappingRules: Sendable {
 
     init(parsing text: String) throws(SecurityConfigError) {
         rules = []
-        var rest = Substring(text.trimmingWhitespace())
+        var rest = Substring(text.trimmingSpaces())
         while !rest.isEmpty {
             rest = rest.drop { $0 == "," || $0.isWhitespace }
             if rest.isEmpty { break }
