@@ -100,7 +100,7 @@ public final class BrokerConnection: Sendable {
     }
 
     /// A TLS failure shows up as the connection closing with an NIOSSL error: say what it means.
-    private static func explainTLS(_ error: KafkaClientError, address: BrokerAddress) -> KafkaClientError {
+    static func explainTLS(_ error: KafkaClientError, address: BrokerAddress) -> KafkaClientError {
         guard case .connectionClosed(let text) = error else { return error }
         let lowered = text.lowercased()
         let reason: String
@@ -113,7 +113,9 @@ public final class BrokerConnection: Sendable {
         } else if lowered.contains("wrong_version_number") || lowered.contains("http_request") || lowered.contains("unexpectedeof") {
             reason = "the broker did not answer TLS (is this a PLAINTEXT or SASL_PLAINTEXT listener?): \(text)"
         } else {
-            reason = text
+            // Anything else (a reset or unclean shutdown while the broker restarts) is a lost connection, which callers
+            // retry, not a TLS refusal, which they must not.
+            return error
         }
         return .tlsFailed(broker: address.description, reason: reason)
     }

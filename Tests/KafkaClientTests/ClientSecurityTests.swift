@@ -125,6 +125,22 @@ import X509
         }
     }
 
+    /// A refused certificate is a permission failure (not retried); a connection lost while a broker restarts stays a
+    /// lost connection, which clients retry.
+    @Test func tlsFailuresAreToldApartFromLostConnections() {
+        let broker = BrokerAddress(host: "127.0.0.1", port: 9093)
+        guard case .tlsFailed(_, let reason) = BrokerConnection.explainTLS(
+            .connectionClosed("handshakeFailed(CERTIFICATE_VERIFY_FAILED)"), address: broker)
+        else {
+            Issue.record("an untrusted certificate was not reported as a TLS failure")
+            return
+        }
+        #expect(reason.contains("not trusted"))
+        let lost = BrokerConnection.explainTLS(.connectionClosed("uncleanShutdown"), address: broker)
+        #expect(lost == .connectionClosed("uncleanShutdown"))
+        #expect(lost.isRetriable)
+    }
+
     @Test func clientPropertiesAreCheckedAndExplained() throws {
         #expect(throws: SecurityConfigError.self) { try ClientSecurity(properties: ["security.protocol": "TLS"]) }
         #expect(throws: SecurityConfigError.self) { try ClientSecurity(properties: ["ssl.ca.locaton": "x"]) }
