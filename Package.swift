@@ -111,7 +111,7 @@ let package = Package(
             swiftSettings: strict),
 
         // The bank ledger: money, transaction events, CSV import, the exactly-once SQLite sink and its queries.
-        .target(name: "Ledger", dependencies: ["SQLiteStore", "KafkaClient", "KafkaProtocol", logging], swiftSettings: strict),
+        .target(name: "Ledger", dependencies: ["SQLiteStore", "KafkaClient", "KafkaProtocol", crypto, logging], swiftSettings: strict),
         // `report`: the text dashboards as pure renderers (ledger values in, lines of text out; no I/O).
         .target(name: "Report", dependencies: ["Ledger"], swiftSettings: strict),
 

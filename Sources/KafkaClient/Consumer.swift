@@ -34,6 +34,9 @@ public struct ConsumerConfig: Sendable {
     public var maxPartitionFetchBytes: Int32 = 1_048_576
     public var maxPollRecords = 10_000
     public var isolationLevel: IsolationLevel = .readUncommitted
+    /// How long joining the group may keep retrying a coordinator that is unreachable or not ready
+    /// (default.api.timeout.ms).
+    public var defaultApiTimeoutMs: Int64 = 60_000
 
     public init() {}
 }
@@ -252,9 +255,13 @@ public actor KafkaConsumer {
     /// read_committed the last stable offset (nothing past it can be read yet).
     public func endOffsets() async throws -> [TopicPartition: Int64] {
         var result: [TopicPartition: Int64] = [:]
+        let client = self.client
+        let isolation = config.isolationLevel
         for (topic, partitions) in Dictionary(grouping: assignment, by: \.topic) {
-            let ends = try await client.listOffsets(topic: topic, partitions: partitions.map(\.partition), timestamp: -1,
-                                                    isolation: config.isolationLevel)
+            // A broker restarting meanwhile is waited for (default.api.timeout.ms), as for every consumer call.
+            let ends = try await Retry.run(forMs: config.defaultApiTimeoutMs) {
+                try await client.listOffsets(topic: topic, partitions: partitions.map(\.partition), timestamp: -1, isolation: isolation)
+            }
             for (partition, offset) in ends { result[TopicPartition(topic: topic, partition: partition)] = offset }
         }
         return result
@@ -492,59 +499,64 @@ public actor KafkaConsumer {
         heartbeat?.cancel()
         heartbeat = nil
         var attempts = 0
+        // A coordinator that restarts or moves mid-join (a lost connection, NOT_COORDINATOR, a group still loading)
+        // is waited for, with backoff, up to default.api.timeout.ms; then the error reaches the caller.
+        let deadline = Self.nowMs() + config.defaultApiTimeoutMs
+        var backoffMs: Int64 = 100
         while true {
             attempts += 1
-            let connection: BrokerConnection
             do {
-                connection = try await coordinator()
-            } catch let error as KafkaClientError where error.isRetriable && attempts < 10 {
-                try await Task.sleep(nanoseconds: 200_000_000)
-                continue
-            }
-            let version = try connection.version(for: JoinGroupRequest.self)
-            let metadata = ConsumerProtocol.encodeSubscription(topics: subscription)
-            let join = try await connection.send(JoinGroupRequest(
-                groupId: group, sessionTimeoutMs: config.sessionTimeoutMs, rebalanceTimeoutMs: config.rebalanceTimeoutMs,
-                memberId: memberId, groupInstanceId: nil, protocolType: "consumer",
-                protocols: config.assignors.map { .init(name: $0.rawValue, metadata: metadata) }, reason: nil),
-                version: version, timeout: .milliseconds(Int64(config.rebalanceTimeoutMs) + 10_000))
-            let error = ErrorCode(rawValue: join.errorCode)
-            if error == .memberIdRequired {
+                let connection = try await coordinator()
+                let version = try connection.version(for: JoinGroupRequest.self)
+                let metadata = ConsumerProtocol.encodeSubscription(topics: subscription)
+                let join = try await connection.send(JoinGroupRequest(
+                    groupId: group, sessionTimeoutMs: config.sessionTimeoutMs, rebalanceTimeoutMs: config.rebalanceTimeoutMs,
+                    memberId: memberId, groupInstanceId: nil, protocolType: "consumer",
+                    protocols: config.assignors.map { .init(name: $0.rawValue, metadata: metadata) }, reason: nil),
+                    version: version, timeout: .milliseconds(Int64(config.rebalanceTimeoutMs) + 10_000))
+                let error = ErrorCode(rawValue: join.errorCode)
+                if error == .memberIdRequired {
+                    memberId = join.memberId
+                    continue
+                }
+                if error == .unknownMemberId || error == .illegalGeneration {
+                    memberId = ""
+                    if attempts < 10 { continue }
+                }
+                if error == .rebalanceInProgress && attempts < 10 { continue }
+                guard error == .none else { throw KafkaClientError.broker(error, message: "joining group \(group)") }
                 memberId = join.memberId
-                continue
+                generationId = join.generationId
+                var assignments: [SyncGroupRequest.SyncGroupRequestAssignment] = []
+                if join.leader == join.memberId {
+                    assignments = try await computeAssignments(join)
+                }
+                let sync = try await connection.send(SyncGroupRequest(
+                    groupId: group, generationId: generationId, memberId: memberId, groupInstanceId: nil,
+                    protocolType: "consumer", protocolName: join.protocolName, assignments: assignments),
+                    timeout: .milliseconds(Int64(config.rebalanceTimeoutMs) + 10_000))
+                let syncError = ErrorCode(rawValue: sync.errorCode)
+                if syncError == .rebalanceInProgress || syncError == .illegalGeneration || syncError == .unknownMemberId {
+                    if syncError != .rebalanceInProgress { memberId = "" }
+                    if attempts < 10 { continue }
+                }
+                guard syncError == .none else { throw KafkaClientError.broker(syncError, message: "syncing group \(group)") }
+                let assignment = try ConsumerProtocol.decodeAssignment(sync.assignment)
+                var starts: [TopicPartition: StartPosition] = [:]
+                for (topic, partitions) in assignment.partitions {
+                    for partition in partitions { starts[TopicPartition(topic: topic, partition: partition)] = .committed }
+                }
+                needsJoin = false
+                lastCommitted = [:]
+                try await resetPositions(starts)
+                startHeartbeat()
+                return
+            } catch let error as KafkaClientError where error.isRetriable && Self.nowMs() + backoffMs < deadline {
+                coordinatorConnection?.close()
+                coordinatorConnection = nil
+                try await Task.sleep(nanoseconds: UInt64(backoffMs) * 1_000_000)
+                backoffMs = min(backoffMs * 2, 1000)
             }
-            if error == .unknownMemberId || error == .illegalGeneration {
-                memberId = ""
-                if attempts < 10 { continue }
-            }
-            if error == .rebalanceInProgress && attempts < 10 { continue }
-            guard error == .none else { throw KafkaClientError.broker(error, message: "joining group \(group)") }
-            memberId = join.memberId
-            generationId = join.generationId
-            var assignments: [SyncGroupRequest.SyncGroupRequestAssignment] = []
-            if join.leader == join.memberId {
-                assignments = try await computeAssignments(join)
-            }
-            let sync = try await connection.send(SyncGroupRequest(
-                groupId: group, generationId: generationId, memberId: memberId, groupInstanceId: nil,
-                protocolType: "consumer", protocolName: join.protocolName, assignments: assignments),
-                timeout: .milliseconds(Int64(config.rebalanceTimeoutMs) + 10_000))
-            let syncError = ErrorCode(rawValue: sync.errorCode)
-            if syncError == .rebalanceInProgress || syncError == .illegalGeneration || syncError == .unknownMemberId {
-                if syncError != .rebalanceInProgress { memberId = "" }
-                if attempts < 10 { continue }
-            }
-            guard syncError == .none else { throw KafkaClientError.broker(syncError, message: "syncing group \(group)") }
-            let assignment = try ConsumerProtocol.decodeAssignment(sync.assignment)
-            var starts: [TopicPartition: StartPosition] = [:]
-            for (topic, partitions) in assignment.partitions {
-                for partition in partitions { starts[TopicPartition(topic: topic, partition: partition)] = .committed }
-            }
-            needsJoin = false
-            lastCommitted = [:]
-            try await resetPositions(starts)
-            startHeartbeat()
-            return
         }
     }
 

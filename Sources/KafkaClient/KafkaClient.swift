@@ -30,20 +30,51 @@ public struct ClusterMetadata: Sendable {
     public var topics: [String: TopicInfo]
 }
 
+/// How long a client waits before connecting again to a broker it failed to reach: `reconnect.backoff.ms`, doubling
+/// per consecutive failure up to `reconnect.backoff.max.ms`, with ±20 % jitter so that many clients of a restarted
+/// broker do not all come back in the same millisecond (Kafka's defaults and rules).
+public struct ReconnectBackoff: Sendable, Equatable {
+    public var initialMs: Int64 = 50
+    public var maxMs: Int64 = 1000
+
+    public init(initialMs: Int64 = 50, maxMs: Int64 = 1000) {
+        self.initialMs = initialMs
+        self.maxMs = max(maxMs, initialMs)
+    }
+
+    /// The wait after `failures` consecutive failed attempts (none after none); `jitter` is in [-1, 1].
+    public func delayMs(afterFailures failures: Int, jitter: Double) -> Int64 {
+        guard failures > 0, initialMs > 0 else { return 0 }
+        let exponential = Double(initialMs) * Double(1 << min(failures - 1, 20))
+        let capped = min(exponential, Double(maxMs))
+        return Int64(capped * (1 + 0.2 * max(-1, min(1, jitter))))
+    }
+}
+
 /// The cluster as seen by a client: bootstrap, one connection per broker, metadata and leader routing.
 ///
 /// Works against any Kafka-compatible cluster, ledgerstream's broker or Apache Kafka's, which is how a user who
 /// outgrows one machine moves to a cluster without changing tools. Bootstrap servers are only used to find the
 /// cluster; requests then go to brokers by node id at their advertised addresses, as every Kafka client does.
+///
+/// Losing a broker is not the end: once the client has reached the cluster, a connection that cannot be opened
+/// again is a retriable ``KafkaClientError/disconnected(broker:reason:)``, and each further attempt to that address
+/// waits out its ``ReconnectBackoff``. Only a cluster that was never reached fails at once, as ``KafkaClientError/unreachable(servers:reason:)``
+/// (a command pointed at the wrong address should say so, not hang).
 public actor KafkaClient {
     public let bootstrap: [BrokerAddress]
     public let clientId: String
     public let security: ClientSecurity
+    public let reconnectBackoff: ReconnectBackoff
     public let group: any EventLoopGroup
     private let ownsGroup: Bool
     private var connections: [Int32: BrokerConnection] = [:]
     private var pendingConnections: [Int32: Task<BrokerConnection, any Error>] = [:]
     private var bootstrapConnection: BrokerConnection?
+    /// Whether any connection ever succeeded: from then on, failing to connect is a retriable disconnection.
+    private var reachedCluster = false
+    /// Consecutive failed connection attempts per address, and when the next attempt may start.
+    private var connectFailures: [BrokerAddress: (count: Int, retryAtNs: UInt64)] = [:]
     public private(set) var metadata = ClusterMetadata(clusterId: nil, controllerId: -1, brokers: [:], topics: [:])
     /// The topic part of `metadata`, readable without awaiting the actor (consumers route fetches with it).
     nonisolated let snapshot = Mutex<[String: TopicInfo]>([:])
@@ -53,10 +84,11 @@ public actor KafkaClient {
     public static let bootstrapEnvironmentVariable = "LEDGERSTREAM_BOOTSTRAP_SERVERS"
 
     public init(bootstrap: [BrokerAddress], clientId: String = "ledgerstream", security: ClientSecurity = .plaintext,
-                group: (any EventLoopGroup)? = nil) {
+                reconnectBackoff: ReconnectBackoff = ReconnectBackoff(), group: (any EventLoopGroup)? = nil) {
         self.bootstrap = bootstrap
         self.clientId = clientId
         self.security = security
+        self.reconnectBackoff = reconnectBackoff
         if let group {
             self.group = group
             ownsGroup = false
@@ -86,10 +118,12 @@ public actor KafkaClient {
         var reasons: [String] = []
         for address in bootstrap {
             do {
-                let connection = try await BrokerConnection.connect(to: address, group: group, clientId: clientId, security: security)
+                let connection = try await open(address)
                 bootstrapConnection = connection
                 return connection
             } catch KafkaClientError.unreachable(_, let reason) {
+                reasons.append(reason)
+            } catch KafkaClientError.disconnected(_, let reason) {
                 reasons.append(reason)
             } catch let error as KafkaClientError {
                 // Refused credentials or certificates are not a reachability problem: say so at once.
@@ -104,7 +138,32 @@ public actor KafkaClient {
         let reason = bootstrap.count == 1
             ? reasons.joined()
             : zip(bootstrap, reasons).map { "\($0): \($1)" }.joined(separator: "; ")
+        if reachedCluster {
+            throw KafkaClientError.disconnected(broker: bootstrap.map(\.description).joined(separator: ","), reason: reason)
+        }
         throw KafkaClientError.unreachable(servers: bootstrap.map(\.description), reason: reason)
+    }
+
+    /// Opens a connection to `address` once its reconnect backoff has passed, and keeps the backoff's count: reset by
+    /// a success, raised by a failure.
+    private func open(_ address: BrokerAddress) async throws -> BrokerConnection {
+        if let failures = connectFailures[address] {
+            let now = DispatchTime.now().uptimeNanoseconds
+            if failures.retryAtNs > now { try await Task.sleep(nanoseconds: failures.retryAtNs - now) }
+        }
+        if isClosed { throw KafkaClientError.closed }
+        do {
+            let connection = try await BrokerConnection.connect(to: address, group: group, clientId: clientId, security: security)
+            connectFailures[address] = nil
+            reachedCluster = true
+            return connection
+        } catch KafkaClientError.unreachable(let servers, let reason) {
+            let count = (connectFailures[address]?.count ?? 0) + 1
+            let delay = reconnectBackoff.delayMs(afterFailures: count, jitter: Double.random(in: -1...1))
+            connectFailures[address] = (count, DispatchTime.now().uptimeNanoseconds + UInt64(delay) * 1_000_000)
+            if reachedCluster { throw KafkaClientError.disconnected(broker: address.description, reason: reason) }
+            throw KafkaClientError.unreachable(servers: servers, reason: reason)
+        }
     }
 
     /// The connection to broker `node`, opened on first use at its advertised address.
@@ -116,9 +175,7 @@ public actor KafkaClient {
         guard let address = metadata.brokers[node] else {
             throw KafkaClientError.invalidArgument("broker \(node) is not in the cluster metadata")
         }
-        let task = Task { [group, clientId, security] in
-            try await BrokerConnection.connect(to: address, group: group, clientId: clientId, security: security)
-        }
+        let task = Task { try await self.open(address) }
         pendingConnections[node] = task
         defer { pendingConnections[node] = nil }
         let connection = try await task.value
@@ -252,27 +309,37 @@ public actor KafkaClient {
         guard let address = metadata.brokers[node] else {
             throw KafkaClientError.invalidArgument("broker \(node) is not in the cluster metadata")
         }
-        return try await BrokerConnection.connect(to: address, group: group, clientId: clientId, security: security)
+        return try await open(address)
     }
 }
 
-/// Retries an operation on retriable errors with exponential backoff (100 ms doubling, at most `attempts` tries).
+/// Retries an operation on retriable errors with exponential backoff (100 ms doubling up to 1 s, Kafka's
+/// retry.backoff.ms and retry.backoff.max.ms): at most `attempts` tries, or, with `forMs`, as many as fit in that
+/// many milliseconds (a client API's own timeout, such as max.block.ms or default.api.timeout.ms).
 public enum Retry {
     public static func run<T: Sendable>(
-        attempts: Int = 8, initialBackoffMs: Int64 = 100,
+        attempts: Int = 8, forMs: Int64? = nil, initialBackoffMs: Int64 = 100,
         retryIf shouldRetry: @Sendable (KafkaClientError) -> Bool = { $0.isRetriable },
         _ body: @Sendable () async throws -> T
     ) async throws -> T {
+        let deadline = forMs.map { DispatchTime.now().uptimeNanoseconds + UInt64(max($0, 0)) * 1_000_000 }
         var backoff = initialBackoffMs
         var attempt = 1
         while true {
             do {
                 return try await body()
-            } catch let error as KafkaClientError where shouldRetry(error) && attempt < attempts {
+            } catch let error as KafkaClientError where shouldRetry(error) {
+                if let deadline {
+                    if DispatchTime.now().uptimeNanoseconds + UInt64(backoff) * 1_000_000 > deadline { throw error }
+                } else if attempt >= attempts {
+                    throw error
+                }
                 try await Task.sleep(nanoseconds: UInt64(backoff) * 1_000_000)
-                backoff = min(backoff * 2, 2000)
+                backoff = min(backoff * 2, 1000)
                 attempt += 1
             }
         }
     }
 }
+
+import Dispatch

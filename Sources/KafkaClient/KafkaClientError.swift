@@ -6,6 +6,10 @@ public enum KafkaClientError: Error, Sendable, CustomStringConvertible, Equatabl
     case unreachable(servers: [String], reason: String)
     /// An established connection closed while requests were pending.
     case connectionClosed(String)
+    /// A client that had reached the cluster lost a broker and could not connect to it again yet (it is restarting,
+    /// or gone). Retriable, unlike ``unreachable``: producers and consumers keep trying with reconnect backoff until
+    /// their own deadline (delivery.timeout.ms, default.api.timeout.ms) passes.
+    case disconnected(broker: String, reason: String)
     /// A request got no answer in time.
     case timeout(String)
     /// The broker does not support any version of an API this client knows (for example a very old broker).
@@ -35,6 +39,7 @@ public enum KafkaClientError: Error, Sendable, CustomStringConvertible, Equatabl
         case .unreachable(let servers, let reason):
             return "broker not reachable at \(servers.joined(separator: ",")) (\(reason)) — is `ledgerstream broker` running?"
         case .connectionClosed(let what): return "connection closed: \(what)"
+        case .disconnected(let broker, let reason): return "lost the connection to broker \(broker) and could not reconnect (\(reason))"
         case .timeout(let what): return "timed out: \(what)"
         case .unsupportedApi(let key): return "the broker supports no version of \(key) that this client speaks"
         case .broker(let code, let message): return message.map { "\(code): \($0)" } ?? "\(code)"
@@ -63,7 +68,7 @@ public enum KafkaClientError: Error, Sendable, CustomStringConvertible, Equatabl
     /// Whether retrying (after a metadata refresh and a backoff) may succeed.
     public var isRetriable: Bool {
         switch self {
-        case .connectionClosed, .timeout: return true
+        case .connectionClosed, .disconnected, .timeout: return true
         case .broker(let code, _): return code.isRetriable
         default: return false
         }

@@ -20,8 +20,11 @@ public struct ProducerConfig: Sendable {
     public var batchSizeBytes = 1_000_000
     /// Records not yet acknowledged may use at most this much memory; `send` waits beyond it (buffer.memory).
     public var bufferMemoryBytes = 64 << 20
-    /// How long a batch may keep being retried before its records fail (delivery.timeout.ms).
+    /// How long a batch may keep being retried before its records fail (delivery.timeout.ms): a broker that restarts
+    /// within it loses the producer nothing, and with idempotence duplicates nothing.
     public var deliveryTimeoutMs: Int64 = 120_000
+    /// How long `send` may wait for the cluster's metadata or a producer id before failing (max.block.ms).
+    public var maxBlockMs: Int64 = 60_000
     public var requestTimeoutMs: Int32 = 30_000
     /// compression.type: batches are compressed with this codec (gzip, lz4 or zstd; none by default).
     public var compression: CompressionCodec = .none
@@ -101,6 +104,8 @@ public actor KafkaProducer {
     private var sender: Task<Void, Never>?
     var inFlightRequests = 0
     private var isClosed = false
+    /// Each partition's last retriable failure, named when its batches expire.
+    private var lastErrors: [PartitionKey: KafkaClientError] = [:]
     public private(set) var stats = ProducerStats()
 
     public init(client: KafkaClient, config: ProducerConfig = ProducerConfig()) {
@@ -219,15 +224,23 @@ public actor KafkaProducer {
 
     private func partitionCount(_ topic: String) async throws -> Int32 {
         if let count = partitionCounts[topic] { return count }
-        let info = try await client.topic(topic, allowAutoCreate: true)
+        let client = self.client
+        let info = try await Retry.run(forMs: config.maxBlockMs, retryIf: { error in
+            // A topic being auto-created is retried by `topic` itself; here, only a lost broker.
+            if case .broker = error { return false }
+            return error.isRetriable
+        }) {
+            try await client.topic(topic, allowAutoCreate: true)
+        }
         let count = Int32(info.partitions.count)
         partitionCounts[topic] = count
         return count
     }
 
     private func initializeProducerId(forTopic topic: String) async throws {
-        let connection = try await client.anyConnection()
-        let response = try await Retry.run {
+        let client = self.client
+        let response = try await Retry.run(forMs: config.maxBlockMs) {
+            let connection = try await client.anyConnection()
             let response = try await connection.send(InitProducerIdRequest(transactionalId: nil, transactionTimeoutMs: -1,
                                                                            producerId: -1, producerEpoch: -1))
             if response.errorCode == ErrorCode.clusterAuthorizationFailed.rawValue {
@@ -260,6 +273,7 @@ public actor KafkaProducer {
     private func runSender() async {
         while !(isClosed && !hasPendingWork) {
             let nextLinger = accumulator.sealExpired(nowMs: Self.nowMs())
+            failExpiredBatches()
             let ready = accumulator.readyPartitions
             if ready.isEmpty {
                 if !hasPendingWork { resumeFlushWaiters() }
@@ -279,7 +293,10 @@ public actor KafkaProducer {
                 do {
                     byLeader[try await client.leader(topic: key.topic, partition: key.partition), default: []].append(key)
                 } catch {
-                    if let batch = accumulator.takeFirst(key) { fail(batch, error: error as? KafkaClientError ?? .connectionClosed("\(error)")) }
+                    // No leader known (the cluster is unreachable for now): the batch waits, as if sent and failed.
+                    if accumulator.startSending(key) != nil {
+                        retryOrFail(key, error: error as? KafkaClientError ?? .connectionClosed("\(error)"))
+                    }
                 }
             }
             for (leader, keys) in byLeader {
@@ -287,6 +304,18 @@ public actor KafkaProducer {
                 guard !batches.isEmpty else { continue }
                 inFlightRequests += 1
                 Task { await self.sendRequest(to: leader, batches: batches) }
+            }
+        }
+    }
+
+    /// Fails, without sending them, the waiting batches older than delivery.timeout.ms (Kafka's accumulator expiry):
+    /// while a broker is gone, each would otherwise cost a reconnect attempt before failing, one after the other.
+    private func failExpiredBatches() {
+        let now = Self.nowMs()
+        for key in accumulator.readyPartitions {
+            while let batch = accumulator.first(key), now - batch.createdMs >= config.deliveryTimeoutMs, let expired = accumulator.takeFirst(key) {
+                fail(expired, error: .timeout("no acknowledgement within delivery.timeout.ms (\(config.deliveryTimeoutMs) ms)"
+                    + (lastErrors[key].map { "; last error: \($0)" } ?? "")))
             }
         }
     }
@@ -355,6 +384,7 @@ public actor KafkaProducer {
 
     private func completeBatch(_ key: PartitionKey, baseOffset: Int64) {
         guard let batch = accumulator.takeFirst(key) else { return }
+        lastErrors[key] = nil
         for (index, callback) in batch.callbacks.enumerated() {
             callback?(.success(RecordMetadata(topic: key.topic, partition: key.partition,
                                               offset: baseOffset < 0 ? -1 : baseOffset + Int64(index))))
@@ -365,18 +395,27 @@ public actor KafkaProducer {
 
     private func retryOrFail(_ key: PartitionKey, error: KafkaClientError) {
         guard let batch = accumulator.first(key) else { return }
-        if error.isRetriable && Self.nowMs() - batch.createdMs < config.deliveryTimeoutMs {
-            // Leadership or the connection may have changed: back off, look again, then resend the same bytes (same
-            // sequence numbers). The partition stays marked in flight meanwhile so nothing overtakes the batch.
+        lastErrors[key] = error
+        let age = Self.nowMs() - batch.createdMs
+        if error.isRetriable && age < config.deliveryTimeoutMs {
+            // Leadership or the connection may have changed (a broker restarting refuses connections for a while):
+            // back off (retry.backoff.ms doubling to retry.backoff.max.ms), look again, then resend the same bytes with
+            // the same producer id, epoch and sequence numbers, so a batch the broker did append before the connection
+            // broke is recognised as a duplicate, never appended twice. The partition stays marked in flight
+            // meanwhile so nothing overtakes the batch.
             inFlightRequests += 1
+            let backoffMs = min(100 << min(batch.attempts - 1, 4), 1000, max(config.deliveryTimeoutMs - age, 1))
             Task {
-                try? await Task.sleep(nanoseconds: UInt64(min(100 * (1 << min(batch.attempts, 5)), 2000)) * 1_000_000)
+                try? await Task.sleep(nanoseconds: UInt64(backoffMs) * 1_000_000)
                 _ = try? await self.client.refreshMetadata(topics: [key.topic])
                 self.finishBackoff(key)
             }
             return
         }
-        if let failed = accumulator.takeFirst(key) { fail(failed, error: error) }
+        let reported = error.isRetriable
+            ? KafkaClientError.timeout("no acknowledgement within delivery.timeout.ms (\(config.deliveryTimeoutMs) ms); last error: \(error)")
+            : error
+        if let failed = accumulator.takeFirst(key) { fail(failed, error: reported) }
     }
 
     private func finishBackoff(_ key: PartitionKey) {

@@ -14,30 +14,57 @@ public enum EventPublisher {
         _ events: some Collection<TransactionEvent>, to topic: String, with producer: KafkaProducer,
         onDelivery: DeliveryCallback? = nil, onProgress: (Int) -> Void = { _ in }
     ) async throws {
+        try await send(events.lazy.map { ($0, 0) }, fileDigest: nil, to: topic, with: producer, onDelivery: onDelivery,
+                       onProgress: onProgress)
+    }
+
+    /// Sends the rows of an imported file, each with its ``EventSource`` header (the file's digest and the row's
+    /// line), so that the sink applies every row at most once however often the file is imported.
+    public static func send(
+        rows: some Collection<TransactionCSV.Row>, fileDigest: String, to topic: String, with producer: KafkaProducer,
+        onDelivery: DeliveryCallback? = nil, onProgress: (Int) -> Void = { _ in }
+    ) async throws {
+        try await send(rows.lazy.map { ($0.event, $0.line) }, fileDigest: fileDigest, to: topic, with: producer,
+                       onDelivery: onDelivery, onProgress: onProgress)
+    }
+
+    /// Events with their lines; the source header is added when `fileDigest` is given.
+    private static func send(
+        _ events: some Collection<(TransactionEvent, Int)>, fileDigest: String?, to topic: String, with producer: KafkaProducer,
+        onDelivery: DeliveryCallback?, onProgress: (Int) -> Void
+    ) async throws {
+        let digest = fileDigest.map { Array(($0 + ":").utf8) }
         var json: [UInt8] = []
         var chunk: [OutgoingRecord] = []
         chunk.reserveCapacity(chunkSize)
-        var lengths: [(key: Int, value: Int)] = []
+        var lengths: [(key: Int, value: Int, source: Int)] = []
         lengths.reserveCapacity(chunkSize)
         var sent = 0
         var remaining = events[...]
         while !remaining.isEmpty {
             let part = remaining.prefix(chunkSize)
             remaining = remaining.dropFirst(part.count)
-            var bytes = ByteBufferAllocator().buffer(capacity: part.count * 160)
+            var bytes = ByteBufferAllocator().buffer(capacity: part.count * (digest == nil ? 160 : 216))
             lengths.removeAll(keepingCapacity: true)
-            for event in part {
+            for (event, line) in part {
                 json.removeAll(keepingCapacity: true)
                 event.appendJSON(to: &json)
-                lengths.append((bytes.writeString(event.account), bytes.writeBytes(json)))
+                let keyLength = bytes.writeString(event.account)
+                let valueLength = bytes.writeBytes(json)
+                let sourceLength = digest.map { bytes.writeBytes($0) + bytes.writeString(String(line)) } ?? 0
+                lengths.append((keyLength, valueLength, sourceLength))
             }
             // Slices only once the buffer is complete: writing to a buffer that slices share would copy it.
             chunk.removeAll(keepingCapacity: true)
             var position = bytes.readerIndex
-            for (keyLength, valueLength) in lengths {
-                chunk.append(OutgoingRecord(key: bytes.getSlice(at: position, length: keyLength)!,
-                                            value: bytes.getSlice(at: position + keyLength, length: valueLength)!))
-                position += keyLength + valueLength
+            for (keyLength, valueLength, sourceLength) in lengths {
+                var record = OutgoingRecord(key: bytes.getSlice(at: position, length: keyLength)!,
+                                            value: bytes.getSlice(at: position + keyLength, length: valueLength)!)
+                if sourceLength > 0 {
+                    record.headers = [(EventSource.headerKey, bytes.getSlice(at: position + keyLength + valueLength, length: sourceLength)!)]
+                }
+                chunk.append(record)
+                position += keyLength + valueLength + sourceLength
             }
             try await producer.send(topic: topic, records: chunk, onDelivery: onDelivery)
             sent += chunk.count

@@ -20,6 +20,8 @@ import SQLiteStore
 /// - `rejected_records`: records that were not valid transaction events (kept, with the reason, not silently dropped).
 /// - `sink_offsets`: per partition, the next offset to apply. Written in the same transaction as the rows, which is
 ///   what makes the sink exactly-once.
+/// - `import_sources`: the imported files, by content digest (see ``EventSource``); `ledger_postings.source_id` and
+///   `source_line` name the row an entry came from, unique, so a file imported twice is applied once.
 ///
 /// Opening never drops or rewrites existing data (the original consumer dropped the table on every start).
 public enum LedgerDatabase {
@@ -126,6 +128,19 @@ public enum LedgerDatabase {
                 stated_balance_cents, derived_balance_cents FROM reconciliation_issues;
             DROP TABLE reconciliation_issues;
             ALTER TABLE reconciliation_issues_by_position RENAME TO reconciliation_issues;
+            """),
+        // Imports are idempotent end to end: an entry from a file row names its source (the file's digest, as a
+        // small id, and the line), and a unique index makes applying one source twice impossible. Partial, so entries
+        // without a source (the shell's, plain produce) cost nothing.
+        ("004_event_sources", """
+            CREATE TABLE import_sources (
+                source_id INTEGER PRIMARY KEY,
+                file_digest TEXT NOT NULL UNIQUE,
+                first_applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
+            );
+            ALTER TABLE ledger_postings ADD COLUMN source_id INTEGER REFERENCES import_sources (source_id);
+            ALTER TABLE ledger_postings ADD COLUMN source_line INTEGER CHECK (source_line > 0);
+            CREATE UNIQUE INDEX ledger_postings_by_source ON ledger_postings (source_id, source_line) WHERE source_id IS NOT NULL;
             """),
     ]
 

@@ -8,16 +8,19 @@ public struct SinkRecord: Sendable {
     public var offset: Int64
     /// The record value as it came off the wire (a slice of the fetch response: no copy per record).
     public var value: ByteBuffer?
+    /// The file row the event came from (its ``EventSource/headerKey`` header), applied at most once.
+    public var source: EventSource?
 
-    public init(topic: String, partition: Int32, offset: Int64, value: ByteBuffer?) {
+    public init(topic: String, partition: Int32, offset: Int64, value: ByteBuffer?, source: EventSource? = nil) {
         self.topic = topic
         self.partition = partition
         self.offset = offset
         self.value = value
+        self.source = source
     }
 
-    public init(topic: String, partition: Int32, offset: Int64, bytes: [UInt8]) {
-        self.init(topic: topic, partition: partition, offset: offset, value: ByteBuffer(bytes: bytes))
+    public init(topic: String, partition: Int32, offset: Int64, bytes: [UInt8], source: EventSource? = nil) {
+        self.init(topic: topic, partition: partition, offset: offset, value: ByteBuffer(bytes: bytes), source: source)
     }
 }
 
@@ -26,6 +29,8 @@ public struct ApplyReport: Sendable, Equatable {
     public var applied = 0
     /// Records below the stored offset (delivered again after a restart): skipped, never applied twice.
     public var duplicates = 0
+    /// Events from a file row already applied (the same file imported again): skipped, never applied twice.
+    public var alreadyImported = 0
     public var rejected = 0
     public var mismatches = 0
     public var negativeBalances = 0
@@ -35,6 +40,7 @@ public struct ApplyReport: Sendable, Equatable {
     public static func += (lhs: inout ApplyReport, rhs: ApplyReport) {
         lhs.applied += rhs.applied
         lhs.duplicates += rhs.duplicates
+        lhs.alreadyImported += rhs.alreadyImported
         lhs.rejected += rhs.rejected
         lhs.mismatches += rhs.mismatches
         lhs.negativeBalances += rhs.negativeBalances
@@ -102,7 +108,13 @@ public final class LedgerSink {
     private let insertOriginalRows: Statement
     private let insertEntryRows: Statement
     private static let rowsPerInsert = 64
-    private static let postingColumns = 7
+    private static let postingColumns = 9
+    /// Imported files' ids by digest (`import_sources`).
+    private var sourceIDs: [String: Int64] = [:]
+    /// The lines of each imported file applied so far, loaded on first use from the unique index.
+    private var appliedLines: [Int64: LineSet] = [:]
+    private let insertSource: Statement
+    private let selectSourceLines: Statement
     /// Entries decoded but not yet inserted (up to `rowsPerInsert`).
     private var staged: [StagedEntry] = []
     /// Where the staged entries' texts are bound from.
@@ -120,8 +132,9 @@ public final class LedgerSink {
             VALUES (?, ?, ?, ?, ?, ?)
             """)
         insertEntry = try database.prepare("""
-            INSERT INTO ledger_postings (entry_id, topic, partition, offset, amount_cents, balance_cents, stated_balance_cents)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO ledger_postings (entry_id, topic, partition, offset, amount_cents, balance_cents, stated_balance_cents,
+                                         source_id, source_line)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         func values(_ columns: Int) -> String {
             Array(repeating: "(" + Array(repeating: "?", count: columns).joined(separator: ", ") + ")", count: Self.rowsPerInsert)
@@ -132,9 +145,12 @@ public final class LedgerSink {
             VALUES \(values(6))
             """)
         insertEntryRows = try database.prepare("""
-            INSERT INTO ledger_postings (entry_id, topic, partition, offset, amount_cents, balance_cents, stated_balance_cents)
+            INSERT INTO ledger_postings (entry_id, topic, partition, offset, amount_cents, balance_cents, stated_balance_cents,
+                                         source_id, source_line)
             VALUES \(values(Self.postingColumns))
             """)
+        insertSource = try database.prepare("INSERT INTO import_sources (source_id, file_digest) VALUES (?, ?)")
+        selectSourceLines = try database.prepare("SELECT source_line FROM ledger_postings WHERE source_id = ?")
         insertIssue = try database.prepare("""
             INSERT OR REPLACE INTO reconciliation_issues (topic, partition, offset, kind, account, transaction_date,
                                                          stated_balance_cents, derived_balance_cents) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -174,6 +190,33 @@ public final class LedgerSink {
             "SELECT MAX(COALESCE((SELECT MAX(entry_id) FROM ledger_postings), 0), COALESCE((SELECT MAX(rowid) FROM transactions), 0))")
         _ = try last.step()
         nextEntryID = last.int64(0) + 1
+        let sources = try database.prepare("SELECT source_id, file_digest FROM import_sources")
+        sourceIDs = [:]
+        appliedLines = [:]
+        while try sources.step() { sourceIDs[sources.string(1) ?? ""] = sources.int64(0) }
+    }
+
+    /// The id of an imported file (new ones are inserted in the open transaction and listed in `created`), with its
+    /// applied lines loaded.
+    private func sourceID(for digest: String, created: inout [String]) throws -> Int64 {
+        if let id = sourceIDs[digest] {
+            if appliedLines[id] == nil {
+                var lines = LineSet()
+                try selectSourceLines.bind(1, id)
+                while try selectSourceLines.step() { _ = lines.insert(selectSourceLines.int64(0)) }
+                selectSourceLines.reset()
+                appliedLines[id] = lines
+            }
+            return id
+        }
+        let id = (sourceIDs.values.max() ?? 0) + 1
+        try insertSource.bind(1, id)
+        try insertSource.bind(2, digest)
+        try insertSource.run()
+        sourceIDs[digest] = id
+        appliedLines[id] = LineSet()
+        created.append(digest)
+        return id
     }
 
     /// Where to resume a partition: the stored next offset, or nil if nothing was applied yet.
@@ -213,6 +256,9 @@ public final class LedgerSink {
         var touched: [String] = []
         var entryID = nextEntryID
         staged.removeAll(keepingCapacity: true)
+        // Undone if the transaction rolls back: sources created and lines marked applied in this batch.
+        var createdSources: [String] = []
+        var markedLines: [(source: Int64, line: Int64)] = []
         do {
             try database.execute("BEGIN IMMEDIATE")
             // The current partition's key and next offset, looked up once per run of records from one partition.
@@ -239,6 +285,16 @@ public final class LedgerSink {
                     report.rejected += 1
                     continue
                 }
+                var source: (id: Int64, line: Int64)?
+                if let origin = record.source {
+                    let id = try sourceID(for: origin.fileDigest, created: &createdSources)
+                    if !appliedLines[id, default: LineSet()].insert(origin.line) {
+                        report.alreadyImported += 1
+                        continue
+                    }
+                    markedLines.append((id, origin.line))
+                    source = (id, origin.line)
+                }
                 let balance = { (state: inout AccountState) -> Money in
                     if !state.dirty {
                         state.dirty = true
@@ -247,7 +303,7 @@ public final class LedgerSink {
                     state.apply(event)
                     return state.balance
                 }(&working[event.account, default: AccountState()])
-                staged.append(StagedEntry(id: entryID, record: record, event: event, balance: balance))
+                staged.append(StagedEntry(id: entryID, record: record, event: event, balance: balance, source: source))
                 if staged.count == Self.rowsPerInsert { try insertStaged() }
                 entryID += 1
                 report.applied += 1
@@ -288,7 +344,13 @@ public final class LedgerSink {
                               upsertOffset, upsertBalance] {
                 statement.reset()
             }
+            insertSource.reset()
+            selectSourceLines.reset()
             staged.removeAll(keepingCapacity: true)
+            for (id, line) in markedLines { appliedLines[id]?.remove(line) }
+            for digest in createdSources {
+                if let id = sourceIDs.removeValue(forKey: digest) { appliedLines[id] = nil }
+            }
             throw error
         }
         nextOffsets = offsets
@@ -303,6 +365,7 @@ public final class LedgerSink {
         var record: SinkRecord
         var event: TransactionEvent
         var balance: Money
+        var source: (id: Int64, line: Int64)?
     }
 
     /// Inserts the staged entries' two rows each: a full group with the multi-row statements, a partial one (the end
@@ -349,6 +412,13 @@ public final class LedgerSink {
         try entry.bind(entryBase + 5, event.amount.cents)
         try entry.bind(entryBase + 6, staged.balance.cents)
         if let stated = event.statedBalance { try entry.bind(entryBase + 7, stated.cents) } else { try entry.bindNull(entryBase + 7) }
+        if let source = staged.source {
+            try entry.bind(entryBase + 8, source.id)
+            try entry.bind(entryBase + 9, source.line)
+        } else {
+            try entry.bindNull(entryBase + 8)
+            try entry.bindNull(entryBase + 9)
+        }
     }
 
     /// The type names, in static storage (bound without copies).
@@ -387,6 +457,25 @@ public final class LedgerSink {
         try insertRejected.bind(4, reason)
         try insertRejected.bind(5, record.value.map { String(decoding: $0.readableBytesView.prefix(4096), as: UTF8.self) })
         try insertRejected.run()
+    }
+}
+
+/// A set of line numbers as a sparse bitmap: 64 lines per word, words kept by index, so a file of a million rows
+/// costs about 16,000 words, and a line number from a record header, however large, costs one word.
+struct LineSet {
+    private var words: [Int64: UInt64] = [:]
+
+    /// Inserts `line`; false if it was already there.
+    mutating func insert(_ line: Int64) -> Bool {
+        let (word, bit) = (line >> 6, UInt64(1) << UInt64(line & 63))
+        let current = words[word, default: 0]
+        if current & bit != 0 { return false }
+        words[word] = current | bit
+        return true
+    }
+
+    mutating func remove(_ line: Int64) {
+        words[line >> 6]? &= ~(UInt64(1) << UInt64(line & 63))
     }
 }
 

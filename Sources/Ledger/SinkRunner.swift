@@ -80,7 +80,11 @@ public final class SinkRunner {
         func finishWriting() async throws {
             guard let current = writing else { return }
             writing = nil
-            totals += try await current.task.value
+            let report = try await current.task.value
+            if report.alreadyImported > 0 {
+                logger.debug("file rows already applied by an earlier import were skipped", metadata: ["rows": "\(report.alreadyImported)"])
+            }
+            totals += report
             batches += 1
             onBatch(Progress(report: totals, batches: batches))
             if options.monitoringGroup != nil { try? await consumer.commit(current.positions) }
@@ -109,8 +113,9 @@ public final class SinkRunner {
                 let records = try await consumer.poll(timeoutMs: pending.isEmpty ? min(options.batchMilliseconds, 500) : 1)
                 if pending.isEmpty { oldest = Self.nowMs() }
                 for record in records {
-                    pending.append(LedgerSink.DecodedRecord(SinkRecord(topic: record.topic, partition: record.partition,
-                                                                       offset: record.offset, value: record.value)))
+                    pending.append(LedgerSink.DecodedRecord(SinkRecord(
+                        topic: record.topic, partition: record.partition, offset: record.offset, value: record.value,
+                        source: record.headers.isEmpty ? nil : EventSource(headers: record.headers))))
                     pendingPositions[TopicPartition(topic: record.topic, partition: record.partition)] = record.offset + 1
                 }
                 if pending.count >= options.batchRecords || (!pending.isEmpty && (records.isEmpty || Self.nowMs() - oldest >= options.batchMilliseconds)) {

@@ -15,7 +15,8 @@ struct CSVImport {
             printError("produce", "cannot read \(file): no such file or not readable")
             throw ExitCodes.ioError
         }
-        let parsed = TransactionCSV(bytes: Array(data), file: file)
+        let bytes = Array(data)
+        let parsed = TransactionCSV(bytes: bytes, file: file)
         if !parsed.errors.isEmpty {
             for error in parsed.errors.prefix(50) { printError("produce", error.description) }
             if parsed.errors.count > 50 { printError("produce", "… and \(parsed.errors.count - 50) more invalid rows") }
@@ -26,17 +27,20 @@ struct CSVImport {
         }
         let topic = command.topic
         let rows = parsed.rows
+        // Every record names its row (the file's digest and the line): the sink applies each row once, so importing
+        // the file again after a failure, or by mistake, adds only what is missing.
+        let digest = EventSource.digest(of: bytes)
         let progress = ProgressLine()
         let failures = Mutex<[String]>([])
         var stats = ProducerStats()
         try await withClient(command.client, command: "produce", clientId: "ledgerstream-csv") { kafka in
-            let producer = KafkaProducer(client: kafka, config: command.producerConfig)
+            let producer = KafkaProducer(client: kafka, config: try command.producerConfig)
             let onDelivery: DeliveryCallback = { result in
                 if case .failure(let error) = result { failures.withLock { if $0.count < 5 { $0.append(error.description) } } }
             }
             do {
                 try await command.sending(with: producer) {
-                    try await EventPublisher.send(rows.lazy.map(\.event), to: topic, with: producer, onDelivery: onDelivery) { sent in
+                    try await EventPublisher.send(rows: rows, fileDigest: digest, to: topic, with: producer, onDelivery: onDelivery) { sent in
                         if rows.count >= 10_000 { progress.update("sending \(file) " + ProgressLine.bar(done: sent, total: rows.count)) }
                     }
                 }

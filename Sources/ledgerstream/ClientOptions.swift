@@ -2,6 +2,7 @@ import ArgumentParser
 import FoundationEssentials
 import JavaProperties
 import KafkaClient
+import KafkaSecurity
 
 /// `--bootstrap-server` / `-b` and the connection's security, shared by every client command. Servers fall back to
 /// $LEDGERSTREAM_BOOTSTRAP_SERVERS, then localhost:9092, as Kafka's tools do. Security settings come from a Kafka tools
@@ -12,7 +13,7 @@ struct ClientOptions: ParsableArguments {
     var bootstrapServer: String?
 
     @Option(name: .customShort("X"), help: ArgumentHelp(
-        "A client property, librdkafka style (repeatable): security.protocol, sasl.mechanism, sasl.username, sasl.password, ssl.ca.location, ssl.certificate.location, ssl.key.location, ssl.key.password, ssl.endpoint.identification.algorithm.",
+        "A client property, librdkafka style (repeatable): security.protocol, sasl.mechanism, sasl.username, sasl.password, ssl.ca.location, ssl.certificate.location, ssl.key.location, ssl.key.password, ssl.endpoint.identification.algorithm; reconnect.backoff.ms, reconnect.backoff.max.ms; for produce delivery.timeout.ms (message.timeout.ms), max.block.ms, request.timeout.ms; for consume default.api.timeout.ms.",
         valueName: "key=value"))
     var properties: [String] = []
 
@@ -25,8 +26,8 @@ struct ClientOptions: ParsableArguments {
         bootstrapServer ?? ProcessInfo.processInfo.environment[KafkaClient.bootstrapEnvironmentVariable] ?? "localhost:9092"
     }
 
-    /// The security settings: the file's, then `-X` pairs.
-    func security() throws -> ClientSecurity {
+    /// The client properties: the `--command-config` file's, then `-X` pairs, which win.
+    func mergedProperties() throws -> [String: String] {
         var merged: [String: String] = [:]
         if let commandConfig {
             guard let text = try? String(contentsOfFile: commandConfig, encoding: .utf8) else {
@@ -40,17 +41,39 @@ struct ClientOptions: ParsableArguments {
             }
             merged[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
         }
+        return merged
+    }
+
+    /// The security settings.
+    func security() throws -> ClientSecurity {
         do {
-            return try ClientSecurity(properties: merged)
+            return try ClientSecurity(properties: try mergedProperties())
+        } catch let error as ValidationError {
+            throw error
         } catch {
             throw ValidationError("\(error)")
         }
     }
 
+    /// A timing property in milliseconds (`reconnect.backoff.ms`, `delivery.timeout.ms`, …), if set; the first of
+    /// `keys` that is set wins (librdkafka and Java sometimes name one setting differently).
+    func milliseconds(_ keys: String..., allowZero: Bool = false) throws -> Int64? {
+        let merged = try mergedProperties()
+        guard let key = keys.first(where: { merged[$0] != nil }), let text = merged[key] else { return nil }
+        guard let value = Int64(text.trimmingSpaces()), value > 0 || (allowZero && value == 0) else {
+            throw ValidationError("\(key) must be a \(allowZero ? "non-negative" : "positive") number of milliseconds, got '\(text)'")
+        }
+        return value
+    }
+
     func makeClient(clientId: String) throws -> KafkaClient {
         let security = try security()
+        var backoff = ReconnectBackoff()
+        if let initial = try milliseconds("reconnect.backoff.ms", allowZero: true) { backoff.initialMs = initial }
+        if let maximum = try milliseconds("reconnect.backoff.max.ms") { backoff.maxMs = max(maximum, backoff.initialMs) }
         do {
-            return KafkaClient(bootstrap: try BrokerAddress.list(servers), clientId: clientId, security: security)
+            return KafkaClient(bootstrap: try BrokerAddress.list(servers), clientId: clientId, security: security,
+                               reconnectBackoff: backoff)
         } catch {
             throw ValidationError("\(error)")
         }
@@ -64,6 +87,7 @@ func exitCode(for error: any Error, command: String) -> ExitCode {
         printError(command, error.description)
         if case .unreachable = error { return ExitCodes.unavailable }
         if case .connectionClosed = error { return ExitCodes.unavailable }
+        if case .disconnected = error { return ExitCodes.unavailable }
         if case .authenticationFailed = error { return ExitCodes.permission }
         if case .tlsFailed = error { return ExitCodes.permission }
         if case .notAuthorized = error { return ExitCodes.permission }

@@ -131,6 +131,7 @@ struct ConsumeCommand: AsyncParsableCommand {
         config.autoOffsetReset = fromBeginning ? .earliest : .latest
         config.fetchMaxWaitMs = 500
         config.isolationLevel = effectiveIsolation
+        if let timeout = try client.milliseconds("default.api.timeout.ms") { config.defaultApiTimeoutMs = timeout }
         let formatter = RecordFormatter(format: format)
         let output = OutputWriter()
         try await withClient(client, command: "consume", clientId: "ledgerstream-consumer") { kafka in
@@ -166,7 +167,8 @@ struct ConsumeCommand: AsyncParsableCommand {
             printFlushed("ledgerstream sink applying \(topics.joined(separator: ",")) to \(path)")
             let runner = SinkRunner(client: kafka, sink: ledger, options: options, logger: logger)
             totals = try await runner.run(shouldStop: { stopRequested.withLock { $0 } }) { step in
-                progress.update("applied \(step.report.applied) records in \(step.batches) transactions")
+                let skipped = step.report.alreadyImported > 0 ? ", \(step.report.alreadyImported) already applied by an earlier import" : ""
+                progress.update("applied \(step.report.applied) records in \(step.batches) transactions\(skipped)")
             }
         }
         progress.finish()
@@ -175,6 +177,9 @@ struct ConsumeCommand: AsyncParsableCommand {
         if totals.negativeBalances > 0 { notes.append("\(totals.negativeBalances) negative balance\(totals.negativeBalances == 1 ? "" : "s")") }
         if totals.rejected > 0 { notes.append("\(totals.rejected) invalid record\(totals.rejected == 1 ? "" : "s") kept in rejected_records") }
         if totals.duplicates > 0 { notes.append("\(totals.duplicates) already applied") }
+        if totals.alreadyImported > 0 {
+            notes.append("\(totals.alreadyImported) file row\(totals.alreadyImported == 1 ? "" : "s") already applied by an earlier import, skipped")
+        }
         printError("consume", "applied \(totals.applied) transactions to \(path)" + (notes.isEmpty ? "" : " (\(notes.joined(separator: ", ")))"))
     }
 

@@ -97,7 +97,7 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     /// The CSV to import: --csv, else the repository's sample, else the built-in copy of it.
-    private func loadTransactions() throws -> (name: String, rows: [TransactionCSV.Row]) {
+    private func loadTransactions() throws -> DemoInput {
         let path = csv ?? "data/client_transactions.csv"
         let bytes: [UInt8]
         let name: String
@@ -114,7 +114,7 @@ struct DemoCommand: AsyncParsableCommand {
             for error in parsed.errors.prefix(20) { printError("demo", error.description) }
             throw ExitCodes.dataError
         }
-        return (name, parsed.rows)
+        return DemoInput(name: name, rows: parsed.rows, digest: EventSource.digest(of: bytes))
     }
 
     var databasePath: String { dir + "/ledger.db" }
@@ -130,16 +130,23 @@ struct DemoCommand: AsyncParsableCommand {
         """
 }
 
+/// The transactions the demo imports: where from, the rows, and the file's digest (each record names its row).
+struct DemoInput: Sendable {
+    var name: String
+    var rows: [TransactionCSV.Row]
+    var digest: String
+}
+
 /// The demo's steps, run as a service next to the broker: once it listens, create the topic, produce, sink, report;
 /// then (with --keep-running) keep the sink going until shutdown.
 final class DemoSteps: Service, Sendable {
     let command: DemoCommand
-    let input: (name: String, rows: [TransactionCSV.Row])
+    let input: DemoInput
     let ready: AsyncStream<Int>
     let logger: Logger
     let failure = Mutex<(any Error)?>(nil)
 
-    init(command: DemoCommand, input: (name: String, rows: [TransactionCSV.Row]), ready: AsyncStream<Int>, logger: Logger) {
+    init(command: DemoCommand, input: DemoInput, ready: AsyncStream<Int>, logger: Logger) {
         self.command = command
         self.input = input
         self.ready = ready
@@ -167,7 +174,7 @@ final class DemoSteps: Service, Sendable {
 
             let producer = KafkaProducer(client: client, config: ProducerConfig())
             let failed = Mutex(0)
-            try await EventPublisher.send(input.rows.lazy.map(\.event), to: topic, with: producer,
+            try await EventPublisher.send(rows: input.rows, fileDigest: input.digest, to: topic, with: producer,
                                           onDelivery: { if case .failure = $0 { failed.withLock { $0 += 1 } } })
             await producer.close()
             guard failed.withLock({ $0 }) == 0 else { throw KafkaClientError.timeout("\(failed.withLock { $0 }) transactions were not acknowledged") }

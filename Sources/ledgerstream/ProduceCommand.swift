@@ -104,8 +104,18 @@ struct ProduceCommand: AsyncParsableCommand {
         }
     }
 
-    /// The producer settings the options ask for.
+    /// The producer settings the options ask for (timeouts from `-X` / `--command-config` properties).
     var producerConfig: ProducerConfig {
+        get throws {
+            var config = baseProducerConfig
+            if let timeout = try client.milliseconds("delivery.timeout.ms", "message.timeout.ms") { config.deliveryTimeoutMs = timeout }
+            if let timeout = try client.milliseconds("max.block.ms", allowZero: true) { config.maxBlockMs = timeout }
+            if let timeout = try client.milliseconds("request.timeout.ms") { config.requestTimeoutMs = Int32(clamping: timeout) }
+            return config
+        }
+    }
+
+    private var baseProducerConfig: ProducerConfig {
         var config = ProducerConfig()
         config.acks = acks == "0" ? .none : acks == "1" ? .leader : .all
         config.idempotent = !noIdempotence
@@ -142,7 +152,7 @@ struct ProduceCommand: AsyncParsableCommand {
             try await CSVImport(command: self, file: csv).run()
             return
         }
-        let config = producerConfig
+        let config = try producerConfig
         let parsedHeaders: [(key: String, value: ByteBuffer?)] = headers.map { header in
             let equals = header.firstIndex(of: "=")!
             return (String(header[..<equals]), ByteBuffer(string: String(header[header.index(after: equals)...])))

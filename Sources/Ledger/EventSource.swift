@@ -1,0 +1,68 @@
+import Crypto
+import NIOCore
+
+/// Where a transaction event came from: one row of an imported file, named by the file's content (not its path: a
+/// renamed or copied file is the same import) and the row's line.
+///
+/// `produce --csv` puts it on every record as the header ``headerKey``, and the sink applies each source at most
+/// once (a unique index in the ledger), so importing a file again — after a failure, or by mistake — applies only
+/// the rows not applied yet. Header value: `<32 hex digits>:<line>`, the first 128 bits of the file's SHA-256 and
+/// the 1-based line number, readable in `kcat -J` or `consume --format json`.
+public struct EventSource: Hashable, Sendable, CustomStringConvertible {
+    public static let headerKey = "ledgerstream.source"
+    /// Hex digits of the digest kept: 128 bits, so two different files share one with negligible probability.
+    static let digestHexLength = 32
+
+    /// The file's content digest: ``digestHexLength`` lowercase hex digits.
+    public var fileDigest: String
+    /// The 1-based line of the row in the file.
+    public var line: Int64
+
+    public init(fileDigest: String, line: Int64) {
+        self.fileDigest = fileDigest
+        self.line = line
+    }
+
+    /// The digest of a file's content, as ``fileDigest`` holds it.
+    public static func digest(of bytes: [UInt8]) -> String {
+        let hex: [UInt8] = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(digestHexLength)
+        var hasher = SHA256()
+        bytes.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        let hash = hasher.finalize()
+        for byte in hash.prefix(digestHexLength / 2) {
+            text.append(hex[Int(byte >> 4)])
+            text.append(hex[Int(byte & 0xF)])
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
+
+    public var headerValue: String { "\(fileDigest):\(line)" }
+
+    public var description: String { "line \(line) of the file with digest \(fileDigest)" }
+
+    /// Parses a header value; nil unless it is exactly `<32 lowercase hex>:<positive line>`.
+    public init?(headerValue bytes: ByteBufferView) {
+        let colon = bytes.startIndex + Self.digestHexLength
+        guard bytes.count > Self.digestHexLength + 1, bytes.count <= Self.digestHexLength + 19, bytes[colon] == UInt8(ascii: ":")
+        else { return nil }
+        var line: Int64 = 0
+        for byte in bytes[(colon + 1)...] {
+            guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
+            line = line * 10 + Int64(byte - UInt8(ascii: "0"))
+        }
+        guard line > 0, bytes[bytes.startIndex..<colon].allSatisfy({
+            (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0)
+        }) else { return nil }
+        fileDigest = String(decoding: bytes[bytes.startIndex..<colon], as: UTF8.self)
+        self.line = line
+    }
+
+    /// The source named in a record's headers, if any (the last one wins, as with Kafka headers read by key).
+    public init?(headers: [(key: String, value: ByteBuffer?)]) {
+        guard let header = headers.last(where: { $0.key == Self.headerKey }), let value = header.value,
+              let parsed = EventSource(headerValue: value.readableBytesView) else { return nil }
+        self = parsed
+    }
+}

@@ -1,0 +1,178 @@
+"""The pipeline rides through failures: `produce --csv` keeps going while the broker, the sink and the coordinator
+(`ledgerstream zookeeper`, where the broker is registered) are each killed with SIGKILL at random moments and
+restarted, and the ledger ends equal to a recomputation from the CSV, every row applied exactly once. An import that
+failed part-way (the broker gone past delivery.timeout.ms) is simply run again: rows already applied are skipped.
+
+Random choices come from a seed printed at the start of each test (set LEDGERSTREAM_FAULT_SEED to replay one).
+"""
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import time
+
+from conftest import BIN, Server, broker_args, restart_zookeeper, run
+
+SESSION_MS = 4000
+
+
+def seeded(name):
+    seed = int(os.environ.get("LEDGERSTREAM_FAULT_SEED", random.randrange(1 << 32)))
+    print(f"{name}: LEDGERSTREAM_FAULT_SEED={seed}")
+    return random.Random(seed)
+
+
+def write_csv(path, rng, total, accounts=200):
+    """A random walk of deposits and withdrawals (exact cents), with the balance column left empty; returns each
+    account's expected balance in cents and its number of rows."""
+    balances, counts = {}, {}
+    names = [f"C{i:04d}" for i in range(accounts)]
+    with open(path, "w") as out:
+        out.write("transaction_date;account;transaction_value;balance\n")
+        for i in range(total):
+            account = rng.choice(names)
+            cents = rng.randint(1, 500_000) * (1 if rng.random() < 0.55 else -1)
+            balances[account] = balances.get(account, 0) + cents
+            counts[account] = counts.get(account, 0) + 1
+            sign = "-" if cents < 0 else ""
+            out.write(f"2024-{1 + i % 12:02d}-{1 + i % 28:02d} {i % 24:02d}:00:00;{account};{sign}{abs(cents) // 100}.{abs(cents) % 100:02d};\n")
+    return balances, counts
+
+
+def query(db, sql):
+    connection = sqlite3.connect(db, timeout=30)
+    try:
+        return connection.execute(sql).fetchall()
+    finally:
+        connection.close()
+
+
+def applied(db):
+    try:
+        return query(db, "SELECT COUNT(*) FROM ledger_postings")[0][0]
+    except sqlite3.Error:
+        return 0
+
+
+def log_bytes(directory):
+    return sum(os.path.getsize(os.path.join(root, name)) for root, _, names in os.walk(directory)
+               for name in names if name.endswith(".log"))
+
+
+def start_sink(db, address):
+    return subprocess.Popen([BIN, "consume", "transactions", "--sink", "sqlite", "--db", db, "-b", address],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def assert_ledger_matches(db, total, balances, counts):
+    assert query(db, "SELECT COUNT(*), COUNT(DISTINCT source_line) FROM ledger_postings") == [(total, total)]
+    assert query(db, "SELECT COUNT(*) FROM transactions") == [(total,)]
+    assert dict(query(db, "SELECT account, balance_cents FROM account_balances")) == balances
+    assert dict(query(db, "SELECT account, entries FROM account_balances")) == counts
+    # No position applied twice either.
+    assert query(db, "SELECT COUNT(*) FROM (SELECT DISTINCT topic, partition, offset FROM ledger_postings)") == [(total,)]
+
+
+def wait_for_sink(db, total, sink, timeout=180):
+    deadline = time.time() + timeout
+    while applied(db) < total and time.time() < deadline:
+        assert sink.poll() is None, f"the sink exited: {sink.stderr.read()}"
+        time.sleep(0.2)
+    assert applied(db) == total
+
+
+def test_producer_broker_sink_and_coordinator_killed_at_random(data_dir, start_zookeeper):
+    rng = seeded("pipeline faults")
+    total = 200_000
+    csv = os.path.join(data_dir, "transactions.csv")
+    balances, counts = write_csv(csv, rng, total)
+    zookeeper = start_zookeeper()
+    broker_dir = os.path.join(data_dir, "broker")
+    broker = Server(broker_args(broker_dir, extra=[
+        "--zookeeper", f"127.0.0.1:{zookeeper.port}/kafka",
+        "--override", f"zookeeper.session.timeout.ms={SESSION_MS}"]), broker_dir).start()
+    db = os.path.join(data_dir, "ledger.db")
+    sink = None
+    producer = None
+    try:
+        run([BIN, "topic", "create", "transactions", "--partitions", "3", "-b", broker.address])
+        sink = start_sink(db, broker.address)
+        producer = subprocess.Popen([BIN, "produce", "--csv", csv, "-b", broker.address],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # Every victim once, in a random order, quickly (the broker never last: its kill must interrupt the import),
+        # then more at random while the import runs. A victim left when the import ends (the sink, the coordinator)
+        # is killed while the sink catches up.
+        victims = ["broker", "sink", "zookeeper"]
+        rng.shuffle(victims)
+        if victims[2] == "broker":
+            victims[1], victims[2] = victims[2], victims[1]
+        faults = []
+
+        def kill(victim):
+            nonlocal sink, zookeeper
+            if victim == "broker":
+                broker.restart(kill=True)
+            elif victim == "zookeeper":
+                zookeeper = restart_zookeeper(zookeeper, kill=True)
+            else:
+                sink.send_signal(signal.SIGKILL)
+                sink.wait()
+                time.sleep(rng.uniform(0, 0.5))
+                sink = start_sink(db, broker.address)
+            faults.append((victim, "while producing" if producer.poll() is None else "while the sink catches up"))
+
+        while len(faults) < 8 and (len(faults) < 3 or producer.poll() is None):
+            time.sleep(rng.uniform(0.1, 0.6) if len(faults) < 3 else rng.uniform(0.3, 1.5))
+            kill(victims[len(faults)] if len(faults) < 3 else rng.choice(["broker", "sink", "zookeeper"]))
+        out, err = producer.communicate(timeout=600)
+        print(f"faults injected: {faults}")
+        assert ("broker", "while producing") in faults
+        assert producer.returncode == 0, err
+        assert f"{total} transactions from {csv} acknowledged" in err
+        wait_for_sink(db, total, sink)
+        sink.send_signal(signal.SIGTERM)
+        assert sink.wait(timeout=30) == 0
+        assert_ledger_matches(db, total, balances, counts)
+    finally:
+        for process in (producer, sink):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
+        broker.stop(kill=True)
+
+
+def test_an_import_that_failed_part_way_is_run_again_without_doubling(data_dir):
+    rng = seeded("re-import")
+    total = 100_000
+    csv = os.path.join(data_dir, "transactions.csv")
+    balances, counts = write_csv(csv, rng, total)
+    broker_dir = os.path.join(data_dir, "broker")
+    broker = Server(broker_args(broker_dir), broker_dir).start()
+    db = os.path.join(data_dir, "ledger.db")
+    try:
+        run([BIN, "topic", "create", "transactions", "--partitions", "3", "-b", broker.address])
+        # The broker goes away for longer than the producer's delivery timeout: the import fails part-way.
+        producer = subprocess.Popen([BIN, "produce", "--csv", csv, "-b", broker.address, "-X", "delivery.timeout.ms=1500"],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # Killed once part of the file is in the log (about a tenth of it, in 200-byte records).
+        deadline = time.time() + 120
+        while log_bytes(broker_dir) < rng.uniform(0.05, 0.5) * total * 200 and time.time() < deadline:
+            time.sleep(0.02)
+        broker.stop(kill=True)
+        _, err = producer.communicate(timeout=120)
+        assert producer.returncode == 1, err
+        assert f"of {total} transactions acknowledged" in err and "delivery.timeout.ms" in err, err
+        broker.restart()
+        # Run again, as the user would: everything ends up applied exactly once, and the sink says what it skipped.
+        run([BIN, "produce", "--csv", csv, "-b", broker.address], timeout=300)
+        result = run([BIN, "consume", "transactions", "--sink", "sqlite", "--db", db, "-e", "-b", broker.address], timeout=300)
+        assert_ledger_matches(db, total, balances, counts)
+        assert "already applied by an earlier import, skipped" in result.stderr, result.stderr
+        # A third run, by mistake, applies nothing.
+        run([BIN, "produce", "--csv", csv, "-b", broker.address], timeout=300)
+        again = run([BIN, "consume", "transactions", "--sink", "sqlite", "--db", db, "-e", "-b", broker.address], timeout=300)
+        assert f"applied 0 transactions to {db} ({total} file rows already applied by an earlier import, skipped)" in again.stderr
+        assert_ledger_matches(db, total, balances, counts)
+    finally:
+        broker.stop(kill=True)
