@@ -113,6 +113,12 @@ public struct BrokerConfig: Sendable, Equatable {
     public var connectionFailedAuthenticationDelayMs: Int64 = 100
     /// Kafka's connections.max.idle.ms: a connection with nothing read or written for this long is closed.
     public var connectionsMaxIdleMs: Int64 = 600_000
+    /// Kafka's max.connections: client connections beyond it are closed as they arrive (the file-descriptor limit
+    /// sets a lower ceiling, see ``ConnectionLimiter``).
+    public var maxConnections = Int(Int32.max)
+    /// Kafka's max.connections.per.ip and max.connections.per.ip.overrides (`host:count,…`).
+    public var maxConnectionsPerIP = Int(Int32.max)
+    public var maxConnectionsPerIPOverrides: [String: Int] = [:]
     /// A client on a TLS or SASL listener must finish its handshake and authentication within this long
     /// (the smaller of 30 s and connections.max.idle.ms).
     public var authenticationTimeoutMs: Int64 { min(30_000, connectionsMaxIdleMs) }
@@ -201,6 +207,19 @@ public struct BrokerConfig: Sendable, Equatable {
         case "connection.failed.authentication.delay.ms": connectionFailedAuthenticationDelayMs = try int(Int64.self, 0...60_000)
         case "sasl.server.max.receive.size": saslServerMaxReceiveSize = try int(Int.self, 64...Int(Int32.max))
         case "connections.max.idle.ms": connectionsMaxIdleMs = try int(Int64.self, 1...Int64.max)
+        case "max.connections": maxConnections = try int(Int.self, 1...Int(Int32.max))
+        case "max.connections.per.ip": maxConnectionsPerIP = try int(Int.self, 0...Int(Int32.max))
+        case "max.connections.per.ip.overrides":
+            var overrides: [String: Int] = [:]
+            for entry in value.split(separator: ",") where !entry.allSatisfy(\.isWhitespace) {
+                // The count follows the last colon, so IPv6 addresses need no brackets (Kafka's format).
+                guard let colon = entry.lastIndex(of: ":"), let count = Int(String(entry[entry.index(after: colon)...]).trimmingSpaces()),
+                      count >= 0, !String(entry[..<colon]).trimmingSpaces().isEmpty else {
+                    throw .invalid(key: key, value: value, reason: "expected host:count pairs separated by commas")
+                }
+                overrides[String(entry[..<colon]).trimmingSpaces()] = count
+            }
+            maxConnectionsPerIPOverrides = overrides
         case "authorizer.class.name":
             let known = ["kafka.security.authorizer.AclAuthorizer", "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
                          "kafka.security.auth.SimpleAclAuthorizer"]

@@ -1,6 +1,7 @@
 import Coordinator
 import Framing
 import KafkaSecurity
+import Dispatch
 import Logging
 import NIOCore
 import NIOPosix
@@ -44,6 +45,8 @@ public final class BrokerServer: Service {
     private let group: MultiThreadedEventLoopGroup
     private let pool: NIOThreadPool
     private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
+    /// Connection admission (max.connections, per IP, the descriptor ceiling) and the refusals not yet logged.
+    private let admission: Mutex<(limiter: ConnectionLimiter, refusedSinceLog: Int, lastLogNs: UInt64)>
     private let onReady: @Sendable (SocketAddress) -> Void
     private let onListener: @Sendable (Listener, SecurityProtocol, SocketAddress) -> Void
     /// Each listener's TLS context, SASL mechanisms and users, resolved (and checked) before anything starts.
@@ -61,6 +64,14 @@ public final class BrokerServer: Service {
         self.onListener = onListener
         listenerSecurity = try config.listeners.map { try ListenerSecurity(listener: $0, config: config) }
         try Self.checkNames(config)
+        let descriptors = DescriptorLimit.raiseToHardLimit()
+        let ceiling = ConnectionLimiter.ceiling(descriptorLimit: descriptors)
+        admission = Mutex((ConnectionLimiter(maxConnections: min(config.maxConnections, ceiling), maxPerIP: config.maxConnectionsPerIP,
+                                             perIPOverrides: config.maxConnectionsPerIPOverrides), 0, 0))
+        if ceiling < config.maxConnections {
+            logger.debug("connections limited by the file-descriptor limit", metadata: [
+                "descriptorLimit": "\(descriptors)", "maxConnections": "\(ceiling)"])
+        }
         let threads = config.networkThreads > 0 ? config.networkThreads : System.coreCount
         group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         pool = NIOThreadPool(numberOfThreads: config.ioThreads)
@@ -213,8 +224,14 @@ public final class BrokerServer: Service {
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let maxFrame = config.socketRequestMaxBytes
                     let remote = channel.remoteAddress
+                    let host = remote?.ipAddress ?? "unknown"
+                    guard admit(host) else {
+                        channel.close(promise: nil)
+                        return
+                    }
+                    channel.closeFuture.whenComplete { _ in self.admission.withLock { $0.limiter.release(host) } }
+                    let maxFrame = config.socketRequestMaxBytes
                     let session = ConnectionSession(
                         security: security, clientHost: remote?.ipAddress ?? "unknown",
                         clientAddress: remote.map { "\($0)" } ?? "unknown",
@@ -240,6 +257,23 @@ public final class BrokerServer: Service {
         } catch let error as IOError {
             throw BrokerStartError.cannotBind(host: host, port: listener.port, reason: "\(error)")
         }
+    }
+
+    /// Counts a new connection in, or refuses it: the refusal is logged at most every 10 s, with how many there were.
+    private func admit(_ host: String) -> Bool {
+        let now = DispatchTime.now().uptimeNanoseconds
+        let (refusal, toLog) = admission.withLock { state -> (ConnectionLimiter.Refusal?, Int) in
+            guard let refusal = state.limiter.admit(host) else { return (nil, 0) }
+            state.refusedSinceLog += 1
+            guard now - state.lastLogNs >= 10_000_000_000 || state.lastLogNs == 0 else { return (refusal, 0) }
+            defer { state.refusedSinceLog = 0; state.lastLogNs = now }
+            return (refusal, state.refusedSinceLog)
+        }
+        guard let refusal else { return true }
+        if toLog > 0 {
+            logger.warning("connections refused", metadata: ["client": "\(host)", "refused": "\(toLog)", "reason": "\(refusal)"])
+        }
+        return false
     }
 
     /// - Parameter quietly: the broker never served (it could not bind), so no "stopped" line is logged.

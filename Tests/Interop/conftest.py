@@ -22,10 +22,12 @@ READY = re.compile(r"listening on ([0-9.]+):(\d+)")
 class Server:
     """A ledgerstream server process started with `args`, ready once it prints its readiness line."""
 
-    def __init__(self, args, data_dir, name="broker"):
+    def __init__(self, args, data_dir, name="broker", preexec_fn=None):
         self.args = args
         self.data_dir = data_dir
         self.name = name
+        # Runs in the child before exec (e.g. to lower its resource limits).
+        self.preexec_fn = preexec_fn
         self.process = None
         self.port = None
         self.output = []
@@ -33,7 +35,8 @@ class Server:
     def start(self, timeout=30):
         self.output = []
         self.process = subprocess.Popen(
-            [BIN] + self.args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+            [BIN] + self.args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+            preexec_fn=self.preexec_fn)
         deadline = time.time() + timeout
         while time.time() < deadline:
             line = self.process.stdout.readline()
