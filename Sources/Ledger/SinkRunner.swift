@@ -2,6 +2,7 @@ import KafkaClient
 import KafkaProtocol
 import Logging
 import NIOPosix
+import SQLiteStore
 import Synchronization
 
 /// Runs the SQLite sink: consumes topics from the offsets stored in the database, applies records in batches (by
@@ -71,7 +72,7 @@ public final class SinkRunner {
         var pending: [LedgerSink.DecodedRecord] = []
         var pendingPositions: [TopicPartition: Int64] = [:]
         /// The batch being written, and the positions it completes.
-        var writing: (task: Task<ApplyReport, any Error>, positions: [TopicPartition: Int64])?
+        var writing: (task: Task<ApplyReport, any Error>, batch: [LedgerSink.DecodedRecord], positions: [TopicPartition: Int64])?
         var oldest = Self.nowMs()
         var lastTopologyCheck = Self.nowMs()
         let writer = self.writer
@@ -80,7 +81,12 @@ public final class SinkRunner {
         func finishWriting() async throws {
             guard let current = writing else { return }
             writing = nil
-            let report = try await current.task.value
+            let report: ApplyReport
+            do {
+                report = try await current.task.value
+            } catch let error as SQLiteError where error.isFull {
+                report = try await applyOnceSpaceReturns(current.batch, firstError: error)
+            }
             if report.alreadyImported > 0 {
                 logger.debug("file rows already applied by an earlier import were skipped", metadata: ["rows": "\(report.alreadyImported)"])
             }
@@ -101,7 +107,30 @@ public final class SinkRunner {
             let batch = pending
             pending = []
             pending.reserveCapacity(min(options.batchRecords, 1 << 16))
-            writing = (Task { try await thread.runIfActive { try writer.apply(batch) } }, pendingPositions)
+            writing = (Task { try await thread.runIfActive { try writer.apply(batch) } }, batch, pendingPositions)
+        }
+        /// A full disk refuses the batch (rolled back: nothing of it is written) without stopping the sink: it retries,
+        /// backing off to 5 s, until space returns (or the sink is stopped), logging the wait once and the recovery.
+        func applyOnceSpaceReturns(_ batch: [LedgerSink.DecodedRecord], firstError: SQLiteError) async throws -> ApplyReport {
+            logger.error("the ledger database is full: waiting for space, nothing of the batch was written", metadata: [
+                "database": "\(writer.path)", "records": "\(batch.count)", "error": "\(firstError.message)",
+                "fix": "free space on the database's disk (or raise its quota); the sink resumes by itself",
+            ])
+            var backoffMs: UInt64 = 100
+            let started = Self.nowMs()
+            while true {
+                if shouldStop() { throw firstError }
+                try await Task.sleep(nanoseconds: backoffMs * 1_000_000)
+                backoffMs = min(backoffMs * 2, 5000)
+                do {
+                    let report = try await thread.runIfActive { try writer.apply(batch) }
+                    logger.notice("space is back: the sink resumed", metadata: [
+                        "database": "\(writer.path)", "waitedMs": "\(Self.nowMs() - started)"])
+                    return report
+                } catch let error as SQLiteError where error.isFull {
+                    continue
+                }
+            }
         }
 
         let checkpointer = try writer.startBackgroundCheckpoints(logger: logger)
@@ -192,6 +221,9 @@ public final class SinkWriter: Sendable {
     func apply(_ batch: [LedgerSink.DecodedRecord]) throws -> ApplyReport {
         try sink.withLock { try $0.apply(decoded: batch) }
     }
+
+    /// The database file's path.
+    var path: String { sink.withLock { $0.database.path } }
 
     func resumeOffset(topic: String, partition: Int32) -> Int64? {
         sink.withLock { $0.resumeOffset(topic: topic, partition: partition) }

@@ -13,6 +13,8 @@ public struct SQLiteError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var isBusy: Bool { code == SQLITE_BUSY || code == SQLITE_LOCKED }
     public var isConstraint: Bool { code == SQLITE_CONSTRAINT }
+    /// The disk (or quota, or max_page_count) is full: retrying once space is freed can succeed.
+    public var isFull: Bool { code == SQLITE_FULL }
 }
 
 /// `SQLITE_TRANSIENT` is a C macro and is not imported: it tells SQLite to copy bound text and blobs.

@@ -210,3 +210,41 @@ import Testing
         #expect(try !issues.step())
     }
 }
+
+/// A full disk refuses a batch as a whole: nothing of it is written, the sink's state is unchanged, and the same
+/// batch applies once there is room again. SQLite's max_page_count gives the same SQLITE_FULL a full disk gives.
+@Suite struct LedgerSinkFullDiskTests {
+    @Test func aFullDatabaseRefusesTheWholeBatchAndTheSameBatchAppliesOnceThereIsRoom() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-full-\(UUID().uuidString).db").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let sink = try LedgerSink(database: LedgerDatabase.open(path: path))
+        let small = (0..<10).map { SinkRecord(topic: "t", partition: 0, offset: Int64($0), bytes: Self.event(account: "A\($0 % 3)")) }
+        #expect(try sink.apply(small).applied == 10)
+        let pages = try sink.database.prepare("PRAGMA page_count")
+        _ = try pages.step()
+        let used = pages.int64(0)
+        pages.reset()
+        try sink.database.execute("PRAGMA max_page_count = \(used + 2)")
+        let large = (10..<3_010).map {
+            SinkRecord(topic: "t", partition: 0, offset: Int64($0), bytes: Self.event(account: "A\($0 % 500)"),
+                       source: EventSource(fileDigest: String(repeating: "ab", count: 16), line: Int64($0)))
+        }
+        let refused = #expect(throws: SQLiteError.self) { try sink.apply(large) }
+        #expect(refused?.isFull == true)
+        #expect(sink.resumeOffset(topic: "t", partition: 0) == 10)
+        let reader = try SQLiteDatabase.openFile(path: path, readOnly: true)
+        let count = try reader.prepare("SELECT COUNT(*) FROM ledger_postings")
+        _ = try count.step()
+        #expect(count.int64(0) == 10)
+        count.reset()
+        try sink.database.execute("PRAGMA max_page_count = 1073741823")
+        let report = try sink.apply(large)
+        #expect(report.applied == 3_000 && report.alreadyImported == 0)
+        _ = try count.step()
+        #expect(count.int64(0) == 3_010)
+    }
+
+    static func event(account: String) -> [UInt8] {
+        Array(#"{"transaction_date":"2024-01-01 00:00:00","account":"\#(account)","transaction_value":1.5,"balance":null,"transaction_type":"deposit"}"#.utf8)
+    }
+}
