@@ -80,6 +80,9 @@ let package = Package(
         // credentials, JAAS options, ACLs and the authorizer that evaluates them.
         .target(name: "KafkaSecurity", dependencies: [crypto, cryptoExtras], swiftSettings: strict),
 
+        // The clocks every component reads and waits on (wall and monotonic), and a manual one for tests.
+        .target(name: "Timekeeping", swiftSettings: strict),
+
         // Java .properties files (server.properties, zookeeper.properties).
         .target(name: "JavaProperties", swiftSettings: strict),
         // The Kafka-compatible broker: NIO server, request handlers, topics, groups, metadata store.
@@ -107,7 +110,7 @@ let package = Package(
 
         // A Kafka client (connections, metadata, producer, consumer, admin) for any Kafka-compatible cluster.
         .target(
-            name: "KafkaClient", dependencies: ["KafkaProtocol", "KafkaSecurity", "Framing", "JavaProperties", nioCore, nioPosix, nioSSL, nioTLS],
+            name: "KafkaClient", dependencies: ["KafkaProtocol", "KafkaSecurity", "Framing", "JavaProperties", "Timekeeping", nioCore, nioPosix, nioSSL, nioTLS],
             swiftSettings: strict),
 
         // The bank ledger: money, transaction events, CSV import, the exactly-once SQLite sink and its queries.
@@ -137,10 +140,12 @@ let package = Package(
         .testTarget(name: "ShellTests", dependencies: ["Shell", "Ledger", "KafkaClient"], swiftSettings: strict),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Ledger", "SQLiteStore"], swiftSettings: strict),
         .testTarget(
-            name: "KafkaClientTests", dependencies: ["KafkaClient", "KafkaBroker", "KafkaSecurity", nioPosix, crypto, x509], swiftSettings: strict),
+            name: "KafkaClientTests", dependencies: ["KafkaClient", "KafkaBroker", "KafkaSecurity", "Timekeeping", nioPosix, crypto, x509],
+            swiftSettings: strict),
         .testTarget(name: "GroupCoordinatorTests", dependencies: ["GroupCoordinator"], swiftSettings: strict),
         .testTarget(name: "TransactionCoordinatorTests", dependencies: ["TransactionCoordinator"], swiftSettings: strict),
         .testTarget(name: "KafkaSecurityTests", dependencies: ["KafkaSecurity"], swiftSettings: strict),
+        .testTarget(name: "TimekeepingTests", dependencies: ["Timekeeping"], swiftSettings: strict),
         .testTarget(
             name: "CoordinatorTests", dependencies: ["Coordinator", "ZooKeeperProtocol", "JavaProperties", nioEmbedded, nioPosix],
             swiftSettings: strict

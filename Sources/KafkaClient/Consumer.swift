@@ -1,5 +1,6 @@
 import KafkaProtocol
 import NIOCore
+import Timekeeping
 
 /// Which records of transactional producers a consumer sees (isolation.level).
 public enum IsolationLevel: String, Sendable, CaseIterable {
@@ -103,7 +104,8 @@ public actor KafkaConsumer {
         self.config = config
     }
 
-    private static func nowMs() -> Int64 { Int64(DispatchTime.now().uptimeNanoseconds / 1_000_000) }
+    /// Monotonic milliseconds from the client's time source.
+    private var nowMs: Int64 { client.time.monotonicMs() }
 
     /// The partitions currently assigned.
     public var assignment: [TopicPartition] { fetchPositions.keys.sorted() }
@@ -137,19 +139,19 @@ public actor KafkaConsumer {
     public func poll(timeoutMs: Int64 = 1000) async throws -> [ConsumerRecord] {
         if isClosed { throw KafkaClientError.closed }
         try await ensureAssignment()
-        if config.enableAutoCommit && config.groupId != nil && Self.nowMs() - lastCommitMs >= config.autoCommitIntervalMs {
+        if config.enableAutoCommit && config.groupId != nil && nowMs - lastCommitMs >= config.autoCommitIntervalMs {
             try? await commit()
         }
-        let deadline = Self.nowMs() + timeoutMs
+        let deadline = nowMs + timeoutMs
         while buffered.isEmpty {
             startFetches()
             if inFlight.isEmpty {
-                if Self.nowMs() >= deadline { break }
-                try await Task.sleep(nanoseconds: 50_000_000)
+                if nowMs >= deadline { break }
+                try await client.time.sleep(milliseconds: 50)
                 continue
             }
             try await collectOneFetch()
-            if buffered.isEmpty && Self.nowMs() >= deadline { break }
+            if buffered.isEmpty && nowMs >= deadline { break }
             if needsJoin { break }
         }
         let count = min(buffered.count, config.maxPollRecords)
@@ -188,7 +190,7 @@ public actor KafkaConsumer {
     public func commit(_ positions: [TopicPartition: Int64]) async throws {
         guard let group = config.groupId else { throw KafkaClientError.invalidArgument("committing needs a consumer group") }
         let changed = positions.filter { lastCommitted[$0.key] != $0.value }
-        lastCommitMs = Self.nowMs()
+        lastCommitMs = nowMs
         guard !changed.isEmpty else { return }
         let connection = try await coordinator()
         var byTopic: [String: [OffsetCommitRequest.OffsetCommitRequestTopic.OffsetCommitRequestPartition]] = [:]
@@ -259,7 +261,7 @@ public actor KafkaConsumer {
         let isolation = config.isolationLevel
         for (topic, partitions) in Dictionary(grouping: assignment, by: \.topic) {
             // A broker restarting meanwhile is waited for (default.api.timeout.ms), as for every consumer call.
-            let ends = try await Retry.run(forMs: config.defaultApiTimeoutMs) {
+            let ends = try await Retry.run(forMs: config.defaultApiTimeoutMs, time: client.time) {
                 try await client.listOffsets(topic: topic, partitions: partitions.map(\.partition), timestamp: -1, isolation: isolation)
             }
             for (partition, offset) in ends { result[TopicPartition(topic: topic, partition: partition)] = offset }
@@ -368,7 +370,7 @@ public actor KafkaConsumer {
             inFlight[leader] = nil
             await client.discard(node: leader)
             _ = try? await client.refreshMetadata(topics: Array(Set(fetchPositions.keys.map(\.topic))))
-            try await Task.sleep(nanoseconds: 100_000_000)
+            try await client.time.sleep(milliseconds: 100)
             return
         }
         inFlight[leader] = nil
@@ -501,7 +503,7 @@ public actor KafkaConsumer {
         var attempts = 0
         // A coordinator that restarts or moves mid-join (a lost connection, NOT_COORDINATOR, a group still loading)
         // is waited for, with backoff, up to default.api.timeout.ms; then the error reaches the caller.
-        let deadline = Self.nowMs() + config.defaultApiTimeoutMs
+        let deadline = nowMs + config.defaultApiTimeoutMs
         var backoffMs: Int64 = 100
         while true {
             attempts += 1
@@ -551,10 +553,10 @@ public actor KafkaConsumer {
                 try await resetPositions(starts)
                 startHeartbeat()
                 return
-            } catch let error as KafkaClientError where error.isRetriable && Self.nowMs() + backoffMs < deadline {
+            } catch let error as KafkaClientError where error.isRetriable && nowMs + backoffMs < deadline {
                 coordinatorConnection?.close()
                 coordinatorConnection = nil
-                try await Task.sleep(nanoseconds: UInt64(backoffMs) * 1_000_000)
+                try await client.time.sleep(milliseconds: backoffMs)
                 backoffMs = min(backoffMs * 2, 1000)
             }
         }
@@ -580,9 +582,10 @@ public actor KafkaConsumer {
         heartbeat?.cancel()
         guard let group = config.groupId else { return }
         let interval = config.heartbeatIntervalMs
+        let time = client.time
         heartbeat = Task {
             while !Task.isCancelled {
-                try? await Task.sleep(nanoseconds: UInt64(interval) * 1_000_000)
+                try? await time.sleep(milliseconds: interval)
                 if Task.isCancelled { return }
                 let (member, generation) = self.membership()
                 guard let connection = try? await self.coordinator() else { continue }
@@ -609,5 +612,4 @@ extension KafkaClient {
     nonisolated var metadataSnapshot: [String: TopicInfo] { snapshot.withLock { $0 } }
 }
 
-import Dispatch
 

@@ -2,6 +2,7 @@ import KafkaProtocol
 import NIOCore
 import NIOPosix
 import Synchronization
+import Timekeeping
 
 /// A partition as the cluster describes it.
 public struct PartitionInfo: Sendable, Equatable {
@@ -66,6 +67,8 @@ public actor KafkaClient {
     public let clientId: String
     public let security: ClientSecurity
     public let reconnectBackoff: ReconnectBackoff
+    /// The clocks the client, and its producers and consumers, read and wait on (linger, backoff, timeouts).
+    public nonisolated let time: any TimeSource
     public let group: any EventLoopGroup
     private let ownsGroup: Bool
     private var connections: [Int32: BrokerConnection] = [:]
@@ -84,11 +87,13 @@ public actor KafkaClient {
     public static let bootstrapEnvironmentVariable = "LEDGERSTREAM_BOOTSTRAP_SERVERS"
 
     public init(bootstrap: [BrokerAddress], clientId: String = "ledgerstream", security: ClientSecurity = .plaintext,
-                reconnectBackoff: ReconnectBackoff = ReconnectBackoff(), group: (any EventLoopGroup)? = nil) {
+                reconnectBackoff: ReconnectBackoff = ReconnectBackoff(), time: any TimeSource = SystemTimeSource(),
+                group: (any EventLoopGroup)? = nil) {
         self.bootstrap = bootstrap
         self.clientId = clientId
         self.security = security
         self.reconnectBackoff = reconnectBackoff
+        self.time = time
         if let group {
             self.group = group
             ownsGroup = false
@@ -148,8 +153,8 @@ public actor KafkaClient {
     /// a success, raised by a failure.
     private func open(_ address: BrokerAddress) async throws -> BrokerConnection {
         if let failures = connectFailures[address] {
-            let now = DispatchTime.now().uptimeNanoseconds
-            if failures.retryAtNs > now { try await Task.sleep(nanoseconds: failures.retryAtNs - now) }
+            let now = time.monotonicNanos()
+            if failures.retryAtNs > now { try await time.sleep(nanoseconds: failures.retryAtNs - now) }
         }
         if isClosed { throw KafkaClientError.closed }
         do {
@@ -160,7 +165,7 @@ public actor KafkaClient {
         } catch KafkaClientError.unreachable(let servers, let reason) {
             let count = (connectFailures[address]?.count ?? 0) + 1
             let delay = reconnectBackoff.delayMs(afterFailures: count, jitter: Double.random(in: -1...1))
-            connectFailures[address] = (count, DispatchTime.now().uptimeNanoseconds + UInt64(delay) * 1_000_000)
+            connectFailures[address] = (count, time.monotonicNanos() + UInt64(delay) * 1_000_000)
             if reachedCluster { throw KafkaClientError.disconnected(broker: address.description, reason: reason) }
             throw KafkaClientError.unreachable(servers: servers, reason: reason)
         }
@@ -318,11 +323,11 @@ public actor KafkaClient {
 /// many milliseconds (a client API's own timeout, such as max.block.ms or default.api.timeout.ms).
 public enum Retry {
     public static func run<T: Sendable>(
-        attempts: Int = 8, forMs: Int64? = nil, initialBackoffMs: Int64 = 100,
+        attempts: Int = 8, forMs: Int64? = nil, initialBackoffMs: Int64 = 100, time: any TimeSource = SystemTimeSource(),
         retryIf shouldRetry: @Sendable (KafkaClientError) -> Bool = { $0.isRetriable },
         _ body: @Sendable () async throws -> T
     ) async throws -> T {
-        let deadline = forMs.map { DispatchTime.now().uptimeNanoseconds + UInt64(max($0, 0)) * 1_000_000 }
+        let deadline = forMs.map { time.monotonicNanos() + UInt64(max($0, 0)) * 1_000_000 }
         var backoff = initialBackoffMs
         var attempt = 1
         while true {
@@ -330,11 +335,11 @@ public enum Retry {
                 return try await body()
             } catch let error as KafkaClientError where shouldRetry(error) {
                 if let deadline {
-                    if DispatchTime.now().uptimeNanoseconds + UInt64(backoff) * 1_000_000 > deadline { throw error }
+                    if time.monotonicNanos() + UInt64(backoff) * 1_000_000 > deadline { throw error }
                 } else if attempt >= attempts {
                     throw error
                 }
-                try await Task.sleep(nanoseconds: UInt64(backoff) * 1_000_000)
+                try await time.sleep(milliseconds: backoff)
                 backoff = min(backoff * 2, 1000)
                 attempt += 1
             }
@@ -342,4 +347,3 @@ public enum Retry {
     }
 }
 
-import Dispatch

@@ -1,4 +1,3 @@
-import Dispatch
 import KafkaProtocol
 import NIOCore
 
@@ -233,7 +232,7 @@ extension KafkaProducer {
     ) async throws -> R.Response {
         guard let transactionalId = config.transactionalId else { throw KafkaClientError.invalidArgument("not transactional") }
         var backoffMs: UInt64 = 20
-        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(max(config.transactionTimeoutMs, 10_000)) * 1_000_000
+        let deadline = client.time.monotonicNanos() + UInt64(max(config.transactionTimeoutMs, 10_000)) * 1_000_000
         while true {
             let failure: KafkaClientError
             do {
@@ -263,8 +262,8 @@ extension KafkaProducer {
             } else if case .connectionClosed = failure {
                 transaction.coordinator = nil
             }
-            guard failure.isRetriable, DispatchTime.now().uptimeNanoseconds < deadline else { throw failure }
-            try await Task.sleep(nanoseconds: backoffMs * 1_000_000)
+            guard failure.isRetriable, client.time.monotonicNanos() < deadline else { throw failure }
+            try await client.time.sleep(nanoseconds: backoffMs * 1_000_000)
             backoffMs = min(backoffMs * 2, 500)
         }
     }

@@ -1,5 +1,6 @@
 import KafkaProtocol
 import NIOCore
+import Timekeeping
 
 /// Producer settings, named after their Kafka client equivalents.
 public struct ProducerConfig: Sendable {
@@ -121,15 +122,8 @@ public actor KafkaProducer {
                                         compression: config.compression, transactional: config.transactionalId != nil)
     }
 
-    private static func nowMs() -> Int64 {
-        Int64(DispatchTime.now().uptimeNanoseconds / 1_000_000)
-    }
-
-    private static func wallClockMs() -> Int64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
-    }
+    /// Monotonic milliseconds from the client's time source (linger, backoff, delivery.timeout.ms).
+    private var nowMs: Int64 { client.time.monotonicMs() }
 
     // MARK: Sending
 
@@ -155,8 +149,8 @@ public actor KafkaProducer {
         if let partition, !(0..<count).contains(partition) {
             throw KafkaClientError.invalidArgument("topic \(topic) has no partition \(partition) (it has \(count))")
         }
-        let now = Self.nowMs()
-        let wallClock = Self.wallClockMs()
+        let now = nowMs
+        let wallClock = client.time.wallClockMs()
         var wake = config.lingerMs == 0
         // Per-record work stays on locals: actor properties are written back once per call.
         var stickyPartition = sticky[topic]
@@ -205,7 +199,7 @@ public actor KafkaProducer {
 
     /// Sends everything buffered and waits until every record has an outcome.
     public func flush() async {
-        accumulator.sealAll(nowMs: Self.nowMs())
+        accumulator.sealAll(nowMs: nowMs)
         wakeSender()
         while hasPendingWork {
             await withCheckedContinuation { flushWaiters.append($0) }
@@ -225,7 +219,7 @@ public actor KafkaProducer {
     private func partitionCount(_ topic: String) async throws -> Int32 {
         if let count = partitionCounts[topic] { return count }
         let client = self.client
-        let info = try await Retry.run(forMs: config.maxBlockMs, retryIf: { error in
+        let info = try await Retry.run(forMs: config.maxBlockMs, time: client.time, retryIf: { error in
             // A topic being auto-created is retried by `topic` itself; here, only a lost broker.
             if case .broker = error { return false }
             return error.isRetriable
@@ -239,7 +233,7 @@ public actor KafkaProducer {
 
     private func initializeProducerId(forTopic topic: String) async throws {
         let client = self.client
-        let response = try await Retry.run(forMs: config.maxBlockMs) {
+        let response = try await Retry.run(forMs: config.maxBlockMs, time: client.time) {
             let connection = try await client.anyConnection()
             let response = try await connection.send(InitProducerIdRequest(transactionalId: nil, transactionTimeoutMs: -1,
                                                                            producerId: -1, producerEpoch: -1))
@@ -272,7 +266,7 @@ public actor KafkaProducer {
 
     private func runSender() async {
         while !(isClosed && !hasPendingWork) {
-            let nextLinger = accumulator.sealExpired(nowMs: Self.nowMs())
+            let nextLinger = accumulator.sealExpired(nowMs: nowMs)
             failExpiredBatches()
             let ready = accumulator.readyPartitions
             if ready.isEmpty {
@@ -311,7 +305,7 @@ public actor KafkaProducer {
     /// Fails, without sending them, the waiting batches older than delivery.timeout.ms (Kafka's accumulator expiry):
     /// while a broker is gone, each would otherwise cost a reconnect attempt before failing, one after the other.
     private func failExpiredBatches() {
-        let now = Self.nowMs()
+        let now = nowMs
         for key in accumulator.readyPartitions {
             while let batch = accumulator.first(key), now - batch.createdMs >= config.deliveryTimeoutMs, let expired = accumulator.takeFirst(key) {
                 fail(expired, error: .timeout("no acknowledgement within delivery.timeout.ms (\(config.deliveryTimeoutMs) ms)"
@@ -324,9 +318,10 @@ public actor KafkaProducer {
         await withCheckedContinuation { continuation in
             senderWakeup = continuation
             if let deadline {
-                let delay = max(deadline - Self.nowMs(), 0)
+                let delay = max(deadline - nowMs, 0)
+                let time = client.time
                 Task {
-                    try? await Task.sleep(nanoseconds: UInt64(delay) * 1_000_000)
+                    try? await time.sleep(milliseconds: delay)
                     self.wakeSender()
                 }
             }
@@ -396,7 +391,7 @@ public actor KafkaProducer {
     private func retryOrFail(_ key: PartitionKey, error: KafkaClientError) {
         guard let batch = accumulator.first(key) else { return }
         lastErrors[key] = error
-        let age = Self.nowMs() - batch.createdMs
+        let age = nowMs - batch.createdMs
         if error.isRetriable && age < config.deliveryTimeoutMs {
             // Leadership or the connection may have changed (a broker restarting refuses connections for a while):
             // back off (retry.backoff.ms doubling to retry.backoff.max.ms), look again, then resend the same bytes with
@@ -405,8 +400,9 @@ public actor KafkaProducer {
             // meanwhile so nothing overtakes the batch.
             inFlightRequests += 1
             let backoffMs = min(100 << min(batch.attempts - 1, 4), 1000, max(config.deliveryTimeoutMs - age, 1))
+            let time = client.time
             Task {
-                try? await Task.sleep(nanoseconds: UInt64(backoffMs) * 1_000_000)
+                try? await time.sleep(milliseconds: backoffMs)
                 _ = try? await self.client.refreshMetadata(topics: [key.topic])
                 self.finishBackoff(key)
             }
@@ -441,10 +437,3 @@ public actor KafkaProducer {
         }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-import Dispatch

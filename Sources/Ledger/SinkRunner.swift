@@ -50,7 +50,8 @@ public final class SinkRunner {
         self.logger = logger
     }
 
-    private static func nowMs() -> Int64 { Int64(DispatchTime.now().uptimeNanoseconds / 1_000_000) }
+    /// Monotonic milliseconds from the client's time source (batch periods, topology checks, disk-full backoff).
+    private var nowMs: Int64 { client.time.monotonicMs() }
 
     /// Consumes until `shouldStop()` or (with exitAtEnd) the end of every partition. Returns the totals.
     public func run(shouldStop: @Sendable () -> Bool, onBatch: (Progress) -> Void = { _ in }) async throws -> ApplyReport {
@@ -73,8 +74,8 @@ public final class SinkRunner {
         var pendingPositions: [TopicPartition: Int64] = [:]
         /// The batch being written, and the positions it completes.
         var writing: (task: Task<ApplyReport, any Error>, batch: [LedgerSink.DecodedRecord], positions: [TopicPartition: Int64])?
-        var oldest = Self.nowMs()
-        var lastTopologyCheck = Self.nowMs()
+        var oldest = nowMs
+        var lastTopologyCheck = nowMs
         let writer = self.writer
 
         /// Waits for the batch being written, then reports it and commits its positions to the monitoring group.
@@ -98,10 +99,10 @@ public final class SinkRunner {
         /// Hands the pending records to the writer thread (after the previous batch is done: batches apply in order).
         func flush() async throws {
             guard !pending.isEmpty else { return }
-            let waitStart = Self.nowMs()
+            let waitStart = nowMs
             try await finishWriting()
             logger.debug("batch handed to the writer", metadata: [
-                "records": "\(pending.count)", "waitedForWriterMs": "\(Self.nowMs() - waitStart)",
+                "records": "\(pending.count)", "waitedForWriterMs": "\(nowMs - waitStart)",
                 "collectedMs": "\(waitStart - oldest)",
             ])
             let batch = pending
@@ -117,15 +118,15 @@ public final class SinkRunner {
                 "fix": "free space on the database's disk (or raise its quota); the sink resumes by itself",
             ])
             var backoffMs: UInt64 = 100
-            let started = Self.nowMs()
+            let started = nowMs
             while true {
                 if shouldStop() { throw firstError }
-                try await Task.sleep(nanoseconds: backoffMs * 1_000_000)
+                try await client.time.sleep(nanoseconds: backoffMs * 1_000_000)
                 backoffMs = min(backoffMs * 2, 5000)
                 do {
                     let report = try await thread.runIfActive { try writer.apply(batch) }
                     logger.notice("space is back: the sink resumed", metadata: [
-                        "database": "\(writer.path)", "waitedMs": "\(Self.nowMs() - started)"])
+                        "database": "\(writer.path)", "waitedMs": "\(nowMs - started)"])
                     return report
                 } catch let error as SQLiteError where error.isFull {
                     continue
@@ -140,14 +141,14 @@ public final class SinkRunner {
             while !shouldStop() {
                 // With records pending, a poll that finds nothing new (the stream paused) commits them right away.
                 let records = try await consumer.poll(timeoutMs: pending.isEmpty ? min(options.batchMilliseconds, 500) : 1)
-                if pending.isEmpty { oldest = Self.nowMs() }
+                if pending.isEmpty { oldest = nowMs }
                 for record in records {
                     pending.append(LedgerSink.DecodedRecord(SinkRecord(
                         topic: record.topic, partition: record.partition, offset: record.offset, value: record.value,
                         source: record.headers.isEmpty ? nil : EventSource(headers: record.headers))))
                     pendingPositions[TopicPartition(topic: record.topic, partition: record.partition)] = record.offset + 1
                 }
-                if pending.count >= options.batchRecords || (!pending.isEmpty && (records.isEmpty || Self.nowMs() - oldest >= options.batchMilliseconds)) {
+                if pending.count >= options.batchRecords || (!pending.isEmpty && (records.isEmpty || nowMs - oldest >= options.batchMilliseconds)) {
                     try await flush()
                 }
                 if options.exitAtEnd && pending.isEmpty {
@@ -155,8 +156,8 @@ public final class SinkRunner {
                     if ends.isEmpty { ends = try await consumer.endOffsets() }
                     if ends.allSatisfy({ (positions[$0.key] ?? 0) >= $0.value }) { break }
                 }
-                if Self.nowMs() - lastTopologyCheck > 10_000 {
-                    lastTopologyCheck = Self.nowMs()
+                if nowMs - lastTopologyCheck > 10_000 {
+                    lastTopologyCheck = nowMs
                     try await flush()
                     try await finishWriting()
                     var counts = partitionCounts
@@ -207,7 +208,6 @@ public final class SinkRunner {
     }
 }
 
-import Dispatch
 
 /// The sink behind a lock, so the runner can hand batches to its writer thread. Only one batch is ever being written
 /// (the runner waits for it before handing over the next), so the lock is uncontended; it makes the hand-over safe.

@@ -1,4 +1,3 @@
-import Dispatch
 import KafkaClient
 import Ledger
 import NIOCore
@@ -46,14 +45,14 @@ public final class LiveShellBackend: ShellBackend {
     }
 
     public func waitUntilApplied(_ position: RecordMetadata, timeoutMs: Int) async throws -> Bool {
-        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(timeoutMs) * 1_000_000
+        let deadline = client.time.monotonicNanos() + UInt64(timeoutMs) * 1_000_000
         while true {
             let applied = try queries.sinkPositions().contains {
                 $0.topic == position.topic && $0.partition == position.partition && $0.nextOffset > position.offset
             }
             if applied { return true }
-            if DispatchTime.now().uptimeNanoseconds >= deadline { return false }
-            try await Task.sleep(nanoseconds: 50_000_000)
+            if client.time.monotonicNanos() >= deadline { return false }
+            try await client.time.sleep(milliseconds: 50)
         }
     }
 

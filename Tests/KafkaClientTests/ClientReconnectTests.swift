@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import Synchronization
 import Testing
+import Timekeeping
 
 @testable import KafkaClient
 
@@ -61,6 +62,24 @@ import Testing
         #expect(backoff.delayMs(afterFailures: 1, jitter: 1) == 60 && backoff.delayMs(afterFailures: 1, jitter: -1) == 40)
         #expect(ReconnectBackoff(initialMs: 0, maxMs: 0).delayMs(afterFailures: 3, jitter: 0) == 0)
         #expect(ReconnectBackoff(initialMs: 500, maxMs: 100).maxMs == 500)
+    }
+
+    /// Retries run in the client's time: with a manual clock the backoff (100 ms doubling) and the deadline are
+    /// exact, and the test takes no real time.
+    @Test func retriesBackOffUntilTheirDeadlineInTheClientsTime() async throws {
+        let time = ManualTimeSource()
+        let attempts = Attempts()
+        let retrying = Task {
+            try await Retry.run(forMs: 1000, time: time) { () async throws -> Int in
+                attempts.record(time.monotonicMs())
+                throw KafkaClientError.disconnected(broker: "b:1", reason: "connection refused")
+            }
+        }
+        while attempts.times.count < 4 {
+            if time.sleeperCount > 0 { time.advance(byMilliseconds: 50) } else { await Task.yield() }
+        }
+        await #expect(throws: KafkaClientError.disconnected(broker: "b:1", reason: "connection refused")) { try await retrying.value }
+        #expect(attempts.times == [0, 100, 300, 700])
     }
 
     /// The broker stops while records are buffered and in flight, and comes back on the same port half a second
@@ -180,4 +199,11 @@ import Testing
         }
         await client.close()
     }
+}
+
+/// When each attempt ran.
+final class Attempts: Sendable {
+    private let list = Mutex<[Int64]>([])
+    func record(_ at: Int64) { list.withLock { $0.append(at) } }
+    var times: [Int64] { list.withLock { $0 } }
 }
