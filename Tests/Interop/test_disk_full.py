@@ -95,3 +95,46 @@ def test_sink_waits_on_a_full_disk_and_resumes_when_space_returns(broker, data_d
         sink.terminate()
         sink.wait(timeout=30)
         sink_log.close()
+
+
+def test_broker_refuses_produce_on_a_full_disk_serves_fetches_and_resumes(data_dir, tiny_disk):
+    from conftest import Server, broker_args
+    from interop_util import RawConnection, parse_produce_v3, produce_v3_body, record_batch
+    disk, resize = tiny_disk
+    total = 60_000
+    csv = os.path.join(data_dir, "big.csv")
+    rng = random.Random(11)
+    with open(csv, "w") as out:
+        out.write("transaction_date;account;transaction_value;balance\n")
+        for i in range(total):
+            out.write(f"2024-02-{1 + i % 28:02d};C{rng.randrange(3000):05d};{rng.randint(1, 99999) / 100:.2f};\n")
+    broker = Server(broker_args(os.path.join(disk, "broker"), extra=["--override", "log.segment.bytes=1048576"]), disk).start()
+    try:
+        run([BIN, "topic", "create", "transactions", "--partitions", "2", "-b", broker.address])
+        # An import larger than the disk: the producer keeps retrying KAFKA_STORAGE_ERROR (retriable, as in Kafka).
+        producer = subprocess.Popen([BIN, "produce", "--csv", csv, "-b", broker.address],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 120
+        while "No space left on device" not in broker.log() and time.time() < deadline:
+            assert producer.poll() is None, producer.communicate()
+            time.sleep(0.1)
+        assert "No space left on device" in broker.log(), broker.log()[-3000:]
+        # The error is logged once, not per request.
+        time.sleep(2)
+        assert broker.log().count("No space left on device") <= 4, broker.log()[-3000:]
+        # Full: a produce is refused with KAFKA_STORAGE_ERROR, and what is stored is still served.
+        with RawConnection(broker.address) as conn:
+            answer = parse_produce_v3(conn.request(0, 3, 5, produce_v3_body("transactions", 0, record_batch([(None, b"x" * 200_000)]))))
+            assert answer["error"] == 56, answer
+        stored = run([BIN, "consume", "transactions", "--from-beginning", "-e", "--format", "%o\\n", "-b", broker.address], timeout=120)
+        assert 0 < len(stored.stdout.split()) < total
+        # Space returns: the same producer finishes without a restart of anything, every row once.
+        resize(256)
+        out, err = producer.communicate(timeout=300)
+        assert producer.returncode == 0, err
+        assert f"{total} transactions from {csv} acknowledged" in err
+        everything = run([BIN, "consume", "transactions", "--from-beginning", "-e", "--format", "%h\\n", "-b", broker.address], timeout=120)
+        sources = everything.stdout.split()
+        assert len(sources) == total and len(set(sources)) == total
+    finally:
+        broker.stop(kill=True)
