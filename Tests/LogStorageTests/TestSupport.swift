@@ -1,3 +1,4 @@
+import FileSystem
 import Foundation
 import KafkaProtocol
 import Logging
@@ -48,14 +49,19 @@ func makeBatch(
 
 func openLog(
     _ directory: String, config: LogConfig = LogConfig(), clock: ManualClock = ManualClock(),
-    recoveryPoint: Int64? = nil, clean: Bool = false, logStartOffset: Int64? = nil
+    recoveryPoint: Int64? = nil, clean: Bool = false, logStartOffset: Int64? = nil,
+    fileSystem: any FileSystem = PosixFileSystem()
 ) throws -> (PartitionLog, LogLoadReport) {
-    var logger = Logger(label: "test")
-    logger.logLevel = .critical
     let result = try PartitionLog.open(
         topic: "t", partition: 0, directory: directory + "/t-0", config: config, recoveryPoint: recoveryPoint,
-        cleanShutdown: clean, logStartOffset: logStartOffset, clock: clock, logger: logger)
+        cleanShutdown: clean, logStartOffset: logStartOffset, clock: clock, logger: quietLogger, fileSystem: fileSystem)
     return (result.log, result.report)
+}
+
+var quietLogger: Logger {
+    var logger = Logger(label: "test")
+    logger.logLevel = .critical
+    return logger
 }
 
 /// Every batch header in `bytes`, in order.
