@@ -414,6 +414,8 @@ final class LogCore {
         var report = LogLoadReport(segmentCount: 0, recoveredSegments: 0, truncatedBytes: 0, deletedSegments: 0, logEndOffset: 0)
         var segments: [Segment] = []
         var stopAt: Int?
+        /// Segments whose contents recovery validated or cut: made durable before the log is used.
+        var changed: [Segment] = []
         /// The first segment whose transaction index must be rebuilt (it was validated batch by batch, or its index
         /// was damaged): the producer-state replay starts at or below it.
         var rebuildTransactionsFrom: Int64?
@@ -427,10 +429,22 @@ final class LogCore {
                 stopAt = index
                 break
             }
+            if let previous = segments.last, base > previousEnd {
+                // Each segment starts where the one before ended. A gap means the one before lost its unsynced tail
+                // whole in a power cut (no torn bytes to notice) while this one's file survived: what follows the
+                // gap cannot be served without a hole in the offsets, so it goes like the rest of a torn tail.
+                logger.warning("segment ends before the next one starts; dropping the segments after it", metadata: [
+                    "log": "\(name)", "segment": "\(Segment.fileName(previous.baseOffset, ".log"))",
+                    "endOffset": "\(previousEnd)", "nextSegment": "\(base)",
+                ])
+                stopAt = index
+                break
+            }
             let (segment, rebuilt, dropped) = try Segment.open(
                 fileSystem: fileSystem, directory: directory, baseOffset: base, config: config, active: isLast, trusted: trusted, nowMs: now)
             if rebuilt { logger.warning("rebuilt damaged index", metadata: ["log": "\(name)", "segment": "\(base)"]) }
             if !trusted { report.recoveredSegments += 1 }
+            if !trusted || rebuilt || dropped > 0 { changed.append(segment) }
             if (!trusted || rebuilt || segment.txnIndex.wasDamaged) && rebuildTransactionsFrom == nil {
                 rebuildTransactionsFrom = base
             }
@@ -469,10 +483,18 @@ final class LogCore {
             try segments[segments.count - 1].reopenForAppends(config: config)
         }
         let end = segments[segments.count - 1].nextOffset
+        var recovered = cleanShutdown ? end : min(recoveryPoint ?? segments[0].baseOffset, end)
+        if !changed.isEmpty || report.deletedSegments > 0 {
+            // What recovery accepted (and cut or deleted) is made durable before anything new is acknowledged on top
+            // of it: data that survived a crash only in the page cache, a cut torn tail, or a segment deleted after a
+            // gap must not come back differently after a later power cut.
+            for segment in changed where !segment.isEmpty || segment.baseOffset < end { try segment.flush() }
+            try io { () throws(FileSystemError) in try fileSystem.syncDirectory(directory) }
+            recovered = end
+        }
         let start = min(max(logStartOffset ?? segments[0].baseOffset, segments[0].baseOffset), end)
         let core = LogCore(name: name, directory: directory, config: config, clock: clock, logger: logger,
-                           fileSystem: fileSystem, segments: segments, logStartOffset: start,
-                           recoveryPoint: cleanShutdown ? end : min(recoveryPoint ?? segments[0].baseOffset, end))
+                           fileSystem: fileSystem, segments: segments, logStartOffset: start, recoveryPoint: recovered)
         try core.loadProducerState(rebuildingTransactionsFrom: rebuildTransactionsFrom)
         report.segmentCount = segments.count
         report.logEndOffset = end
@@ -703,11 +725,13 @@ final class LogCore {
     private func roll(at offset: Int64, nowMs: Int64) throws(StorageError) {
         try active.closeForAppends()
         let segment = try Segment.create(fileSystem: fileSystem, directory: directory, baseOffset: offset, config: config, nowMs: nowMs)
+        // The new files' directory entries are durable before any record is acknowledged in them: otherwise a power
+        // cut could take a synced segment away whole.
+        try io { () throws(FileSystemError) in try fileSystem.syncDirectory(directory) }
         segments.append(segment)
         // As Kafka: a producer-state snapshot at every segment boundary bounds the replay after a crash to the
         // segments above the recovery point, and lets their transaction indexes be rebuilt from there.
         try writeProducerSnapshot()
-        try io { () throws(FileSystemError) in try fileSystem.syncDirectory(directory) }
         logger.debug("rolled segment", metadata: ["log": "\(name)", "baseOffset": "\(offset)"])
     }
 
@@ -833,9 +857,10 @@ final class LogCore {
     private func deleteSegments(while condition: (Segment, Segment?) -> Bool) throws(StorageError) -> Int {
         var count = 0
         while segments.count > 1 && condition(segments[0], segments[1]) {
+            try segments[0].markDeleted()
             let segment = segments.removeFirst()
             count += 1
-            // The decision is made: the start moves even if unlinking the files fails half way.
+            // The segment is out of the log: the start moves even if unlinking its files fails.
             logStartOffset = max(logStartOffset, segments[0].baseOffset)
             try segment.delete()
             logger.info("deleted segment", metadata: ["log": "\(name)", "baseOffset": "\(segment.baseOffset)"])

@@ -316,12 +316,21 @@ final class Segment {
         txnIndex.close()
     }
 
-    /// Closes and unlinks the segment's files. Open FileSlices keep the data readable until they are released.
+    /// Takes the segment out of the log on disk by renaming its `.log` file to `.log.deleted` (Kafka's
+    /// asynchronous delete does the same): one atomic step, so a failure leaves the segment either whole or gone,
+    /// never a leftover `.log` behind a gap. The rename is durable once the directory is synced.
+    func markDeleted() throws(StorageError) {
+        let path = directory + "/" + Segment.fileName(baseOffset, ".log")
+        try io { () throws(FileSystemError) in try fileSystem.rename(path, path + ".deleted") }
+    }
+
+    /// Closes and unlinks the segment's files (after ``markDeleted()``). Open FileSlices keep the data readable
+    /// until they are released; files a failure leaves behind are removed when the log is next opened.
     func delete() throws(StorageError) {
         close()
         let path = directory + "/" + Segment.fileName(baseOffset, "")
         try io { () throws(FileSystemError) in
-            try fileSystem.remove(path + ".log")
+            try fileSystem.remove(path + ".log.deleted")
             try fileSystem.remove(path + ".index")
             try fileSystem.remove(path + ".timeindex")
         }

@@ -34,6 +34,13 @@ struct LogModel {
         entries.append(Entry(tag: tag, count: count, baseOffset: nextOffset, acknowledged: false, durable: false))
     }
 
+    /// A flush through `end` succeeded: everything below it is durable.
+    mutating func synced(through end: Int64) {
+        for index in entries.indices where entries[index].baseOffset + Int64(entries[index].count) <= end {
+            entries[index].durable = true
+        }
+    }
+
     mutating func saw(logStart: Int64) {
         logStartSeen = max(logStartSeen, logStart)
     }

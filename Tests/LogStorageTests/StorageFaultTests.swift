@@ -72,7 +72,7 @@ import Glibc
     static let mutating: Set<FileOperation> = [.write, .truncate, .sync, .rename, .remove, .createDirectory, .syncDirectory, .open]
 
     @Test func everyFailurePointOfTheWorkloadKeepsAcknowledgedRecordsAndNoHalfBatches() throws {
-        let calls = try withTemporaryDirectory { dir in
+        let calls = try withScratchDirectory { dir in
             let disk = try FaultInjectingFileSystem(root: dir)
             var model = Self.workload(disk, dir, clock: ManualClock())
             #expect(model.entries.count == 12 && model.entries.allSatisfy(\.acknowledged))
@@ -86,7 +86,7 @@ import Glibc
             let errno = point % 2 == 0 ? EIO : ENOSPC
             let powerCut = point % 4 >= 2
             do {
-                try withTemporaryDirectory { dir in
+                try withScratchDirectory { dir in
                     let disk = try FaultInjectingFileSystem(root: dir, seed: UInt64(point))
                     disk.inject(FaultRule(Self.mutating, trigger: .nth(point), errno: errno, tear: .randomPrefix))
                     let clock = ManualClock()
@@ -120,7 +120,7 @@ import Glibc
             disk.crash()
             return model
         }
-        let calls = try withTemporaryDirectory { dir in
+        let calls = try withScratchDirectory { dir in
             let disk = try FaultInjectingFileSystem(root: dir)
             _ = try damagedLog(disk, dir)
             disk.clearCalls()
@@ -129,7 +129,7 @@ import Glibc
         }
         #expect(calls >= 5)
         for point in 1...calls {
-            try withTemporaryDirectory { dir in
+            try withScratchDirectory { dir in
                 let disk = try FaultInjectingFileSystem(root: dir, seed: UInt64(point))
                 var model = try damagedLog(disk, dir)
                 disk.inject(FaultRule(Self.mutating, trigger: .nth(point), errno: EIO, tear: .randomPrefix))
@@ -143,7 +143,7 @@ import Glibc
     }
 
     @Test func aFailedSyncTakesTheDirectoryOfflineForEveryLogInIt() throws {
-        try withTemporaryDirectory { dir in
+        try withScratchDirectory { dir in
             let disk = try FaultInjectingFileSystem(root: dir)
             let manager = try LogManager(directory: dir, logger: quietLogger, fileSystem: disk)
             var config = LogConfig()
@@ -177,7 +177,7 @@ import Glibc
     }
 
     @Test func aFullDiskRefusesAppendsAndTheyResumeWithoutARestart() throws {
-        try withTemporaryDirectory { dir in
+        try withScratchDirectory { dir in
             let disk = try FaultInjectingFileSystem(root: dir, seed: 3)
             var config = LogConfig()
             config.segmentBytes = 600
@@ -215,7 +215,7 @@ import Glibc
 
     @Test func withFlushMessagesOneAPowerCutLosesNothingAcknowledged() throws {
         for keepingPrefixes in [false, true] {
-            try withTemporaryDirectory { dir in
+            try withScratchDirectory { dir in
                 let disk = try FaultInjectingFileSystem(root: dir, seed: 5)
                 var config = LogConfig()
                 config.segmentBytes = 500
@@ -235,7 +235,7 @@ import Glibc
     }
 
     @Test func withoutFlushingAPowerCutKeepsAPrefixAndNothingTorn() throws {
-        try withTemporaryDirectory { dir in
+        try withScratchDirectory { dir in
             let disk = try FaultInjectingFileSystem(root: dir, seed: 9)
             var config = LogConfig()
             config.segmentBytes = 500

@@ -16,6 +16,16 @@ func withTemporaryDirectory<T>(_ body: (String) throws -> T) throws -> T {
     return try body(path)
 }
 
+/// A fresh directory for a test on a ``FaultInjectingFileSystem``, in memory (/dev/shm) where there is one: that file
+/// system models durability itself, so the real disk's speed (and a busy machine's fsync latency) only slows it down.
+func withScratchDirectory<T>(_ body: (String) throws -> T) throws -> T {
+    let base = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : FileManager.default.temporaryDirectory.path
+    let path = base + "/ledgerstream-test-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    return try body(path)
+}
+
 /// A clock the test moves by hand.
 final class ManualClock: StorageClock {
     private let now: Mutex<Int64>
