@@ -151,7 +151,9 @@ public final class CoordinatorStorage {
 
     /// Writes a snapshot of `state` (whose transactions are all in the log written so far), starts a new log file for
     /// the transactions after it, and purges snapshots and logs no longer needed.
+    /// Refused once a log write failed: the state then holds transactions the log may not have.
     public func snapshot(_ state: CoordinatorState) throws(CoordinatorStorageError) {
+        if let failure = writer.failure { throw failure }
         writer.roll(nextZxid: state.lastZxid.next)
         let path = directory + "/" + SnapshotFormat.fileName(lastZxid: state.lastZxid)
         let bytes = SnapshotFormat.encode(state)

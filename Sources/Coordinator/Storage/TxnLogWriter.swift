@@ -17,7 +17,8 @@ final class TxnLogWriter {
     /// Where the next record goes in `file`.
     private var end = 0
     private var nextFileZxid: Zxid
-    private var failure: CoordinatorStorageError?
+    /// The write or sync that failed, after which nothing more is written.
+    private(set) var failure: CoordinatorStorageError?
 
     /// - Parameter nextZxid: the zxid the next record will carry (the first zxid of the next file).
     init(directory: String, fileSystem: any FileSystem, nextZxid: Zxid) {
@@ -28,8 +29,8 @@ final class TxnLogWriter {
 
     /// Writes already framed records and fdatasyncs them: the group commit. Returns only once they are durable.
     func writeAndSync(_ bytes: ByteBuffer) throws(CoordinatorStorageError) {
-        guard bytes.readableBytes > 0 else { return }
         if let failure { throw failure }
+        guard bytes.readableBytes > 0 else { return }
         do {
             let file = try currentFile()
             let position = end
