@@ -65,7 +65,8 @@ let package = Package(
         .target(name: "Framing", dependencies: [nioCore, nioPosix], swiftSettings: strict),
         // The append-only log: memory-mapped segments, sparse indexes, recovery, retention.
         .target(name: "LogStorage", dependencies: ["KafkaProtocol", "FileSystem", logging], swiftSettings: strict),
-        // Directory and whole-file POSIX operations shared by the segment log and the coordinator's storage.
+        // The file-system seam shared by the segment log and the coordinator's storage: the POSIX implementation and a
+        // fault-injecting one for tests (failed calls, torn writes, crashes and power cuts).
         .target(name: "FileSystem", swiftSettings: strict),
 
         // A thin wrapper over the system SQLite: prepared statements, transactions, migrations.
@@ -89,8 +90,8 @@ let package = Package(
         .target(
             name: "KafkaBroker",
             dependencies: [
-                "KafkaProtocol", "LogStorage", "GroupCoordinator", "TransactionCoordinator", "SQLiteStore", "Framing", "JavaProperties",
-                "Coordinator", "KafkaSecurity",
+                "KafkaProtocol", "LogStorage", "FileSystem", "GroupCoordinator", "TransactionCoordinator", "SQLiteStore", "Framing",
+                "JavaProperties", "Coordinator", "KafkaSecurity",
                 nioCore, nioPosix, nioSSL, nioTLS, x509, logging, serviceLifecycle,
             ],
             swiftSettings: strict
@@ -135,7 +136,7 @@ let package = Package(
             name: "KafkaProtocolTests", dependencies: ["KafkaProtocol", "Framing", nioEmbedded], resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
-        .testTarget(name: "LogStorageTests", dependencies: ["LogStorage"], swiftSettings: strict),
+        .testTarget(name: "LogStorageTests", dependencies: ["LogStorage", "FileSystem"], swiftSettings: strict),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "SQLiteStore"], swiftSettings: strict),
         .testTarget(name: "ShellTests", dependencies: ["Shell", "Ledger", "KafkaClient"], swiftSettings: strict),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Ledger", "SQLiteStore"], swiftSettings: strict),
@@ -147,13 +148,14 @@ let package = Package(
         .testTarget(name: "KafkaSecurityTests", dependencies: ["KafkaSecurity"], swiftSettings: strict),
         .testTarget(name: "TimekeepingTests", dependencies: ["Timekeeping"], swiftSettings: strict),
         .testTarget(
-            name: "CoordinatorTests", dependencies: ["Coordinator", "ZooKeeperProtocol", "JavaProperties", nioEmbedded, nioPosix],
+            name: "CoordinatorTests",
+            dependencies: ["Coordinator", "ZooKeeperProtocol", "JavaProperties", "FileSystem", nioEmbedded, nioPosix],
             swiftSettings: strict
         ),
         .testTarget(
             name: "KafkaBrokerTests",
             dependencies: [
-                "KafkaBroker", "JavaProperties", "LogStorage", nioEmbedded,
+                "KafkaBroker", "JavaProperties", "LogStorage", "FileSystem", nioEmbedded,
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: strict

@@ -1,4 +1,5 @@
 import Coordinator
+import FileSystem
 import KafkaProtocol
 import LogStorage
 import Logging
@@ -37,11 +38,18 @@ public final class Broker: Sendable {
         set { registration.withLock { $0 = newValue } }
     }
 
-    public init(config: BrokerConfig, logger: Logger, clock: any StorageClock = SystemStorageClock()) throws {
+    /// - Parameter fileSystem: where the partition logs live (a fault-injecting one in tests); the metadata store
+    ///   is SQLite's own business.
+    public init(
+        config: BrokerConfig, logger: Logger, clock: any StorageClock = SystemStorageClock(),
+        fileSystem: any FileSystem = PosixFileSystem()
+    ) throws {
         self.config = config
         self.logger = logger
         self.clock = clock
-        logs = try LogManager(directory: config.dataDirectory, defaultConfig: config.logDefaults, clock: clock, logger: logger)
+        logs = try LogManager(
+            directory: config.dataDirectory, defaultConfig: config.logDefaults, clock: clock, logger: logger,
+            fileSystem: fileSystem)
         store = try MetadataStore(path: config.dataDirectory + "/metadata.db")
         clusterId = try store.clusterId()
         producerIds = ProducerIdAllocator(store: store)

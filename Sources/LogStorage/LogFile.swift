@@ -1,3 +1,4 @@
+import FileSystem
 import KafkaProtocol
 import NIOCore
 
@@ -7,19 +8,27 @@ import Glibc
 import Darwin
 #endif
 
-/// A duplicated descriptor of a segment's `.log` file, kept open for as long as any ``FileSlice`` made from it is
-/// alive, so a fetch response being written with sendfile(2) survives the segment being deleted by retention.
+/// A duplicated handle of a segment's `.log` file, kept open for as long as any ``FileSlice`` made from it is alive,
+/// so a fetch response being written with sendfile(2) survives the segment being deleted by retention, and a flush
+/// outside the partition lock survives the segment being closed.
 public final class SharedFileHandle: Sendable {
     let handle: NIOFileHandle
+    let file: any OpenFile
 
-    init(duplicating fd: Int32, path: String) throws(StorageError) {
-        let copy = dup(fd)
-        guard copy >= 0 else { throw .io(operation: "dup", path: path, errno: errno) }
-        handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: copy)
+    init(duplicating file: any OpenFile) throws(StorageError) {
+        self.file = try io { () throws(FileSystemError) in try file.duplicate() }
+        handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: try io { () throws(FileSystemError) in
+            try file.duplicateDescriptor()
+        })
     }
 
     deinit {
         try? handle.close()
+    }
+
+    /// fdatasync through the duplicated handle.
+    func flush() throws(StorageError) {
+        try io { () throws(FileSystemError) in try file.sync() }
     }
 }
 
@@ -32,12 +41,13 @@ public final class SharedFileHandle: Sendable {
 /// cache directly. Network reads use ``slice(position:length:)`` and sendfile instead of the mapping.
 ///
 /// Once pwrite returns, the bytes are in the page cache and survive the process being killed; surviving power loss
-/// needs ``flush()`` (fdatasync).
+/// needs ``flush()`` (fdatasync). A write that fails for lack of space is cut off again, so the file never keeps a
+/// partial batch the log did not accept.
 ///
 /// Not thread-safe: owned by one ``Segment``.
 final class LogFile {
     let path: String
-    private let fd: Int32
+    private let file: any OpenFile
     /// Logical size: bytes of complete batches. Equal to the file size except transiently during recovery.
     private(set) var size: Int
     private var mapping: UnsafeMutableRawPointer?
@@ -47,14 +57,15 @@ final class LogFile {
     private var shared: SharedFileHandle?
     private(set) var isClosed = false
 
-    init(path: String, reserveBytes: Int) throws(StorageError) {
+    init(fileSystem: any FileSystem, path: String, reserveBytes: Int) throws(StorageError) {
         self.path = path
         self.reserveBytes = reserveBytes
-        fd = try FileIO.open(path, flags: O_RDWR | O_CREAT)
+        let opened = try io { () throws(FileSystemError) in try fileSystem.open(path, .create) }
+        file = opened
         do {
-            size = try FileIO.fileSize(fd, path: path)
+            size = try io { () throws(FileSystemError) in try opened.size() }
         } catch {
-            Glibc.close(fd)
+            opened.close()
             throw error
         }
     }
@@ -63,10 +74,17 @@ final class LogFile {
         if !isClosed { close() }
     }
 
-    /// Writes `vectors` (whose lengths sum to `byteCount`) at the end of the file.
+    /// Writes `vectors` (whose lengths sum to `byteCount`) at the end of the file. If the disk is full, whatever part
+    /// of them landed is cut off before the error is thrown.
     func append(_ vectors: inout [iovec], byteCount: Int) throws(StorageError) {
         precondition(!isClosed)
-        try FileIO.writeAll(fd, vectors: &vectors, totalBytes: byteCount, at: size, path: path)
+        do {
+            try file.write(vectors: &vectors, byteCount: byteCount, at: size)
+        } catch {
+            let failure = StorageError(error)
+            if case .noSpace = failure { try io { () throws(FileSystemError) in try file.truncate(to: size) } }
+            throw failure
+        }
         size += byteCount
     }
 
@@ -86,25 +104,22 @@ final class LogFile {
         mappedBytes = 0
         let length = max(end, reserveBytes, size)
         // Mapping past the end of the file is allowed; only pages beyond EOF fault, and reads stay below `size`.
-        guard let pointer = mmap(nil, length, PROT_READ, MAP_SHARED, fd, 0), pointer != MAP_FAILED else {
-            throw .io(operation: "mmap", path: path, errno: errno)
-        }
-        mapping = pointer
+        mapping = try io { () throws(FileSystemError) in try file.map(length: length, writable: false) }
         mappedBytes = length
     }
 
     /// A region for sendfile(2): the network layer writes it without copying it through user space.
     func slice(position: Int, length: Int) throws(StorageError) -> FileSlice {
         precondition(position >= 0 && length >= 0 && position + length <= size)
-        if shared == nil { shared = try SharedFileHandle(duplicating: fd, path: path) }
-        let region = FileRegion(fileHandle: shared!.handle, readerIndex: position, endIndex: position + length)
-        return FileSlice(region: region, owner: shared!)
+        let shared = try sharedHandle()
+        let region = FileRegion(fileHandle: shared.handle, readerIndex: position, endIndex: position + length)
+        return FileSlice(region: region, owner: shared)
     }
 
     /// Cuts the file at `newSize` (recovery of a torn tail).
     func truncate(to newSize: Int) throws(StorageError) {
         precondition(newSize <= size)
-        try FileIO.truncate(fd, to: newSize, path: path)
+        try io { () throws(FileSystemError) in try file.truncate(to: newSize) }
         size = newSize
     }
 
@@ -113,16 +128,18 @@ final class LogFile {
         size = newSize
     }
 
-    var physicalSize: Int { (try? FileIO.fileSize(fd, path: path)) ?? size }
+    var physicalSize: Int { (try? file.size()) ?? size }
 
     func flush() throws(StorageError) {
-        try FileIO.sync(fd, path: path)
+        try io { () throws(FileSystemError) in try file.sync() }
     }
 
-    /// A descriptor that stays valid after this file is closed, for flushing outside the partition lock.
+    /// A handle that stays valid after this file is closed, for flushing outside the partition lock.
     func sharedHandle() throws(StorageError) -> SharedFileHandle {
-        if shared == nil { shared = try SharedFileHandle(duplicating: fd, path: path) }
-        return shared!
+        if let shared { return shared }
+        let created = try SharedFileHandle(duplicating: file)
+        shared = created
+        return created
     }
 
     func close() {
@@ -131,18 +148,7 @@ final class LogFile {
         mapping = nil
         mappedBytes = 0
         shared = nil
-        Glibc.close(fd)
+        file.close()
         isClosed = true
-    }
-}
-
-extension SharedFileHandle {
-    /// fdatasync through the duplicated descriptor.
-    func flush(path: String) throws(StorageError) {
-        var failure: Int32 = 0
-        try? handle.withUnsafeFileDescriptor { fd in
-            if fdatasync(fd) != 0 { failure = errno }
-        }
-        if failure != 0 { throw .io(operation: "fdatasync", path: path, errno: failure) }
     }
 }

@@ -1,11 +1,6 @@
+import FileSystem
 import Logging
 import Synchronization
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Owns a data directory: one `<topic>-<partition>/` directory per partition log, plus checkpoint files.
 ///
@@ -16,53 +11,76 @@ import Darwin
 ///
 /// Shutdown: closes every log (flush, producer snapshot, index trim), writes the checkpoints with recovery point =
 /// log end offset, then writes the marker.
+///
+/// Faults: the directory has one ``LogDirectoryHealth``. Once a write fails there, the directory is offline: its logs
+/// refuse appends, no log is opened in it, maintenance and checkpoints skip it, and shutdown leaves no clean-shutdown
+/// marker, so the next start recovers every log.
 public final class LogManager: Sendable {
     public let directory: String
     public let defaultConfig: LogConfig
     let clock: any StorageClock
     let logger: Logger
+    let fileSystem: any FileSystem
+    /// Whether the directory still takes writes.
+    public let health: LogDirectoryHealth
     private let state: Mutex<State>
 
     struct State: ~Copyable {
         var logs: [OffsetCheckpoint.Key: PartitionLog] = [:]
         var recoveryPoints: [OffsetCheckpoint.Key: Int64]
         var logStartOffsets: [OffsetCheckpoint.Key: Int64]
-        var lockFD: Int32
+        var lock: (any OpenFile)?
         var isShutDown = false
     }
 
     /// Whether the previous process left the directory after a clean shutdown.
     public let previousShutdownWasClean: Bool
 
-    private var recoveryCheckpoint: OffsetCheckpoint { OffsetCheckpoint(path: directory + "/recovery-point-offset-checkpoint") }
-    private var startCheckpoint: OffsetCheckpoint { OffsetCheckpoint(path: directory + "/log-start-offset-checkpoint") }
+    private var recoveryCheckpoint: OffsetCheckpoint {
+        OffsetCheckpoint(path: directory + "/recovery-point-offset-checkpoint", fileSystem: fileSystem)
+    }
+    private var startCheckpoint: OffsetCheckpoint {
+        OffsetCheckpoint(path: directory + "/log-start-offset-checkpoint", fileSystem: fileSystem)
+    }
     private var cleanMarker: String { directory + "/.clean-shutdown" }
 
+    /// - Parameter fileSystem: where the files live (a fault-injecting one in tests).
     public init(directory: String, defaultConfig: LogConfig = LogConfig(), clock: any StorageClock = SystemStorageClock(),
-                logger: Logger = Logger(label: "ledgerstream.storage")) throws(StorageError) {
+                logger: Logger = Logger(label: "ledgerstream.storage"),
+                fileSystem: any FileSystem = PosixFileSystem()) throws(StorageError) {
         self.directory = directory
         self.defaultConfig = defaultConfig
         self.clock = clock
         self.logger = logger
-        if FileIO.exists(directory) && !FileIO.isDirectory(directory) {
+        self.fileSystem = fileSystem
+        health = LogDirectoryHealth(path: directory, logger: logger)
+        if fileSystem.exists(directory) && !fileSystem.isDirectory(directory) {
             throw .unusableDirectory(path: directory, reason: "it exists and is not a directory")
         }
-        try FileIO.makeDirectory(directory)
-        let lockPath = directory + "/.lock"
-        let fd = try FileIO.open(lockPath, flags: O_RDWR | O_CREAT)
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            Glibc.close(fd)
+        let lock = try io { () throws(FileSystemError) -> any OpenFile in
+            try fileSystem.makeDirectory(directory)
+            return try fileSystem.open(directory + "/.lock", .create)
+        }
+        guard try io({ () throws(FileSystemError) in try lock.tryLock() }) else {
+            lock.close()
             throw .unusableDirectory(path: directory, reason: "another process is using it (is a broker already running on it?)")
         }
-        let clean = FileIO.exists(directory + "/.clean-shutdown")
+        let marker = directory + "/.clean-shutdown"
+        let clean = fileSystem.exists(marker)
         previousShutdownWasClean = clean
-        if clean { try FileIO.remove(directory + "/.clean-shutdown") }
-        let recovery = OffsetCheckpoint(path: directory + "/recovery-point-offset-checkpoint").read()
-        let starts = OffsetCheckpoint(path: directory + "/log-start-offset-checkpoint").read()
-        state = Mutex(State(recoveryPoints: recovery, logStartOffsets: starts, lockFD: fd))
+        if clean {
+            // Durably: a marker that came back after a power cut would make the next start trust unflushed data.
+            try io { () throws(FileSystemError) in
+                try fileSystem.remove(marker)
+                try fileSystem.syncDirectory(directory)
+            }
+        }
+        let recovery = OffsetCheckpoint(path: directory + "/recovery-point-offset-checkpoint", fileSystem: fileSystem).read()
+        let starts = OffsetCheckpoint(path: directory + "/log-start-offset-checkpoint", fileSystem: fileSystem).read()
+        state = Mutex(State(recoveryPoints: recovery, logStartOffsets: starts, lock: lock))
         // Finish topic deletions that a previous process started.
-        for name in try FileIO.listDirectory(directory) where name.hasSuffix("-delete") {
-            try FileIO.removeTree(directory + "/" + name)
+        for name in try io({ () throws(FileSystemError) in try fileSystem.listDirectory(directory) }) where name.hasSuffix("-delete") {
+            try io { () throws(FileSystemError) in try fileSystem.removeTree(directory + "/" + name) }
         }
     }
 
@@ -70,8 +88,8 @@ public final class LogManager: Sendable {
 
     /// (topic, partition) of every partition directory on disk.
     public func partitionsOnDisk() throws(StorageError) -> [(topic: String, partition: Int32)] {
-        try FileIO.listDirectory(directory).compactMap { name in
-            guard FileIO.isDirectory(directory + "/" + name), !name.hasSuffix("-delete"),
+        try io { () throws(FileSystemError) in try fileSystem.listDirectory(directory) }.compactMap { name in
+            guard fileSystem.isDirectory(directory + "/" + name), !name.hasSuffix("-delete"),
                   let dash = name.lastIndex(of: "-"), let partition = Int32(name[name.index(after: dash)...]),
                   dash != name.startIndex
             else { return nil }
@@ -97,7 +115,8 @@ public final class LogManager: Sendable {
             let (log, report) = try PartitionLog.open(
                 topic: topic, partition: partition, directory: path, config: config,
                 recoveryPoint: state.recoveryPoints[key], cleanShutdown: previousShutdownWasClean,
-                logStartOffset: state.logStartOffsets[key], clock: clock, logger: logger)
+                logStartOffset: state.logStartOffsets[key], clock: clock, logger: logger, fileSystem: fileSystem,
+                health: health)
             if report.recoveredSegments > 0 || report.truncatedBytes > 0 {
                 logger.notice("recovered log", metadata: [
                     "log": "\(log.name)", "segments": "\(report.segmentCount)",
@@ -124,19 +143,25 @@ public final class LogManager: Sendable {
         }
         for log in removed {
             let doomed = log.directory + "." + String(UInt64.random(in: 0...UInt64.max), radix: 16) + "-delete"
-            try FileIO.rename(log.directory, doomed)
+            try io { () throws(FileSystemError) in try fileSystem.rename(log.directory, doomed) }
             try log.delete()
-            try? FileIO.removeTree(doomed)
+            try? fileSystem.removeTree(doomed)
         }
         // Directories of the topic that were never opened (e.g. left from an earlier run).
         for (name, partition) in try partitionsOnDisk() where name == topic {
-            try FileIO.removeTree(directory + "/" + Self.partitionDirectoryName(topic: name, partition: partition))
+            let path = directory + "/" + Self.partitionDirectoryName(topic: name, partition: partition)
+            try io { () throws(FileSystemError) in try fileSystem.removeTree(path) }
         }
-        FileIO.syncDirectory(directory)
+        try io { () throws(FileSystemError) in try fileSystem.syncDirectory(directory) }
     }
 
-    /// Writes the recovery point and log start offset checkpoints.
+    /// Writes the recovery point and log start offset checkpoints (not in an offline directory: the next start
+    /// recovers from the last ones written).
     public func writeCheckpoints() throws(StorageError) {
+        try health.writing { () throws(StorageError) in try writeCheckpointFiles() }
+    }
+
+    private func writeCheckpointFiles() throws(StorageError) {
         let logs = state.withLock { $0.logs }
         var recovery = state.withLock { $0.recoveryPoints }
         var starts = state.withLock { $0.logStartOffsets }
@@ -153,14 +178,18 @@ public final class LogManager: Sendable {
     }
 
     /// One round of background work: retention, policy flushes, producer expiry, checkpoints.
-    /// Errors are logged per log and do not stop the others.
+    /// Errors are logged per log and do not stop the others; an offline directory has no maintenance (its failure
+    /// was logged once when it happened).
     public func runMaintenance(producerIdExpirationMs: Int64 = 86_400_000) {
+        if health.isOffline { return }
         let now = clock.nowMilliseconds()
         for log in allLogs {
             do {
                 try log.applyRetention()
                 try log.flushIfDue()
                 log.expireProducers(idleBefore: now - producerIdExpirationMs)
+            } catch .logDirectoryOffline {
+                return  // logged once by the directory's health; nothing more is written here
             } catch {
                 logger.error("maintenance failed", metadata: ["log": "\(log.name)", "error": "\(error)"])
             }
@@ -185,18 +214,18 @@ public final class LogManager: Sendable {
                 logger.error("closing log failed", metadata: ["log": "\(log.name)", "error": "\(error)"])
             }
         }
-        try writeCheckpoints()
+        if !health.isOffline { try writeCheckpoints() }
         let alreadyDown = state.withLock { state -> Bool in
             defer { state.isShutDown = true }
             return state.isShutDown
         }
         if alreadyDown { return }
-        if firstError == nil {
-            try FileIO.writeFileAtomically(cleanMarker, contents: [])
+        if firstError == nil && !health.isOffline {
+            try io { () throws(FileSystemError) in try fileSystem.writeFileAtomically(cleanMarker, contents: []) }
         }
         state.withLock {
-            Glibc.close($0.lockFD)
-            $0.lockFD = -1
+            $0.lock?.close()
+            $0.lock = nil
         }
         if let firstError { throw firstError }
     }

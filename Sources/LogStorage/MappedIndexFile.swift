@@ -1,3 +1,5 @@
+import FileSystem
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -16,7 +18,7 @@ import Darwin
 final class MappedIndexFile {
     let path: String
     let entrySize: Int
-    private let fd: Int32
+    private let file: any OpenFile
     private var mapping: UnsafeMutableRawPointer?
     private var mappedBytes = 0
     private(set) var entryCount = 0
@@ -24,16 +26,16 @@ final class MappedIndexFile {
 
     /// Opens or creates the file. With `preallocateTo`, the file is grown (sparsely) to that many bytes so entries
     /// can be appended; without it the file is mapped at its current size.
-    init(path: String, entrySize: Int, preallocateTo maxBytes: Int?) throws(StorageError) {
+    init(fileSystem: any FileSystem, path: String, entrySize: Int, preallocateTo maxBytes: Int?) throws(StorageError) {
         self.path = path
         self.entrySize = entrySize
-        self.fd = try FileIO.open(path, flags: O_RDWR | O_CREAT)
+        self.file = try io { () throws(FileSystemError) in try fileSystem.open(path, .create) }
         do {
-            let size = try FileIO.fileSize(fd, path: path)
+            let size = try io { () throws(FileSystemError) in try file.size() }
             entryCount = size / entrySize
             if let maxBytes {
                 let capacity = max(maxBytes / entrySize, entryCount) * entrySize
-                if capacity != size { try FileIO.truncate(fd, to: capacity, path: path) }
+                if capacity != size { try truncateFile(to: capacity) }
                 try map(bytes: capacity)
             } else {
                 try map(bytes: size)
@@ -49,7 +51,7 @@ final class MappedIndexFile {
             }
             entryCount = low
         } catch {
-            Glibc.close(fd)
+            file.close()
             throw error
         }
     }
@@ -66,10 +68,7 @@ final class MappedIndexFile {
         mapping = nil
         mappedBytes = 0
         guard bytes > 0 else { return }
-        guard let pointer = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), pointer != MAP_FAILED else {
-            throw .io(operation: "mmap", path: path, errno: errno)
-        }
-        mapping = pointer
+        mapping = try io { () throws(FileSystemError) in try file.map(length: bytes, writable: true) }
         mappedBytes = bytes
     }
 
@@ -125,7 +124,7 @@ final class MappedIndexFile {
         if let mapping { munmap(mapping, mappedBytes) }
         mapping = nil
         mappedBytes = 0
-        try FileIO.truncate(fd, to: bytes, path: path)
+        try truncateFile(to: bytes)
         try map(bytes: bytes)
     }
 
@@ -136,14 +135,17 @@ final class MappedIndexFile {
         if let mapping { munmap(mapping, mappedBytes) }
         mapping = nil
         mappedBytes = 0
-        try FileIO.truncate(fd, to: capacity, path: path)
+        try truncateFile(to: capacity)
         try map(bytes: capacity)
     }
 
+    private func truncateFile(to bytes: Int) throws(StorageError) {
+        try io { () throws(FileSystemError) in try file.truncate(to: bytes) }
+    }
+
+    /// fdatasync, which also writes back the pages stored through the mapping.
     func flush() throws(StorageError) {
-        if let mapping, mappedBytes > 0, msync(mapping, mappedBytes, MS_SYNC) != 0 {
-            throw .io(operation: "msync", path: path, errno: errno)
-        }
+        try io { () throws(FileSystemError) in try file.sync() }
     }
 
     func close() {
@@ -151,7 +153,7 @@ final class MappedIndexFile {
         if let mapping { munmap(mapping, mappedBytes) }
         mapping = nil
         mappedBytes = 0
-        Glibc.close(fd)
+        file.close()
         isClosed = true
     }
 }

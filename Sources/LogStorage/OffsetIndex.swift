@@ -1,3 +1,5 @@
+import FileSystem
+
 /// Kafka's sparse offset index for one segment (`<base offset>.index`).
 ///
 /// Format: 8-byte entries, `uint32 relativeOffset` (offset - segment base offset) then `uint32 position` (byte offset
@@ -13,9 +15,9 @@ struct OffsetIndex {
     let baseOffset: Int64
     let file: MappedIndexFile
 
-    init(path: String, baseOffset: Int64, preallocateTo maxBytes: Int?) throws(StorageError) {
+    init(fileSystem: any FileSystem, path: String, baseOffset: Int64, preallocateTo maxBytes: Int?) throws(StorageError) {
         self.baseOffset = baseOffset
-        self.file = try MappedIndexFile(path: path, entrySize: Self.entrySize, preallocateTo: maxBytes)
+        self.file = try MappedIndexFile(fileSystem: fileSystem, path: path, entrySize: Self.entrySize, preallocateTo: maxBytes)
     }
 
     var entryCount: Int { file.entryCount }
@@ -79,9 +81,9 @@ struct TimeIndex {
     let baseOffset: Int64
     let file: MappedIndexFile
 
-    init(path: String, baseOffset: Int64, preallocateTo maxBytes: Int?) throws(StorageError) {
+    init(fileSystem: any FileSystem, path: String, baseOffset: Int64, preallocateTo maxBytes: Int?) throws(StorageError) {
         self.baseOffset = baseOffset
-        self.file = try MappedIndexFile(path: path, entrySize: Self.entrySize, preallocateTo: maxBytes)
+        self.file = try MappedIndexFile(fileSystem: fileSystem, path: path, entrySize: Self.entrySize, preallocateTo: maxBytes)
     }
 
     var entryCount: Int { file.entryCount }

@@ -1,3 +1,4 @@
+import FileSystem
 import KafkaProtocol
 import Logging
 import NIOCore
@@ -86,16 +87,24 @@ public struct LogLoadReport: Sendable, Equatable {
 /// ``appendMarker(producerId:producerEpoch:marker:)`` closes it, and an ABORT is recorded in the segment's
 /// transaction index so read_committed fetches can list the aborted ranges. Both are rebuilt from the log on
 /// recovery.
+///
+/// Faults: every write goes through the ``LogDirectoryHealth`` of the log's directory. A failed write or sync takes
+/// the directory offline (appends fail from then on, reads keep working); a full disk refuses the append, keeps
+/// nothing of it, and the next append tries again. An append returns only after its bytes were written (and, when
+/// `flush.messages` is due, synced): nothing is acknowledged that was not.
 public final class PartitionLog: Sendable {
     public let topic: String
     public let partition: Int32
     public let directory: String
+    /// The health of the log directory this log lives in (shared by its logs).
+    public let health: LogDirectoryHealth
     private let core: Mutex<LogCore>
 
-    init(topic: String, partition: Int32, directory: String, core: consuming sending LogCore) {
+    init(topic: String, partition: Int32, directory: String, health: LogDirectoryHealth, core: consuming sending LogCore) {
         self.topic = topic
         self.partition = partition
         self.directory = directory
+        self.health = health
         self.core = Mutex(core)
     }
 
@@ -107,14 +116,26 @@ public final class PartitionLog: Sendable {
     ///   - recoveryPoint: offset below which data is known flushed; segments wholly below it are trusted.
     ///   - cleanShutdown: the previous process closed every log cleanly, so nothing needs validating.
     ///   - logStartOffset: the checkpointed log start offset, if any (DeleteRecords can move it inside a segment).
+    ///   - fileSystem: where the files live (a fault-injecting one in tests).
+    ///   - health: the log directory's health, shared with the other logs there; a log of its own when nil.
     public static func open(
         topic: String, partition: Int32, directory: String, config: LogConfig, recoveryPoint: Int64?,
-        cleanShutdown: Bool, logStartOffset: Int64?, clock: any StorageClock, logger: Logger
+        cleanShutdown: Bool, logStartOffset: Int64?, clock: any StorageClock, logger: Logger,
+        fileSystem: any FileSystem = PosixFileSystem(), health: LogDirectoryHealth? = nil
     ) throws(StorageError) -> (log: PartitionLog, report: LogLoadReport) {
+        let health = health ?? LogDirectoryHealth(path: directory, logger: logger)
+        try health.ensureOnline()
         let (core, report) = try LogCore.load(
             name: "\(topic)-\(partition)", directory: directory, config: config, recoveryPoint: recoveryPoint,
-            cleanShutdown: cleanShutdown, logStartOffset: logStartOffset, clock: clock, logger: logger)
-        return (PartitionLog(topic: topic, partition: partition, directory: directory, core: core), report)
+            cleanShutdown: cleanShutdown, logStartOffset: logStartOffset, clock: clock, logger: logger, fileSystem: fileSystem)
+        return (PartitionLog(topic: topic, partition: partition, directory: directory, health: health, core: core), report)
+    }
+
+    /// Runs a writing step under the lock, through the directory's health (see the type's documentation).
+    private func writing<T: Sendable>(_ body: @Sendable (LogCore) throws(StorageError) -> T) throws(StorageError) -> T {
+        try core.withLock { (core) throws(StorageError) -> T in
+            try health.writing { () throws(StorageError) -> T in try body(core) }
+        }
     }
 
     /// Validates and appends the record batches in `records` (one or more, back to back), assigning offsets.
@@ -128,7 +149,7 @@ public final class PartitionLog: Sendable {
         _ records: ByteBuffer, leaderEpoch: Int32 = 0, checkRecords: Bool = true,
         verify: (@Sendable ([RecordBatchHeader]) throws(StorageError) -> Void)? = nil
     ) throws(StorageError) -> AppendResult {
-        try core.withLock { (core) throws(StorageError) -> AppendResult in
+        try writing { (core) throws(StorageError) -> AppendResult in
             try core.append(records, leaderEpoch: leaderEpoch, checkRecords: checkRecords, verify: verify)
         }
     }
@@ -136,7 +157,7 @@ public final class PartitionLog: Sendable {
     /// Writes a transaction marker (a control batch) for the producer: the transaction coordinator's COMMIT or
     /// ABORT. Refused if the producer's epoch here is newer than `producerEpoch`.
     public func appendMarker(producerId: Int64, producerEpoch: Int16, marker: ControlRecord) throws(StorageError) -> MarkerAppendResult {
-        try core.withLock { (core) throws(StorageError) -> MarkerAppendResult in
+        try writing { (core) throws(StorageError) -> MarkerAppendResult in
             try core.appendMarker(producerId: producerId, producerEpoch: producerEpoch, marker: marker)
         }
     }
@@ -157,7 +178,7 @@ public final class PartitionLog: Sendable {
     public func abortHangingTransaction(
         producerId: Int64, firstOffset: Int64, idleBefore cutoffMs: Int64, isOrphan: @Sendable () -> Bool
     ) throws(StorageError) -> Bool {
-        try core.withLock { (core) throws(StorageError) -> Bool in
+        try writing { (core) throws(StorageError) -> Bool in
             guard core.producerState.openTransactions[producerId] == firstOffset,
                   let entry = core.producerState.producers[producerId], entry.lastAppendMs < cutoffMs, isOrphan()
             else { return false }
@@ -252,13 +273,13 @@ public final class PartitionLog: Sendable {
     /// Moves the log start offset forward (DeleteRecords); whole segments below it are deleted.
     /// Returns the new log start offset.
     public func deleteRecords(before offset: Int64) throws(StorageError) -> Int64 {
-        try core.withLock { (core) throws(StorageError) -> Int64 in try core.deleteRecords(before: offset) }
+        try writing { (core) throws(StorageError) -> Int64 in try core.deleteRecords(before: offset) }
     }
 
     /// Deletes segments past retention.ms / retention.bytes. Returns how many were deleted.
     @discardableResult
     public func applyRetention() throws(StorageError) -> Int {
-        try core.withLock { (core) throws(StorageError) -> Int in try core.applyRetention() }
+        try writing { (core) throws(StorageError) -> Int in try core.applyRetention() }
     }
 
     /// Flushes if the topic's flush.messages / flush.ms policy asks for it (Kafka leaves both unset: the OS flushes).
@@ -270,10 +291,12 @@ public final class PartitionLog: Sendable {
     /// fdatasync every segment holding data above the recovery point, then advance the recovery point to the LEO
     /// observed before syncing. The syncs run outside the lock so appends continue meanwhile.
     public func flush() throws(StorageError) {
-        let (target, handles) = try core.withLock { (core) throws(StorageError) -> (Int64, [(SharedFileHandle, String)]) in
+        let (target, handles) = try writing { (core) throws(StorageError) -> (Int64, [SharedFileHandle]) in
             try core.prepareFlush()
         }
-        for (handle, path) in handles { try handle.flush(path: path) }
+        try health.writing { () throws(StorageError) in
+            for handle in handles { try handle.flush() }
+        }
         core.withLock { $0.completeFlush(upTo: target) }
     }
 
@@ -284,13 +307,18 @@ public final class PartitionLog: Sendable {
 
     /// Writes a producer state snapshot at the current LEO so the next open need not replay the whole log.
     public func snapshotProducerState() throws(StorageError) {
-        try core.withLock { (core) throws(StorageError) in try core.writeProducerSnapshot() }
+        try writing { (core) throws(StorageError) in try core.writeProducerSnapshot() }
     }
 
-    /// Flushes, writes the producer snapshot, trims the active segment's indexes and closes every file.
+    /// Flushes, writes the producer snapshot, trims the active segment's indexes and closes every file. In an
+    /// offline directory nothing is written: the files are just closed, and the next start recovers them.
     public func close() throws(StorageError) {
+        if health.isOffline {
+            core.withLock { $0.closeWithoutWriting() }
+            return
+        }
         try flush()
-        try core.withLock { (core) throws(StorageError) in try core.close() }
+        try writing { (core) throws(StorageError) in try core.close() }
     }
 
     /// Closes and removes every file of this log and its directory.
@@ -320,6 +348,7 @@ final class LogCore {
     var config: LogConfig
     let clock: any StorageClock
     let logger: Logger
+    let fileSystem: any FileSystem
     /// Oldest first; the last one is active (takes appends). Never empty while open.
     private(set) var segments: [Segment]
     private(set) var logStartOffset: Int64
@@ -333,8 +362,9 @@ final class LogCore {
     private var vectors: [iovec] = []
 
     private init(name: String, directory: String, config: LogConfig, clock: any StorageClock, logger: Logger,
-                 segments: [Segment], logStartOffset: Int64, recoveryPoint: Int64) {
+                 fileSystem: any FileSystem, segments: [Segment], logStartOffset: Int64, recoveryPoint: Int64) {
         self.name = name
+        self.fileSystem = fileSystem
         self.directory = directory
         self.config = config
         self.clock = clock
@@ -362,15 +392,15 @@ final class LogCore {
 
     static func load(
         name: String, directory: String, config: LogConfig, recoveryPoint: Int64?, cleanShutdown: Bool,
-        logStartOffset: Int64?, clock: any StorageClock, logger: Logger
+        logStartOffset: Int64?, clock: any StorageClock, logger: Logger, fileSystem: any FileSystem
     ) throws(StorageError) -> (LogCore, LogLoadReport) {
-        try FileIO.makeDirectory(directory)
+        try io { () throws(FileSystemError) in try fileSystem.makeDirectory(directory) }
         let now = clock.nowMilliseconds()
-        let names = try FileIO.listDirectory(directory)
+        let names = try io { () throws(FileSystemError) in try fileSystem.listDirectory(directory) }
         // Leftovers of interrupted operations are not part of the log.
         for file in names where file.hasSuffix(".tmp") || file.hasSuffix(".deleted") || file.hasSuffix(".cleaned")
             || file.hasSuffix(".swap") {
-            try FileIO.remove(directory + "/" + file)
+            try io { () throws(FileSystemError) in try fileSystem.remove(directory + "/" + file) }
         }
         let bases = names.compactMap { Segment.baseOffset(ofFileName: $0) }.sorted()
         // Index files without a log file belong to nothing.
@@ -378,12 +408,14 @@ final class LogCore {
             if let base = Segment.baseOffset(ofFileName: file, suffix: ".index") ?? Segment.baseOffset(ofFileName: file, suffix: ".timeindex")
                 ?? Segment.baseOffset(ofFileName: file, suffix: ".txnindex"),
                !bases.contains(base) {
-                try FileIO.remove(directory + "/" + file)
+                try io { () throws(FileSystemError) in try fileSystem.remove(directory + "/" + file) }
             }
         }
         var report = LogLoadReport(segmentCount: 0, recoveredSegments: 0, truncatedBytes: 0, deletedSegments: 0, logEndOffset: 0)
         var segments: [Segment] = []
         var stopAt: Int?
+        /// Segments whose contents recovery validated or cut: made durable before the log is used.
+        var changed: [Segment] = []
         /// The first segment whose transaction index must be rebuilt (it was validated batch by batch, or its index
         /// was damaged): the producer-state replay starts at or below it.
         var rebuildTransactionsFrom: Int64?
@@ -397,10 +429,22 @@ final class LogCore {
                 stopAt = index
                 break
             }
+            if let previous = segments.last, base > previousEnd {
+                // Each segment starts where the one before ended. A gap means the one before lost its unsynced tail
+                // whole in a power cut (no torn bytes to notice) while this one's file survived: what follows the
+                // gap cannot be served without a hole in the offsets, so it goes like the rest of a torn tail.
+                logger.warning("segment ends before the next one starts; dropping the segments after it", metadata: [
+                    "log": "\(name)", "segment": "\(Segment.fileName(previous.baseOffset, ".log"))",
+                    "endOffset": "\(previousEnd)", "nextSegment": "\(base)",
+                ])
+                stopAt = index
+                break
+            }
             let (segment, rebuilt, dropped) = try Segment.open(
-                directory: directory, baseOffset: base, config: config, active: isLast, trusted: trusted, nowMs: now)
+                fileSystem: fileSystem, directory: directory, baseOffset: base, config: config, active: isLast, trusted: trusted, nowMs: now)
             if rebuilt { logger.warning("rebuilt damaged index", metadata: ["log": "\(name)", "segment": "\(base)"]) }
             if !trusted { report.recoveredSegments += 1 }
+            if !trusted || rebuilt || dropped > 0 { changed.append(segment) }
             if (!trusted || rebuilt || segment.txnIndex.wasDamaged) && rebuildTransactionsFrom == nil {
                 rebuildTransactionsFrom = base
             }
@@ -417,10 +461,12 @@ final class LogCore {
         if let stopAt, stopAt < bases.count {
             for base in bases[stopAt...] where !segments.contains(where: { $0.baseOffset == base }) {
                 let path = directory + "/" + Segment.fileName(base, "")
-                try FileIO.remove(path + ".log")
-                try FileIO.remove(path + ".index")
-                try FileIO.remove(path + ".timeindex")
-                if FileIO.exists(path + ".txnindex") { try FileIO.remove(path + ".txnindex") }
+                try io { () throws(FileSystemError) in
+                    try fileSystem.remove(path + ".log")
+                    try fileSystem.remove(path + ".index")
+                    try fileSystem.remove(path + ".timeindex")
+                    try fileSystem.remove(path + ".txnindex")
+                }
                 report.deletedSegments += 1
             }
             if report.deletedSegments > 0 {
@@ -428,16 +474,27 @@ final class LogCore {
             }
         }
         if segments.isEmpty {
-            segments.append(try Segment.create(directory: directory, baseOffset: max(logStartOffset ?? 0, 0), config: config, nowMs: now))
+            segments.append(try Segment.create(
+                fileSystem: fileSystem, directory: directory, baseOffset: max(logStartOffset ?? 0, 0), config: config, nowMs: now))
+            // The new files must survive a power cut like the data synced into them later.
+            try io { () throws(FileSystemError) in try fileSystem.syncDirectory(directory) }
         } else {
             for segment in segments.dropLast() { try segment.closeForAppends() }
             try segments[segments.count - 1].reopenForAppends(config: config)
         }
         let end = segments[segments.count - 1].nextOffset
+        var recovered = cleanShutdown ? end : min(recoveryPoint ?? segments[0].baseOffset, end)
+        if !changed.isEmpty || report.deletedSegments > 0 {
+            // What recovery accepted (and cut or deleted) is made durable before anything new is acknowledged on top
+            // of it: data that survived a crash only in the page cache, a cut torn tail, or a segment deleted after a
+            // gap must not come back differently after a later power cut.
+            for segment in changed where !segment.isEmpty || segment.baseOffset < end { try segment.flush() }
+            try io { () throws(FileSystemError) in try fileSystem.syncDirectory(directory) }
+            recovered = end
+        }
         let start = min(max(logStartOffset ?? segments[0].baseOffset, segments[0].baseOffset), end)
         let core = LogCore(name: name, directory: directory, config: config, clock: clock, logger: logger,
-                           segments: segments, logStartOffset: start,
-                           recoveryPoint: cleanShutdown ? end : min(recoveryPoint ?? segments[0].baseOffset, end))
+                           fileSystem: fileSystem, segments: segments, logStartOffset: start, recoveryPoint: recovered)
         try core.loadProducerState(rebuildingTransactionsFrom: rebuildTransactionsFrom)
         report.segmentCount = segments.count
         report.logEndOffset = end
@@ -451,7 +508,7 @@ final class LogCore {
     /// transaction state, markers close transactions, and every ABORT found is put back into its segment's
     /// transaction index if missing, with the last stable offset it had then.
     func loadProducerState(rebuildingTransactionsFrom rebuildFrom: Int64?) throws(StorageError) {
-        let snapshots = try FileIO.listDirectory(directory)
+        let snapshots = try io { () throws(FileSystemError) in try fileSystem.listDirectory(directory) }
             .compactMap { Segment.baseOffset(ofFileName: $0, suffix: ".snapshot") }.sorted(by: >)
         // Replay covers every batch still on disk, below the log start too (DeleteRecords moves it inside a
         // segment): a marker there still closes a transaction a snapshot recorded as open.
@@ -459,13 +516,15 @@ final class LogCore {
         var replayFrom = firstOnDisk
         let usableUpTo = min(logEndOffset, rebuildFrom ?? .max)
         for offset in snapshots where offset <= usableUpTo {
-            if let bytes = try? FileIO.readFile(snapshotPath(offset)), let state = ProducerStateManager.load(snapshot: bytes) {
+            if let bytes = try? fileSystem.readFile(snapshotPath(offset)), let state = ProducerStateManager.load(snapshot: bytes) {
                 producerState = state
                 replayFrom = max(offset, firstOnDisk)
                 break
             }
         }
-        for offset in snapshots where offset > logEndOffset { try FileIO.remove(snapshotPath(offset)) }
+        for offset in snapshots where offset > logEndOffset {
+            try io { () throws(FileSystemError) in try fileSystem.remove(snapshotPath(offset)) }
+        }
         let now = clock.nowMilliseconds()
         for segment in segments where segment.nextOffset > replayFrom {
             var position = 0
@@ -503,14 +562,15 @@ final class LogCore {
     func writeProducerSnapshot() throws(StorageError) {
         try ensureOpen()
         let offset = logEndOffset
-        try FileIO.writeFileAtomically(snapshotPath(offset), contents: producerState.snapshotBytes())
+        let bytes = producerState.snapshotBytes()
+        try io { () throws(FileSystemError) in try fileSystem.writeFileAtomically(snapshotPath(offset), contents: bytes) }
         // Recovery after a crash replays from a snapshot at or below the first segment above the recovery point, so
         // every snapshot from that segment on is kept, and the newest one below it; older ones go.
         let keepFrom = segments[segmentIndex(for: min(recoveryPoint, logEndOffset))].baseOffset
-        let below = try FileIO.listDirectory(directory)
+        let below = try io { () throws(FileSystemError) in try fileSystem.listDirectory(directory) }
             .compactMap { Segment.baseOffset(ofFileName: $0, suffix: ".snapshot") }.filter { $0 < keepFrom && $0 < offset }
             .sorted(by: >)
-        for stale in below.dropFirst() { try FileIO.remove(snapshotPath(stale)) }
+        for stale in below.dropFirst() { try io { () throws(FileSystemError) in try fileSystem.remove(snapshotPath(stale)) } }
     }
 
     // MARK: Appending
@@ -664,12 +724,14 @@ final class LogCore {
     /// Closes the active segment for appends and starts a new one at `offset`.
     private func roll(at offset: Int64, nowMs: Int64) throws(StorageError) {
         try active.closeForAppends()
-        let segment = try Segment.create(directory: directory, baseOffset: offset, config: config, nowMs: nowMs)
+        let segment = try Segment.create(fileSystem: fileSystem, directory: directory, baseOffset: offset, config: config, nowMs: nowMs)
+        // The new files' directory entries are durable before any record is acknowledged in them: otherwise a power
+        // cut could take a synced segment away whole.
+        try io { () throws(FileSystemError) in try fileSystem.syncDirectory(directory) }
         segments.append(segment)
         // As Kafka: a producer-state snapshot at every segment boundary bounds the replay after a crash to the
         // segments above the recovery point, and lets their transaction indexes be rebuilt from there.
         try writeProducerSnapshot()
-        FileIO.syncDirectory(directory)
         logger.debug("rolled segment", metadata: ["log": "\(name)", "baseOffset": "\(offset)"])
     }
 
@@ -795,13 +857,18 @@ final class LogCore {
     private func deleteSegments(while condition: (Segment, Segment?) -> Bool) throws(StorageError) -> Int {
         var count = 0
         while segments.count > 1 && condition(segments[0], segments[1]) {
+            try segments[0].markDeleted()
             let segment = segments.removeFirst()
-            try segment.delete()
             count += 1
+            // The segment is out of the log: the start moves even if unlinking its files fails.
             logStartOffset = max(logStartOffset, segments[0].baseOffset)
+            try segment.delete()
             logger.info("deleted segment", metadata: ["log": "\(name)", "baseOffset": "\(segment.baseOffset)"])
         }
-        if count > 0 { producerState.truncateHead(below: logStartOffset) }
+        if count > 0 {
+            producerState.truncateHead(below: logStartOffset)
+            try io { () throws(FileSystemError) in try fileSystem.syncDirectory(directory) }
+        }
         return count
     }
 
@@ -813,12 +880,12 @@ final class LogCore {
         return config.flushMs != .max && clock.nowMilliseconds() - lastFlushMs >= config.flushMs
     }
 
-    func prepareFlush() throws(StorageError) -> (Int64, [(SharedFileHandle, String)]) {
+    func prepareFlush() throws(StorageError) -> (Int64, [SharedFileHandle]) {
         guard !isClosed else { return (recoveryPoint, []) }
         let target = logEndOffset
-        var handles: [(SharedFileHandle, String)] = []
+        var handles: [SharedFileHandle] = []
         for segment in segments where segment.nextOffset > recoveryPoint && !segment.isEmpty {
-            handles.append((try segment.log.sharedHandle(), segment.log.path))
+            handles.append(try segment.log.sharedHandle())
             // Small and rarely written (one entry per aborted transaction): synced here, under the lock.
             try segment.txnIndex.flush()
         }
@@ -839,11 +906,14 @@ final class LogCore {
         isClosed = true
     }
 
+    /// Closes every file without writing anything (the directory is offline).
+    func closeWithoutWriting() {
+        for segment in segments { segment.close() }
+        isClosed = true
+    }
+
     func deleteAll() throws(StorageError) {
-        if !isClosed {
-            for segment in segments { segment.close() }
-            isClosed = true
-        }
-        try FileIO.removeTree(directory)
+        if !isClosed { closeWithoutWriting() }
+        try io { () throws(FileSystemError) in try fileSystem.removeTree(directory) }
     }
 }

@@ -1,3 +1,4 @@
+import FileSystem
 import KafkaProtocol
 
 #if canImport(Glibc)
@@ -18,6 +19,7 @@ import Darwin
 final class Segment {
     let baseOffset: Int64
     let directory: String
+    let fileSystem: any FileSystem
     let log: LogFile
     let offsetIndex: OffsetIndex
     let timeIndex: TimeIndex
@@ -52,23 +54,30 @@ final class Segment {
         return Int64(stem)
     }
 
-    private init(directory: String, baseOffset: Int64, config: LogConfig, active: Bool, nowMs: Int64) throws(StorageError) {
+    private init(
+        fileSystem: any FileSystem, directory: String, baseOffset: Int64, config: LogConfig, active: Bool, nowMs: Int64
+    ) throws(StorageError) {
+        self.fileSystem = fileSystem
         self.directory = directory
         self.baseOffset = baseOffset
         self.indexIntervalBytes = config.indexIntervalBytes
         self.nextOffset = baseOffset
         self.createdMs = nowMs
         let path = directory + "/" + Segment.fileName(baseOffset, "")
-        log = try LogFile(path: path + ".log", reserveBytes: active ? config.segmentBytes + config.maxMessageBytes : 0)
+        log = try LogFile(
+            fileSystem: fileSystem, path: path + ".log", reserveBytes: active ? config.segmentBytes + config.maxMessageBytes : 0)
         let preallocate = active ? config.segmentIndexBytes : nil
-        offsetIndex = try OffsetIndex(path: path + ".index", baseOffset: baseOffset, preallocateTo: preallocate)
-        timeIndex = try TimeIndex(path: path + ".timeindex", baseOffset: baseOffset, preallocateTo: preallocate)
-        txnIndex = try TransactionIndex(path: path + ".txnindex", baseOffset: baseOffset)
+        offsetIndex = try OffsetIndex(fileSystem: fileSystem, path: path + ".index", baseOffset: baseOffset, preallocateTo: preallocate)
+        timeIndex = try TimeIndex(fileSystem: fileSystem, path: path + ".timeindex", baseOffset: baseOffset, preallocateTo: preallocate)
+        txnIndex = try TransactionIndex(fileSystem: fileSystem, path: path + ".txnindex", baseOffset: baseOffset)
     }
 
     /// Creates an empty segment (files are created, indexes preallocated).
-    static func create(directory: String, baseOffset: Int64, config: LogConfig, nowMs: Int64) throws(StorageError) -> Segment {
-        let segment = try Segment(directory: directory, baseOffset: baseOffset, config: config, active: true, nowMs: nowMs)
+    static func create(
+        fileSystem: any FileSystem, directory: String, baseOffset: Int64, config: LogConfig, nowMs: Int64
+    ) throws(StorageError) -> Segment {
+        let segment = try Segment(
+            fileSystem: fileSystem, directory: directory, baseOffset: baseOffset, config: config, active: true, nowMs: nowMs)
         if !segment.isEmpty {
             // A leftover file with this name (e.g. from a crash during a roll) is not part of the log any more.
             try segment.truncate(toOffset: baseOffset)
@@ -83,9 +92,11 @@ final class Segment {
     /// entry is scanned to learn the next offset and max timestamp. Otherwise every batch is validated and a bad
     /// tail cut off (``recover(onBatch:)``).
     static func open(
-        directory: String, baseOffset: Int64, config: LogConfig, active: Bool, trusted: Bool, nowMs: Int64
+        fileSystem: any FileSystem, directory: String, baseOffset: Int64, config: LogConfig, active: Bool, trusted: Bool,
+        nowMs: Int64
     ) throws(StorageError) -> (segment: Segment, rebuiltIndex: Bool, droppedBytes: Int) {
-        let segment = try Segment(directory: directory, baseOffset: baseOffset, config: config, active: active, nowMs: nowMs)
+        let segment = try Segment(
+            fileSystem: fileSystem, directory: directory, baseOffset: baseOffset, config: config, active: active, nowMs: nowMs)
         if !trusted {
             let dropped = try segment.recover(onBatch: { _, _ in })
             return (segment, false, dropped)
@@ -305,13 +316,24 @@ final class Segment {
         txnIndex.close()
     }
 
-    /// Closes and unlinks the segment's files. Open FileSlices keep the data readable until they are released.
+    /// Takes the segment out of the log on disk by renaming its `.log` file to `.log.deleted` (Kafka's
+    /// asynchronous delete does the same): one atomic step, so a failure leaves the segment either whole or gone,
+    /// never a leftover `.log` behind a gap. The rename is durable once the directory is synced.
+    func markDeleted() throws(StorageError) {
+        let path = directory + "/" + Segment.fileName(baseOffset, ".log")
+        try io { () throws(FileSystemError) in try fileSystem.rename(path, path + ".deleted") }
+    }
+
+    /// Closes and unlinks the segment's files (after ``markDeleted()``). Open FileSlices keep the data readable
+    /// until they are released; files a failure leaves behind are removed when the log is next opened.
     func delete() throws(StorageError) {
         close()
         let path = directory + "/" + Segment.fileName(baseOffset, "")
-        try FileIO.remove(path + ".log")
-        try FileIO.remove(path + ".index")
-        try FileIO.remove(path + ".timeindex")
+        try io { () throws(FileSystemError) in
+            try fileSystem.remove(path + ".log.deleted")
+            try fileSystem.remove(path + ".index")
+            try fileSystem.remove(path + ".timeindex")
+        }
         try txnIndex.delete()
     }
 }

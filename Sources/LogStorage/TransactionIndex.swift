@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import FileSystem
 
 /// An aborted transaction as a read_committed fetch reports it: its records in [firstOffset, lastOffset] (the ABORT
 /// marker's offset) from `producerId` must be dropped by the consumer.
@@ -35,8 +31,10 @@ public final class TransactionIndex {
     static let entrySize = 34
 
     let path: String
+    private let fileSystem: any FileSystem
     private(set) var entries: [AbortedTransaction] = []
-    private var fd: Int32 = -1
+    /// Opened when the file exists or the first entry is written.
+    private var file: (any OpenFile)?
     private var isDirty = false
     /// An entry is in memory but its write failed: the file is rewritten whole at the next flush.
     private var needsRewrite = false
@@ -45,22 +43,26 @@ public final class TransactionIndex {
 
     /// Opens the index if its file exists. Entries that are torn, out of order or outside `[baseOffset, ...)` are
     /// dropped with everything after them; `wasDamaged` then tells the caller to rebuild from the log.
-    init(path: String, baseOffset: Int64) throws(StorageError) {
+    init(fileSystem: any FileSystem, path: String, baseOffset: Int64) throws(StorageError) {
         self.path = path
-        guard FileIO.exists(path) else { return }
-        fd = try FileIO.open(path, flags: O_RDWR)
-        let size = try FileIO.fileSize(fd, path: path)
-        let (entries, validBytes) = Self.decode(try FileIO.readAll(fd, count: size, at: 0, path: path), baseOffset: baseOffset)
+        self.fileSystem = fileSystem
+        guard fileSystem.exists(path) else { return }
+        let file = try io { () throws(FileSystemError) in try fileSystem.open(path, .write) }
+        self.file = file
+        let bytes = try io { () throws(FileSystemError) in try file.readAll() }
+        let (entries, validBytes) = Self.decode(bytes, baseOffset: baseOffset)
         self.entries = entries
-        if validBytes != size {
+        if validBytes != bytes.count {
             wasDamaged = true
-            try FileIO.truncate(fd, to: validBytes, path: path)
+            try io { () throws(FileSystemError) in try file.truncate(to: validBytes) }
         }
     }
 
     /// The entries of a `.txnindex` file (for `dump-log`), read without changing it; a damaged tail is left out.
-    public static func entries(ofFile path: String) throws(StorageError) -> [AbortedTransaction] {
-        decode(try FileIO.readFile(path), baseOffset: .min).entries
+    public static func entries(
+        ofFile path: String, fileSystem: any FileSystem = PosixFileSystem()
+    ) throws(StorageError) -> [AbortedTransaction] {
+        decode(try io { () throws(FileSystemError) in try fileSystem.readFile(path) }, baseOffset: .min).entries
     }
 
     /// The well-formed entries at the start of `bytes` (version 0, markers in increasing order, none below
@@ -96,8 +98,9 @@ public final class TransactionIndex {
         isDirty = true
         if needsRewrite { return nil }
         do throws(StorageError) {
-            if fd < 0 { fd = try FileIO.open(path, flags: O_RDWR | O_CREAT) }
-            try FileIO.writeAll(fd, bytes: Self.encode([entry]), at: (entries.count - 1) * Self.entrySize, path: path)
+            let file = try openedFile()
+            let position = (entries.count - 1) * Self.entrySize
+            try io { () throws(FileSystemError) in try file.write(Self.encode([entry]), at: position) }
             return nil
         } catch {
             needsRewrite = true
@@ -124,7 +127,7 @@ public final class TransactionIndex {
         let keep = entries.firstIndex { $0.lastOffset >= offset } ?? entries.count
         guard keep < entries.count else { return }
         entries.removeSubrange(keep...)
-        if fd >= 0 && !needsRewrite { try FileIO.truncate(fd, to: keep * Self.entrySize, path: path) }
+        if let file, !needsRewrite { try io { () throws(FileSystemError) in try file.truncate(to: keep * Self.entrySize) } }
         wasDamaged = false
     }
 
@@ -150,24 +153,34 @@ public final class TransactionIndex {
     func flush() throws(StorageError) {
         guard isDirty else { return }
         if needsRewrite {
-            if fd < 0 { fd = try FileIO.open(path, flags: O_RDWR | O_CREAT) }
-            try FileIO.writeAll(fd, bytes: Self.encode(entries), at: 0, path: path)
-            try FileIO.truncate(fd, to: entries.count * Self.entrySize, path: path)
+            let file = try openedFile()
+            try io { () throws(FileSystemError) in
+                try file.write(Self.encode(entries), at: 0)
+                try file.truncate(to: entries.count * Self.entrySize)
+            }
             needsRewrite = false
         }
-        if fd >= 0 { try FileIO.sync(fd, path: path) }
+        if let file { try io { () throws(FileSystemError) in try file.sync() } }
         isDirty = false
     }
 
+    /// The file, created on first use.
+    private func openedFile() throws(StorageError) -> any OpenFile {
+        if let file { return file }
+        let created = try io { () throws(FileSystemError) in try fileSystem.open(path, .create) }
+        file = created
+        return created
+    }
+
     func close() {
-        if fd >= 0 { Glibc.close(fd) }
-        fd = -1
+        file?.close()
+        file = nil
     }
 
     /// Closes and unlinks the file, if there is one.
     func delete() throws(StorageError) {
         close()
-        if FileIO.exists(path) { try FileIO.remove(path) }
+        if fileSystem.exists(path) { try io { () throws(FileSystemError) in try fileSystem.remove(path) } }
         entries = []
     }
 }

@@ -1,3 +1,4 @@
+import FileSystem
 import Foundation
 import Logging
 import NIOCore
@@ -15,10 +16,16 @@ import Glibc
 final class ServerHarness: Sendable {
     let directory: TemporaryDirectory
     let config: ZooKeeperServerConfig
+    /// The storage's file system (a fault-injecting one in the fault tests).
+    let fileSystem: any FileSystem
     private let state = Mutex<(group: ServiceGroup?, task: Task<Void, any Error>?, port: Int)>((nil, nil, 0))
 
-    init(configure: (inout ZooKeeperServerConfig) -> Void = { _ in }, directory: TemporaryDirectory = TemporaryDirectory("server")) {
+    init(
+        configure: (inout ZooKeeperServerConfig) -> Void = { _ in }, directory: TemporaryDirectory = TemporaryDirectory("server"),
+        fileSystem: any FileSystem = PosixFileSystem()
+    ) {
         self.directory = directory
+        self.fileSystem = fileSystem
         var config = ZooKeeperServerConfig()
         config.clientPort = 0
         config.dataDir = directory.path
@@ -36,7 +43,7 @@ final class ServerHarness: Sendable {
         var config = self.config
         if let port { config.clientPort = port }
         let ready = AsyncStream<Int>.makeStream()
-        let server = try ZooKeeperServer(config: config, logger: quietLogger) { address in
+        let server = try ZooKeeperServer(config: config, logger: quietLogger, fileSystem: fileSystem) { address in
             ready.continuation.yield(address.port ?? 0)
         }
         let group = ServiceGroup(configuration: .init(services: [server], logger: quietLogger))

@@ -1,4 +1,6 @@
+import FileSystem
 import Foundation
+import Logging
 import NIOCore
 import Testing
 import ZooKeeperProtocol
@@ -11,14 +13,17 @@ import ZooKeeperProtocol
 struct StorageTests {
     /// A core whose transactions go to a real ``CoordinatorStorage``.
     final class Rig {
-        let directory = TemporaryDirectory("storage")
+        let directory: TemporaryDirectory
+        let fileSystem: any FileSystem
         var storage: CoordinatorStorage
         let log = BufferedTxnLog()
         let core: CoordinatorCore
         var nowMs: Int64 = 1_700_000_000_000
 
-        init() throws {
-            let (storage, recovery) = try CoordinatorStorage.open(dataDir: directory.path, logger: quietLogger)
+        init(directory: TemporaryDirectory = TemporaryDirectory("storage"), fileSystem: any FileSystem = PosixFileSystem()) throws {
+            self.directory = directory
+            self.fileSystem = fileSystem
+            let (storage, recovery) = try CoordinatorStorage.open(dataDir: directory.path, logger: quietLogger, fileSystem: fileSystem)
             self.storage = storage
             core = CoordinatorCore(state: recovery.state, limits: SessionLimits(), secret: recovery.secret, log: log, now: CoreTime(ms: nowMs))
         }
@@ -48,9 +53,9 @@ struct StorageTests {
             try storage.writeAndSync(log.takePending())
         }
 
-        func reopen() throws -> CoordinatorStorage.Recovery {
+        func reopen(logger: Logger = quietLogger) throws -> CoordinatorStorage.Recovery {
             storage.close()
-            let (storage, recovery) = try CoordinatorStorage.open(dataDir: directory.path, logger: quietLogger)
+            let (storage, recovery) = try CoordinatorStorage.open(dataDir: directory.path, logger: logger, fileSystem: fileSystem)
             self.storage = storage
             return recovery
         }

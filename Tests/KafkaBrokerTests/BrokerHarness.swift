@@ -1,3 +1,4 @@
+import FileSystem
 import Foundation
 import KafkaProtocol
 import LogStorage
@@ -20,8 +21,15 @@ final class BrokerHarness {
     var session: ConnectionSession
 
     let clock: any StorageClock
+    /// The partition logs' file system (a fault-injecting one in the storage fault tests).
+    let fileSystem: any FileSystem
 
-    init(clock: any StorageClock = SystemStorageClock(), configure: (inout BrokerConfig) -> Void = { _ in }) throws {
+    /// - Parameter fileSystem: makes the logs' file system for the broker's data directory.
+    init(
+        clock: any StorageClock = SystemStorageClock(),
+        configure: (inout BrokerConfig) -> Void = { _ in },
+        fileSystem makeFileSystem: (String) throws -> any FileSystem = { _ in PosixFileSystem() }
+    ) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("ledgerstream-broker-\(UUID().uuidString)").path
         var config = BrokerConfig()
         config.logDirs = [directory]
@@ -29,7 +37,8 @@ final class BrokerHarness {
         configure(&config)
         self.config = config
         self.clock = clock
-        broker = try Broker(config: config, logger: Self.quietLogger, clock: clock)
+        fileSystem = try makeFileSystem(directory)
+        broker = try Broker(config: config, logger: Self.quietLogger, clock: clock, fileSystem: fileSystem)
         broker.groups.start(on: loop)
         session = try Self.session(config: config, listener: config.listeners[0])
     }
@@ -49,7 +58,7 @@ final class BrokerHarness {
     /// Shuts down cleanly and opens a new broker on the same directory.
     func restart() throws {
         try broker.shutdown()
-        broker = try Broker(config: config, logger: Self.quietLogger, clock: clock)
+        broker = try Broker(config: config, logger: Self.quietLogger, clock: clock, fileSystem: fileSystem)
         broker.groups.start(on: loop)
     }
 

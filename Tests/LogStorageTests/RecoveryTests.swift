@@ -4,6 +4,8 @@ import Logging
 import NIOCore
 import Testing
 
+import FileSystem
+
 @testable import LogStorage
 
 /// Opening logs after crashes and with damaged files: faults are injected by writing bad bytes into the files.
@@ -192,7 +194,7 @@ import Testing
 
     @Test func checkpointFilesRoundTripInKafkaFormat() throws {
         try withTemporaryDirectory { dir in
-            let checkpoint = OffsetCheckpoint(path: dir + "/cp")
+            let checkpoint = OffsetCheckpoint(path: dir + "/cp", fileSystem: PosixFileSystem())
             let offsets: [OffsetCheckpoint.Key: Int64] = [.init(topic: "a.b-c", partition: 3): 42, .init(topic: "x", partition: 0): 7]
             try checkpoint.write(offsets)
             #expect(checkpoint.read() == offsets)

@@ -1,3 +1,4 @@
+import FileSystem
 import Foundation
 import KafkaProtocol
 import Logging
@@ -10,6 +11,16 @@ import Synchronization
 func withTemporaryDirectory<T>(_ body: (String) throws -> T) throws -> T {
     let path = FileManager.default.temporaryDirectory
         .appendingPathComponent("ledgerstream-test-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    return try body(path)
+}
+
+/// A fresh directory for a test on a ``FaultInjectingFileSystem``, in memory (/dev/shm) where there is one: that file
+/// system models durability itself, so the real disk's speed (and a busy machine's fsync latency) only slows it down.
+func withScratchDirectory<T>(_ body: (String) throws -> T) throws -> T {
+    let base = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : FileManager.default.temporaryDirectory.path
+    let path = base + "/ledgerstream-test-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: path) }
     return try body(path)
@@ -48,14 +59,19 @@ func makeBatch(
 
 func openLog(
     _ directory: String, config: LogConfig = LogConfig(), clock: ManualClock = ManualClock(),
-    recoveryPoint: Int64? = nil, clean: Bool = false, logStartOffset: Int64? = nil
+    recoveryPoint: Int64? = nil, clean: Bool = false, logStartOffset: Int64? = nil,
+    fileSystem: any FileSystem = PosixFileSystem()
 ) throws -> (PartitionLog, LogLoadReport) {
-    var logger = Logger(label: "test")
-    logger.logLevel = .critical
     let result = try PartitionLog.open(
         topic: "t", partition: 0, directory: directory + "/t-0", config: config, recoveryPoint: recoveryPoint,
-        cleanShutdown: clean, logStartOffset: logStartOffset, clock: clock, logger: logger)
+        cleanShutdown: clean, logStartOffset: logStartOffset, clock: clock, logger: quietLogger, fileSystem: fileSystem)
     return (result.log, result.report)
+}
+
+var quietLogger: Logger {
+    var logger = Logger(label: "test")
+    logger.logLevel = .critical
+    return logger
 }
 
 /// Every batch header in `bytes`, in order.

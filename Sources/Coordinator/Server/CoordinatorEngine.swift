@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import FileSystem
 import Logging
 import NIOCore
 import NIOPosix
@@ -24,6 +25,8 @@ final class CoordinatorEngine {
     /// Used only by the one flush in flight (or at shutdown); the mutex hands it between threads.
     private let storage: StorageBox
     private let storageDirectory: String
+    /// The storage's file system, for the `dirs` and `envi` four-letter words.
+    private let fileSystem: any FileSystem
     private let pool: NIOThreadPool
     private var config: ZooKeeperServerConfig
     private let logger: Logger
@@ -51,6 +54,7 @@ final class CoordinatorEngine {
             state: recovery.state, limits: config.sessionLimits, secret: recovery.secret, log: log, now: now,
             security: config.security)
         storageDirectory = storage.directory
+        fileSystem = storage.fileSystem
         self.storage = StorageBox(storage)
         self.pool = pool
         self.config = config
@@ -248,10 +252,10 @@ final class CoordinatorEngine {
 
     private func snapshot() -> ServerSnapshot {
         let state = core.state
-        let storageBytes = StorageDirectory.size(storageDirectory)
+        let storageBytes = fileSystem.directorySize(storageDirectory)
         var limit = rlimit()
         getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
-        let openFiles = (try? StorageDirectory.list("/proc/self/fd").count) ?? 0
+        let openFiles = (try? fileSystem.listDirectory("/proc/self/fd").count) ?? 0
         var host = [CChar](repeating: 0, count: 256)
         gethostname(&host, host.count - 1)
         return ServerSnapshot(

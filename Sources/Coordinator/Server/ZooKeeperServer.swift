@@ -1,3 +1,4 @@
+import FileSystem
 import Framing
 import Logging
 import NIOCore
@@ -58,8 +59,10 @@ public final class ZooKeeperServer: Service {
     ///   - onReady: called once with the bound client port address (for the readiness line), after `onSecureReady`.
     ///   - onSecureReady: called once with the bound secure client port address, if there is one.
     /// - Throws: ``ZooKeeperStartError/storage(dataDir:_:)``, ``ZooKeeperStartError/tls(_:)``.
+    ///   - fileSystem: where the transaction log and snapshots live (a fault-injecting one in tests).
     public init(
-        config: ZooKeeperServerConfig, logger: Logger, onReady: @escaping @Sendable (SocketAddress) -> Void = { _ in },
+        config: ZooKeeperServerConfig, logger: Logger, fileSystem: any FileSystem = PosixFileSystem(),
+        onReady: @escaping @Sendable (SocketAddress) -> Void = { _ in },
         onSecureReady: @escaping @Sendable (SocketAddress) -> Void = { _ in }
     ) throws {
         self.config = config
@@ -78,7 +81,7 @@ public final class ZooKeeperServer: Service {
         let storage: CoordinatorStorage
         let recovery: CoordinatorStorage.Recovery
         do {
-            (storage, recovery) = try CoordinatorStorage.open(dataDir: config.dataDir, logger: logger)
+            (storage, recovery) = try CoordinatorStorage.open(dataDir: config.dataDir, logger: logger, fileSystem: fileSystem)
             // Always start from a snapshot of the recovered state: the next recovery replays only what follows.
             if recovery.replayedTransactions > 0 || !storage.hasSnapshot { try storage.snapshot(recovery.state) }
         } catch {

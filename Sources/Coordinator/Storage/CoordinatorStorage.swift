@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import FileSystem
 import Logging
 import NIOCore
 import ZooKeeperProtocol
@@ -17,6 +15,7 @@ import ZooKeeperProtocol
 /// anywhere else is reported as ``CoordinatorStorageError``, never a crash. Not thread-safe: one owner.
 public final class CoordinatorStorage {
     public let directory: String
+    let fileSystem: any FileSystem
     let writer: TxnLogWriter
     /// Snapshots kept (ZooKeeper's `autopurge.snapRetainCount` default); older ones and the logs they cover go.
     static let snapshotsRetained = 3
@@ -30,48 +29,54 @@ public final class CoordinatorStorage {
         public var truncatedBytes: Int
     }
 
-    private init(directory: String, nextZxid: Zxid) {
+    private init(directory: String, fileSystem: any FileSystem, nextZxid: Zxid) {
         self.directory = directory
-        writer = TxnLogWriter(directory: directory, nextZxid: nextZxid)
+        self.fileSystem = fileSystem
+        writer = TxnLogWriter(directory: directory, fileSystem: fileSystem, nextZxid: nextZxid)
     }
 
     /// Opens (creating if needed) the storage under `dataDir` and recovers the state.
-    public static func open(dataDir: String, logger: Logger) throws(CoordinatorStorageError) -> (CoordinatorStorage, Recovery) {
+    /// - Parameter fileSystem: where the files live (a fault-injecting one in tests).
+    public static func open(
+        dataDir: String, logger: Logger, fileSystem: any FileSystem = PosixFileSystem()
+    ) throws(CoordinatorStorageError) -> (CoordinatorStorage, Recovery) {
         let directory = dataDir + "/coordinator"
-        try StorageDirectory.make(directory)
-        if StorageDirectory.exists(dataDir + "/version-2") {
+        try storageIO { () throws(FileSystemError) in try fileSystem.makeDirectory(directory) }
+        if fileSystem.exists(dataDir + "/version-2") {
             logger.warning("\(dataDir)/version-2 holds Apache ZooKeeper data, which ledgerstream does not read")
         }
-        let secret = try loadSecret(directory)
-        var recovery = try recover(directory, logger: logger)
+        let secret = try loadSecret(directory, fileSystem: fileSystem)
+        var recovery = try recover(directory, fileSystem: fileSystem, logger: logger)
         recovery.secret = secret
-        let storage = CoordinatorStorage(directory: directory, nextZxid: recovery.state.lastZxid.next)
+        let storage = CoordinatorStorage(directory: directory, fileSystem: fileSystem, nextZxid: recovery.state.lastZxid.next)
         return (storage, recovery)
     }
 
     /// The 16 random bytes session passwords are derived from; created once.
-    private static func loadSecret(_ directory: String) throws(CoordinatorStorageError) -> [UInt8] {
+    private static func loadSecret(_ directory: String, fileSystem: any FileSystem) throws(CoordinatorStorageError) -> [UInt8] {
         let path = directory + "/session.secret"
-        if StorageDirectory.exists(path) {
-            let bytes = try PosixFile.open(path, flags: O_RDONLY).readAll()
+        if fileSystem.exists(path) {
+            let bytes = try storageIO { () throws(FileSystemError) in try fileSystem.readFile(path) }
             if bytes.count == 16 { return bytes }
         }
         var generator = SystemRandomNumberGenerator()
         let secret = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        try StorageDirectory.writeAtomically(path, secret)
+        try storageIO { () throws(FileSystemError) in try fileSystem.writeFileAtomically(path, contents: secret) }
         return secret
     }
 
-    private static func recover(_ directory: String, logger: Logger) throws(CoordinatorStorageError) -> Recovery {
-        let names = try StorageDirectory.list(directory)
-        for name in names where name.hasSuffix(".tmp") { try StorageDirectory.remove(directory + "/" + name) }
+    private static func recover(_ directory: String, fileSystem: any FileSystem, logger: Logger) throws(CoordinatorStorageError) -> Recovery {
+        let names = try storageIO { () throws(FileSystemError) in try fileSystem.listDirectory(directory) }
+        for name in names where name.hasSuffix(".tmp") {
+            try storageIO { () throws(FileSystemError) in try fileSystem.remove(directory + "/" + name) }
+        }
         let snapshots = names.compactMap { name in SnapshotFormat.zxid(name) }.sorted(by: >)
         let logs = names.compactMap { TxnLogFormat.zxid(fromName: $0, prefix: "log.") }.sorted()
 
         var state: CoordinatorState?
         for zxid in snapshots {
             let path = directory + "/" + SnapshotFormat.fileName(lastZxid: zxid)
-            switch SnapshotFormat.decode(try PosixFile.open(path, flags: O_RDONLY).readAll()) {
+            switch SnapshotFormat.decode(try storageIO { () throws(FileSystemError) in try fileSystem.readFile(path) }) {
             case .success(let loaded) where loaded.lastZxid == zxid:
                 state = loaded
             case .success(let loaded):
@@ -93,8 +98,9 @@ public final class CoordinatorStorage {
             if index + 1 < logs.count && logs[index + 1] <= current.lastZxid.next { continue }
             let path = directory + "/" + TxnLogFormat.fileName(firstZxid: first)
             let isNewest = index == logs.count - 1
-            let file = try PosixFile.open(path, flags: O_RDWR)
-            let bytes = try file.readAll()
+            let file = try storageIO { () throws(FileSystemError) in try fileSystem.open(path, .write) }
+            defer { file.close() }
+            let bytes = try storageIO { () throws(FileSystemError) in try file.readAll() }
             let scan: TxnLogFormat.Scan
             do {
                 scan = try TxnLogFormat.scan(bytes, path: path)
@@ -103,7 +109,10 @@ public final class CoordinatorStorage {
                 guard isNewest, bytes.count < TxnLogFormat.headerBytes else { throw error }
                 logger.warning("removing a log file torn at creation", metadata: ["path": "\(path)"])
                 file.close()
-                try StorageDirectory.remove(path)
+                try storageIO { () throws(FileSystemError) in
+                    try fileSystem.remove(path)
+                    try fileSystem.syncDirectory(directory)
+                }
                 continue
             }
             for record in scan.records where record.header.zxid > current.lastZxid {
@@ -123,8 +132,10 @@ public final class CoordinatorStorage {
                 logger.warning("truncating the torn tail of the transaction log", metadata: [
                     "path": "\(path)", "bytes": "\(truncated)", "reason": "\(damage)",
                 ])
-                try file.truncate(to: scan.validBytes)
-                try file.sync()
+                try storageIO { () throws(FileSystemError) in
+                    try file.truncate(to: scan.validBytes)
+                    try file.sync()
+                }
             }
         }
         if let newest = snapshots.first, newest > current.lastZxid {
@@ -140,27 +151,32 @@ public final class CoordinatorStorage {
 
     /// Writes a snapshot of `state` (whose transactions are all in the log written so far), starts a new log file for
     /// the transactions after it, and purges snapshots and logs no longer needed.
+    /// Refused once a log write failed: the state then holds transactions the log may not have.
     public func snapshot(_ state: CoordinatorState) throws(CoordinatorStorageError) {
+        if let failure = writer.failure { throw failure }
         writer.roll(nextZxid: state.lastZxid.next)
         let path = directory + "/" + SnapshotFormat.fileName(lastZxid: state.lastZxid)
-        try StorageDirectory.writeAtomically(path, SnapshotFormat.encode(state))
+        let bytes = SnapshotFormat.encode(state)
+        try storageIO { () throws(FileSystemError) in try fileSystem.writeFileAtomically(path, contents: bytes) }
         try purge()
     }
 
     /// Keeps the newest ``snapshotsRetained`` snapshots and the logs holding transactions after the oldest of them.
     private func purge() throws(CoordinatorStorageError) {
-        let names = try StorageDirectory.list(directory)
+        let names = try storageIO { () throws(FileSystemError) in try fileSystem.listDirectory(directory) }
         let snapshots = names.compactMap { SnapshotFormat.zxid($0) }.sorted(by: >)
         guard snapshots.count > Self.snapshotsRetained else { return }
         let oldestKept = snapshots[Self.snapshotsRetained - 1]
-        for zxid in snapshots.dropFirst(Self.snapshotsRetained) {
-            try StorageDirectory.remove(directory + "/" + SnapshotFormat.fileName(lastZxid: zxid))
-        }
         let logs = names.compactMap { TxnLogFormat.zxid(fromName: $0, prefix: "log.") }.sorted()
-        for (index, first) in logs.enumerated() where index + 1 < logs.count && logs[index + 1] <= oldestKept.next {
-            try StorageDirectory.remove(directory + "/" + TxnLogFormat.fileName(firstZxid: first))
+        try storageIO { () throws(FileSystemError) in
+            for zxid in snapshots.dropFirst(Self.snapshotsRetained) {
+                try fileSystem.remove(directory + "/" + SnapshotFormat.fileName(lastZxid: zxid))
+            }
+            for (index, first) in logs.enumerated() where index + 1 < logs.count && logs[index + 1] <= oldestKept.next {
+                try fileSystem.remove(directory + "/" + TxnLogFormat.fileName(firstZxid: first))
+            }
+            try fileSystem.syncDirectory(directory)
         }
-        StorageDirectory.sync(directory)
     }
 
     public func close() {
@@ -169,11 +185,11 @@ public final class CoordinatorStorage {
 
     /// Whether a snapshot file exists (a fresh directory has none until the first one is written).
     public var hasSnapshot: Bool {
-        ((try? StorageDirectory.list(directory)) ?? []).contains { SnapshotFormat.zxid($0) != nil }
+        ((try? fileSystem.listDirectory(directory)) ?? []).contains { SnapshotFormat.zxid($0) != nil }
     }
 
     /// Bytes used by snapshots and logs (the `dirs` four-letter word; both live in one directory).
-    public var sizeBytes: Int { StorageDirectory.size(directory) }
+    public var sizeBytes: Int { fileSystem.directorySize(directory) }
 }
 
 extension SnapshotFormat {

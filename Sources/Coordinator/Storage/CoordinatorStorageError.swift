@@ -1,3 +1,5 @@
+import FileSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -26,4 +28,10 @@ public enum CoordinatorStorageError: Error, Equatable, Sendable, CustomStringCon
             return "\(path) is not a ledgerstream coordinator file: \(reason)"
         }
     }
+}
+
+/// Runs file-system calls, reporting their failure as ``CoordinatorStorageError/io(operation:path:errno:)``.
+@inline(__always)
+func storageIO<T>(_ body: () throws(FileSystemError) -> T) throws(CoordinatorStorageError) -> T {
+    do { return try body() } catch { throw .io(operation: error.operation, path: error.path, errno: error.errno) }
 }

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import FileSystem
 import NIOCore
 import ZooKeeperProtocol
 
@@ -8,27 +6,47 @@ import ZooKeeperProtocol
 ///
 /// A file is created lazily, named after the first zxid it will hold, when the first bytes arrive after opening or
 /// after ``roll(nextZxid:)``. Not thread-safe: the server calls it from one flush at a time, off the event loops.
+///
+/// A failed write or sync is final: the writer refuses every later write (the server stops, as ZooKeeper does), since
+/// after a failed fdatasync nothing says what reached the disk. Recovery on the next start truncates whatever torn
+/// record the failure left.
 final class TxnLogWriter {
     let directory: String
-    private var file: PosixFile?
+    let fileSystem: any FileSystem
+    private var file: (any OpenFile)?
+    /// Where the next record goes in `file`.
+    private var end = 0
     private var nextFileZxid: Zxid
+    /// The write or sync that failed, after which nothing more is written.
+    private(set) var failure: CoordinatorStorageError?
 
     /// - Parameter nextZxid: the zxid the next record will carry (the first zxid of the next file).
-    init(directory: String, nextZxid: Zxid) {
+    init(directory: String, fileSystem: any FileSystem, nextZxid: Zxid) {
         self.directory = directory
+        self.fileSystem = fileSystem
         nextFileZxid = nextZxid
     }
 
-    /// Writes already framed records and fdatasyncs them: the group commit.
+    /// Writes already framed records and fdatasyncs them: the group commit. Returns only once they are durable.
     func writeAndSync(_ bytes: ByteBuffer) throws(CoordinatorStorageError) {
-        guard bytes.readableBytes > 0 else { return }
-        let file = try currentFile()
-        var failure: CoordinatorStorageError?
-        bytes.withUnsafeReadableBytes { raw in
-            do throws(CoordinatorStorageError) { try file.write(raw) } catch { failure = error }
-        }
         if let failure { throw failure }
-        try file.sync()
+        guard bytes.readableBytes > 0 else { return }
+        do {
+            let file = try currentFile()
+            let position = end
+            try storageIO { () throws(FileSystemError) in
+                var failure: FileSystemError?
+                bytes.withUnsafeReadableBytes { raw in
+                    do throws(FileSystemError) { try file.write(raw, at: position) } catch { failure = error }
+                }
+                if let failure { throw failure }
+                try file.sync()
+            }
+            end += bytes.readableBytes
+        } catch {
+            failure = error
+            throw error
+        }
     }
 
     /// Closes the current file; the next write starts `log.<nextZxid>` (after a snapshot).
@@ -43,14 +61,20 @@ final class TxnLogWriter {
         file = nil
     }
 
-    private func currentFile() throws(CoordinatorStorageError) -> PosixFile {
+    /// The file being written, created (header written and synced, directory synced) on first use.
+    private func currentFile() throws(CoordinatorStorageError) -> any OpenFile {
         if let file { return file }
         let path = directory + "/" + TxnLogFormat.fileName(firstZxid: nextFileZxid)
-        let created = try PosixFile.open(path, flags: O_WRONLY | O_CREAT | O_TRUNC | O_APPEND)
-        try created.write(TxnLogFormat.header(firstZxid: nextFileZxid))
-        try created.sync()
-        StorageDirectory.sync(directory)
+        let header = TxnLogFormat.header(firstZxid: nextFileZxid)
+        let created = try storageIO { () throws(FileSystemError) -> any OpenFile in
+            let created = try fileSystem.open(path, .replace)
+            try created.write(header, at: 0)
+            try created.sync()
+            try fileSystem.syncDirectory(directory)
+            return created
+        }
         file = created
+        end = header.count
         return created
     }
 }

@@ -115,7 +115,8 @@ extension Broker {
                             logAppendTimeMs: result.logAppendTimeMs, logStartOffset: result.logStartOffset)
         } catch {
             let code = Self.errorCode(for: error, version: context.version)
-            if code == .kafkaStorageError {
+            // An offline or full log directory is logged once by its health, not once per request.
+            if code == .kafkaStorageError, case .io = error {
                 logger.error("append failed", metadata: ["log": "\(log.name)", "error": "\(error)"])
             }
             return failure(code, error.description)
@@ -153,7 +154,7 @@ extension Broker {
         case .producer(.nonTransactionalWriteInTransaction): return .invalidTxnState
         case .refused(let code, _): return code
         case .closed: return .notLeaderOrFollower
-        case .io, .unusableDirectory: return .kafkaStorageError
+        case .io, .noSpace, .logDirectoryOffline, .unusableDirectory: return .kafkaStorageError
         }
     }
 }
