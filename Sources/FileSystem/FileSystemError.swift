@@ -23,6 +23,10 @@ public struct FileSystemError: Error, Equatable, Sendable, CustomStringConvertib
 
     public static func isOutOfSpace(_ code: Int32) -> Bool { code == ENOSPC || code == EDQUOT }
 
+    /// The process, not the disk, ran out of something (open files: EMFILE, ENFILE; memory: ENOMEM): the call did
+    /// nothing to the file, and may succeed once descriptors or memory are released.
+    public var isProcessLimit: Bool { errno == EMFILE || errno == ENFILE || errno == ENOMEM }
+
     /// A failed fdatasync or fsync: what was written may never reach the disk, whatever the errno.
     public var isSync: Bool { operation == FileOperation.sync.systemCall || operation == FileOperation.syncDirectory.systemCall }
 

@@ -10,6 +10,9 @@ public enum StorageError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The disk (or quota) holding `path` is full: the write was refused and whatever part of it had landed was cut
     /// off again. Nothing else is wrong, so a later append simply tries again once space has been freed.
     case noSpace(operation: String, path: String, errno: Int32)
+    /// The process ran out of open files or memory (EMFILE, ENFILE, ENOMEM): nothing is wrong with the disk, so the
+    /// directory stays online, and the operation can be retried once descriptors are released.
+    case outOfResources(operation: String, path: String, errno: Int32)
     /// A write or sync in this log directory failed earlier (`cause`), so the directory takes no more writes until
     /// the broker is restarted on a working disk: after a failed fsync the page cache cannot be trusted to reach the
     /// disk, so retrying is not safe (Kafka's LogDirFailureChannel). Reads of what was written keep working.
@@ -37,6 +40,9 @@ public enum StorageError: Error, Equatable, Sendable, CustomStringConvertible {
         case .noSpace(let operation, let path, let code):
             return "the disk holding \(path) is full (\(operation): \(String(cString: strerror(code)))); nothing was "
                 + "written; free space there and retry: appends resume by themselves"
+        case .outOfResources(let operation, let path, let code):
+            return "\(operation) failed on \(path): \(String(cString: strerror(code))); the broker ran out of open files or "
+                + "memory, not disk: nothing was written (raise the open-file limit, or lower max.connections)"
         case .logDirectoryOffline(let path, let cause):
             return "log directory \(path) is offline after a failed write (\(cause)); it takes no more writes until "
                 + "the broker is restarted on a working disk (what was written stays readable)"
@@ -70,6 +76,8 @@ extension StorageError {
     init(_ error: FileSystemError) {
         if error.isOutOfSpace && !error.isSync {
             self = .noSpace(operation: error.operation, path: error.path, errno: error.errno)
+        } else if error.isProcessLimit && !error.isSync {
+            self = .outOfResources(operation: error.operation, path: error.path, errno: error.errno)
         } else {
             self = .io(operation: error.operation, path: error.path, errno: error.errno)
         }

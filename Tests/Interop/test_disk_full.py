@@ -35,6 +35,17 @@ def tiny_disk():
         os.rmdir(path)
 
 
+def fill(disk):
+    """Takes whatever space is left on the disk."""
+    with open(os.path.join(disk, "filler"), "wb") as filler:
+        try:
+            while True:
+                filler.write(b"\0" * 65536)
+                filler.flush()
+        except OSError:
+            pass
+
+
 def count(db):
     connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
     try:
@@ -122,9 +133,10 @@ def test_broker_refuses_produce_on_a_full_disk_serves_fetches_and_resumes(data_d
         # The error is logged once, not per request.
         time.sleep(2)
         assert broker.log().count("No space left on device") <= 4, broker.log()[-3000:]
-        # Full: a produce is refused with KAFKA_STORAGE_ERROR, and what is stored is still served.
+        # Full to the last byte: a produce is refused with KAFKA_STORAGE_ERROR, and what is stored is still served.
+        fill(disk)
         with RawConnection(broker.address) as conn:
-            answer = parse_produce_v3(conn.request(0, 3, 5, produce_v3_body("transactions", 0, record_batch([(None, b"x" * 200_000)]))))
+            answer = parse_produce_v3(conn.request(0, 3, 5, produce_v3_body("transactions", 0, record_batch([(None, b"x" * 2000)]))))
             assert answer["error"] == 56, answer
         stored = run([BIN, "consume", "transactions", "--from-beginning", "-e", "--format", "%o\\n", "-b", broker.address], timeout=120)
         assert 0 < len(stored.stdout.split()) < total

@@ -213,6 +213,52 @@ import Glibc
         }
     }
 
+    /// Out of descriptors (EMFILE, ENFILE) or memory (ENOMEM) when a roll opens the next segment: the process, not
+    /// the disk, is short, so the append is refused but the directory stays online, and appends resume.
+    @Test func runningOutOfDescriptorsRefusesTheRollWithoutTakingTheDirectoryOffline() throws {
+        for code in [EMFILE, ENFILE, ENOMEM] {
+            try withScratchDirectory { dir in
+                let disk = try FaultInjectingFileSystem(root: dir, seed: 4)
+                var config = LogConfig()
+                config.segmentBytes = 600
+                let (log, _) = try openLog(dir, config: config, fileSystem: disk)
+                var appended = 0
+                while log.segmentCount == 1 {
+                    _ = try log.append(makeBatch(count: 2, valueSize: 100, tag: "a"))
+                    appended += 2
+                }
+                let segments = log.segmentCount
+                disk.inject(FaultRule([.open, .map], errno: code))
+                var refused = 0
+                for _ in 0..<20 {
+                    do {
+                        _ = try log.append(makeBatch(count: 2, valueSize: 100, tag: "refused"))
+                        appended += 2
+                    } catch {
+                        guard case .outOfResources(_, _, let failed)? = error as? StorageError else {
+                            Issue.record("unexpected \(error)")
+                            continue
+                        }
+                        #expect(failed == code)
+                        #expect("\(error)".contains("ran out of open files or memory"))
+                        refused += 1
+                    }
+                }
+                #expect(refused >= 15, "refused \(refused)")
+                #expect(!log.health.isOffline && log.segmentCount == segments)
+                disk.removeAllFaults()
+                for _ in 0..<10 {
+                    _ = try log.append(makeBatch(count: 2, valueSize: 100, tag: "b"))
+                    appended += 2
+                }
+                #expect(!log.health.isOffline && log.segmentCount > segments && log.logEndOffset == Int64(appended))
+                disk.crash()
+                let (reopened, report) = try openLog(dir, config: config, fileSystem: disk)
+                #expect(report.truncatedBytes == 0 && reopened.logEndOffset == Int64(appended))
+            }
+        }
+    }
+
     @Test func withFlushMessagesOneAPowerCutLosesNothingAcknowledged() throws {
         for keepingPrefixes in [false, true] {
             try withScratchDirectory { dir in

@@ -154,7 +154,7 @@ extension Broker {
         case .producer(.nonTransactionalWriteInTransaction): return .invalidTxnState
         case .refused(let code, _): return code
         case .closed: return .notLeaderOrFollower
-        case .io, .noSpace, .logDirectoryOffline, .unusableDirectory: return .kafkaStorageError
+        case .io, .noSpace, .outOfResources, .logDirectoryOffline, .unusableDirectory: return .kafkaStorageError
         }
     }
 }
