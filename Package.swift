@@ -86,12 +86,22 @@ let package = Package(
 
         // Java .properties files (server.properties, zookeeper.properties).
         .target(name: "JavaProperties", swiftSettings: strict),
-        // The Kafka-compatible broker: NIO server, request handlers, topics, groups, metadata store.
+        // The Kafka-compatible broker's request logic: request handlers, topics, groups, transactions, security
+        // checks, the metadata store. No sockets: a frame and its connection's session in, a response out.
         .target(
             name: "KafkaBroker",
             dependencies: [
                 "KafkaProtocol", "LogStorage", "FileSystem", "GroupCoordinator", "TransactionCoordinator", "SQLiteStore", "Framing",
-                "JavaProperties", "Coordinator", "KafkaSecurity",
+                "JavaProperties", "Coordinator", "KafkaSecurity", nioCore, logging,
+            ],
+            swiftSettings: strict
+        ),
+        // The broker's transport: NIO listeners (TCP, TLS), one handler per connection that answers in request order
+        // with backpressure, connection admission, the request threads, and the service lifecycle.
+        .target(
+            name: "KafkaServer",
+            dependencies: [
+                "KafkaBroker", "KafkaProtocol", "KafkaSecurity", "Coordinator", "Framing",
                 nioCore, nioPosix, nioSSL, nioTLS, x509, logging, serviceLifecycle,
             ],
             swiftSettings: strict
@@ -125,7 +135,7 @@ let package = Package(
         // The thin command-line front end.
         .executableTarget(
             name: "ledgerstream",
-            dependencies: ["KafkaBroker", "KafkaClient", "KafkaSecurity", "Coordinator", "Ledger", "Shell", "Report", "LogStorage", "KafkaProtocol", "JavaProperties", argumentParser, logging, serviceLifecycle],
+            dependencies: ["KafkaBroker", "KafkaServer", "KafkaClient", "KafkaSecurity", "Coordinator", "Ledger", "Shell", "Report", "LogStorage", "KafkaProtocol", "JavaProperties", argumentParser, logging, serviceLifecycle],
             swiftSettings: strict
         ),
 
@@ -141,12 +151,15 @@ let package = Package(
         .testTarget(name: "ShellTests", dependencies: ["Shell", "Ledger", "KafkaClient"], swiftSettings: strict),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Ledger", "SQLiteStore"], swiftSettings: strict),
         .testTarget(
-            name: "KafkaClientTests", dependencies: ["KafkaClient", "KafkaBroker", "KafkaSecurity", "Timekeeping", nioPosix, crypto, x509],
+            name: "KafkaClientTests", dependencies: ["KafkaClient", "KafkaBroker", "KafkaServer", "KafkaSecurity", "Timekeeping", nioPosix, crypto, x509],
             swiftSettings: strict),
         .testTarget(name: "GroupCoordinatorTests", dependencies: ["GroupCoordinator"], swiftSettings: strict),
         .testTarget(name: "TransactionCoordinatorTests", dependencies: ["TransactionCoordinator"], swiftSettings: strict),
         .testTarget(name: "KafkaSecurityTests", dependencies: ["KafkaSecurity"], swiftSettings: strict),
         .testTarget(name: "TimekeepingTests", dependencies: ["Timekeeping"], swiftSettings: strict),
+        .testTarget(
+            name: "KafkaServerTests", dependencies: ["KafkaServer", "KafkaBroker", "JavaProperties", nioEmbedded],
+            swiftSettings: strict),
         .testTarget(
             name: "CoordinatorTests",
             dependencies: ["Coordinator", "ZooKeeperProtocol", "JavaProperties", "FileSystem", nioEmbedded, nioPosix],

@@ -14,14 +14,14 @@ import TransactionCoordinator
 /// Thread-safe. Shared state lives in small lock-protected parts: the topic registry, each partition log, the group
 /// and transaction coordinators, the fetch purgatory and the metadata store.
 public final class Broker: Sendable {
-    let config: BrokerConfig
+    package let config: BrokerConfig
     let logger: Logger
     let logs: LogManager
     let store: MetadataStore
-    let topics = TopicRegistry()
-    let clusterId: String
+    package let topics = TopicRegistry()
+    package let clusterId: String
     let purgatory = FetchPurgatory()
-    let groups: GroupCoordinatorService
+    package let groups: GroupCoordinatorService
     let transactions: TransactionCoordinatorService
     let producerIds: ProducerIdAllocator
     let security: SecurityService
@@ -33,7 +33,7 @@ public final class Broker: Sendable {
     /// The broker's registration in ZooKeeper (with `zookeeper.connect`), told about topic changes.
     private let registration = Mutex<KafkaZooKeeperRegistration?>(nil)
 
-    var zooKeeper: KafkaZooKeeperRegistration? {
+    package var zooKeeper: KafkaZooKeeperRegistration? {
         get { registration.withLock { $0 } }
         set { registration.withLock { $0 = newValue } }
     }
@@ -106,16 +106,16 @@ public final class Broker: Sendable {
     var nodeId: Int32 { config.nodeId }
 
     /// The listener clients should connect to (the first; ZooKeeper registration and defaults).
-    var advertisedListener: Listener { advertised.withLock { $0[0] } }
+    package var advertisedListener: Listener { advertised.withLock { $0[0] } }
 
     /// The address advertised for the listener a client came in on, as Kafka does: a client on the SASL_SSL
     /// listener is told the SASL_SSL address of every broker, never another listener's.
-    func advertisedListener(named name: String) -> Listener {
+    package func advertisedListener(named name: String) -> Listener {
         advertised.withLock { listeners in listeners.first { $0.name == name } ?? listeners[0] }
     }
 
     /// Called once the server is bound: listeners on port 0 are advertised with the port actually bound.
-    func bound(ports: [String: Int]) {
+    package func bound(ports: [String: Int]) {
         advertised.withLock { listeners in
             if config.advertisedListeners == nil {
                 listeners = config.listeners.map { listener in
@@ -131,7 +131,7 @@ public final class Broker: Sendable {
     // MARK: Dispatch
 
     /// Decodes and answers one request frame (the 4-byte size prefix already removed).
-    func handle(frame: ByteBuffer, session: ConnectionSession, eventLoop: any EventLoop) -> RequestOutcome {
+    package func handle(frame: ByteBuffer, session: ConnectionSession, eventLoop: any EventLoop) -> RequestOutcome {
         if case .some(let outcome) = saslGate(frame: frame, session: session, eventLoop: eventLoop) { return outcome }
         guard let peek = RequestHeader.peek(frame) else {
             return .close(reason: "frame of \(frame.readableBytes) bytes is too short for a request header")
@@ -220,14 +220,14 @@ public final class Broker: Sendable {
     // MARK: Lifecycle
 
     /// One round of background work: retention, policy flushes, producer expiry, checkpoints, idle transactional ids.
-    func runMaintenance() {
+    package func runMaintenance() {
         logs.runMaintenance(producerIdExpirationMs: config.producerIdExpirationMs)
         transactions.expireIdleIds()
         transactions.abortHangingTransactions()
     }
 
     /// Clean shutdown of the storage: logs flushed and closed, checkpoints and the clean-shutdown marker written.
-    func shutdown() throws {
+    package func shutdown() throws {
         purgatory.completeAll()
         transactions.shutdown()
         groups.shutdown()

@@ -8,7 +8,7 @@ import Synchronization
 /// Drives the pure ``GroupCoordinator`` state machine: one lock around it, promises for the join and sync requests it
 /// answers later, a timer at its next deadline (session expiry, rebalance and initial-delay timeouts), and durable
 /// committed offsets (written to the metadata store before the in-memory state changes).
-final class GroupCoordinatorService: Sendable {
+package final class GroupCoordinatorService: Sendable {
     private struct State: ~Copyable {
         var coordinator: GroupCoordinator
         var joins: [RequestID: EventLoopPromise<JoinGroupOutcome>] = [:]
@@ -43,7 +43,7 @@ final class GroupCoordinatorService: Sendable {
     private var now: Int64 { clock.nowMilliseconds() }
 
     /// Timers run on `loop`.
-    func start(on loop: any EventLoop) {
+    package func start(on loop: any EventLoop) {
         state.withLock { $0.loop = loop }
     }
 

@@ -3,7 +3,7 @@ import KafkaSecurity
 import NIOCore
 
 /// What the broker does with one request frame.
-enum RequestOutcome: Sendable {
+package enum RequestOutcome: Sendable {
     /// Send these parts (a complete frame, possibly with sendfile regions).
     case response([IOData])
     /// Send nothing (Produce with acks=0).

@@ -3,9 +3,9 @@ import LogStorage
 import Synchronization
 
 /// A live topic: its identity, config and open partition logs.
-struct Topic: Sendable {
-    var name: String
-    var id: KafkaUUID
+package struct Topic: Sendable {
+    package var name: String
+    package var id: KafkaUUID
     /// The topic's own settings (Kafka topic config names), on top of the broker's log defaults.
     var configOverrides: [String: String]
     var config: LogConfig
@@ -13,7 +13,7 @@ struct Topic: Sendable {
     var logs: [PartitionLog]
     var createdMs: Int64
 
-    var partitionCount: Int32 { Int32(logs.count) }
+    package var partitionCount: Int32 { Int32(logs.count) }
 
     func log(_ partition: Int32) -> PartitionLog? {
         partition >= 0 && partition < logs.count ? logs[Int(partition)] : nil
@@ -24,7 +24,7 @@ struct Topic: Sendable {
 ///
 /// Only the broker's topic operations (create, delete, add partitions, alter configs) change it, after the
 /// metadata store has persisted the change.
-final class TopicRegistry: Sendable {
+package final class TopicRegistry: Sendable {
     private struct State: ~Copyable {
         var byName: [String: Topic] = [:]
         var nameById: [KafkaUUID: String] = [:]
@@ -39,7 +39,7 @@ final class TopicRegistry: Sendable {
     }
 
     /// All topics in name order.
-    var all: [Topic] { state.withLock { $0.byName.values.sorted { $0.name < $1.name } } }
+    package var all: [Topic] { state.withLock { $0.byName.values.sorted { $0.name < $1.name } } }
 
     var names: [String] { state.withLock { $0.byName.keys.sorted() } }
 

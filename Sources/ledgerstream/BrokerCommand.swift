@@ -2,6 +2,7 @@ import ArgumentParser
 import FoundationEssentials
 import JavaProperties
 import KafkaBroker
+import KafkaServer
 import Logging
 import ServiceLifecycle
 

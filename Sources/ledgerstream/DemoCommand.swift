@@ -1,6 +1,7 @@
 import ArgumentParser
 import FoundationEssentials
 import KafkaBroker
+import KafkaServer
 import KafkaClient
 import Ledger
 import Logging

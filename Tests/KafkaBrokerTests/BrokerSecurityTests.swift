@@ -226,24 +226,6 @@ import Testing
         #expect(try ListenerSecurity(listener: config.listeners[0], config: config).saslMechanisms == [.scramSha256])
     }
 
-    @Test func tlsListenersExplainWhatIsMissing() throws {
-        var config = BrokerConfig()
-        try config.apply(key: "listeners", value: "SSL://127.0.0.1:0")
-        do {
-            _ = try ListenerSecurity(listener: config.listeners[0], config: config)
-            Issue.record("an SSL listener without a certificate was accepted")
-        } catch {
-            #expect("\(error)".contains("ssl.keystore.location"))
-        }
-        try config.apply(key: "ssl.keystore.location", value: "/nonexistent/broker.pem")
-        do {
-            _ = try ListenerSecurity(listener: config.listeners[0], config: config)
-            Issue.record("a missing keystore was accepted")
-        } catch {
-            #expect("\(error)".contains("cannot load the server certificate"))
-        }
-    }
-
     @Test func certificatePrincipalsFollowTheMappingRules() throws {
         let whole = try PrincipalMappingRules(parsing: "DEFAULT")
         #expect(whole.principalName(forSubject: "CN=client,O=Bank") == "CN=client,O=Bank")

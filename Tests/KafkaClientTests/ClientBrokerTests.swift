@@ -1,5 +1,6 @@
 import Foundation
 import KafkaBroker
+import KafkaServer
 import KafkaProtocol
 import Logging
 import NIOCore

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import KafkaBroker
+import KafkaServer
 import KafkaProtocol
 import KafkaSecurity
 import Logging

@@ -5,12 +5,12 @@ import Synchronization
 /// One connection's security state: its listener, the client's address, who it is (the principal), and where it
 /// is in the SASL exchange. Requests of a connection run one at a time in order, so the state moves as Kafka's
 /// SaslServerAuthenticator: handshake → token exchange → authenticated (→ re-authentication, KIP-368).
-final class ConnectionSession: Sendable {
-    let security: ListenerSecurity
+package final class ConnectionSession: Sendable {
+    package let security: ListenerSecurity
     let clientHost: String
-    let clientAddress: String
+    package let clientAddress: String
     /// Lowered to `sasl.server.max.receive.size` until the client authenticates.
-    let frameLimit: FrameSizeLimit?
+    package let frameLimit: FrameSizeLimit?
     private let state: Mutex<State>
 
     enum Phase: Sendable {
@@ -40,7 +40,7 @@ final class ConnectionSession: Sendable {
         var reauthStartedAtMs: Int64?
     }
 
-    init(security: ListenerSecurity, clientHost: String, clientAddress: String, maxUnauthenticatedFrame: Int) {
+    package init(security: ListenerSecurity, clientHost: String, clientAddress: String, maxUnauthenticatedFrame: Int) {
         self.security = security
         self.clientHost = clientHost
         self.clientAddress = clientAddress
@@ -51,7 +51,7 @@ final class ConnectionSession: Sendable {
     var principal: KafkaPrincipal { state.withLock { $0.principal } }
 
     /// Whether requests are served: a SASL client has authenticated (other listeners always are).
-    var isAuthenticated: Bool {
+    package var isAuthenticated: Bool {
         state.withLock { state in
             if case .open = state.phase { return true }
             return false
@@ -63,7 +63,7 @@ final class ConnectionSession: Sendable {
 
     /// The principal of an SSL client certificate's subject, set when the TLS handshake completes. On SASL_SSL the
     /// SASL identity wins, as in Kafka.
-    func certificateAuthenticated(subject: String?) -> Bool {
+    package func certificateAuthenticated(subject: String?) -> Bool {
         guard !security.securityProtocol.usesSASL, let subject else { return true }
         guard let name = security.principalRules.principalName(forSubject: subject) else { return false }
         state.withLock { $0.principal = KafkaPrincipal(name: name) }

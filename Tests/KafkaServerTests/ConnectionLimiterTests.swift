@@ -1,7 +1,8 @@
 import JavaProperties
 import Testing
 
-@testable import KafkaBroker
+import KafkaBroker
+@testable import KafkaServer
 
 /// Connection admission: Kafka's max.connections and max.connections.per.ip, under the descriptor ceiling.
 @Suite struct ConnectionLimiterTests {

@@ -1,5 +1,6 @@
 import Coordinator
 import Framing
+import KafkaBroker
 import KafkaSecurity
 import Dispatch
 import Logging
@@ -51,6 +52,8 @@ public final class BrokerServer: Service {
     private let onListener: @Sendable (Listener, SecurityProtocol, SocketAddress) -> Void
     /// Each listener's TLS context, SASL mechanisms and users, resolved (and checked) before anything starts.
     private let listenerSecurity: [ListenerSecurity]
+    /// Each listener's TLS server context (nil for PLAINTEXT and SASL_PLAINTEXT), by listener name.
+    private let tlsContexts: [String: NIOSSLContext]
 
     /// - Parameter onListener: called for every listener once it is bound, before `onReady`.
     /// - Parameter onReady: called once with the first listener's bound address (for the readiness line).
@@ -63,6 +66,11 @@ public final class BrokerServer: Service {
         self.onReady = onReady
         self.onListener = onListener
         listenerSecurity = try config.listeners.map { try ListenerSecurity(listener: $0, config: config) }
+        var contexts: [String: NIOSSLContext] = [:]
+        for security in listenerSecurity {
+            contexts[security.listener.name] = try ListenerTLS.context(for: security, config: config)
+        }
+        tlsContexts = contexts
         try Self.checkNames(config)
         let descriptors = DescriptorLimit.raiseToHardLimit()
         let ceiling = ConnectionLimiter.ceiling(descriptorLimit: descriptors)
@@ -238,11 +246,17 @@ public final class BrokerServer: Service {
                         maxUnauthenticatedFrame: min(config.saslServerMaxReceiveSize, maxFrame))
                     try channel.pipeline.syncOperations.addHandler(
                         IdleStateHandler(allTimeout: .milliseconds(config.connectionsMaxIdleMs)))
-                    if let tls = security.tls {
+                    if let tls = tlsContexts[security.listener.name] {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
                     }
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(
                         LengthPrefixedFrameDecoder(maxFrameBytes: maxFrame, dynamicLimit: session.frameLimit)))
+                    let client = session.clientAddress
+                    try channel.pipeline.syncOperations.addHandler(ResponseOrderingHandler(
+                        idleReason: "idle for connections.max.idle.ms (\(config.connectionsMaxIdleMs) ms)",
+                        onClose: { [logger] reason in
+                            logger.warning("closing connection", metadata: ["client": "\(client)", "reason": "\(reason)"])
+                        }))
                     try channel.pipeline.syncOperations.addHandler(
                         KafkaConnectionHandler(broker: broker, queue: SerialWorkQueue(pool: pool), logger: logger, session: session))
                     let id = ObjectIdentifier(channel)

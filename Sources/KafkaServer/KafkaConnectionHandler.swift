@@ -1,4 +1,5 @@
 import Framing
+import KafkaBroker
 import KafkaProtocol
 import Logging
 import NIOCore
@@ -6,20 +7,16 @@ import NIOSSL
 import NIOTLS
 import X509
 
-/// One client connection: receives request frames, runs them through the broker on the connection's
-/// ``SerialWorkQueue``, and writes the responses back strictly in request order, as Kafka clients require (they
-/// pipeline requests and match responses by order as well as correlation id).
-///
-/// A response that is ready early (a produce behind a parked fetch) waits for the ones before it. With too many
-/// requests outstanding the handler stops reading from the socket until responses drain, so a fast client cannot
-/// make the broker queue unbounded work.
+/// One client connection: runs its request frames through the broker on the connection's ``SerialWorkQueue``
+/// (one at a time, in order) and hands each outcome back as a ``SequencedResponse``; the
+/// ``ResponseOrderingHandler`` in front of it writes them in request order and applies backpressure. It also owns
+/// the connection's security at the transport: the TLS handshake, the client certificate's principal, and the
+/// deadline to authenticate.
 ///
 /// Lives on its channel's event loop (not Sendable); work on other threads reaches it through `NIOLoopBound`.
 final class KafkaConnectionHandler: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-    typealias OutboundOut = IOData
-
-    private static let maxInFlight = 256
+    typealias InboundIn = SequencedRequest
+    typealias OutboundOut = SequencedResponse
 
     private let broker: Broker
     private let queue: SerialWorkQueue
@@ -28,15 +25,7 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
     /// TLS cannot use sendfile: file regions of fetch responses are read into memory once, then encrypted.
     private let copiesFileRegions: Bool
     private var remoteDescription = "unknown"
-    private var nextSequence: UInt64 = 0
-    private var nextToSend: UInt64 = 0
-    /// Finished responses not yet written, by sequence number; a nil value means "no response" (acks=0).
-    private var finished: [UInt64: [IOData]?] = [:]
-    private var inFlight = 0
-    private var readingPaused = false
     private var isClosing = false
-    /// Close once the response with this sequence number is written (a failed authentication).
-    private var closeAfter: (sequence: UInt64, reason: String)?
     private var tlsHandshakeDone = false
     private var authenticationDeadline: Scheduled<Void>?
 
@@ -45,7 +34,7 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
         self.queue = queue
         self.logger = logger
         self.session = session
-        copiesFileRegions = session.security.tls != nil
+        copiesFileRegions = session.security.securityProtocol.usesTLS
         remoteDescription = session.clientAddress
     }
 
@@ -53,13 +42,13 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
         // A client that never finishes the TLS handshake or SASL authentication is disconnected, so idle or stalled
         // connections cannot pile up on a secured listener.
         let security = session.security
-        if security.tls != nil || security.securityProtocol.usesSASL {
+        if security.securityProtocol.usesTLS || security.securityProtocol.usesSASL {
             let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
             let boundContext = NIOLoopBound(context, eventLoop: context.eventLoop)
             let deadline = broker.config.authenticationTimeoutMs
             authenticationDeadline = context.eventLoop.scheduleTask(in: .milliseconds(deadline)) {
                 let handler = handler.value
-                let done = handler.session.isAuthenticated && (security.tls == nil || handler.tlsHandshakeDone)
+                let done = handler.session.isAuthenticated && (!security.securityProtocol.usesTLS || handler.tlsHandshakeDone)
                 if !done && !handler.isClosing {
                     handler.close(context: boundContext.value, reason: "the client did not authenticate within \(deadline) ms")
                 }
@@ -74,15 +63,10 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
         context.fireChannelInactive()
     }
 
-    /// Kafka's connections.max.idle.ms (from the IdleStateHandler), and on an SSL listener with client certificates,
-    /// the certificate's subject as the principal once the TLS handshake is done (before any request can arrive).
+    /// On an SSL listener with client certificates, the certificate's subject becomes the principal once the TLS
+    /// handshake is done (before any request can arrive).
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case .handshakeCompleted? = event as? TLSUserEvent { tlsHandshakeDone = true }
-        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .all {
-            // Kafka's connections.max.idle.ms: nothing read or written for that long, and nothing outstanding.
-            if inFlight == 0 { close(context: context, reason: "idle for connections.max.idle.ms (\(broker.config.connectionsMaxIdleMs) ms)") }
-            return
-        }
         if case .handshakeCompleted? = event as? TLSUserEvent, session.security.clientAuth != .none {
             let handler = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self)
             let subject = handler?.peerCertificate.flatMap { certificate -> String? in
@@ -99,14 +83,8 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !isClosing else { return }
-        let frame = unwrapInboundIn(data)
-        let sequence = nextSequence
-        nextSequence += 1
-        inFlight += 1
-        if inFlight >= Self.maxInFlight && !readingPaused {
-            readingPaused = true
-            context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
-        }
+        let request = unwrapInboundIn(data)
+        let (sequence, frame) = (request.sequence, request.frame)
         let loop = context.eventLoop
         let handler = NIOLoopBound(self, eventLoop: loop)
         let boundContext = NIOLoopBound(context, eventLoop: loop)
@@ -179,40 +157,11 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
         return result
     }
 
-    /// Records a finished response and writes every response that is now next in order; with `thenClose`, closes the
-    /// connection once that response is written.
+    /// Hands a finished response to the ``ResponseOrderingHandler``, which writes it in its turn; with `thenClose`,
+    /// the connection is closed once it is written.
     private func deliver(_ sequence: UInt64, _ parts: [IOData]?, context: ChannelHandlerContext, thenClose: String? = nil) {
         guard !isClosing else { return }
-        if let reason = thenClose {
-            finished[sequence] = .some(parts)
-            closeAfter = (sequence, reason)
-        } else {
-            finished[sequence] = .some(parts)
-        }
-        var wrote = false
-        while let entry = finished.removeValue(forKey: nextToSend) {
-            if let parts = entry {
-                for part in parts { context.write(wrapOutboundOut(part), promise: nil) }
-                wrote = true
-            }
-            nextToSend += 1
-            inFlight -= 1
-            if let pending = closeAfter, pending.sequence < nextToSend {
-                if wrote { context.flush() }
-                closeAfter = nil
-                isClosing = true
-                logger.warning("closing connection", metadata: ["client": "\(remoteDescription)", "reason": "\(pending.reason)"])
-                context.writeAndFlush(wrapOutboundOut(.byteBuffer(ByteBuffer())), promise: nil)
-                context.close(promise: nil)
-                return
-            }
-        }
-        if wrote { context.flush() }
-        if readingPaused && inFlight < Self.maxInFlight / 2 {
-            readingPaused = false
-            context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
-            context.read()
-        }
+        context.write(wrapOutboundOut(SequencedResponse(sequence: sequence, parts: parts, closeAfterwards: thenClose)), promise: nil)
     }
 
     private func close(context: ChannelHandlerContext, reason: String) {
