@@ -92,7 +92,7 @@ let package = Package(
             name: "KafkaBroker",
             dependencies: [
                 "KafkaProtocol", "LogStorage", "FileSystem", "GroupCoordinator", "TransactionCoordinator", "SQLiteStore", "Framing",
-                "JavaProperties", "Coordinator", "KafkaSecurity", nioCore, logging,
+                "JavaProperties", "ZooKeeperClient", "KafkaSecurity", nioCore, logging,
             ],
             swiftSettings: strict
         ),
@@ -101,7 +101,7 @@ let package = Package(
         .target(
             name: "KafkaServer",
             dependencies: [
-                "KafkaBroker", "KafkaProtocol", "KafkaSecurity", "Coordinator", "Framing",
+                "KafkaBroker", "KafkaProtocol", "KafkaSecurity", "ZooKeeperClient", "JavaProperties", "Framing",
                 nioCore, nioPosix, nioSSL, nioTLS, x509, logging, serviceLifecycle,
             ],
             swiftSettings: strict
@@ -109,13 +109,28 @@ let package = Package(
 
         // The ZooKeeper client protocol: jute records, op codes, error codes, watch events. No I/O.
         .target(name: "ZooKeeperProtocol", dependencies: [nioCore], swiftSettings: strict),
-        // The ZooKeeper-compatible coordinator (DataTree, sessions, Prep → Log → Apply, txn log and snapshots, NIO
-        // server), a ZooKeeper client, and the Kafka broker's registration in ZooKeeper.
+        // The ZooKeeper-compatible coordinator's core: DataTree, sessions, watches, ACLs, Prep → Log → Apply as a pure
+        // state machine (time passed in), and its storage (transaction log and snapshots).
         .target(
             name: "Coordinator",
+            dependencies: ["ZooKeeperProtocol", "CCRC32C", "FileSystem", nioCore, crypto, logging],
+            swiftSettings: strict
+        ),
+        // The coordinator's server: NIO listeners (TCP, TLS), four-letter words, its configuration and lifecycle.
+        .target(
+            name: "CoordinatorServer",
             dependencies: [
-                "ZooKeeperProtocol", "Framing", "JavaProperties", "CCRC32C", "FileSystem", nioCore, nioPosix, nioSSL, nioTLS, crypto, x509, logging, serviceLifecycle,
+                "Coordinator", "ZooKeeperClient", "ZooKeeperProtocol", "Framing", "JavaProperties", "FileSystem", nioCore, nioPosix,
+                nioSSL, nioTLS, x509,
+                logging, serviceLifecycle,
             ],
+            swiftSettings: strict
+        ),
+        // A ZooKeeper client (sessions, watches, SASL and TLS logins) and the Kafka broker's registration in ZooKeeper,
+        // for any ZooKeeper: ledgerstream's or Apache's.
+        .target(
+            name: "ZooKeeperClient",
+            dependencies: ["Coordinator", "ZooKeeperProtocol", "Framing", nioCore, nioPosix, nioSSL, logging],
             swiftSettings: strict
         ),
 
@@ -135,7 +150,7 @@ let package = Package(
         // The thin command-line front end.
         .executableTarget(
             name: "ledgerstream",
-            dependencies: ["KafkaBroker", "KafkaServer", "KafkaClient", "KafkaSecurity", "Coordinator", "Ledger", "Shell", "Report", "LogStorage", "KafkaProtocol", "JavaProperties", argumentParser, logging, serviceLifecycle],
+            dependencies: ["KafkaBroker", "KafkaServer", "KafkaClient", "KafkaSecurity", "CoordinatorServer", "ZooKeeperClient", "Ledger", "Shell", "Report", "LogStorage", "KafkaProtocol", "JavaProperties", argumentParser, logging, serviceLifecycle],
             swiftSettings: strict
         ),
 
@@ -162,7 +177,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "CoordinatorTests",
-            dependencies: ["Coordinator", "ZooKeeperProtocol", "JavaProperties", "FileSystem", nioEmbedded, nioPosix],
+            dependencies: ["Coordinator", "CoordinatorServer", "ZooKeeperClient", "ZooKeeperProtocol", "JavaProperties", "FileSystem", nioEmbedded, nioPosix],
             swiftSettings: strict
         ),
         .testTarget(

@@ -1,4 +1,4 @@
-import Coordinator
+import ZooKeeperClient
 import FileSystem
 import KafkaProtocol
 import LogStorage

@@ -1,4 +1,5 @@
-import Coordinator
+import JavaProperties
+import ZooKeeperClient
 import Framing
 import KafkaBroker
 import KafkaSecurity

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Coordinator
+import CoordinatorServer
 import FoundationEssentials
 import JavaProperties
 import Logging

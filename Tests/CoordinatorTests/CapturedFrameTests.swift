@@ -3,6 +3,8 @@ import Testing
 import ZooKeeperProtocol
 
 @testable import Coordinator
+@testable import CoordinatorServer
+@testable import ZooKeeperClient
 
 /// Goal: what real clients send decodes to the values they meant, every captured frame re-encodes to the same bytes,
 /// and replaying kazoo's session against our core yields Apache ZooKeeper's replies. Method: the frames kazoo 2.11

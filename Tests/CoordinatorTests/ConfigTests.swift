@@ -2,6 +2,8 @@ import JavaProperties
 import Testing
 
 @testable import Coordinator
+@testable import CoordinatorServer
+@testable import ZooKeeperClient
 
 /// Goal: zoo.cfg / zookeeper.properties files mean what they mean to Apache ZooKeeper. Method: parse real-looking files.
 struct ConfigTests {

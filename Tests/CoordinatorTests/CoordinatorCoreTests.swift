@@ -3,6 +3,8 @@ import Testing
 import ZooKeeperProtocol
 
 @testable import Coordinator
+@testable import CoordinatorServer
+@testable import ZooKeeperClient
 
 /// Goal: the request pipeline and sessions behave as ZooKeeper 3.8 does on the wire — handshake, zxids, watches and
 /// their ordering, session expiry, special requests. Method: a ``CoreHarness`` feeds real frames to the core and moves

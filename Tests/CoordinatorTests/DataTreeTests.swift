@@ -2,6 +2,8 @@ import Testing
 import ZooKeeperProtocol
 
 @testable import Coordinator
+@testable import CoordinatorServer
+@testable import ZooKeeperClient
 
 /// Goal: the tree behaves like ZooKeeper's DataTree, including its quirks clients can see (the initial stats of the
 /// built-in nodes, cversion counting, sequence numbers). Method: call it directly with chosen zxids and times, as

@@ -2,6 +2,8 @@ import Testing
 import ZooKeeperProtocol
 
 @testable import Coordinator
+@testable import CoordinatorServer
+@testable import ZooKeeperClient
 
 /// Goal: the four-letter words answer in ZooKeeper 3.8's formats (tools parse `Mode:`, `zk_…` keys, `imok`) and
 /// respect the whitelist. Method: render from a fixed snapshot and compare whole strings.

@@ -2,6 +2,8 @@ import Testing
 import ZooKeeperProtocol
 
 @testable import Coordinator
+@testable import CoordinatorServer
+@testable import ZooKeeperClient
 
 /// Goal: write requests become the transactions ZooKeeper's PrepRequestProcessor would make — same error for the
 /// same problem (checks in ZooKeeper's order), versions and sequence numbers decided up front, multi all or nothing.

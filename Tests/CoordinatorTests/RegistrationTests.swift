@@ -3,6 +3,8 @@ import Testing
 import ZooKeeperProtocol
 
 @testable import Coordinator
+@testable import CoordinatorServer
+@testable import ZooKeeperClient
 
 /// Goal: the broker registers exactly as a ZooKeeper-mode Kafka broker does, in `ledgerstream zookeeper` and in a
 /// real Apache ZooKeeper 3.8 alike; ephemeral nodes go on stop (at once) and on a crash (when the session expires);

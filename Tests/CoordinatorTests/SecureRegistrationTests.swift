@@ -3,6 +3,8 @@ import Testing
 import ZooKeeperProtocol
 
 @testable import Coordinator
+@testable import CoordinatorServer
+@testable import ZooKeeperClient
 
 /// Goal: with ZooKeeper credentials the broker's registration logs in on every connection (SASL DIGEST-MD5 as Kafka
 /// does from a JAAS Client section, or digest), and with `zookeeper.set.acl=true` creates its znodes with Kafka's

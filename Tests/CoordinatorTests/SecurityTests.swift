@@ -4,6 +4,8 @@ import Testing
 import ZooKeeperProtocol
 
 @testable import Coordinator
+@testable import CoordinatorServer
+@testable import ZooKeeperClient
 
 /// Goal: ACLs, authentication and their configuration behave as Apache ZooKeeper 3.8's (PrepRequestProcessor.checkACL
 /// and fixupACL, FinalRequestProcessor's read checks, the digest / ip / sasl / x509 providers, DIGEST-MD5, enforced

@@ -7,6 +7,8 @@ import Synchronization
 import ZooKeeperProtocol
 
 @testable import Coordinator
+@testable import CoordinatorServer
+@testable import ZooKeeperClient
 
 #if canImport(Glibc)
 import Glibc

@@ -4,6 +4,8 @@ import Testing
 import ZooKeeperProtocol
 
 @testable import Coordinator
+@testable import CoordinatorServer
+@testable import ZooKeeperClient
 
 /// Goal: the real server on a socket: our client's operations, watches, ephemeral cleanup on close and on expiry,
 /// four-letter words, bad input closing one connection only, restarts keeping data and sessions, a port in use.

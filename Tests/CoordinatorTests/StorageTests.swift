@@ -6,6 +6,8 @@ import Testing
 import ZooKeeperProtocol
 
 @testable import Coordinator
+@testable import CoordinatorServer
+@testable import ZooKeeperClient
 
 /// Goal: what the log and snapshots hold comes back exactly after a restart, a torn tail of the newest log is cut
 /// off, and damaged or foreign files produce errors or fallbacks but never a crash. Method: drive a core into a real

@@ -3,6 +3,8 @@ import Testing
 import ZooKeeperProtocol
 
 @testable import Coordinator
+@testable import CoordinatorServer
+@testable import ZooKeeperClient
 
 /// Goal: the secure client port speaks TLS with ZooKeeper's `ssl.*` settings (PEM key store and trust store,
 /// `ssl.clientAuth`), a verified client certificate gives the session `x509:<subject DN>`, and our client connects

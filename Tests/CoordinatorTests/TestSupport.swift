@@ -4,6 +4,8 @@ import NIOCore
 import ZooKeeperProtocol
 
 @testable import Coordinator
+@testable import CoordinatorServer
+@testable import ZooKeeperClient
 
 /// One frame of a captured ZooKeeper conversation (Tests/KafkaProtocolTests/Fixtures/zk_*.frames; see the README
 /// there): the size prefix is already removed.

@@ -11,6 +11,8 @@ import Glibc
 #endif
 
 @testable import Coordinator
+@testable import CoordinatorServer
+@testable import ZooKeeperClient
 
 /// Goal: the coordinator never acknowledges a transaction its log did not sync, stops taking writes after a failed
 /// sync (as ZooKeeper does), and a restart cuts a torn last record with a log line. Method: the storage and the

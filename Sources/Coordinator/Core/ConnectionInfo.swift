@@ -12,7 +12,7 @@ public struct ConnectionInfo: Sendable {
     /// (`x509`), and `super` for the super user. The connection's address (`ip`) is implied (``authInfo``).
     public internal(set) var identities: [ZooKeeperID] = []
     /// The server side of a SASL exchange in progress or done (nil before the first sasl request).
-    var sasl: DigestMD5Server?
+    package var sasl: DigestMD5Server?
     public internal(set) var received = 0
     public internal(set) var sent = 0
     public internal(set) var lastCxid: Int32 = 0
@@ -21,21 +21,21 @@ public struct ConnectionInfo: Sendable {
     /// Set once the connection is being closed: later frames from it are ignored.
     public internal(set) var closing = false
 
-    init(remoteAddress: String, remoteIP: String) {
+    package init(remoteAddress: String, remoteIP: String) {
         self.remoteAddress = remoteAddress
         self.remoteIP = remoteIP
     }
 
     /// Every id the connection holds, for ACL checks (ZooKeeper's `ServerCnxn.authInfo`).
-    var authInfo: [ZooKeeperID] { identities + [ZooKeeperID(scheme: "ip", id: remoteIP)] }
+    package var authInfo: [ZooKeeperID] { identities + [ZooKeeperID(scheme: "ip", id: remoteIP)] }
 
-    mutating func add(_ id: ZooKeeperID) {
+    package mutating func add(_ id: ZooKeeperID) {
         if !identities.contains(id) { identities.append(id) }
     }
 
     /// whoAmI: authenticated identities as `AuthenticationProvider.getUserName` shows them (the user part of a digest
     /// id, nothing for `super`), then the client's address.
-    var clientInfos: [ClientInfo] {
+    package var clientInfos: [ClientInfo] {
         identities.map { id in
             switch id.scheme {
             case "digest": return ClientInfo(authScheme: id.scheme, user: String(id.id.split(separator: ":", maxSplits: 1).first ?? ""))

@@ -45,7 +45,7 @@ public final class CoordinatorCore {
     /// Authentication providers, super users and ACL settings.
     public let security: SecurityPolicy
     /// Makes the nonce of each DIGEST-MD5 challenge (random; tests may fix it).
-    var saslNonce: () -> String = DigestMD5.randomNonce
+    package var saslNonce: () -> String = DigestMD5.randomNonce
 
     /// - Parameters:
     ///   - state: the recovered state; its sessions are tracked as if just heard from, so they expire unless their
@@ -189,7 +189,7 @@ public final class CoordinatorCore {
 
     /// Op codes ZooKeeper accepts at all (`Request.isValid`); any other is answered Unimplemented and the connection
     /// closed, as ZooKeeper's `UnimplementedRequestProcessor` does.
-    static let knownOps: Set<OpCode> = [
+    package static let knownOps: Set<OpCode> = [
         .notification, .create, .delete, .exists, .getData, .setData, .getACL, .setACL, .getChildren, .sync, .ping,
         .getChildren2, .check, .multi, .create2, .reconfig, .checkWatches, .removeWatches, .createContainer,
         .deleteContainer, .createTTL, .multiRead, .auth, .setWatches, .sasl, .getEphemerals, .getAllChildrenNumber,

@@ -82,7 +82,7 @@ public struct CoordinatorState: Sendable {
     }
 
     /// Restores the sessions read from a snapshot.
-    mutating func restore(sessions: [SessionID: Int32], lastZxid: Zxid) {
+    package mutating func restore(sessions: [SessionID: Int32], lastZxid: Zxid) {
         self.sessions = sessions
         self.lastZxid = lastZxid
     }

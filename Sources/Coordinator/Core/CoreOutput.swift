@@ -22,8 +22,8 @@ public enum CoreOutput: Sendable {
 }
 
 /// Encodes server → client frames with their length prefix.
-enum ServerFrames {
-    static func framed(_ write: (inout ByteBuffer) -> Void) -> ByteBuffer {
+package enum ServerFrames {
+    package static func framed(_ write: (inout ByteBuffer) -> Void) -> ByteBuffer {
         var buffer = ByteBuffer()
         buffer.reserveCapacity(64)
         buffer.writeInteger(Int32(0))
@@ -34,21 +34,21 @@ enum ServerFrames {
 
     /// A reply; the body goes out only with OK unless `bodyOnError` (ZooKeeper's failed sasl reply carries an empty
     /// SetSASLResponse).
-    static func reply(xid: Int32, zxid: Zxid, err: KeeperErrorCode, body: ZooKeeperResponse?, bodyOnError: Bool = false) -> ByteBuffer {
+    package static func reply(xid: Int32, zxid: Zxid, err: KeeperErrorCode, body: ZooKeeperResponse?, bodyOnError: Bool = false) -> ByteBuffer {
         framed { buffer in
             ReplyHeader(xid: xid, zxid: zxid, err: err).write(to: &buffer)
             if err == .ok || bodyOnError { body?.write(to: &buffer) }
         }
     }
 
-    static func event(_ event: WatcherEvent) -> ByteBuffer {
+    package static func event(_ event: WatcherEvent) -> ByteBuffer {
         framed { buffer in
             ReplyHeader.notification.write(to: &buffer)
             event.write(to: &buffer)
         }
     }
 
-    static func handshake(_ response: ConnectResponse) -> ByteBuffer {
+    package static func handshake(_ response: ConnectResponse) -> ByteBuffer {
         framed { response.write(to: &$0) }
     }
 }

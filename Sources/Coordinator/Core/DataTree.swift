@@ -37,10 +37,10 @@ public struct DataTree: Sendable {
     }
 
     /// An empty tree to fill from a snapshot (no root yet).
-    init(empty: Void) {}
+    package init(empty: Void) {}
 
     /// Adds a node read from a snapshot; its parent must already be present (snapshots list parents first).
-    mutating func restore(path: String, node: DataNode) -> Bool {
+    package mutating func restore(path: String, node: DataNode) -> Bool {
         var node = node
         node.children = []
         if path != ZNodePath.root {

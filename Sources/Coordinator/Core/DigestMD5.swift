@@ -6,9 +6,9 @@
 /// 2. client: response `username="bob",realm=…,nonce=…,cnonce=…,nc=00000001,qop=auth,digest-uri="zookeeper/zk-sasl-md5",
 ///    response=<32 hex>[,authzid=…]` → server: `rspauth=<32 hex>` (proving it knows the password too), and the
 ///    session holds `sasl:bob`.
-enum DigestMD5 {
+package enum DigestMD5 {
     /// Parses `key=value,key="quoted \" value",…` (RFC 2831 §7.2 directives). Keys are lowercased.
-    static func directives(_ token: [UInt8]) -> [String: String]? {
+    package static func directives(_ token: [UInt8]) -> [String: String]? {
         var result: [String: String] = [:]
         var index = 0
         func skipSpaceAndCommas() {
@@ -58,7 +58,7 @@ enum DigestMD5 {
         return result
     }
 
-    static func quote(_ value: String) -> String {
+    package static func quote(_ value: String) -> String {
         var quoted = "\""
         for character in value {
             if character == "\"" || character == "\\" { quoted.append("\\") }
@@ -69,13 +69,13 @@ enum DigestMD5 {
 
     /// A string's bytes for hashing: ISO 8859-1 when every character fits (RFC 2831 §2.1.2.1, what Java does with
     /// charset=utf-8), else UTF-8.
-    static func bytes(_ text: String) -> [UInt8] {
+    package static func bytes(_ text: String) -> [UInt8] {
         let scalars = text.unicodeScalars
         if scalars.allSatisfy({ $0.value < 256 }) { return scalars.map { UInt8($0.value) } }
         return Array(text.utf8)
     }
 
-    static func hex(_ bytes: [UInt8]) -> String {
+    package static func hex(_ bytes: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count * 2)
@@ -87,7 +87,7 @@ enum DigestMD5 {
     }
 
     /// The response value (`prefix` "AUTHENTICATE" for the client's response, "" for the server's rspauth).
-    static func responseValue(
+    package static func responseValue(
         username: String, realm: String, password: String, nonce: String, cnonce: String, nc: String, qop: String,
         digestURI: String, authzid: String?, prefix: String
     ) -> String {
@@ -99,7 +99,7 @@ enum DigestMD5 {
         return hex(Hashes.md5(Array(kd.utf8)))
     }
 
-    static func randomNonce() -> String {
+    package static func randomNonce() -> String {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<24).map { _ in UInt8.random(in: 0...255, using: &generator) }
         return Base64.encode(bytes)
@@ -107,8 +107,8 @@ enum DigestMD5 {
 }
 
 /// The server side of one connection's DIGEST-MD5 exchange.
-struct DigestMD5Server: Sendable {
-    enum Step: Equatable {
+package struct DigestMD5Server: Sendable {
+    package enum Step: Equatable {
         /// Send this token and expect another.
         case challenge([UInt8])
         /// Authenticated as `user`; send `token` (rspauth).
@@ -129,11 +129,11 @@ struct DigestMD5Server: Sendable {
     private let users: [String: String]
     private var state = State.start
 
-    init(users: [String: String]) {
+    package init(users: [String: String]) {
         self.users = users
     }
 
-    mutating func evaluate(_ token: [UInt8], nonce: () -> String) -> Step {
+    package mutating func evaluate(_ token: [UInt8], nonce: () -> String) -> Step {
         switch state {
         case .start:
             guard token.isEmpty else {
@@ -185,12 +185,12 @@ struct DigestMD5Server: Sendable {
 }
 
 /// The client side of DIGEST-MD5 (what the registration uses against ZooKeeper).
-struct DigestMD5Client: Sendable {
-    enum Failure: Error, Equatable, CustomStringConvertible {
+package struct DigestMD5Client: Sendable {
+    package enum Failure: Error, Equatable, CustomStringConvertible {
         case malformedChallenge(String)
         case serverNotAuthenticated
 
-        var description: String {
+        package var description: String {
             switch self {
             case .malformedChallenge(let why): return "malformed DIGEST-MD5 challenge: \(why)"
             case .serverNotAuthenticated: return "the server's DIGEST-MD5 rspauth does not match: it does not know the password"
@@ -198,18 +198,18 @@ struct DigestMD5Client: Sendable {
         }
     }
 
-    let username: String
-    let password: String
+    package let username: String
+    package let password: String
     private var expectedRspauth: String?
     private(set) var isComplete = false
 
-    init(username: String, password: String) {
+    package init(username: String, password: String) {
         self.username = username
         self.password = password
     }
 
     /// The answer to the server's token: the response to its challenge, then nil once its rspauth checks out.
-    mutating func respond(to token: [UInt8], cnonce: String = DigestMD5.randomNonce()) throws(Failure) -> [UInt8]? {
+    package mutating func respond(to token: [UInt8], cnonce: String = DigestMD5.randomNonce()) throws(Failure) -> [UInt8]? {
         guard let fields = DigestMD5.directives(token) else { throw .malformedChallenge("not a directive list") }
         if let rspauth = fields["rspauth"] {
             guard let expectedRspauth, rspauth.lowercased() == expectedRspauth else { throw .serverNotAuthenticated }

@@ -1,15 +1,15 @@
 import ZooKeeperProtocol
 
 /// What ``PrepStage`` needs to know about a node to validate a request.
-struct NodeRecord: Equatable {
-    var acl: [ACL]
-    var version: Int32
-    var aversion: Int32
-    var childCreations: Int32
-    var childCount: Int
-    var ephemeralOwner: SessionID
+package struct NodeRecord: Equatable {
+    package var acl: [ACL]
+    package var version: Int32
+    package var aversion: Int32
+    package var childCreations: Int32
+    package var childCount: Int
+    package var ephemeralOwner: SessionID
 
-    init(_ node: DataNode) {
+    package init(_ node: DataNode) {
         acl = node.acl
         version = node.version
         aversion = node.aversion
@@ -18,7 +18,7 @@ struct NodeRecord: Equatable {
         ephemeralOwner = node.ephemeralOwner
     }
 
-    init(acl: [ACL], ephemeralOwner: SessionID) {
+    package init(acl: [ACL], ephemeralOwner: SessionID) {
         self.acl = acl
         version = 0
         aversion = 0
@@ -27,7 +27,7 @@ struct NodeRecord: Equatable {
         self.ephemeralOwner = ephemeralOwner
     }
 
-    var isEphemeral: Bool { ephemeralOwner != .none && ephemeralOwner != DataNode.containerOwner }
+    package var isEphemeral: Bool { ephemeralOwner != .none && ephemeralOwner != DataNode.containerOwner }
 }
 
 /// The tree as it will be once the operations prepared so far are applied: ZooKeeper's `outstandingChanges`.
@@ -35,21 +35,21 @@ struct NodeRecord: Equatable {
 /// A multi's operations are validated one after another against this overlay, so a later operation sees the
 /// effects of the earlier ones (create a node, then set its data; two sequential creates get consecutive numbers)
 /// while the tree itself stays untouched until the whole transaction is applied.
-struct PendingChanges {
-    let tree: DataTree
+package struct PendingChanges {
+    package let tree: DataTree
     /// A path's record as changed by earlier operations; nil inside means "deleted".
     private var changed: [String: NodeRecord?] = [:]
 
-    init(tree: DataTree) {
+    package init(tree: DataTree) {
         self.tree = tree
     }
 
-    func record(at path: String) -> NodeRecord? {
+    package func record(at path: String) -> NodeRecord? {
         if let change = changed[path] { return change }
         return tree.node(at: path).map(NodeRecord.init)
     }
 
-    mutating func set(_ path: String, _ record: NodeRecord?) {
+    package mutating func set(_ path: String, _ record: NodeRecord?) {
         changed[path] = .some(record)
     }
 }

@@ -135,12 +135,12 @@ public struct PrepStage: Sendable {
 
     // MARK: - Checks shared with the read path
 
-    static func validate(_ path: String) throws(KeeperError) {
+    package static func validate(_ path: String) throws(KeeperError) {
         guard ZNodePath.isValid(path) else { throw KeeperError(.badArguments) }
     }
 
     /// The new version if `expected` matches `current` (−1 matches any); Java's int arithmetic wraps.
-    static func nextVersion(current: Int32, expected: Int32) throws(KeeperError) -> Int32 {
+    package static func nextVersion(current: Int32, expected: Int32) throws(KeeperError) -> Int32 {
         guard expected == -1 || expected == current else { throw KeeperError(.badVersion) }
         return current &+ 1
     }

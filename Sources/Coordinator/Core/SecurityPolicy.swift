@@ -56,7 +56,7 @@ public struct SecurityPolicy: Sendable, Equatable {
     public var saslConfigured: Bool { saslUsers != nil }
 
     /// The authentication provider of `scheme`, if that scheme is enabled (ZooKeeper's `ProviderRegistry`).
-    func provider(_ scheme: String) -> AuthScheme? {
+    package func provider(_ scheme: String) -> AuthScheme? {
         switch scheme {
         case "ip": return .ip
         case "digest": return digestEnabled ? .digest : nil
@@ -68,7 +68,7 @@ public struct SecurityPolicy: Sendable, Equatable {
 
     /// Whether an authenticated id of the provider `scheme` matches the ACL id `expression` (`AuthenticationProvider
     /// .matches`).
-    func matches(scheme: AuthScheme, id: String, expression: String) -> Bool {
+    package func matches(scheme: AuthScheme, id: String, expression: String) -> Bool {
         switch scheme {
         case .ip: return IPv4Pattern.matches(address: id, pattern: expression)
         case .digest: return id == expression
@@ -79,15 +79,15 @@ public struct SecurityPolicy: Sendable, Equatable {
 }
 
 /// The authentication providers ZooKeeper registers (besides `world`, which is handled inline).
-enum AuthScheme: Sendable {
+package enum AuthScheme: Sendable {
     case ip, digest, sasl, x509
 
     /// `AuthenticationProvider.isAuthenticated`: whether ids of this scheme stand for a verified identity (and so take
     /// part in the `auth` expansion). An address proves nothing.
-    var isAuthenticated: Bool { self != .ip }
+    package var isAuthenticated: Bool { self != .ip }
 
     /// `AuthenticationProvider.isValid`: whether `id` is a well-formed ACL id of this scheme.
-    func isValid(_ id: String) -> Bool {
+    package func isValid(_ id: String) -> Bool {
         switch self {
         case .ip: return IPv4Pattern(id) != nil
         case .digest:
@@ -109,11 +109,11 @@ enum AuthScheme: Sendable {
 }
 
 /// An IPv4 address with an optional prefix length, as ZooKeeper's `IPAuthenticationProvider` reads ACL ids.
-struct IPv4Pattern: Equatable {
-    var address: UInt32
-    var bits: Int
+package struct IPv4Pattern: Equatable {
+    package var address: UInt32
+    package var bits: Int
 
-    init?(_ text: String) {
+    package init?(_ text: String) {
         let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
         guard let address = Self.parse(String(parts[0])) else { return nil }
         self.address = address
@@ -125,7 +125,7 @@ struct IPv4Pattern: Equatable {
         }
     }
 
-    static func parse(_ text: String) -> UInt32? {
+    package static func parse(_ text: String) -> UInt32? {
         let octets = text.split(separator: ".", omittingEmptySubsequences: false)
         guard octets.count == 4 else { return nil }
         var value: UInt32 = 0
@@ -136,7 +136,7 @@ struct IPv4Pattern: Equatable {
         return value
     }
 
-    static func matches(address: String, pattern: String) -> Bool {
+    package static func matches(address: String, pattern: String) -> Bool {
         guard let pattern = IPv4Pattern(pattern), let remote = parse(address) else { return false }
         let mask: UInt32 = pattern.bits == 0 ? 0 : ~UInt32(0) << UInt32(32 - pattern.bits)
         return remote & mask == pattern.address & mask
@@ -173,7 +173,7 @@ public struct AccessContext: Sendable, Equatable {
         return false
     }
 
-    func check(_ acl: [ACL], _ perms: Permissions) throws(KeeperError) {
+    package func check(_ acl: [ACL], _ perms: Permissions) throws(KeeperError) {
         guard permits(acl, perms) else { throw KeeperError(.noAuth) }
     }
 
@@ -203,7 +203,7 @@ public struct AccessContext: Sendable, Equatable {
     }
 
     /// The ACL as getACL shows it: digest ids are masked (`user:x`) unless the requester has ADMIN on the node.
-    func visible(_ acl: [ACL]) -> [ACL] {
+    package func visible(_ acl: [ACL]) -> [ACL] {
         guard !permits(acl, .admin) else { return acl }
         return acl.map { entry in
             guard entry.id.scheme == "digest", let colon = entry.id.id.firstIndex(of: ":") else { return entry }

@@ -1,30 +1,30 @@
 /// Path rules of the znode namespace, as ZooKeeper's `PathUtils` and `PrepRequestProcessor` apply them.
-enum ZNodePath {
-    static let root = "/"
+package enum ZNodePath {
+    package static let root = "/"
 
     /// The nodes ZooKeeper creates itself and refuses to delete (`ZKDatabase.isSpecialPath`).
-    static let special: Set<String> = ["/", "/zookeeper", "/zookeeper/quota", "/zookeeper/config"]
+    package static let special: Set<String> = ["/", "/zookeeper", "/zookeeper/quota", "/zookeeper/config"]
 
     /// The parent of an absolute path: "/a/b" → "/a", "/a" → "/". nil for "/" and for paths without a slash.
-    static func parent(of path: String) -> String? {
+    package static func parent(of path: String) -> String? {
         guard path != root, let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return nil }
         if slash == path.utf8.startIndex { return root }
         return String(path[..<slash])
     }
 
     /// The last component: "/a/b" → "b".
-    static func name(of path: String) -> String {
+    package static func name(of path: String) -> String {
         guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return path }
         return String(path[path.utf8.index(after: slash)...])
     }
 
-    static func child(_ name: String, of parent: String) -> String {
+    package static func child(_ name: String, of parent: String) -> String {
         parent == root ? root + name : parent + "/" + name
     }
 
     /// Whether `path` is a valid absolute znode path (`PathUtils.validatePath`): starts with '/', no trailing '/',
     /// no empty, "." or ".." components, no NUL and none of the control or reserved characters ZooKeeper refuses.
-    static func isValid(_ path: String) -> Bool {
+    package static func isValid(_ path: String) -> Bool {
         let scalars = Array(path.unicodeScalars)
         guard let first = scalars.first, first == "/" else { return false }
         if scalars.count == 1 { return true }
@@ -54,7 +54,7 @@ enum ZNodePath {
 
     /// The suffix of a sequential node: the parent's count of child creations formatted like Java's `%010d`
     /// (zero-padded to ten characters, a minus sign included, so −1 is "-000000001").
-    static func sequenceSuffix(_ counter: Int32) -> String {
+    package static func sequenceSuffix(_ counter: Int32) -> String {
         let digits = String(counter.magnitude)
         let width = counter < 0 ? 9 : 10
         let padding = String(repeating: "0", count: max(0, width - digits.count))

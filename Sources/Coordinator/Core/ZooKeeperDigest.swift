@@ -1,8 +1,8 @@
 import FoundationEssentials
 
 /// Standard base64 with padding (RFC 4648 §4), as Java's and ZooKeeper's digest ids use it.
-enum Base64 {
-    static func encode(_ bytes: [UInt8]) -> String { Data(bytes).base64EncodedString() }
+package enum Base64 {
+    package static func encode(_ bytes: [UInt8]) -> String { Data(bytes).base64EncodedString() }
 }
 
 /// ZooKeeper's digest scheme (`DigestAuthenticationProvider`): the credentials `user:password` become the id

@@ -15,10 +15,10 @@ import ZooKeeperProtocol
 /// anywhere else is reported as ``CoordinatorStorageError``, never a crash. Not thread-safe: one owner.
 public final class CoordinatorStorage {
     public let directory: String
-    let fileSystem: any FileSystem
-    let writer: TxnLogWriter
+    package let fileSystem: any FileSystem
+    package let writer: TxnLogWriter
     /// Snapshots kept (ZooKeeper's `autopurge.snapRetainCount` default); older ones and the logs they cover go.
-    static let snapshotsRetained = 3
+    package static let snapshotsRetained = 3
 
     /// What recovery found.
     public struct Recovery: Sendable {
@@ -193,5 +193,5 @@ public final class CoordinatorStorage {
 }
 
 extension SnapshotFormat {
-    static func zxid(_ name: String) -> Zxid? { TxnLogFormat.zxid(fromName: name, prefix: "snapshot.") }
+    package static func zxid(_ name: String) -> Zxid? { TxnLogFormat.zxid(fromName: name, prefix: "snapshot.") }
 }

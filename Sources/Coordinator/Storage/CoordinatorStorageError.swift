@@ -32,6 +32,6 @@ public enum CoordinatorStorageError: Error, Equatable, Sendable, CustomStringCon
 
 /// Runs file-system calls, reporting their failure as ``CoordinatorStorageError/io(operation:path:errno:)``.
 @inline(__always)
-func storageIO<T>(_ body: () throws(FileSystemError) -> T) throws(CoordinatorStorageError) -> T {
+package func storageIO<T>(_ body: () throws(FileSystemError) -> T) throws(CoordinatorStorageError) -> T {
     do { return try body() } catch { throw .io(operation: error.operation, path: error.path, errno: error.errno) }
 }

@@ -14,13 +14,13 @@ import ZooKeeperProtocol
 ///
 /// Unlike ZooKeeper's fuzzy snapshots this one is exact: it is taken from a copy of the state between two
 /// transactions, so recovery replays exactly the log records after `last zxid`.
-enum SnapshotFormat {
-    static let magic: UInt32 = 0x4C53_5A53  // "LSZS"
-    static let version: UInt32 = 1
+package enum SnapshotFormat {
+    package static let magic: UInt32 = 0x4C53_5A53  // "LSZS"
+    package static let version: UInt32 = 1
 
-    static func fileName(lastZxid: Zxid) -> String { "snapshot." + TxnLogFormat.hex16(lastZxid.rawValue) }
+    package static func fileName(lastZxid: Zxid) -> String { "snapshot." + TxnLogFormat.hex16(lastZxid.rawValue) }
 
-    static func encode(_ state: CoordinatorState) -> [UInt8] {
+    package static func encode(_ state: CoordinatorState) -> [UInt8] {
         var buffer = ByteBuffer()
         buffer.reserveCapacity(64 + state.tree.approximateDataSize + state.tree.nodeCount * 80)
         buffer.writeInteger(magic)
@@ -59,7 +59,7 @@ enum SnapshotFormat {
     }
 
     /// Decodes a snapshot; nil (with the reason) if it is damaged or not ours.
-    static func decode(_ bytes: [UInt8]) -> Result<CoordinatorState, SnapshotDamage> {
+    package static func decode(_ bytes: [UInt8]) -> Result<CoordinatorState, SnapshotDamage> {
         guard bytes.count >= 24 else { return .failure(SnapshotDamage("only \(bytes.count) bytes")) }
         let body = bytes[0..<(bytes.count - 4)]
         let stored = bytes[(bytes.count - 4)...].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
@@ -96,7 +96,7 @@ enum SnapshotFormat {
     }
 }
 
-struct SnapshotDamage: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+package struct SnapshotDamage: Error, CustomStringConvertible {
+    package let description: String
+    package init(_ description: String) { self.description = description }
 }

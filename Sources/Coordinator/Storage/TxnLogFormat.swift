@@ -10,29 +10,29 @@ import ZooKeeperProtocol
 ///
 /// Big-endian throughout. Records are appended in zxid order with no gaps. A crash can leave the newest file with a
 /// partial last record (a torn tail), which the length and CRC detect; recovery truncates it.
-enum TxnLogFormat {
-    static let magic: UInt32 = 0x4C53_5A4C  // "LSZL"
-    static let version: UInt32 = 1
-    static let headerBytes = 16
-    static let recordHeaderBytes = 8
+package enum TxnLogFormat {
+    package static let magic: UInt32 = 0x4C53_5A4C  // "LSZL"
+    package static let version: UInt32 = 1
+    package static let headerBytes = 16
+    package static let recordHeaderBytes = 8
     /// No single transaction is larger than a request frame (jute.maxbuffer) plus its header; a length above this is
     /// garbage, not a record.
-    static let maxRecordBytes = 64 * 1024 * 1024
+    package static let maxRecordBytes = 64 * 1024 * 1024
 
-    static func fileName(firstZxid: Zxid) -> String { "log." + hex16(firstZxid.rawValue) }
+    package static func fileName(firstZxid: Zxid) -> String { "log." + hex16(firstZxid.rawValue) }
 
-    static func hex16(_ value: Int64) -> String {
+    package static func hex16(_ value: Int64) -> String {
         let digits = String(UInt64(bitPattern: value), radix: 16)
         return String(repeating: "0", count: max(0, 16 - digits.count)) + digits
     }
 
     /// Parses the zxid from "log.<hex>" or "snapshot.<hex>" names.
-    static func zxid(fromName name: String, prefix: String) -> Zxid? {
+    package static func zxid(fromName name: String, prefix: String) -> Zxid? {
         guard name.hasPrefix(prefix), name.count == prefix.count + 16 else { return nil }
         return UInt64(name.dropFirst(prefix.count), radix: 16).map { Zxid(Int64(bitPattern: $0)) }
     }
 
-    static func header(firstZxid: Zxid) -> [UInt8] {
+    package static func header(firstZxid: Zxid) -> [UInt8] {
         var buffer = ByteBuffer()
         buffer.writeInteger(magic)
         buffer.writeInteger(version)
@@ -41,7 +41,7 @@ enum TxnLogFormat {
     }
 
     /// Appends one framed record to `buffer`.
-    static func append(_ record: TxnRecord, to buffer: inout ByteBuffer) {
+    package static func append(_ record: TxnRecord, to buffer: inout ByteBuffer) {
         let start = buffer.writerIndex
         buffer.writeInteger(UInt32(0))
         buffer.writeInteger(UInt32(0))
@@ -54,12 +54,12 @@ enum TxnLogFormat {
         buffer.setInteger(crc, at: start + 4)
     }
 
-    static func crc(_ bytes: ArraySlice<UInt8>) -> UInt32 {
+    package static func crc(_ bytes: ArraySlice<UInt8>) -> UInt32 {
         bytes.withUnsafeBytes { crc32c_update(0, $0.baseAddress, $0.count) }
     }
 
     /// What reading a log file's bytes found.
-    struct Scan {
+    package struct Scan {
         var firstZxid: Zxid
         var records: [TxnRecord]
         /// Offset just past the last good record.
@@ -69,7 +69,7 @@ enum TxnLogFormat {
     }
 
     /// Reads every record up to the first damaged one. Throws only when the header is not ours.
-    static func scan(_ bytes: [UInt8], path: String) throws(CoordinatorStorageError) -> Scan {
+    package static func scan(_ bytes: [UInt8], path: String) throws(CoordinatorStorageError) -> Scan {
         guard bytes.count >= headerBytes else {
             throw .unrecognizedFile(path: path, reason: "\(bytes.count) bytes is shorter than the log header")
         }
@@ -108,7 +108,7 @@ enum TxnLogFormat {
 }
 
 extension TxnRecord {
-    init(decoding buffer: ByteBuffer) throws(JuteDecodingError) {
+    package init(decoding buffer: ByteBuffer) throws(JuteDecodingError) {
         var reader = JuteReader(buffer)
         self = try TxnRecord(from: &reader)
     }

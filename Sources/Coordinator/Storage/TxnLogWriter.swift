@@ -10,9 +10,9 @@ import ZooKeeperProtocol
 /// A failed write or sync is final: the writer refuses every later write (the server stops, as ZooKeeper does), since
 /// after a failed fdatasync nothing says what reached the disk. Recovery on the next start truncates whatever torn
 /// record the failure left.
-final class TxnLogWriter {
-    let directory: String
-    let fileSystem: any FileSystem
+package final class TxnLogWriter {
+    package let directory: String
+    package let fileSystem: any FileSystem
     private var file: (any OpenFile)?
     /// Where the next record goes in `file`.
     private var end = 0
@@ -21,14 +21,14 @@ final class TxnLogWriter {
     private(set) var failure: CoordinatorStorageError?
 
     /// - Parameter nextZxid: the zxid the next record will carry (the first zxid of the next file).
-    init(directory: String, fileSystem: any FileSystem, nextZxid: Zxid) {
+    package init(directory: String, fileSystem: any FileSystem, nextZxid: Zxid) {
         self.directory = directory
         self.fileSystem = fileSystem
         nextFileZxid = nextZxid
     }
 
     /// Writes already framed records and fdatasyncs them: the group commit. Returns only once they are durable.
-    func writeAndSync(_ bytes: ByteBuffer) throws(CoordinatorStorageError) {
+    package func writeAndSync(_ bytes: ByteBuffer) throws(CoordinatorStorageError) {
         if let failure { throw failure }
         guard bytes.readableBytes > 0 else { return }
         do {
@@ -50,13 +50,13 @@ final class TxnLogWriter {
     }
 
     /// Closes the current file; the next write starts `log.<nextZxid>` (after a snapshot).
-    func roll(nextZxid: Zxid) {
+    package func roll(nextZxid: Zxid) {
         file?.close()
         file = nil
         nextFileZxid = nextZxid
     }
 
-    func close() {
+    package func close() {
         file?.close()
         file = nil
     }

@@ -1,3 +1,4 @@
+import Coordinator
 /// Just enough JSON for Kafka's znode documents: writing them in Kafka's field order, and reading the few fields the
 /// registration needs back (the cluster id, the controller's broker id).
 enum JSONText {

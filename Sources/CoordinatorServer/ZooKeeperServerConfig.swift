@@ -1,3 +1,4 @@
+import Coordinator
 import JavaProperties
 
 /// Why a coordinator setting was refused; names the key and what is expected.
@@ -149,11 +150,3 @@ extension Int32 {
     fileprivate var nonNegative: Int32? { self < 0 ? nil : self }
 }
 
-extension StringProtocol {
-    func trimmingCharacters(in set: String) -> String {
-        let characters = Set(set)
-        guard let start = firstIndex(where: { !characters.contains($0) }) else { return "" }
-        let end = lastIndex(where: { !characters.contains($0) })!
-        return String(self[start...end])
-    }
-}

@@ -1,16 +1,12 @@
+import Coordinator
+import ZooKeeperClient
 import NIOCore
 import NIOSSL
 import NIOTLS
 import X509
 
-/// Why TLS could not be set up: which file, and what is wrong with it.
-public struct ZooKeeperTLSError: Error, Equatable, Sendable, CustomStringConvertible {
-    public var message: String
-    public var description: String { message }
-}
-
-/// TLS for the secure client port and for the client: PEM files → NIOSSL contexts, and the subject DN of a verified
-/// client certificate (the `x509` scheme's id).
+/// TLS for the secure client port: PEM files → the server's NIOSSL context, and the subject DN of a verified client
+/// certificate (the `x509` scheme's id).
 enum ZooKeeperTLS {
     /// The server side of `secureClientPort`. `ssl.clientAuth`: need → a client certificate chaining to the trust
     /// store is required; want → verified if presented; none → not asked for.
@@ -18,12 +14,12 @@ enum ZooKeeperTLS {
         guard let keyStore = settings.keyStoreLocation else {
             throw ZooKeeperTLSError(message: "secureClientPort needs ssl.keyStore.location (a PEM file with the private key and certificate)")
         }
-        let chain = try certificates(keyStore, key: "ssl.keyStore.location")
-        let key = try privateKey(keyStore, password: settings.keyStorePassword)
+        let chain = try ZooKeeperPEM.certificates(keyStore, key: "ssl.keyStore.location")
+        let key = try ZooKeeperPEM.privateKey(keyStore, password: settings.keyStorePassword)
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
         if let trustStore = settings.trustStoreLocation {
-            _ = try certificates(trustStore, key: "ssl.trustStore.location")
+            _ = try ZooKeeperPEM.certificates(trustStore, key: "ssl.trustStore.location")
             configuration.trustRoots = .file(trustStore)
         } else {
             configuration.trustRoots = .default
@@ -37,51 +33,6 @@ enum ZooKeeperTLS {
             return try NIOSSLContext(configuration: configuration)
         } catch {
             throw ZooKeeperTLSError(message: "cannot set up TLS for secureClientPort with \(keyStore): \(error)")
-        }
-    }
-
-    /// The client side: trust store (or the system's roots), optional client certificate, hostname verification.
-    static func clientContext(_ tls: ZooKeeperClientTLS) throws(ZooKeeperTLSError) -> NIOSSLContext {
-        var configuration = TLSConfiguration.makeClientConfiguration()
-        if let trustStore = tls.trustStore {
-            _ = try certificates(trustStore, key: "trust store")
-            configuration.trustRoots = .file(trustStore)
-        }
-        configuration.certificateVerification = tls.verifyHostname ? .fullVerification : .noHostnameVerification
-        if let chainFile = tls.certificateChain {
-            let chain = try certificates(chainFile, key: "client certificate")
-            let key = try privateKey(tls.privateKey ?? chainFile, password: nil)
-            configuration.certificateChain = chain.map { .certificate($0) }
-            configuration.privateKey = .privateKey(key)
-        }
-        do {
-            return try NIOSSLContext(configuration: configuration)
-        } catch {
-            throw ZooKeeperTLSError(message: "cannot set up the client's TLS: \(error)")
-        }
-    }
-
-    private static func certificates(_ path: String, key: String) throws(ZooKeeperTLSError) -> [NIOSSLCertificate] {
-        let certificates: [NIOSSLCertificate]
-        do {
-            certificates = try NIOSSLCertificate.fromPEMFile(path)
-        } catch {
-            throw ZooKeeperTLSError(message: "cannot read PEM certificates from \(path) (\(key)): \(error)")
-        }
-        guard !certificates.isEmpty else {
-            throw ZooKeeperTLSError(message: "\(path) (\(key)) holds no PEM certificate")
-        }
-        return certificates
-    }
-
-    private static func privateKey(_ path: String, password: String?) throws(ZooKeeperTLSError) -> NIOSSLPrivateKey {
-        do {
-            if let password {
-                return try NIOSSLPrivateKey(file: path, format: .pem) { (supply: ([UInt8]) -> Void) in supply(Array(password.utf8)) }
-            }
-            return try NIOSSLPrivateKey(file: path, format: .pem)
-        } catch {
-            throw ZooKeeperTLSError(message: "cannot read a PEM private key from \(path): \(error)\(password == nil ? " (encrypted? set ssl.keyStore.password)" : "")")
         }
     }
 

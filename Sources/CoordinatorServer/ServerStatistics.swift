@@ -1,3 +1,4 @@
+import Coordinator
 /// Counters behind `srvr`, `stat` and `mntr`: packets in and out and request latency (arrival to reply, the
 /// group-commit wait included), as ZooKeeper's `ServerStats`.
 public struct ServerStatistics: Sendable, Equatable {

@@ -1,3 +1,4 @@
+import Coordinator
 import Framing
 import Logging
 import NIOCore
@@ -143,7 +144,7 @@ public actor ZooKeeperClient {
             lastZxidSeen: lastZxid, timeOut: requestedTimeoutMs, sessionId: sessionID, passwd: sessionPassword, readOnly: false)
         let tlsContext: NIOSSLContext?
         do {
-            tlsContext = try tls.map { (tls) throws(ZooKeeperTLSError) in try ZooKeeperTLS.clientContext(tls) }
+            tlsContext = try tls.map { (tls) throws(ZooKeeperTLSError) in try ZooKeeperPEM.clientContext(tls) }
         } catch {
             throw .invalidArgument("\(error)")
         }

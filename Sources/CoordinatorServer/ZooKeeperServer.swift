@@ -1,3 +1,5 @@
+import Coordinator
+import ZooKeeperClient
 import FileSystem
 import Framing
 import Logging

@@ -1,3 +1,4 @@
+import Coordinator
 import ZooKeeperProtocol
 
 /// The znodes a ZooKeeper-mode Kafka broker writes, with Kafka's JSON documents (`kafka.zk.ZkData`).

@@ -1,3 +1,4 @@
+import Coordinator
 import ZooKeeperProtocol
 
 /// Why a ZooKeeper client operation failed.

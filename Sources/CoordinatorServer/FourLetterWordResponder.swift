@@ -1,3 +1,4 @@
+import Coordinator
 import ZooKeeperProtocol
 
 /// What the four-letter words report, gathered by the server at the moment of the question.

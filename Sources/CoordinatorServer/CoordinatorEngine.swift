@@ -1,3 +1,4 @@
+import Coordinator
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,3 +1,4 @@
+import Coordinator
 /// A ZooKeeper connect string, `host:port[,host:port…][/chroot]` (Kafka's `zookeeper.connect`).
 public struct ConnectString: Sendable, Equatable, CustomStringConvertible {
     public var servers: [(host: String, port: Int)]

@@ -1,3 +1,4 @@
+import Coordinator
 import NIOCore
 import ZooKeeperProtocol
 

@@ -1,3 +1,5 @@
+import JavaProperties
+import Coordinator
 #if canImport(Glibc)
 import Glibc
 #endif
