@@ -37,6 +37,10 @@ struct ShellCommand: AsyncParsableCommand {
         let interactive = isatty(STDIN_FILENO) == 1
         let lines: any LineSource = interactive ? ReadlineLineSource(historyFile: historyPath) : PipedLineSource()
         let kafka = try client.makeClient(clientId: "ledgerstream-shell")
+        // Meet the cluster while the agent types: a session that has reached it rides through a broker restart (its
+        // deposits wait for the broker to come back) instead of failing as if no broker ever ran.
+        let topic = self.topic
+        let warmUp = Task { _ = try? await kafka.refreshMetadata(topics: [topic]) }
         let backend = LiveShellBackend(client: kafka, topic: topic, queries: queries)
         let session = ShellSession(
             backend: backend, applyTimeoutMs: Int(applyTimeout * 1000),
@@ -51,6 +55,7 @@ struct ShellCommand: AsyncParsableCommand {
             guard await session.handle(line) else { break }
         }
         await lines.close()
+        warmUp.cancel()
         await backend.close()
         await kafka.close()
         if !interactive && session.errorCount > 0 { throw ExitCodes.failure }

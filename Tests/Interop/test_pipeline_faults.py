@@ -12,7 +12,7 @@ import sqlite3
 import subprocess
 import time
 
-from conftest import BIN, Server, broker_args, restart_zookeeper, run
+from conftest import BIN, REPO, Server, broker_args, restart_zookeeper, run
 
 SESSION_MS = 4000
 
@@ -176,3 +176,29 @@ def test_an_import_that_failed_part_way_is_run_again_without_doubling(data_dir):
         assert_ledger_matches(db, total, balances, counts)
     finally:
         broker.stop(kill=True)
+
+
+def test_shell_and_sink_ride_through_a_broker_restart(broker, data_dir, processes):
+    """A deposit entered while the broker is down and coming back is produced once it is back (the shell's producer
+    retries) and applied by a sink that kept running through the restart."""
+    sample = os.path.join(REPO, "data", "client_transactions.csv")
+    run([BIN, "produce", "--csv", sample, "-b", broker.address])
+    db = os.path.join(data_dir, "ledger.db")
+    run([BIN, "consume", "--sink", "sqlite", "--db", db, "-e", "-b", broker.address])
+    sink = start_sink(db, broker.address)
+    processes.append(sink)
+    shell = subprocess.Popen([BIN, "shell", "--db", db, "-b", broker.address, "--apply-timeout", "20"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    processes.append(shell)
+    shell.stdin.write("login C100\n")
+    shell.stdin.flush()
+    time.sleep(1)
+    broker.stop(kill=True)
+    shell.stdin.write("deposit 10\n")
+    shell.stdin.flush()
+    time.sleep(0.5)
+    broker.restart()
+    out, err = shell.communicate("logout\nquit\n", timeout=60)
+    assert shell.returncode == 0, err
+    assert "deposit of 10.00 applied — C100 balance 840.00" in out, out + err
+    assert query(db, "SELECT balance_cents FROM account_balances WHERE account = 'C100'") == [(84000,)]
