@@ -108,10 +108,7 @@ import Glibc
             var config = Self.topicConfig
             config.retentionBytes = -1
             let (log, _) = try openLog(dir, config: config, fileSystem: disk)
-            for i in 0..<6 {
-                let result = try log.append(makeBatch(count: 2, valueSize: 40, tag: "r\(i)"))
-                model.acknowledged("r\(i)", count: 2, at: result.baseOffset, durable: true)
-            }
+            for i in 0..<6 { try model.append("r\(i)", count: 2, to: log, durable: true) }
             // The last append tears half way and the process dies: recovery must cut the tail.
             disk.inject(FaultRule([.write], trigger: .nth(1), errno: EIO, tear: .prefix(50)))
             #expect(throws: StorageError.self) { try log.append(makeBatch(count: 2, valueSize: 40, tag: "torn")) }
@@ -222,10 +219,7 @@ import Glibc
                 config.flushMessages = 1
                 var model = LogModel()
                 let (log, _) = try openLog(dir, config: config, fileSystem: disk)
-                for i in 0..<20 {
-                    let result = try log.append(makeBatch(count: 2, valueSize: 30, tag: "p\(i)"))
-                    model.acknowledged("p\(i)", count: 2, at: result.baseOffset, durable: true)
-                }
+                for i in 0..<20 { try model.append("p\(i)", count: 2, to: log, durable: true) }
                 try disk.powerCut(keepingUnsyncedPrefixes: keepingPrefixes)
                 let (reopened, _) = try openLog(dir, config: config, fileSystem: disk)
                 #expect(model.reconcile(with: reopened, afterPowerCut: true).isEmpty)
@@ -241,16 +235,10 @@ import Glibc
             config.segmentBytes = 500
             var model = LogModel()
             let (log, _) = try openLog(dir, config: config, fileSystem: disk)
-            for i in 0..<10 {
-                let result = try log.append(makeBatch(count: 2, valueSize: 30, tag: "q\(i)"))
-                model.acknowledged("q\(i)", count: 2, at: result.baseOffset, durable: false)
-            }
+            for i in 0..<10 { try model.append("q\(i)", count: 2, to: log, durable: false) }
             try log.flush()
             let durableEnd = log.logEndOffset
-            for i in 10..<20 {
-                let result = try log.append(makeBatch(count: 2, valueSize: 30, tag: "q\(i)"))
-                model.acknowledged("q\(i)", count: 2, at: result.baseOffset, durable: false)
-            }
+            for i in 10..<20 { try model.append("q\(i)", count: 2, to: log, durable: false) }
             try disk.powerCut(keepingUnsyncedPrefixes: true)
             let (reopened, _) = try openLog(dir, config: config, fileSystem: disk)
             #expect(model.reconcile(with: reopened, afterPowerCut: true).isEmpty)
