@@ -75,17 +75,16 @@ import Glibc
         let calls = try withScratchDirectory { dir in
             let disk = try FaultInjectingFileSystem(root: dir)
             var model = Self.workload(disk, dir, clock: ManualClock())
+            let calls = disk.calls.count { Self.mutating.contains($0.operation) }
             #expect(model.entries.count == 12 && model.entries.allSatisfy(\.acknowledged))
             #expect(try Self.reopenAndCheck(disk, dir, clock: ManualClock(), model: &model, powerCut: true).isEmpty)
-            return disk.calls.count { Self.mutating.contains($0.operation) }
+            return calls
         }
         #expect(calls > 100)
         var checked = 0
+        var faults: [InjectedFault: Int] = [:]
         for point in 1...calls {
-            // Alternating, so every call fails once and each errno meets both endings.
-            let errno = point % 2 == 0 ? EIO : ENOSPC
-            let powerCut = point % 4 >= 2
-            do {
+            for (errno, powerCut) in [(EIO, false), (EIO, true), (ENOSPC, false), (ENOSPC, true)] {
                 try withScratchDirectory { dir in
                     let disk = try FaultInjectingFileSystem(root: dir, seed: UInt64(point))
                     disk.inject(FaultRule(Self.mutating, trigger: .nth(point), errno: errno, tear: .randomPrefix))
@@ -93,11 +92,14 @@ import Glibc
                     var model = Self.workload(disk, dir, clock: clock)
                     let problems = try Self.reopenAndCheck(disk, dir, clock: clock, model: &model, powerCut: powerCut)
                     #expect(problems.isEmpty, "call \(point) failing with \(InjectedFault.errnoName(errno)), \(powerCut ? "power cut" : "crash"): \(problems)")
+                    faults.merge(disk.injectedFaults, uniquingKeysWith: +)
                     checked += 1
                 }
             }
         }
-        #expect(checked == calls)
+        #expect(checked == 4 * calls && faults.values.reduce(0, +) == 4 * calls)  // every point was reached
+        let summary = faults.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        print("failure points: \(calls) calls of the workload, each failed with EIO and ENOSPC, then a crash or a power cut; faults injected: \(summary)")
     }
 
     /// Recovery itself fails at each of its calls (cutting a torn tail, rebuilding indexes, rewriting files): the
@@ -126,15 +128,17 @@ import Glibc
         }
         #expect(calls >= 5)
         for point in 1...calls {
-            try withScratchDirectory { dir in
-                let disk = try FaultInjectingFileSystem(root: dir, seed: UInt64(point))
-                var model = try damagedLog(disk, dir)
-                disk.inject(FaultRule(Self.mutating, trigger: .nth(point), errno: EIO, tear: .randomPrefix))
-                #expect(throws: StorageError.self, "recovery call \(point)") { _ = try openLog(dir, fileSystem: disk) }
-                disk.crash()
-                disk.removeAllFaults()
-                let (log, _) = try openLog(dir, fileSystem: disk)
-                #expect(model.reconcile(with: log, afterPowerCut: false).isEmpty, "recovery call \(point)")
+            for powerCut in [false, true] {
+                try withScratchDirectory { dir in
+                    let disk = try FaultInjectingFileSystem(root: dir, seed: UInt64(point))
+                    var model = try damagedLog(disk, dir)
+                    disk.inject(FaultRule(Self.mutating, trigger: .nth(point), errno: EIO, tear: .randomPrefix))
+                    #expect(throws: StorageError.self, "recovery call \(point)") { _ = try openLog(dir, fileSystem: disk) }
+                    if powerCut { try disk.powerCut() } else { disk.crash() }
+                    disk.removeAllFaults()
+                    let (log, _) = try openLog(dir, fileSystem: disk)
+                    #expect(model.reconcile(with: log, afterPowerCut: powerCut).isEmpty, "recovery call \(point), power cut: \(powerCut)")
+                }
             }
         }
     }
