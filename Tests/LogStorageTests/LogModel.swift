@@ -28,6 +28,12 @@ struct LogModel {
         entries.append(Entry(tag: tag, count: count, baseOffset: baseOffset, acknowledged: true, durable: durable))
     }
 
+    /// Appends a batch of `count` records tagged `tag` to `log` and records it as acknowledged.
+    mutating func append(_ tag: String, count: Int, to log: PartitionLog, durable: Bool) throws {
+        let result = try log.append(makeBatch(count: count, valueSize: 30, tag: tag))
+        acknowledged(tag, count: count, at: result.baseOffset, durable: durable)
+    }
+
     /// An append that failed after it may have reached the file (an I/O error, not a full disk): a reopened log may
     /// hold it whole, or not at all.
     mutating func unacknowledged(_ tag: String, count: Int) {

@@ -75,17 +75,16 @@ import Glibc
         let calls = try withScratchDirectory { dir in
             let disk = try FaultInjectingFileSystem(root: dir)
             var model = Self.workload(disk, dir, clock: ManualClock())
+            let calls = disk.calls.count { Self.mutating.contains($0.operation) }
             #expect(model.entries.count == 12 && model.entries.allSatisfy(\.acknowledged))
             #expect(try Self.reopenAndCheck(disk, dir, clock: ManualClock(), model: &model, powerCut: true).isEmpty)
-            return disk.calls.count { Self.mutating.contains($0.operation) }
+            return calls
         }
         #expect(calls > 100)
         var checked = 0
+        var faults: [InjectedFault: Int] = [:]
         for point in 1...calls {
-            // Alternating, so every call fails once and each errno meets both endings.
-            let errno = point % 2 == 0 ? EIO : ENOSPC
-            let powerCut = point % 4 >= 2
-            do {
+            for (errno, powerCut) in [(EIO, false), (EIO, true), (ENOSPC, false), (ENOSPC, true)] {
                 try withScratchDirectory { dir in
                     let disk = try FaultInjectingFileSystem(root: dir, seed: UInt64(point))
                     disk.inject(FaultRule(Self.mutating, trigger: .nth(point), errno: errno, tear: .randomPrefix))
@@ -93,11 +92,14 @@ import Glibc
                     var model = Self.workload(disk, dir, clock: clock)
                     let problems = try Self.reopenAndCheck(disk, dir, clock: clock, model: &model, powerCut: powerCut)
                     #expect(problems.isEmpty, "call \(point) failing with \(InjectedFault.errnoName(errno)), \(powerCut ? "power cut" : "crash"): \(problems)")
+                    faults.merge(disk.injectedFaults, uniquingKeysWith: +)
                     checked += 1
                 }
             }
         }
-        #expect(checked == calls)
+        #expect(checked == 4 * calls && faults.values.reduce(0, +) == 4 * calls)  // every point was reached
+        let summary = faults.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        print("failure points: \(calls) calls of the workload, each failed with EIO and ENOSPC, then a crash or a power cut; faults injected: \(summary)")
     }
 
     /// Recovery itself fails at each of its calls (cutting a torn tail, rebuilding indexes, rewriting files): the
@@ -108,10 +110,7 @@ import Glibc
             var config = Self.topicConfig
             config.retentionBytes = -1
             let (log, _) = try openLog(dir, config: config, fileSystem: disk)
-            for i in 0..<6 {
-                let result = try log.append(makeBatch(count: 2, valueSize: 40, tag: "r\(i)"))
-                model.acknowledged("r\(i)", count: 2, at: result.baseOffset, durable: true)
-            }
+            for i in 0..<6 { try model.append("r\(i)", count: 2, to: log, durable: true) }
             // The last append tears half way and the process dies: recovery must cut the tail.
             disk.inject(FaultRule([.write], trigger: .nth(1), errno: EIO, tear: .prefix(50)))
             #expect(throws: StorageError.self) { try log.append(makeBatch(count: 2, valueSize: 40, tag: "torn")) }
@@ -129,15 +128,17 @@ import Glibc
         }
         #expect(calls >= 5)
         for point in 1...calls {
-            try withScratchDirectory { dir in
-                let disk = try FaultInjectingFileSystem(root: dir, seed: UInt64(point))
-                var model = try damagedLog(disk, dir)
-                disk.inject(FaultRule(Self.mutating, trigger: .nth(point), errno: EIO, tear: .randomPrefix))
-                #expect(throws: StorageError.self, "recovery call \(point)") { _ = try openLog(dir, fileSystem: disk) }
-                disk.crash()
-                disk.removeAllFaults()
-                let (log, _) = try openLog(dir, fileSystem: disk)
-                #expect(model.reconcile(with: log, afterPowerCut: false).isEmpty, "recovery call \(point)")
+            for powerCut in [false, true] {
+                try withScratchDirectory { dir in
+                    let disk = try FaultInjectingFileSystem(root: dir, seed: UInt64(point))
+                    var model = try damagedLog(disk, dir)
+                    disk.inject(FaultRule(Self.mutating, trigger: .nth(point), errno: EIO, tear: .randomPrefix))
+                    #expect(throws: StorageError.self, "recovery call \(point)") { _ = try openLog(dir, fileSystem: disk) }
+                    if powerCut { try disk.powerCut() } else { disk.crash() }
+                    disk.removeAllFaults()
+                    let (log, _) = try openLog(dir, fileSystem: disk)
+                    #expect(model.reconcile(with: log, afterPowerCut: powerCut).isEmpty, "recovery call \(point), power cut: \(powerCut)")
+                }
             }
         }
     }
@@ -268,10 +269,7 @@ import Glibc
                 config.flushMessages = 1
                 var model = LogModel()
                 let (log, _) = try openLog(dir, config: config, fileSystem: disk)
-                for i in 0..<20 {
-                    let result = try log.append(makeBatch(count: 2, valueSize: 30, tag: "p\(i)"))
-                    model.acknowledged("p\(i)", count: 2, at: result.baseOffset, durable: true)
-                }
+                for i in 0..<20 { try model.append("p\(i)", count: 2, to: log, durable: true) }
                 try disk.powerCut(keepingUnsyncedPrefixes: keepingPrefixes)
                 let (reopened, _) = try openLog(dir, config: config, fileSystem: disk)
                 #expect(model.reconcile(with: reopened, afterPowerCut: true).isEmpty)
@@ -287,16 +285,10 @@ import Glibc
             config.segmentBytes = 500
             var model = LogModel()
             let (log, _) = try openLog(dir, config: config, fileSystem: disk)
-            for i in 0..<10 {
-                let result = try log.append(makeBatch(count: 2, valueSize: 30, tag: "q\(i)"))
-                model.acknowledged("q\(i)", count: 2, at: result.baseOffset, durable: false)
-            }
+            for i in 0..<10 { try model.append("q\(i)", count: 2, to: log, durable: false) }
             try log.flush()
             let durableEnd = log.logEndOffset
-            for i in 10..<20 {
-                let result = try log.append(makeBatch(count: 2, valueSize: 30, tag: "q\(i)"))
-                model.acknowledged("q\(i)", count: 2, at: result.baseOffset, durable: false)
-            }
+            for i in 10..<20 { try model.append("q\(i)", count: 2, to: log, durable: false) }
             try disk.powerCut(keepingUnsyncedPrefixes: true)
             let (reopened, _) = try openLog(dir, config: config, fileSystem: disk)
             #expect(model.reconcile(with: reopened, afterPowerCut: true).isEmpty)
