@@ -67,7 +67,9 @@ let package = Package(
         .target(name: "LogStorage", dependencies: ["KafkaProtocol", "FileSystem", logging], swiftSettings: strict),
         // The file-system seam shared by the segment log and the coordinator's storage: the POSIX implementation and a
         // fault-injecting one for tests (failed calls, torn writes, crashes and power cuts).
-        .target(name: "FileSystem", swiftSettings: strict),
+        .target(name: "FileSystem", dependencies: ["CSystemCalls"], swiftSettings: strict),
+        // C: system calls Swift's Glibc module does not import (fallocate with FALLOC_FL_KEEP_SIZE).
+        .target(name: "CSystemCalls"),
 
         // A thin wrapper over the system SQLite: prepared statements, transactions, migrations.
         .target(name: "SQLiteStore", dependencies: ["CSQLite"], swiftSettings: strict),

@@ -38,6 +38,8 @@ final class CoordinatorEngine {
     private var held = CircularBuffer<(barrier: Zxid, output: CoreOutput)>()
     private var durableZxid: Zxid
     private var flushing = false
+    private var renewing = false
+    private var lastRenewal: UInt64 = 0
     private var stopped = false
     private var statistics = ServerStatistics()
     private var lastContainerCheck: UInt64
@@ -133,6 +135,7 @@ final class CoordinatorEngine {
         if let deadline = core.sessions.nextDeadline, deadline <= now.monotonicMs {
             dispatch(core.expireSessions(at: now))
         }
+        renewReserveIfRefusing()
         if now.monotonicNanos - lastContainerCheck >= UInt64(config.containerCheckIntervalMs) * 1_000_000 {
             lastContainerCheck = now.monotonicNanos
             dispatch(core.deleteEmptyContainers(at: now))
@@ -159,23 +162,69 @@ final class CoordinatorEngine {
         let snapshot: CoordinatorState? = log.sinceSnapshot >= config.snapCount ? core.state : nil
         if snapshot != nil { log.snapshotTaken() }
         let storage = self.storage
-        let done = pool.runIfActive(eventLoop: loop) {
+        let done = pool.runIfActive(eventLoop: loop) { () throws -> String? in
             try storage.mutex.withLock { storage in
                 try storage.writeAndSync(bytes)
-                if let snapshot { try storage.snapshot(snapshot) }
+                // No snapshot on a nearly full disk: the log, which recovery replays, is enough.
+                if let snapshot, storage.lowOnSpace == nil { try storage.snapshot(snapshot) }
+                return storage.lowOnSpace
             }
         }
         let engine = NIOLoopBound(self, eventLoop: loop)
         done.whenComplete { result in engine.value.flushed(through: through, result: result) }
     }
 
-    private func flushed(through: Zxid, result: Result<Void, any Error>) {
+    /// Follows the log's room: write requests are refused (NotReadOnly) while the disk is nearly full, and accepted
+    /// again once the reserve could be renewed. Each change is logged once.
+    private func spaceChecked(_ lowOnSpace: String?) {
+        if let reason = lowOnSpace, core.refusingWrites == nil {
+            logger.error("the coordinator's disk is nearly full: write requests are refused (NotReadOnly) until space is freed; reads and sessions go on", metadata: [
+                "dataDir": "\(storageDirectory)", "error": "\(reason)"])
+        } else if lowOnSpace == nil, core.refusingWrites != nil {
+            logger.notice("the coordinator's disk has room again: write requests are accepted", metadata: ["dataDir": "\(storageDirectory)"])
+        }
+        core.refusingWrites = lowOnSpace
+    }
+
+    /// While writes are refused, the periodic check tries to renew the log's reserve (off the event loop).
+    private func renewReserveIfRefusing() {
+        guard core.refusingWrites != nil, !renewing, !flushing else { return }
+        let now = Self.now().monotonicNanos
+        guard now - lastRenewal >= 1_000_000_000 else { return }
+        lastRenewal = now
+        renewing = true
+        let storage = self.storage
+        let done = pool.runIfActive(eventLoop: loop) { () throws -> String? in
+            try storage.mutex.withLock { storage in
+                try storage.renewReserve()
+                return storage.lowOnSpace
+            }
+        }
+        let engine = NIOLoopBound(self, eventLoop: loop)
+        done.whenComplete { result in
+            let engine = engine.value
+            engine.renewing = false
+            switch result {
+            case .success(let lowOnSpace): engine.spaceChecked(lowOnSpace)
+            case .failure(let error): engine.fail(error)
+            }
+        }
+    }
+
+    private func fail(_ error: any Error) {
+        guard !stopped else { return }
+        logger.critical("cannot write the transaction log; stopping", metadata: ["error": "\(error)"])
+        stopped = true
+        held.removeAll()
+        onFatal(error)
+    }
+
+    private func flushed(through: Zxid, result: Result<String?, any Error>) {
         flushing = false
-        if case .failure(let error) = result {
-            logger.critical("cannot write the transaction log; stopping", metadata: ["error": "\(error)"])
-            stopped = true
-            held.removeAll()
-            onFatal(error)
+        switch result {
+        case .success(let lowOnSpace): spaceChecked(lowOnSpace)
+        case .failure(let error):
+            fail(error)
             return
         }
         durableZxid = through

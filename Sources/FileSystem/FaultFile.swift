@@ -64,6 +64,11 @@ final class FaultFile: OpenFile {
         try inner.truncate(to: size)
     }
 
+    func reserve(at offset: Int, length: Int) throws(FileSystemError) {
+        _ = try check(.reserve)
+        try inner.reserve(at: offset, length: length)
+    }
+
     func sync() throws(FileSystemError) {
         _ = try check(.sync)
         if let id { system.synced(id, contents: try inner.readAll(), generation: generation) }

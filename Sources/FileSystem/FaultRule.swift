@@ -8,7 +8,7 @@ import Darwin
 /// and cannot be failed.
 public enum FileOperation: String, Sendable, CaseIterable, Comparable {
     case open, read, write, size, truncate, sync, map, rename, remove, createDirectory, removeDirectory, listDirectory,
-        syncDirectory
+        syncDirectory, reserve
 
     public static func < (lhs: FileOperation, rhs: FileOperation) -> Bool { lhs.rawValue < rhs.rawValue }
 
@@ -28,6 +28,7 @@ public enum FileOperation: String, Sendable, CaseIterable, Comparable {
         case .removeDirectory: return "rmdir"
         case .listDirectory: return "opendir"
         case .syncDirectory: return "fsync"
+        case .reserve: return "fallocate"
         }
     }
 

@@ -63,6 +63,10 @@ public protocol OpenFile: AnyObject, Sendable {
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(FileSystemError) -> Int
     func size() throws(FileSystemError) -> Int
     func truncate(to size: Int) throws(FileSystemError)
+    /// Reserves disk blocks for `length` bytes from `offset` without changing the file's size (fallocate with
+    /// FALLOC_FL_KEEP_SIZE), so later writes there cannot fail for want of space. Fails with ENOSPC when the disk
+    /// cannot give them, and with EOPNOTSUPP on file systems that cannot reserve.
+    func reserve(at offset: Int, length: Int) throws(FileSystemError)
     /// fdatasync: the data and the size reach the disk. After a failure the page cache cannot be trusted (what it
     /// holds may never reach the disk, and a retried sync may report success): callers stop writing, they do not retry.
     func sync() throws(FileSystemError)

@@ -1,3 +1,4 @@
+import CSystemCalls
 import Synchronization
 
 #if canImport(Glibc)
@@ -161,6 +162,12 @@ public final class PosixFile: OpenFile {
 
     public func sync() throws(FileSystemError) {
         guard fdatasync(descriptor) == 0 else { throw failure("fdatasync") }
+    }
+
+    public func reserve(at offset: Int, length: Int) throws(FileSystemError) {
+        while ls_reserve_keep_size(descriptor, Int64(offset), Int64(length)) != 0 {
+            if errno != EINTR { throw failure("fallocate") }
+        }
     }
 
     public func map(length: Int, writable: Bool) throws(FileSystemError) -> UnsafeMutableRawPointer {

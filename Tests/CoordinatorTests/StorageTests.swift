@@ -47,8 +47,8 @@ struct StorageTests {
             _ = core.receive(request.frame(xid: xid), from: id, at: time)
         }
 
-        func create(_ id: ConnectionID, _ path: String, mode: CreateMode = .persistent) {
-            send(id, .create(CreateRequest(path: path, data: Array(path.utf8), mode: mode)))
+        func create(_ id: ConnectionID, _ path: String, data: [UInt8]? = nil, mode: CreateMode = .persistent) {
+            send(id, .create(CreateRequest(path: path, data: data ?? Array(path.utf8), mode: mode)))
         }
 
         func flush() throws {

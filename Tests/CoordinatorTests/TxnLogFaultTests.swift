@@ -148,4 +148,61 @@ struct TxnLogFaultTests {
         await reader.close()
         await harness.stop()
     }
+
+    /// The log keeps room reserved ahead of its end; when the reserve cannot be renewed the storage says so (and the
+    /// writes already prepared still land in the reserve), and a renewal after space returns clears it.
+    @Test func aFullDiskIsReportedBeforeTheLogRunsOutOfRoom() throws {
+        let directory = scratch()
+        defer { directory.remove() }
+        let disk = try FaultInjectingFileSystem(root: directory.path)
+        let rig = try StorageTests.Rig(directory: directory, fileSystem: disk)
+        let id = rig.session()
+        rig.create(id, "/first")
+        try rig.flush()
+        #expect(rig.storage.lowOnSpace == nil)
+        disk.inject(FaultRule([.reserve], errno: ENOSPC))
+        // Fill the reserve past its low-water mark: the renewal fails, the writes do not.
+        for i in 0..<40 { rig.create(id, "/big-\(i)", data: [UInt8](repeating: 7, count: 80_000)) }
+        try rig.flush()
+        #expect(rig.storage.lowOnSpace?.contains("No space left on device") == true)
+        rig.create(id, "/still-fits")
+        try rig.flush()
+        try rig.storage.renewReserve()
+        #expect(rig.storage.lowOnSpace != nil)
+        disk.removeAllFaults()
+        try rig.storage.renewReserve()
+        #expect(rig.storage.lowOnSpace == nil)
+        #expect(try rig.reopen().state.tree.node(at: "/still-fits") != nil)
+    }
+
+    /// The server on a nearly full disk: write requests get NotReadOnly (as from a read-only ZooKeeper), reads and
+    /// new sessions go on, and writes are accepted again, without a restart, once the reserve can be renewed.
+    @Test func theServerRefusesWritesWhileTheDiskIsFullAndResumes() async throws {
+        let directory = TemporaryDirectory("txnlog-full")
+        defer { directory.remove() }
+        let disk = try FaultInjectingFileSystem(root: directory.path)
+        let harness = ServerHarness(directory: directory, fileSystem: disk)
+        try await harness.start()
+        let client = try await harness.client()
+        _ = try await client.create("/before", data: [1])
+        disk.inject(FaultRule([.reserve], errno: ENOSPC))
+        // Writes that run the reserve below its low-water mark; the last ones may already be refused.
+        for i in 0..<40 { _ = try? await client.create("/fill-\(i)", data: [UInt8](repeating: 1, count: 80_000)) }
+        await #expect(throws: ZooKeeperClientError.keeper(.notReadOnly, path: "/refused")) {
+            _ = try await client.create("/refused", data: [2])
+        }
+        #expect(try await client.getData("/before").data == [1])
+        let second = try await harness.client()
+        #expect(try await second.exists("/before") != nil)
+        disk.removeAllFaults()
+        var accepted = false
+        for _ in 0..<50 where !accepted {
+            try await Task.sleep(nanoseconds: 100_000_000)
+            accepted = (try? await client.create("/after", data: [3])) != nil
+        }
+        #expect(accepted)
+        await second.close()
+        await client.close()
+        await harness.stop()
+    }
 }

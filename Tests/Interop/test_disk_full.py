@@ -150,3 +150,49 @@ def test_broker_refuses_produce_on_a_full_disk_serves_fetches_and_resumes(data_d
         assert len(sources) == total and len(set(sources)) == total
     finally:
         broker.stop(kill=True)
+
+
+def test_coordinator_refuses_writes_on_a_full_disk_serves_reads_and_resumes(tiny_disk, start_zookeeper):
+    from kazoo.client import KazooClient
+    from kazoo.exceptions import NotReadOnlyCallError
+    disk, resize = tiny_disk
+    zookeeper = start_zookeeper(data_dir=os.path.join(disk, "zk"))
+    client = KazooClient(hosts=f"127.0.0.1:{zookeeper.port}", timeout=10)
+    client.start(timeout=15)
+    try:
+        client.create("/ledger", b"kept")
+        refused = None
+        for i in range(200):
+            try:
+                client.create(f"/ledger/blob-{i}", b"x" * 500_000)
+            except NotReadOnlyCallError as error:
+                refused = error
+                break
+        assert refused is not None, "the disk never filled"
+        assert "the coordinator's disk is nearly full" in zookeeper.log()
+        # Reads, and new sessions, go on; writes are refused, not half-done.
+        assert client.get("/ledger")[0] == b"kept"
+        other = KazooClient(hosts=f"127.0.0.1:{zookeeper.port}", timeout=10)
+        other.start(timeout=15)
+        assert other.exists("/ledger") is not None
+        other.stop()
+        other.close()
+        with pytest.raises(NotReadOnlyCallError):
+            client.set("/ledger", b"changed")
+        assert client.get("/ledger")[0] == b"kept"
+        # Space returns: writes are accepted again, without a restart.
+        resize(256)
+        deadline = time.time() + 15
+        while True:
+            try:
+                client.set("/ledger", b"changed")
+                break
+            except NotReadOnlyCallError:
+                assert time.time() < deadline, "writes were not accepted again"
+                time.sleep(0.2)
+        assert client.get("/ledger")[0] == b"changed"
+        assert "write requests are accepted" in zookeeper.log()
+        assert zookeeper.process.poll() is None
+    finally:
+        client.stop()
+        client.close()

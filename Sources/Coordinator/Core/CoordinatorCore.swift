@@ -42,6 +42,9 @@ public final class CoordinatorCore {
     private let applyStage = ApplyStage()
     /// Failed authentications (auth packets with an unsupported scheme, failed SASL exchanges), for `mntr`.
     public private(set) var authFailures = 0
+    /// While set (why: the disk is nearly full), client write requests are answered NotReadOnly, as a ZooKeeper
+    /// read-only server answers them, and nothing else changes: reads, watches, and sessions opening and closing go on.
+    public var refusingWrites: String?
     /// Authentication providers, super users and ACL settings.
     public let security: SecurityPolicy
     /// Makes the nonce of each DIGEST-MD5 challenge (random; tests may fix it).
@@ -240,6 +243,11 @@ public final class CoordinatorCore {
             break
         }
         let access = AccessContext(ids: connections[id]!.authInfo, policy: security)
+        if request.isWrite, refusingWrites != nil {
+            if case .closeSession = request {} else {
+                return [reply(id, xid: header.xid, zxid: state.lastZxid, .notReadOnly, nil, arrived)]
+            }
+        }
         if request.isWrite {
             let txn = prep.prepare(request, session: session, state: state, access: access)
             let txnHeader = TxnHeader(sessionID: session, cxid: header.xid, zxid: state.lastZxid.next, time: now.wallMs)

@@ -149,15 +149,33 @@ public final class CoordinatorStorage {
         try writer.writeAndSync(bytes)
     }
 
+    /// Why the disk is (nearly) full, nil while the log has room: the server then refuses write requests. See
+    /// ``TxnLogWriter``.
+    public var lowOnSpace: String? { writer.lowOnSpace }
+
+    /// Tries again to reserve room for the log (the server's periodic check while writes are refused).
+    public func renewReserve() throws(CoordinatorStorageError) {
+        try writer.renewReserve()
+    }
+
     /// Writes a snapshot of `state` (whose transactions are all in the log written so far), starts a new log file for
     /// the transactions after it, and purges snapshots and logs no longer needed.
     /// Refused once a log write failed: the state then holds transactions the log may not have.
+    /// A snapshot that does not fit on the disk is skipped (its temporary file removed): the log keeps growing in
+    /// the current file, which recovery replays, and ``lowOnSpace`` says why.
     public func snapshot(_ state: CoordinatorState) throws(CoordinatorStorageError) {
         if let failure = writer.failure { throw failure }
-        writer.roll(nextZxid: state.lastZxid.next)
         let path = directory + "/" + SnapshotFormat.fileName(lastZxid: state.lastZxid)
         let bytes = SnapshotFormat.encode(state)
-        try storageIO { () throws(FileSystemError) in try fileSystem.writeFileAtomically(path, contents: bytes) }
+        do {
+            try fileSystem.writeFileAtomically(path, contents: bytes)
+        } catch where error.isOutOfSpace && !error.isSync {
+            writer.noteOutOfSpace("snapshot skipped: \(error)")
+            return
+        } catch {
+            throw .io(operation: error.operation, path: error.path, errno: error.errno)
+        }
+        writer.roll(nextZxid: state.lastZxid.next)
         try purge()
     }
 

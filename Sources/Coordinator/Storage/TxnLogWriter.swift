@@ -10,6 +10,11 @@ import ZooKeeperProtocol
 /// A failed write or sync is final: the writer refuses every later write (the server stops, as ZooKeeper does), since
 /// after a failed fdatasync nothing says what reached the disk. Recovery on the next start truncates whatever torn
 /// record the failure left.
+///
+/// A full disk must not come to that: the writer keeps `reserveChunk` bytes reserved ahead of the log's end
+/// (fallocate, without changing the file's size), so appends write into blocks the disk already gave. When it cannot
+/// renew the reservation below `lowWater`, it reports ``lowOnSpace`` and the server refuses write requests until a
+/// renewal succeeds: what is already prepared, and sessions opening and closing, still fit in the reserve.
 package final class TxnLogWriter {
     package let directory: String
     package let fileSystem: any FileSystem
@@ -19,12 +24,51 @@ package final class TxnLogWriter {
     private var nextFileZxid: Zxid
     /// The write or sync that failed, after which nothing more is written.
     private(set) var failure: CoordinatorStorageError?
+    /// Bytes reserved ahead of `end` in `file` (their end offset), and whether the file system can reserve at all.
+    private var reservedEnd = 0
+    private var canReserve = true
+    let reserveChunk: Int
+    let lowWater: Int
+    /// Why the reserve could not be renewed (the disk is full), nil while there is room.
+    package private(set) var lowOnSpace: String?
 
     /// - Parameter nextZxid: the zxid the next record will carry (the first zxid of the next file).
-    package init(directory: String, fileSystem: any FileSystem, nextZxid: Zxid) {
+    package init(directory: String, fileSystem: any FileSystem, nextZxid: Zxid, reserveChunk: Int = 4 << 20, lowWater: Int = 1 << 20) {
+        precondition(reserveChunk > lowWater && lowWater > 0)
         self.directory = directory
         self.fileSystem = fileSystem
         nextFileZxid = nextZxid
+        self.reserveChunk = reserveChunk
+        self.lowWater = lowWater
+    }
+
+    /// Renews the reserve ahead of the log's end when it has run below `lowWater`; sets or clears ``lowOnSpace``.
+    /// Only a full disk is tolerated: any other failure is final, as for a write.
+    package func renewReserve() throws(CoordinatorStorageError) {
+        if let failure { throw failure }
+        guard canReserve, let file, reservedEnd - end < lowWater else {
+            if file == nil || !canReserve { lowOnSpace = nil }
+            return
+        }
+        do {
+            try file.reserve(at: end, length: reserveChunk)
+            reservedEnd = end + reserveChunk
+            lowOnSpace = nil
+        } catch where error.isOutOfSpace {
+            lowOnSpace = error.description
+        } catch where error.errno == EOPNOTSUPP || error.errno == ENOSYS {
+            canReserve = false
+            lowOnSpace = nil
+        } catch {
+            let failed = CoordinatorStorageError.io(operation: error.operation, path: error.path, errno: error.errno)
+            failure = failed
+            throw failed
+        }
+    }
+
+    /// A snapshot or new file could not be written for want of space (nothing else is wrong).
+    package func noteOutOfSpace(_ reason: String) {
+        lowOnSpace = reason
     }
 
     /// Writes already framed records and fdatasyncs them: the group commit. Returns only once they are durable.
@@ -47,6 +91,7 @@ package final class TxnLogWriter {
             failure = error
             throw error
         }
+        try renewReserve()
     }
 
     /// Closes the current file; the next write starts `log.<nextZxid>` (after a snapshot).
@@ -75,6 +120,8 @@ package final class TxnLogWriter {
         }
         file = created
         end = header.count
+        reservedEnd = end
+        try renewReserve()
         return created
     }
 }
@@ -110,3 +157,9 @@ public final class BufferedTxnLog: TxnLogSink {
         sinceSnapshot = 0
     }
 }
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
