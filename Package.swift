@@ -64,7 +64,7 @@ let package = Package(
         // Length-prefixed framing shared by the Kafka and ZooKeeper protocols.
         .target(name: "Framing", dependencies: [nioCore, nioPosix], swiftSettings: strict),
         // The append-only log: memory-mapped segments, sparse indexes, recovery, retention.
-        .target(name: "LogStorage", dependencies: ["KafkaProtocol", "FileSystem", logging], swiftSettings: strict),
+        .target(name: "LogStorage", dependencies: ["KafkaProtocol", "FileSystem", "Timekeeping", logging], swiftSettings: strict),
         // The file-system seam shared by the segment log and the coordinator's storage: the POSIX implementation and a
         // fault-injecting one for tests (failed calls, torn writes, crashes and power cuts).
         .target(name: "FileSystem", dependencies: ["CSystemCalls"], swiftSettings: strict),
@@ -94,7 +94,7 @@ let package = Package(
             name: "KafkaBroker",
             dependencies: [
                 "KafkaProtocol", "LogStorage", "FileSystem", "GroupCoordinator", "TransactionCoordinator", "SQLiteStore", "Framing",
-                "JavaProperties", "ZooKeeperClient", "KafkaSecurity", nioCore, logging,
+                "JavaProperties", "ZooKeeperClient", "KafkaSecurity", "Timekeeping", nioCore, logging,
             ],
             swiftSettings: strict
         ),
@@ -122,7 +122,7 @@ let package = Package(
         .target(
             name: "CoordinatorServer",
             dependencies: [
-                "Coordinator", "ZooKeeperClient", "ZooKeeperProtocol", "Framing", "JavaProperties", "FileSystem", nioCore, nioPosix,
+                "Coordinator", "ZooKeeperClient", "ZooKeeperProtocol", "Framing", "JavaProperties", "FileSystem", "Timekeeping", nioCore, nioPosix,
                 nioSSL, nioTLS, x509,
                 logging, serviceLifecycle,
             ],
@@ -163,7 +163,7 @@ let package = Package(
             name: "KafkaProtocolTests", dependencies: ["KafkaProtocol", "Framing", nioEmbedded], resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
-        .testTarget(name: "LogStorageTests", dependencies: ["LogStorage", "FileSystem"], swiftSettings: strict),
+        .testTarget(name: "LogStorageTests", dependencies: ["LogStorage", "Timekeeping", "FileSystem"], swiftSettings: strict),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "SQLiteStore"], swiftSettings: strict),
         .testTarget(name: "ShellTests", dependencies: ["Shell", "Ledger", "KafkaClient"], swiftSettings: strict),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Ledger", "SQLiteStore"], swiftSettings: strict),
@@ -185,7 +185,7 @@ let package = Package(
         .testTarget(
             name: "KafkaBrokerTests",
             dependencies: [
-                "KafkaBroker", "JavaProperties", "LogStorage", "FileSystem", nioEmbedded,
+                "KafkaBroker", "JavaProperties", "LogStorage", "FileSystem", "Timekeeping", nioEmbedded,
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: strict

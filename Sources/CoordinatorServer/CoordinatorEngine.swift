@@ -7,6 +7,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import Synchronization
+import Timekeeping
 import ZooKeeperProtocol
 
 /// Runs the ``CoordinatorCore`` on one event loop and connects it to the network and the disk: ZooKeeper's request
@@ -45,14 +46,17 @@ final class CoordinatorEngine {
     private var lastContainerCheck: UInt64
     /// Called once if the log cannot be written: the server stops, like ZooKeeper does on a failed fsync.
     private let onFatal: @Sendable (any Error) -> Void
+    private let time: any TimeSource
 
     init(
         loop: any EventLoop, recovery: CoordinatorStorage.Recovery, storage: sending CoordinatorStorage, pool: NIOThreadPool,
-        config: ZooKeeperServerConfig, version: String, logger: Logger, onFatal: @escaping @Sendable (any Error) -> Void
+        config: ZooKeeperServerConfig, version: String, logger: Logger, time: any TimeSource,
+        onFatal: @escaping @Sendable (any Error) -> Void
     ) {
         self.loop = loop
+        self.time = time
         log = BufferedTxnLog()
-        let now = Self.now()
+        let now = CoreTime(wallMs: time.wallClockMs(), monotonicNanos: time.monotonicNanos())
         core = CoordinatorCore(
             state: recovery.state, limits: config.sessionLimits, secret: recovery.secret, log: log, now: now,
             security: config.security)
@@ -69,14 +73,9 @@ final class CoordinatorEngine {
         lastContainerCheck = now.monotonicNanos
     }
 
-    static func now() -> CoreTime {
-        var wall = timespec()
-        clock_gettime(CLOCK_REALTIME, &wall)
-        var mono = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &mono)
-        return CoreTime(
-            wallMs: Int64(wall.tv_sec) * 1000 + Int64(wall.tv_nsec) / 1_000_000,
-            monotonicNanos: UInt64(mono.tv_sec) * 1_000_000_000 + UInt64(mono.tv_nsec))
+    /// Now, from the server's time source: the core is told the time with every input, it never reads a clock.
+    func now() -> CoreTime {
+        CoreTime(wallMs: time.wallClockMs(), monotonicNanos: time.monotonicNanos())
     }
 
     /// The port actually bound (the configuration may say 0), for `conf`.
@@ -124,14 +123,14 @@ final class CoordinatorEngine {
         loop.preconditionInEventLoop()
         guard !stopped, channels[id] != nil else { return }
         statistics.packetsReceived += 1
-        dispatch(core.receive(frame, from: id, at: Self.now()))
+        dispatch(core.receive(frame, from: id, at: now()))
     }
 
     /// The periodic check: session expiry (every call; deadlines are tick-aligned) and empty containers.
     func tick() {
         loop.preconditionInEventLoop()
         guard !stopped else { return }
-        let now = Self.now()
+        let now = now()
         if let deadline = core.sessions.nextDeadline, deadline <= now.monotonicMs {
             dispatch(core.expireSessions(at: now))
         }
@@ -189,7 +188,7 @@ final class CoordinatorEngine {
     /// While writes are refused, the periodic check tries to renew the log's reserve (off the event loop).
     private func renewReserveIfRefusing() {
         guard core.refusingWrites != nil, !renewing, !flushing else { return }
-        let now = Self.now().monotonicNanos
+        let now = now().monotonicNanos
         guard now - lastRenewal >= 1_000_000_000 else { return }
         lastRenewal = now
         renewing = true
@@ -239,7 +238,7 @@ final class CoordinatorEngine {
     /// Writes outputs, grouped per connection in order, each group in one hop to the channel's event loop.
     private func send(_ outputs: [CoreOutput]) {
         guard !outputs.isEmpty else { return }
-        let nowNanos = Self.now().monotonicNanos
+        let nowNanos = now().monotonicNanos
         var groups: [ConnectionID: [CoreOutput]] = [:]
         var order: [ConnectionID] = []
         for output in outputs {
@@ -316,7 +315,7 @@ final class CoordinatorEngine {
             watchCount: core.watches.watchCount, watchedPaths: core.watches.watchedPathCount,
             watchingConnections: core.watches.watchingConnectionCount, approximateDataSize: state.tree.approximateDataSize,
             config: config, storageDirectory: storageDirectory, storageBytes: storageBytes,
-            uptimeMs: Int64((Self.now().monotonicNanos - startedAt) / 1_000_000), openFileDescriptors: openFiles,
+            uptimeMs: Int64((now().monotonicNanos - startedAt) / 1_000_000), openFileDescriptors: openFiles,
             maxFileDescriptors: Int(limit.rlim_cur),
             environment: [
                 ("zookeeper.version", version), ("host.name", Self.string(host)),

@@ -8,6 +8,7 @@ import NIOPosix
 import NIOSSL
 import ServiceLifecycle
 import Synchronization
+import Timekeeping
 import ZooKeeperProtocol
 
 /// Why the coordinator could not start, in words a user can act on.
@@ -62,8 +63,10 @@ public final class ZooKeeperServer: Service {
     ///   - onSecureReady: called once with the bound secure client port address, if there is one.
     /// - Throws: ``ZooKeeperStartError/storage(dataDir:_:)``, ``ZooKeeperStartError/tls(_:)``.
     ///   - fileSystem: where the transaction log and snapshots live (a fault-injecting one in tests).
+    ///   - time: the clocks sessions expire by (a manual one in tests).
     public init(
         config: ZooKeeperServerConfig, logger: Logger, fileSystem: any FileSystem = PosixFileSystem(),
+        time: any TimeSource = SystemTimeSource(),
         onReady: @escaping @Sendable (SocketAddress) -> Void = { _ in },
         onSecureReady: @escaping @Sendable (SocketAddress) -> Void = { _ in }
     ) throws {
@@ -101,7 +104,7 @@ public final class ZooKeeperServer: Service {
         let loop = group.next()
         let engine = CoordinatorEngine(
             loop: loop, recovery: recovery, storage: storage, pool: pool, config: config,
-            version: Self.version, logger: logger, onFatal: { continuation.yield($0) })
+            version: Self.version, logger: logger, time: time, onFatal: { continuation.yield($0) })
         handle = EngineHandle(engine, loop: loop)
     }
 

@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import Synchronization
 import TransactionCoordinator
+import Timekeeping
 
 /// The broker's request processing, independent of sockets: `handle(frame:context:)` turns one request frame into a
 /// ``RequestOutcome``. The NIO server (``BrokerServer``) feeds it frames on I/O threads and writes the outcomes back
@@ -25,7 +26,7 @@ public final class Broker: Sendable {
     let transactions: TransactionCoordinatorService
     let producerIds: ProducerIdAllocator
     let security: SecurityService
-    let clock: any StorageClock
+    let clock: any TimeSource
     /// Addresses clients are told to use; fixed once the listener is bound (port 0 becomes the real port).
     private let advertised: Mutex<[Listener]>
     /// Serialises topic creation, deletion and changes, which touch the store, the registry and the log manager.
@@ -41,7 +42,7 @@ public final class Broker: Sendable {
     /// - Parameter fileSystem: where the partition logs live (a fault-injecting one in tests); the metadata store
     ///   is SQLite's own business.
     public init(
-        config: BrokerConfig, logger: Logger, clock: any StorageClock = SystemStorageClock(),
+        config: BrokerConfig, logger: Logger, clock: any TimeSource = SystemTimeSource(),
         fileSystem: any FileSystem = PosixFileSystem()
     ) throws {
         self.config = config
@@ -82,7 +83,7 @@ public final class Broker: Sendable {
                 "topic": "\(name)", "partitions": "\(count)",
             ])
             let topic = StoredTopic(name: name, id: KafkaUUID.random(), partitionCount: count, configs: [:],
-                                    createdMs: clock.nowMilliseconds())
+                                    createdMs: clock.wallClockMs())
             try store.createTopic(topic)
             stored.append(topic)
         }

@@ -4,6 +4,7 @@ import LogStorage
 import Logging
 import NIOCore
 import Synchronization
+import Timekeeping
 
 /// Drives the pure ``GroupCoordinator`` state machine: one lock around it, promises for the join and sync requests it
 /// answers later, a timer at its next deadline (session expiry, rebalance and initial-delay timeouts), and durable
@@ -26,9 +27,9 @@ package final class GroupCoordinatorService: Sendable {
     private let offsetWrites = Mutex(())
     private let store: MetadataStore
     private let logger: Logger
-    private let clock: any StorageClock
+    private let clock: any TimeSource
 
-    init(config: BrokerConfig, store: MetadataStore, logger: Logger, clock: any StorageClock) {
+    init(config: BrokerConfig, store: MetadataStore, logger: Logger, clock: any TimeSource) {
         var coordinatorConfig = GroupCoordinatorConfig()
         coordinatorConfig.initialRebalanceDelayMs = config.groupInitialRebalanceDelayMs
         coordinatorConfig.minSessionTimeoutMs = config.groupMinSessionTimeoutMs
@@ -40,7 +41,7 @@ package final class GroupCoordinatorService: Sendable {
         self.clock = clock
     }
 
-    private var now: Int64 { clock.nowMilliseconds() }
+    private var now: Int64 { clock.wallClockMs() }
 
     /// Timers run on `loop`.
     package func start(on loop: any EventLoop) {

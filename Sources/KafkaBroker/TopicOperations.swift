@@ -1,5 +1,6 @@
 import KafkaProtocol
 import LogStorage
+import Timekeeping
 
 /// A topic operation that failed, with the Kafka error code clients act on and a message for humans.
 struct TopicError: Error, Equatable, Sendable {
@@ -64,7 +65,7 @@ extension Broker {
                                            message: "Topic '\(name)' collides with existing topic: \(existing)"))
             }
             let stored = StoredTopic(name: name, id: KafkaUUID.random(), partitionCount: partitions, configs: configs,
-                                     createdMs: clock.nowMilliseconds())
+                                     createdMs: clock.wallClockMs())
             let topic = Topic(name: name, id: stored.id, configOverrides: configs, config: logConfig, logs: [],
                               createdMs: stored.createdMs)
             if validateOnly { return .success(topic) }

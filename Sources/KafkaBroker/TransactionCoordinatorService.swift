@@ -5,6 +5,7 @@ import LogStorage
 import Logging
 import Synchronization
 import TransactionCoordinator
+import Timekeeping
 
 /// Drives the pure ``TransactionCoordinator``: one lock around it; every state change stored in the metadata store
 /// before it takes effect (so a restart finds each decision made); decided transactions carried out by writing the
@@ -38,13 +39,13 @@ final class TransactionCoordinatorService: Sendable {
     private let purgatory: FetchPurgatory
     private let groups: GroupCoordinatorService
     private let producerIds: ProducerIdAllocator
-    private let clock: any StorageClock
+    private let clock: any TimeSource
     private let logger: Logger
     private let timerQueue = DispatchQueue(label: "ledgerstream.transaction-timeouts")
 
     init(
         config: TransactionCoordinatorConfig, store: MetadataStore, topics: TopicRegistry, purgatory: FetchPurgatory,
-        groups: GroupCoordinatorService, producerIds: ProducerIdAllocator, clock: any StorageClock, logger: Logger
+        groups: GroupCoordinatorService, producerIds: ProducerIdAllocator, clock: any TimeSource, logger: Logger
     ) throws {
         let loaded = try store.loadTransactions()
         state = Mutex(State(coordinator: TransactionCoordinator(config: config, loaded: loaded)))
@@ -58,7 +59,7 @@ final class TransactionCoordinatorService: Sendable {
         self.logger = logger
     }
 
-    private var now: Int64 { clock.nowMilliseconds() }
+    private var now: Int64 { clock.wallClockMs() }
 
     /// At startup, before serving: finishes the transactions decided before the last stop (their markers may be
     /// missing on some partitions), then starts the timeout timer for the open ones.

@@ -1,6 +1,7 @@
 import FileSystem
 import Logging
 import Synchronization
+import Timekeeping
 
 /// Owns a data directory: one `<topic>-<partition>/` directory per partition log, plus checkpoint files.
 ///
@@ -18,7 +19,7 @@ import Synchronization
 public final class LogManager: Sendable {
     public let directory: String
     public let defaultConfig: LogConfig
-    let clock: any StorageClock
+    let clock: any TimeSource
     let logger: Logger
     let fileSystem: any FileSystem
     /// Whether the directory still takes writes.
@@ -45,7 +46,7 @@ public final class LogManager: Sendable {
     private var cleanMarker: String { directory + "/.clean-shutdown" }
 
     /// - Parameter fileSystem: where the files live (a fault-injecting one in tests).
-    public init(directory: String, defaultConfig: LogConfig = LogConfig(), clock: any StorageClock = SystemStorageClock(),
+    public init(directory: String, defaultConfig: LogConfig = LogConfig(), clock: any TimeSource = SystemTimeSource(),
                 logger: Logger = Logger(label: "ledgerstream.storage"),
                 fileSystem: any FileSystem = PosixFileSystem()) throws(StorageError) {
         self.directory = directory
@@ -182,7 +183,7 @@ public final class LogManager: Sendable {
     /// was logged once when it happened).
     public func runMaintenance(producerIdExpirationMs: Int64 = 86_400_000) {
         if health.isOffline { return }
-        let now = clock.nowMilliseconds()
+        let now = clock.wallClockMs()
         for log in allLogs {
             do {
                 try log.applyRetention()

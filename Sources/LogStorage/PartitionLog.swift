@@ -3,6 +3,7 @@ import KafkaProtocol
 import Logging
 import NIOCore
 import Synchronization
+import Timekeeping
 
 #if canImport(Glibc)
 import Glibc
@@ -120,7 +121,7 @@ public final class PartitionLog: Sendable {
     ///   - health: the log directory's health, shared with the other logs there; a log of its own when nil.
     public static func open(
         topic: String, partition: Int32, directory: String, config: LogConfig, recoveryPoint: Int64?,
-        cleanShutdown: Bool, logStartOffset: Int64?, clock: any StorageClock, logger: Logger,
+        cleanShutdown: Bool, logStartOffset: Int64?, clock: any TimeSource, logger: Logger,
         fileSystem: any FileSystem = PosixFileSystem(), health: LogDirectoryHealth? = nil
     ) throws(StorageError) -> (log: PartitionLog, report: LogLoadReport) {
         let health = health ?? LogDirectoryHealth(path: directory, logger: logger)
@@ -327,26 +328,12 @@ public final class PartitionLog: Sendable {
     }
 }
 
-/// Clock seam for the storage layer (segment.ms, retention, flush.ms, LogAppendTime), so tests control time.
-public protocol StorageClock: Sendable {
-    func nowMilliseconds() -> Int64
-}
-
-public struct SystemStorageClock: StorageClock {
-    public init() {}
-    public func nowMilliseconds() -> Int64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
-    }
-}
-
 /// The state behind a ``PartitionLog``'s lock. Not thread-safe on its own.
 final class LogCore {
     let name: String
     let directory: String
     var config: LogConfig
-    let clock: any StorageClock
+    let clock: any TimeSource
     let logger: Logger
     let fileSystem: any FileSystem
     /// Oldest first; the last one is active (takes appends). Never empty while open.
@@ -361,7 +348,7 @@ final class LogCore {
     private var headerScratch: [UInt8] = []
     private var vectors: [iovec] = []
 
-    private init(name: String, directory: String, config: LogConfig, clock: any StorageClock, logger: Logger,
+    private init(name: String, directory: String, config: LogConfig, clock: any TimeSource, logger: Logger,
                  fileSystem: any FileSystem, segments: [Segment], logStartOffset: Int64, recoveryPoint: Int64) {
         self.name = name
         self.fileSystem = fileSystem
@@ -372,7 +359,7 @@ final class LogCore {
         self.segments = segments
         self.logStartOffset = logStartOffset
         self.recoveryPoint = recoveryPoint
-        self.lastFlushMs = clock.nowMilliseconds()
+        self.lastFlushMs = clock.wallClockMs()
     }
 
     var active: Segment { segments[segments.count - 1] }
@@ -392,10 +379,10 @@ final class LogCore {
 
     static func load(
         name: String, directory: String, config: LogConfig, recoveryPoint: Int64?, cleanShutdown: Bool,
-        logStartOffset: Int64?, clock: any StorageClock, logger: Logger, fileSystem: any FileSystem
+        logStartOffset: Int64?, clock: any TimeSource, logger: Logger, fileSystem: any FileSystem
     ) throws(StorageError) -> (LogCore, LogLoadReport) {
         try io { () throws(FileSystemError) in try fileSystem.makeDirectory(directory) }
-        let now = clock.nowMilliseconds()
+        let now = clock.wallClockMs()
         let names = try io { () throws(FileSystemError) in try fileSystem.listDirectory(directory) }
         // Leftovers of interrupted operations are not part of the log.
         for file in names where file.hasSuffix(".tmp") || file.hasSuffix(".deleted") || file.hasSuffix(".cleaned")
@@ -525,7 +512,7 @@ final class LogCore {
         for offset in snapshots where offset > logEndOffset {
             try io { () throws(FileSystemError) in try fileSystem.remove(snapshotPath(offset)) }
         }
-        let now = clock.nowMilliseconds()
+        let now = clock.wallClockMs()
         for segment in segments where segment.nextOffset > replayFrom {
             var position = 0
             if let located = try segment.locate(replayFrom) { position = located.position }
@@ -607,7 +594,7 @@ final class LogCore {
         }
         try verify?(headers)
 
-        let now = clock.nowMilliseconds()
+        let now = clock.wallClockMs()
         let appendTime = config.timestampType == .logAppendTime ? now : -1
         var next = logEndOffset
         var assigned: [RecordBatchHeader] = []
@@ -691,7 +678,7 @@ final class LogCore {
     func appendMarker(producerId: Int64, producerEpoch: Int16, marker: ControlRecord) throws(StorageError) -> MarkerAppendResult {
         try ensureOpen()
         do { try producerState.checkMarker(producerId: producerId, producerEpoch: producerEpoch) } catch { throw .producer(error) }
-        let now = clock.nowMilliseconds()
+        let now = clock.wallClockMs()
         var batch = marker.batch(producerId: producerId, producerEpoch: producerEpoch, timestamp: now)
         guard var header = RecordBatchHeader(batch) else { preconditionFailure("a built control batch has a header") }
         let offset = logEndOffset
@@ -830,7 +817,7 @@ final class LogCore {
 
     func applyRetention() throws(StorageError) -> Int {
         try ensureOpen()
-        let now = clock.nowMilliseconds()
+        let now = clock.wallClockMs()
         var deleted = 0
         if config.retentionMs >= 0 {
             let cutoff = now - config.retentionMs
@@ -877,7 +864,7 @@ final class LogCore {
     func isFlushDue() -> Bool {
         guard !isClosed, recoveryPoint < logEndOffset else { return false }
         if unflushedMessages >= config.flushMessages { return true }
-        return config.flushMs != .max && clock.nowMilliseconds() - lastFlushMs >= config.flushMs
+        return config.flushMs != .max && clock.wallClockMs() - lastFlushMs >= config.flushMs
     }
 
     func prepareFlush() throws(StorageError) -> (Int64, [SharedFileHandle]) {
@@ -895,7 +882,7 @@ final class LogCore {
     func completeFlush(upTo target: Int64) {
         recoveryPoint = max(recoveryPoint, target)
         unflushedMessages = 0
-        lastFlushMs = clock.nowMilliseconds()
+        lastFlushMs = clock.wallClockMs()
     }
 
     func close() throws(StorageError) {

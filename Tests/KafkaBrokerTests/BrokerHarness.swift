@@ -4,6 +4,7 @@ import KafkaProtocol
 import LogStorage
 import Logging
 import NIOCore
+import Timekeeping
 import NIOEmbedded
 
 @testable import KafkaBroker
@@ -20,13 +21,13 @@ final class BrokerHarness {
     /// SASL or another principal).
     var session: ConnectionSession
 
-    let clock: any StorageClock
+    let clock: any TimeSource
     /// The partition logs' file system (a fault-injecting one in the storage fault tests).
     let fileSystem: any FileSystem
 
     /// - Parameter fileSystem: makes the logs' file system for the broker's data directory.
     init(
-        clock: any StorageClock = SystemStorageClock(),
+        clock: any TimeSource = SystemTimeSource(),
         configure: (inout BrokerConfig) -> Void = { _ in },
         fileSystem makeFileSystem: (String) throws -> any FileSystem = { _ in PosixFileSystem() }
     ) throws {

@@ -4,6 +4,7 @@ import LogStorage
 import NIOCore
 import Synchronization
 import Testing
+import Timekeeping
 
 @testable import KafkaBroker
 
@@ -234,8 +235,10 @@ import Testing
 }
 
 /// A clock moved by hand.
-final class SteppedClock: StorageClock {
-    private let now = Mutex<Int64>(1_800_000_000_000)
-    func nowMilliseconds() -> Int64 { now.withLock { $0 } }
-    func advance(by milliseconds: Int64) { now.withLock { $0 += milliseconds } }
+final class SteppedClock: TimeSource {
+    private let manual = ManualTimeSource(wallClockMs: 1_800_000_000_000)
+    func wallClockMs() -> Int64 { manual.wallClockMs() }
+    func monotonicNanos() -> UInt64 { manual.monotonicNanos() }
+    func sleep(nanoseconds: UInt64) async throws { try await manual.sleep(nanoseconds: nanoseconds) }
+    func advance(by milliseconds: Int64) { manual.advance(byMilliseconds: milliseconds) }
 }

@@ -2,6 +2,7 @@ import FileSystem
 import Foundation
 import KafkaProtocol
 import Testing
+import Timekeeping
 
 #if canImport(Glibc)
 import Glibc
@@ -150,7 +151,7 @@ final class LogSimulation {
         let before = log.logEndOffset
         do {
             let result = try log.append(makeBatch(count: count, valueSize: 10 + Int(random.next() % 90),
-                                                  firstTimestamp: clock.nowMilliseconds(), tag: tag))
+                                                  firstTimestamp: clock.wallClockMs(), tag: tag))
             if result.baseOffset != model.nextOffset || before != model.nextOffset {
                 note("append of \(tag) got offset \(result.baseOffset), the model expected \(model.nextOffset)")
             }

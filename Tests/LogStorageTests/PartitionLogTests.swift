@@ -2,6 +2,7 @@ import Foundation
 import KafkaProtocol
 import NIOCore
 import Testing
+import Timekeeping
 
 @testable import LogStorage
 
@@ -124,7 +125,7 @@ import Testing
             config.segmentMs = 60_000
             let clock = ManualClock()
             let (log, _) = try openLog(dir, config: config, clock: clock)
-            let now = clock.nowMilliseconds()
+            let now = clock.wallClockMs()
             _ = try log.append(makeBatch(count: 1, firstTimestamp: now))
             clock.advance(by: 30_000)
             _ = try log.append(makeBatch(count: 1, firstTimestamp: now + 30_000))
@@ -142,7 +143,7 @@ import Testing
             config.retentionMs = 3_600_000
             let clock = ManualClock()
             let (log, _) = try openLog(dir, config: config, clock: clock)
-            let start = clock.nowMilliseconds()
+            let start = clock.wallClockMs()
             for i in 0..<30 { _ = try log.append(makeBatch(count: 4, valueSize: 40, firstTimestamp: start + Int64(i))) }
             #expect(try log.applyRetention() == 0)
             clock.advance(by: 3_600_000 + 100)
@@ -151,7 +152,7 @@ import Testing
             #expect(log.segmentCount == 1)
             #expect(log.logStartOffset == 120 && log.logEndOffset == 120)
             #expect(throws: StorageError.self) { try log.read(from: 0, maxBytes: 100) }
-            let next = try log.append(makeBatch(count: 1, firstTimestamp: clock.nowMilliseconds()))
+            let next = try log.append(makeBatch(count: 1, firstTimestamp: clock.wallClockMs()))
             #expect(next.baseOffset == 120)
         }
     }
@@ -214,7 +215,7 @@ import Testing
         try withTemporaryDirectory { dir in
             var config = LogConfig()
             config.timestampType = .logAppendTime
-            let clock = ManualClock(5_000_000)
+            let clock = ManualClock(wallClockMs: 5_000_000)
             let (log, _) = try openLog(dir, config: config, clock: clock)
             let result = try log.append(makeBatch(count: 3, firstTimestamp: 1))
             #expect(result.logAppendTimeMs == 5_000_000)

@@ -4,6 +4,7 @@ import KafkaProtocol
 import Logging
 import NIOCore
 import Synchronization
+import Timekeeping
 
 @testable import LogStorage
 
@@ -27,15 +28,10 @@ func withScratchDirectory<T>(_ body: (String) throws -> T) throws -> T {
 }
 
 /// A clock the test moves by hand.
-final class ManualClock: StorageClock {
-    private let now: Mutex<Int64>
+typealias ManualClock = ManualTimeSource
 
-    init(_ start: Int64 = 1_700_000_000_000) {
-        now = Mutex(start)
-    }
-
-    func nowMilliseconds() -> Int64 { now.withLock { $0 } }
-    func advance(by milliseconds: Int64) { now.withLock { $0 += milliseconds } }
+extension ManualTimeSource {
+    func advance(by milliseconds: Int64) { advance(byMilliseconds: milliseconds) }
 }
 
 /// Builds one batch of `count` records with values `prefix-i` and the given timestamps.

@@ -12,6 +12,7 @@ import KafkaProtocol
 import Logging
 import LogStorage
 import NIOCore
+import Timekeeping
 
 let arguments = CommandLine.arguments
 let base = arguments.count > 1 ? arguments[1] : FileManager.default.currentDirectoryPath + "/.bench-storage"
@@ -100,7 +101,7 @@ var verifyRuns: [Double] = []
 for run in 0..<runs {
     let (log, _) = try PartitionLog.open(
         topic: "bench", partition: Int32(run), directory: base + "/bench-\(run)", config: LogConfig(),
-        recoveryPoint: nil, cleanShutdown: false, logStartOffset: nil, clock: SystemStorageClock(), logger: logger)
+        recoveryPoint: nil, cleanShutdown: false, logStartOffset: nil, clock: SystemTimeSource(), logger: logger)
     var start = now()
     for _ in 0..<batchesPerRun { _ = try log.append(batch) }
     appendRuns.append(now() - start)

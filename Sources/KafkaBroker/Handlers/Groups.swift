@@ -2,6 +2,7 @@ import GroupCoordinator
 import KafkaProtocol
 import KafkaSecurity
 import NIOCore
+import Timekeeping
 
 // Consumer groups: FindCoordinator (10) v0-6, JoinGroup (11) v0-9, Heartbeat (12) v0-4, LeaveGroup (13) v0-5,
 // SyncGroup (14) v0-5, DescribeGroups (15) v0-5, ListGroups (16) v0-5, OffsetCommit (8) v2-9, OffsetFetch (9) v1-9.
@@ -163,7 +164,7 @@ extension Broker {
     func screenOffsets(_ requested: [RequestedOffset], _ context: RequestContext)
         -> (accepted: [TopicPartition: CommittedOffset], refused: [TopicPartition: ErrorCode])
     {
-        let commitTime = clock.nowMilliseconds()
+        let commitTime = clock.wallClockMs()
         var accepted: [TopicPartition: CommittedOffset] = [:]
         var refused: [TopicPartition: ErrorCode] = [:]
         var readable: [String: Bool] = [:]

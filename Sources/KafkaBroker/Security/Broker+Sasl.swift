@@ -1,6 +1,7 @@
 import KafkaProtocol
 import KafkaSecurity
 import NIOCore
+import Timekeeping
 
 // SaslHandshake (key 17) v0-1 and SaslAuthenticate (key 36) v0-2, as Kafka's SaslServerAuthenticator:
 // - On a SASL listener nothing but ApiVersions and SaslHandshake is served before authentication; any other request
@@ -14,7 +15,7 @@ extension Broker {
     /// Decides what an unauthenticated or expired SASL connection may send. Nil: handle the frame normally.
     func saslGate(frame: ByteBuffer, session: ConnectionSession, eventLoop: any EventLoop) -> RequestOutcome? {
         guard session.security.securityProtocol.usesSASL else { return nil }
-        let now = clock.nowMilliseconds()
+        let now = clock.wallClockMs()
         enum Gate { case open, raw, authenticating, expired }
         let gate: Gate = session.withState { state in
             switch state.phase {
@@ -49,7 +50,7 @@ extension Broker {
         guard session.security.securityProtocol.usesSASL else {
             return context.respond(SaslHandshakeResponse(errorCode: ErrorCode.illegalSaslState.rawValue, mechanisms: []))
         }
-        let now = clock.nowMilliseconds()
+        let now = clock.wallClockMs()
         enum Decision { case start(reauth: Bool), illegal, unsupported }
         let mechanism = SaslMechanism(name: request.mechanism).flatMap { enabled.contains($0) ? $0 : nil }
         let decision: Decision = session.withState { state in
@@ -135,7 +136,7 @@ extension Broker {
 
     /// Runs one token through the connection's exchange and moves the session on.
     private func step(token: [UInt8], session: ConnectionSession) -> SaslStep {
-        let now = clock.nowMilliseconds()
+        let now = clock.wallClockMs()
         let lifetime = config.connectionsMaxReauthMs
         let result: (SaslStep, failure: String?, mechanism: SaslMechanism?) = session.withState { state in
             guard case .exchanging(var exchange) = state.phase else { return (.illegal, nil, nil) }
