@@ -41,4 +41,38 @@ import Testing
         var longest = KafkaReader(ByteBuffer(bytes: [0x80, 0x80, 0x02] + [UInt8](repeating: 0x61, count: 32_767)))
         #expect(try longest.readString(compact: true).utf8.count == 32_767)
     }
+
+    /// record-batch (minimised with -minimize_crash=1): two records in a batch whose baseOffset is Int64.max. The
+    /// produce validator accepts it (the broker assigns its own offsets), but the record reader computed the second
+    /// record's offset with a trapping add, and the consumer (so the ledger sink) would die on such a fetched batch.
+    static let batchAtTheLastOffset: [UInt8] = [
+        0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x43, 0x00, 0x00, 0x00, 0x00,
+        0x02, 0xA6, 0xB5, 0x47, 0x18, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x01, 0xA2, 0x12,
+        0x66, 0x35, 0x5D, 0x00, 0x00, 0x01, 0xA2, 0x12, 0x66, 0x35, 0x67, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+        0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x02, 0x10, 0x00, 0x00,
+        0x00, 0x02, 0x6B, 0x02, 0x76, 0x00, 0x10, 0x00, 0x14, 0x02, 0x02, 0x6B, 0x02, 0x76, 0x00,
+    ]
+
+    @Test func recordOffsetsPastInt64MaxAreRefusedNotTrapped() throws {
+        let batch = ByteBuffer(bytes: Self.batchAtTheLastOffset)
+        let header = try #require(RecordBatchHeader(batch))
+        #expect(header.baseOffset == Int64.max && header.recordCount == 2)
+        #expect(header.lastOffset < header.baseOffset, "wraps, as in Kafka, instead of trapping")
+        #expect(throws: RecordBatchError.self) { _ = try RecordBatchHeader.records(in: batch) }
+
+        // Stored by the broker, the batch starts at an offset of its choosing and reads whole.
+        var stored = batch
+        stored.setInteger(Int64(41), at: 0)
+        #expect(try RecordBatchHeader.records(in: stored).map(\.offset) == [41, 42])
+    }
+
+    /// The same reader added timestamp deltas to baseTimestamp with a trapping add; a timestamp is only data and
+    /// wraps, as in Kafka's Java client.
+    @Test func timestampsPastInt64MaxWrap() throws {
+        var batch = ByteBuffer(bytes: Self.batchAtTheLastOffset)
+        batch.setInteger(Int64(0), at: 0)
+        batch.setInteger(Int64.max, at: 27)  // baseTimestamp; the records' deltas are 0 and 10
+        let records = try RecordBatchHeader.records(in: batch)
+        #expect(records.map(\.timestamp) == [Int64.max, Int64.max &+ 10])
+    }
 }
