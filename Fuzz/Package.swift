@@ -10,6 +10,14 @@ import PackageDescription
 let ledgerstream = "ledgerstream"
 let settings: [SwiftSetting] = [.treatAllWarnings(as: .error)]
 
+/// A libFuzzer target: an executable over FuzzSupport, the given checks of this package and products of ledgerstream.
+func fuzzTarget(_ name: String, products: [String], checks: [Target.Dependency] = []) -> Target {
+    .executableTarget(
+        name: name,
+        dependencies: ["FuzzSupport"] + checks + products.map { .product(name: $0, package: ledgerstream) },
+        swiftSettings: settings)
+}
+
 let package = Package(
     name: "ledgerstream-fuzz",
     dependencies: [
@@ -26,29 +34,14 @@ let package = Package(
             dependencies: ["FuzzSupport", .product(name: "LedgerDomain", package: ledgerstream)],
             swiftSettings: settings),
         // A Kafka request frame (size prefix removed) decoded as the broker decodes one, then re-encoded.
-        .executableTarget(
-            name: "kafka-request",
-            dependencies: ["FuzzSupport", .product(name: "KafkaProtocol", package: ledgerstream)],
-            swiftSettings: settings),
+        fuzzTarget("kafka-request", products: ["KafkaProtocol"]),
         // Produced record batches through the broker's validator, cross-checked with the record reader.
-        .executableTarget(
-            name: "record-batch",
-            dependencies: ["FuzzSupport", .product(name: "KafkaProtocol", package: ledgerstream)],
-            swiftSettings: settings),
+        fuzzTarget("record-batch", products: ["KafkaProtocol"]),
         // A ZooKeeper frame decoded as the coordinator decodes a ConnectRequest and a request, then re-encoded.
-        .executableTarget(
-            name: "zookeeper-request",
-            dependencies: ["FuzzSupport", .product(name: "ZooKeeperProtocol", package: ledgerstream)],
-            swiftSettings: settings),
+        fuzzTarget("zookeeper-request", products: ["ZooKeeperProtocol"]),
         // A transaction CSV file through the importer's parser.
-        .executableTarget(
-            name: "ledger-csv",
-            dependencies: ["FuzzSupport", "LedgerChecks", .product(name: "LedgerDomain", package: ledgerstream)],
-            swiftSettings: settings),
+        fuzzTarget("ledger-csv", products: ["LedgerDomain"], checks: ["LedgerChecks"]),
         // A record value through the sink's transaction-event JSON decoder.
-        .executableTarget(
-            name: "ledger-event",
-            dependencies: ["FuzzSupport", "LedgerChecks", .product(name: "LedgerDomain", package: ledgerstream)],
-            swiftSettings: settings),
+        fuzzTarget("ledger-event", products: ["LedgerDomain"], checks: ["LedgerChecks"]),
     ]
 )

@@ -71,19 +71,35 @@ private func check(_ bytes: UnsafeRawBufferPointer) {
                 "batch at \(position) of \(header.totalSize) bytes does not fit the \(size) bytes")
         let batch = buffer.getSlice(at: position, length: header.totalSize)!
         require(RecordBatchHeader(batch) == header, "the batch at \(position) reads another header alone")
-        do {
-            let records = try RecordBatchHeader.records(in: batch)
-            require(records.count == Int(header.recordCount),
-                    "validated batch at \(position) has recordCount \(header.recordCount) but reads as \(records.count) records")
-            for (index, record) in records.enumerated() {
-                require(record.offset == header.baseOffset &+ Int64(index), "record \(index) has offset \(record.offset)")
-            }
-        } catch .codecUnavailable {
-            // Stored unchecked by the broker too: nothing to compare.
-        } catch {
-            fatalError("invariant broken: validated batch at \(position) does not read: \(error)")
-        }
+        // The broker stores the batch at offsets of its own (the CRC does not cover baseOffset): it must read whole.
+        var stored = batch
+        stored.setInteger(Int64(0), at: stored.readerIndex + RecordBatchHeader.baseOffsetPosition)
+        checkReads(stored, header: header, at: position, allowOffsetOverflow: false)
+        // As produced, only an offset past Int64.max may keep it from reading.
+        checkReads(batch, header: header, at: position,
+                   allowOffsetOverflow: header.baseOffset > Int64.max - Int64(header.lastOffsetDelta))
         position += header.totalSize
     }
     require(position == size, "the accepted batches cover \(position) of \(size) bytes")
+}
+
+/// The consumer's record reader on a validated batch: exactly `recordCount` records at consecutive offsets, unless
+/// the codec's library is missing here (the broker stores such batches unchecked) or, where allowed, the batch is
+/// refused because its offsets run past Int64.max.
+private func checkReads(_ batch: ByteBuffer, header: RecordBatchHeader, at position: Int, allowOffsetOverflow: Bool) {
+    let baseOffset = batch.getInteger(at: batch.readerIndex, as: Int64.self)!
+    do {
+        let records = try RecordBatchHeader.records(in: batch)
+        require(records.count == Int(header.recordCount),
+                "validated batch at \(position) has recordCount \(header.recordCount) but reads as \(records.count) records")
+        for (index, record) in records.enumerated() {
+            require(record.offset == baseOffset + Int64(index), "record \(index) has offset \(record.offset)")
+        }
+    } catch .codecUnavailable {
+        // Stored unchecked by the broker too: nothing to compare.
+    } catch .badRecord(_, let reason) where allowOffsetOverflow {
+        require(reason.contains("past the largest offset"), "batch at \(position) refused: \(reason)")
+    } catch {
+        fatalError("invariant broken: validated batch at \(position) (base offset \(baseOffset)) does not read: \(error)")
+    }
 }
