@@ -30,6 +30,9 @@ let package = Package(
         .library(name: "KafkaProtocol", targets: ["KafkaProtocol"]),
         .library(name: "LogStorage", targets: ["LogStorage"]),
         .library(name: "Ledger", targets: ["Ledger"]),
+        // For the fuzz targets (../Fuzz): the decoders without TLS, crypto or SQLite behind them.
+        .library(name: "ZooKeeperProtocol", targets: ["ZooKeeperProtocol"]),
+        .library(name: "LedgerDomain", targets: ["LedgerDomain"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -141,8 +144,13 @@ let package = Package(
             name: "KafkaClient", dependencies: ["KafkaProtocol", "KafkaSecurity", "Framing", "JavaProperties", "Timekeeping", nioCore, nioPosix, nioSSL, nioTLS],
             swiftSettings: strict),
 
-        // The bank ledger: money, transaction events, CSV import, the exactly-once SQLite sink and its queries.
-        .target(name: "Ledger", dependencies: ["SQLiteStore", "KafkaClient", "KafkaProtocol", crypto, logging], swiftSettings: strict),
+        // The bank ledger's values without I/O: money, dates, transaction events and their JSON, the CSV parser.
+        .target(name: "LedgerDomain", dependencies: [nioCore], swiftSettings: strict),
+        // The bank ledger: event sources, publishing, the exactly-once SQLite sink and its queries (re-exports
+        // LedgerDomain).
+        .target(
+            name: "Ledger", dependencies: ["LedgerDomain", "SQLiteStore", "KafkaClient", "KafkaProtocol", crypto, logging],
+            swiftSettings: strict),
         // `report`: the text dashboards as pure renderers (ledger values in, lines of text out; no I/O).
         .target(name: "Report", dependencies: ["Ledger"], swiftSettings: strict),
 

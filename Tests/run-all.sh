@@ -6,8 +6,10 @@
 # 2. Builds (debug), checks that generated protocol code is fresh, runs the unit tests (`swift test`).
 # 3. Runs the interop tests: real clients (kcat, kafka-python, confluent-kafka, aiokafka, kazoo, zkCli) against the
 #    real binary on ephemeral 127.0.0.1 ports. Each test starts and stops its own servers.
+# 4. Builds the fuzz targets (Fuzz/, libFuzzer with AddressSanitizer) and runs each for LEDGERSTREAM_FUZZ_SECONDS
+#    (default 20) from the committed seeds; a crash or broken invariant fails the run and names the saved input.
 #
-# Set LEDGERSTREAM_SKIP_INSTALL=1 to skip step 1 on a machine already set up.
+# Set LEDGERSTREAM_SKIP_INSTALL=1 to skip step 1 on a machine already set up, LEDGERSTREAM_SKIP_FUZZ=1 to skip step 4.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
@@ -41,6 +43,11 @@ if compgen -G "Tests/Interop/test_*.py" >/dev/null; then
   python3 -m pytest -q --timeout=600 Tests/Interop
 else
   echo "no interop tests yet"
+fi
+
+if [ "${LEDGERSTREAM_SKIP_FUZZ:-0}" != 1 ]; then
+  step "fuzzing: a short run of each target"
+  bash Fuzz/run --seconds "${LEDGERSTREAM_FUZZ_SECONDS:-20}"
 fi
 
 step "all tests passed"

@@ -91,13 +91,24 @@ public struct KafkaReader {
         return length
     }
 
+    /// The longest string Kafka encodes, in UTF-8 bytes: a classic string has an int16 length, and Kafka holds
+    /// compact strings to the same limit.
+    public static let maxStringBytes = Int(Int16.max)
+
     public mutating func readNullableString(compact: Bool) throws(KafkaDecodingError) -> String? {
         guard let length = try readLength(compact: compact, wide: false) else { return nil }
         guard length <= buffer.readableBytes else {
             throw .truncated(needed: length, available: buffer.readableBytes)
         }
         // Invalid UTF-8 is replaced with U+FFFD, as Kafka's Java decoder does, rather than failing the request.
-        return buffer.readString(length: length)!
+        let string = buffer.readString(length: length)!
+        // Each replaced byte becomes three, so a string can outgrow its int16 length here; the broker echoes strings
+        // (topic names, group ids) in responses, so one it could not write back is refused now, as Kafka refuses a
+        // string longer than 32767 bytes.
+        guard string.utf8.count <= Self.maxStringBytes else {
+            throw .invalidValue("a string of \(length) bytes is \(string.utf8.count) bytes as UTF-8, more than \(Self.maxStringBytes)")
+        }
+        return string
     }
 
     /// A non-nullable string; a null on the wire reads as "" (Kafka's own decoders reject it, clients never send it).

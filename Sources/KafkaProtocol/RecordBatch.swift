@@ -33,8 +33,10 @@ public struct RecordBatchHeader: Equatable, Sendable {
 
     /// Whole batch size in bytes, header included.
     public var totalSize: Int { Self.lengthFieldEnd + Int(batchLength) }
-    public var lastOffset: Int64 { baseOffset + Int64(lastOffsetDelta) }
-    public var nextOffset: Int64 { lastOffset + 1 }
+    /// Wrapping, as Kafka's Java arithmetic is: a corrupt or hostile header near Int64.max gives an offset out of
+    /// order (which the log and the consumer refuse), never a trap.
+    public var lastOffset: Int64 { baseOffset &+ Int64(lastOffsetDelta) }
+    public var nextOffset: Int64 { lastOffset &+ 1 }
     public var compression: CompressionCodec { CompressionCodec(rawValue: Int(attributes & 0x7)) ?? .unknown }
     public var timestampType: TimestampType { attributes & 0x8 == 0 ? .createTime : .logAppendTime }
     public var isTransactional: Bool { attributes & 0x10 != 0 }

@@ -248,7 +248,7 @@ extension RecordBatchHeader {
                 Result { () throws(RecordBatchError) in try codec.decompress(compressed) }
             }.get()
         }
-        return recordArea.withUnsafeReadableBytes { bytes in
+        return try recordArea.withUnsafeReadableBytes { bytes throws(RecordBatchError) in
             var iterator = RecordIterator(records: bytes, count: Int(header.recordCount))
             var result: [ConsumedRecord] = []
             // A record takes at least 7 bytes: a lying recordCount cannot make this reserve more than the data holds.
@@ -260,9 +260,15 @@ extension RecordBatchHeader {
                 let headers = raw.headers.map { h in
                     (key: slice(h.key).map { String(buffer: $0) } ?? "", value: slice(h.value))
                 }
-                let timestamp = header.timestampType == .logAppendTime ? header.maxTimestamp : header.baseTimestamp + raw.timestampDelta
+                // An offset past Int64.max cannot be consumed (nor committed): the batch is refused. A timestamp is
+                // only data, and wraps as it does in Kafka's Java client.
+                let (offset, overflow) = header.baseOffset.addingReportingOverflow(Int64(raw.offsetDelta))
+                guard !overflow else {
+                    throw .badRecord(index: result.count, reason: "offset \(header.baseOffset) + \(raw.offsetDelta) is past the largest offset")
+                }
+                let timestamp = header.timestampType == .logAppendTime ? header.maxTimestamp : header.baseTimestamp &+ raw.timestampDelta
                 result.append(ConsumedRecord(
-                    offset: header.baseOffset + Int64(raw.offsetDelta), timestamp: timestamp,
+                    offset: offset, timestamp: timestamp,
                     timestampType: header.timestampType, key: slice(raw.key), value: slice(raw.value), headers: headers))
             }
             return result

@@ -572,6 +572,16 @@ func generateRegistry(_ apis: [ApiDef]) -> String {
     }
     e.indent -= 1
     e.line("]")
+    e.line()
+    e.line("/// The request message of every API ledgerstream implements, for decoding a frame whose API is known only at run")
+    e.line("/// time (the fuzz targets; the broker dispatches on the key itself).")
+    e.line("public static let requestTypes: [Int16: any KafkaRequest.Type] = [")
+    e.indent += 1
+    for api in apis {
+        e.line("\(api.key): \(api.name)Request.self,")
+    }
+    e.indent -= 1
+    e.line("]")
     e.indent -= 1
     e.line("}")
     return e.lines.joined(separator: "\n") + "\n"
