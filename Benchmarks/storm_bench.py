@@ -34,7 +34,7 @@ from bench_util import cpu_seconds, memory_kib
 import broker_bench
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "Tests", "Interop"))
-from interop_util import RawConnection, produce_v3_body, record_batch  # noqa: E402
+from interop_util import RawConnection, close_sockets, open_sockets, produce_v3_body, record_batch  # noqa: E402
 
 
 def latencies(conn, count, topic):
@@ -47,23 +47,6 @@ def latencies(conn, count, topic):
         samples.append((time.perf_counter() - started) * 1000)
     samples.sort()
     return {"p50": samples[len(samples) // 2], "p99": samples[int(len(samples) * 0.99)], "max": samples[-1]}
-
-
-def open_connections(port, count):
-    sockets = []
-    for _ in range(count):
-        sock = socket.socket()
-        sock.connect(("127.0.0.1", port))
-        sockets.append(sock)
-    return sockets
-
-
-def close_all(sockets):
-    for sock in sockets:
-        try:
-            sock.close()
-        except OSError:
-            pass
 
 
 def churn(port, seconds, threads=4):
@@ -101,7 +84,7 @@ def one_run(system, args, workdir):
             latencies(normal, 200, "storm")  # warm-up
             result["baseline"] = latencies(normal, args.requests, "storm")
             rss_before = memory_kib(pid)["VmRSS"]
-            idle = open_connections(broker.port, args.connections)
+            idle = open_sockets(broker.port, args.connections)
             try:
                 time.sleep(1)
                 cpu_before = cpu_seconds(pid)
@@ -111,7 +94,7 @@ def one_run(system, args, workdir):
                 result["bytes_per_idle"] = (rss_idle - rss_before) * 1024 / args.connections
                 result["rss_idle_mib"] = rss_idle / 1024
                 result["idle"] = latencies(normal, args.requests, "storm")
-                slow = open_connections(broker.port, 500)
+                slow = open_sockets(broker.port, 500)
                 try:
                     for sock in slow:
                         sock.sendall(struct.pack(">i", 104_857_599))
@@ -135,7 +118,7 @@ def one_run(system, args, workdir):
                     dripper.join()
                     result["slowloris_growth_mib"] = (memory_kib(pid)["VmRSS"] - rss_idle) / 1024
                 finally:
-                    close_all(slow)
+                    close_sockets(slow)
                 workers, counts = churn(broker.port, 5)
                 started = time.monotonic()
                 result["churn"] = latencies(normal, args.requests, "storm")
@@ -143,7 +126,7 @@ def one_run(system, args, workdir):
                     worker.join()
                 result["churn_per_s"] = sum(counts) / max(time.monotonic() - started, 5)
             finally:
-                close_all(idle)
+                close_sockets(idle)
         return result
     finally:
         broker.stop()

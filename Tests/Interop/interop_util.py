@@ -694,3 +694,21 @@ def ck_read_to_end(address, topic, partitions, isolation="read_committed", timeo
     finally:
         consumer.close()
     return values, eof
+
+
+def open_sockets(port, count):
+    """`count` plain TCP connections to 127.0.0.1:port, left idle (connection-storm tests and benchmarks)."""
+    sockets = []
+    for _ in range(count):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.connect(("127.0.0.1", port))
+        sockets.append(sock)
+    return sockets
+
+
+def close_sockets(sockets):
+    for sock in sockets:
+        try:
+            sock.close()
+        except OSError:
+            pass

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from conftest import BIN, Server, broker_args, run
-from interop_util import RawConnection, Reader, parse_produce_v3, produce_v3_body, record_batch
+from interop_util import RawConnection, Reader, close_sockets, open_sockets, parse_produce_v3, produce_v3_body, record_batch
 
 MAX_FRAME = 104_857_600  # socket.request.max.bytes
 
@@ -42,24 +42,6 @@ def latencies_ms(conn, count=300):
     return samples[len(samples) // 2], samples[int(len(samples) * 0.99)]
 
 
-def open_idle(port, count):
-    sockets = []
-    for _ in range(count):
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setblocking(True)
-        sock.connect(("127.0.0.1", port))
-        sockets.append(sock)
-    return sockets
-
-
-def close_all(sockets):
-    for sock in sockets:
-        try:
-            sock.close()
-        except OSError:
-            pass
-
-
 def raise_own_descriptor_limit(needed):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < needed <= hard:
@@ -75,7 +57,7 @@ def test_ten_thousand_idle_connections_are_held_cheaply(broker):
         api_versions(normal, 1)
         before = latencies_ms(normal)
         rss_before = rss_kib(broker.process.pid)
-        idle = open_idle(broker.port, count)
+        idle = open_sockets(broker.port, count)
         try:
             # Every connection is accepted and served: a sample of them answers a request.
             for i, sock in enumerate(idle[:: count // 50]):
@@ -93,7 +75,7 @@ def test_ten_thousand_idle_connections_are_held_cheaply(broker):
                   f"{before[0]:.2f}/{before[1]:.2f} ms before, {during[0]:.2f}/{during[1]:.2f} ms during")
             assert per_connection < 16 * 1024, f"{per_connection:.0f} bytes per idle connection"
         finally:
-            close_all(idle)
+            close_sockets(idle)
         # The broker lets go of them: memory does not keep growing, and a new client is served.
         time.sleep(1)
         api_versions(normal, 2)
@@ -107,7 +89,7 @@ def test_slowloris_clients_declaring_huge_frames_cost_only_what_they_send(broker
         api_versions(normal, 1)
         before = latencies_ms(normal, 100)
         rss_before = rss_kib(broker.process.pid)
-        slow = open_idle(broker.port, clients)
+        slow = open_sockets(broker.port, clients)
         try:
             # Each declares a frame just under socket.request.max.bytes, then sends it a byte a second.
             for sock in slow:
@@ -123,7 +105,7 @@ def test_slowloris_clients_declaring_huge_frames_cost_only_what_they_send(broker
             # Had the declared sizes been allocated, this would be 200 x 100 MiB.
             assert growth_kib < 64 * 1024
         finally:
-            close_all(slow)
+            close_sockets(slow)
         # A length beyond the limit closes that connection only.
         with RawConnection(broker.address) as oversized:
             oversized.send(struct.pack(">i", MAX_FRAME + 1))
@@ -174,7 +156,7 @@ def test_at_the_descriptor_limit_new_connections_are_refused_and_existing_ones_c
                 answer = parse_produce_v3(normal.request(0, 3, 3, produce_v3_body("storm", 0, batch)))
                 assert answer["error"] == 0 and answer["base_offset"] == 0
             finally:
-                close_all(storm)
+                close_sockets(storm)
         # Slots come back as connections close.
         time.sleep(0.5)
         consumed = run([BIN, "consume", "storm", "--from-beginning", "-e", "--format", "%s\\n", "-b", server.address])

@@ -14,24 +14,11 @@ import Testing
 @Suite(.serialized) struct ClientBrokerTests {
     /// Starts a broker, runs `body` with a client bootstrapped to it, then stops both.
     func withBroker(_ body: (KafkaClient) async throws -> Void) async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ledgerstream-client-\(UUID().uuidString)").path
+        let directory = TestBroker.temporaryDirectory("client")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        var config = BrokerConfig()
-        config.listeners = [Listener(host: "127.0.0.1", port: 0)]
-        config.logDirs = [directory]
-        config.groupInitialRebalanceDelayMs = 0
-        var logger = Logger(label: "test")
-        logger.logLevel = ProcessInfo.processInfo.environment["TEST_TRACE"] != nil ? .trace : .critical
-        let port = Mutex<Int?>(nil)
-        let server = try BrokerServer(config: config, logger: logger) { address in port.withLock { $0 = address.port } }
-        let serverTask = Task { try await server.run() }
-        defer { serverTask.cancel() }
-        var waited = 0
-        while port.withLock({ $0 }) == nil && waited < 200 {
-            try await Task.sleep(nanoseconds: 20_000_000)
-            waited += 1
-        }
-        let client = KafkaClient(bootstrap: [BrokerAddress(host: "127.0.0.1", port: try #require(port.withLock { $0 }))])
+        let broker = try await TestBroker.start(directory: directory)
+        defer { broker.task.cancel() }
+        let client = KafkaClient(bootstrap: [BrokerAddress(host: "127.0.0.1", port: broker.port)])
         do {
             try await body(client)
         } catch {

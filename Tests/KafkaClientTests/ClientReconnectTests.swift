@@ -13,28 +13,16 @@ import Timekeeping
 /// A client rides through a broker restart: the producer keeps its records (and, idempotent, never duplicates them),
 /// consumers carry on, and only a cluster that was never reached, or a deadline passed, fails.
 @Suite(.serialized) struct ClientReconnectTests {
-    /// A broker serving `directory` on `port` (0: any), until the returned task is cancelled.
-    func startBroker(directory: String, port: Int = 0) async throws -> (task: Task<Void, any Error>, port: Int) {
-        var config = BrokerConfig()
-        config.listeners = [Listener(host: "127.0.0.1", port: port)]
-        config.logDirs = [directory]
-        config.groupInitialRebalanceDelayMs = 0
-        var logger = Logger(label: "test")
-        logger.logLevel = ProcessInfo.processInfo.environment["TEST_TRACE"] != nil ? .trace : .critical
-        let bound = Mutex<Int?>(nil)
-        let server = try BrokerServer(config: config, logger: logger) { address in bound.withLock { $0 = address.port } }
-        let task = Task { try await server.run() }
-        for _ in 0..<500 where bound.withLock({ $0 }) == nil { try await Task.sleep(nanoseconds: 10_000_000) }
-        return (task, try #require(bound.withLock { $0 }))
+    func startBroker(directory: String, port: Int = 0) async throws -> TestBroker {
+        try await TestBroker.start(directory: directory, port: port)
     }
 
-    func stop(_ broker: Task<Void, any Error>) async {
-        broker.cancel()
-        _ = try? await broker.value
+    func stop(_ broker: TestBroker) async {
+        await broker.stop()
     }
 
     func temporaryDirectory() -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("ledgerstream-reconnect-\(UUID().uuidString)").path
+        TestBroker.temporaryDirectory("reconnect")
     }
 
     func readAll(_ client: KafkaClient, topic: String, partitions: Int32, expected: Int) async throws -> [String] {
@@ -99,7 +87,7 @@ import Timekeeping
             try await producer.send(topic: "restart", key: ByteBuffer(string: "k\(i % 7)"), value: ByteBuffer(string: "v\(i)"), onDelivery: onDelivery)
         }
         await producer.flush()
-        await stop(broker.task)
+        await stop(broker)
         // Sent while the broker is down: buffered, then retried until it is back.
         for i in 500..<1000 {
             try await producer.send(topic: "restart", key: ByteBuffer(string: "k\(i % 7)"), value: ByteBuffer(string: "v\(i)"), onDelivery: onDelivery)
@@ -113,7 +101,7 @@ import Timekeeping
         let values = try await readAll(client, topic: "restart", partitions: 2, expected: 1000)
         #expect(values.count == 1000 && Set(values).count == 1000)
         await client.close()
-        await stop(broker.task)
+        await stop(broker)
     }
 
     /// A group member whose coordinator restarts keeps consuming: it rejoins and resumes from its commits.
@@ -137,7 +125,7 @@ import Timekeeping
         var seen: [String] = []
         while seen.count < 10 { seen += try await consumer.poll(timeoutMs: 1000).map { String(buffer: $0.value!) } }
         try await consumer.commit()
-        await stop(broker.task)
+        await stop(broker)
         try await Task.sleep(nanoseconds: 300_000_000)
         broker = try await startBroker(directory: directory, port: broker.port)
         for i in 0..<10 { try await producer.send(topic: "members", key: nil, value: ByteBuffer(string: "b\(i)")) }
@@ -147,7 +135,7 @@ import Timekeeping
         #expect(seen == (0..<10).map { "a\($0)" } + (0..<10).map { "b\($0)" })
         await consumer.close()
         await client.close()
-        await stop(broker.task)
+        await stop(broker)
     }
 
     /// Pointed at an address where no broker ever answered, a command says so at once instead of retrying.
@@ -155,7 +143,7 @@ import Timekeeping
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let broker = try await startBroker(directory: directory)
-        await stop(broker.task)
+        await stop(broker)
         let client = KafkaClient(bootstrap: [BrokerAddress(host: "127.0.0.1", port: broker.port)])
         let producer = KafkaProducer(client: client)
         let started = Date()
@@ -181,7 +169,7 @@ import Timekeeping
         let producer = KafkaProducer(client: client, config: config)
         try await producer.send(topic: "gone", key: nil, value: ByteBuffer(string: "first"))
         await producer.flush()
-        await stop(broker.task)
+        await stop(broker)
         let failures = Mutex<[KafkaClientError]>([])
         let started = Date()
         for i in 0..<200 {
