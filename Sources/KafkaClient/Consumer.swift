@@ -89,6 +89,7 @@ public actor KafkaConsumer {
     /// This consumer's own connection to its group coordinator (see ``KafkaClient/dedicatedConnection(toNode:)``).
     private var coordinatorConnection: BrokerConnection?
     private var lastCommitMs: Int64 = 0
+    private var lastLeaderLookupMs: Int64 = 0
     private var lastCommitted: [TopicPartition: Int64] = [:]
     private var isClosed = false
 
@@ -144,7 +145,7 @@ public actor KafkaConsumer {
         }
         let deadline = nowMs + timeoutMs
         while buffered.isEmpty {
-            startFetches()
+            await lookUpMissingLeaders(startFetches())
             if inFlight.isEmpty {
                 if nowMs >= deadline { break }
                 try await client.time.sleep(milliseconds: 50)
@@ -337,8 +338,11 @@ public actor KafkaConsumer {
 
     // MARK: Fetching
 
-    private func startFetches() {
-        guard !fetchPositions.isEmpty else { return }
+    /// Starts a fetch to every leader that has none in flight; returns the partitions whose leader is unknown (they
+    /// are not fetched until a metadata refresh names one).
+    @discardableResult
+    private func startFetches() -> [TopicPartition] {
+        guard !fetchPositions.isEmpty else { return [] }
         var byLeader: [Int32: [TopicPartition]] = [:]
         let metadata = client.metadataSnapshot
         for partition in fetchPositions.keys {
@@ -354,6 +358,15 @@ public actor KafkaConsumer {
                 try await Self.fetch(client: client, leader: leader, positions: positions, topicIds: topicIds, config: config)
             }
         }
+        return byLeader[-1] ?? []
+    }
+
+    /// Partitions without a known leader (a broker restarting when the metadata was last read) would otherwise never
+    /// be fetched again: their topics' metadata is read again, at most twice a second, until a leader is named.
+    private func lookUpMissingLeaders(_ leaderless: [TopicPartition]) async {
+        guard !leaderless.isEmpty, nowMs - lastLeaderLookupMs >= 500 else { return }
+        lastLeaderLookupMs = nowMs
+        _ = try? await client.refreshMetadata(topics: Array(Set(leaderless.map(\.topic))).sorted())
     }
 
     /// Waits for the first fetch to finish and takes its records.

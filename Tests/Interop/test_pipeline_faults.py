@@ -190,9 +190,14 @@ def test_shell_and_sink_ride_through_a_broker_restart(broker, data_dir, processe
     shell = subprocess.Popen([BIN, "shell", "--db", db, "-b", broker.address, "--apply-timeout", "20"],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     processes.append(shell)
-    shell.stdin.write("login C100\n")
+    # A first deposit, applied, shows the shell and the sink both connected before the broker goes.
+    shell.stdin.write("login C100\ndeposit 5\n")
     shell.stdin.flush()
-    time.sleep(1)
+    seen = []
+    while not any("deposit of 5.00 applied" in line for line in seen):
+        line = shell.stdout.readline()
+        assert line, f"the shell ended: {''.join(seen)}{shell.stderr.read()}"
+        seen.append(line)
     broker.stop(kill=True)
     shell.stdin.write("deposit 10\n")
     shell.stdin.flush()
@@ -200,5 +205,6 @@ def test_shell_and_sink_ride_through_a_broker_restart(broker, data_dir, processe
     broker.restart()
     out, err = shell.communicate("logout\nquit\n", timeout=60)
     assert shell.returncode == 0, err
-    assert "deposit of 10.00 applied — C100 balance 840.00" in out, out + err
-    assert query(db, "SELECT balance_cents FROM account_balances WHERE account = 'C100'") == [(84000,)]
+    sink_state = "running" if sink.poll() is None else f"exited {sink.returncode}: {sink.stderr.read()}"
+    assert "deposit of 10.00 applied — C100 balance 845.00" in out, out + err + f"\nsink: {sink_state}"
+    assert query(db, "SELECT balance_cents FROM account_balances WHERE account = 'C100'") == [(84500,)]
