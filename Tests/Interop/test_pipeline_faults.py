@@ -111,6 +111,7 @@ def test_producer_broker_sink_and_coordinator_killed_at_random(data_dir, start_z
 
         def kill(victim):
             nonlocal sink, zookeeper
+            when = "while producing" if producer.poll() is None else "while the sink catches up"
             if victim == "broker":
                 broker.restart(kill=True)
             elif victim == "zookeeper":
@@ -120,11 +121,20 @@ def test_producer_broker_sink_and_coordinator_killed_at_random(data_dir, start_z
                 sink.wait()
                 time.sleep(rng.uniform(0, 0.5))
                 sink = start_sink(db, broker.address)
-            faults.append((victim, "while producing" if producer.poll() is None else "while the sink catches up"))
+            faults.append((victim, when))
 
+        expected_bytes = total * 120  # about what the import leaves in the log
         while len(faults) < 8 and (len(faults) < 3 or producer.poll() is None):
-            time.sleep(rng.uniform(0.1, 0.6) if len(faults) < 3 else rng.uniform(0.3, 1.5))
-            kill(victims[len(faults)] if len(faults) < 3 else rng.choice(["broker", "sink", "zookeeper"]))
+            victim = victims[len(faults)] if len(faults) < 3 else rng.choice(["broker", "sink", "zookeeper"])
+            if victim == "broker" and len(faults) < 3:
+                # The broker's first kill lands part-way through the import, at a random point of it.
+                target = log_bytes(broker_dir) + rng.uniform(0.02, 0.3) * expected_bytes
+                deadline = time.time() + 120
+                while log_bytes(broker_dir) < target and producer.poll() is None and time.time() < deadline:
+                    time.sleep(0.01)
+            else:
+                time.sleep(rng.uniform(0.1, 0.6) if len(faults) < 3 else rng.uniform(0.3, 1.5))
+            kill(victim)
         out, err = producer.communicate(timeout=600)
         print(f"faults injected: {faults}")
         assert ("broker", "while producing") in faults
