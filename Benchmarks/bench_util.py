@@ -5,7 +5,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "Tests", "Interop"))
 
-from interop_util import free_port, zookeeper_serving  # noqa: E402,F401  (re-exported for the benchmarks)
+from interop_util import free_port, write_zoo_cfg, zookeeper_serving  # noqa: E402,F401  (re-exported for the benchmarks)
 
 
 def memory_kib(pid):

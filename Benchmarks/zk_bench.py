@@ -15,14 +15,12 @@ import argparse
 import multiprocessing
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 
-from bench_util import cpu_seconds, free_port, memory_kib, zookeeper_serving
+from bench_util import cpu_seconds, free_port, memory_kib, write_zoo_cfg, zookeeper_serving
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ZK_JAR = "/usr/share/java/zookeeper.jar"
@@ -39,15 +37,7 @@ def start_ours(binary, directory):
 
 def start_apache(directory):
     port = free_port()
-    with open(os.path.join(directory, "zoo.cfg"), "w") as cfg:
-        cfg.write(textwrap.dedent(f"""\
-            tickTime=2000
-            dataDir={directory}/data
-            clientPort={port}
-            clientPortAddress=127.0.0.1
-            admin.enableServer=false
-            4lw.commands.whitelist=*
-            """))
+    write_zoo_cfg(directory, port)
     proc = subprocess.Popen(["java", "-cp", f"{directory}:{ZK_JAR}:{SLF4J_NOP}",
                              "org.apache.zookeeper.server.ZooKeeperServerMain", os.path.join(directory, "zoo.cfg")],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -46,12 +46,9 @@ APACHE_ZK_JAR = "/usr/share/java/zookeeper.jar"
 SLF4J_NOP_JAR = "/usr/share/java/slf4j-nop.jar"
 
 
-@contextlib.contextmanager
-def apache_zookeeper(java, jvm_flags=()):
-    """Apache ZooKeeper 3.8 (Debian's package) on a free loopback port with a temporary dataDir, every four-letter word
-    enabled and `jvm_flags` (system properties); yields its port once it serves, kills it on exit."""
-    directory = tempfile.mkdtemp(prefix="ledgerstream-apache-zk-")
-    port = free_port()
+def write_zoo_cfg(directory, port):
+    """`directory`/zoo.cfg for an Apache ZooKeeper on 127.0.0.1:`port` with its data in `directory`/data, every
+    four-letter word enabled and no admin server."""
     with open(os.path.join(directory, "zoo.cfg"), "w") as cfg:
         cfg.write(textwrap.dedent(f"""\
             tickTime=2000
@@ -61,6 +58,15 @@ def apache_zookeeper(java, jvm_flags=()):
             admin.enableServer=false
             4lw.commands.whitelist=*
             """))
+
+
+@contextlib.contextmanager
+def apache_zookeeper(java, jvm_flags=()):
+    """Apache ZooKeeper 3.8 (Debian's package) on a free loopback port with a temporary dataDir, every four-letter word
+    enabled and `jvm_flags` (system properties); yields its port once it serves, kills it on exit."""
+    directory = tempfile.mkdtemp(prefix="ledgerstream-apache-zk-")
+    port = free_port()
+    write_zoo_cfg(directory, port)
     proc = subprocess.Popen(
         [java, "-Xmx128m", *jvm_flags, "-cp", f"{directory}:{APACHE_ZK_JAR}:{SLF4J_NOP_JAR}",
          "org.apache.zookeeper.server.ZooKeeperServerMain", os.path.join(directory, "zoo.cfg")],
