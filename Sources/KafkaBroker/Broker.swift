@@ -22,6 +22,8 @@ public final class Broker: Sendable {
     package let topics = TopicRegistry()
     package let clusterId: String
     let purgatory = FetchPurgatory()
+    /// Incremental fetch sessions (KIP-227).
+    let fetchSessions: Mutex<FetchSessionCache>
     package let groups: GroupCoordinatorService
     let transactions: TransactionCoordinatorService
     let producerIds: ProducerIdAllocator
@@ -48,6 +50,8 @@ public final class Broker: Sendable {
         self.config = config
         self.logger = logger
         self.clock = clock
+        fetchSessions = Mutex(FetchSessionCache(
+            maxSlots: config.maxIncrementalFetchSessionCacheSlots, evictionMs: config.minIncrementalFetchSessionEvictionMs))
         logs = try LogManager(
             directory: config.dataDirectory, defaultConfig: config.logDefaults, clock: clock, logger: logger,
             fileSystem: fileSystem)
@@ -173,6 +177,8 @@ public final class Broker: Sendable {
         case .produce: return handleProduce(try decode(ProduceRequest.self, &reader, context), context)
         case .fetch: return handleFetch(try decode(FetchRequest.self, &reader, context), context)
         case .listOffsets: return handleListOffsets(try decode(ListOffsetsRequest.self, &reader, context), context)
+        case .offsetForLeaderEpoch:
+            return handleOffsetForLeaderEpoch(try decode(OffsetForLeaderEpochRequest.self, &reader, context), context)
         case .metadata: return handleMetadata(try decode(MetadataRequest.self, &reader, context), context)
         case .offsetCommit: return handleOffsetCommit(try decode(OffsetCommitRequest.self, &reader, context), context)
         case .offsetFetch: return handleOffsetFetch(try decode(OffsetFetchRequest.self, &reader, context), context)

@@ -78,6 +78,10 @@ public struct BrokerConfig: Sendable, Equatable {
     public var groupMaxSessionTimeoutMs: Int32 = 1_800_000
     public var offsetMetadataMaxBytes = 4096
     public var producerIdExpirationMs: Int64 = 86_400_000
+    /// Incremental fetch sessions kept at most (KIP-227); 0 disables them (every fetch is answered in full).
+    public var maxIncrementalFetchSessionCacheSlots = 1000
+    /// A session unused this long may be evicted to make room; one created this long ago may lose its slot to a larger one.
+    public var minIncrementalFetchSessionEvictionMs: Int64 = 120_000
     /// The longest transaction.timeout.ms a transactional producer may ask for (InitProducerId refuses longer ones).
     public var transactionMaxTimeoutMs: Int32 = 900_000
     /// How long a transactional id with no open transaction is remembered.
@@ -183,6 +187,8 @@ public struct BrokerConfig: Sendable, Equatable {
         case "group.max.session.timeout.ms": groupMaxSessionTimeoutMs = try int(Int32.self, 1...Int32.max)
         case "offset.metadata.max.bytes": offsetMetadataMaxBytes = try int(Int.self, 0...Int(Int32.max))
         case "producer.id.expiration.ms": producerIdExpirationMs = try int(Int64.self, 1...Int64.max)
+        case "max.incremental.fetch.session.cache.slots": maxIncrementalFetchSessionCacheSlots = try int(Int.self, 0...Int(Int32.max))
+        case "min.incremental.fetch.session.eviction.ms": minIncrementalFetchSessionEvictionMs = try int(Int64.self, 0...Int64.max)
         case "transaction.max.timeout.ms": transactionMaxTimeoutMs = try int(Int32.self, 1...Int32.max)
         case "transactional.id.expiration.ms": transactionalIdExpirationMs = try int(Int64.self, 1...Int64.max)
         case "num.io.threads": ioThreads = try int(Int.self, 1...256)

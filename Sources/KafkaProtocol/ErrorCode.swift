@@ -85,6 +85,7 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let unacceptableCredential = ErrorCode(rawValue: 93)
     public static let unknownTopicId = ErrorCode(rawValue: 100)
     public static let transactionalIdNotFound = ErrorCode(rawValue: 105)
+    public static let fetchSessionTopicIdError = ErrorCode(rawValue: 106)
     public static let transactionAbortable = ErrorCode(rawValue: 120)
 
     public var description: String {
@@ -113,7 +114,7 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
         71: "INVALID_FETCH_SESSION_EPOCH", 72: "LISTENER_NOT_FOUND", 73: "TOPIC_DELETION_DISABLED",
         74: "FENCED_LEADER_EPOCH", 75: "UNKNOWN_LEADER_EPOCH", 78: "OFFSET_NOT_AVAILABLE", 79: "MEMBER_ID_REQUIRED",
         81: "GROUP_MAX_SIZE_REACHED", 82: "FENCED_INSTANCE_ID", 87: "INVALID_RECORD", 88: "UNSTABLE_OFFSET_COMMIT",
-        90: "PRODUCER_FENCED", 91: "RESOURCE_NOT_FOUND", 92: "DUPLICATE_RESOURCE", 93: "UNACCEPTABLE_CREDENTIAL", 100: "UNKNOWN_TOPIC_ID", 105: "TRANSACTIONAL_ID_NOT_FOUND", 120: "TRANSACTION_ABORTABLE",
+        90: "PRODUCER_FENCED", 91: "RESOURCE_NOT_FOUND", 92: "DUPLICATE_RESOURCE", 93: "UNACCEPTABLE_CREDENTIAL", 100: "UNKNOWN_TOPIC_ID", 105: "TRANSACTIONAL_ID_NOT_FOUND", 106: "FETCH_SESSION_TOPIC_ID_ERROR", 120: "TRANSACTION_ABORTABLE",
     ]
 
     /// Errors after which a client may simply retry (Kafka's RetriableException subclasses).

@@ -105,7 +105,8 @@ public final class LogManager: Sendable {
 
     public var allLogs: [PartitionLog] { state.withLock { Array($0.logs.values) } }
 
-    /// Opens the partition's log, recovering it if the last shutdown was not clean, or creates it.
+    /// Opens the partition's log, recovering it if the last shutdown was not clean, or creates it, and makes this
+    /// broker its leader in a new leader epoch (see ``PartitionLog/becomeLeader()``).
     @discardableResult
     public func openLog(topic: String, partition: Int32, config: LogConfig) throws(StorageError) -> PartitionLog {
         let key = OffsetCheckpoint.Key(topic: topic, partition: partition)
@@ -125,6 +126,8 @@ public final class LogManager: Sendable {
                     "logEndOffset": "\(report.logEndOffset)",
                 ])
             }
+            // This broker is the only replica: every open (a start, a new partition) is a new leadership.
+            try log.becomeLeader()
             state.logs[key] = log
             return log
         }

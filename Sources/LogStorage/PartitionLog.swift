@@ -99,7 +99,7 @@ public final class PartitionLog: Sendable {
     public let directory: String
     /// The health of the log directory this log lives in (shared by its logs).
     public let health: LogDirectoryHealth
-    private let core: Mutex<LogCore>
+    let core: Mutex<LogCore>
 
     init(topic: String, partition: Int32, directory: String, health: LogDirectoryHealth, core: consuming sending LogCore) {
         self.topic = topic
@@ -133,7 +133,7 @@ public final class PartitionLog: Sendable {
     }
 
     /// Runs a writing step under the lock, through the directory's health (see the type's documentation).
-    private func writing<T: Sendable>(_ body: @Sendable (LogCore) throws(StorageError) -> T) throws(StorageError) -> T {
+    func writing<T: Sendable>(_ body: @Sendable (LogCore) throws(StorageError) -> T) throws(StorageError) -> T {
         try core.withLock { (core) throws(StorageError) -> T in
             try health.writing { () throws(StorageError) -> T in try body(core) }
         }
@@ -142,12 +142,13 @@ public final class PartitionLog: Sendable {
     /// Validates and appends the record batches in `records` (one or more, back to back), assigning offsets.
     /// Nothing is written if any batch is invalid, too large, or refused by the idempotence checks.
     ///
+    /// - Parameter leaderEpoch: the epoch stamped on the batches; the log's current one (``leaderEpoch``) when nil.
     /// - Parameter checkRecords: also walk the records of uncompressed batches (Kafka's INVALID_RECORD checks).
     /// - Parameter verify: runs under the log's lock once the batches are validated and before anything is written;
     ///   throwing refuses them. The broker checks transactional batches against the transaction coordinator here, so
     ///   that a transaction cannot end (its marker written) between the check and the append.
     public func append(
-        _ records: ByteBuffer, leaderEpoch: Int32 = 0, checkRecords: Bool = true,
+        _ records: ByteBuffer, leaderEpoch: Int32? = nil, checkRecords: Bool = true,
         verify: (@Sendable ([RecordBatchHeader]) throws(StorageError) -> Void)? = nil
     ) throws(StorageError) -> AppendResult {
         try writing { (core) throws(StorageError) -> AppendResult in
@@ -341,6 +342,8 @@ final class LogCore {
     private(set) var logStartOffset: Int64
     private(set) var recoveryPoint: Int64
     var producerState = ProducerStateManager()
+    /// Which leader epoch wrote which offsets, mirrored in the `leader-epoch-checkpoint` file.
+    var leaderEpochs = LeaderEpochCache()
     private var unflushedMessages: Int64 = 0
     private var lastFlushMs: Int64
     private var isClosed = false
@@ -371,7 +374,7 @@ final class LogCore {
     }
     var sizeInBytes: Int { segments.reduce(0) { $0 + $1.size } }
 
-    private func ensureOpen() throws(StorageError) {
+    func ensureOpen() throws(StorageError) {
         if isClosed { throw .closed(name) }
     }
 
@@ -483,6 +486,7 @@ final class LogCore {
         let core = LogCore(name: name, directory: directory, config: config, clock: clock, logger: logger,
                            fileSystem: fileSystem, segments: segments, logStartOffset: start, recoveryPoint: recovered)
         try core.loadProducerState(rebuildingTransactionsFrom: rebuildTransactionsFrom)
+        try core.loadLeaderEpochs()
         report.segmentCount = segments.count
         report.logEndOffset = end
         return (core, report)
@@ -563,7 +567,7 @@ final class LogCore {
     // MARK: Appending
 
     func append(
-        _ records: ByteBuffer, leaderEpoch: Int32, checkRecords: Bool, verify: (@Sendable ([RecordBatchHeader]) throws(StorageError) -> Void)?
+        _ records: ByteBuffer, leaderEpoch: Int32?, checkRecords: Bool, verify: (@Sendable ([RecordBatchHeader]) throws(StorageError) -> Void)?
     ) throws(StorageError) -> AppendResult {
         try ensureOpen()
         let headers: [RecordBatchHeader]
@@ -596,6 +600,8 @@ final class LogCore {
 
         let now = clock.wallClockMs()
         let appendTime = config.timestampType == .logAppendTime ? now : -1
+        let leaderEpoch = leaderEpoch ?? currentLeaderEpoch
+        try assignLeaderEpoch(leaderEpoch, startOffset: logEndOffset)
         var next = logEndOffset
         var assigned: [RecordBatchHeader] = []
         assigned.reserveCapacity(headers.count)
@@ -688,7 +694,12 @@ final class LogCore {
             try roll(at: offset, nowMs: now)
         }
         header.baseOffset = offset
+        header.partitionLeaderEpoch = currentLeaderEpoch
+        try assignLeaderEpoch(header.partitionLeaderEpoch, startOffset: offset)
         batch.setInteger(offset, at: batch.readerIndex + RecordBatchHeader.baseOffsetPosition, endianness: .big)
+        // Outside the CRC, like the base offset.
+        batch.setInteger(header.partitionLeaderEpoch, at: batch.readerIndex + RecordBatchHeader.partitionLeaderEpochPosition,
+                         endianness: .big)
         try batch.withUnsafeMutableReadableBytes { (bytes) throws(StorageError) in
             vectors.removeAll(keepingCapacity: true)
             vectors.append(iovec(iov_base: bytes.baseAddress!, iov_len: bytes.count))
@@ -811,6 +822,7 @@ final class LogCore {
         if offset > logStartOffset {
             logStartOffset = offset
             try deleteSegments(while: { segment, next in (next?.baseOffset ?? segment.nextOffset) <= self.logStartOffset && next != nil })
+            try leaderEpochsFollowLogStart()
         }
         return logStartOffset
     }
@@ -855,6 +867,7 @@ final class LogCore {
         if count > 0 {
             producerState.truncateHead(below: logStartOffset)
             try io { () throws(FileSystemError) in try fileSystem.syncDirectory(directory) }
+            try leaderEpochsFollowLogStart()
         }
         return count
     }

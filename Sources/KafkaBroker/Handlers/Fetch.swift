@@ -16,8 +16,11 @@ import Synchronization
 // overlapping the returned batches, whose records the client drops; the bytes are the same file regions, so both
 // isolation levels stay zero-copy. Every partition reports its real last stable offset.
 //
-// Fetch sessions (v7+) are not created: SessionId 0 tells clients to keep sending full requests, which is legal.
-// v13+ address topics by id only; an unknown id is UNKNOWN_TOPIC_ID.
+// Fetch sessions (v7+, KIP-227): see FetchSessionCache and FetchSessions.swift. v13+ address topics by id only; an
+// unknown id is UNKNOWN_TOPIC_ID. CurrentLeaderEpoch (v9+) is checked per partition (FENCED_LEADER_EPOCH /
+// UNKNOWN_LEADER_EPOCH). LastFetchedEpoch (v12+) is not checked and the tagged DivergingEpoch is never sent: only
+// followers send LastFetchedEpoch (librdkafka and the Java consumer send -1 and validate their position with
+// OffsetForLeaderEpoch instead), and this broker has no followers.
 extension Broker {
     struct FetchTarget: Sendable {
         var name: String
@@ -38,44 +41,49 @@ extension Broker {
     }
 
     func handleFetch(_ request: FetchRequest, _ context: RequestContext) -> RequestOutcome {
-        if context.version >= 7 && request.sessionId != 0 {
-            // No session was ever handed out, so every session id is unknown.
-            return context.respond(FetchResponse(throttleTimeMs: 0, errorCode: ErrorCode.fetchSessionIdNotFound.rawValue,
-                                                 sessionId: 0, responses: []))
+        let (session, fetchTopics) = fetchSessionContext(request, version: context.version)
+        if case .error(let code) = session {
+            return context.respond(FetchResponse(throttleTimeMs: 0, errorCode: code.rawValue, sessionId: 0, responses: []))
         }
-        let plan = fetchPlan(request, version: context.version, context: context)
+        var toRead = request
+        toRead.topics = fetchTopics
+        let plan = fetchPlan(toRead, version: context.version, context: context)
+        /// The answer as sent: what the session caches and the incremental response carries is decided here, once.
+        let answer = { @Sendable [self] (response: FetchResponse) -> [IOData] in
+            context.frame(completeFetchSession(response, context: session, request: request, version: context.version))
+        }
         let first = evaluateFetch(plan)
         let waitable = plan.topics.flatMap(\.targets).filter { $0.log != nil && $0.error == .none }
         if request.maxWaitMs <= 0 || first.bytes >= plan.minBytes || first.hasError || waitable.isEmpty {
-            return context.respond(first.response)
+            return .response(answer(first.response))
         }
         let parked = ParkedFetch(promise: context.eventLoop.makePromise(of: [IOData].self))
         let keys = waitable.map { FetchPurgatory.Key(topic: $0.name, partition: $0.partition) }
         let timeout = context.eventLoop.scheduleTask(in: .milliseconds(Int64(request.maxWaitMs))) { [self] in
             if let id = parked.watchId { purgatory.cancel(id) }
-            parked.complete(context.frame(evaluateFetch(plan).response))
+            parked.complete { answer(evaluateFetch(plan).response) }
         }
         parked.setTimeout(timeout)
-        park(parked, plan: plan, keys: keys, context: context)
+        park(parked, plan: plan, keys: keys, answer: answer)
         return .deferred(parked.promise.futureResult)
     }
 
     /// Watches the partitions; on every wake, answers if MinBytes is now met, else watches again.
-    private func park(_ parked: ParkedFetch, plan: FetchPlan, keys: [FetchPurgatory.Key], context: RequestContext) {
+    private func park(_ parked: ParkedFetch, plan: FetchPlan, keys: [FetchPurgatory.Key], answer: @escaping @Sendable (FetchResponse) -> [IOData]) {
         guard !parked.isDone else { return }
         let id = purgatory.watch(keys) { [self] in
             let result = evaluateFetch(plan)
             if result.bytes >= plan.minBytes || result.hasError {
-                parked.complete(context.frame(result.response))
+                parked.complete { answer(result.response) }
             } else {
-                park(parked, plan: plan, keys: keys, context: context)
+                park(parked, plan: plan, keys: keys, answer: answer)
             }
         }
         parked.watchId = id
         // Data may have arrived between the first read and the watch: look once more.
         let recheck = evaluateFetch(plan)
         if recheck.bytes >= plan.minBytes && purgatory.cancel(id) {
-            parked.complete(context.frame(recheck.response))
+            parked.complete { answer(recheck.response) }
         }
     }
 
@@ -94,7 +102,8 @@ extension Broker {
             let targets = requested.partitions.map { partition in
                 let log = authorized ? topic?.log(partition.partition) : nil
                 let error: ErrorCode = !authorized ? .topicAuthorizationFailed
-                    : topic == nil ? missing : (log == nil ? .unknownTopicOrPartition : .none)
+                    : topic == nil ? missing
+                    : log.map { Self.checkCurrentLeaderEpoch(partition.currentLeaderEpoch, of: $0) } ?? .unknownTopicOrPartition
                 return FetchTarget(
                     name: name, topicId: requested.topicId, partition: partition.partition, fetchOffset: partition.fetchOffset,
                     partitionMaxBytes: Int(max(partition.partitionMaxBytes, 0)), log: log, error: error)
@@ -166,7 +175,9 @@ final class ParkedFetch: Sendable {
         state.withLock { $0.timeout = task }
     }
 
-    func complete(_ parts: [IOData]) {
+    /// Builds the answer and sends it, unless it was already completed (then `build` does not run: a session is
+    /// updated only by the answer actually sent).
+    func complete(_ build: () -> [IOData]) {
         let timeout = state.withLock { state -> Scheduled<Void>?? in
             if state.done { return .none }
             state.done = true
@@ -174,6 +185,6 @@ final class ParkedFetch: Sendable {
         }
         guard case .some(let task) = timeout else { return }
         task?.cancel()
-        promise.succeed(parts)
+        promise.succeed(build())
     }
 }

@@ -91,7 +91,7 @@ extension Broker {
         MetadataResponse.MetadataResponseTopic(
             errorCode: 0, name: topic.name, topicId: topic.id, isInternal: false,
             partitions: (0..<topic.partitionCount).map { partition in
-                .init(errorCode: 0, partitionIndex: partition, leaderId: nodeId, leaderEpoch: 0,
+                .init(errorCode: 0, partitionIndex: partition, leaderId: nodeId, leaderEpoch: topic.log(partition)?.leaderEpoch ?? 0,
                       replicaNodes: [nodeId], isrNodes: [nodeId], offlineReplicas: [])
             },
             topicAuthorizedOperations: includeOperations

@@ -110,7 +110,7 @@ extension Broker {
             return failure(context.version >= 8 ? .invalidRecord : .corruptMessage, "the request carries no record batch")
         }
         do {
-            let result = try log.append(records, leaderEpoch: 0, verify: transactionCheck(request.transactionalId, topicName, data.index))
+            let result = try log.append(records, verify: transactionCheck(request.transactionalId, topicName, data.index))
             return Response(index: data.index, errorCode: 0, baseOffset: result.baseOffset,
                             logAppendTimeMs: result.logAppendTimeMs, logStartOffset: result.logStartOffset)
         } catch {

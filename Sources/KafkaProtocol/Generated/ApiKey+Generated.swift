@@ -21,6 +21,7 @@ extension ApiKey {
     public static let deleteTopics = ApiKey(rawValue: 20)
     public static let deleteRecords = ApiKey(rawValue: 21)
     public static let initProducerId = ApiKey(rawValue: 22)
+    public static let offsetForLeaderEpoch = ApiKey(rawValue: 23)
     public static let addPartitionsToTxn = ApiKey(rawValue: 24)
     public static let addOffsetsToTxn = ApiKey(rawValue: 25)
     public static let endTxn = ApiKey(rawValue: 26)
@@ -60,6 +61,7 @@ extension ApiKey {
         20: ApiSchema(name: "DeleteTopics", versions: 1...6, firstFlexibleVersion: 4),
         21: ApiSchema(name: "DeleteRecords", versions: 0...2, firstFlexibleVersion: 2),
         22: ApiSchema(name: "InitProducerId", versions: 0...5, firstFlexibleVersion: 2),
+        23: ApiSchema(name: "OffsetForLeaderEpoch", versions: 0...4, firstFlexibleVersion: 4),
         24: ApiSchema(name: "AddPartitionsToTxn", versions: 0...3, firstFlexibleVersion: 3),
         25: ApiSchema(name: "AddOffsetsToTxn", versions: 0...4, firstFlexibleVersion: 3),
         26: ApiSchema(name: "EndTxn", versions: 0...4, firstFlexibleVersion: 3),
@@ -101,6 +103,7 @@ extension ApiKey {
         20: DeleteTopicsRequest.self,
         21: DeleteRecordsRequest.self,
         22: InitProducerIdRequest.self,
+        23: OffsetForLeaderEpochRequest.self,
         24: AddPartitionsToTxnRequest.self,
         25: AddOffsetsToTxnRequest.self,
         26: EndTxnRequest.self,

@@ -46,6 +46,7 @@ struct GeneratedAPI: Sendable, CustomStringConvertible {
         GeneratedAPI(DeleteTopicsRequest.self),
         GeneratedAPI(DeleteRecordsRequest.self),
         GeneratedAPI(InitProducerIdRequest.self),
+        GeneratedAPI(OffsetForLeaderEpochRequest.self),
         GeneratedAPI(AddPartitionsToTxnRequest.self),
         GeneratedAPI(AddOffsetsToTxnRequest.self),
         GeneratedAPI(EndTxnRequest.self),
