@@ -41,9 +41,9 @@ struct LeaderEpochCheckpoint {
         try io { () throws(FileSystemError) in try fileSystem.writeFileAtomically(path, contents: Self.encode(entries)) }
     }
 
-    /// nil when the file is missing or damaged.
-    func read() -> [LeaderEpochCache.Entry]? {
-        guard fileSystem.exists(path), let bytes = try? fileSystem.readFile(path) else { return nil }
-        return Self.decode(bytes)
+    /// nil when the file is missing or damaged; an unreadable one (an I/O error) fails the log's open like any other.
+    func read() throws(StorageError) -> [LeaderEpochCache.Entry]? {
+        guard fileSystem.exists(path) else { return nil }
+        return Self.decode(try io { () throws(FileSystemError) in try fileSystem.readFile(path) })
     }
 }

@@ -66,7 +66,7 @@ extension LogCore {
     /// (data older than its first entry, or a last batch of an epoch it does not place there), is rebuilt from the
     /// batches' partitionLeaderEpoch, as Kafka does when the checkpoint is lost.
     func loadLeaderEpochs() throws(StorageError) {
-        let stored = leaderEpochCheckpoint.read()
+        let stored = try leaderEpochCheckpoint.read()
         var cache = LeaderEpochCache(entries: stored ?? [])
         cache.truncateFromEnd(endOffset: logEndOffset)
         cache.truncateFromStart(startOffset: logStartOffset)

@@ -718,3 +718,73 @@ def close_sockets(sockets):
             sock.close()
         except OSError:
             pass
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Raw requests for leader epochs and fetch sessions (test_leader_epochs.py, test_fetch_sessions.py).
+
+def metadata_v7_leader_epochs(address, topic):
+    """{partition: (error, leader_epoch)} from Metadata v7."""
+    with RawConnection(address) as conn:
+        payload = conn.request(3, 7, 1, array([string(topic)]) + i8(0))
+    r = Reader(payload)
+    r.i32(), r.i32()
+    r.array(lambda rd: (rd.i32(), rd.string(), rd.i32(), rd.string()))
+    r.string(), r.i32()
+
+    def partition(rd):
+        error, index, _leader, epoch = rd.i16(), rd.i32(), rd.i32(), rd.i32()
+        rd.array(lambda x: x.i32()), rd.array(lambda x: x.i32()), rd.array(lambda x: x.i32())
+        return index, (error, epoch)
+
+    topics = r.array(lambda rd: (rd.i16(), rd.string(), rd.i8(), rd.array(partition)))
+    return dict(topics[0][3])
+
+
+def offset_for_leader_epoch_v2(conn, topic, partitions, correlation_id=1):
+    """OffsetForLeaderEpoch v2; `partitions` = [(partition, current_leader_epoch, leader_epoch)].
+    Returns {partition: (error, leader_epoch, end_offset)}."""
+    body = array([string(topic) + array([i32(p) + i32(current) + i32(epoch) for p, current, epoch in partitions])])
+    r = Reader(conn.request(23, 2, correlation_id, body))
+    assert r.i32() == correlation_id
+    r.i32()
+    topics = r.array(lambda rd: (rd.string(), rd.array(lambda x: (x.i16(), x.i32(), x.i32(), x.i64()))))
+    return {p: (error, epoch, end) for error, p, epoch, end in topics[0][1]}
+
+
+def list_offsets_v4(conn, topic, partition, timestamp, current_leader_epoch=-1, correlation_id=1):
+    """ListOffsets v4 for one partition: (error, offset, leader_epoch)."""
+    body = i32(-1) + i8(0) + array([string(topic) + array([i32(partition) + i32(current_leader_epoch) + i64(timestamp)])])
+    r = Reader(conn.request(2, 4, correlation_id, body))
+    assert r.i32() == correlation_id
+    r.i32()
+    topics = r.array(lambda rd: (rd.string(), rd.array(lambda x: (x.i32(), x.i16(), x.i64(), x.i64(), x.i32()))))
+    _, error, _ts, offset, epoch = topics[0][1][0]
+    return error, offset, epoch
+
+
+def fetch_v11(conn, topics, session_id=0, session_epoch=-1, forgotten=(), max_wait_ms=0, min_bytes=1,
+              correlation_id=1):
+    """Fetch v11 (the last version naming topics, with sessions and CurrentLeaderEpoch).
+    `topics` = {topic: [(partition, fetch_offset, current_leader_epoch)]}, `forgotten` = [(topic, [partitions])].
+    Returns (error, session_id, {(topic, partition): {"error", "high_watermark", "records"}})."""
+    body = (i32(-1) + i32(max_wait_ms) + i32(min_bytes) + i32(1 << 20) + i8(0) + i32(session_id) + i32(session_epoch)
+            + array([string(t) + array([i32(p) + i32(epoch) + i64(offset) + i64(-1) + i32(1 << 20)
+                                        for p, offset, epoch in parts]) for t, parts in topics.items()])
+            + array([string(t) + array([i32(p) for p in parts]) for t, parts in forgotten])
+            + string(""))
+    r = Reader(conn.request(1, 11, correlation_id, body))
+    assert r.i32() == correlation_id
+    r.i32()
+    error, session = r.i16(), r.i32()
+
+    def part(rd):
+        index, perror, hw = rd.i32(), rd.i16(), rd.i64()
+        rd.i64(), rd.i64(), rd.array(lambda x: (x.i64(), x.i64())), rd.i32()
+        return index, {"error": perror, "high_watermark": hw, "records": rd.bytes() or b""}
+
+    result = {}
+    for name, parts in r.array(lambda rd: (rd.string(), rd.array(part))):
+        for index, data in parts:
+            result[(name, index)] = data
+    return error, session, result

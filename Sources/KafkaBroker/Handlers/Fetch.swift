@@ -43,6 +43,10 @@ extension Broker {
     func handleFetch(_ request: FetchRequest, _ context: RequestContext) -> RequestOutcome {
         let (session, fetchTopics) = fetchSessionContext(request, version: context.version)
         if case .error(let code) = session {
+            logger.debug("fetch session error", metadata: [
+                "error": "\(code)", "sessionId": "\(request.sessionId)", "epoch": "\(request.sessionEpoch)",
+                "client": "\(context.header.clientId ?? "")",
+            ])
             return context.respond(FetchResponse(throttleTimeMs: 0, errorCode: code.rawValue, sessionId: 0, responses: []))
         }
         var toRead = request
@@ -50,7 +54,8 @@ extension Broker {
         let plan = fetchPlan(toRead, version: context.version, context: context)
         /// The answer as sent: what the session caches and the incremental response carries is decided here, once.
         let answer = { @Sendable [self] (response: FetchResponse) -> [IOData] in
-            context.frame(completeFetchSession(response, context: session, request: request, version: context.version))
+            context.frame(completeFetchSession(response, context: session, request: request, version: context.version,
+                                               clientId: context.header.clientId ?? ""))
         }
         let first = evaluateFetch(plan)
         let waitable = plan.topics.flatMap(\.targets).filter { $0.log != nil && $0.error == .none }

@@ -41,7 +41,7 @@ extension Broker {
 
     /// The response to send for `response` (every partition read) under `context`, updating the session cache.
     func completeFetchSession(
-        _ response: FetchResponse, context: FetchSessionCache.Context, request: FetchRequest, version: Int16
+        _ response: FetchResponse, context: FetchSessionCache.Context, request: FetchRequest, version: Int16, clientId: String
     ) -> FetchResponse {
         let usesTopicIds = version >= 13
         func answered() -> [FetchSessionCache.Answered] {
@@ -66,6 +66,9 @@ extension Broker {
                 $0.completeFull(requested: requested, answered: answers, usesTopicIds: usesTopicIds,
                                 privileged: request.replicaId >= 0 && version <= 14, nowMs: now)
             }
+            logger.debug("fetch session opened", metadata: [
+                "sessionId": "\(response.sessionId)", "partitions": "\(requested.count)", "client": "\(clientId)",
+            ])
         case .incremental(let id, let epoch, _):
             let answers = answered()
             guard let keep = fetchSessions.withLock({ $0.completeIncremental(sessionId: id, epoch: epoch, answered: answers) }) else {
