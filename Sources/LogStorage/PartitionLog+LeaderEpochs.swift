@@ -61,14 +61,16 @@ extension LogCore {
         leaderEpochs = updated
     }
 
-    /// Loads the checkpoint, cut to the recovered log (entries past the log end went with a torn tail, those below the
-    /// log start with deleted segments). A missing or damaged file, or one that does not describe the batches on disk
+    /// Loads the checkpoint, cut to the recovered log (entries below the log start went with deleted segments). A missing or damaged file, or one that does not describe the batches on disk
     /// (data older than its first entry, or a last batch of an epoch it does not place there), is rebuilt from the
     /// batches' partitionLeaderEpoch, as Kafka does when the checkpoint is lost.
     func loadLeaderEpochs() throws(StorageError) {
         let stored = try leaderEpochCheckpoint.read()
         var cache = LeaderEpochCache(entries: stored ?? [])
-        cache.truncateFromEnd(endOffset: logEndOffset)
+        // Entries past the log end went with a torn tail. One starting exactly at the log end stays (unlike Kafka,
+        // which keeps the current epoch in its controller): a leadership that wrote nothing still counts, or a quiet
+        // partition would reuse its epoch after the next start.
+        cache.truncateFromEnd(endOffset: logEndOffset + 1)
         cache.truncateFromStart(startOffset: logStartOffset)
         let last = try lastBatch()
         if stored == nil || !leaderEpochs(cache, describe: last) {

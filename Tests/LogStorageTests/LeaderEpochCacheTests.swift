@@ -124,3 +124,19 @@ import Testing
         }
     }
 }
+
+extension LeaderEpochCacheTests {
+    @Test func aQuietPartitionStillMovesToANewEpochEveryStart() throws {
+        try withTemporaryDirectory { dir in
+            for expected in Int32(0)...3 {
+                let (log, _) = try openLog(dir, clean: true)
+                #expect(try log.becomeLeader() == expected)
+                try log.close()
+            }
+            let (log, _) = try openLog(dir, clean: true)
+            #expect(log.leaderEpochEntries == [Entry(epoch: 3, startOffset: 0)])
+            #expect(log.endOffset(forEpoch: 1) == (1, 0))
+            try log.close()
+        }
+    }
+}
