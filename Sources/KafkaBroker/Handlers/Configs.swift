@@ -83,6 +83,8 @@ extension Broker {
             ("log.retention.check.interval.ms", "\(config.logRetentionCheckIntervalMs)", 5),
             ("num.io.threads", "\(config.ioThreads)", 3),
             ("producer.id.expiration.ms", "\(config.producerIdExpirationMs)", 3),
+            ("max.incremental.fetch.session.cache.slots", "\(config.maxIncrementalFetchSessionCacheSlots)", 3),
+            ("min.incremental.fetch.session.eviction.ms", "\(config.minIncrementalFetchSessionEvictionMs)", 3),
             ("transaction.max.timeout.ms", "\(config.transactionMaxTimeoutMs)", 3),
             ("transactional.id.expiration.ms", "\(config.transactionalIdExpirationMs)", 3),
             ("listener.security.protocol.map",
