@@ -82,6 +82,12 @@ public actor KafkaConsumer {
     /// position, past batches the caller never sees (transaction markers, aborted transactions).
     private var bufferedCounts: [TopicPartition: Int] = [:]
     private var inFlight: [Int32: Task<FetchResult, any Error>] = [:]
+    /// Incremental fetch sessions per broker (KIP-227), with the request each in-flight fetch sent.
+    private var fetchSessions: [Int32: FetchSessionHandler] = [:]
+    private var sessionRequests: [Int32: FetchSessionHandler.Request] = [:]
+
+    /// The fetch session id held with each broker (0: none), for tests.
+    var fetchSessionIds: [Int32: Int32] { fetchSessions.mapValues(\.sessionId) }
     private var memberId = ""
     private var generationId: Int32 = -1
     private var needsJoin = false
@@ -98,6 +104,9 @@ public actor KafkaConsumer {
         var nextPositions: [TopicPartition: Int64]
         var resets: [TopicPartition]
         var staleLeader: Bool
+        /// The top-level error and session id of the answer (0/0 without sessions).
+        var sessionError: Int16 = 0
+        var sessionId: Int32 = 0
     }
 
     public init(client: KafkaClient, config: ConsumerConfig = ConsumerConfig()) {
@@ -329,6 +338,9 @@ public actor KafkaConsumer {
             }
         }
         for task in inFlight.values { task.cancel() }
+        // A cancelled fetch may or may not have reached its broker: those sessions start over with a full fetch.
+        for leader in inFlight.keys { fetchSessions[leader]?.handleError() }
+        sessionRequests = [:]
         inFlight = [:]
         buffered = []
         bufferedCounts = [:]
@@ -354,8 +366,14 @@ public actor KafkaConsumer {
             let topicIds = Dictionary(uniqueKeysWithValues: Set(partitions.map(\.topic)).map { ($0, metadata[$0]?.id ?? .zero) })
             let client = self.client
             let config = self.config
+            let session = fetchSessions[leader, default: FetchSessionHandler()].build(Dictionary(uniqueKeysWithValues: positions.map {
+                ($0.0, FetchSessionHandler.PartitionState(fetchOffset: $0.1, maxBytes: config.maxPartitionFetchBytes,
+                                                          topicId: topicIds[$0.0.topic] ?? .zero))
+            }))
+            sessionRequests[leader] = session
             inFlight[leader] = Task {
-                try await Self.fetch(client: client, leader: leader, positions: positions, topicIds: topicIds, config: config)
+                try await Self.fetch(client: client, leader: leader, positions: positions, topicIds: topicIds, session: session,
+                                     config: config)
             }
         }
         return byLeader[-1] ?? []
@@ -378,15 +396,21 @@ public actor KafkaConsumer {
         } catch let error as KafkaClientError where error.isPermissionFailure {
             // Retrying cannot help: the credentials or the ACLs must change.
             inFlight[leader] = nil
+            fetchSessions[leader]?.handleError()
             throw error
         } catch {
             inFlight[leader] = nil
+            fetchSessions[leader]?.handleError()
             await client.discard(node: leader)
             _ = try? await client.refreshMetadata(topics: Array(Set(fetchPositions.keys.map(\.topic))))
             try await client.time.sleep(milliseconds: 100)
             return
         }
         inFlight[leader] = nil
+        if let request = sessionRequests.removeValue(forKey: leader),
+           fetchSessions[leader]?.handleResponse(to: request, errorCode: result.sessionError, responseSessionId: result.sessionId) == false {
+            return  // a session error: the next fetch is full
+        }
         for (partition, next) in result.nextPositions where fetchPositions[partition] != nil {
             fetchPositions[partition] = next
         }
@@ -422,29 +446,45 @@ public actor KafkaConsumer {
         }
     }
 
+    /// One Fetch to `leader` for `positions` (every partition read from it): through the incremental `session` when the
+    /// broker speaks Fetch v7+, else in full without a session.
     private static func fetch(
-        client: KafkaClient, leader: Int32, positions: [(TopicPartition, Int64)], topicIds: [String: KafkaUUID], config: ConsumerConfig
+        client: KafkaClient, leader: Int32, positions: [(TopicPartition, Int64)], topicIds: [String: KafkaUUID],
+        session: FetchSessionHandler.Request, config: ConsumerConfig
     ) async throws -> FetchResult {
         let connection = try await client.connection(toNode: leader)
         let version = try connection.version(for: FetchRequest.self)
-        let byTopic = Dictionary(grouping: positions, by: { $0.0.topic })
+        let usesSession = version >= 7
+        let listed = usesSession ? session.partitions.map { ($0.0, $0.1.fetchOffset) } : positions
+        let byTopic = Dictionary(grouping: listed, by: { $0.0.topic })
+        let forgotten = usesSession ? Dictionary(grouping: session.forgotten, by: { $0.0.topic }) : [:]
         let request = FetchRequest(
             replicaId: -1, maxWaitMs: config.fetchMaxWaitMs, minBytes: config.fetchMinBytes, maxBytes: config.fetchMaxBytes,
-            isolationLevel: config.isolationLevel.wireValue, sessionId: 0, sessionEpoch: -1,
+            isolationLevel: config.isolationLevel.wireValue, sessionId: usesSession ? session.sessionId : 0,
+            sessionEpoch: usesSession ? session.epoch : -1,
             topics: byTopic.keys.sorted().map { topic in
                 .init(topic: topic, topicId: topicIds[topic] ?? .zero, partitions: byTopic[topic]!.map {
                     .init(partition: $0.0.partition, currentLeaderEpoch: -1, fetchOffset: $0.1, lastFetchedEpoch: -1,
                           logStartOffset: -1, partitionMaxBytes: config.maxPartitionFetchBytes)
                 })
+            },
+            forgottenTopicsData: forgotten.keys.sorted().map { topic in
+                .init(topic: topic, topicId: forgotten[topic]![0].1, partitions: forgotten[topic]!.map(\.0.partition))
             })
         let response = try await connection.send(request, version: version,
                                                  timeout: .milliseconds(Int64(config.fetchMaxWaitMs) + 30_000))
-        if response.errorCode != 0 {
-            throw KafkaClientError.broker(ErrorCode(rawValue: response.errorCode), message: "fetch failed")
+        switch ErrorCode(rawValue: response.errorCode) {
+        case .none:
+            break
+        case .fetchSessionIdNotFound, .invalidFetchSessionEpoch, .fetchSessionTopicIdError:
+            return FetchResult(records: [], nextPositions: [:], resets: [], staleLeader: false, sessionError: response.errorCode)
+        case let error:
+            throw KafkaClientError.broker(error, message: "fetch failed")
         }
         let nameById = Dictionary(topicIds.map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
         let wanted = Dictionary(positions, uniquingKeysWith: { a, _ in a })
-        var result = FetchResult(records: [], nextPositions: [:], resets: [], staleLeader: false)
+        var result = FetchResult(records: [], nextPositions: [:], resets: [], staleLeader: false,
+                                 sessionId: usesSession ? response.sessionId : 0)
         for topic in response.responses {
             let name = version >= 13 ? nameById[topic.topicId] ?? topic.topic : topic.topic
             for data in topic.partitions {

@@ -72,6 +72,9 @@ import Testing
                 }
             }
             #expect(Set(values) == Set((0..<30).map { "v\($0)" }))
+            // The consumer read through an incremental fetch session (KIP-227) with the broker.
+            let sessions = await consumer.fetchSessionIds
+            #expect(sessions.count == 1 && sessions.values.allSatisfy { $0 != 0 })
             await consumer.close()
             try await client.deleteTopic("orders")
             await #expect(throws: KafkaClientError.self) { try await client.deleteTopic("orders") }
