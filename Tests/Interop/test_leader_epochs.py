@@ -136,3 +136,7 @@ def test_consumer_validates_its_position_across_a_restart(start_broker, client):
     assert sorted(v for _, _, v in got) == sorted([f"before-{i}" for i in range(10)] + [f"after-{i}" for i in range(10)])
     asked = [line for line in server.log().splitlines() if "OffsetForLeaderEpoch" in line and f"client={client_id}" in line]
     assert asked, f"{client} never validated its position with OffsetForLeaderEpoch:\n{u.log_excerpt(server, 'Epoch|epoch')}"
+    if client == "kafka-python":
+        # Its fetch session died with the broker: the next incremental fetch is refused and it opens a new one.
+        opened = [line for line in server.log().splitlines() if "fetch session opened" in line and f"client={client_id}" in line]
+        assert len(opened) >= 1, u.log_excerpt(server, "session")
