@@ -80,16 +80,24 @@ def test_epoch_per_start_end_offsets_and_fencing(start_broker):
     assert text == "0\n3\n0 0\n1 5\n2 8\n", text
 
 
-def consume_confluent(address, topic, client_id):
+def consume_confluent(address, topic, client_id, group=False):
+    """assign() from the beginning, or (group) a group member committing after every batch: after the restart it
+    resumes from offsets committed with the old leader epoch."""
     from confluent_kafka import Consumer, TopicPartition, OFFSET_BEGINNING
     consumer = Consumer({"bootstrap.servers": address, "group.id": u.uniq("g"), "client.id": client_id,
                          "enable.auto.commit": False, "fetch.wait.max.ms": 100, "reconnect.backoff.max.ms": 500,
-                         "topic.metadata.refresh.interval.ms": 1000})
-    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in (0, 1)])
+                         "topic.metadata.refresh.interval.ms": 1000, "auto.offset.reset": "earliest",
+                         "session.timeout.ms": 6000, "heartbeat.interval.ms": 500})
+    if group:
+        consumer.subscribe([topic])
+    else:
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in (0, 1)])
 
     def poll():
-        msgs = consumer.consume(num_messages=100, timeout=0.2)
-        return [(m.partition(), m.offset(), m.value().decode()) for m in msgs if m.error() is None]
+        msgs = [m for m in consumer.consume(num_messages=100, timeout=0.2) if m.error() is None]
+        if group and msgs:
+            consumer.commit(asynchronous=False)
+        return [(m.partition(), m.offset(), m.value().decode()) for m in msgs]
     return poll, consumer.close
 
 
@@ -107,7 +115,7 @@ def consume_kafka_python(address, topic, client_id):
     return poll, consumer.close
 
 
-@pytest.mark.parametrize("client", ["confluent-kafka", "kafka-python"])
+@pytest.mark.parametrize("client", ["confluent-kafka", "confluent-kafka-group", "kafka-python"])
 def test_consumer_validates_its_position_across_a_restart(start_broker, client):
     """The consumer reads, the broker restarts (new leader epoch), more records arrive: the client learns the new
     epoch, asks OffsetForLeaderEpoch for the epoch of its last record (answered with the offset where the new epoch
@@ -117,7 +125,10 @@ def test_consumer_validates_its_position_across_a_restart(start_broker, client):
     u.kp_create_topic(server.address, topic, partitions=2)
     produce(server.address, topic, [f"before-{i}" for i in range(5)], 0)
     produce(server.address, topic, [f"before-{i}" for i in range(5, 10)], 1)
-    poll, close = (consume_confluent if client == "confluent-kafka" else consume_kafka_python)(server.address, topic, client_id)
+    if client.startswith("confluent-kafka"):
+        poll, close = consume_confluent(server.address, topic, client_id, group=client.endswith("group"))
+    else:
+        poll, close = consume_kafka_python(server.address, topic, client_id)
     try:
         got = []
         u.wait_until(lambda: got.extend(poll()) or len(got) >= 10, timeout=20, message="first 10 records")
@@ -135,7 +146,11 @@ def test_consumer_validates_its_position_across_a_restart(start_broker, client):
     assert sorted(keys) == sorted([(p, o) for p in (0, 1) for o in range(10)])
     assert sorted(v for _, _, v in got) == sorted([f"before-{i}" for i in range(10)] + [f"after-{i}" for i in range(10)])
     asked = [line for line in server.log().splitlines() if "OffsetForLeaderEpoch" in line and f"client={client_id}" in line]
-    assert asked, f"{client} never validated its position with OffsetForLeaderEpoch:\n{u.log_excerpt(server, 'Epoch|epoch')}"
+    # librdkafka validates a group member's position when it notices the epoch change while it holds a position; when
+    # its rejoin after the restart comes first, it resumes from the committed offset without asking (both orders were
+    # seen), so for the group member only the delivery is checked.
+    if not client.endswith("group"):
+        assert asked, f"{client} never validated its position with OffsetForLeaderEpoch:\n{u.log_excerpt(server, 'Epoch')}"
     if client == "kafka-python":
         # Its fetch session died with the broker: the next incremental fetch is refused and it opens a new one.
         opened = [line for line in server.log().splitlines() if "fetch session opened" in line and f"client={client_id}" in line]
