@@ -118,9 +118,11 @@ struct FetchSessionCache {
             if sessionId != Self.noSession { sessions[sessionId] = nil }
             return epoch == Self.finalEpoch ? .sessionless : .full
         }
-        guard var session = sessions[sessionId] else { return .error(.fetchSessionIdNotFound) }
-        guard session.epoch == epoch else { return .error(.invalidFetchSessionEpoch) }
-        guard session.usesTopicIds == usesTopicIds else { return .error(.fetchSessionTopicIdError) }
+        guard let found = sessions[sessionId] else { return .error(.fetchSessionIdNotFound) }
+        guard found.epoch == epoch else { return .error(.invalidFetchSessionEpoch) }
+        guard found.usesTopicIds == usesTopicIds else { return .error(.fetchSessionTopicIdError) }
+        // Taken out while it changes, so that its partition map is updated in place rather than copied.
+        var session = sessions.removeValue(forKey: sessionId)!
         for requested in partitions {
             if session.partitions[requested.key] == nil {
                 session.order.append(requested.key)
@@ -131,10 +133,7 @@ struct FetchSessionCache {
         }
         let gone = Set(forgotten.filter { session.partitions.removeValue(forKey: $0) != nil })
         if !gone.isEmpty { session.order.removeAll { gone.contains($0) } }
-        if session.partitions.isEmpty {
-            sessions[sessionId] = nil
-            return .sessionless
-        }
+        if session.partitions.isEmpty { return .sessionless }
         session.lastUsedMs = nowMs
         session.epoch = Self.nextEpoch(after: session.epoch)
         sessions[sessionId] = session
@@ -169,7 +168,7 @@ struct FetchSessionCache {
     /// the partitions the response must carry. Nil (INVALID_FETCH_SESSION_EPOCH) when the session moved on or went
     /// away between the request and the answer (a concurrent request with the same epoch, or an eviction).
     mutating func completeIncremental(sessionId: Int32, epoch: Int32, answered: [Answered]) -> Set<PartitionKey>? {
-        guard var session = sessions[sessionId], session.epoch == epoch else { return nil }
+        guard sessions[sessionId]?.epoch == epoch, var session = sessions.removeValue(forKey: sessionId) else { return nil }
         var keep: Set<PartitionKey> = []
         for answer in answered where session.partitions[answer.key]?.mustRespond(answer) == true {
             keep.insert(answer.key)
