@@ -110,3 +110,19 @@ import Testing
         #expect(coordinator.committedOffsets(groupId: "h", partitions: nil).count == 1)
     }
 }
+
+/// DeleteGroups of a consumer group.
+@Suite struct ConsumerGroupDeletionTests {
+    @Test func onlyAnEmptyConsumerGroupIsDeletedWithItsOffsets() {
+        // Goal: NON_EMPTY_GROUP while members remain; once empty, the group and its offsets go.
+        var coordinator = makeConsumerCoordinator()
+        _ = coordinator.consumerGroupHeartbeat(joinHeartbeat("m1"), topics: consumerTopics(), now: 0)
+        coordinator.storeOffsets(groupId: "g", offsets: [TopicPartition(topic: "a", partition: 0): CommittedOffset(
+            offset: 1, leaderEpoch: -1, metadata: nil, commitTimestampMs: 0)])
+        #expect(coordinator.deleteGroup("g") == .nonEmptyGroup)
+        _ = coordinator.consumerGroupHeartbeat(heartbeat("m1", epoch: -1), topics: consumerTopics(), now: 0)
+        #expect(coordinator.deleteGroup("g") == .none)
+        #expect(!coordinator.isConsumerGroup("g") && coordinator.committedOffsets(groupId: "g", partitions: nil).isEmpty)
+        #expect(coordinator.deleteGroup("g") == .groupIdNotFound)
+    }
+}

@@ -219,3 +219,24 @@ def test_consumer_protocol_disabled(start_broker):
     assert error == 0 and 68 not in apis and 69 not in apis and 11 in apis
     error, *_ = heartbeat_v0(broker.address, u.uniq("g"), "", 0, topics=["t"])
     assert error == 35
+
+
+def test_members_rejoin_after_broker_restart(start_broker):
+    # Membership is not persisted: after a restart the member's heartbeat gets UNKNOWN_MEMBER_ID, librdkafka rejoins
+    # with epoch 0 and resumes from the committed offsets, so nothing is read twice.
+    broker = start_broker(extra=FAST_HEARTBEATS)
+    topic, group = u.uniq("kip848s"), u.uniq("g848s")
+    u.kp_create_topic(broker.address, topic, partitions=2)
+    produce(broker.address, topic, 2, 5, 0)
+    member = Member(broker.address, group, topic, "survivor")
+    try:
+        pump([member], lambda: len(member.records) == 10, message="first records")
+        broker.restart()
+        produce(broker.address, topic, 2, 5, 100)
+        pump([member], lambda: len(member.records) == 20, timeout=60, message="records after the restart")
+        settle_until = time.monotonic() + 1.0  # anything read twice would arrive now
+        while time.monotonic() < settle_until:
+            member.poll()
+        assert sorted(member.records) == [(p, o) for p in range(2) for o in range(10)]
+    finally:
+        member.close()
