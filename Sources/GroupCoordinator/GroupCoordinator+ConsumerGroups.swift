@@ -22,7 +22,7 @@ extension GroupCoordinator {
         _ input: ConsumerHeartbeatInput, topics: ConsumerTopicsImage, now: Int64
     ) -> ConsumerHeartbeatOutcome {
         if let (error, message) = invalidHeartbeat(input) { return .failure(error, message) }
-        if input.memberEpoch < 0 { return consumerGroupLeave(input) }
+        if input.memberEpoch < 0 { return consumerGroupLeave(input, now: now) }
 
         let groupId = input.groupId
         let joining = input.memberEpoch == 0
@@ -177,7 +177,7 @@ extension GroupCoordinator {
 
     /// MemberEpoch -1 (leave) or -2 (a static member leaving for a while, keeping its partitions until its session
     /// runs out).
-    private mutating func consumerGroupLeave(_ input: ConsumerHeartbeatInput) -> ConsumerHeartbeatOutcome {
+    private mutating func consumerGroupLeave(_ input: ConsumerHeartbeatInput, now: Int64) -> ConsumerHeartbeatOutcome {
         guard var group = consumerGroups[input.groupId] else {
             return .failure(.groupIdNotFound, "Consumer group \(input.groupId) not found.")
         }
@@ -201,6 +201,8 @@ extension GroupCoordinator {
             group.members[memberId]!.memberEpoch = -2
             group.members[memberId]!.pendingRevocation = [:]
             group.members[memberId]!.revocationDeadline = nil
+            // It has one session timeout to come back before it is removed and its partitions move.
+            group.members[memberId]!.sessionDeadline = now + Int64(config.consumer.sessionTimeoutMs)
         } else {
             group.remove(memberId)
         }

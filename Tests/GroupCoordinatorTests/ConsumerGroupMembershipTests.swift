@@ -30,6 +30,21 @@ import Testing
             .errorCode == .fencedInstanceId)
     }
 
+    @Test func staticMemberThatStaysAwayIsRemovedAfterItsSession() {
+        // Goal: after a -2 leave the partitions stay reserved for one session timeout, then move.
+        var coordinator = makeConsumerCoordinator()
+        let topics = consumerTopics(a: 2)
+        _ = coordinator.consumerGroupHeartbeat(joinHeartbeat("s1", instance: "i1"), topics: topics, now: 0)
+        _ = coordinator.consumerGroupHeartbeat(joinHeartbeat("m2"), topics: topics, now: 0)
+        _ = coordinator.consumerGroupHeartbeat(heartbeat("s1", epoch: -2, instance: "i1"), topics: topics, now: 1_000)
+        let waiting = coordinator.consumerGroupHeartbeat(heartbeat("m2", epoch: 2), topics: topics, now: 2_000)
+        #expect(waiting.assignment == nil, "s1's partitions are held for it")
+        _ = coordinator.consumerGroupHeartbeat(heartbeat("m2", epoch: 2), topics: topics, now: 40_000)
+        _ = coordinator.tick(now: 46_000)
+        let moved = coordinator.consumerGroupHeartbeat(heartbeat("m2", epoch: 2), topics: topics, now: 46_000)
+        #expect(moved.memberEpoch == 3 && moved.assignment == onA(0, 1))
+    }
+
     @Test func sessionTimeoutRemovesTheMember() {
         // Goal: a member silent for group.consumer.session.timeout.ms is removed; the group epoch moves on.
         var coordinator = makeConsumerCoordinator()
