@@ -240,3 +240,19 @@ def test_members_rejoin_after_broker_restart(start_broker):
         assert sorted(member.records) == [(p, o) for p in range(2) for o in range(10)]
     finally:
         member.close()
+
+
+def test_regex_subscription_follows_new_topics(kip848_broker):
+    # librdkafka sends a "^…" subscription as SubscribedTopicRegex (v1); the broker resolves it, including topics
+    # created after the member joined.
+    address, prefix, group = kip848_broker.address, u.uniq("rx"), u.uniq("g848x")
+    u.kp_create_topic(address, f"{prefix}-one", partitions=2)
+    member = Member(address, group, f"^{prefix}-.*", "regex")
+    try:
+        def owned():
+            return {(tp.topic, tp.partition) for tp in member.consumer.assignment()}
+        pump([member], lambda: owned() == {(f"{prefix}-one", 0), (f"{prefix}-one", 1)}, message="regex match")
+        u.kp_create_topic(address, f"{prefix}-two", partitions=1)
+        pump([member], lambda: (f"{prefix}-two", 0) in owned(), timeout=30, message="new topic picked up")
+    finally:
+        member.close()
