@@ -92,6 +92,22 @@ public struct ConsumerGroupSettings: Sendable, Equatable {
         }
     }
 
+    /// The settings as DescribeConfigs reports them (Kafka's config types: 3 INT, 7 LIST, 2 STRING).
+    var describedEntries: [(name: String, value: String, type: Int8)] {
+        [
+            ("group.coordinator.rebalance.protocols", enabled ? "classic,consumer" : "classic", 7),
+            ("group.consumer.session.timeout.ms", "\(sessionTimeoutMs)", 3),
+            ("group.consumer.min.session.timeout.ms", "\(minSessionTimeoutMs)", 3),
+            ("group.consumer.max.session.timeout.ms", "\(maxSessionTimeoutMs)", 3),
+            ("group.consumer.heartbeat.interval.ms", "\(heartbeatIntervalMs)", 3),
+            ("group.consumer.min.heartbeat.interval.ms", "\(minHeartbeatIntervalMs)", 3),
+            ("group.consumer.max.heartbeat.interval.ms", "\(maxHeartbeatIntervalMs)", 3),
+            ("group.consumer.max.size", "\(maxSize)", 3),
+            ("group.consumer.assignors", assignors.map(\.rawValue).joined(separator: ","), 7),
+            ("group.consumer.migration.policy", "disabled", 2),
+        ]
+    }
+
     var coordinatorConfig: ConsumerGroupConfig {
         ConsumerGroupConfig(
             enabled: enabled, sessionTimeoutMs: sessionTimeoutMs, heartbeatIntervalMs: heartbeatIntervalMs,

@@ -56,6 +56,12 @@ import Testing
         #expect(try harness.call(Self.join("g", "m1", topics: []), version: 1).errorCode == ErrorCode.unsupportedVersion.rawValue)
         #expect(try harness.call(ConsumerGroupDescribeRequest(groupIds: ["g"]), version: 0).groups[0].errorCode
             == ErrorCode.unsupportedVersion.rawValue)
+        let configs = try harness.call(DescribeConfigsRequest(resources: [
+            .init(resourceType: 4, resourceName: "1",
+                  configurationKeys: ["group.coordinator.rebalance.protocols", "group.consumer.heartbeat.interval.ms"]),
+        ]), version: 1)
+        #expect(configs.results[0].configs.map { [$0.name, $0.value ?? "-"] }
+            == [["group.consumer.heartbeat.interval.ms", "5000"], ["group.coordinator.rebalance.protocols", "classic"]])
     }
 
     @Test func aclsAsKafka() throws {
