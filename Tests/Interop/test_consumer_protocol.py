@@ -155,6 +155,20 @@ def test_classic_join_to_consumer_group_is_refused(kip848_broker):
             assert r.i32() == 1
             r.i32()
             assert r.i16() == 23
+        # A real classic consumer (librdkafka, group.protocol=classic) gets the same error from poll().
+        from confluent_kafka import Consumer, KafkaError
+        classic = Consumer({"bootstrap.servers": address, "group.id": group, "auto.offset.reset": "earliest"})
+        try:
+            classic.subscribe([topic])
+            error, deadline = None, time.monotonic() + 15
+            while error is None and time.monotonic() < deadline:
+                msg = classic.poll(0.2)
+                if msg is not None and msg.error() is not None:
+                    error = msg.error()
+            assert error is not None and error.code() == KafkaError.INCONSISTENT_GROUP_PROTOCOL, error
+            assert classic.assignment() == []
+        finally:
+            classic.close()
         # The consumer group keeps going.
         pump([member], lambda: member.partitions() == {0, 1}, timeout=3, message="still assigned")
     finally:
