@@ -29,6 +29,8 @@ indirect enum FieldType: Equatable {
     case bool, int8, int16, int32, int64, uuid, string, bytes, records
     case array(FieldType)
     case structArray(String)
+    /// One struct (Kafka's non-array struct fields); nullable ones carry a presence byte (-1 null, 1 present).
+    case structValue(String)
 }
 
 struct Field {
@@ -94,6 +96,7 @@ func parseType(_ text: String, file: String, line: Int) throws -> FieldType {
             if let first = inner.first, first.isUppercase { return .structArray(inner) }
             return .array(try parseType(inner, file: file, line: line))
         }
+        if let first = text.first, first.isUppercase { return .structValue(text) }
         throw GenError(description: "\(file):\(line): unknown type '\(text)'")
     }
 }
@@ -116,7 +119,7 @@ func parseDefinition(path: String) throws -> ApiDef {
         guard var last = list.popLast() else {
             throw GenError(description: "\(file):\(lineNo): field indented under nothing")
         }
-        guard case .structArray = last.type else {
+        guard last.type.structName != nil else {
             throw GenError(description: "\(file):\(lineNo): field indented under non-struct field \(last.name)")
         }
         try insert(field, depth: depth - 1, into: &last.children, lineNo: lineNo)
@@ -193,6 +196,16 @@ func parseDefinition(path: String) throws -> ApiDef {
     return result
 }
 
+extension FieldType {
+    /// The struct a field declares or reuses, for struct arrays and single structs.
+    var structName: String? {
+        switch self {
+        case .structArray(let name), .structValue(let name): name
+        default: nil
+        }
+    }
+}
+
 // MARK: - Emission
 
 let swiftKeywords: Set<String> = [
@@ -232,6 +245,7 @@ func swiftType(_ type: FieldType) -> String {
     case .records: return "Records"
     case .array(let inner): return "[\(swiftType(inner))]"
     case .structArray(let name): return "[\(name)]"
+    case .structValue(let name): return name
     }
 }
 
@@ -303,7 +317,7 @@ func fieldPlans(_ fields: [Field], message: VersionRange) -> [FieldPlan] {
 func nestedStructFields(_ fields: [Field]) -> [Field] {
     var declared = Set<String>()
     return fields.filter { field in
-        guard case .structArray(let name) = field.type, !field.children.isEmpty else { return false }
+        guard let name = field.type.structName, !field.children.isEmpty else { return false }
         return declared.insert(name).inserted
     }
 }
@@ -332,6 +346,7 @@ func defaultExpression(_ plan: FieldPlan, file: String) throws -> String {
     case .bytes: return "ByteBuffer()"
     case .records: return ".empty"
     case .array, .structArray: return "[]"
+    case .structValue(let name): return "\(name)()"
     }
 }
 
@@ -362,6 +377,10 @@ func readExpression(_ type: FieldType, nullable: Bool) -> String {
     case .structArray(let name):
         let call = "try reader.readArray(of: \(name).self, version: version, compact: flexible)"
         return nullable ? call : "(\(call) ?? [])"
+    case .structValue(let name):
+        return nullable
+            ? "try reader.readInt8() < 0 ? nil : \(name)(from: &reader, version: version)"
+            : "try \(name)(from: &reader, version: version)"
     }
 }
 
@@ -402,6 +421,14 @@ func writeStatement(_ type: FieldType, value: String, nullable: Bool, optionalVa
         return nullable || !optionalValue
             ? "writer.writeArray(\(value), version: version, compact: flexible)"
             : "writer.writeArray(\(value) ?? [], version: version, compact: flexible)"
+    case .structValue(let name):
+        if nullable {
+            return "if let present = \(value) { writer.writeInt8(1); present.write(to: &writer, version: version) } "
+                + "else { writer.writeInt8(-1) }"
+        }
+        return optionalValue
+            ? "(\(value) ?? \(name)()).write(to: &writer, version: version)"
+            : "\(value).write(to: &writer, version: version)"
     }
 }
 
@@ -509,7 +536,7 @@ func emitStruct(
 
     // Nested struct types, each declared once.
     for field in nestedStructFields(fields) {
-        guard case .structArray(let structName) = field.type else { continue }
+        guard let structName = field.type.structName else { continue }
         e.line()
         try emitStruct(&e, name: structName, fields: field.children, doc: [], api: api, header: [],
                        conformances: "KafkaCodable", trailer: [])
@@ -609,6 +636,7 @@ func arbitraryExpression(_ type: FieldType) -> String {
     case .array(let inner): return "Arbitrary.array(using: &rng) { rng in \(arbitraryExpression(inner)) }"
     // The element type is inferred from the property, so nested and reused structs need no qualified name.
     case .structArray: return "Arbitrary.array(using: &rng) { rng in .arbitrary(version: version, using: &rng) }"
+    case .structValue(let name): return "\(name).arbitrary(version: version, using: &rng)"
     }
 }
 
@@ -654,7 +682,7 @@ func emitArbitrary(_ e: inout Emitter, path: String, fields: [Field], api: ApiDe
     e.indent -= 1
     e.line("}")
     for field in nestedStructFields(fields) {
-        guard case .structArray(let name) = field.type else { continue }
+        guard let name = field.type.structName else { continue }
         emitArbitrary(&e, path: "\(path).\(name)", fields: field.children, api: api)
     }
 }

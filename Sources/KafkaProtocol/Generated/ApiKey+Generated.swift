@@ -39,6 +39,8 @@ extension ApiKey {
     public static let describeProducers = ApiKey(rawValue: 61)
     public static let describeTransactions = ApiKey(rawValue: 65)
     public static let listTransactions = ApiKey(rawValue: 66)
+    public static let consumerGroupHeartbeat = ApiKey(rawValue: 68)
+    public static let consumerGroupDescribe = ApiKey(rawValue: 69)
 
     /// Every API ledgerstream implements, with the versions it implements.
     public static let schemas: [Int16: ApiSchema] = [
@@ -79,6 +81,8 @@ extension ApiKey {
         61: ApiSchema(name: "DescribeProducers", versions: 0...0, firstFlexibleVersion: 0),
         65: ApiSchema(name: "DescribeTransactions", versions: 0...0, firstFlexibleVersion: 0),
         66: ApiSchema(name: "ListTransactions", versions: 0...1, firstFlexibleVersion: 0),
+        68: ApiSchema(name: "ConsumerGroupHeartbeat", versions: 0...1, firstFlexibleVersion: 0),
+        69: ApiSchema(name: "ConsumerGroupDescribe", versions: 0...1, firstFlexibleVersion: 0),
     ]
 
     /// The request message of every API ledgerstream implements, for decoding a frame whose API is known only at run
@@ -121,5 +125,7 @@ extension ApiKey {
         61: DescribeProducersRequest.self,
         65: DescribeTransactionsRequest.self,
         66: ListTransactionsRequest.self,
+        68: ConsumerGroupHeartbeatRequest.self,
+        69: ConsumerGroupDescribeRequest.self,
     ]
 }
