@@ -120,8 +120,8 @@ extension GroupCoordinator {
     /// DeleteGroups for one group: only an empty group can go (NON_EMPTY_GROUP otherwise); its offsets go with it,
     /// so the broker deletes the persisted ones too.
     public mutating func deleteGroup(_ groupId: String) -> ErrorCode {
-        guard let group = groups[groupId] else { return .groupIdNotFound }
-        guard group.state == .empty else { return .nonEmptyGroup }
+        let error = groupDeletionError(groupId)
+        guard error == .none else { return error }
         groups[groupId] = nil
         return .none
     }

@@ -213,6 +213,14 @@ public final class Broker: Sendable {
             return handleDescribeUserScramCredentials(try decode(DescribeUserScramCredentialsRequest.self, &reader, context), context)
         case .alterUserScramCredentials:
             return handleAlterUserScramCredentials(try decode(AlterUserScramCredentialsRequest.self, &reader, context), context)
+        case .deleteGroups: return handleDeleteGroups(try decode(DeleteGroupsRequest.self, &reader, context), context)
+        case .offsetDelete: return handleOffsetDelete(try decode(OffsetDeleteRequest.self, &reader, context), context)
+        case .describeLogDirs: return handleDescribeLogDirs(try decode(DescribeLogDirsRequest.self, &reader, context), context)
+        case .alterConfigs: return handleAlterConfigs(try decode(AlterConfigsRequest.self, &reader, context), context)
+        case .describeTopicPartitions:
+            return handleDescribeTopicPartitions(try decode(DescribeTopicPartitionsRequest.self, &reader, context), context)
+        case .getTelemetrySubscriptions:
+            return handleGetTelemetrySubscriptions(try decode(GetTelemetrySubscriptionsRequest.self, &reader, context), context)
         default:
             return .close(reason: "API \(context.header.apiKey) has a schema but no handler")
         }

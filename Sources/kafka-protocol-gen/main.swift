@@ -29,6 +29,16 @@ indirect enum FieldType: Equatable {
     case bool, int8, int16, int32, int64, uuid, string, bytes, records
     case array(FieldType)
     case structArray(String)
+    /// A single struct (Kafka's nullable struct fields, such as DescribeTopicPartitions' Cursor).
+    case structValue(String)
+
+    /// The struct type this field declares or reuses, if it is a struct or an array of them.
+    var structName: String? {
+        switch self {
+        case .structArray(let name), .structValue(let name): return name
+        default: return nil
+        }
+    }
 }
 
 struct Field {
@@ -94,6 +104,7 @@ func parseType(_ text: String, file: String, line: Int) throws -> FieldType {
             if let first = inner.first, first.isUppercase { return .structArray(inner) }
             return .array(try parseType(inner, file: file, line: line))
         }
+        if let first = text.first, first.isUppercase { return .structValue(text) }
         throw GenError(description: "\(file):\(line): unknown type '\(text)'")
     }
 }
@@ -116,7 +127,7 @@ func parseDefinition(path: String) throws -> ApiDef {
         guard var last = list.popLast() else {
             throw GenError(description: "\(file):\(lineNo): field indented under nothing")
         }
-        guard case .structArray = last.type else {
+        guard last.type.structName != nil else {
             throw GenError(description: "\(file):\(lineNo): field indented under non-struct field \(last.name)")
         }
         try insert(field, depth: depth - 1, into: &last.children, lineNo: lineNo)
@@ -232,6 +243,7 @@ func swiftType(_ type: FieldType) -> String {
     case .records: return "Records"
     case .array(let inner): return "[\(swiftType(inner))]"
     case .structArray(let name): return "[\(name)]"
+    case .structValue(let name): return name
     }
 }
 
@@ -303,7 +315,7 @@ func fieldPlans(_ fields: [Field], message: VersionRange) -> [FieldPlan] {
 func nestedStructFields(_ fields: [Field]) -> [Field] {
     var declared = Set<String>()
     return fields.filter { field in
-        guard case .structArray(let name) = field.type, !field.children.isEmpty else { return false }
+        guard let name = field.type.structName, !field.children.isEmpty else { return false }
         return declared.insert(name).inserted
     }
 }
@@ -332,6 +344,7 @@ func defaultExpression(_ plan: FieldPlan, file: String) throws -> String {
     case .bytes: return "ByteBuffer()"
     case .records: return ".empty"
     case .array, .structArray: return "[]"
+    case .structValue(let name): return "\(name)()"
     }
 }
 
@@ -353,6 +366,7 @@ func readExpression(_ type: FieldType, nullable: Bool) -> String {
     case .array(let inner):
         let call: String
         switch inner {
+        case .int8: call = "try reader.readInt8Array(compact: flexible)"
         case .int32: call = "try reader.readInt32Array(compact: flexible)"
         case .int64: call = "try reader.readInt64Array(compact: flexible)"
         case .string: call = "try reader.readStringArray(compact: flexible)"
@@ -362,6 +376,10 @@ func readExpression(_ type: FieldType, nullable: Bool) -> String {
     case .structArray(let name):
         let call = "try reader.readArray(of: \(name).self, version: version, compact: flexible)"
         return nullable ? call : "(\(call) ?? [])"
+    case .structValue(let name):
+        return nullable
+            ? "try reader.readNullableStruct(\(name).self, version: version)"
+            : "try \(name)(from: &reader, version: version)"
     }
 }
 
@@ -390,6 +408,7 @@ func writeStatement(_ type: FieldType, value: String, nullable: Bool, optionalVa
     case .array(let inner):
         let name: String
         switch inner {
+        case .int8: name = "writeInt8Array"
         case .int32: name = "writeInt32Array"
         case .int64: name = "writeInt64Array"
         case .string: name = "writeStringArray"
@@ -402,6 +421,11 @@ func writeStatement(_ type: FieldType, value: String, nullable: Bool, optionalVa
         return nullable || !optionalValue
             ? "writer.writeArray(\(value), version: version, compact: flexible)"
             : "writer.writeArray(\(value) ?? [], version: version, compact: flexible)"
+    case .structValue(let name):
+        return nullable
+            ? "writer.writeNullableStruct(\(value), version: version)"
+            : optionalValue ? "(\(value) ?? \(name)()).write(to: &writer, version: version)"
+            : "\(value).write(to: &writer, version: version)"
     }
 }
 
@@ -509,7 +533,7 @@ func emitStruct(
 
     // Nested struct types, each declared once.
     for field in nestedStructFields(fields) {
-        guard case .structArray(let structName) = field.type else { continue }
+        guard let structName = field.type.structName else { continue }
         e.line()
         try emitStruct(&e, name: structName, fields: field.children, doc: [], api: api, header: [],
                        conformances: "KafkaCodable", trailer: [])
@@ -609,6 +633,7 @@ func arbitraryExpression(_ type: FieldType) -> String {
     case .array(let inner): return "Arbitrary.array(using: &rng) { rng in \(arbitraryExpression(inner)) }"
     // The element type is inferred from the property, so nested and reused structs need no qualified name.
     case .structArray: return "Arbitrary.array(using: &rng) { rng in .arbitrary(version: version, using: &rng) }"
+    case .structValue(let name): return "\(name).arbitrary(version: version, using: &rng)"
     }
 }
 
@@ -654,7 +679,7 @@ func emitArbitrary(_ e: inout Emitter, path: String, fields: [Field], api: ApiDe
     e.indent -= 1
     e.line("}")
     for field in nestedStructFields(fields) {
-        guard case .structArray(let name) = field.type else { continue }
+        guard let name = field.type.structName else { continue }
         emitArbitrary(&e, path: "\(path).\(name)", fields: field.children, api: api)
     }
 }
