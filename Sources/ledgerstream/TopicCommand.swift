@@ -7,8 +7,8 @@ import Ledger
 struct TopicCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "topic",
-        abstract: "Create, describe, list and delete topics.",
-        subcommands: [Create.self, Describe.self, List.self, Delete.self],
+        abstract: "Create, describe, list, alter and delete topics.",
+        subcommands: [Create.self, Describe.self, List.self, Alter.self, Delete.self],
         defaultSubcommand: List.self
     )
 
@@ -51,7 +51,7 @@ struct TopicCommand: AsyncParsableCommand {
     }
 
     struct Describe: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show partitions, leaders, offsets and configs of topics.")
+        static let configuration = CommandConfiguration(abstract: "Show partitions, leaders, offsets and every config with its value and source.")
 
         @Argument(help: "Topics to describe (default: all).", completion: .custom(topicNames))
         var names: [String] = []
@@ -88,6 +88,11 @@ struct TopicCommand: AsyncParsableCommand {
                  "\(p.highWatermark)", openTransactions(p)]
             }
             lines += Table.render(header: header, rows: rows).map { "\t" + $0 }
+            lines.append("\tConfigs:")
+            lines += Table.render(header: ["Config", "Value", "Source", "Synonyms"], rows: topic.configs.map { config in
+                [config.name, config.value ?? "(null)", config.source,
+                 config.synonyms.map { "\($0.source):\($0.name)=\($0.value ?? "(null)")" }.joined(separator: ", ")]
+            }).map { "\t" + $0 }
             return lines.joined(separator: "\n")
         }
 
@@ -113,6 +118,7 @@ struct TopicCommand: AsyncParsableCommand {
                              } ?? .null)])
                 })),
                 ("configs", .object(topic.configs.map { ($0.name, .optional($0.value)) })),
+                ("config_sources", .object(topic.configs.map { ($0.name, .string($0.source)) })),
                 ("overrides", .array(topic.configs.filter(\.isOverride).map { .string($0.name) })),
             ]).text
         }
