@@ -1,0 +1,313 @@
+"""Group and topic administration against `ledgerstream broker`: DeleteGroups, OffsetDelete, DescribeLogDirs, the
+legacy AlterConfigs and DescribeTopicPartitions with kafka-python's and confluent-kafka's admin clients, the
+unadvertised GetTelemetrySubscriptions, and the `group` / `topic alter` CLI.
+
+All tests share one broker (module scope); each uses its own topics and groups.
+"""
+import json
+import time
+
+import pytest
+
+import interop_util as u
+from conftest import BIN, run
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def cli(broker, *args, check=True):
+    return run([BIN, *args, "-b", broker.address], check=check, timeout=60)
+
+
+def produce(broker, topic, partitions, per_partition):
+    from kafka import KafkaProducer
+    producer = KafkaProducer(bootstrap_servers=broker.address)
+    for p in range(partitions):
+        for i in range(per_partition):
+            producer.send(topic, value=f"{p}-{i}".encode(), partition=p)
+    producer.flush()
+    producer.close()
+
+
+def commit(broker, group, offsets):
+    from kafka.structs import OffsetAndMetadata, TopicPartition
+    admin = u.kp_admin(broker.address)
+    try:
+        admin.alter_group_offsets(group, {TopicPartition(t, p): OffsetAndMetadata(o, "", -1) for (t, p), o in offsets.items()})
+    finally:
+        admin.close()
+
+
+class ActiveMember:
+    """A confluent-kafka consumer that joined `group` subscribed to `topic` (librdkafka heartbeats in the background)."""
+
+    def __init__(self, broker, group, topic):
+        from confluent_kafka import Consumer
+        self.consumer = Consumer({"bootstrap.servers": broker.address, "group.id": group, "enable.auto.commit": False,
+                                  "session.timeout.ms": 10000, "auto.offset.reset": "earliest"})
+        self.consumer.subscribe([topic])
+        deadline = time.monotonic() + 30
+        while not self.consumer.assignment() and time.monotonic() < deadline:
+            self.consumer.poll(0.2)
+        assert self.consumer.assignment(), "consumer never got an assignment"
+
+    def close(self):
+        self.consumer.close()
+
+
+def group_state(broker, group):
+    listed = json.loads(cli(broker, "group", "list", "--format", "json").stdout)
+    return {g["group"]: g["state"] for g in listed}.get(group)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Admin clients
+
+def test_kafka_python_delete_groups_and_offsets(module_broker):
+    from kafka.structs import TopicPartition
+    topic, other = u.uniq("dg"), u.uniq("dg-other")
+    u.kp_create_topic(module_broker.address, topic, partitions=2)
+    u.kp_create_topic(module_broker.address, other, partitions=1)
+    idle, active = u.uniq("idle"), u.uniq("active")
+    commit(module_broker, idle, {(topic, 0): 5, (topic, 1): 7, (other, 0): 1})
+    commit(module_broker, active, {(other, 0): 3})
+    member = ActiveMember(module_broker, active, topic)
+    admin = u.kp_admin(module_broker.address)
+    try:
+        offsets = admin.list_group_offsets({idle: None})[idle]
+        assert {(tp.topic, tp.partition): om.offset for tp, om in offsets.items()} == \
+            {(topic, 0): 5, (topic, 1): 7, (other, 0): 1}
+        # OffsetDelete: the active group consumes `topic` (GROUP_SUBSCRIBED_TO_TOPIC) but not `other`.
+        result = admin.delete_group_offsets(active, [TopicPartition(topic, 0), TopicPartition(other, 0)])
+        errors = {(tp.topic, tp.partition): getattr(err, "errno", err) for tp, err in _pairs(result)}
+        assert errors[(topic, 0)] == 86 and errors[(other, 0)] == 0, result
+        assert u.committed_offsets(module_broker.address, active, other) == {}
+        # DeleteGroups: the active group is refused, the idle one goes with its offsets, an unknown one is not found.
+        results = dict(admin.delete_groups([idle, active, "no-such-group"]))
+        assert results == {idle: "OK", active: "NonEmptyGroupError", "no-such-group": "GroupIdNotFoundError"}
+        assert admin.list_group_offsets({idle: None})[idle] == {}
+        assert idle not in repr(admin.list_groups())
+    finally:
+        admin.close()
+        member.close()
+
+
+def _pairs(result):
+    """kafka-python returns OffsetDelete results as a dict or a list of (TopicPartition, error)."""
+    return result.items() if isinstance(result, dict) else result
+
+
+def test_confluent_kafka_delete_consumer_groups_and_offsets(module_broker):
+    from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
+    topic = u.uniq("ckdg")
+    u.kp_create_topic(module_broker.address, topic, partitions=2)
+    produce(module_broker, topic, 2, 5)
+    idle, active = u.uniq("ck-idle"), u.uniq("ck-active")
+    admin = u.ck_admin(module_broker.address)
+    # alter_consumer_group_offsets then list_consumer_group_offsets.
+    altered = admin.alter_consumer_group_offsets([ConsumerGroupTopicPartitions(
+        idle, [TopicPartition(topic, 0, 3), TopicPartition(topic, 1, 4)])])
+    altered[idle].result(timeout=20)
+    listed = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(idle)])[idle].result(timeout=20)
+    assert sorted((tp.partition, tp.offset) for tp in listed.topic_partitions) == [(0, 3), (1, 4)]
+    member = ActiveMember(module_broker, active, topic)
+    try:
+        futures = admin.delete_consumer_groups([idle, active], request_timeout=20)
+        futures[idle].result(timeout=20)
+        with pytest.raises(KafkaException) as refused:
+            futures[active].result(timeout=20)
+        assert refused.value.args[0].name() == "NON_EMPTY_GROUP"
+    finally:
+        member.close()
+    listed = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(idle)])[idle].result(timeout=20)
+    assert all(tp.offset < 0 for tp in listed.topic_partitions)
+
+
+def test_describe_log_dirs(module_broker):
+    topic = u.uniq("logdirs")
+    u.kp_create_topic(module_broker.address, topic, partitions=2)
+    produce(module_broker, topic, 2, 20)
+    admin = u.kp_admin(module_broker.address)
+    try:
+        everything = admin.describe_log_dirs()
+        only = admin.describe_log_dirs({topic: [1]})
+    finally:
+        admin.close()
+    text = repr(everything)
+    [broker] = everything
+    [log_dir] = broker["log_dirs"]
+    assert log_dir["error_code"] == 0 and log_dir["log_dir"] == module_broker.data_dir.rstrip("/")
+    assert 0 < log_dir["usable_bytes"] <= log_dir["total_bytes"]
+    assert topic in text
+    only_text = repr(only)
+    assert topic in only_text and "'partition_index': 0" not in only_text, only_text
+    # Sizes are the bytes of the partition's segment files on disk: 20 records make more than 20 bytes.
+    sizes = [p["partition_size"] for d in _log_dirs(only) for t in d["topics"] for p in t["partitions"]]
+    assert sizes and all(s > 20 for s in sizes), only
+
+
+def _log_dirs(result):
+    for broker in result:
+        yield from broker["log_dirs"]
+
+
+def test_legacy_alter_configs_replaces_the_whole_set(module_broker):
+    from kafka.admin import ConfigResource, ConfigResourceType
+    topic = u.uniq("legacy")
+    u.kp_create_topic(module_broker.address, topic, configs={"retention.ms": "3600000", "segment.ms": "600000"})
+    admin = u.kp_admin(module_broker.address)
+    try:
+        # kafka-python's legacy path (AlterConfigs) sends the topic's other dynamic configs along with the change.
+        result = admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, topic, configs={"max.message.bytes": "20000"})],
+                                     incremental=False, raise_on_unknown=False)
+        assert "Error" not in repr(result) or "NoError" in repr(result), result
+        # Its legacy reset sends every dynamic config but segment.ms: the broker reverts what was left out.
+        admin.reset_configs([ConfigResource(ConfigResourceType.TOPIC, topic, configs={"segment.ms": None})],
+                            incremental=False, raise_on_unknown=False)
+        bad = admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, topic, configs={"retention.ms": "soon"})],
+                                  incremental=False, raise_on_unknown=False)
+        assert "InvalidConfig" in repr(bad), bad
+    finally:
+        admin.close()
+    described = json.loads(cli(module_broker, "topic", "describe", topic, "--format", "json").stdout)[0]
+    assert sorted(described["overrides"]) == ["max.message.bytes", "retention.ms"]
+    assert described["configs"]["retention.ms"] == "3600000" and described["configs"]["max.message.bytes"] == "20000"
+    assert described["config_sources"]["segment.ms"] in ("DEFAULT_CONFIG", "STATIC_BROKER_CONFIG")
+
+
+def test_describe_topic_partitions_pages_with_a_cursor(module_broker):
+    first, second = sorted([u.uniq("dtp-a"), u.uniq("dtp-b")])
+    u.kp_create_topic(module_broker.address, first, partitions=3)
+    u.kp_create_topic(module_broker.address, second, partitions=2)
+    admin = u.kp_admin(module_broker.address)
+    try:
+        page = admin.describe_topic_partitions([first, second], response_partition_limit=4)
+    finally:
+        admin.close()
+    text = repr(page)
+    assert first in text and second in text, text
+    assert "next_cursor" in text and second in repr(page.get("next_cursor") if isinstance(page, dict) else page), text
+
+
+def test_telemetry_not_advertised_and_confluent_kafka_logs_no_telemetry_errors(module_broker):
+    admin = u.kp_admin(module_broker.address)
+    try:
+        versions = admin.api_versions() if callable(getattr(admin, "api_versions", None)) else {}
+    finally:
+        admin.close()
+    keys = set(versions.keys()) if isinstance(versions, dict) else set()
+    if keys:
+        assert 71 not in keys and 42 in keys and 47 in keys and 35 in keys and 33 in keys and 75 in keys
+    from confluent_kafka import Producer
+    logs = []
+    producer = Producer({"bootstrap.servers": module_broker.address, "debug": "telemetry,protocol",
+                         "logger": _Collect(logs)})
+    producer.produce(u.uniq("telemetry"), b"x")
+    producer.flush(15)
+    producer.poll(1)
+    joined = "\n".join(logs)
+    assert "GetTelemetrySubscriptions" not in joined or "Sent GetTelemetrySubscriptions" not in joined, joined[-2000:]
+    assert "telemetry" not in joined.lower() or "error" not in "\n".join(l for l in logs if "elemetry" in l).lower()
+
+
+class _Collect:
+    def __init__(self, sink):
+        self.sink = sink
+
+    def log(self, level, msg, *args):
+        self.sink.append(msg % args if args else msg)
+
+    def __getattr__(self, name):
+        return lambda msg, *args, **kw: self.sink.append(str(msg) % args if args else str(msg))
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# CLI
+
+def test_cli_group_list_describe_delete(module_broker):
+    topic = u.uniq("cli-g")
+    u.kp_create_topic(module_broker.address, topic, partitions=2)
+    produce(module_broker, topic, 2, 10)
+    idle, active = u.uniq("cli-idle"), u.uniq("cli-active")
+    commit(module_broker, idle, {(topic, 0): 4, (topic, 1): 10})
+    member = ActiveMember(module_broker, active, topic)
+    try:
+        listed = cli(module_broker, "group", "list").stdout
+        assert idle in listed and active in listed and "Stable" in listed and "Empty" in listed
+        described = json.loads(cli(module_broker, "group", "describe", idle, active, "--format", "json").stdout)
+        by_group = {d["group"]: d for d in described}
+        idle_parts = {(p["partition"]): (p["committed_offset"], p["log_end_offset"], p["lag"]) for p in by_group[idle]["partitions"]}
+        assert idle_parts == {0: (4, 10, 6), 1: (10, 10, 0)}
+        assert by_group[active]["state"] == "Stable" and len(by_group[active]["members"]) == 1
+        owners = {p["partition"]: p["member_id"] for p in by_group[active]["partitions"]}
+        assert set(owners) == {0, 1} and len(set(owners.values())) == 1 and None not in owners.values()
+        text = cli(module_broker, "group", "describe", active).stdout
+        assert "CONSUMER-ID" in text and "LOG-END-OFFSET" in text
+        refused = cli(module_broker, "group", "delete", active, check=False)
+        assert refused.returncode != 0 and "NON_EMPTY_GROUP" in refused.stderr
+        assert f"Deleted group {idle}." in cli(module_broker, "group", "delete", idle).stdout
+        assert group_state(module_broker, idle) is None
+        missing = cli(module_broker, "group", "delete", idle, check=False)
+        assert missing.returncode != 0 and "GROUP_ID_NOT_FOUND" in missing.stderr
+    finally:
+        member.close()
+
+
+def test_cli_reset_offsets_modes(module_broker):
+    topic = u.uniq("cli-reset")
+    u.kp_create_topic(module_broker.address, topic, partitions=2)
+    produce(module_broker, topic, 1, 10)       # partition 0: offsets 0-9
+    time.sleep(0.05)
+    middle_ms = int(time.time() * 1000)
+    time.sleep(0.05)
+    produce(module_broker, topic, 2, 10)       # partition 0: 10-19, partition 1: 0-9
+    group = u.uniq("cli-reset-g")
+    commit(module_broker, group, {(topic, 0): 5, (topic, 1): 5})
+
+    def plan(*mode, execute=False, spec=None):
+        args = ["group", "reset-offsets", "--group", group, *(["--topic", spec] if spec else ["--all-topics"]), *mode,
+                "--format", "json"] + (["--execute"] if execute else [])
+        out = json.loads(cli(module_broker, *args).stdout)
+        return {p["partition"]: (p["current_offset"], p["new_offset"]) for p in out["partitions"]}
+
+    assert plan("--to-earliest") == {0: (5, 0), 1: (5, 0)}
+    assert plan("--to-latest") == {0: (5, 20), 1: (5, 10)}
+    assert plan("--to-offset", "15") == {0: (5, 15), 1: (5, 10)}          # clamped to the log end
+    assert plan("--shift-by=-7") == {0: (5, 0), 1: (5, 0)}             # clamped to the log start
+    assert plan("--shift-by", "3", spec=f"{topic}:1") == {1: (5, 8)}
+    iso = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(middle_ms // 1000)) + f".{middle_ms % 1000:03d}Z"
+    by_time = plan("--to-datetime", iso, spec=topic)
+    assert by_time[0] == (5, 10) and by_time[1] == (5, 0), by_time
+    # The previews changed nothing.
+    assert u.committed_offsets(module_broker.address, group, topic) == {0: 5, 1: 5}
+    preview_text = cli(module_broker, "group", "reset-offsets", "--group", group, "--all-topics", "--to-latest").stdout
+    assert "NEW-OFFSET" in preview_text and "Preview only" in preview_text
+    assert plan("--to-offset", "12", execute=True, spec=f"{topic}:0") == {0: (5, 12)}
+    assert u.committed_offsets(module_broker.address, group, topic) == {0: 12, 1: 5}
+
+    # Refused while the group has an active member.
+    member = ActiveMember(module_broker, group, topic)
+    try:
+        refused = cli(module_broker, "group", "reset-offsets", "--group", group, "--all-topics", "--to-earliest",
+                      "--execute", check=False)
+        assert refused.returncode != 0
+        assert "Assignments can only be reset if the group" in refused.stderr and "inactive" in refused.stderr
+    finally:
+        member.close()
+    assert u.committed_offsets(module_broker.address, group, topic) == {0: 12, 1: 5}
+
+
+def test_cli_topic_alter_and_describe_sources(module_broker):
+    topic = u.uniq("cli-alter")
+    cli(module_broker, "topic", "create", topic, "--partitions", "1", "--config", "segment.ms=600000")
+    cli(module_broker, "topic", "alter", topic, "--partitions", "3", "--config", "retention.ms=7200000",
+        "--delete-config", "segment.ms")
+    described = json.loads(cli(module_broker, "topic", "describe", topic, "--format", "json").stdout)[0]
+    assert len(described["partitions"]) == 3
+    assert described["configs"]["retention.ms"] == "7200000"
+    assert described["config_sources"]["retention.ms"] == "DYNAMIC_TOPIC_CONFIG"
+    assert described["config_sources"]["segment.ms"] != "DYNAMIC_TOPIC_CONFIG"
+    text = cli(module_broker, "topic", "describe", topic).stdout
+    assert "DYNAMIC_TOPIC_CONFIG" in text and "retention.ms" in text and "log.retention.ms" in text
+    shrink = cli(module_broker, "topic", "alter", topic, "--partitions", "2", check=False)
+    assert shrink.returncode != 0 and "INVALID_PARTITIONS" in shrink.stderr
