@@ -28,14 +28,7 @@ extension TopicCommand {
             _ = try parsedConfigs()
         }
 
-        func parsedConfigs() throws -> [String: String] {
-            var parsed: [String: String] = [:]
-            for entry in configs {
-                guard let equals = entry.firstIndex(of: "=") else { throw ValidationError("--config expects key=value, got '\(entry)'") }
-                parsed[String(entry[..<equals])] = String(entry[entry.index(after: equals)...])
-            }
-            return parsed
-        }
+        func parsedConfigs() throws -> [String: String] { try parseConfigAssignments(configs) }
 
         func run() async throws {
             let set = try parsedConfigs()

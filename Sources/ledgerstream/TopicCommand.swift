@@ -33,11 +33,7 @@ struct TopicCommand: AsyncParsableCommand {
         @OptionGroup var client: ClientOptions
 
         func run() async throws {
-            var parsed: [String: String] = [:]
-            for entry in configs {
-                guard let equals = entry.firstIndex(of: "=") else { throw ValidationError("--config expects key=value, got '\(entry)'") }
-                parsed[String(entry[..<equals])] = String(entry[entry.index(after: equals)...])
-            }
+            let parsed = try parseConfigAssignments(configs)
             try await withClient(client, command: "topic create") { kafka in
                 do {
                     try await kafka.createTopic(name, partitions: partitions ?? -1, replicationFactor: replicationFactor ?? -1, configs: parsed)
@@ -177,6 +173,16 @@ struct TopicCommand: AsyncParsableCommand {
             if failed { throw ExitCodes.failure }
         }
     }
+}
+
+/// `--config key=value` options as a dictionary (the last of a repeated key wins).
+func parseConfigAssignments(_ entries: [String]) throws -> [String: String] {
+    var parsed: [String: String] = [:]
+    for entry in entries {
+        guard let equals = entry.firstIndex(of: "=") else { throw ValidationError("--config expects key=value, got '\(entry)'") }
+        parsed[String(entry[..<equals])] = String(entry[entry.index(after: equals)...])
+    }
+    return parsed
 }
 
 /// Plain-text tables: columns padded to their widest cell.
