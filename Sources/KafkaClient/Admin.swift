@@ -61,6 +61,8 @@ public struct GroupSummary: Sendable, Equatable {
     public var groupId: String
     public var protocolType: String
     public var state: String
+    /// "classic" or "consumer" (KIP-848), from ListGroups v5+; nil when the broker does not say.
+    public var groupType: String? = nil
 }
 
 /// A consumer group as `DescribeGroups` reports it.
@@ -190,9 +192,13 @@ extension KafkaClient {
         var groups: [GroupSummary] = []
         for node in metadata.brokers.keys.sorted() {
             let connection = try await connection(toNode: node)
-            let response = try await connection.send(ListGroupsRequest())
+            let version = try connection.version(for: ListGroupsRequest.self)
+            let response = try await connection.send(ListGroupsRequest(), version: version)
             try Self.check(response.errorCode, "listing groups")
-            groups += response.groups.map { GroupSummary(groupId: $0.groupId, protocolType: $0.protocolType, state: $0.groupState) }
+            groups += response.groups.map {
+                GroupSummary(groupId: $0.groupId, protocolType: $0.protocolType, state: $0.groupState,
+                             groupType: version >= 5 ? $0.groupType : nil)
+            }
         }
         return groups.sorted { $0.groupId < $1.groupId }
     }

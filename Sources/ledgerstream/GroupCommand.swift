@@ -14,7 +14,7 @@ struct GroupCommand: AsyncParsableCommand {
     )
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List consumer groups with their type and state.")
+        static let configuration = CommandConfiguration(abstract: "List consumer groups with their type (classic or consumer), protocol type and state.")
 
         @Option(help: "Output format: text or json.")
         var format: OutputFormat = .text
@@ -26,12 +26,12 @@ struct GroupCommand: AsyncParsableCommand {
                 let groups = try await kafka.listGroups()
                 if format == .json {
                     printFlushed(JSONValue.array(groups.map { group in
-                        .object([("group", .string(group.groupId)), ("protocol_type", .string(group.protocolType)),
-                                 ("state", .string(group.state))])
+                        .object([("group", .string(group.groupId)), ("type", .optional(group.groupType)),
+                                 ("protocol_type", .string(group.protocolType)), ("state", .string(group.state))])
                     }).text)
                 } else if !groups.isEmpty {
-                    let rows = groups.map { [$0.groupId, $0.protocolType.isEmpty ? "-" : $0.protocolType, $0.state] }
-                    printFlushed(Table.render(header: ["GROUP", "TYPE", "STATE"], rows: rows).joined(separator: "\n"))
+                    let rows = groups.map { [$0.groupId, $0.groupType ?? "-", $0.protocolType.isEmpty ? "-" : $0.protocolType, $0.state] }
+                    printFlushed(Table.render(header: ["GROUP", "TYPE", "PROTOCOL-TYPE", "STATE"], rows: rows).joined(separator: "\n"))
                 }
             }
         }

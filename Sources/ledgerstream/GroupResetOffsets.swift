@@ -10,7 +10,7 @@ extension GroupCommand {
     struct ResetOffsets: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "reset-offsets",
-            abstract: "Move an inactive group's committed offsets (preview unless --execute).",
+            abstract: "Move an inactive group's committed offsets (preview unless --execute; refused while it has members).",
             discussion: """
                 Exactly one of --topic (repeatable; TOPIC or TOPIC:P,P,...) and --all-topics (every partition the \
                 group has committed), and exactly one --to-* or --shift-by. New offsets are clamped to the \
@@ -96,7 +96,9 @@ extension GroupCommand {
             let target = try target()
             try await withClient(client, command: "group reset-offsets") { kafka in
                 let details = try await kafka.describeGroup(group)
-                if execute && !["Empty", "Dead"].contains(details.state) {
+                // Like kafka-consumer-groups.sh, a group with members is refused even for a preview: its members
+                // would overwrite the new positions with their next commit.
+                if !["Empty", "Dead"].contains(details.state) {
                     printError("group reset-offsets",
                                "Assignments can only be reset if the group '\(group)' is inactive, but the current state is \(details.state).")
                     throw ExitCodes.failure

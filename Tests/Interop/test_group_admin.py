@@ -230,6 +230,9 @@ def test_cli_group_list_describe_delete(module_broker):
     try:
         listed = cli(module_broker, "group", "list").stdout
         assert idle in listed and active in listed and "Stable" in listed and "Empty" in listed
+        types = {g["group"]: (g["type"], g["protocol_type"], g["state"])
+                 for g in json.loads(cli(module_broker, "group", "list", "--format", "json").stdout)}
+        assert types[idle] == ("classic", "", "Empty") and types[active] == ("classic", "consumer", "Stable")
         described = json.loads(cli(module_broker, "group", "describe", idle, active, "--format", "json").stdout)
         by_group = {d["group"]: d for d in described}
         idle_parts = {(p["partition"]): (p["committed_offset"], p["log_end_offset"], p["lag"]) for p in by_group[idle]["partitions"]}
@@ -288,6 +291,9 @@ def test_cli_reset_offsets_modes(module_broker):
                       "--execute", check=False)
         assert refused.returncode != 0
         assert "Assignments can only be reset if the group" in refused.stderr and "inactive" in refused.stderr
+        preview = cli(module_broker, "group", "reset-offsets", "--group", group, "--all-topics", "--to-earliest",
+                      check=False)
+        assert preview.returncode != 0 and "Stable" in preview.stderr
     finally:
         member.close()
     assert u.committed_offsets(module_broker.address, group, topic) == {0: 12, 1: 5}
