@@ -25,7 +25,7 @@ extension Broker {
     }
 
     func handleOffsetDelete(_ request: OffsetDeleteRequest, _ context: RequestContext) -> RequestOutcome {
-        typealias Topic = OffsetDeleteResponse.OffsetDeleteResponseTopic
+        typealias ResponseTopic = OffsetDeleteResponse.OffsetDeleteResponseTopic
         guard context.authorize(.delete, group: request.groupId) else {
             return context.respond(OffsetDeleteResponse(
                 errorCode: ErrorCode.groupAuthorizationFailed.rawValue, throttleTimeMs: 0, topics: []))
@@ -54,10 +54,10 @@ extension Broker {
         }
         let answers = screened.merging(plan.partitionErrors) { first, _ in first }
         // Topics and partitions in request order, each once.
-        var topicsOut: [Topic] = []
+        var topicsOut: [ResponseTopic] = []
         var answered = Set<TopicPartition>()
         for topic in request.topics {
-            var partitions: [Topic.OffsetDeleteResponsePartition] = []
+            var partitions: [ResponseTopic.OffsetDeleteResponsePartition] = []
             for requested in topic.partitions {
                 let partition = TopicPartition(topic: topic.name, partition: requested.partitionIndex)
                 guard answered.insert(partition).inserted, let error = answers[partition] else { continue }
@@ -66,7 +66,7 @@ extension Broker {
             if let index = topicsOut.firstIndex(where: { $0.name == topic.name }) {
                 topicsOut[index].partitions += partitions
             } else {
-                topicsOut.append(Topic(name: topic.name, partitions: partitions))
+                topicsOut.append(ResponseTopic(name: topic.name, partitions: partitions))
             }
         }
         return context.respond(OffsetDeleteResponse(errorCode: 0, throttleTimeMs: 0, topics: topicsOut))
