@@ -27,6 +27,8 @@ public final class Broker: Sendable {
     let producerIds: ProducerIdAllocator
     let security: SecurityService
     let clock: any TimeSource
+    /// Clients that asked for their telemetry subscription (GetTelemetrySubscriptions throttling).
+    let telemetryInstances = TelemetryInstances()
     /// Addresses clients are told to use; fixed once the listener is bound (port 0 becomes the real port).
     private let advertised: Mutex<[Listener]>
     /// Serialises topic creation, deletion and changes, which touch the store, the registry and the log manager.

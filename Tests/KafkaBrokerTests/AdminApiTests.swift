@@ -1,6 +1,7 @@
 import FileSystem
 import KafkaProtocol
 import LogStorage
+import NIOCore
 import Testing
 
 #if canImport(Glibc)
@@ -193,7 +194,14 @@ struct AdminApiTests {
         #expect(first.errorCode == 0 && !first.clientInstanceId.isZero && first.requestedMetrics.isEmpty)
         #expect(first.pushIntervalMs == 300_000 && first.telemetryMaxBytes == 1_048_576 && first.deltaTemporality)
         #expect(first.acceptedCompressionTypes == [4, 3, 1, 2])
+        // Asking again within the push interval is throttled, as Kafka's ClientMetricsManager does.
         let again = try harness.call(GetTelemetrySubscriptionsRequest(clientInstanceId: first.clientInstanceId), version: 0)
-        #expect(again.clientInstanceId == first.clientInstanceId && again.subscriptionId == first.subscriptionId)
+        #expect(again.errorCode == ErrorCode.throttlingQuotaExceeded.rawValue && again.clientInstanceId.isZero)
+        let other = try harness.call(GetTelemetrySubscriptionsRequest(clientInstanceId: .zero), version: 0)
+        #expect(other.errorCode == 0 && other.clientInstanceId != first.clientInstanceId)
+        // The subscription id is Kafka's: CRC-32C of "[]300000" XOR the instance id's Java hashCode (the expected
+        // value computed independently with kafka-python's CRC-32C).
+        let id = KafkaUUID(high: 0x0123_4567_89AB_CDEF, low: 0x1111_1111_1111_1111)
+        #expect(Broker.telemetrySubscriptionId(metrics: [], pushIntervalMs: 300_000, instanceId: id) == 1_548_735_318)
     }
 }

@@ -5,8 +5,8 @@ import NIOCore
 // receiver (a metrics reporter implementing ClientTelemetry) is configured; ledgerstream has none, so ApiVersions
 // leaves key 71 out (see `advertisedApis`) and librdkafka and Java clients never ask. A client that calls it anyway
 // gets what Kafka's ClientMetricsManager answers with no client-metrics subscriptions: a fresh client instance id
-// when it sent zero, no requested metrics, the default 5-minute push interval and 1 MiB telemetry limit. Kafka's
-// per-instance throttling of early repeat calls is not kept: with no metrics requested a client never pushes.
+// when it sent zero, no requested metrics, the default 5-minute push interval and 1 MiB telemetry limit; a client
+// asking again before the push interval has passed is THROTTLING_QUOTA_EXCEEDED, as in Kafka (TelemetryInstances).
 extension Broker {
     static let telemetryDefaultPushIntervalMs: Int32 = 300_000
     static let telemetryMaxBytes: Int32 = 1_048_576
@@ -15,6 +15,12 @@ extension Broker {
 
     func handleGetTelemetrySubscriptions(_ request: GetTelemetrySubscriptionsRequest, _ context: RequestContext) -> RequestOutcome {
         let instanceId = request.clientInstanceId.isZero ? KafkaUUID.random() : request.clientInstanceId
+        guard telemetryInstances.admit(instanceId, nowMs: clock.wallClockMs(),
+                                       pushIntervalMs: Int64(Self.telemetryDefaultPushIntervalMs)) else {
+            // Kafka's error response: the error code and nothing else.
+            return context.respond(GetTelemetrySubscriptionsResponse(
+                throttleTimeMs: 0, errorCode: ErrorCode.throttlingQuotaExceeded.rawValue))
+        }
         return context.respond(GetTelemetrySubscriptionsResponse(
             throttleTimeMs: 0, errorCode: 0, clientInstanceId: instanceId,
             subscriptionId: Self.telemetrySubscriptionId(metrics: [], pushIntervalMs: Self.telemetryDefaultPushIntervalMs,
