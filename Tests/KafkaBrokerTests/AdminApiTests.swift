@@ -1,7 +1,6 @@
 import FileSystem
 import KafkaProtocol
 import LogStorage
-import NIOCore
 import Testing
 
 #if canImport(Glibc)
