@@ -54,11 +54,18 @@ struct GroupCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
+            var missing = false
             try await withClient(client, command: "group describe") { kafka in
                 var json: [JSONValue] = []
                 for group in groups {
                     let details = try await kafka.describeGroup(group)
                     let positions = try await groupPositions(kafka, details)
+                    // A group the coordinator does not know is reported Dead (DescribeGroups before v6).
+                    if details.state == "Dead" && details.members.isEmpty && positions.isEmpty {
+                        printError("group describe", "Consumer group '\(group)' does not exist.")
+                        missing = true
+                        continue
+                    }
                     if format == .json {
                         json.append(Self.json(details, positions))
                     } else {
@@ -67,6 +74,7 @@ struct GroupCommand: AsyncParsableCommand {
                 }
                 if format == .json { printFlushed(JSONValue.array(json).text) }
             }
+            if missing { throw ExitCodes.failure }
         }
 
         static func text(_ group: GroupDetails, _ positions: [GroupPosition]) -> String {

@@ -248,6 +248,8 @@ def test_cli_group_list_describe_delete(module_broker):
         assert group_state(module_broker, idle) is None
         missing = cli(module_broker, "group", "delete", idle, check=False)
         assert missing.returncode != 0 and "GROUP_ID_NOT_FOUND" in missing.stderr
+        gone = cli(module_broker, "group", "describe", idle, check=False)
+        assert gone.returncode != 0 and f"Consumer group '{idle}' does not exist." in gone.stderr
     finally:
         member.close()
 
