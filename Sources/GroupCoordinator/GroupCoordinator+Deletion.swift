@@ -21,9 +21,11 @@ public struct OffsetDeletionPlan: Sendable, Equatable {
 /// and an apply step so the broker can persist the deletion between the two while it holds the coordinator's lock.
 extension GroupCoordinator {
     /// Why `groupId` cannot be deleted, or NONE: an empty id is INVALID_GROUP_ID, an unknown group (Kafka: also a
-    /// Dead one) GROUP_ID_NOT_FOUND, a group in any state but Empty NON_EMPTY_GROUP.
+    /// Dead one) GROUP_ID_NOT_FOUND, a group in any state but Empty NON_EMPTY_GROUP (a KIP-848 consumer group: any
+    /// member).
     public func groupDeletionError(_ groupId: String) -> ErrorCode {
         guard !groupId.isEmpty else { return .invalidGroupId }
+        if let consumerGroup = consumerGroups[groupId] { return consumerGroup.members.isEmpty ? .none : .nonEmptyGroup }
         guard let group = groups[groupId] else { return .groupIdNotFound }
         return group.state == .empty ? .none : .nonEmptyGroup
     }
@@ -31,13 +33,18 @@ extension GroupCoordinator {
     /// Kafka's OffsetDelete decision. An Empty group may lose any offset; a classic group with members only offsets
     /// of topics none of its members subscribes to ("consumer" protocol type, subscriptions read from the members'
     /// metadata for the selected protocol); a group with members of another protocol type is NON_EMPTY_GROUP.
-    /// Partitions without a committed offset are answered NONE, as Kafka does.
+    /// Partitions without a committed offset are answered NONE, as Kafka does. A KIP-848 consumer group refuses the
+    /// topics its members subscribe to (by name or regex, as of its last epoch).
     public func planOffsetDeletion(groupId: String, partitions: [TopicPartition]) -> OffsetDeletionPlan {
         guard !groupId.isEmpty else { return OffsetDeletionPlan(groupError: .invalidGroupId, partitionErrors: [:]) }
+        let subscribed: Set<String>
+        if let consumerGroup = consumerGroups[groupId] {
+            subscribed = consumerGroup.members.isEmpty ? [] : Set(consumerGroup.subscribedTopics.keys)
+            return Self.plan(partitions, subscribed: subscribed)
+        }
         guard let group = groups[groupId] else {
             return OffsetDeletionPlan(groupError: .groupIdNotFound, partitionErrors: [:])
         }
-        let subscribed: Set<String>
         switch group.state {
         case .empty, .dead:
             subscribed = []
@@ -47,6 +54,10 @@ extension GroupCoordinator {
             }
             subscribed = group.subscribedTopics
         }
+        return Self.plan(partitions, subscribed: subscribed)
+    }
+
+    private static func plan(_ partitions: [TopicPartition], subscribed: Set<String>) -> OffsetDeletionPlan {
         var errors: [TopicPartition: ErrorCode] = [:]
         for partition in partitions {
             errors[partition] = subscribed.contains(partition.topic) ? ErrorCode.groupSubscribedToTopic : ErrorCode.none
@@ -54,13 +65,14 @@ extension GroupCoordinator {
         return OffsetDeletionPlan(groupError: .none, partitionErrors: errors)
     }
 
-    /// Removes committed offsets (after the broker deleted the persisted ones). An Empty group left with no offsets
-    /// is removed, as Kafka's offset cleanup does.
+    /// Removes committed offsets (after the broker deleted the persisted ones). An Empty classic group left with no
+    /// offsets is removed, as Kafka's offset cleanup does (a consumer group's classic record, which only holds its
+    /// offsets, stays while the consumer group exists).
     public mutating func deleteOffsets(groupId: String, partitions: [TopicPartition]) {
         guard groups[groupId] != nil else { return }
         for partition in partitions { groups[groupId]!.offsets[partition] = nil }
         let group = groups[groupId]!
-        if group.state == .empty && group.offsets.isEmpty && group.pendingMembers.isEmpty
+        if consumerGroups[groupId] == nil && group.state == .empty && group.offsets.isEmpty && group.pendingMembers.isEmpty
             && group.pendingTransactionalOffsets.isEmpty {
             groups[groupId] = nil
         }

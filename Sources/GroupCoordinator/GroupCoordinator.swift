@@ -18,6 +18,8 @@ import KafkaProtocol
 public struct GroupCoordinator: Sendable {
     public let config: GroupCoordinatorConfig
     var groups: [String: Group] = [:]
+    /// KIP-848 groups (`GroupCoordinator+ConsumerGroups.swift`); their offsets stay in `groups`.
+    var consumerGroups: [String: ConsumerGroup] = [:]
     var memberIds: MemberIDGenerator
 
     /// `memberIds` exists for tests that need predictable member ids.
@@ -38,6 +40,7 @@ public struct GroupCoordinator: Sendable {
         guard input.sessionTimeoutMs >= config.minSessionTimeoutMs, input.sessionTimeoutMs <= config.maxSessionTimeoutMs
         else { return reject(.invalidSessionTimeout) }
 
+        if let refusal = classicJoinRefusal(groupId: input.groupId) { return reject(refusal) }
         let protocols = ProtocolSelection.deduplicated(input.protocols)
         if groups[input.groupId] == nil {
             // Only a member without an id may create a group; a known id for an unknown group is stale.
@@ -118,11 +121,12 @@ public struct GroupCoordinator: Sendable {
         for groupId in due {
             groups[groupId]!.runDueTimers(now: now, config: config, into: &actions)
         }
+        expireConsumerGroupMembers(now: now)
         return actions
     }
 
     /// The earliest time at which `tick(now:)` has work; nil if no timer is running.
     public var nextDeadline: Int64? {
-        groups.values.compactMap(\.nextDeadline).min()
+        (groups.values.compactMap(\.nextDeadline) + consumerGroups.values.compactMap(\.nextDeadline)).min()
     }
 }

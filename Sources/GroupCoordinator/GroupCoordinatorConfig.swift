@@ -12,6 +12,8 @@ public struct GroupCoordinatorConfig: Sendable {
     /// How long a member that joined but never completed a JoinGroup may stay (Kafka's fixed 5 minutes): a client that
     /// timed out and retried would otherwise leave a defunct member behind in a long rebalance.
     public var newMemberJoinTimeoutMs: Int64
+    /// The KIP-848 consumer group protocol's settings.
+    public var consumer = ConsumerGroupConfig()
 
     public init(
         initialRebalanceDelayMs: Int64 = 3000,

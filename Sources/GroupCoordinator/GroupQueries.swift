@@ -70,6 +70,7 @@ extension GroupCoordinator {
         let wanted = Set(statesFilter.map { $0.lowercased() })
         return groups.values
             .filter { wanted.isEmpty || wanted.contains($0.state.rawValue.lowercased()) }
+            .filter { consumerGroups[$0.groupId] == nil }  // their offset holders
             .sorted { $0.groupId < $1.groupId }
             .map { GroupListing(groupId: $0.groupId, protocolType: $0.protocolType ?? "", state: $0.state.rawValue) }
     }
@@ -77,7 +78,8 @@ extension GroupCoordinator {
     /// DescribeGroups for one group. An unknown group is reported as Dead without an error (Kafka before
     /// DescribeGroups v6; for v6+ the broker may turn that into GROUP_ID_NOT_FOUND).
     public func describeGroup(_ groupId: String) -> GroupDescription {
-        guard let group = groups[groupId] else {
+        // Consumer groups are not classic groups: Dead, as Kafka's describeGroups answers them.
+        guard let group = groups[groupId], consumerGroups[groupId] == nil else {
             return GroupDescription(
                 errorCode: .none, groupId: groupId, state: GroupState.dead.rawValue, protocolType: "", protocolData: "",
                 members: [])

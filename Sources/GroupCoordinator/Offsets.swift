@@ -122,6 +122,8 @@ extension GroupCoordinator {
     public mutating func deleteGroup(_ groupId: String) -> ErrorCode {
         let error = groupDeletionError(groupId)
         guard error == .none else { return error }
+        // A consumer group's offsets live in its classic record: both go (Kafka).
+        consumerGroups[groupId] = nil
         groups[groupId] = nil
         return .none
     }

@@ -47,6 +47,7 @@ public final class Broker: Sendable {
         config: BrokerConfig, logger: Logger, clock: any TimeSource = SystemTimeSource(),
         fileSystem: any FileSystem = PosixFileSystem()
     ) throws {
+        try config.consumerGroups.validate()
         self.config = config
         self.logger = logger
         self.clock = clock
@@ -200,6 +201,10 @@ public final class Broker: Sendable {
         case .addOffsetsToTxn: return handleAddOffsetsToTxn(try decode(AddOffsetsToTxnRequest.self, &reader, context), context)
         case .endTxn: return handleEndTxn(try decode(EndTxnRequest.self, &reader, context), context)
         case .txnOffsetCommit: return handleTxnOffsetCommit(try decode(TxnOffsetCommitRequest.self, &reader, context), context)
+        case .consumerGroupHeartbeat:
+            return handleConsumerGroupHeartbeat(try decode(ConsumerGroupHeartbeatRequest.self, &reader, context), context)
+        case .consumerGroupDescribe:
+            return handleConsumerGroupDescribe(try decode(ConsumerGroupDescribeRequest.self, &reader, context), context)
         case .describeTransactions:
             return handleDescribeTransactions(try decode(DescribeTransactionsRequest.self, &reader, context), context)
         case .listTransactions:

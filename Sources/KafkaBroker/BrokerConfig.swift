@@ -77,6 +77,8 @@ public struct BrokerConfig: Sendable, Equatable {
     public var groupMinSessionTimeoutMs: Int32 = 6000
     public var groupMaxSessionTimeoutMs: Int32 = 1_800_000
     public var offsetMetadataMaxBytes = 4096
+    /// KIP-848 consumer groups (`group.coordinator.rebalance.protocols`, `group.consumer.*`).
+    public var consumerGroups = ConsumerGroupSettings()
     public var producerIdExpirationMs: Int64 = 86_400_000
     /// The longest transaction.timeout.ms a transactional producer may ask for (InitProducerId refuses longer ones).
     public var transactionMaxTimeoutMs: Int32 = 900_000
@@ -181,6 +183,7 @@ public struct BrokerConfig: Sendable, Equatable {
         case "group.initial.rebalance.delay.ms": groupInitialRebalanceDelayMs = try int(Int64.self, 0...Int64.max)
         case "group.min.session.timeout.ms": groupMinSessionTimeoutMs = try int(Int32.self, 1...Int32.max)
         case "group.max.session.timeout.ms": groupMaxSessionTimeoutMs = try int(Int32.self, 1...Int32.max)
+        case _ where ConsumerGroupSettings.keys.contains(key): try consumerGroups.apply(key: key, value: value)
         case "offset.metadata.max.bytes": offsetMetadataMaxBytes = try int(Int.self, 0...Int(Int32.max))
         case "producer.id.expiration.ms": producerIdExpirationMs = try int(Int64.self, 1...Int64.max)
         case "transaction.max.timeout.ms": transactionMaxTimeoutMs = try int(Int32.self, 1...Int32.max)

@@ -10,7 +10,7 @@ import Timekeeping
 /// answers later, a timer at its next deadline (session expiry, rebalance and initial-delay timeouts), and durable
 /// committed offsets (written to the metadata store before the in-memory state changes).
 package final class GroupCoordinatorService: Sendable {
-    private struct State: ~Copyable {
+    struct State: ~Copyable {
         var coordinator: GroupCoordinator
         var joins: [RequestID: EventLoopPromise<JoinGroupOutcome>] = [:]
         var syncs: [RequestID: EventLoopPromise<SyncGroupOutcome>] = [:]
@@ -21,7 +21,7 @@ package final class GroupCoordinatorService: Sendable {
         var isShutDown = false
     }
 
-    private let state: Mutex<State>
+    let state: Mutex<State>
     /// Held across each offset write's store-then-apply steps (plain commits, staged transactional ones, their
     /// settlement), so two writes to the same partitions cannot interleave and leave memory and the store disagreeing.
     private let offsetWrites = Mutex(())
@@ -35,13 +35,14 @@ package final class GroupCoordinatorService: Sendable {
         coordinatorConfig.minSessionTimeoutMs = config.groupMinSessionTimeoutMs
         coordinatorConfig.maxSessionTimeoutMs = config.groupMaxSessionTimeoutMs
         coordinatorConfig.maxMetadataBytes = config.offsetMetadataMaxBytes
+        coordinatorConfig.consumer = config.consumerGroups.coordinatorConfig
         state = Mutex(State(coordinator: GroupCoordinator(config: coordinatorConfig)))
         self.store = store
         self.logger = logger
         self.clock = clock
     }
 
-    private var now: Int64 { clock.wallClockMs() }
+    var now: Int64 { clock.wallClockMs() }
 
     /// Timers run on `loop`.
     package func start(on loop: any EventLoop) {
@@ -114,10 +115,6 @@ package final class GroupCoordinatorService: Sendable {
         return (error, memberErrors)
     }
 
-    func listGroups(statesFilter: [String]) -> [GroupListing] {
-        state.withLock { $0.coordinator.listGroups(statesFilter: statesFilter) }
-    }
-
     func describeGroup(_ groupId: String) -> GroupDescription {
         state.withLock { $0.coordinator.describeGroup(groupId) }
     }
@@ -127,23 +124,25 @@ package final class GroupCoordinatorService: Sendable {
     /// Validates the committing member, persists the offsets, then makes them visible. Returns one error for the
     /// whole request (membership) or NONE; per-partition checks are the caller's.
     func commit(
-        groupId: String, memberId: String, generationId: Int32, groupInstanceId: String?,
+        groupId: String, memberId: String, generationId: Int32, groupInstanceId: String?, apiVersion: Int16,
         offsets: [TopicPartition: CommittedOffset]
     ) -> ErrorCode {
         offsetWrites.withLock { _ in
             commitLocked(groupId: groupId, memberId: memberId, generationId: generationId, groupInstanceId: groupInstanceId,
-                         offsets: offsets)
+                         apiVersion: apiVersion, offsets: offsets)
         }
     }
 
     private func commitLocked(
-        groupId: String, memberId: String, generationId: Int32, groupInstanceId: String?,
+        groupId: String, memberId: String, generationId: Int32, groupInstanceId: String?, apiVersion: Int16,
         offsets: [TopicPartition: CommittedOffset]
     ) -> ErrorCode {
         let time = now
         let (validation, actions) = state.withLock { state -> (ErrorCode, [CoordinatorAction]) in
-            let error = state.coordinator.validateOffsetCommit(
-                groupId: groupId, memberId: memberId, generationId: generationId, groupInstanceId: groupInstanceId, now: time)
+            let error = state.coordinator.validateConsumerGroupOffsetCommit(
+                groupId: groupId, memberId: memberId, memberEpoch: generationId, transactional: false, apiVersion: apiVersion)
+                ?? state.coordinator.validateOffsetCommit(
+                    groupId: groupId, memberId: memberId, generationId: generationId, groupInstanceId: groupInstanceId, now: time)
             return (error, [])
         }
         perform(actions)
@@ -181,8 +180,10 @@ package final class GroupCoordinatorService: Sendable {
         offsets: [TopicPartition: CommittedOffset]
     ) -> ErrorCode {
         let validation = state.withLock { state in
-            state.coordinator.validateTransactionalOffsetCommit(
-                groupId: groupId, memberId: memberId, generationId: generationId, groupInstanceId: groupInstanceId)
+            state.coordinator.validateConsumerGroupOffsetCommit(
+                groupId: groupId, memberId: memberId, memberEpoch: generationId, transactional: true, apiVersion: 0)
+                ?? state.coordinator.validateTransactionalOffsetCommit(
+                    groupId: groupId, memberId: memberId, generationId: generationId, groupInstanceId: groupInstanceId)
         }
         guard validation == .none else { return validation }
         guard !offsets.isEmpty else { return .none }
@@ -236,7 +237,7 @@ package final class GroupCoordinatorService: Sendable {
     // MARK: Actions and time
 
     /// Completes the promises the state machine answered, then re-arms the timer for its next deadline.
-    private func perform(_ actions: [CoordinatorAction]) {
+    func perform(_ actions: [CoordinatorAction]) {
         if !actions.isEmpty { logger.trace("group coordinator actions", metadata: ["actions": "\(actions.map { "\($0)".prefix(160) })"]) }
         var joins: [(EventLoopPromise<JoinGroupOutcome>, JoinGroupOutcome)] = []
         var syncs: [(EventLoopPromise<SyncGroupOutcome>, SyncGroupOutcome)] = []

@@ -88,6 +88,12 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let unknownTopicId = ErrorCode(rawValue: 100)
     public static let transactionalIdNotFound = ErrorCode(rawValue: 105)
     public static let transactionAbortable = ErrorCode(rawValue: 120)
+    // KIP-848 consumer group protocol.
+    public static let fencedMemberEpoch = ErrorCode(rawValue: 110)
+    public static let unreleasedInstanceId = ErrorCode(rawValue: 111)
+    public static let unsupportedAssignor = ErrorCode(rawValue: 112)
+    public static let staleMemberEpoch = ErrorCode(rawValue: 113)
+    public static let invalidRegularExpression = ErrorCode(rawValue: 130)
 
     public var description: String {
         Self.names[rawValue].map { "\($0) (\(rawValue))" } ?? "error \(rawValue)"
@@ -116,6 +122,8 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
         74: "FENCED_LEADER_EPOCH", 75: "UNKNOWN_LEADER_EPOCH", 78: "OFFSET_NOT_AVAILABLE", 79: "MEMBER_ID_REQUIRED",
         81: "GROUP_MAX_SIZE_REACHED", 82: "FENCED_INSTANCE_ID", 86: "GROUP_SUBSCRIBED_TO_TOPIC", 87: "INVALID_RECORD", 88: "UNSTABLE_OFFSET_COMMIT", 89: "THROTTLING_QUOTA_EXCEEDED",
         90: "PRODUCER_FENCED", 91: "RESOURCE_NOT_FOUND", 92: "DUPLICATE_RESOURCE", 93: "UNACCEPTABLE_CREDENTIAL", 100: "UNKNOWN_TOPIC_ID", 105: "TRANSACTIONAL_ID_NOT_FOUND", 120: "TRANSACTION_ABORTABLE",
+        110: "FENCED_MEMBER_EPOCH", 111: "UNRELEASED_INSTANCE_ID", 112: "UNSUPPORTED_ASSIGNOR", 113: "STALE_MEMBER_EPOCH",
+        130: "INVALID_REGULAR_EXPRESSION",
     ]
 
     /// Errors after which a client may simply retry (Kafka's RetriableException subclasses).

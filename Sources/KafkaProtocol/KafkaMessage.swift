@@ -32,15 +32,6 @@ extension KafkaReader {
         for _ in 0..<count { items.append(try T(from: &self, version: version)) }
         return items
     }
-
-    /// Reads a nullable struct: an int8 marker (-1 null, 1 present), then the struct, as Kafka's generated code.
-    public mutating func readNullableStruct<T: KafkaCodable>(
-        _ type: T.Type, version: Int16
-    ) throws(KafkaDecodingError) -> T? {
-        let marker = try readInt8()
-        guard marker >= 0 else { return nil }
-        return try T(from: &self, version: version)
-    }
 }
 
 extension KafkaWriter {
@@ -48,12 +39,5 @@ extension KafkaWriter {
     public mutating func writeArray<T: KafkaCodable>(_ items: [T]?, version: Int16, compact: Bool) {
         writeArrayCount(items?.count, compact: compact)
         for item in items ?? [] { item.write(to: &self, version: version) }
-    }
-
-    /// Writes a nullable struct: -1 for nil, else 1 and the struct.
-    public mutating func writeNullableStruct<T: KafkaCodable>(_ item: T?, version: Int16) {
-        guard let item else { return writeInt8(-1) }
-        writeInt8(1)
-        item.write(to: &self, version: version)
     }
 }

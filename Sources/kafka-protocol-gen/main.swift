@@ -29,16 +29,8 @@ indirect enum FieldType: Equatable {
     case bool, int8, int16, int32, int64, uuid, string, bytes, records
     case array(FieldType)
     case structArray(String)
-    /// A single struct (Kafka's nullable struct fields, such as DescribeTopicPartitions' Cursor).
+    /// One struct (Kafka's non-array struct fields); nullable ones carry a presence byte (-1 null, 1 present).
     case structValue(String)
-
-    /// The struct type this field declares or reuses, if it is a struct or an array of them.
-    var structName: String? {
-        switch self {
-        case .structArray(let name), .structValue(let name): return name
-        default: return nil
-        }
-    }
 }
 
 struct Field {
@@ -202,6 +194,16 @@ func parseDefinition(path: String) throws -> ApiDef {
     result.request = request
     result.response = response
     return result
+}
+
+extension FieldType {
+    /// The struct a field declares or reuses, for struct arrays and single structs.
+    var structName: String? {
+        switch self {
+        case .structArray(let name), .structValue(let name): name
+        default: nil
+        }
+    }
 }
 
 // MARK: - Emission
@@ -378,7 +380,7 @@ func readExpression(_ type: FieldType, nullable: Bool) -> String {
         return nullable ? call : "(\(call) ?? [])"
     case .structValue(let name):
         return nullable
-            ? "try reader.readNullableStruct(\(name).self, version: version)"
+            ? "try reader.readInt8() < 0 ? nil : \(name)(from: &reader, version: version)"
             : "try \(name)(from: &reader, version: version)"
     }
 }
@@ -422,9 +424,12 @@ func writeStatement(_ type: FieldType, value: String, nullable: Bool, optionalVa
             ? "writer.writeArray(\(value), version: version, compact: flexible)"
             : "writer.writeArray(\(value) ?? [], version: version, compact: flexible)"
     case .structValue(let name):
-        return nullable
-            ? "writer.writeNullableStruct(\(value), version: version)"
-            : optionalValue ? "(\(value) ?? \(name)()).write(to: &writer, version: version)"
+        if nullable {
+            return "if let present = \(value) { writer.writeInt8(1); present.write(to: &writer, version: version) } "
+                + "else { writer.writeInt8(-1) }"
+        }
+        return optionalValue
+            ? "(\(value) ?? \(name)()).write(to: &writer, version: version)"
             : "\(value).write(to: &writer, version: version)"
     }
 }

@@ -77,6 +77,24 @@ import Testing
         #expect(connect.planOffsetDeletion(groupId: "", partitions: [u0]).groupError == .invalidGroupId)
     }
 
+    @Test func aConsumerGroupKeepsOffsetsOfTopicsItsMembersSubscribeTo() {
+        // Goal: a KIP-848 group refuses its members' topics and lets others go; its offsets record stays while the
+        // consumer group exists, and with no members nothing is refused.
+        var coordinator = makeConsumerCoordinator()
+        let topics = consumerTopics(a: 2, b: 1)
+        _ = coordinator.consumerGroupHeartbeat(joinHeartbeat("m1", topics: ["a"]), topics: topics, now: 0)
+        let a0 = TopicPartition(topic: "a", partition: 0), b0 = TopicPartition(topic: "b", partition: 0)
+        coordinator.storeOffsets(groupId: "g", offsets: [a0: offset(1), b0: offset(2)])
+        let plan = coordinator.planOffsetDeletion(groupId: "g", partitions: [a0, b0])
+        #expect(plan.groupError == .none && plan.partitionErrors == [a0: .groupSubscribedToTopic, b0: .none])
+        coordinator.deleteOffsets(groupId: "g", partitions: plan.deletable)
+        #expect(coordinator.committedOffsets(groupId: "g", partitions: nil) == [a0: offset(1)])
+        _ = coordinator.consumerGroupHeartbeat(heartbeat("m1", epoch: -1), topics: topics, now: 0)
+        #expect(coordinator.planOffsetDeletion(groupId: "g", partitions: [a0]).partitionErrors == [a0: .none])
+        coordinator.deleteOffsets(groupId: "g", partitions: [a0])
+        #expect(coordinator.isConsumerGroup("g") && coordinator.groupDeletionError("g") == .none)
+    }
+
     @Test func unreadableSubscriptionsCountAsNone() {
         // Goal: as Kafka, metadata that is not a consumer subscription leaves the subscribed set empty.
         var group = StableGroup(members: 1)

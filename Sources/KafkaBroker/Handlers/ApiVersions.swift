@@ -15,18 +15,26 @@ extension Broker {
             apiKey: key, minVersion: schema.versions.lowerBound, maxVersion: schema.versions.upperBound)
     }
 
+    /// The APIs this broker's configuration enables: without `consumer` in group.coordinator.rebalance.protocols
+    /// the KIP-848 APIs are left out, as Kafka does, so clients fall back to the classic protocol or report it.
+    var enabledApis: [ApiVersionsResponse.ApiVersion] {
+        guard !config.consumerGroups.enabled else { return Self.advertisedApis }
+        let consumerProtocol: Set<Int16> = [ApiKey.consumerGroupHeartbeat.rawValue, ApiKey.consumerGroupDescribe.rawValue]
+        return Self.advertisedApis.filter { !consumerProtocol.contains($0.apiKey) }
+    }
+
     func handleApiVersions(_ request: ApiVersionsRequest, _ context: RequestContext) -> RequestOutcome {
         if context.version >= 3 && !(Self.isValidSoftwareString(request.clientSoftwareName)
             && Self.isValidSoftwareString(request.clientSoftwareVersion)) {
             // Apache Kafka validates these (KIP-511) and answers INVALID_REQUEST.
-            return context.respond(ApiVersionsResponse(errorCode: ErrorCode.invalidRequest.rawValue, apiKeys: Self.advertisedApis))
+            return context.respond(ApiVersionsResponse(errorCode: ErrorCode.invalidRequest.rawValue, apiKeys: enabledApis))
         }
-        return context.respond(ApiVersionsResponse(errorCode: 0, apiKeys: Self.advertisedApis, throttleTimeMs: 0))
+        return context.respond(ApiVersionsResponse(errorCode: 0, apiKeys: enabledApis, throttleTimeMs: 0))
     }
 
     /// The answer to an ApiVersions request of a version above ours: v0 body, v0 header, error 35.
     func apiVersionsFallback(correlationId: Int32) -> [IOData] {
-        let response = ApiVersionsResponse(errorCode: ErrorCode.unsupportedVersion.rawValue, apiKeys: Self.advertisedApis)
+        let response = ApiVersionsResponse(errorCode: ErrorCode.unsupportedVersion.rawValue, apiKeys: enabledApis)
         return KafkaFrame.response(response, apiKey: .apiVersions, version: 0, correlationId: correlationId)
     }
 

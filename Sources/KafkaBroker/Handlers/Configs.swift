@@ -102,6 +102,7 @@ extension Broker {
             }
         }
         if let zookeeper = config.zookeeperConnect { entries.append(("zookeeper.connect", zookeeper, 2)) }
+        entries += config.consumerGroups.describedEntries
         return entries.sorted { $0.0 < $1.0 }
     }
 

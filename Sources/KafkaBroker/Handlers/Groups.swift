@@ -136,16 +136,15 @@ extension Broker {
     }
 
     func handleListGroups(_ request: ListGroupsRequest, _ context: RequestContext) -> RequestOutcome {
-        // Every group here is a classic group; a types filter that excludes "classic" leaves nothing.
-        let typesOK = request.typesFilter.isEmpty || request.typesFilter.contains { $0.lowercased() == "classic" }
-        var listed = typesOK ? groups.listGroups(statesFilter: request.statesFilter) : []
+        // Classic and KIP-848 consumer groups, filtered by type (v5) and state.
+        var listed = groups.listGroups(statesFilter: request.statesFilter, typesFilter: request.typesFilter)
         // ACLs: DESCRIBE on the cluster lists every group; otherwise only groups the principal may DESCRIBE.
         if !context.authorize(.describe, .cluster) {
             listed = listed.filter { context.authorize(.describe, group: $0.groupId) }
         }
         return context.respond(ListGroupsResponse(
             throttleTimeMs: 0, errorCode: 0,
-            groups: listed.map { .init(groupId: $0.groupId, protocolType: $0.protocolType, groupState: $0.state, groupType: "classic") }))
+            groups: listed.map { .init(groupId: $0.groupId, protocolType: $0.protocolType, groupState: $0.state, groupType: $0.type) }))
     }
 
     // MARK: Offsets
@@ -204,7 +203,7 @@ extension Broker {
         }, context)
         let groupError = groups.commit(
             groupId: request.groupId, memberId: request.memberId, generationId: request.generationIdOrMemberEpoch,
-            groupInstanceId: request.groupInstanceId, offsets: accepted)
+            groupInstanceId: request.groupInstanceId, apiVersion: context.version, offsets: accepted)
         let response = OffsetCommitResponse(throttleTimeMs: 0, topics: request.topics.map { topic in
             TopicResult(name: topic.name, partitions: topic.partitions.map { partition in
                 let key = TopicPartition(topic: topic.name, partition: partition.partitionIndex)
@@ -220,6 +219,9 @@ extension Broker {
                 guard context.authorize(.describe, group: group.groupId) else {
                     return .init(groupId: group.groupId, topics: [], errorCode: ErrorCode.groupAuthorizationFailed.rawValue)
                 }
+                let memberError = groups.validateOffsetFetch(groupId: group.groupId, memberId: group.memberId,
+                                                             memberEpoch: group.memberEpoch)
+                guard memberError == .none else { return .init(groupId: group.groupId, topics: [], errorCode: memberError.rawValue) }
                 let wanted = group.topics.map { topics in
                     topics.flatMap { topic in topic.partitionIndexes.map { TopicPartition(topic: topic.name, partition: $0) } }
                 }

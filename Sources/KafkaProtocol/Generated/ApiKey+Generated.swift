@@ -42,6 +42,8 @@ extension ApiKey {
     public static let describeProducers = ApiKey(rawValue: 61)
     public static let describeTransactions = ApiKey(rawValue: 65)
     public static let listTransactions = ApiKey(rawValue: 66)
+    public static let consumerGroupHeartbeat = ApiKey(rawValue: 68)
+    public static let consumerGroupDescribe = ApiKey(rawValue: 69)
     public static let getTelemetrySubscriptions = ApiKey(rawValue: 71)
     public static let describeTopicPartitions = ApiKey(rawValue: 75)
 
@@ -87,6 +89,8 @@ extension ApiKey {
         61: ApiSchema(name: "DescribeProducers", versions: 0...0, firstFlexibleVersion: 0),
         65: ApiSchema(name: "DescribeTransactions", versions: 0...0, firstFlexibleVersion: 0),
         66: ApiSchema(name: "ListTransactions", versions: 0...1, firstFlexibleVersion: 0),
+        68: ApiSchema(name: "ConsumerGroupHeartbeat", versions: 0...1, firstFlexibleVersion: 0),
+        69: ApiSchema(name: "ConsumerGroupDescribe", versions: 0...1, firstFlexibleVersion: 0),
         71: ApiSchema(name: "GetTelemetrySubscriptions", versions: 0...0, firstFlexibleVersion: 0),
         75: ApiSchema(name: "DescribeTopicPartitions", versions: 0...0, firstFlexibleVersion: 0),
     ]
@@ -134,6 +138,8 @@ extension ApiKey {
         61: DescribeProducersRequest.self,
         65: DescribeTransactionsRequest.self,
         66: ListTransactionsRequest.self,
+        68: ConsumerGroupHeartbeatRequest.self,
+        69: ConsumerGroupDescribeRequest.self,
         71: GetTelemetrySubscriptionsRequest.self,
         75: DescribeTopicPartitionsRequest.self,
     ]

@@ -32,7 +32,7 @@ public struct DescribeTopicPartitionsRequest: KafkaRequest {
         let flexible = true
         self.topics = (try reader.readArray(of: TopicRequest.self, version: version, compact: flexible) ?? [])
         self.responsePartitionLimit = try reader.readInt32()
-        self.cursor = try reader.readNullableStruct(Cursor.self, version: version)
+        self.cursor = try reader.readInt8() < 0 ? nil : Cursor(from: &reader, version: version)
         if flexible { try reader.skipTaggedFields() }
     }
 
@@ -40,7 +40,7 @@ public struct DescribeTopicPartitionsRequest: KafkaRequest {
         let flexible = true
         writer.writeArray(self.topics, version: version, compact: flexible)
         writer.writeInt32(self.responsePartitionLimit)
-        writer.writeNullableStruct(self.cursor, version: version)
+        if let present = self.cursor { writer.writeInt8(1); present.write(to: &writer, version: version) } else { writer.writeInt8(-1) }
         if flexible { writer.writeEmptyTaggedFields() }
     }
 
@@ -117,7 +117,7 @@ public struct DescribeTopicPartitionsResponse: KafkaResponse {
         let flexible = true
         self.throttleTimeMs = try reader.readInt32()
         self.topics = (try reader.readArray(of: DescribeTopicPartitionsResponseTopic.self, version: version, compact: flexible) ?? [])
-        self.nextCursor = try reader.readNullableStruct(Cursor.self, version: version)
+        self.nextCursor = try reader.readInt8() < 0 ? nil : Cursor(from: &reader, version: version)
         if flexible { try reader.skipTaggedFields() }
     }
 
@@ -125,7 +125,7 @@ public struct DescribeTopicPartitionsResponse: KafkaResponse {
         let flexible = true
         writer.writeInt32(self.throttleTimeMs)
         writer.writeArray(self.topics, version: version, compact: flexible)
-        writer.writeNullableStruct(self.nextCursor, version: version)
+        if let present = self.nextCursor { writer.writeInt8(1); present.write(to: &writer, version: version) } else { writer.writeInt8(-1) }
         if flexible { writer.writeEmptyTaggedFields() }
     }
 

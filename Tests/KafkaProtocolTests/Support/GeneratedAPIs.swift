@@ -57,6 +57,8 @@ struct GeneratedAPI: Sendable, CustomStringConvertible {
         GeneratedAPI(DescribeProducersRequest.self),
         GeneratedAPI(DescribeTransactionsRequest.self),
         GeneratedAPI(ListTransactionsRequest.self),
+        GeneratedAPI(ConsumerGroupHeartbeatRequest.self),
+        GeneratedAPI(ConsumerGroupDescribeRequest.self),
         GeneratedAPI(SaslHandshakeRequest.self),
         GeneratedAPI(SaslAuthenticateRequest.self),
         GeneratedAPI(DescribeAclsRequest.self),
