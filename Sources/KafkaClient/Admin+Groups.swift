@@ -19,6 +19,26 @@ extension KafkaClient {
         return results
     }
 
+    /// ConsumerGroupDescribe for one group; nil when it is not a consumer group (GROUP_ID_NOT_FOUND), so the caller
+    /// asks DescribeGroups. Protocol name is the server-side assignor; assignments are the members' current ones.
+    func describeConsumerGroup(_ group: String, connection: BrokerConnection) async throws -> GroupDetails? {
+        let response = try await connection.send(ConsumerGroupDescribeRequest(groupIds: [group], includeAuthorizedOperations: false))
+        guard let described = response.groups.first else {
+            throw KafkaClientError.malformedResponse("ConsumerGroupDescribe: no result")
+        }
+        if [ErrorCode.groupIdNotFound.rawValue, ErrorCode.unsupportedVersion.rawValue].contains(described.errorCode) { return nil }
+        try Self.check(described.errorCode, "describing group \(group)", subject: group, brokerMessage: described.errorMessage)
+        return GroupDetails(
+            groupId: described.groupId, state: described.groupState, protocolType: ConsumerProtocol.protocolType,
+            protocolName: described.assignorName,
+            members: described.members.map { member in
+                var assignment: [String: [Int32]] = [:]
+                for topic in member.assignment.topicPartitions { assignment[topic.topicName, default: []] += topic.partitions }
+                return .init(memberId: member.memberId, clientId: member.clientId, clientHost: member.clientHost,
+                             assignment: assignment)
+            })
+    }
+
     /// Commits offsets for a group outside any membership (generation -1, no member id), as kafka-consumer-groups.sh
     /// --reset-offsets --execute does; the broker accepts it only while the group has no members.
     public func commitGroupOffsets(group: String, offsets: [TopicPartition: Int64]) async throws {

@@ -203,9 +203,15 @@ extension KafkaClient {
         return groups.sorted { $0.groupId < $1.groupId }
     }
 
-    /// A group's state and members (with their decoded assignments).
+    /// A group's state and members (with their decoded assignments). A KIP-848 consumer group is described with
+    /// ConsumerGroupDescribe where the broker offers it (DescribeGroups reports such a group Dead), as Kafka's admin
+    /// client does; other groups, or brokers without it, with DescribeGroups.
     public func describeGroup(_ group: String) async throws -> GroupDetails {
         let connection = try await coordinator(forGroup: group)
+        if connection.supports(ConsumerGroupDescribeRequest.self),
+           let described = try await describeConsumerGroup(group, connection: connection) {
+            return described
+        }
         let response = try await connection.send(DescribeGroupsRequest(groups: [group]))
         guard let described = response.groups.first else { throw KafkaClientError.malformedResponse("DescribeGroups: no result") }
         try Self.check(described.errorCode, "describing group \(group)")

@@ -315,3 +315,45 @@ def test_cli_topic_alter_and_describe_sources(module_broker):
     assert "DYNAMIC_TOPIC_CONFIG" in text and "retention.ms" in text and "log.retention.ms" in text
     shrink = cli(module_broker, "topic", "alter", topic, "--partitions", "2", check=False)
     assert shrink.returncode != 0 and "INVALID_PARTITIONS" in shrink.stderr
+
+
+def test_cli_on_a_kip848_consumer_group(start_broker):
+    """The same commands for a KIP-848 group (librdkafka with group.protocol=consumer): described with
+    ConsumerGroupDescribe, refused while it has members, reset and deleted once empty."""
+    from confluent_kafka import Consumer
+    broker = start_broker(extra=["--override", "group.consumer.min.heartbeat.interval.ms=500",
+                                 "--override", "group.consumer.heartbeat.interval.ms=500"])
+    topic, group = u.uniq("kip848"), u.uniq("kip848-g")
+    u.kp_create_topic(broker.address, topic, partitions=2)
+    produce(broker, topic, 2, 3)
+    consumer = Consumer({"bootstrap.servers": broker.address, "group.id": group, "group.protocol": "consumer",
+                         "client.id": "kip848-member", "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    try:
+        consumer.subscribe([topic])
+        deadline = time.monotonic() + 30
+        while len(consumer.assignment()) < 2 and time.monotonic() < deadline:
+            consumer.poll(0.1)
+        assert len(consumer.assignment()) == 2
+        from confluent_kafka import TopicPartition
+        consumer.commit(offsets=[TopicPartition(topic, 0, 2), TopicPartition(topic, 1, 1)], asynchronous=False)
+        [described] = json.loads(cli(broker, "group", "describe", group, "--format", "json").stdout)
+        assert described["protocol_type"] == "consumer" and described["state"] == "Stable", described
+        [member] = described["members"]
+        assert member["client_id"] == "kip848-member" and member["assignment"] == {topic: [0, 1]}
+        parts = {p["partition"]: (p["committed_offset"], p["log_end_offset"], p["lag"], p["member_id"])
+                 for p in described["partitions"]}
+        assert parts == {0: (2, 3, 1, member["member_id"]), 1: (1, 3, 2, member["member_id"])}
+        listed = {g["group"]: g for g in json.loads(cli(broker, "group", "list", "--format", "json").stdout)}
+        assert listed[group]["type"] == "consumer"
+        refused = cli(broker, "group", "reset-offsets", "--group", group, "--all-topics", "--to-earliest", "--execute",
+                      check=False)
+        assert refused.returncode != 0 and "inactive" in refused.stderr
+        busy = cli(broker, "group", "delete", group, check=False)
+        assert busy.returncode != 0 and "NON_EMPTY_GROUP" in busy.stderr
+    finally:
+        consumer.close()
+    u.wait_until(lambda: group_state(broker, group) == "Empty", timeout=15, message="group empty after close")
+    cli(broker, "group", "reset-offsets", "--group", group, "--all-topics", "--to-earliest", "--execute")
+    assert u.committed_offsets(broker.address, group, topic) == {0: 0, 1: 0}
+    assert f"Deleted group {group}." in cli(broker, "group", "delete", group).stdout
+    assert group_state(broker, group) is None
