@@ -173,13 +173,13 @@ _ledgerstream() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    demo|broker|zookeeper|topic|produce|consume|transactions|user|acl|shell|report|dump-log|help)
+    demo|broker|zookeeper|topic|group|produce|consume|transactions|user|acl|shell|report|dump-log|help)
         # Offer subcommand argument completions
         "_ledgerstream_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'demo broker zookeeper topic produce consume transactions user acl shell report dump-log help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'demo broker zookeeper topic group produce consume transactions user acl shell report dump-log help' -- "${cur}"))
         ;;
     esac
 }
@@ -334,13 +334,13 @@ _ledgerstream_topic() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    create|describe|list|delete)
+    create|describe|list|alter|delete)
         # Offer subcommand argument completions
         "_ledgerstream_topic_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'create describe list delete' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'create describe list alter delete' -- "${cur}"))
         ;;
     esac
 }
@@ -436,6 +436,45 @@ _ledgerstream_topic_list() {
     esac
 }
 
+_ledgerstream_topic_alter() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=(--config --delete-config -X)
+    non_repeating_options=(--partitions -b --bootstrap-server --brokers --command-config)
+    __ledgerstream_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--partitions')
+        return
+        ;;
+    '--config')
+        return
+        ;;
+    '--delete-config')
+        return
+        ;;
+    '-b'|'--bootstrap-server'|'--brokers')
+        return
+        ;;
+    '-X')
+        return
+        ;;
+    '--command-config')
+        __ledgerstream_add_completions -f
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __ledgerstream_add_completions -W "$(__ledgerstream_custom_complete ---completion topic alter -- positional@0 "${COMP_CWORD}" "$(__ledgerstream_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
+}
+
 _ledgerstream_topic_delete() {
     repeating_flags=()
     non_repeating_flags=(--if-exists --version -h --help)
@@ -461,6 +500,144 @@ _ledgerstream_topic_delete() {
     case "${positional_number}" in
     *)
         __ledgerstream_add_completions -W "$(__ledgerstream_custom_complete ---completion topic delete -- positional@0 "${COMP_CWORD}" "$(__ledgerstream_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
+}
+
+_ledgerstream_group() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __ledgerstream_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    list|describe|delete|reset-offsets)
+        # Offer subcommand argument completions
+        "_ledgerstream_group_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'list describe delete reset-offsets' -- "${cur}"))
+        ;;
+    esac
+}
+
+_ledgerstream_group_list() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=(-X)
+    non_repeating_options=(--format -b --bootstrap-server --brokers --command-config)
+    __ledgerstream_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--format')
+        __ledgerstream_add_completions -W 'text'$'\n''json'
+        return
+        ;;
+    '-b'|'--bootstrap-server'|'--brokers')
+        return
+        ;;
+    '-X')
+        return
+        ;;
+    '--command-config')
+        __ledgerstream_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_ledgerstream_group_describe() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=(-X)
+    non_repeating_options=(--format -b --bootstrap-server --brokers --command-config)
+    __ledgerstream_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--format')
+        __ledgerstream_add_completions -W 'text'$'\n''json'
+        return
+        ;;
+    '-b'|'--bootstrap-server'|'--brokers')
+        return
+        ;;
+    '-X')
+        return
+        ;;
+    '--command-config')
+        __ledgerstream_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_ledgerstream_group_delete() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=(-X)
+    non_repeating_options=(-b --bootstrap-server --brokers --command-config)
+    __ledgerstream_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '-b'|'--bootstrap-server'|'--brokers')
+        return
+        ;;
+    '-X')
+        return
+        ;;
+    '--command-config')
+        __ledgerstream_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_ledgerstream_group_reset-offsets() {
+    repeating_flags=()
+    non_repeating_flags=(--all-topics --to-earliest --to-latest --execute --version -h --help)
+    repeating_options=(--topic -X)
+    non_repeating_options=(--group --to-offset --to-datetime --shift-by --format -b --bootstrap-server --brokers --command-config)
+    __ledgerstream_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--group')
+        return
+        ;;
+    '--topic')
+        return
+        ;;
+    '--to-offset')
+        return
+        ;;
+    '--to-datetime')
+        return
+        ;;
+    '--shift-by')
+        return
+        ;;
+    '--format')
+        __ledgerstream_add_completions -W 'text'$'\n''json'
+        return
+        ;;
+    '-b'|'--bootstrap-server'|'--brokers')
+        return
+        ;;
+    '-X')
+        return
+        ;;
+    '--command-config')
+        __ledgerstream_add_completions -f
         return
         ;;
     esac

@@ -120,15 +120,10 @@ extension GroupCoordinator {
     /// DeleteGroups for one group: only an empty group can go (NON_EMPTY_GROUP otherwise); its offsets go with it,
     /// so the broker deletes the persisted ones too.
     public mutating func deleteGroup(_ groupId: String) -> ErrorCode {
-        if let consumerGroup = consumerGroups[groupId] {
-            // A consumer group's offsets live in its classic record: both go, and only once it is empty (Kafka).
-            guard consumerGroup.members.isEmpty else { return .nonEmptyGroup }
-            consumerGroups[groupId] = nil
-            groups[groupId] = nil
-            return .none
-        }
-        guard let group = groups[groupId] else { return .groupIdNotFound }
-        guard group.state == .empty else { return .nonEmptyGroup }
+        let error = groupDeletionError(groupId)
+        guard error == .none else { return error }
+        // A consumer group's offsets live in its classic record: both go (Kafka).
+        consumerGroups[groupId] = nil
         groups[groupId] = nil
         return .none
     }

@@ -29,6 +29,8 @@ public final class Broker: Sendable {
     let producerIds: ProducerIdAllocator
     let security: SecurityService
     let clock: any TimeSource
+    /// Clients that asked for their telemetry subscription (GetTelemetrySubscriptions throttling).
+    let telemetryInstances = TelemetryInstances()
     /// Addresses clients are told to use; fixed once the listener is bound (port 0 becomes the real port).
     private let advertised: Mutex<[Listener]>
     /// Serialises topic creation, deletion and changes, which touch the store, the registry and the log manager.
@@ -224,6 +226,14 @@ public final class Broker: Sendable {
             return handleDescribeUserScramCredentials(try decode(DescribeUserScramCredentialsRequest.self, &reader, context), context)
         case .alterUserScramCredentials:
             return handleAlterUserScramCredentials(try decode(AlterUserScramCredentialsRequest.self, &reader, context), context)
+        case .deleteGroups: return handleDeleteGroups(try decode(DeleteGroupsRequest.self, &reader, context), context)
+        case .offsetDelete: return handleOffsetDelete(try decode(OffsetDeleteRequest.self, &reader, context), context)
+        case .describeLogDirs: return handleDescribeLogDirs(try decode(DescribeLogDirsRequest.self, &reader, context), context)
+        case .alterConfigs: return handleAlterConfigs(try decode(AlterConfigsRequest.self, &reader, context), context)
+        case .describeTopicPartitions:
+            return handleDescribeTopicPartitions(try decode(DescribeTopicPartitionsRequest.self, &reader, context), context)
+        case .getTelemetrySubscriptions:
+            return handleGetTelemetrySubscriptions(try decode(GetTelemetrySubscriptionsRequest.self, &reader, context), context)
         default:
             return .close(reason: "API \(context.header.apiKey) has a schema but no handler")
         }

@@ -25,8 +25,8 @@ package final class GroupCoordinatorService: Sendable {
     /// Held across each offset write's store-then-apply steps (plain commits, staged transactional ones, their
     /// settlement), so two writes to the same partitions cannot interleave and leave memory and the store disagreeing.
     private let offsetWrites = Mutex(())
-    private let store: MetadataStore
-    private let logger: Logger
+    let store: MetadataStore
+    let logger: Logger
     private let clock: any TimeSource
 
     init(config: BrokerConfig, store: MetadataStore, logger: Logger, clock: any TimeSource) {
@@ -226,6 +226,12 @@ package final class GroupCoordinatorService: Sendable {
 
     func removeOffsets(topic: String) {
         state.withLock { $0.coordinator.removeOffsets(topic: topic) }
+    }
+
+    /// Runs `body` with offset writes and the coordinator locked, for deletions that must persist between deciding
+    /// and applying (`GroupCoordinatorService+Deletion.swift`).
+    func withCoordinatorForDeletion<T: Sendable>(_ body: (inout GroupCoordinator) -> T) -> T {
+        offsetWrites.withLock { _ in state.withLock { body(&$0.coordinator) } }
     }
 
     // MARK: Actions and time

@@ -7,6 +7,32 @@ public struct TopicConfigEntry: Sendable, Equatable {
     /// True when set on the topic itself (DYNAMIC_TOPIC_CONFIG), not inherited.
     public var isOverride: Bool
     public var isReadOnly: Bool
+    /// Where the value comes from, as Kafka names it (DYNAMIC_TOPIC_CONFIG, STATIC_BROKER_CONFIG, DEFAULT_CONFIG, …).
+    public var source: String = "UNKNOWN"
+    /// The chain of places that define it, most specific first (DescribeConfigs IncludeSynonyms).
+    public var synonyms: [ConfigSynonym] = []
+}
+
+/// One definition of a config in DescribeConfigs' synonym chain: `source:name=value`.
+public struct ConfigSynonym: Sendable, Equatable {
+    public var name: String
+    public var value: String?
+    public var source: String
+}
+
+/// Kafka's ConfigSource names by wire value.
+func configSourceName(_ value: Int8) -> String {
+    switch value {
+    case 1: "DYNAMIC_TOPIC_CONFIG"
+    case 2: "DYNAMIC_BROKER_CONFIG"
+    case 3: "DYNAMIC_DEFAULT_BROKER_CONFIG"
+    case 4: "STATIC_BROKER_CONFIG"
+    case 5: "DEFAULT_CONFIG"
+    case 6: "DYNAMIC_BROKER_LOGGER_CONFIG"
+    case 7: "CLIENT_METRICS_CONFIG"
+    case 8: "GROUP_CONFIG"
+    default: "UNKNOWN"
+    }
 }
 
 /// Everything `topic describe` shows about one topic.
@@ -35,6 +61,8 @@ public struct GroupSummary: Sendable, Equatable {
     public var groupId: String
     public var protocolType: String
     public var state: String
+    /// "classic" or "consumer" (KIP-848), from ListGroups v5+; nil when the broker does not say.
+    public var groupType: String? = nil
 }
 
 /// A consumer group as `DescribeGroups` reports it.
@@ -59,7 +87,7 @@ extension KafkaClient {
     /// Throws the broker's error for `code`, naming what was being done (brokers' own messages often do not name
     /// the topic: Tansu's "Topic with this name already exists.").
     /// The broker's message is kept as it is when it names `subject`.
-    private static func check(_ code: Int16, _ doing: String, subject: String? = nil, brokerMessage: String? = nil) throws {
+    static func check(_ code: Int16, _ doing: String, subject: String? = nil, brokerMessage: String? = nil) throws {
         let error = ErrorCode(rawValue: code)
         guard error != .none else { return }
         guard let detail = brokerMessage, !detail.allSatisfy(\.isWhitespace) else { throw KafkaClientError.broker(error, message: doing) }
@@ -121,13 +149,14 @@ extension KafkaClient {
     public func describeTopicConfigs(_ topic: String) async throws -> [TopicConfigEntry] {
         let connection = try await controllerConnection()
         let response = try await connection.send(DescribeConfigsRequest(
-            resources: [.init(resourceType: 2, resourceName: topic, configurationKeys: nil)], includeSynonyms: false))
+            resources: [.init(resourceType: 2, resourceName: topic, configurationKeys: nil)], includeSynonyms: true))
         guard let result = response.results.first else { throw KafkaClientError.malformedResponse("DescribeConfigs: no result") }
         try Self.check(result.errorCode, "describing configs of \(topic)", subject: topic, brokerMessage: result.errorMessage)
         let version = try connection.version(for: DescribeConfigsRequest.self)
         return result.configs.map {
             TopicConfigEntry(name: $0.name, value: $0.value, isOverride: version >= 1 ? $0.configSource == 1 : false,
-                             isReadOnly: $0.readOnly)
+                             isReadOnly: $0.readOnly, source: configSourceName($0.configSource),
+                             synonyms: $0.synonyms.map { .init(name: $0.name, value: $0.value, source: configSourceName($0.source)) })
         }.sorted { $0.name < $1.name }
     }
 
@@ -163,16 +192,26 @@ extension KafkaClient {
         var groups: [GroupSummary] = []
         for node in metadata.brokers.keys.sorted() {
             let connection = try await connection(toNode: node)
-            let response = try await connection.send(ListGroupsRequest())
+            let version = try connection.version(for: ListGroupsRequest.self)
+            let response = try await connection.send(ListGroupsRequest(), version: version)
             try Self.check(response.errorCode, "listing groups")
-            groups += response.groups.map { GroupSummary(groupId: $0.groupId, protocolType: $0.protocolType, state: $0.groupState) }
+            groups += response.groups.map {
+                GroupSummary(groupId: $0.groupId, protocolType: $0.protocolType, state: $0.groupState,
+                             groupType: version >= 5 ? $0.groupType : nil)
+            }
         }
         return groups.sorted { $0.groupId < $1.groupId }
     }
 
-    /// A group's state and members (with their decoded assignments).
+    /// A group's state and members (with their decoded assignments). A KIP-848 consumer group is described with
+    /// ConsumerGroupDescribe where the broker offers it (DescribeGroups reports such a group Dead), as Kafka's admin
+    /// client does; other groups, or brokers without it, with DescribeGroups.
     public func describeGroup(_ group: String) async throws -> GroupDetails {
         let connection = try await coordinator(forGroup: group)
+        if connection.supports(ConsumerGroupDescribeRequest.self),
+           let described = try await describeConsumerGroup(group, connection: connection) {
+            return described
+        }
         let response = try await connection.send(DescribeGroupsRequest(groups: [group]))
         guard let described = response.groups.first else { throw KafkaClientError.malformedResponse("DescribeGroups: no result") }
         try Self.check(described.errorCode, "describing group \(group)")

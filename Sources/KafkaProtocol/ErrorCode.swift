@@ -77,8 +77,10 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let memberIdRequired = ErrorCode(rawValue: 79)
     public static let groupMaxSizeReached = ErrorCode(rawValue: 81)
     public static let fencedInstanceId = ErrorCode(rawValue: 82)
+    public static let groupSubscribedToTopic = ErrorCode(rawValue: 86)
     public static let invalidRecord = ErrorCode(rawValue: 87)
     public static let unstableOffsetCommit = ErrorCode(rawValue: 88)
+    public static let throttlingQuotaExceeded = ErrorCode(rawValue: 89)
     public static let producerFenced = ErrorCode(rawValue: 90)
     public static let resourceNotFound = ErrorCode(rawValue: 91)
     public static let duplicateResource = ErrorCode(rawValue: 92)
@@ -119,8 +121,10 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
         59: "UNKNOWN_PRODUCER_ID", 68: "NON_EMPTY_GROUP", 69: "GROUP_ID_NOT_FOUND", 70: "FETCH_SESSION_ID_NOT_FOUND",
         71: "INVALID_FETCH_SESSION_EPOCH", 72: "LISTENER_NOT_FOUND", 73: "TOPIC_DELETION_DISABLED",
         74: "FENCED_LEADER_EPOCH", 75: "UNKNOWN_LEADER_EPOCH", 78: "OFFSET_NOT_AVAILABLE", 79: "MEMBER_ID_REQUIRED",
-        81: "GROUP_MAX_SIZE_REACHED", 82: "FENCED_INSTANCE_ID", 87: "INVALID_RECORD", 88: "UNSTABLE_OFFSET_COMMIT",
-        90: "PRODUCER_FENCED", 91: "RESOURCE_NOT_FOUND", 92: "DUPLICATE_RESOURCE", 93: "UNACCEPTABLE_CREDENTIAL", 100: "UNKNOWN_TOPIC_ID", 105: "TRANSACTIONAL_ID_NOT_FOUND", 106: "FETCH_SESSION_TOPIC_ID_ERROR", 120: "TRANSACTION_ABORTABLE",
+        81: "GROUP_MAX_SIZE_REACHED", 82: "FENCED_INSTANCE_ID", 86: "GROUP_SUBSCRIBED_TO_TOPIC", 87: "INVALID_RECORD",
+        88: "UNSTABLE_OFFSET_COMMIT", 89: "THROTTLING_QUOTA_EXCEEDED", 90: "PRODUCER_FENCED", 91: "RESOURCE_NOT_FOUND",
+        92: "DUPLICATE_RESOURCE", 93: "UNACCEPTABLE_CREDENTIAL", 100: "UNKNOWN_TOPIC_ID", 105: "TRANSACTIONAL_ID_NOT_FOUND",
+        106: "FETCH_SESSION_TOPIC_ID_ERROR", 120: "TRANSACTION_ABORTABLE",
         110: "FENCED_MEMBER_EPOCH", 111: "UNRELEASED_INSTANCE_ID", 112: "UNSUPPORTED_ASSIGNOR", 113: "STALE_MEMBER_EPOCH",
         130: "INVALID_REGULAR_EXPRESSION",
     ]

@@ -160,6 +160,14 @@ public struct KafkaReader {
         }
     }
 
+    public mutating func readInt8Array(compact: Bool) throws(KafkaDecodingError) -> [Int8]? {
+        guard let count = try readArrayCount(compact: compact) else { return nil }
+        var values: [Int8] = []
+        values.reserveCapacity(count)
+        for _ in 0..<count { values.append(try readInt8()) }
+        return values
+    }
+
     public mutating func readInt32Array(compact: Bool) throws(KafkaDecodingError) -> [Int32]? {
         guard let count = try readArrayCount(compact: compact) else { return nil }
         var values: [Int32] = []

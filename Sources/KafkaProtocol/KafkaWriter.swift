@@ -173,6 +173,11 @@ public struct KafkaWriter {
     /// librdkafka before 2.2 mis-parses them (confluentinc/librdkafka#4278).
     public mutating func writeEmptyTaggedFields() { buffer.writeInteger(UInt8(0)) }
 
+    public mutating func writeInt8Array(_ values: [Int8]?, compact: Bool) {
+        writeArrayCount(values?.count, compact: compact)
+        for value in values ?? [] { writeInt8(value) }
+    }
+
     public mutating func writeInt32Array(_ values: [Int32]?, compact: Bool) {
         writeArrayCount(values?.count, compact: compact)
         for value in values ?? [] { writeInt32(value) }

@@ -368,6 +368,7 @@ func readExpression(_ type: FieldType, nullable: Bool) -> String {
     case .array(let inner):
         let call: String
         switch inner {
+        case .int8: call = "try reader.readInt8Array(compact: flexible)"
         case .int32: call = "try reader.readInt32Array(compact: flexible)"
         case .int64: call = "try reader.readInt64Array(compact: flexible)"
         case .string: call = "try reader.readStringArray(compact: flexible)"
@@ -409,6 +410,7 @@ func writeStatement(_ type: FieldType, value: String, nullable: Bool, optionalVa
     case .array(let inner):
         let name: String
         switch inner {
+        case .int8: name = "writeInt8Array"
         case .int32: name = "writeInt32Array"
         case .int64: name = "writeInt64Array"
         case .string: name = "writeStringArray"

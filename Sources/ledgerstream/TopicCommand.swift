@@ -7,8 +7,8 @@ import Ledger
 struct TopicCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "topic",
-        abstract: "Create, describe, list and delete topics.",
-        subcommands: [Create.self, Describe.self, List.self, Delete.self],
+        abstract: "Create, describe, list, alter and delete topics.",
+        subcommands: [Create.self, Describe.self, List.self, Alter.self, Delete.self],
         defaultSubcommand: List.self
     )
 
@@ -33,11 +33,7 @@ struct TopicCommand: AsyncParsableCommand {
         @OptionGroup var client: ClientOptions
 
         func run() async throws {
-            var parsed: [String: String] = [:]
-            for entry in configs {
-                guard let equals = entry.firstIndex(of: "=") else { throw ValidationError("--config expects key=value, got '\(entry)'") }
-                parsed[String(entry[..<equals])] = String(entry[entry.index(after: equals)...])
-            }
+            let parsed = try parseConfigAssignments(configs)
             try await withClient(client, command: "topic create") { kafka in
                 do {
                     try await kafka.createTopic(name, partitions: partitions ?? -1, replicationFactor: replicationFactor ?? -1, configs: parsed)
@@ -51,7 +47,7 @@ struct TopicCommand: AsyncParsableCommand {
     }
 
     struct Describe: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show partitions, leaders, offsets and configs of topics.")
+        static let configuration = CommandConfiguration(abstract: "Show partitions, leaders, offsets and every config with its value and source.")
 
         @Argument(help: "Topics to describe (default: all).", completion: .custom(topicNames))
         var names: [String] = []
@@ -88,6 +84,11 @@ struct TopicCommand: AsyncParsableCommand {
                  "\(p.highWatermark)", openTransactions(p)]
             }
             lines += Table.render(header: header, rows: rows).map { "\t" + $0 }
+            lines.append("\tConfigs:")
+            lines += Table.render(header: ["Config", "Value", "Source", "Synonyms"], rows: topic.configs.map { config in
+                [config.name, config.value ?? "(null)", config.source,
+                 config.synonyms.map { "\($0.source):\($0.name)=\($0.value ?? "(null)")" }.joined(separator: ", ")]
+            }).map { "\t" + $0 }
             return lines.joined(separator: "\n")
         }
 
@@ -113,6 +114,7 @@ struct TopicCommand: AsyncParsableCommand {
                              } ?? .null)])
                 })),
                 ("configs", .object(topic.configs.map { ($0.name, .optional($0.value)) })),
+                ("config_sources", .object(topic.configs.map { ($0.name, .string($0.source)) })),
                 ("overrides", .array(topic.configs.filter(\.isOverride).map { .string($0.name) })),
             ]).text
         }
@@ -171,6 +173,16 @@ struct TopicCommand: AsyncParsableCommand {
             if failed { throw ExitCodes.failure }
         }
     }
+}
+
+/// `--config key=value` options as a dictionary (the last of a repeated key wins).
+func parseConfigAssignments(_ entries: [String]) throws -> [String: String] {
+    var parsed: [String: String] = [:]
+    for entry in entries {
+        guard let equals = entry.firstIndex(of: "=") else { throw ValidationError("--config expects key=value, got '\(entry)'") }
+        parsed[String(entry[..<equals])] = String(entry[entry.index(after: equals)...])
+    }
+    return parsed
 }
 
 /// Plain-text tables: columns padded to their widest cell.

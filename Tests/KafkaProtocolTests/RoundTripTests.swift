@@ -129,12 +129,12 @@ import Testing
     /// First flexible version of each API in Apache Kafka's message schemas (interop-target §1.1 for the client-facing
     /// APIs; DeleteRecords, CreatePartitions, IncrementalAlterConfigs, DescribeCluster and the transaction APIs from
     /// the schema files).
-    /// nil: never flexible (SaslHandshake).
+    /// nil: never flexible (SaslHandshake, OffsetDelete).
     static let kafkaFirstFlexibleVersions: [Int16: Int16?] = [
         17: nil,
         0: 9, 1: 12, 2: 6, 3: 9, 8: 8, 9: 6, 10: 3, 11: 6, 12: 4, 13: 4, 14: 4, 15: 5, 16: 3, 18: 3, 19: 5, 20: 4,
         21: 2, 22: 2, 23: 4, 24: 3, 25: 3, 26: 3, 28: 3, 29: 2, 30: 2, 31: 2, 32: 4, 36: 2, 37: 2, 44: 1, 50: 0, 51: 0, 60: 0,
-        61: 0, 65: 0, 66: 0, 68: 0, 69: 0,
+        61: 0, 65: 0, 66: 0, 68: 0, 69: 0, 33: 2, 35: 2, 42: 2, 47: nil, 71: 0, 75: 0,
     ]
 
     static func flexible(_ api: GeneratedAPI, _ version: Int16) -> Bool {

@@ -5,7 +5,11 @@ import NIOCore
 // implemented (computed from the generated schemas), carries no tagged fields (librdkafka < 2.2 cannot parse them),
 // and its header is always v0. An unsupported request version gets UNSUPPORTED_VERSION in the v0 layout (KIP-511).
 extension Broker {
-    static let advertisedApis: [ApiVersionsResponse.ApiVersion] = ApiKey.schemas.keys.sorted().map { key in
+    /// APIs answered but not advertised: Kafka leaves the KIP-714 telemetry APIs out unless a client telemetry
+    /// receiver is configured, and librdkafka starts its telemetry loop when it sees them (see Telemetry.swift).
+    static let unadvertisedApis: Set<Int16> = [ApiKey.getTelemetrySubscriptions.rawValue]
+
+    static let advertisedApis: [ApiVersionsResponse.ApiVersion] = ApiKey.schemas.keys.sorted().filter { !unadvertisedApis.contains($0) }.map { key in
         let schema = ApiKey.schemas[key]!
         return ApiVersionsResponse.ApiVersion(
             apiKey: key, minVersion: schema.versions.lowerBound, maxVersion: schema.versions.upperBound)

@@ -159,43 +159,52 @@ extension Broker {
     }
 
     func handleIncrementalAlterConfigs(_ request: IncrementalAlterConfigsRequest, _ context: RequestContext) -> RequestOutcome {
-        var response = IncrementalAlterConfigsResponse(throttleTimeMs: 0, responses: [])
-        for resource in request.resources {
-            var result = IncrementalAlterConfigsResponse.AlterConfigsResourceResponse(
-                errorCode: 0, errorMessage: nil, resourceType: resource.resourceType, resourceName: resource.resourceName)
-            switch resource.resourceType {
-            case 2 where !context.authorize(.alterConfigs, topic: resource.resourceName):
-                result.errorCode = ErrorCode.topicAuthorizationFailed.rawValue
-                result.errorMessage = "\(context.principal) may not AlterConfigs on topic \(resource.resourceName)"
-            case 4 where !context.authorize(.alterConfigs, .cluster):
-                result.errorCode = ErrorCode.clusterAuthorizationFailed.rawValue
-                result.errorMessage = "\(context.principal) may not AlterConfigs on the cluster"
-            case 2:
-                guard let topic = topics.topic(named: resource.resourceName) else {
-                    result.errorCode = ErrorCode.unknownTopicOrPartition.rawValue
-                    result.errorMessage = "Topic '\(resource.resourceName)' does not exist."
-                    break
-                }
-                switch Self.applyIncremental(resource.configs, to: topic.configOverrides, defaults: topic.config) {
-                case .failure(let error):
-                    result.errorCode = error.code.rawValue
-                    result.errorMessage = error.message
-                case .success(let overrides):
-                    if case .failure(let error) = setTopicConfig(name: topic.name, overrides: overrides, validateOnly: request.validateOnly) {
-                        result.errorCode = error.code.rawValue
-                        result.errorMessage = error.message
-                    }
-                }
-            case 4:
-                result.errorCode = ErrorCode.invalidRequest.rawValue
-                result.errorMessage = "broker settings are static: edit server.properties and restart"
-            default:
-                result.errorCode = ErrorCode.invalidRequest.rawValue
-                result.errorMessage = "resource type \(resource.resourceType) is not supported"
-            }
-            response.responses.append(result)
+        let responses = request.resources.map { resource in
+            let (error, message) = alterConfigs(
+                resourceType: resource.resourceType, resourceName: resource.resourceName,
+                brokerKeys: resource.configs.map(\.name), validateOnly: request.validateOnly, context: context
+            ) { topic in Self.applyIncremental(resource.configs, to: topic.configOverrides, defaults: topic.config) }
+            return IncrementalAlterConfigsResponse.AlterConfigsResourceResponse(
+                errorCode: error.rawValue, errorMessage: message, resourceType: resource.resourceType,
+                resourceName: resource.resourceName)
         }
-        return context.respond(response)
+        return context.respond(IncrementalAlterConfigsResponse(throttleTimeMs: 0, responses: responses))
+    }
+
+    /// One resource of AlterConfigs or IncrementalAlterConfigs: the ACL check (ALTER_CONFIGS on the topic, or the
+    /// cluster for a broker), then for a topic the new overrides from `overrides` (given the live topic), validated
+    /// against the topic config rules and stored unless `validateOnly`. Broker settings are static here: a request
+    /// changing any (`brokerKeys`) is refused as Kafka refuses a non-dynamic broker config; an empty change is a
+    /// no-op. Other resource types are INVALID_REQUEST.
+    func alterConfigs(
+        resourceType: Int8, resourceName: String, brokerKeys: [String], validateOnly: Bool, context: RequestContext,
+        overrides: (Topic) -> Result<[String: String], TopicError>
+    ) -> (ErrorCode, String?) {
+        switch resourceType {
+        case 2 where !context.authorize(.alterConfigs, topic: resourceName):
+            return (.topicAuthorizationFailed, "\(context.principal) may not AlterConfigs on topic \(resourceName)")
+        case 4 where !context.authorize(.alterConfigs, .cluster):
+            return (.clusterAuthorizationFailed, "\(context.principal) may not AlterConfigs on the cluster")
+        case 2:
+            guard !resourceName.isEmpty else { return (.invalidRequest, "Default topic resources are not allowed.") }
+            guard let topic = topics.topic(named: resourceName) else {
+                return (.unknownTopicOrPartition, "Topic '\(resourceName)' does not exist.")
+            }
+            let outcome = overrides(topic).flatMap { setTopicConfig(name: topic.name, overrides: $0, validateOnly: validateOnly) }
+            if case .failure(let error) = outcome { return (error.code, error.message) }
+            return (.none, nil)
+        case 4:
+            guard resourceName.isEmpty || resourceName == "\(nodeId)" else {
+                return (.invalidRequest, "broker \(resourceName) does not exist; this is broker \(nodeId)")
+            }
+            guard brokerKeys.isEmpty else {
+                return (.invalidRequest, "Cannot update these configs dynamically: \(brokerKeys.sorted().joined(separator: ", ")) "
+                        + "(broker settings are static: edit server.properties and restart)")
+            }
+            return (.none, nil)
+        default:
+            return (.invalidRequest, "AlterConfigs is only supported for topics and brokers, but resource type is \(resourceType)")
+        }
     }
 
     /// Applies SET/DELETE/APPEND/SUBTRACT operations to a topic's overrides.

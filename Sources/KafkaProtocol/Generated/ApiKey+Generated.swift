@@ -30,9 +30,13 @@ extension ApiKey {
     public static let createAcls = ApiKey(rawValue: 30)
     public static let deleteAcls = ApiKey(rawValue: 31)
     public static let describeConfigs = ApiKey(rawValue: 32)
+    public static let alterConfigs = ApiKey(rawValue: 33)
+    public static let describeLogDirs = ApiKey(rawValue: 35)
     public static let saslAuthenticate = ApiKey(rawValue: 36)
     public static let createPartitions = ApiKey(rawValue: 37)
+    public static let deleteGroups = ApiKey(rawValue: 42)
     public static let incrementalAlterConfigs = ApiKey(rawValue: 44)
+    public static let offsetDelete = ApiKey(rawValue: 47)
     public static let describeUserScramCredentials = ApiKey(rawValue: 50)
     public static let alterUserScramCredentials = ApiKey(rawValue: 51)
     public static let describeCluster = ApiKey(rawValue: 60)
@@ -41,6 +45,8 @@ extension ApiKey {
     public static let listTransactions = ApiKey(rawValue: 66)
     public static let consumerGroupHeartbeat = ApiKey(rawValue: 68)
     public static let consumerGroupDescribe = ApiKey(rawValue: 69)
+    public static let getTelemetrySubscriptions = ApiKey(rawValue: 71)
+    public static let describeTopicPartitions = ApiKey(rawValue: 75)
 
     /// Every API ledgerstream implements, with the versions it implements.
     public static let schemas: [Int16: ApiSchema] = [
@@ -72,9 +78,13 @@ extension ApiKey {
         30: ApiSchema(name: "CreateAcls", versions: 0...3, firstFlexibleVersion: 2),
         31: ApiSchema(name: "DeleteAcls", versions: 0...3, firstFlexibleVersion: 2),
         32: ApiSchema(name: "DescribeConfigs", versions: 1...4, firstFlexibleVersion: 4),
+        33: ApiSchema(name: "AlterConfigs", versions: 0...2, firstFlexibleVersion: 2),
+        35: ApiSchema(name: "DescribeLogDirs", versions: 0...4, firstFlexibleVersion: 2),
         36: ApiSchema(name: "SaslAuthenticate", versions: 0...2, firstFlexibleVersion: 2),
         37: ApiSchema(name: "CreatePartitions", versions: 0...3, firstFlexibleVersion: 2),
+        42: ApiSchema(name: "DeleteGroups", versions: 0...2, firstFlexibleVersion: 2),
         44: ApiSchema(name: "IncrementalAlterConfigs", versions: 0...1, firstFlexibleVersion: 1),
+        47: ApiSchema(name: "OffsetDelete", versions: 0...0, firstFlexibleVersion: nil),
         50: ApiSchema(name: "DescribeUserScramCredentials", versions: 0...0, firstFlexibleVersion: 0),
         51: ApiSchema(name: "AlterUserScramCredentials", versions: 0...0, firstFlexibleVersion: 0),
         60: ApiSchema(name: "DescribeCluster", versions: 0...1, firstFlexibleVersion: 0),
@@ -83,6 +93,8 @@ extension ApiKey {
         66: ApiSchema(name: "ListTransactions", versions: 0...1, firstFlexibleVersion: 0),
         68: ApiSchema(name: "ConsumerGroupHeartbeat", versions: 0...1, firstFlexibleVersion: 0),
         69: ApiSchema(name: "ConsumerGroupDescribe", versions: 0...1, firstFlexibleVersion: 0),
+        71: ApiSchema(name: "GetTelemetrySubscriptions", versions: 0...0, firstFlexibleVersion: 0),
+        75: ApiSchema(name: "DescribeTopicPartitions", versions: 0...0, firstFlexibleVersion: 0),
     ]
 
     /// The request message of every API ledgerstream implements, for decoding a frame whose API is known only at run
@@ -116,9 +128,13 @@ extension ApiKey {
         30: CreateAclsRequest.self,
         31: DeleteAclsRequest.self,
         32: DescribeConfigsRequest.self,
+        33: AlterConfigsRequest.self,
+        35: DescribeLogDirsRequest.self,
         36: SaslAuthenticateRequest.self,
         37: CreatePartitionsRequest.self,
+        42: DeleteGroupsRequest.self,
         44: IncrementalAlterConfigsRequest.self,
+        47: OffsetDeleteRequest.self,
         50: DescribeUserScramCredentialsRequest.self,
         51: AlterUserScramCredentialsRequest.self,
         60: DescribeClusterRequest.self,
@@ -127,5 +143,7 @@ extension ApiKey {
         66: ListTransactionsRequest.self,
         68: ConsumerGroupHeartbeatRequest.self,
         69: ConsumerGroupDescribeRequest.self,
+        71: GetTelemetrySubscriptionsRequest.self,
+        75: DescribeTopicPartitionsRequest.self,
     ]
 }

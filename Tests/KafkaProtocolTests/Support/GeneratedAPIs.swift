@@ -67,6 +67,12 @@ struct GeneratedAPI: Sendable, CustomStringConvertible {
         GeneratedAPI(DeleteAclsRequest.self),
         GeneratedAPI(DescribeUserScramCredentialsRequest.self),
         GeneratedAPI(AlterUserScramCredentialsRequest.self),
+        GeneratedAPI(AlterConfigsRequest.self),
+        GeneratedAPI(DescribeLogDirsRequest.self),
+        GeneratedAPI(DeleteGroupsRequest.self),
+        GeneratedAPI(OffsetDeleteRequest.self),
+        GeneratedAPI(GetTelemetrySubscriptionsRequest.self),
+        GeneratedAPI(DescribeTopicPartitionsRequest.self),
     ]
 
     static let byKey: [Int16: GeneratedAPI] = Dictionary(uniqueKeysWithValues: all.map { ($0.apiKey.rawValue, $0) })

@@ -1,4 +1,3 @@
-import KafkaProtocol
 import NIOCore
 
 /// The "consumer" embedded protocol carried opaquely inside JoinGroup and SyncGroup: what each member subscribes to
@@ -8,6 +7,9 @@ import NIOCore
 /// [int32]]; v2+ generation_id int32; v3+ rack_id nullable string. Assignment: int16 version, [topic string,
 /// [int32]], user_data nullable bytes.
 public enum ConsumerProtocol {
+    /// The JoinGroup protocol type of consumers (Kafka Connect workers use "connect").
+    public static let protocolType = "consumer"
+
     public struct Subscription: Sendable, Equatable {
         public var version: Int16
         public var topics: [String]
