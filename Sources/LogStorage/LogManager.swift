@@ -126,8 +126,17 @@ public final class LogManager: Sendable {
                     "logEndOffset": "\(report.logEndOffset)",
                 ])
             }
-            // This broker is the only replica: every open (a start, a new partition) is a new leadership.
-            try log.becomeLeader()
+            // This broker is the only replica: every open (a start, a new partition) is a new leadership. A disk that
+            // cannot take the checkpoint (full, failing) must not keep the log from serving: the partition stays in
+            // its last epoch, which is safe (clients just see no new epoch), and the disk's state is already known to
+            // the directory's health, which refuses writes until it recovers.
+            do {
+                try log.becomeLeader()
+            } catch {
+                logger.warning("could not start a new leader epoch; the partition keeps its last one", metadata: [
+                    "log": "\(log.name)", "epoch": "\(log.leaderEpoch)", "error": "\(error)",
+                ])
+            }
             state.logs[key] = log
             return log
         }

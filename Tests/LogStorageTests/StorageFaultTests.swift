@@ -214,6 +214,29 @@ import Glibc
         }
     }
 
+    /// A restart on a full disk cannot write the new leader epoch's checkpoint: the log still opens and serves in its
+    /// last epoch, and moves to a new one at the next start once there is space.
+    @Test func aRestartOnAFullDiskOpensTheLogInItsLastEpoch() throws {
+        try withScratchDirectory { dir in
+            let disk = try FaultInjectingFileSystem(root: dir)
+            var manager = try LogManager(directory: dir, logger: quietLogger, fileSystem: disk)
+            let first = try manager.openLog(topic: "a", partition: 0, config: LogConfig())
+            _ = try first.append(makeBatch(count: 2, tag: "x"))
+            let epoch = first.leaderEpoch
+            try manager.shutdown()
+            disk.inject(FaultRule([.write], pathContains: "leader-epoch-checkpoint", errno: ENOSPC))
+            manager = try LogManager(directory: dir, logger: quietLogger, fileSystem: disk)
+            let reopened = try manager.openLog(topic: "a", partition: 0, config: LogConfig())
+            #expect(reopened.leaderEpoch == epoch && reopened.logEndOffset == 2)
+            #expect(try records(try reopened.readBytes(from: 0, maxBytes: 1 << 20)).count == 2)
+            disk.removeAllFaults()
+            try manager.shutdown()
+            manager = try LogManager(directory: dir, logger: quietLogger, fileSystem: disk)
+            #expect(try manager.openLog(topic: "a", partition: 0, config: LogConfig()).leaderEpoch == epoch + 1)
+            try manager.shutdown()
+        }
+    }
+
     /// Out of descriptors (EMFILE, ENFILE) or memory (ENOMEM) when a roll opens the next segment: the process, not
     /// the disk, is short, so the append is refused but the directory stays online, and appends resume.
     @Test func runningOutOfDescriptorsRefusesTheRollWithoutTakingTheDirectoryOffline() throws {

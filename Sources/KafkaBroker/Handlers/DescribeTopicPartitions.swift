@@ -55,7 +55,8 @@ extension Broker {
                 errorCode: 0, name: name, topicId: topic.id, isInternal: false,
                 partitions: partitions.map { partition in
                     .init(errorCode: 0, partitionIndex: partition, leaderId: nodeId,
-                          leaderEpoch: topic.log(partition)?.leaderEpoch ?? 0, replicaNodes: [nodeId], isrNodes: [nodeId], eligibleLeaderReplicas: [], lastKnownElr: [], offlineReplicas: [])
+                          leaderEpoch: topic.log(partition)?.leaderEpoch ?? 0, replicaNodes: [nodeId], isrNodes: [nodeId],
+                          eligibleLeaderReplicas: [], lastKnownElr: [], offlineReplicas: [])
                 },
                 topicAuthorizedOperations: security.authorizedOperations(
                     context.principal, host: context.clientHost, Resource(.topic, name), among: Self.topicOperationList)))
