@@ -139,13 +139,18 @@ struct CompactionFilter {
         var outcome = Outcome()
         let hasHorizon = header.attributes & Self.deleteHorizonFlag != 0
         let horizonPassed = hasHorizon && header.baseTimestamp <= nowMs
-        let retainEmpty = keepEmpty || (header.producerId >= 0 && lastBatchOfProducer[header.producerId] == header.lastOffset)
+        let retainForProducer = header.producerId >= 0 && lastBatchOfProducer[header.producerId] == header.lastOffset
+        /// A batch that would go entirely: Kafka's empty batch when the producer needs it, else, at a segment's end,
+        /// a placeholder holding only the offsets.
+        func emptied() -> ByteBuffer? {
+            retainForProducer ? Self.emptyBatch(header) : keepEmpty ? Self.offsetPlaceholder(header) : nil
+        }
         if header.isControl {
             let kind = ControlRecord(controlBatch: batch)?.kind
             let (canDiscard, aborted) = transactions.controlBatch(header, kind: kind)
             if canDiscard && horizonPassed {
                 outcome.removedRecords = Int(header.recordCount)
-                if retainEmpty { outcome.bytes = Self.emptyBatch(header) }
+                outcome.bytes = emptied()
                 return outcome
             }
             outcome.keptRecords = Int(header.recordCount)
@@ -189,7 +194,7 @@ struct CompactionFilter {
         outcome.keptRecords = kept.count
         outcome.removedRecords = records.count - kept.count
         if kept.isEmpty {
-            if retainEmpty { outcome.bytes = Self.emptyBatch(header) }
+            outcome.bytes = emptied()
             return outcome
         }
         let needsHorizon = keptTombstone && !hasHorizon
@@ -271,6 +276,20 @@ struct CompactionFilter {
         let crc = out.withUnsafeReadableBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[RecordBatchHeader.crcStart...])) }
         out.setInteger(crc, at: out.readerIndex + 17, endianness: .big)
         return out
+    }
+
+    /// An empty batch with the original's offsets and nothing else (no producer, not transactional): it keeps a
+    /// cleaned segment ending where the original did, without pinning any producer or transaction state.
+    static func offsetPlaceholder(_ header: RecordBatchHeader) -> ByteBuffer {
+        var out = header
+        out.attributes = header.attributes & 0x8
+        out.producerId = -1
+        out.producerEpoch = -1
+        out.baseSequence = -1
+        out.baseTimestamp = header.maxTimestamp
+        out.recordCount = 0
+        out.batchLength = Int32(RecordBatchHeader.size - RecordBatchHeader.lengthFieldEnd)
+        return seal(out, recordArea: ByteBuffer())
     }
 
     /// Kafka's `DefaultRecordBatch.writeEmptyHeader`: the batch's offsets and producer fields with no records, so
