@@ -129,16 +129,14 @@ struct CompactionFilter {
         var aborted: AbortedTransaction?
     }
 
-    static let deleteHorizonFlag: Int16 = 0x40
-
     /// Filters one whole batch. `keepEmpty` keeps an emptied batch (header only) to hold the segment's last offset.
     func filter(
         _ batch: UnsafeRawBufferPointer, header: RecordBatchHeader, map: borrowing OffsetMap,
         transactions: inout CleanerTransactions, keepEmpty: Bool
     ) throws(RecordBatchError) -> Outcome {
         var outcome = Outcome()
-        let hasHorizon = header.attributes & Self.deleteHorizonFlag != 0
-        let horizonPassed = hasHorizon && header.baseTimestamp <= nowMs
+        let hasHorizon = header.deleteHorizonMs != nil
+        let horizonPassed = header.deleteHorizonMs.map { $0 <= nowMs } ?? false
         let retainForProducer = header.producerId >= 0 && lastBatchOfProducer[header.producerId] == header.lastOffset
         /// A batch that would go entirely: Kafka's empty batch when the producer needs it, else, at a segment's end,
         /// a placeholder holding only the offsets.
@@ -202,7 +200,7 @@ struct CompactionFilter {
             outcome.bytes = ByteBuffer(bytes: batch)
             return outcome
         }
-        let horizon: Int64? = needsHorizon ? nowMs &+ deleteRetentionMs : (hasHorizon ? header.baseTimestamp : nil)
+        let horizon: Int64? = needsHorizon ? nowMs &+ deleteRetentionMs : header.deleteHorizonMs
         outcome.bytes = try rewrite(batch, header: header, keeping: (plain, records, kept), horizon: horizon)
         return outcome
     }
@@ -259,8 +257,8 @@ struct CompactionFilter {
             }
         }
         var out = header
-        out.attributes = (header.attributes & ~0x7 & ~Self.deleteHorizonFlag) | Int16(codec.rawValue)
-            | (horizon != nil ? Self.deleteHorizonFlag : 0)
+        out.attributes = (header.attributes & ~0x7 & ~RecordBatchHeader.deleteHorizonFlag) | Int16(codec.rawValue)
+            | (horizon != nil ? RecordBatchHeader.deleteHorizonFlag : 0)
         out.baseTimestamp = base
         if header.timestampType == .createTime { out.maxTimestamp = maxTimestamp }
         out.recordCount = Int32(kept.count)
