@@ -276,25 +276,25 @@ struct CompactionFilter {
         return out
     }
 
+    /// Kafka's `DefaultRecordBatch.writeEmptyHeader`: the batch's offsets and producer fields with no records, so
+    /// the producer's last sequence survives.
+    static func emptyBatch(_ header: RecordBatchHeader) -> ByteBuffer {
+        emptied(header, attributes: header.attributes & (0x8 | 0x10 | 0x20))
+    }
+
     /// An empty batch with the original's offsets and nothing else (no producer, not transactional): it keeps a
     /// cleaned segment ending where the original did, without pinning any producer or transaction state.
     static func offsetPlaceholder(_ header: RecordBatchHeader) -> ByteBuffer {
-        var out = header
-        out.attributes = header.attributes & 0x8
-        out.producerId = -1
-        out.producerEpoch = -1
-        out.baseSequence = -1
-        out.baseTimestamp = header.maxTimestamp
-        out.recordCount = 0
-        out.batchLength = Int32(RecordBatchHeader.size - RecordBatchHeader.lengthFieldEnd)
-        return seal(out, recordArea: ByteBuffer())
+        var anonymous = header
+        anonymous.producerId = -1
+        anonymous.producerEpoch = -1
+        anonymous.baseSequence = -1
+        return emptied(anonymous, attributes: header.attributes & 0x8)
     }
 
-    /// Kafka's `DefaultRecordBatch.writeEmptyHeader`: the batch's offsets and producer fields with no records, so
-    /// the producer's last sequence (or the segment's last offset) survives.
-    static func emptyBatch(_ header: RecordBatchHeader) -> ByteBuffer {
+    private static func emptied(_ header: RecordBatchHeader, attributes: Int16) -> ByteBuffer {
         var out = header
-        out.attributes = header.attributes & (0x8 | 0x10 | 0x20)
+        out.attributes = attributes
         out.baseTimestamp = header.maxTimestamp
         out.recordCount = 0
         out.batchLength = Int32(RecordBatchHeader.size - RecordBatchHeader.lengthFieldEnd)
