@@ -1,7 +1,8 @@
 """Log compaction (cleanup.policy=compact) against `ledgerstream broker` with real clients: confluent-kafka and kcat
 write many versions per key and tombstones; once the broker's cleaner has run (seen in its log and in the partition
-directory shrinking), kcat and confluent-kafka read the topic from the beginning and get exactly the latest value per
-key, deleted keys absent, also after the broker is killed and restarted.
+directory shrinking), kcat, confluent-kafka and kafka-python read the topic from the beginning and get exactly the
+latest value per key, deleted keys absent (over the offset gaps and emptied batches compaction leaves), also after
+the broker is killed and restarted.
 """
 import glob
 import os
@@ -99,12 +100,42 @@ def test_compacted_topic_keeps_the_latest_value_per_key(compacting_broker):
 
     check(kcat_read(broker.address, topic), "kcat")
     check(ck_keyed(broker.address, topic), "confluent-kafka")
+    kp = u.kp_read_all(broker.address, topic, expected=len(latest) + 1, partitions=[0])
+    check([(r.offset, r.key.decode(), r.value.decode() if r.value is not None else None) for r in kp], "kafka-python")
 
     # Killed and restarted: the compacted segments and the cleaner checkpoint are read back.
     producer.flush(10)
     broker.restart(kill=True)
     check(kcat_read(broker.address, topic), "kcat after a restart")
     check(ck_keyed(broker.address, topic), "confluent-kafka after a restart")
+
+
+def test_clients_read_over_emptied_batches(compacting_broker):
+    """Batches the cleaner emptied stay as headers: an idempotent producer's last batch (its sequence state) and a
+    segment's last batch (its end offset). Every client skips them and reads on."""
+    from confluent_kafka import Producer
+    broker = compacting_broker
+    topic = u.uniq("emptied")
+    # 100-byte segments: every batch is a segment of its own.
+    u.kp_create_topic(broker.address, topic, configs={"cleanup.policy": "compact", "segment.bytes": "100",
+                                                      "segment.ms": "300", "min.cleanable.dirty.ratio": "0.01"})
+    idempotent = Producer({"bootstrap.servers": broker.address, "enable.idempotence": True})
+    idempotent.produce(topic, key="a", value="from the idempotent producer")
+    idempotent.flush(20)
+    for version in range(3):
+        run([KCAT, "-P", "-b", broker.address, "-t", topic, "-p", "0", "-K:"], input=f"a:v{version}\n", timeout=30)
+
+    def emptied():
+        dump = run([BIN, "dump-log", os.path.join(broker.data_dir, f"{topic}-0")], timeout=30).stdout
+        return dump.count("count: 0 ") >= 3 and dump
+
+    dump = u.wait_until(emptied, timeout=30, interval=0.3, message="the cleaner to empty three batches")
+    assert "producerId: -1" in dump and "baseSequence: 0" in dump, dump
+    want = [(3, "a", "v2")]
+    assert kcat_read(broker.address, topic) == want
+    assert ck_keyed(broker.address, topic) == want
+    kp = u.kp_read_all(broker.address, topic, expected=1, partitions=[0])
+    assert [(r.offset, r.key.decode(), r.value.decode()) for r in kp] == want
 
 
 def ck_keyed(address, topic):
