@@ -101,7 +101,12 @@ struct LogCompaction {
         for group in groups(upTo: mapEnd) {
             if shouldStop() { throw .stopped }
             let replaced = try rewrite(group, filter: filter, map: map, transactions: &transactions, stats: &stats)
-            if !replaced { break }  // the log changed under the cleaner (retention, deletion): the next round retries
+            if !replaced {
+                // The log changed under the cleaner (retention, DeleteRecords): what this group held is still dirty,
+                // so the next cleaning maps it again.
+                stats.cleanedUpTo = min(mapEnd, max(firstDirtyOffset, group[0].baseOffset))
+                break
+            }
             stats.segmentsCleaned += group.count
         }
         return stats
@@ -109,7 +114,9 @@ struct LogCompaction {
 
     /// Fills `map` from the dirty segments; returns the offset the map covers up to.
     private func buildMap(_ map: inout OffsetMap, over dirty: [CleanableSegment], stats: inout CleaningStats) throws(Failure) -> Int64 {
-        var transactions = CleanerTransactions(aborted: view.abortedTransactions)
+        // Only transactions ending in the dirty section: an older one of the same producer must not make its later
+        // batches look aborted (Kafka's collectAbortedTransactions from the start offset).
+        var transactions = CleanerTransactions(aborted: view.abortedTransactions.filter { $0.lastOffset >= firstDirtyOffset })
         var end = firstDirtyOffset
         for segment in dirty {
             if shouldStop() { throw .stopped }

@@ -129,6 +129,25 @@ import Testing
         }
     }
 
+    @Test func aProducersAbortedTransactionInTheCleanPartDoesNotHideItsLaterCommittedOne() throws {
+        try withTemporaryDirectory { dir in
+            let clock = ManualClock()
+            let (manager, log) = try open(dir, config: compactConfig(segmentBytes: 100), clock: clock)
+            _ = try log.append(keyedBatch([("a", "aborted")], producerId: 5, epoch: 0, sequence: 0, transactional: true))
+            _ = try log.appendMarker(producerId: 5, producerEpoch: 0, marker: ControlRecord(kind: .abort))
+            _ = try log.append(keyedBatch([("z", "roll")]))
+            #expect(manager.cleanDirtiestLog() != nil)
+            // The same producer's next transaction, committed, writes "a" twice: only the second may stay.
+            _ = try log.append(keyedBatch([("a", "first")], producerId: 5, epoch: 0, sequence: 1, transactional: true))
+            _ = try log.append(keyedBatch([("a", "second")], producerId: 5, epoch: 0, sequence: 2, transactional: true))
+            _ = try log.appendMarker(producerId: 5, producerEpoch: 0, marker: ControlRecord(kind: .commit))
+            _ = try log.append(keyedBatch([("z", "roll again")]))
+            #expect(manager.cleanDirtiestLog() != nil)
+            #expect(try visibleRecords(log).map(\.value) == ["roll", "second", "roll again"])
+            try manager.shutdown()
+        }
+    }
+
     @Test func theLastBatchOfAnIdempotentProducerSurvivesCleaningAndReopening() throws {
         try withTemporaryDirectory { dir in
             let clock = ManualClock()
