@@ -233,6 +233,27 @@ import Testing
         }
     }
 
+    @Test func theLogStartOffsetOfDeleteRecordsSurvivesCleaningAndReopening() throws {
+        try withTemporaryDirectory { dir in
+            let clock = ManualClock()
+            var config = compactConfig(segmentBytes: 1_000)
+            config.cleanupPolicy = CleanupPolicy(delete: true, compact: true)
+            var (manager, log) = try open(dir, config: config, clock: clock)
+            for version in 0..<4 { _ = try log.append(keyedBatch((0..<5).map { ("k\($0)", "v\(version)") })) }
+            _ = try log.append(keyedBatch([("roll", String(repeating: "x", count: 1_000))]))
+            // Inside the first segment: the segment stays, reads start at 7.
+            #expect(try log.deleteRecords(before: 7) == 7)
+            #expect(manager.cleanDirtiestLog() != nil)
+            #expect(log.logStartOffset == 7)
+            #expect(try visibleRecords(log).map(\.value) == ["v3", "v3", "v3", "v3", "v3", String(repeating: "x", count: 1_000)])
+            try manager.shutdown()
+            (manager, log) = try open(dir, config: config, clock: clock)
+            #expect(log.logStartOffset == 7)
+            #expect(try visibleRecords(log).count == 6)
+            try manager.shutdown()
+        }
+    }
+
     @Test func aRecordWithoutKeyIsRefusedOnACompactedTopic() throws {
         try withTemporaryDirectory { dir in
             let (log, _) = try openLog(dir, config: compactConfig(), clock: ManualClock())
