@@ -2,7 +2,8 @@
 //
 // Writes a compacted partition of 16 KiB batches of 100-byte records over `keys` distinct keys (so each key has many
 // versions), rolls it, then has LogManager.cleanDirtiestLog clean it: once with the default dedupe buffer (the whole
-// dirty section in one cleaning), once with a small one (several cleanings, each bounded by the buffer). Prints the
+// dirty section in one cleaning), once with a 1 MiB one (several cleanings, each bounded by the buffer). The log was
+// just written, so it is read from the page cache. Prints the
 // rate in MB/s of dirty log cleaned, bytes read and written, the offset map's size, and the process's peak RSS
 // growth during cleaning (getrusage), which is the cleaner's memory.
 //
@@ -27,22 +28,25 @@ func now() -> Double {
 
 func peakRSSMiB() -> Double {
     var usage = rusage()
-    getrusage(RUSAGE_SELF, &usage)
+    getrusage(RUSAGE_SELF.rawValue, &usage)
     return Double(usage.ru_maxrss) / 1024
 }
 
-var quiet = Logger(label: "compaction-bench")
-quiet.logLevel = .warning
+let quiet: Logger = {
+    var logger = Logger(label: "compaction-bench")
+    logger.logLevel = .warning
+    return logger
+}()
 
 /// Fills a fresh compacted log with `bytes` of batches cycling through the keys; returns the manager and its log.
-func writeLog(directory: String, bytes: Int) throws -> (LogManager, PartitionLog) {
+func writeLog(directory: String, bytes: Int, logger: Logger) throws -> (LogManager, PartitionLog) {
     try? FileManager.default.removeItem(atPath: directory)
     var config = LogConfig()
     config.cleanupPolicy = .compact
     config.minCleanableDirtyRatio = 0
     config.segmentBytes = 64 << 20
     config.segmentMs = 1  // record timestamps are all equal, so only the final roll below uses it
-    let manager = try LogManager(directory: directory, logger: quiet)
+    let manager = try LogManager(directory: directory, logger: logger)
     let log = try manager.openLog(topic: "bench", partition: 0, config: config)
     let value = ByteBuffer(repeating: UInt8(ascii: "v"), count: 100)
     var written = 0
@@ -56,13 +60,15 @@ func writeLog(directory: String, bytes: Int) throws -> (LogManager, PartitionLog
         written += try log.append(builder.build()).byteCount
     }
     usleep(2_000)
-    precondition(try log.rollIfIdleForCompaction(), "the active segment rolls so that all of it is cleanable")
+    let rolled = try log.rollIfIdleForCompaction()
+    precondition(rolled, "the active segment rolls so that all of it is cleanable")
     return (manager, log)
 }
 
 print("compaction-bench: \(mebibytes) MiB of 16 KiB batches, 100-byte values, \(keys) distinct keys, in \(base)")
-for (label, buffer) in [("default dedupe buffer (128 MiB)", LogCleanerConfig().dedupeBufferSize), ("4 MiB dedupe buffer", 4 << 20)] {
-    let (manager, log) = try writeLog(directory: base, bytes: mebibytes << 20)
+// The small buffer first: peak RSS only grows, so the larger map's peak would hide the smaller one's.
+for (label, buffer) in [("1 MiB dedupe buffer", 1 << 20), ("default dedupe buffer (128 MiB)", LogCleanerConfig().dedupeBufferSize)] {
+    let (manager, log) = try writeLog(directory: base, bytes: mebibytes << 20, logger: quiet)
     let before = log.sizeInBytes
     var cleaner = LogCleanerConfig()
     cleaner.dedupeBufferSize = buffer
