@@ -217,6 +217,45 @@ import Testing
         }
     }
 
+    @Test func minCompactionLagKeepsYoungRecordsAndMaxCompactionLagForcesACleaning() throws {
+        try withTemporaryDirectory { dir in
+            let clock = ManualClock()
+            var config = compactConfig(segmentBytes: 100)
+            config.minCompactionLagMs = 60_000
+            let (manager, log) = try open(dir, config: config, clock: clock)
+            let now = clock.wallClockMs()
+            _ = try log.append(keyedBatch([("k", "old")], timestamp: now - 120_000))
+            _ = try log.append(keyedBatch([("k", "young")], timestamp: now))
+            _ = try log.append(keyedBatch([("k", "newest")], timestamp: now))
+            // Only the first segment is old enough, and alone it holds nothing to remove.
+            let first = try #require(manager.cleanDirtiestLog())
+            #expect(first.recordsRemoved == 0 && first.cleanedUpTo == 1)
+            clock.advance(by: 60_001)
+            _ = try log.append(keyedBatch([("other", "x")], timestamp: clock.wallClockMs()))
+            #expect(manager.cleanDirtiestLog() != nil)
+            #expect(try visibleRecords(log).map(\.value) == ["newest", "x"])
+            try manager.shutdown()
+        }
+        try withTemporaryDirectory { dir in
+            let clock = ManualClock()
+            var config = compactConfig(segmentBytes: 100)
+            config.minCleanableDirtyRatio = 0.99
+            config.maxCompactionLagMs = 60_000
+            let (manager, log) = try open(dir, config: config, clock: clock)
+            _ = try log.append(keyedBatch([("k", "v1")], timestamp: clock.wallClockMs()))
+            _ = try log.append(keyedBatch([("k", "v2")], timestamp: clock.wallClockMs()))
+            _ = try log.append(keyedBatch([("z", "roll")], timestamp: clock.wallClockMs()))
+            #expect(manager.cleanDirtiestLog() != nil)  // all dirty: ratio 1
+            _ = try log.append(keyedBatch([("k", "v3")], timestamp: clock.wallClockMs()))
+            _ = try log.append(keyedBatch([("z", "roll again")], timestamp: clock.wallClockMs()))
+            #expect(manager.cleanDirtiestLog() == nil)  // ratio below 0.99
+            clock.advance(by: 60_001)
+            #expect(manager.cleanDirtiestLog() != nil)  // the oldest dirty record is past max.compaction.lag.ms
+            #expect(try visibleRecords(log).map(\.value) == ["roll", "v3", "roll again"])
+            try manager.shutdown()
+        }
+    }
+
     @Test func retentionDeletesOnlyLogsWhosePolicyIncludesDelete() throws {
         try withTemporaryDirectory { dir in
             let clock = ManualClock()
