@@ -137,6 +137,14 @@ def test_clients_read_over_emptied_batches(compacting_broker):
     kp = u.kp_read_all(broker.address, topic, expected=1, partitions=[0])
     assert [(r.offset, r.key.decode(), r.value.decode()) for r in kp] == want
 
+    # As Kafka: the records of a compact-only topic cannot be deleted by DeleteRecords.
+    from confluent_kafka import TopicPartition, KafkaException
+    admin = u.ck_admin(broker.address)  # kept referenced until the future completes
+    [future] = admin.delete_records([TopicPartition(topic, 0, 2)]).values()
+    with pytest.raises(KafkaException) as refused:
+        future.result(timeout=20)
+    assert refused.value.args[0].name() == "POLICY_VIOLATION", refused.value
+
 
 def ck_keyed(address, topic):
     """(offset, key, value) of every record confluent-kafka reads from the beginning to the end."""
