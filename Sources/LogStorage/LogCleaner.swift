@@ -207,6 +207,7 @@ struct LogCompaction {
             }
         }
         for (index, segment) in group.enumerated() {
+            if shouldStop() { throw .stopped }  // the `.cleaned` files go with the defer above
             let isLast = index == group.count - 1
             try forEachBatch(in: segment) { (batch, header) throws(Failure) -> Bool in
                 let keepEmpty = isLast && header.nextOffset == segment.nextOffset

@@ -64,6 +64,28 @@ import Testing
         }
     }
 
+    @Test func theBackgroundCleanerCleansWhileAppendsGoOnAndStopsAtShutdown() throws {
+        try withTemporaryDirectory { dir in
+            let clock = ManualClock()
+            let (manager, log) = try open(dir, clock: clock)
+            var cleaner = LogCleanerConfig()
+            cleaner.backoffMs = 10
+            manager.startCleaner(cleaner)
+            var expected: [String: String] = [:]
+            for version in 0..<50 {
+                let batch = (0..<10).map { ("key-\($0)", "value-\($0)-\(version)") }
+                _ = try log.append(keyedBatch(batch))
+                for (key, value) in batch { expected[key] = value }
+            }
+            _ = try log.append(keyedBatch([("other", "x")]))
+            let deadline = Date().addingTimeInterval(20)
+            while try visibleRecords(log).count > 11 && Date() < deadline { usleep(10_000) }
+            #expect(try visibleRecords(log).count == 11)
+            #expect(try latestValues(log).filter { $0.key != "other" } == expected)
+            try manager.shutdown()
+        }
+    }
+
     @Test func tombstonesStayUntilTheirDeleteHorizonThenGo() throws {
         try withTemporaryDirectory { dir in
             let clock = ManualClock()
