@@ -67,7 +67,7 @@ let package = Package(
         // Length-prefixed framing shared by the Kafka and ZooKeeper protocols.
         .target(name: "Framing", dependencies: [nioCore, nioPosix], swiftSettings: strict),
         // The append-only log: memory-mapped segments, sparse indexes, recovery, retention.
-        .target(name: "LogStorage", dependencies: ["KafkaProtocol", "FileSystem", "Timekeeping", logging], swiftSettings: strict),
+        .target(name: "LogStorage", dependencies: ["KafkaProtocol", "FileSystem", "Timekeeping", crypto, logging], swiftSettings: strict),
         // The file-system seam shared by the segment log and the coordinator's storage: the POSIX implementation and a
         // fault-injecting one for tests (failed calls, torn writes, crashes and power cuts).
         .target(name: "FileSystem", dependencies: ["CSystemCalls"], swiftSettings: strict),

@@ -27,6 +27,14 @@ let package = Package(
             swiftSettings: [.treatAllWarnings(as: .error)]
         ),
         .executableTarget(
+            name: "compaction-bench",
+            dependencies: [
+                .product(name: "LogStorage", package: "ledgerstream"),
+                .product(name: "KafkaProtocol", package: "ledgerstream"),
+            ],
+            swiftSettings: [.treatAllWarnings(as: .error)]
+        ),
+        .executableTarget(
             name: "ledger-bench",
             dependencies: [.product(name: "Ledger", package: "ledgerstream")],
             swiftSettings: [.treatAllWarnings(as: .error)]

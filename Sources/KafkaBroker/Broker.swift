@@ -248,6 +248,12 @@ public final class Broker: Sendable {
         transactions.abortHangingTransactions()
     }
 
+    /// Starts the log cleaner thread (with `log.cleaner.enable`), which compacts `cleanup.policy=compact` logs;
+    /// ``shutdown()`` stops it.
+    package func startLogCleaner() {
+        logs.startCleaner(config.cleaner)
+    }
+
     /// Clean shutdown of the storage: logs flushed and closed, checkpoints and the clean-shutdown marker written.
     package func shutdown() throws {
         purgatory.completeAll()

@@ -69,6 +69,8 @@ public struct BrokerConfig: Sendable, Equatable {
     public var deleteTopicEnable = true
     /// Defaults for every topic's log (Kafka's `log.*` settings), overridable per topic.
     public var logDefaults = LogConfig()
+    /// The log cleaner's settings (Kafka's `log.cleaner.*` broker properties that are not topic defaults).
+    public var cleaner = LogCleanerConfig()
     public var socketRequestMaxBytes = 104_857_600
     public var logRetentionCheckIntervalMs: Int64 = 300_000
     public var logFlushSchedulerIntervalMs: Int64 = 60_000
@@ -181,6 +183,11 @@ public struct BrokerConfig: Sendable, Equatable {
         case "auto.create.topics.enable": autoCreateTopics = try bool()
         case "delete.topic.enable": deleteTopicEnable = try bool()
         case "socket.request.max.bytes": socketRequestMaxBytes = try int(Int.self, 1024...Int(Int32.max))
+        case "log.cleaner.enable": cleaner.enabled = try bool()
+        case "log.cleaner.dedupe.buffer.size": cleaner.dedupeBufferSize = try int(Int.self, 1 << 20...Int.max)
+        case "log.cleaner.backoff.ms": cleaner.backoffMs = try int(Int64.self, 0...Int64.max)
+        case "log.cleaner.io.buffer.size": cleaner.ioBufferSize = try int(Int.self, 4096...Int(Int32.max))
+        case "log.cleaner.threads": _ = try int(Int.self, 1...1)
         case "log.retention.check.interval.ms": logRetentionCheckIntervalMs = try int(Int64.self, 1...Int64.max)
         case "log.flush.scheduler.interval.ms": logFlushSchedulerIntervalMs = try int(Int64.self, 1...Int64.max)
         case "log.flush.offset.checkpoint.interval.ms": logFlushOffsetCheckpointIntervalMs = try int(Int64.self, 1...Int64.max)

@@ -42,6 +42,11 @@ public struct RecordBatchHeader: Equatable, Sendable {
     public var isTransactional: Bool { attributes & 0x10 != 0 }
     public var isControl: Bool { attributes & 0x20 != 0 }
     public var isIdempotent: Bool { producerId >= 0 }
+    /// Attribute bit 6 (KIP-534): the log cleaner kept tombstones or a transaction marker in this batch until the
+    /// time in baseTimestamp (record timestamps are deltas from it, so they keep their values).
+    public static let deleteHorizonFlag: Int16 = 0x40
+    /// When the cleaner may remove this batch's tombstones and marker, if it set that time.
+    public var deleteHorizonMs: Int64? { attributes & Self.deleteHorizonFlag != 0 ? baseTimestamp : nil }
     /// The sequence number of the last record, wrapping at Int32.max as Kafka does.
     public var lastSequence: Int32 {
         let last = Int64(baseSequence) + Int64(lastOffsetDelta)

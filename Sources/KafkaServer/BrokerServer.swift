@@ -122,6 +122,7 @@ public final class BrokerServer: Service {
             onListener(security.listener, security.securityProtocol, channel.localAddress!)
         }
         onReady(channels[0].localAddress!)
+        broker.startLogCleaner()
         let interval = min(config.logRetentionCheckIntervalMs, config.logFlushSchedulerIntervalMs,
                            config.logFlushOffsetCheckpointIntervalMs, 10_000)
         let maintenanceLoop = group.next()

@@ -26,6 +26,17 @@ public struct LogConfig: Sendable, Equatable {
     public var maxMessageBytes: Int = 1_048_588
     /// CreateTime keeps producer timestamps; LogAppendTime stamps batches with the broker's clock.
     public var timestampType: TimestampType = .createTime
+    /// `cleanup.policy`: whether old segments are deleted by retention, compacted, or both.
+    public var cleanupPolicy: CleanupPolicy = .delete
+    /// Compact a log only once this fraction of it (by bytes) has not been cleaned yet (0.5).
+    public var minCleanableDirtyRatio: Double = 0.5
+    /// Records younger than this are never compacted (0: no lag).
+    public var minCompactionLagMs: Int64 = 0
+    /// A log whose oldest dirty record is older than this is compacted whatever its dirty ratio (Long.MAX: never).
+    public var maxCompactionLagMs: Int64 = .max
+    /// How long tombstones (and transaction markers) survive after the cleaner first saw them (1 day), so that a
+    /// consumer reading from the start sees the delete (Kafka's KIP-534 delete horizon).
+    public var deleteRetentionMs: Int64 = 86_400_000
     /// The explicitly set keys and their values, as given (shown by DescribeConfigs as DYNAMIC_TOPIC_CONFIG).
     public private(set) var overrides: [String: String] = [:]
 
@@ -70,6 +81,10 @@ public struct LogConfig: Sendable, Equatable {
         "message.max.bytes": "max.message.bytes",
         "log.message.timestamp.type": "message.timestamp.type",
         "log.cleanup.policy": "cleanup.policy",
+        "log.cleaner.min.cleanable.ratio": "min.cleanable.dirty.ratio",
+        "log.cleaner.delete.retention.ms": "delete.retention.ms",
+        "log.cleaner.min.compaction.lag.ms": "min.compaction.lag.ms",
+        "log.cleaner.max.compaction.lag.ms": "max.compaction.lag.ms",
     ]
 
     /// Converts a broker property value to the topic key's unit (hours and minutes become milliseconds).
@@ -106,20 +121,23 @@ public struct LogConfig: Sendable, Equatable {
     /// The accepted topic config keys. Positions in the 32-bit relative offsets of index entries limit
     /// segment.bytes to Int32.max, as in Kafka.
     static let keys: [Key] = [
-        Key(name: "cleanup.policy", apply: { (_: inout LogConfig, value: String) throws(LogConfigError) in
-            guard value == "delete" else {
-                throw .invalidValue(key: "cleanup.policy", value: value, expected: "delete (compaction is not supported)")
+        Key(name: "cleanup.policy", apply: { (config: inout LogConfig, value: String) throws(LogConfigError) in
+            guard let policy = CleanupPolicy(parsing: value) else {
+                throw .invalidValue(key: "cleanup.policy", value: value, expected: "delete, compact or compact,delete")
             }
-        }, read: { _ in "delete" }),
+            config.cleanupPolicy = policy
+        }, read: { $0.cleanupPolicy.description }),
         Key(name: "compression.type", apply: { (_: inout LogConfig, value: String) throws(LogConfigError) in
             guard value == "producer" else {
                 throw .invalidValue(key: "compression.type", value: value,
                                     expected: "producer (batches are stored as the producer compressed them)")
             }
         }, read: { _ in "producer" }),
+        integer("delete.retention.ms", 0...Int64.max, get: { $0.deleteRetentionMs }, set: { $0.deleteRetentionMs = $1 }),
         integer("flush.messages", 1...Int64.max, get: { $0.flushMessages }, set: { $0.flushMessages = $1 }),
         integer("flush.ms", 0...Int64.max, get: { $0.flushMs }, set: { $0.flushMs = $1 }),
         integer("index.interval.bytes", 0...Int64(Int32.max), get: { Int64($0.indexIntervalBytes) }, set: { $0.indexIntervalBytes = Int($1) }),
+        integer("max.compaction.lag.ms", 1...Int64.max, get: { $0.maxCompactionLagMs }, set: { $0.maxCompactionLagMs = $1 }),
         integer("max.message.bytes", 0...Int64(Int32.max), get: { Int64($0.maxMessageBytes) }, set: { $0.maxMessageBytes = Int($1) }),
         Key(name: "message.timestamp.type", apply: { (config: inout LogConfig, value: String) throws(LogConfigError) in
             switch value {
@@ -128,6 +146,13 @@ public struct LogConfig: Sendable, Equatable {
             default: throw .invalidValue(key: "message.timestamp.type", value: value, expected: "CreateTime or LogAppendTime")
             }
         }, read: { $0.timestampType == .createTime ? "CreateTime" : "LogAppendTime" }),
+        Key(name: "min.cleanable.dirty.ratio", apply: { (config: inout LogConfig, value: String) throws(LogConfigError) in
+            guard let ratio = Double(value), (0...1).contains(ratio) else {
+                throw .invalidValue(key: "min.cleanable.dirty.ratio", value: value, expected: "a number in 0...1")
+            }
+            config.minCleanableDirtyRatio = ratio
+        }, read: { String($0.minCleanableDirtyRatio) }),
+        integer("min.compaction.lag.ms", 0...Int64.max, get: { $0.minCompactionLagMs }, set: { $0.minCompactionLagMs = $1 }),
         Key(name: "min.insync.replicas", apply: { (_: inout LogConfig, value: String) throws(LogConfigError) in
             guard value == "1" else {
                 throw .invalidValue(key: "min.insync.replicas", value: value, expected: "1 (single broker)")
@@ -141,6 +166,42 @@ public struct LogConfig: Sendable, Equatable {
     ]
 
     public static var keyNames: [String] { keys.map(\.name) }
+}
+
+/// Kafka's `cleanup.policy`: a comma-separated list of `delete` (retention removes old segments) and `compact` (the
+/// cleaner keeps the latest record per key), in either order.
+public struct CleanupPolicy: Sendable, Equatable, CustomStringConvertible {
+    public var delete: Bool
+    public var compact: Bool
+
+    public static let delete = CleanupPolicy(delete: true, compact: false)
+    public static let compact = CleanupPolicy(delete: false, compact: true)
+
+    public init(delete: Bool, compact: Bool) {
+        self.delete = delete
+        self.compact = compact
+    }
+
+    /// Nil for an empty list or an unknown word. Spaces around words are ignored, as Kafka's list parsing does.
+    public init?(parsing text: String) {
+        let words = text.split(separator: ",").map { $0.trimmingCharacters(in: " ") }
+        guard !words.isEmpty, words.allSatisfy({ $0 == "delete" || $0 == "compact" }) else { return nil }
+        self.init(delete: words.contains("delete"), compact: words.contains("compact"))
+    }
+
+    public var description: String {
+        switch (compact, delete) {
+        case (true, true): return "compact,delete"
+        case (true, false): return "compact"
+        default: return "delete"
+        }
+    }
+}
+
+private extension Substring {
+    func trimmingCharacters(in set: Character) -> String {
+        String(drop(while: { $0 == set }).reversed().drop(while: { $0 == set }).reversed())
+    }
 }
 
 /// A topic or broker setting that ledgerstream cannot accept (Kafka's INVALID_CONFIG).

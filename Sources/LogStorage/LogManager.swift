@@ -24,12 +24,15 @@ public final class LogManager: Sendable {
     let fileSystem: any FileSystem
     /// Whether the directory still takes writes.
     public let health: LogDirectoryHealth
-    private let state: Mutex<State>
+    let state: Mutex<State>
 
     struct State: ~Copyable {
         var logs: [OffsetCheckpoint.Key: PartitionLog] = [:]
         var recoveryPoints: [OffsetCheckpoint.Key: Int64]
         var logStartOffsets: [OffsetCheckpoint.Key: Int64]
+        /// Where each compacted log's dirty section starts (`cleaner-offset-checkpoint`).
+        var cleanerCheckpoints: [OffsetCheckpoint.Key: Int64]
+        var cleaner: LogCleaner?
         var lock: (any OpenFile)?
         var isShutDown = false
     }
@@ -78,7 +81,8 @@ public final class LogManager: Sendable {
         }
         let recovery = OffsetCheckpoint(path: directory + "/recovery-point-offset-checkpoint", fileSystem: fileSystem).read()
         let starts = OffsetCheckpoint(path: directory + "/log-start-offset-checkpoint", fileSystem: fileSystem).read()
-        state = Mutex(State(recoveryPoints: recovery, logStartOffsets: starts, lock: lock))
+        let cleaned = OffsetCheckpoint(path: directory + "/cleaner-offset-checkpoint", fileSystem: fileSystem).read()
+        state = Mutex(State(recoveryPoints: recovery, logStartOffsets: starts, cleanerCheckpoints: cleaned, lock: lock))
         // Finish topic deletions that a previous process started.
         for name in try io({ () throws(FileSystemError) in try fileSystem.listDirectory(directory) }) where name.hasSuffix("-delete") {
             try io { () throws(FileSystemError) in try fileSystem.removeTree(directory + "/" + name) }
@@ -151,6 +155,7 @@ public final class LogManager: Sendable {
             for key in keys {
                 state.recoveryPoints[key] = nil
                 state.logStartOffsets[key] = nil
+                state.cleanerCheckpoints[key] = nil
             }
             return logs
         }
@@ -190,7 +195,8 @@ public final class LogManager: Sendable {
         }
     }
 
-    /// One round of background work: retention, policy flushes, producer expiry, checkpoints.
+    /// One round of background work: retention (of `delete` logs), rolling quiet active segments of compacted logs
+    /// (see ``PartitionLog/rollIfIdleForCompaction()``), policy flushes, producer expiry, checkpoints.
     /// Errors are logged per log and do not stop the others; an offline directory has no maintenance (its failure
     /// was logged once when it happened).
     public func runMaintenance(producerIdExpirationMs: Int64 = 86_400_000) {
@@ -199,6 +205,7 @@ public final class LogManager: Sendable {
         for log in allLogs {
             do {
                 try log.applyRetention()
+                try log.rollIfIdleForCompaction()
                 try log.flushIfDue()
                 log.expireProducers(idleBefore: now - producerIdExpirationMs)
             } catch .logDirectoryOffline {
@@ -216,6 +223,7 @@ public final class LogManager: Sendable {
 
     /// Clean shutdown: close every log, write checkpoints, then the clean-shutdown marker; release the lock.
     public func shutdown() throws(StorageError) {
+        stopCleaner()
         let logs = state.withLock { state -> [PartitionLog] in
             if state.isShutDown { return [] }
             return Array(state.logs.values)

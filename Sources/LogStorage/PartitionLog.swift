@@ -337,8 +337,9 @@ final class LogCore {
     let clock: any TimeSource
     let logger: Logger
     let fileSystem: any FileSystem
-    /// Oldest first; the last one is active (takes appends). Never empty while open.
-    private(set) var segments: [Segment]
+    /// Oldest first; the last one is active (takes appends). Never empty while open. Replaced in place only by the
+    /// cleaner's swap (``replaceSegments(_:with:)``).
+    var segments: [Segment]
     private(set) var logStartOffset: Int64
     private(set) var recoveryPoint: Int64
     var producerState = ProducerStateManager()
@@ -386,8 +387,11 @@ final class LogCore {
     ) throws(StorageError) -> (LogCore, LogLoadReport) {
         try io { () throws(FileSystemError) in try fileSystem.makeDirectory(directory) }
         let now = clock.wallClockMs()
+        // A compacted segment whose swap had begun replaces the segments it was cleaned from (see LogCleaner).
+        try completeInterruptedSwaps(name: name, directory: directory, fileSystem: fileSystem, logger: logger)
         let names = try io { () throws(FileSystemError) in try fileSystem.listDirectory(directory) }
-        // Leftovers of interrupted operations are not part of the log.
+        // Leftovers of interrupted operations are not part of the log (a `.swap` left here has no `.log.swap`: its
+        // swap never began).
         for file in names where file.hasSuffix(".tmp") || file.hasSuffix(".deleted") || file.hasSuffix(".cleaned")
             || file.hasSuffix(".swap") {
             try io { () throws(FileSystemError) in try fileSystem.remove(directory + "/" + file) }
@@ -573,6 +577,7 @@ final class LogCore {
         let headers: [RecordBatchHeader]
         do {
             headers = try RecordBatchValidator.validateProduced(records, checkRecords: checkRecords)
+            if config.cleanupPolicy.compact { try Self.requireKeys(records, headers: headers, log: name) }
         } catch {
             throw .invalidBatch(error)
         }
@@ -720,7 +725,7 @@ final class LogCore {
     }
 
     /// Closes the active segment for appends and starts a new one at `offset`.
-    private func roll(at offset: Int64, nowMs: Int64) throws(StorageError) {
+    func roll(at offset: Int64, nowMs: Int64) throws(StorageError) {
         try active.closeForAppends()
         let segment = try Segment.create(fileSystem: fileSystem, directory: directory, baseOffset: offset, config: config, nowMs: nowMs)
         // The new files' directory entries are durable before any record is acknowledged in them: otherwise a power
@@ -736,7 +741,7 @@ final class LogCore {
     // MARK: Reading
 
     /// Index of the segment that holds `offset` (the last one whose base offset is <= it).
-    private func segmentIndex(for offset: Int64) -> Int {
+    func segmentIndex(for offset: Int64) -> Int {
         var low = 0
         var high = segments.count - 1
         while low < high {
@@ -827,8 +832,11 @@ final class LogCore {
         return logStartOffset
     }
 
+    /// Only for logs whose cleanup.policy includes `delete`: a compact-only log keeps every segment (the cleaner
+    /// shrinks it instead), as in Kafka.
     func applyRetention() throws(StorageError) -> Int {
         try ensureOpen()
+        guard config.cleanupPolicy.delete else { return 0 }
         let now = clock.wallClockMs()
         var deleted = 0
         if config.retentionMs >= 0 {

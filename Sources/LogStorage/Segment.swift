@@ -54,8 +54,10 @@ final class Segment {
         return Int64(stem)
     }
 
+    /// - Parameter fileSuffix: appended to every file name (`.cleaned` for a segment the cleaner is writing).
     private init(
-        fileSystem: any FileSystem, directory: String, baseOffset: Int64, config: LogConfig, active: Bool, nowMs: Int64
+        fileSystem: any FileSystem, directory: String, baseOffset: Int64, config: LogConfig, active: Bool, nowMs: Int64,
+        fileSuffix: String = ""
     ) throws(StorageError) {
         self.fileSystem = fileSystem
         self.directory = directory
@@ -65,11 +67,14 @@ final class Segment {
         self.createdMs = nowMs
         let path = directory + "/" + Segment.fileName(baseOffset, "")
         log = try LogFile(
-            fileSystem: fileSystem, path: path + ".log", reserveBytes: active ? config.segmentBytes + config.maxMessageBytes : 0)
+            fileSystem: fileSystem, path: path + ".log" + fileSuffix,
+            reserveBytes: active ? config.segmentBytes + config.maxMessageBytes : 0)
         let preallocate = active ? config.segmentIndexBytes : nil
-        offsetIndex = try OffsetIndex(fileSystem: fileSystem, path: path + ".index", baseOffset: baseOffset, preallocateTo: preallocate)
-        timeIndex = try TimeIndex(fileSystem: fileSystem, path: path + ".timeindex", baseOffset: baseOffset, preallocateTo: preallocate)
-        txnIndex = try TransactionIndex(fileSystem: fileSystem, path: path + ".txnindex", baseOffset: baseOffset)
+        offsetIndex = try OffsetIndex(
+            fileSystem: fileSystem, path: path + ".index" + fileSuffix, baseOffset: baseOffset, preallocateTo: preallocate)
+        timeIndex = try TimeIndex(
+            fileSystem: fileSystem, path: path + ".timeindex" + fileSuffix, baseOffset: baseOffset, preallocateTo: preallocate)
+        txnIndex = try TransactionIndex(fileSystem: fileSystem, path: path + ".txnindex" + fileSuffix, baseOffset: baseOffset)
     }
 
     /// Creates an empty segment (files are created, indexes preallocated).
@@ -84,6 +89,26 @@ final class Segment {
         }
         return segment
     }
+
+    /// Creates the empty `<base>.*.cleaned` files the cleaner writes a compacted segment into (any leftover ones are
+    /// emptied first). Appends index the batches as for an active segment.
+    static func createCleaned(
+        fileSystem: any FileSystem, directory: String, baseOffset: Int64, config: LogConfig, nowMs: Int64
+    ) throws(StorageError) -> Segment {
+        let stem = directory + "/" + fileName(baseOffset, "")
+        for ext in fileExtensions {
+            try io { () throws(FileSystemError) in try fileSystem.remove(stem + ext + cleanedSuffix) }
+        }
+        return try Segment(fileSystem: fileSystem, directory: directory, baseOffset: baseOffset, config: config,
+                           active: true, nowMs: nowMs, fileSuffix: cleanedSuffix)
+    }
+
+    /// The files of a segment, by extension; a segment always has the first three, the `.txnindex` once needed.
+    static let fileExtensions = [".log", ".index", ".timeindex", ".txnindex"]
+    /// Files the cleaner is still writing (Kafka's `CleanedFileSuffix`): not part of the log, removed on open.
+    static let cleanedSuffix = ".cleaned"
+    /// Files of a compacted segment that replace the originals (Kafka's `SwapFileSuffix`): an open finishes the swap.
+    static let swapSuffix = ".swap"
 
     /// Opens an existing segment.
     ///

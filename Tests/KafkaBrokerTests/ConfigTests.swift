@@ -82,6 +82,12 @@ import Testing
         let overridden = config.entries.filter(\.isOverride).map(\.name)
         #expect(overridden == ["retention.ms", "segment.bytes"])
         #expect(throws: LogConfigError.unknownKey("retention.hours")) { try LogConfig().applying(["retention.hours": "1"]) }
-        #expect(throws: LogConfigError.self) { try LogConfig().applying(["cleanup.policy": "compact"]) }
+        #expect(throws: LogConfigError.self) { try LogConfig().applying(["cleanup.policy": "shred"]) }
+        #expect(throws: LogConfigError.self) { try LogConfig().applying(["min.cleanable.dirty.ratio": "1.5"]) }
+        let compacted = try LogConfig().applying(["cleanup.policy": "delete, compact", "min.cleanable.dirty.ratio": "0.01"])
+        #expect(compacted.cleanupPolicy == CleanupPolicy(delete: true, compact: true))
+        #expect(compacted.entries.first { $0.name == "cleanup.policy" }?.value == "compact,delete")
+        #expect(compacted.minCleanableDirtyRatio == 0.01)
+        #expect(try LogConfig.topicValue(forBrokerProperty: "log.cleaner.delete.retention.ms", value: "5") == ("delete.retention.ms", "5"))
     }
 }

@@ -18,14 +18,17 @@ extension Broker {
 
     /// Kafka's config types (DescribeConfigs v3+).
     static let configTypes: [String: Int8] = [
-        "cleanup.policy": 7, "compression.type": 2, "flush.messages": 5, "flush.ms": 5, "index.interval.bytes": 3,
+        "cleanup.policy": 7, "compression.type": 2, "delete.retention.ms": 5, "max.compaction.lag.ms": 5,
+        "min.cleanable.dirty.ratio": 6, "min.compaction.lag.ms": 5, "flush.messages": 5, "flush.ms": 5, "index.interval.bytes": 3,
         "max.message.bytes": 3, "message.timestamp.type": 2, "min.insync.replicas": 3, "retention.bytes": 5,
         "retention.ms": 5, "segment.bytes": 3, "segment.index.bytes": 3, "segment.ms": 5,
     ]
 
     /// The broker property that provides each topic key's default (its "synonym").
     static let brokerSynonyms: [String: String] = [
-        "cleanup.policy": "log.cleanup.policy", "flush.messages": "log.flush.interval.messages",
+        "cleanup.policy": "log.cleanup.policy", "delete.retention.ms": "log.cleaner.delete.retention.ms",
+        "max.compaction.lag.ms": "log.cleaner.max.compaction.lag.ms", "min.cleanable.dirty.ratio": "log.cleaner.min.cleanable.ratio",
+        "min.compaction.lag.ms": "log.cleaner.min.compaction.lag.ms", "flush.messages": "log.flush.interval.messages",
         "flush.ms": "log.flush.interval.ms", "index.interval.bytes": "log.index.interval.bytes",
         "max.message.bytes": "message.max.bytes", "message.timestamp.type": "log.message.timestamp.type",
         "retention.bytes": "log.retention.bytes", "retention.ms": "log.retention.ms", "segment.bytes": "log.segment.bytes",
@@ -81,6 +84,10 @@ extension Broker {
             ("group.min.session.timeout.ms", "\(config.groupMinSessionTimeoutMs)", 3),
             ("group.max.session.timeout.ms", "\(config.groupMaxSessionTimeoutMs)", 3),
             ("log.retention.check.interval.ms", "\(config.logRetentionCheckIntervalMs)", 5),
+            ("log.cleaner.enable", "\(config.cleaner.enabled)", 1),
+            ("log.cleaner.dedupe.buffer.size", "\(config.cleaner.dedupeBufferSize)", 5),
+            ("log.cleaner.io.buffer.size", "\(config.cleaner.ioBufferSize)", 3),
+            ("log.cleaner.backoff.ms", "\(config.cleaner.backoffMs)", 5),
             ("num.io.threads", "\(config.ioThreads)", 3),
             ("producer.id.expiration.ms", "\(config.producerIdExpirationMs)", 3),
             ("max.incremental.fetch.session.cache.slots", "\(config.maxIncrementalFetchSessionCacheSlots)", 3),

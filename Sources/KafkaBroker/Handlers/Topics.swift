@@ -119,6 +119,11 @@ extension Broker {
                     return .init(partitionIndex: partition.partitionIndex, lowWatermark: -1,
                                  errorCode: ErrorCode.unknownTopicOrPartition.rawValue)
                 }
+                // As Kafka: a compact-only log keeps its records until the cleaner removes them.
+                guard log.config.cleanupPolicy.delete else {
+                    return .init(partitionIndex: partition.partitionIndex, lowWatermark: -1,
+                                 errorCode: ErrorCode.policyViolation.rawValue)
+                }
                 do throws(StorageError) {
                     // -1 means "up to the high watermark".
                     let target = partition.offset == -1 ? log.highWatermark : partition.offset
