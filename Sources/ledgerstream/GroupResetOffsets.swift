@@ -38,7 +38,8 @@ extension GroupCommand {
         @Option(help: "Reset to the first offset at or after this time: YYYY-MM-DDTHH:mm:SS[.sss][Z|±hh:mm] (local time without a zone).")
         var toDatetime: String?
 
-        @Option(help: "Move each committed offset by N (negative: back).")
+        // Unconditional, so that `--shift-by -5` works as in kafka-consumer-groups.sh (a leading dash is a value here).
+        @Option(parsing: .unconditional, help: "Move each committed offset by N (negative: back).")
         var shiftBy: Int64?
 
         @Flag(help: "Commit the new offsets (without it the plan is only printed).")
@@ -154,7 +155,7 @@ extension GroupCommand {
                 [group, p.partition.topic, "\(p.partition.partition)", p.current.map(String.init) ?? "-", "\(p.new)"]
             }
             var lines = Table.render(header: ["GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "NEW-OFFSET"], rows: rows)
-            lines.append(execute ? "Committed the new offsets of \(plan.count) partitions."
+            lines.append(execute ? "Committed the new offsets of \(plan.count) partition\(plan.count == 1 ? "" : "s")."
                                  : "Preview only: nothing was changed; run again with --execute to commit these offsets.")
             printFlushed(lines.joined(separator: "\n"))
         }
