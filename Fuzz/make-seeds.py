@@ -4,14 +4,19 @@
     python3 Fuzz/make-seeds.py [CAPTURES]      CAPTURES: the captured client frames (default ../shared/captures)
 
 - kafka-request: every distinct request frame the real clients sent (size prefix removed), one per client, API key
-  and version; record-batch: the record batches of their Produce requests, plus batches built here for each codec
+  and version; every request of Fuzz/extra-frames (real clients' frames to ledgerstream itself, for the APIs added
+  after the captures; see its README); and frames built here from the .def field layouts at every version of those
+  APIs (OffsetForLeaderEpoch, AlterConfigs, DescribeLogDirs, DeleteGroups, OffsetDelete, ConsumerGroupHeartbeat,
+  ConsumerGroupDescribe, GetTelemetrySubscriptions, DescribeTopicPartitions), so that versions no client sends have
+  seeds too. record-batch: the record batches of the captured Produce requests, plus batches built here for each codec
   (gzip, snappy raw and xerial-framed, lz4 and zstd through their command-line tools when present) and for the
   idempotent, transactional and multi-batch cases; zookeeper-request: every request frame of kazoo and zkCli
   (ConnectRequests included).
 - ledger-csv and ledger-event: data/client_transactions.csv and hand-written files and record values covering the
   formats the parsers accept and the errors they report.
 
-The output is deterministic; run it again after the captures or the formats change, then commit Fuzz/Corpus.
+The output is deterministic; run it again after the captures, Fuzz/extra-frames or the formats change, then commit
+Fuzz/Corpus.
 """
 import hashlib
 import json
@@ -25,6 +30,7 @@ import zlib
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 CORPUS = os.path.join(HERE, "Corpus")
+EXTRA_FRAMES = os.path.join(HERE, "extra-frames")
 
 
 def write_seeds(target, seeds):
@@ -119,6 +125,11 @@ def produce_batches(frame, version):
             r.skip_tags()
 
 
+def client_label(name):
+    """ck_admin -> ck; the variants nf_ck_admin, fb_ck_admin and ls_ck_admin -> nf_ck, fb_ck, ls_ck."""
+    return name.split("_")[0] if not name.startswith(("nf_", "fb_", "ls_")) else "_".join(name.split("_")[:2])
+
+
 def kafka_seeds(captures):
     requests, batches = [], []
     kept = set()
@@ -126,7 +137,7 @@ def kafka_seeds(captures):
         if name.startswith("zk_") or d["d"] != "req":
             continue
         data = bytes.fromhex(d["hex"])
-        client = name.split("_")[0] if not name.startswith(("nf_", "fb_")) else "_".join(name.split("_")[:2])
+        client = client_label(name)
         label = f"{client}-k{d['k']}v{d['v']}"
         if label not in kept:
             kept.add(label)
@@ -135,6 +146,169 @@ def kafka_seeds(captures):
             for batch in produce_batches(data, d["v"]):
                 batches.append((f"{name}-produce", batch))
     return requests, batches
+
+
+def extra_request_seeds():
+    """Every request of Fuzz/extra-frames: already one per distinct frame, so none is left out."""
+    return [(f"{client_label(name)}-k{d['k']}v{d['v']}", bytes.fromhex(d["hex"]))
+            for name, d in frames(EXTRA_FRAMES, "") if d["d"] == "req"]
+
+
+# Request frames built from Sources/KafkaProtocol/Definitions/NN_*.def: request header v1 (non-flexible versions) or
+# v2 (flexible: a tag buffer after the client id, which stays an int16-length string), then the body, where flexible
+# versions use compact strings and arrays (unsigned varint length + 1, 0 for null) and end every struct with an empty
+# tag buffer.
+
+def i8(value):
+    return struct.pack(">b", value)
+
+
+def i16(value):
+    return struct.pack(">h", value)
+
+
+def i32(value):
+    return struct.pack(">i", value)
+
+
+def uvarint(value):
+    out = bytearray()
+    while value >= 0x80:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def kstring(value, flexible):
+    """A (nullable) string: compact or int16-length."""
+    if value is None:
+        return uvarint(0) if flexible else i16(-1)
+    data = value.encode()
+    return (uvarint(len(data) + 1) if flexible else i16(len(data))) + data
+
+
+def karray(items, flexible, encode):
+    """A (nullable) array: compact or int32-length, each item through `encode`."""
+    if items is None:
+        return uvarint(0) if flexible else i32(-1)
+    return (uvarint(len(items) + 1) if flexible else i32(len(items))) + b"".join(encode(item) for item in items)
+
+
+def tags(flexible):
+    return b"\x00" if flexible else b""
+
+
+def request_frame(key, version, flexible, body, correlation_id=7, client_id="ledgerstream-seeds"):
+    return struct.pack(">hhi", key, version, correlation_id) + kstring(client_id, False) + tags(flexible) + body
+
+
+TOPIC_ID = bytes.fromhex("6c6564676572737472650000000000a1")
+MEMBER_ID = "Zm9vYmFyYmF6cXV4MTIzNA"
+
+
+def offset_for_leader_epoch(v, f):
+    def partition(p):
+        index, current, epoch = p
+        return i32(index) + (i32(current) if v >= 2 else b"") + i32(epoch) + tags(f)
+
+    def topic(t):
+        return kstring(t[0], f) + karray(t[1], f, partition) + tags(f)
+
+    topics = [("transactions", [(0, 3, 2), (1, -1, 0)]), ("ledger-events", [(0, 1, 1)])]
+    yield "validate", (i32(-1) if v >= 3 else b"") + karray(topics, f, topic) + tags(f)
+
+
+def alter_configs(v, f):
+    def config(c):
+        return kstring(c[0], f) + kstring(c[1], f) + tags(f)
+
+    def resource(r):
+        return i8(r[0]) + kstring(r[1], f) + karray(r[2], f, config) + tags(f)
+
+    resources = [(2, "transactions", [("retention.ms", "604800000"), ("cleanup.policy", None)]),
+                 (4, "1", [("log.retention.ms", "86400000")])]
+    yield "set", karray(resources, f, resource) + i8(0) + tags(f)
+    yield "validate-empty", karray([(2, "ledger-events", [])], f, resource) + i8(1) + tags(f)
+
+
+def describe_log_dirs(v, f):
+    def topic(t):
+        return kstring(t[0], f) + karray(t[1], f, i32) + tags(f)
+
+    yield "all", karray(None, f, topic) + tags(f)
+    yield "some", karray([("transactions", [0, 1, 2]), ("ledger-events", [])], f, topic) + tags(f)
+
+
+def delete_groups(v, f):
+    yield "two", karray(["ledger-sink", "ledger-audit"], f, lambda g: kstring(g, f)) + tags(f)
+
+
+def offset_delete(v, f):
+    def topic(t):
+        return kstring(t[0], f) + karray(t[1], f, i32) + tags(f)
+
+    yield "two-topics", kstring("ledger-sink", f) + karray([("transactions", [0, 2]), ("ledger-events", [0])], f, topic) + tags(f)
+
+
+def consumer_group_heartbeat(v, f):
+    def owned(t):
+        return t[0] + karray(t[1], f, i32) + tags(f)
+
+    def body(member, epoch, instance, rack, timeout, names, regex, assignor, partitions):
+        return (kstring("ledger-sink", f) + kstring(member, f) + i32(epoch) + kstring(instance, f) + kstring(rack, f)
+                + i32(timeout) + karray(names, f, lambda n: kstring(n, f)) + (kstring(regex, f) if v >= 1 else b"")
+                + kstring(assignor, f) + karray(partitions, f, owned) + tags(f))
+
+    yield "join", body(MEMBER_ID, 0, "sink-1", "rack-a", 300000, ["transactions", "ledger-events"],
+                       "ledger-.*", "uniform", [])
+    yield "heartbeat", body(MEMBER_ID, 3, None, None, -1, None, None, None, [(TOPIC_ID, [0, 1])])
+    yield "leave", body(MEMBER_ID, -1, None, None, -1, None, None, None, None)
+
+
+def consumer_group_describe(v, f):
+    yield "two", karray(["ledger-sink", "missing-group"], f, lambda g: kstring(g, f)) + i8(1) + tags(f)
+
+
+def get_telemetry_subscriptions(v, f):
+    yield "first", bytes(16) + tags(f)
+    yield "assigned", TOPIC_ID + tags(f)
+
+
+def describe_topic_partitions(v, f):
+    def topic(name):
+        return kstring(name, f) + tags(f)
+
+    def cursor(c):
+        return i8(-1) if c is None else i8(1) + kstring(c[0], f) + i32(c[1]) + tags(f)
+
+    yield "first-page", karray(["transactions", "ledger-events"], f, topic) + i32(2000) + cursor(None) + tags(f)
+    yield "next-page", karray(["transactions", "ledger-events"], f, topic) + i32(1) + cursor(("transactions", 1)) + tags(f)
+    yield "every-topic", karray([], f, topic) + i32(2000) + cursor(None) + tags(f)
+
+
+# key: (name, versions, first flexible version or None, body builder yielding (variant, body) for a version).
+BUILT_REQUESTS = {
+    23: ("OffsetForLeaderEpoch", range(0, 5), 4, offset_for_leader_epoch),
+    33: ("AlterConfigs", range(0, 3), 2, alter_configs),
+    35: ("DescribeLogDirs", range(0, 5), 2, describe_log_dirs),
+    42: ("DeleteGroups", range(0, 3), 2, delete_groups),
+    47: ("OffsetDelete", range(0, 1), None, offset_delete),
+    68: ("ConsumerGroupHeartbeat", range(0, 2), 0, consumer_group_heartbeat),
+    69: ("ConsumerGroupDescribe", range(0, 2), 0, consumer_group_describe),
+    71: ("GetTelemetrySubscriptions", range(0, 1), 0, get_telemetry_subscriptions),
+    75: ("DescribeTopicPartitions", range(0, 1), 0, describe_topic_partitions),
+}
+
+
+def built_requests():
+    seeds = []
+    for key, (_, versions, first_flexible, build) in sorted(BUILT_REQUESTS.items()):
+        for version in versions:
+            flexible = first_flexible is not None and version >= first_flexible
+            for variant, body in build(version, flexible):
+                seeds.append((f"built-k{key}v{version}-{variant}", request_frame(key, version, flexible, body)))
+    return seeds
 
 
 def crc32c(data):
@@ -273,7 +447,7 @@ def main():
     if not os.path.isdir(captures):
         sys.exit(f"no captures at {captures}")
     requests, batches = kafka_seeds(captures)
-    write_seeds("kafka-request", requests)
+    write_seeds("kafka-request", requests + extra_request_seeds() + built_requests())
     write_seeds("record-batch", batches + built_batches())
     write_seeds("zookeeper-request", zookeeper_seeds(captures))
     with open(os.path.join(REPO, "data", "client_transactions.csv"), "rb") as f:
