@@ -24,7 +24,7 @@ import Glibc
         if let range = environment["LEDGERSTREAM_COMPACTION_SEEDS"]?.split(separator: "-").compactMap({ UInt64($0) }), range.count == 2 {
             return Array(range[0]...range[1])
         }
-        return Array(1...6)
+        return Array(1...8)
     }
 
     static func run(seed: UInt64, steps: Int = 250) throws -> CompactionModelRun {
@@ -151,6 +151,8 @@ struct CompactionModel {
     /// The log start as last checkpointed: a crash may take the log start back to it (DeleteRecords is made durable
     /// by the log-start-offset checkpoint, as in Kafka), never below.
     var checkpointedLogStart: Int64 = 0
+    /// The highest log start so far: producers whose data all lay below it may have been evicted.
+    var highestLogStart: Int64 = 0
 
     mutating func commit(_ records: [(offset: Int64, key: String, value: String?)]) {
         for record in records where (latest[record.key]?.offset ?? -1) < record.offset {
@@ -310,6 +312,7 @@ final class CompactionModelRun {
         do {
             let newStart = try log.deleteRecords(before: target)
             model.logStartOffset = newStart
+            model.highestLogStart = max(model.highestLogStart, newStart)
             return " delete records before \(target) → \(newStart)"
         } catch {
             note("DeleteRecords before \(target) failed: \(error)")
@@ -449,7 +452,7 @@ final class CompactionModelRun {
         model.logStartOffset = log.logStartOffset
         let producers = Dictionary(log.producers.map { ($0.producerId, $0.lastSequence) }, uniquingKeysWith: max)
         for (pid, sequence) in model.lastSequence where producers[pid] != sequence
-            && !(producers[pid] == nil && model.lastDataOffset[pid, default: -1] < log.logStartOffset) {
+            && !((producers[pid] ?? -1) == -1 && model.lastDataOffset[pid, default: -1] < model.highestLogStart) {
             note("reopened with producer \(pid) at sequence \(producers[pid].map(String.init) ?? "none"), the model has \(sequence)")
         }
         let open = Set(log.openTransactions.map(\.producerId))
