@@ -127,8 +127,13 @@ extension LogCore {
         let extensions = Segment.fileExtensions
         func path(_ offset: Int64, _ ext: String) -> String { directory + "/" + Segment.fileName(offset, ext) }
         try io { () throws(FileSystemError) in
-            // 1. The commit point: `.log.swap` last, once every index is in place beside it.
-            for ext in extensions { try fileSystem.rename(stem + ext + Segment.cleanedSuffix, stem + ext + Segment.swapSuffix) }
+            // 1. The commit point: `.log.swap` last, once every index is in place beside it. (`.log` comes first in
+            // `extensions`: renamed first, a crash before the indexes followed would leave a `.log.swap` that the next
+            // open completes with the old first segment's indexes, its `.txnindex` naming aborted transactions whose
+            // markers the cleaning removed, which would hide the producer's later committed data from read_committed.)
+            for ext in extensions.dropFirst() + [".log"] {
+                try fileSystem.rename(stem + ext + Segment.cleanedSuffix, stem + ext + Segment.swapSuffix)
+            }
             try fileSystem.syncDirectory(directory)
         }
         let old = Array(segments[start..<(start + replaced.count)])

@@ -628,10 +628,7 @@ final class LogCore {
         try writeBatches(records, assigned: assigned, recomputeCRC: appendTime >= 0)
         for header in assigned { producerState.record(header, appendTimeMs: now) }
         unflushedMessages += assigned.reduce(0) { $0 + Int64($1.recordCount) }
-        if unflushedMessages >= config.flushMessages {
-            try active.flush()
-            completeFlush(upTo: logEndOffset)
-        }
+        try flushIfMessagesDue()
         return AppendResult(
             baseOffset: assigned[0].baseOffset, lastOffset: next - 1, logAppendTimeMs: appendTime,
             logStartOffset: logStartOffset, logEndOffset: logEndOffset,
@@ -721,7 +718,19 @@ final class LogCore {
             ])
         }
         unflushedMessages += 1
+        try flushIfMessagesDue()
         return MarkerAppendResult(offset: offset, completed: completed)
+    }
+
+    /// flush.messages: once that many messages (markers included, as in Kafka) are unflushed, syncs every segment
+    /// holding data above the recovery point before moving the recovery point to the log end. Not only the active
+    /// segment: an append that rolls leaves the previous segment's unflushed tail (a marker, or appends under a
+    /// flush.messages above 1) behind, and a recovery point moved past it unsynced would let a power cut take it
+    /// (and, recovery seeing the gap, every segment after it) although the log said it was durable.
+    private func flushIfMessagesDue() throws(StorageError) {
+        guard unflushedMessages >= config.flushMessages else { return }
+        for segment in segments where segment.nextOffset > recoveryPoint && !segment.isEmpty { try segment.flush() }
+        completeFlush(upTo: logEndOffset)
     }
 
     /// Closes the active segment for appends and starts a new one at `offset`.

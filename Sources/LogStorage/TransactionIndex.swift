@@ -38,6 +38,10 @@ public final class TransactionIndex {
     private var isDirty = false
     /// An entry is in memory but its write failed: the file is rewritten whole at the next flush.
     private var needsRewrite = false
+    /// The file was created by this index and its directory entry is not yet durable: the next flush syncs the
+    /// directory too, or a power cut could take the whole file (and with it every aborted transaction of the
+    /// segment, which a trusted segment below the recovery point never rebuilds) although its data was synced.
+    private var needsDirectorySync = false
 
     private(set) var wasDamaged = false
 
@@ -161,6 +165,11 @@ public final class TransactionIndex {
             needsRewrite = false
         }
         if let file { try io { () throws(FileSystemError) in try file.sync() } }
+        if needsDirectorySync, let slash = path.lastIndex(of: "/") {
+            let directory = String(path[..<slash])
+            try io { () throws(FileSystemError) in try fileSystem.syncDirectory(directory) }
+            needsDirectorySync = false
+        }
         isDirty = false
     }
 
@@ -169,6 +178,7 @@ public final class TransactionIndex {
         if let file { return file }
         let created = try io { () throws(FileSystemError) in try fileSystem.open(path, .create) }
         file = created
+        needsDirectorySync = true
         return created
     }
 
