@@ -41,6 +41,11 @@ extension LogManager {
         OffsetCheckpoint(path: directory + "/cleaner-offset-checkpoint", fileSystem: fileSystem)
     }
 
+    /// The compacted logs skipped after a cleaning failure a retry cannot fix, as "topic-partition" names.
+    public var uncleanableLogs: [String] {
+        state.withLock { $0.uncleanable.map { "\($0.topic)-\($0.partition)" }.sorted() }
+    }
+
     /// Starts the background cleaner (`log.cleaner.enable`); ``shutdown()`` stops it. Idempotent.
     public func startCleaner(_ config: LogCleanerConfig) {
         guard config.enabled else { return }
@@ -71,10 +76,10 @@ extension LogManager {
     ) -> CleaningStats? {
         if health.isOffline { return nil }
         let now = clock.wallClockMs()
-        let checkpoints = state.withLock { $0.cleanerCheckpoints }
+        let (checkpoints, uncleanable) = state.withLock { ($0.cleanerCheckpoints, $0.uncleanable) }
         let candidates = allLogs.filter { $0.config.cleanupPolicy.compact }.compactMap { log -> CleaningCandidate? in
-            guard let view = log.cleaningView(nowMs: now) else { return nil }
             let key = OffsetCheckpoint.Key(topic: log.topic, partition: log.partition)
+            guard !uncleanable.contains(key), let view = log.cleaningView(nowMs: now) else { return nil }
             return CleaningCandidate(log: log, view: view, checkpoint: checkpoints[key], nowMs: now)
         }.filter(\.isEligible)
         guard let chosen = candidates.max(by: { ($0.isOverdue ? 1 : 0, $0.dirtyRatio) < ($1.isOverdue ? 1 : 0, $1.dirtyRatio) }) else {
@@ -88,8 +93,23 @@ extension LogManager {
         do {
             stats = try compaction.run()
         } catch {
-            if case .stopped = error { return nil }
-            logger.error("cleaning failed", metadata: ["log": "\(chosen.log.name)", "error": "\(error)"])
+            let key = OffsetCheckpoint.Key(topic: chosen.log.topic, partition: chosen.log.partition)
+            switch error {
+            case .stopped:
+                return nil
+            case .storage:
+                // A full disk, a descriptor shortage or a failing disk: the next round retries (an offline directory
+                // stops cleaning altogether through its health).
+                logger.error("cleaning failed; retrying after the backoff", metadata: [
+                    "log": "\(chosen.log.name)", "error": "\(error)",
+                ])
+            case .batch, .bufferTooSmall:
+                // Retrying would fail the same way every backoff, re-reading the log each time.
+                state.withLock { _ = $0.uncleanable.insert(key) }
+                logger.error("cleaning failed; the log is marked uncleanable until the broker restarts", metadata: [
+                    "log": "\(chosen.log.name)", "error": "\(error)",
+                ])
+            }
             return nil
         }
         let key = OffsetCheckpoint.Key(topic: chosen.log.topic, partition: chosen.log.partition)

@@ -32,6 +32,9 @@ public final class LogManager: Sendable {
         var logStartOffsets: [OffsetCheckpoint.Key: Int64]
         /// Where each compacted log's dirty section starts (`cleaner-offset-checkpoint`).
         var cleanerCheckpoints: [OffsetCheckpoint.Key: Int64]
+        /// Logs whose cleaning failed in a way a retry cannot fix (a damaged batch, a batch larger than the offset
+        /// map): skipped until the broker restarts or the topic is deleted, as Kafka's uncleanable partitions.
+        var uncleanable: Set<OffsetCheckpoint.Key> = []
         var cleaner: LogCleaner?
         var lock: (any OpenFile)?
         var isShutDown = false
@@ -156,6 +159,7 @@ public final class LogManager: Sendable {
                 state.recoveryPoints[key] = nil
                 state.logStartOffsets[key] = nil
                 state.cleanerCheckpoints[key] = nil
+                state.uncleanable.remove(key)
             }
             return logs
         }

@@ -239,6 +239,28 @@ import Testing
         }
     }
 
+    /// A failure a retry cannot fix (here a batch with more records than the offset map holds) marks the log
+    /// uncleanable, as Kafka does, instead of re-reading it every backoff; a restart gives it another chance.
+    @Test func aCleaningThatCannotSucceedMarksTheLogUncleanableUntilARestart() throws {
+        try withTemporaryDirectory { dir in
+            let clock = ManualClock()
+            var (manager, log) = try open(dir, clock: clock)
+            let expected = try writeVersions(log)
+            var tiny = LogCleanerConfig()
+            tiny.dedupeBufferSize = 24 * 5  // four keys, fewer than one batch's ten records
+            #expect(manager.cleanDirtiestLog(config: tiny) == nil)
+            #expect(manager.uncleanableLogs == ["t-0"])
+            #expect(manager.cleanDirtiestLog() == nil)  // skipped, even with a map large enough
+            #expect(try latestValues(log) == expected)
+            try manager.shutdown()
+            (manager, log) = try open(dir, clock: clock)
+            #expect(manager.uncleanableLogs.isEmpty)
+            #expect(manager.cleanDirtiestLog() != nil)
+            #expect(try latestValues(log) == expected)
+            try manager.shutdown()
+        }
+    }
+
     @Test func minCompactionLagKeepsYoungRecordsAndMaxCompactionLagForcesACleaning() throws {
         try withTemporaryDirectory { dir in
             let clock = ManualClock()
