@@ -82,6 +82,10 @@ public actor KafkaClient {
     /// The topic part of `metadata`, readable without awaiting the actor (consumers route fetches with it).
     nonisolated let snapshot = Mutex<[String: TopicInfo]>([:])
     private var isClosed = false
+    /// Connections being opened right now, and `close()` calls waiting for them: the event loops may only shut down
+    /// once no connect is in flight, or NIO would be asked to schedule on a loop that is gone.
+    private var opening = 0
+    private var openingDrained: [CheckedContinuation<Void, Never>] = []
 
     /// Environment variable that sets the bootstrap servers when no option does.
     public static let bootstrapEnvironmentVariable = "LEDGERSTREAM_BOOTSTRAP_SERVERS"
@@ -106,6 +110,7 @@ public actor KafkaClient {
     public func close() async {
         isClosed = true
         for task in pendingConnections.values { task.cancel() }
+        while opening > 0 { await withCheckedContinuation { openingDrained.append($0) } }
         for connection in connections.values { await connection.closeAndWait() }
         await bootstrapConnection?.closeAndWait()
         connections = [:]
@@ -157,8 +162,21 @@ public actor KafkaClient {
             if failures.retryAtNs > now { try await time.sleep(nanoseconds: failures.retryAtNs - now) }
         }
         if isClosed { throw KafkaClientError.closed }
+        opening += 1
+        defer {
+            opening -= 1
+            if opening == 0 {
+                for waiter in openingDrained { waiter.resume() }
+                openingDrained = []
+            }
+        }
         do {
             let connection = try await BrokerConnection.connect(to: address, group: group, clientId: clientId, security: security)
+            if isClosed {
+                // `close()` ran while this connect was in flight: nobody will use or close this connection.
+                await connection.closeAndWait()
+                throw KafkaClientError.closed
+            }
             connectFailures[address] = nil
             reachedCluster = true
             return connection
