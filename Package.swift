@@ -21,6 +21,10 @@ let nioSSL = Target.Dependency.product(name: "NIOSSL", package: "swift-nio-ssl")
 let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
 let cryptoExtras = Target.Dependency.product(name: "CryptoExtras", package: "swift-crypto")
 let x509 = Target.Dependency.product(name: "X509", package: "swift-certificates")
+let nioHTTP1 = Target.Dependency.product(name: "NIOHTTP1", package: "swift-nio")
+let coreMetrics = Target.Dependency.product(name: "CoreMetrics", package: "swift-metrics")
+let metrics = Target.Dependency.product(name: "Metrics", package: "swift-metrics")
+let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
 
 let package = Package(
     name: "ledgerstream",
@@ -45,6 +49,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        // Metrics: the swift-metrics API in the components, rendered by swift-prometheus at /metrics.
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // C: CRC-32C with SSE4.2 and a portable fallback (no Swift package offers CRC-32C).
@@ -157,10 +164,14 @@ let package = Package(
         // The `shell` REPL: the session state machine (pure), its Kafka + SQLite backend, readline at the edge.
         .target(name: "Shell", dependencies: ["Ledger", "KafkaClient", "CReadline", nioCore, nioPosix], swiftSettings: strict),
 
+        // The operational surface of every long-running command: its metrics registry (swift-metrics handlers
+        // rendered by swift-prometheus), the process metrics, and the small HTTP server for /metrics, /healthz, /readyz.
+        .target(name: "Operations", dependencies: [coreMetrics, prometheus, nioCore, nioPosix, nioHTTP1, logging], swiftSettings: strict),
+
         // The thin command-line front end.
         .executableTarget(
             name: "ledgerstream",
-            dependencies: ["KafkaBroker", "KafkaServer", "KafkaClient", "KafkaSecurity", "CoordinatorServer", "ZooKeeperClient", "Ledger", "Shell", "Report", "LogStorage", "KafkaProtocol", "JavaProperties", argumentParser, logging, serviceLifecycle],
+            dependencies: ["KafkaBroker", "KafkaServer", "KafkaClient", "KafkaSecurity", "CoordinatorServer", "ZooKeeperClient", "Ledger", "Shell", "Report", "LogStorage", "KafkaProtocol", "JavaProperties", "Operations", argumentParser, logging, serviceLifecycle],
             swiftSettings: strict
         ),
 
@@ -182,6 +193,7 @@ let package = Package(
         .testTarget(name: "TransactionCoordinatorTests", dependencies: ["TransactionCoordinator"], swiftSettings: strict),
         .testTarget(name: "KafkaSecurityTests", dependencies: ["KafkaSecurity"], swiftSettings: strict),
         .testTarget(name: "TimekeepingTests", dependencies: ["Timekeeping"], swiftSettings: strict),
+        .testTarget(name: "OperationsTests", dependencies: ["Operations", coreMetrics, nioEmbedded, nioHTTP1], swiftSettings: strict),
         .testTarget(
             name: "KafkaServerTests", dependencies: ["KafkaServer", "KafkaBroker", "JavaProperties", nioEmbedded],
             swiftSettings: strict),
