@@ -98,12 +98,16 @@ public actor KafkaConsumer {
     private var lastLeaderLookupMs: Int64 = 0
     private var lastCommitted: [TopicPartition: Int64] = [:]
     private var isClosed = false
+    /// Where each partition ends for this consumer, as the last fetch response for it said (see ``logEndOffsets``).
+    private var fetchedLogEnds: [TopicPartition: Int64] = [:]
 
     struct FetchResult: Sendable {
         var records: [ConsumerRecord]
         var nextPositions: [TopicPartition: Int64]
         var resets: [TopicPartition]
         var staleLeader: Bool
+        /// Each answered partition's end: its high watermark, or with read_committed its last stable offset.
+        var logEnds: [TopicPartition: Int64] = [:]
         /// The top-level error and session id of the answer (0/0 without sessions).
         var sessionError: Int16 = 0
         var sessionId: Int32 = 0
@@ -122,6 +126,12 @@ public actor KafkaConsumer {
 
     /// The next offset the caller will see, per partition (what a commit stores).
     public var positions: [TopicPartition: Int64] { consumedPositions }
+
+    /// Where each assigned partition ends for this consumer, as the fetch responses already received say: the high
+    /// watermark, or with read_committed the last stable offset. No request of its own (unlike ``endOffsets()``), so
+    /// it can be read as often as a lag gauge needs; a partition not fetched yet is missing. With fetch sessions a
+    /// partition whose end did not move is left out of responses, so its last value stays current.
+    public var logEndOffsets: [TopicPartition: Int64] { fetchedLogEnds }
 
     /// The group generation and member id (-1 and "" outside a group, or before joining).
     var currentGeneration: Int32 { manualStarts == nil ? generationId : -1 }
@@ -346,6 +356,7 @@ public actor KafkaConsumer {
         bufferedCounts = [:]
         fetchPositions = positions
         consumedPositions = positions
+        fetchedLogEnds = fetchedLogEnds.filter { positions[$0.key] != nil }
     }
 
     // MARK: Fetching
@@ -414,6 +425,7 @@ public actor KafkaConsumer {
         for (partition, next) in result.nextPositions where fetchPositions[partition] != nil {
             fetchPositions[partition] = next
         }
+        for (partition, end) in result.logEnds where fetchPositions[partition] != nil { fetchedLogEnds[partition] = end }
         for record in result.records {
             let key = TopicPartition(topic: record.topic, partition: record.partition)
             guard fetchPositions[key] != nil else { continue }
@@ -505,6 +517,8 @@ public actor KafkaConsumer {
                 case let error:
                     throw KafkaClientError.broker(error, message: "fetching \(key)")
                 }
+                result.logEnds[key] = config.isolationLevel == .readCommitted && data.lastStableOffset >= 0
+                    ? data.lastStableOffset : data.highWatermark
                 guard case .bytes(var bytes)? = data.records else { continue }
                 var next = position
                 var aborted = AbortedTransactionFilter(data.abortedTransactions ?? [])

@@ -50,7 +50,7 @@ public struct AccountTotals: Sendable, Equatable {
 }
 
 public struct ReconciliationIssue: Sendable, Equatable {
-    public enum Kind: String, Sendable {
+    public enum Kind: String, Sendable, CaseIterable {
         case balanceMismatch = "balance_mismatch"
         case negativeBalance = "negative_balance"
     }

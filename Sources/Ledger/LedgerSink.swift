@@ -1,3 +1,4 @@
+import KafkaProtocol
 import NIOCore
 import SQLiteStore
 
@@ -32,6 +33,8 @@ public struct ApplyReport: Sendable, Equatable {
     /// Events from a file row already applied (the same file imported again): skipped, never applied twice.
     public var alreadyImported = 0
     public var rejected = 0
+    /// The rejected records by kind of decoding error (kinds with none are absent).
+    public var rejectedByKind: [RejectionKind: Int] = [:]
     public var mismatches = 0
     public var negativeBalances = 0
 
@@ -42,6 +45,7 @@ public struct ApplyReport: Sendable, Equatable {
         lhs.duplicates += rhs.duplicates
         lhs.alreadyImported += rhs.alreadyImported
         lhs.rejected += rhs.rejected
+        lhs.rejectedByKind.merge(rhs.rejectedByKind, uniquingKeysWith: +)
         lhs.mismatches += rhs.mismatches
         lhs.negativeBalances += rhs.negativeBalances
     }
@@ -96,6 +100,8 @@ public final class LedgerSink {
     }
 
     let database: SQLiteDatabase
+    /// Where committed batches are counted (and, through the runner and checkpointer, lag and checkpoints).
+    let metrics: SinkMetrics
     /// Next offset to apply per partition (from `sink_offsets`).
     public private(set) var nextOffsets: [PartitionKey: Int64] = [:]
     private var accounts: [String: AccountState] = [:]
@@ -124,8 +130,9 @@ public final class LedgerSink {
     private let upsertOffset: Statement
     private let upsertBalance: Statement
 
-    public init(database: SQLiteDatabase) throws {
+    public init(database: SQLiteDatabase, metrics: SinkMetrics = .disabled) throws {
         self.database = database
+        self.metrics = metrics
         // Explicit rowids: the two rows of an entry share one, and ids only grow, so both inserts append.
         insertOriginal = try database.prepare("""
             INSERT INTO transactions (rowid, transaction_date, account, transaction_value, balance, transaction_type)
@@ -166,6 +173,7 @@ public final class LedgerSink {
                                                      withdrawn_cents, last_transaction_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """)
         try load()
+        metrics.databaseOpened()
     }
 
     private func load() throws {
@@ -244,13 +252,18 @@ public final class LedgerSink {
 
     /// Applies records in order, in one transaction with their partitions' next offsets.
     public func apply(_ records: [SinkRecord]) throws -> ApplyReport {
-        try apply(decoded: records.map(DecodedRecord.init))
+        let started = ContinuousClock.now
+        let decoded = records.map(DecodedRecord.init)
+        return try apply(decoded: decoded, decodeNanoseconds: started.duration(to: .now).nanoseconds)
     }
 
-    /// The same for records already decoded.
-    public func apply(decoded records: [DecodedRecord]) throws -> ApplyReport {
+    /// The same for records already decoded (`decodeNanoseconds`: the time that took, counted in the batch's duration).
+    public func apply(decoded records: [DecodedRecord], decodeNanoseconds: Int64 = 0) throws -> ApplyReport {
         var report = ApplyReport()
         guard !records.isEmpty else { return report }
+        let started = ContinuousClock.now
+        var changedOffsets: [(TopicPartition, Int64)] = []
+        var commitNanoseconds: Int64 = 0
         var offsets = nextOffsets
         var working = accounts
         var touched: [String] = []
@@ -283,6 +296,7 @@ public final class LedgerSink {
                 case .failure(let error):
                     try reject(record, reason: error.description)
                     report.rejected += 1
+                    report.rejectedByKind[error.kind, default: 0] += 1
                     continue
                 }
                 var source: (id: Int64, line: Int64)?
@@ -323,6 +337,7 @@ public final class LedgerSink {
                 try upsertOffset.bind(2, Int64(key.partition))
                 try upsertOffset.bind(3, next)
                 try upsertOffset.run()
+                if metrics.isEnabled { changedOffsets.append((TopicPartition(topic: key.topic, partition: key.partition), next)) }
             }
             for account in touched {
                 working[account]!.dirty = false
@@ -337,7 +352,9 @@ public final class LedgerSink {
                 try upsertBalance.bind(8, state.lastDate?.description)
                 try upsertBalance.run()
             }
+            let committing = ContinuousClock.now
             try database.execute("COMMIT")
+            commitNanoseconds = committing.duration(to: .now).nanoseconds
         } catch {
             try? database.execute("ROLLBACK")
             for statement in [insertOriginal, insertEntry, insertOriginalRows, insertEntryRows, insertIssue, insertRejected,
@@ -356,6 +373,9 @@ public final class LedgerSink {
         nextOffsets = offsets
         accounts = working
         nextEntryID = entryID
+        metrics.committed(report, offsets: changedOffsets,
+                          batchNanoseconds: decodeNanoseconds + started.duration(to: .now).nanoseconds,
+                          commitNanoseconds: commitNanoseconds)
         return report
     }
 

@@ -72,11 +72,14 @@ public final class SinkRunner {
         var batches = 0
         var pending: [LedgerSink.DecodedRecord] = []
         var pendingPositions: [TopicPartition: Int64] = [:]
+        /// Time spent decoding the pending records (part of their batch's duration).
+        var pendingDecodeNanoseconds: Int64 = 0
         /// The batch being written, and the positions it completes.
         var writing: (task: Task<ApplyReport, any Error>, batch: [LedgerSink.DecodedRecord], positions: [TopicPartition: Int64])?
         var oldest = nowMs
         var lastTopologyCheck = nowMs
         let writer = self.writer
+        let metrics = writer.metrics
 
         /// Waits for the batch being written, then reports it and commits its positions to the monitoring group.
         func finishWriting() async throws {
@@ -106,9 +109,12 @@ public final class SinkRunner {
                 "collectedMs": "\(waitStart - oldest)",
             ])
             let batch = pending
+            let decodeNanoseconds = pendingDecodeNanoseconds
             pending = []
+            pendingDecodeNanoseconds = 0
             pending.reserveCapacity(min(options.batchRecords, 1 << 16))
-            writing = (Task { try await thread.runIfActive { try writer.apply(batch) } }, batch, pendingPositions)
+            writing = (Task { try await thread.runIfActive { try writer.apply(batch, decodeNanoseconds: decodeNanoseconds) } },
+                       batch, pendingPositions)
         }
         /// A full disk refuses the batch (rolled back: nothing of it is written) without stopping the sink: it retries,
         /// backing off to 5 s, until space returns (or the sink is stopped), logging the wait once and the recovery.
@@ -135,6 +141,8 @@ public final class SinkRunner {
         }
 
         let checkpointer = try writer.startBackgroundCheckpoints(logger: logger)
+        metrics.running(true)
+        defer { metrics.running(false) }
         do {
             try await assign(consumer, counts: &partitionCounts)
             var ends = options.exitAtEnd ? try await consumer.endOffsets() : [:]
@@ -142,11 +150,16 @@ public final class SinkRunner {
                 // With records pending, a poll that finds nothing new (the stream paused) commits them right away.
                 let records = try await consumer.poll(timeoutMs: pending.isEmpty ? min(options.batchMilliseconds, 500) : 1)
                 if pending.isEmpty { oldest = nowMs }
+                let decoding = ContinuousClock.now
                 for record in records {
                     pending.append(LedgerSink.DecodedRecord(SinkRecord(
                         topic: record.topic, partition: record.partition, offset: record.offset, value: record.value,
                         source: record.headers.isEmpty ? nil : EventSource(headers: record.headers))))
                     pendingPositions[TopicPartition(topic: record.topic, partition: record.partition)] = record.offset + 1
+                }
+                if !records.isEmpty { pendingDecodeNanoseconds += decoding.duration(to: .now).nanoseconds }
+                if metrics.isEnabled {
+                    metrics.polled(handed: pendingPositions, consumed: await consumer.positions, logEnds: await consumer.logEndOffsets)
                 }
                 if pending.count >= options.batchRecords || (!pending.isEmpty && (records.isEmpty || nowMs - oldest >= options.batchMilliseconds)) {
                     try await flush()
@@ -192,6 +205,7 @@ public final class SinkRunner {
             }
         }
         try await consumer.assign(starts)
+        if writer.metrics.isEnabled { writer.metrics.assigned(await consumer.positions) }
         logger.debug("sink assigned", metadata: ["partitions": "\(starts.count)", "topics": "\(options.topics.joined(separator: ","))"])
     }
 
@@ -213,13 +227,16 @@ public final class SinkRunner {
 /// (the runner waits for it before handing over the next), so the lock is uncontended; it makes the hand-over safe.
 public final class SinkWriter: Sendable {
     private let sink: Mutex<LedgerSink>
+    /// The sink's metrics: the runner records its partitions' positions and ends there, for the lag.
+    public let metrics: SinkMetrics
 
     public init(_ sink: sending LedgerSink) {
+        metrics = sink.metrics
         self.sink = Mutex(sink)
     }
 
-    func apply(_ batch: [LedgerSink.DecodedRecord]) throws -> ApplyReport {
-        try sink.withLock { try $0.apply(decoded: batch) }
+    func apply(_ batch: [LedgerSink.DecodedRecord], decodeNanoseconds: Int64 = 0) throws -> ApplyReport {
+        try sink.withLock { try $0.apply(decoded: batch, decodeNanoseconds: decodeNanoseconds) }
     }
 
     /// The database file's path.
@@ -236,6 +253,6 @@ public final class SinkWriter: Sendable {
             try sink.database.execute("PRAGMA wal_autocheckpoint = \(WALCheckpointer.writerBackstopPages);")
             return sink.database.path
         }
-        return WALCheckpointer(path: path, logger: logger)
+        return WALCheckpointer(path: path, logger: logger, metrics: metrics)
     }
 }

@@ -23,9 +23,10 @@ public final class WALCheckpointer: Sendable {
     private let stopped = DispatchSemaphore(value: 0)
 
     /// Starts checkpointing `path` whenever its log has grown past `thresholdBytes`, looking every `intervalMs`.
+    /// Each checkpoint's time goes to `metrics`.
     public init(
         path: String, thresholdBytes: Int = 64 << 20, intervalMs: Int = 200,
-        logger: Logger = Logger(label: "ledgerstream.checkpointer")
+        logger: Logger = Logger(label: "ledgerstream.checkpointer"), metrics: SinkMetrics = .disabled
     ) {
         let stopRequested = self.stopRequested
         let stopped = self.stopped
@@ -43,7 +44,9 @@ public final class WALCheckpointer: Sendable {
             while stopRequested.wait(timeout: .now() + .milliseconds(intervalMs)) == .timedOut {
                 guard Self.fileSize(path + "-wal") >= thresholdBytes else { continue }
                 do {
+                    let started = ContinuousClock.now
                     try database.execute("PRAGMA wal_checkpoint(PASSIVE);")
+                    metrics.checkpointed(nanoseconds: started.duration(to: .now).nanoseconds)
                 } catch {
                     logger.debug("background checkpoint skipped", metadata: ["error": "\(error)"])
                 }

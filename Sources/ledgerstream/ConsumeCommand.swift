@@ -3,6 +3,7 @@ import Dispatch
 import KafkaClient
 import KafkaProtocol
 import Ledger
+import Logging
 import NIOCore
 import Synchronization
 
@@ -43,6 +44,9 @@ struct ConsumeCommand: AsyncParsableCommand {
             --isolation-level read_committed shows only committed transactions' records (reads stop at the last \
             stable offset and aborted transactions are skipped); it is the default with --sink, read_uncommitted \
             (everything in the log) otherwise, as with Kafka's console consumer.
+            With --sink, --metrics-listener serves the sink's Prometheus metrics (records applied, batches, lag per \
+            partition, rejected records and reconciliation issues by kind, SQLite commit and checkpoint times) at \
+            /metrics, and /readyz answers 200 once the sink is caught up within --ready-max-lag records.
             """
     )
 
@@ -94,8 +98,13 @@ struct ConsumeCommand: AsyncParsableCommand {
 
     @OptionGroup var client: ClientOptions
 
+    @OptionGroup var operations: SinkOperationsOptions
+
     func validate() throws {
         if topics.isEmpty { throw ValidationError("name at least one topic") }
+        if sink == nil && operations.metricsListener != nil {
+            throw ValidationError("--metrics-listener serves the sink's metrics: use it with --sink sqlite")
+        }
         if sink != nil && (group != nil || offset != nil || !partitions.isEmpty || count != nil || format != "json" || fromBeginning) {
             throw ValidationError("--sink keeps its own offsets in the database: --group, --offset, --partition, --from-beginning, -n and --format do not apply")
         }
@@ -151,9 +160,21 @@ struct ConsumeCommand: AsyncParsableCommand {
     private func runSQLiteSink() async throws {
         let logger = logging.bootstrap(label: "ledgerstream.sink")
         let path = database.resolvedPath
+        // Listening before the database opens: /readyz says "database not open" while it does.
+        let surface = try await SinkOperations.start(operations, command: "consume", logger: logger)
+        do {
+            try await runSQLiteSink(path: path, metrics: surface.metrics, logger: logger)
+        } catch {
+            await surface.stop()
+            throw error
+        }
+        await surface.stop()
+    }
+
+    private func runSQLiteSink(path: String, metrics: SinkMetrics, logger: Logger) async throws {
         let ledger: SinkWriter
         do {
-            ledger = SinkWriter(try LedgerSink(database: LedgerDatabase.open(path: path)))
+            ledger = SinkWriter(try LedgerSink(database: LedgerDatabase.open(path: path), metrics: metrics))
         } catch {
             printError("consume", "cannot open \(path): \(error)")
             throw ExitCodes.ioError

@@ -18,7 +18,8 @@ struct DemoCommand: AsyncParsableCommand {
             the sample transactions (data/client_transactions.csv when present, else a built-in copy), applies them to \
             a SQLite ledger through the Kafka protocol, prints the report and stops, leaving the database for `report` \
             and `shell`. With --keep-running the broker and the sink stay up (Ctrl-C stops them) so `shell` and \
-            `report --follow` can be tried next against localhost.
+            `report --follow` can be tried next against localhost; with --metrics-listener the process also serves \
+            Prometheus metrics (the sink's and the process's) at /metrics, with /healthz and /readyz.
             """
     )
 
@@ -39,6 +40,14 @@ struct DemoCommand: AsyncParsableCommand {
 
     @OptionGroup var logging: LoggingOptions
 
+    @OptionGroup var operations: SinkOperationsOptions
+
+    func validate() throws {
+        if operations.metricsListener != nil && !keepRunning {
+            throw ValidationError("--metrics-listener needs --keep-running: without it the demo stops right after its report")
+        }
+    }
+
     /// Marks a directory as the demo's, so re-running may clear it (and never clears anything else).
     static let marker = ".ledgerstream-demo"
 
@@ -46,6 +55,19 @@ struct DemoCommand: AsyncParsableCommand {
         let logger = logging.bootstrap(label: "ledgerstream.demo", quietByDefault: true)
         try prepareDirectory()
         let input = try loadTransactions()
+        // The process's metrics registry and endpoint, up before the broker so that it can share them.
+        let surface = try await SinkOperations.start(operations, command: "demo", logger: logger)
+        if let url = surface.metricsURL { printFlushed("ledgerstream demo: metrics endpoint at \(url) (health at /healthz and /readyz)") }
+        do {
+            try await run(input: input, surface: surface, logger: logger)
+        } catch {
+            await surface.stop()
+            throw error
+        }
+        await surface.stop()
+    }
+
+    private func run(input: DemoInput, surface: SinkOperations, logger: Logger) async throws {
         var config = BrokerConfig()
         config.listeners = [Listener(host: "127.0.0.1", port: port ?? (keepRunning ? 9092 : 0))]
         config.logDirs = [dir + "/broker"]
@@ -61,7 +83,7 @@ struct DemoCommand: AsyncParsableCommand {
             printError("demo", "cannot open \(dir)/broker: \(error)")
             throw ExitCodes.ioError
         }
-        let steps = DemoSteps(command: self, input: input, ready: ready.stream, logger: logger)
+        let steps = DemoSteps(command: self, input: input, ready: ready.stream, metrics: surface.metrics, logger: logger)
         let services = ServiceGroup(configuration: .init(
             services: [
                 .init(service: server),
@@ -144,13 +166,15 @@ final class DemoSteps: Service, Sendable {
     let command: DemoCommand
     let input: DemoInput
     let ready: AsyncStream<Int>
+    let metrics: SinkMetrics
     let logger: Logger
     let failure = Mutex<(any Error)?>(nil)
 
-    init(command: DemoCommand, input: DemoInput, ready: AsyncStream<Int>, logger: Logger) {
+    init(command: DemoCommand, input: DemoInput, ready: AsyncStream<Int>, metrics: SinkMetrics, logger: Logger) {
         self.command = command
         self.input = input
         self.ready = ready
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -181,7 +205,7 @@ final class DemoSteps: Service, Sendable {
             guard failed.withLock({ $0 }) == 0 else { throw KafkaClientError.timeout("\(failed.withLock { $0 }) transactions were not acknowledged") }
             printFlushed("  \(input.rows.count) transactions from \(input.name) produced (acks=all, idempotent, keyed by account)")
 
-            let writer = SinkWriter(try LedgerSink(database: LedgerDatabase.open(path: command.databasePath)))
+            let writer = SinkWriter(try LedgerSink(database: LedgerDatabase.open(path: command.databasePath), metrics: metrics))
             var options = SinkRunner.Options(topics: [topic])
             options.exitAtEnd = true
             let report = try await SinkRunner(client: client, sink: writer, options: options, logger: logger).run(shouldStop: { false })
