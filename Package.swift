@@ -156,7 +156,7 @@ let package = Package(
         // The bank ledger: event sources, publishing, the exactly-once SQLite sink and its queries (re-exports
         // LedgerDomain).
         .target(
-            name: "Ledger", dependencies: ["LedgerDomain", "SQLiteStore", "KafkaClient", "KafkaProtocol", crypto, logging],
+            name: "Ledger", dependencies: ["LedgerDomain", "SQLiteStore", "KafkaClient", "KafkaProtocol", crypto, logging, coreMetrics],
             swiftSettings: strict),
         // `report`: the text dashboards as pure renderers (ledger values in, lines of text out; no I/O).
         .target(name: "Report", dependencies: ["Ledger"], swiftSettings: strict),
@@ -183,7 +183,10 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "LogStorageTests", dependencies: ["LogStorage", "Timekeeping", "FileSystem"], swiftSettings: strict),
-        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "SQLiteStore"], swiftSettings: strict),
+        .testTarget(
+            name: "LedgerTests",
+            dependencies: ["Ledger", "SQLiteStore", "KafkaProtocol", .product(name: "MetricsTestKit", package: "swift-metrics")],
+            swiftSettings: strict),
         .testTarget(name: "ShellTests", dependencies: ["Shell", "Ledger", "KafkaClient"], swiftSettings: strict),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Ledger", "SQLiteStore"], swiftSettings: strict),
         .testTarget(
