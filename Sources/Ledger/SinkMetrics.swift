@@ -145,11 +145,11 @@ public final class SinkMetrics: Sendable {
         let factory = self.factory
         state.withLock { state in
             for (partition, progress) in state.partitions {
-                let gauges = state.gauges[partition] ?? PartitionGauges(partition, factory: factory)
+                var gauges = state.gauges[partition] ?? PartitionGauges()
+                gauges.set(PartitionGauges.applied, progress.applied, partition, \.applied, factory: factory)
+                gauges.set(PartitionGauges.logEnd, progress.logEnd, partition, \.logEnd, factory: factory)
+                gauges.set(PartitionGauges.lag, progress.lag, partition, \.lag, factory: factory)
                 state.gauges[partition] = gauges
-                if let applied = progress.applied { gauges.applied.record(applied) }
-                if let end = progress.logEnd { gauges.logEnd.record(end) }
-                if let lag = progress.lag { gauges.lag.record(lag) }
             }
         }
     }
@@ -216,17 +216,25 @@ public final class SinkMetrics: Sendable {
         var gauges: [TopicPartition: PartitionGauges] = [:]
     }
 
-    /// One partition's gauges, created at its first scrape.
+    /// One partition's gauges, each created at the first scrape that knows its value: a gauge reads 0 until set, and
+    /// a lag of 0 before the partition's end is known would say "caught up" when nothing is known.
     private struct PartitionGauges: Sendable {
-        let lag: Gauge
-        let applied: Gauge
-        let logEnd: Gauge
+        static let lag = "ledgerstream_sink_lag_records"
+        static let applied = "ledgerstream_sink_applied_offset"
+        static let logEnd = "ledgerstream_sink_log_end_offset"
 
-        init(_ partition: TopicPartition, factory: any MetricsFactory) {
-            let labels = [("topic", partition.topic), ("partition", String(partition.partition))]
-            lag = Gauge(label: "ledgerstream_sink_lag_records", dimensions: labels, factory: factory)
-            applied = Gauge(label: "ledgerstream_sink_applied_offset", dimensions: labels, factory: factory)
-            logEnd = Gauge(label: "ledgerstream_sink_log_end_offset", dimensions: labels, factory: factory)
+        var lag: Gauge?
+        var applied: Gauge?
+        var logEnd: Gauge?
+
+        mutating func set(_ label: String, _ value: Int64?, _ partition: TopicPartition,
+                          _ gauge: WritableKeyPath<PartitionGauges, Gauge?>, factory: any MetricsFactory) {
+            guard let value else { return }
+            if self[keyPath: gauge] == nil {
+                let labels = [("topic", partition.topic), ("partition", String(partition.partition))]
+                self[keyPath: gauge] = Gauge(label: label, dimensions: labels, factory: factory)
+            }
+            self[keyPath: gauge]?.record(value)
         }
     }
 }

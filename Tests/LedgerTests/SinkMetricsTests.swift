@@ -107,11 +107,14 @@ import Testing
             #expect(metrics.notReadyReason(maxLag: 1000) == "not yet assigned partitions")
             metrics.assigned([partition: 0])
             #expect(metrics.notReadyReason(maxLag: 1000)?.hasPrefix("log end of transactions-0 not known yet") == true)
+            // No lag series before the end is known (a gauge would read 0: "caught up").
+            metrics.collect()
+            let labels = [("topic", "transactions"), ("partition", "0")]
+            #expect(throws: (any Error).self) { try test.expectGauge("ledgerstream_sink_lag_records", labels) }
             metrics.polled(handed: [partition: 5], consumed: [partition: 5], logEnds: [partition: 2005])
             #expect(metrics.notReadyReason(maxLag: 1000) == "lag 2005 records > 1000")
 
             metrics.collect()
-            let labels = [("topic", "transactions"), ("partition", "0")]
             #expect(try test.expectGauge("ledgerstream_sink_lag_records", labels).lastValue == 2005)
             #expect(try test.expectGauge("ledgerstream_sink_log_end_offset", labels).lastValue == 2005)
             #expect(try test.expectGauge("ledgerstream_sink_applied_offset", labels).lastValue == 0)
