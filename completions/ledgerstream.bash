@@ -188,7 +188,7 @@ _ledgerstream_demo() {
     repeating_flags=()
     non_repeating_flags=(--keep-running --verbose -v --version -h --help)
     repeating_options=()
-    non_repeating_options=(--dir --csv --topic --port --log-level)
+    non_repeating_options=(--dir --csv --topic --port --log-level --metrics-listener --ready-max-lag)
     __ledgerstream_offer_flags_options 0
 
     # Offer option value completions
@@ -210,6 +210,12 @@ _ledgerstream_demo() {
         ;;
     '--log-level')
         __ledgerstream_add_completions -W 'trace'$'\n''debug'$'\n''info'$'\n''notice'$'\n''warning'$'\n''error'$'\n''critical'
+        return
+        ;;
+    '--metrics-listener')
+        return
+        ;;
+    '--ready-max-lag')
         return
         ;;
     esac
@@ -712,7 +718,7 @@ _ledgerstream_consume() {
     repeating_flags=()
     non_repeating_flags=(--from-beginning -e --exit-at-end --verbose -v --version -h --help)
     repeating_options=(--partition -X)
-    non_repeating_options=(--sink --db -g --group --session-timeout-ms --offset -n --num --format --isolation-level -b --bootstrap-server --brokers --command-config --log-level)
+    non_repeating_options=(--sink --db -g --group --session-timeout-ms --offset -n --num --format --isolation-level -b --bootstrap-server --brokers --command-config --metrics-listener --ready-max-lag --log-level)
     __ledgerstream_offer_flags_options -1
 
     # Offer option value completions
@@ -755,6 +761,12 @@ _ledgerstream_consume() {
         ;;
     '--command-config')
         __ledgerstream_add_completions -f
+        return
+        ;;
+    '--metrics-listener')
+        return
+        ;;
+    '--ready-max-lag')
         return
         ;;
     '--log-level')

@@ -23,7 +23,7 @@ function __ledgerstream_parse_tokens -S
         __ledgerstream_parse_subcommand 0 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'demo'
-            __ledgerstream_parse_subcommand 0 'dir=' 'csv=' 'topic=' 'port=' 'keep-running' 'v/verbose' 'log-level=' 'version' 'h/help'
+            __ledgerstream_parse_subcommand 0 'dir=' 'csv=' 'topic=' 'port=' 'keep-running' 'v/verbose' 'log-level=' 'metrics-listener=' 'ready-max-lag=' 'version' 'h/help'
         case 'broker'
             __ledgerstream_parse_subcommand 1 'listeners=' 'advertised-listeners=' 'log-dirs=' 'num-partitions=' 'auto-create-topics-enable=' 'log-segment-bytes=' 'log-retention-hours=' 'log-retention-ms=' 'log-retention-bytes=' 'message-max-bytes=' 'socket-request-max-bytes=' 'node-id=' 'zookeeper=' 'override=+' 'v/verbose' 'log-level=' 'version' 'h/help'
         case 'zookeeper'
@@ -57,7 +57,7 @@ function __ledgerstream_parse_tokens -S
         case 'produce'
             __ledgerstream_parse_subcommand 1 'topic=' 'csv=' 'skip-invalid' 'key=' 'key-delimiter=' 'header=+' 'partition=' 'acks=' 'linger-ms=' 'compression=' 'no-idempotence' 'transactional-id=' 'transaction-timeout-ms=' 'q/quiet' 'b/bootstrap-server=' 'X=+' 'command-config=' 'version' 'h/help'
         case 'consume'
-            __ledgerstream_parse_subcommand -r 1 'sink=' 'db=' 'g/group=' 'session-timeout-ms=' 'from-beginning' 'offset=' 'partition=+' 'n/num=' 'e/exit-at-end' 'format=' 'isolation-level=' 'b/bootstrap-server=' 'X=+' 'command-config=' 'v/verbose' 'log-level=' 'version' 'h/help'
+            __ledgerstream_parse_subcommand -r 1 'sink=' 'db=' 'g/group=' 'session-timeout-ms=' 'from-beginning' 'offset=' 'partition=+' 'n/num=' 'e/exit-at-end' 'format=' 'isolation-level=' 'b/bootstrap-server=' 'X=+' 'command-config=' 'metrics-listener=' 'ready-max-lag=' 'v/verbose' 'log-level=' 'version' 'h/help'
         case 'transactions'
             __ledgerstream_parse_subcommand 0 'version' 'h/help'
             switch $unparsed_tokens[1]
@@ -170,6 +170,8 @@ complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags
 complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream demo" keep-running' -l 'keep-running' -d 'Keep the broker and the sink running after the report, until Ctrl-C.'
 complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream demo" v verbose' -l 'verbose' -s 'v' -d 'Log more detail (same as --log-level debug).'
 complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream demo" log-level' -l 'log-level' -d 'Log level: trace, debug, info, notice, warning, error or critical.' -rfka 'trace debug info notice warning error critical'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream demo" metrics-listener' -l 'metrics-listener' -d 'Serve the sink\'s Prometheus metrics at http://HOST:PORT/metrics, with /healthz and /readyz (off unless given; port 0 picks a free one).' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream demo" ready-max-lag' -l 'ready-max-lag' -d '/readyz answers 200 once the sink\'s lag (records still to apply, over all partitions) is at most this.' -rfka ''
 complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream demo" version' -l 'version' -d 'Show the version.'
 complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream demo" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_positional "ledgerstream broker" -eq 1' -F
@@ -319,6 +321,8 @@ complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags
 complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream consume" b bootstrap-server brokers' -s 'b' -l 'bootstrap-server' -l 'brokers' -d 'Broker(s) to bootstrap from: host:port[,host:port…] (env LEDGERSTREAM_BOOTSTRAP_SERVERS; default localhost:9092).' -rfka ''
 complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream consume"' -s 'X' -d 'A client property, librdkafka style (repeatable): security.protocol, sasl.mechanism, sasl.username, sasl.password, ssl.ca.location, ssl.certificate.location, ssl.key.location, ssl.key.password, ssl.endpoint.identification.algorithm; reconnect.backoff.ms, reconnect.backoff.max.ms; for produce delivery.timeout.ms (message.timeout.ms), max.block.ms, request.timeout.ms; for consume default.api.timeout.ms.' -rfka ''
 complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream consume" command-config' -l 'command-config' -d 'A Kafka client properties file, as Kafka\'s tools take (security.protocol, sasl.mechanism, sasl.jaas.config, ssl.truststore.location, ssl.keystore.*).' -rF
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream consume" metrics-listener' -l 'metrics-listener' -d 'Serve the sink\'s Prometheus metrics at http://HOST:PORT/metrics, with /healthz and /readyz (off unless given; port 0 picks a free one).' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream consume" ready-max-lag' -l 'ready-max-lag' -d '/readyz answers 200 once the sink\'s lag (records still to apply, over all partitions) is at most this.' -rfka ''
 complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream consume" v verbose' -l 'verbose' -s 'v' -d 'Log more detail (same as --log-level debug).'
 complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream consume" log-level' -l 'log-level' -d 'Log level: trace, debug, info, notice, warning, error or critical.' -rfka 'trace debug info notice warning error critical'
 complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream consume" version' -l 'version' -d 'Show the version.'

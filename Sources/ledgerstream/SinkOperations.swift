@@ -7,7 +7,7 @@ import Operations
 /// `demo --keep-running`).
 struct SinkOperationsOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
-        "Serve Prometheus metrics at http://HOST:PORT/metrics, with /healthz and /readyz (off unless given; port 0 picks a free one).",
+        "Serve the sink's Prometheus metrics at http://HOST:PORT/metrics, with /healthz and /readyz (off unless given; port 0 picks a free one).",
         valueName: "host:port"))
     var metricsListener: String?
 
