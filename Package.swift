@@ -104,7 +104,7 @@ let package = Package(
             name: "KafkaBroker",
             dependencies: [
                 "KafkaProtocol", "LogStorage", "FileSystem", "GroupCoordinator", "TransactionCoordinator", "SQLiteStore", "Framing",
-                "JavaProperties", "ZooKeeperClient", "KafkaSecurity", "Timekeeping", nioCore, logging,
+                "JavaProperties", "ZooKeeperClient", "KafkaSecurity", "Timekeeping", nioCore, logging, coreMetrics,
             ],
             swiftSettings: strict
         ),
