@@ -113,7 +113,7 @@ let package = Package(
         .target(
             name: "KafkaServer",
             dependencies: [
-                "KafkaBroker", "KafkaProtocol", "KafkaSecurity", "ZooKeeperClient", "JavaProperties", "Framing",
+                "KafkaBroker", "KafkaProtocol", "KafkaSecurity", "ZooKeeperClient", "JavaProperties", "Framing", "Operations",
                 nioCore, nioPosix, nioSSL, nioTLS, x509, logging, serviceLifecycle,
             ],
             swiftSettings: strict
