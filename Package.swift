@@ -205,7 +205,7 @@ let package = Package(
         .testTarget(
             name: "KafkaBrokerTests",
             dependencies: [
-                "KafkaBroker", "JavaProperties", "LogStorage", "FileSystem", "Timekeeping", nioEmbedded,
+                "KafkaBroker", "JavaProperties", "LogStorage", "FileSystem", "Timekeeping", "Operations", nioEmbedded,
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: strict
