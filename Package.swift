@@ -104,7 +104,7 @@ let package = Package(
             name: "KafkaBroker",
             dependencies: [
                 "KafkaProtocol", "LogStorage", "FileSystem", "GroupCoordinator", "TransactionCoordinator", "SQLiteStore", "Framing",
-                "JavaProperties", "ZooKeeperClient", "KafkaSecurity", "Timekeeping", nioCore, logging,
+                "JavaProperties", "ZooKeeperClient", "KafkaSecurity", "Timekeeping", nioCore, logging, coreMetrics,
             ],
             swiftSettings: strict
         ),
@@ -113,7 +113,7 @@ let package = Package(
         .target(
             name: "KafkaServer",
             dependencies: [
-                "KafkaBroker", "KafkaProtocol", "KafkaSecurity", "ZooKeeperClient", "JavaProperties", "Framing",
+                "KafkaBroker", "KafkaProtocol", "KafkaSecurity", "ZooKeeperClient", "JavaProperties", "Framing", "Operations",
                 nioCore, nioPosix, nioSSL, nioTLS, x509, logging, serviceLifecycle,
             ],
             swiftSettings: strict
@@ -208,7 +208,7 @@ let package = Package(
         .testTarget(
             name: "KafkaBrokerTests",
             dependencies: [
-                "KafkaBroker", "JavaProperties", "LogStorage", "FileSystem", "Timekeeping", nioEmbedded,
+                "KafkaBroker", "JavaProperties", "LogStorage", "FileSystem", "Timekeeping", "Operations", nioEmbedded,
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: strict

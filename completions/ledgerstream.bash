@@ -225,7 +225,7 @@ _ledgerstream_broker() {
     repeating_flags=()
     non_repeating_flags=(--verbose -v --version -h --help)
     repeating_options=(--override)
-    non_repeating_options=(--listeners --advertised-listeners --log-dirs --num-partitions --auto-create-topics-enable --log-segment-bytes --log-retention-hours --log-retention-ms --log-retention-bytes --message-max-bytes --socket-request-max-bytes --node-id --zookeeper --log-level)
+    non_repeating_options=(--listeners --advertised-listeners --log-dirs --num-partitions --auto-create-topics-enable --log-segment-bytes --log-retention-hours --log-retention-ms --log-retention-bytes --message-max-bytes --socket-request-max-bytes --node-id --zookeeper --metrics-listener --log-level)
     __ledgerstream_offer_flags_options 1
 
     # Offer option value completions
@@ -268,6 +268,9 @@ _ledgerstream_broker() {
         return
         ;;
     '--zookeeper')
+        return
+        ;;
+    '--metrics-listener')
         return
         ;;
     '--override')

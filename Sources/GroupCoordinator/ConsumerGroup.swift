@@ -1,7 +1,7 @@
 import KafkaProtocol
 
 /// A consumer group's state as Kafka reports it (ConsumerGroup.ConsumerGroupState); derived, never stored.
-public enum ConsumerGroupState: String, Sendable {
+public enum ConsumerGroupState: String, Sendable, CaseIterable {
     case empty = "Empty"
     /// The group epoch moved past the target assignment's: a new target is due.
     case assigning = "Assigning"
@@ -17,6 +17,9 @@ public enum ConsumerGroupState: String, Sendable {
 struct ConsumerGroup: Sendable {
     let groupId: String
     var groupEpoch: Int32 = 0
+    /// Group epoch bumps so far (each asks for a new target assignment: KIP-848's rebalance), for the broker's
+    /// rebalance count. Bump the epoch only through ``bumpEpoch()``.
+    private(set) var epochBumps: UInt64 = 0
     var assignmentEpoch: Int32 = 0
     var members: [String: ConsumerGroupMember] = [:]
     /// Static membership: instance id → member id.
@@ -106,7 +109,13 @@ struct ConsumerGroup: Sendable {
         }
         targetAssignment[memberId] = nil
         if let instanceId = member.instanceId, staticMembers[instanceId] == memberId { staticMembers[instanceId] = nil }
+        bumpEpoch()
+    }
+
+    /// Moves the group epoch on (a membership, subscription or topic change).
+    mutating func bumpEpoch() {
         groupEpoch += 1
+        epochBumps += 1
     }
 
     /// KIP-345 for KIP-848: the instance rejoined (epoch 0) under `newId` after a temporary leave. The member keeps

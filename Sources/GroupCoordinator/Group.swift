@@ -11,6 +11,8 @@ struct Group: Sendable {
     private(set) var state: GroupState = .empty
     /// Incremented by every completed join phase, including one that leaves the group empty (Kafka does).
     var generationId: Int32 = 0
+    /// Join phases completed (generations opened) by this group, for the broker's rebalance count.
+    var completedRebalances: UInt64 = 0
     /// Set by the first member; kept while the group is empty (DescribeGroups still reports it).
     var protocolType: String?
     /// The protocol of the current generation; nil while empty.

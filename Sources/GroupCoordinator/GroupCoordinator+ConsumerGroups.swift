@@ -88,7 +88,7 @@ extension GroupCoordinator {
         if previous == nil { group.add(member) } else { group.members[memberId] = member }
         let metadata = group.subscriptionMetadata(topics)
         if subscriptionChanged || metadata != group.subscribedTopics {
-            group.groupEpoch += 1
+            group.bumpEpoch()
             group.subscribedTopics = metadata
         }
         if group.groupEpoch > group.assignmentEpoch {
@@ -223,7 +223,7 @@ extension GroupCoordinator {
     mutating func classicJoinRefusal(groupId: String) -> ErrorCode? {
         guard let group = consumerGroups[groupId] else { return nil }
         guard group.members.isEmpty else { return .inconsistentGroupProtocol }
-        consumerGroups[groupId] = nil
+        removeConsumerGroup(groupId)
         return nil
     }
 

@@ -74,7 +74,7 @@ extension GroupCoordinator {
         let group = groups[groupId]!
         if consumerGroups[groupId] == nil && group.state == .empty && group.offsets.isEmpty && group.pendingMembers.isEmpty
             && group.pendingTransactionalOffsets.isEmpty {
-            groups[groupId] = nil
+            removeClassicGroup(groupId)
         }
     }
 }

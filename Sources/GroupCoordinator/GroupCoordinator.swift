@@ -21,6 +21,8 @@ public struct GroupCoordinator: Sendable {
     /// KIP-848 groups (`GroupCoordinator+ConsumerGroups.swift`); their offsets stay in `groups`.
     var consumerGroups: [String: ConsumerGroup] = [:]
     var memberIds: MemberIDGenerator
+    /// Rebalances of groups since removed (``rebalanceCount`` must never go back).
+    var removedGroupsRebalances: UInt64 = 0
 
     /// `memberIds` exists for tests that need predictable member ids.
     public init(config: GroupCoordinatorConfig, memberIds: MemberIDGenerator = .random()) {

@@ -112,7 +112,7 @@ extension GroupCoordinator {
             let group = groups[groupId]!
             if group.state == .empty && group.offsets.isEmpty && group.pendingMembers.isEmpty
                 && group.pendingTransactionalOffsets.isEmpty {
-                groups[groupId] = nil
+                removeClassicGroup(groupId)
             }
         }
     }
@@ -123,8 +123,8 @@ extension GroupCoordinator {
         let error = groupDeletionError(groupId)
         guard error == .none else { return error }
         // A consumer group's offsets live in its classic record: both go (Kafka).
-        consumerGroups[groupId] = nil
-        groups[groupId] = nil
+        removeConsumerGroup(groupId)
+        removeClassicGroup(groupId)
         return .none
     }
 }

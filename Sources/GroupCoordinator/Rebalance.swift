@@ -83,6 +83,7 @@ extension Group {
         joinDeadline = nil
         // Generation ids only grow; after Int32.max (billions of rebalances) wrap to 1, never 0 or negative.
         generationId = generationId == .max ? 1 : generationId + 1
+        completedRebalances += 1
 
         if members.isEmpty {
             protocolName = nil

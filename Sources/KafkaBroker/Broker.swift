@@ -29,6 +29,8 @@ public final class Broker: Sendable {
     let producerIds: ProducerIdAllocator
     let security: SecurityService
     let clock: any TimeSource
+    /// Request, topic, partition and group metrics (no-ops unless the process serves metrics).
+    package let metrics: BrokerMetrics
     /// Clients that asked for their telemetry subscription (GetTelemetrySubscriptions throttling).
     let telemetryInstances = TelemetryInstances()
     /// Addresses clients are told to use; fixed once the listener is bound (port 0 becomes the real port).
@@ -45,22 +47,27 @@ public final class Broker: Sendable {
 
     /// - Parameter fileSystem: where the partition logs live (a fault-injecting one in tests); the metadata store
     ///   is SQLite's own business.
+    /// - Parameter metrics: where the broker's metrics go (``BrokerMetrics/disabled``: nowhere).
     public init(
         config: BrokerConfig, logger: Logger, clock: any TimeSource = SystemTimeSource(),
-        fileSystem: any FileSystem = PosixFileSystem()
+        fileSystem: any FileSystem = PosixFileSystem(), metrics: BrokerMetrics = .disabled
     ) throws {
         try config.consumerGroups.validate()
         self.config = config
         self.logger = logger
         self.clock = clock
+        self.metrics = metrics
         fetchSessions = Mutex(FetchSessionCache(
             maxSlots: config.maxIncrementalFetchSessionCacheSlots, evictionMs: config.minIncrementalFetchSessionEvictionMs))
+        let flushTime = metrics.flushTime
+        var onFlush: FlushObserver?
+        if metrics.isEnabled { onFlush = { duration in flushTime.recordDuration(duration) } }
         logs = try LogManager(
             directory: config.dataDirectory, defaultConfig: config.logDefaults, clock: clock, logger: logger,
-            fileSystem: fileSystem)
+            fileSystem: fileSystem, onFlush: onFlush)
         store = try MetadataStore(path: config.dataDirectory + "/metadata.db")
         clusterId = try store.clusterId()
-        producerIds = ProducerIdAllocator(store: store)
+        producerIds = ProducerIdAllocator(store: store, allocated: metrics.producerIdsAllocated)
         security = try SecurityService(config: config, store: store, logger: logger)
         advertised = Mutex(config.advertisedListeners ?? config.listeners)
         groups = GroupCoordinatorService(config: config, store: store, logger: logger, clock: clock)
@@ -101,7 +108,7 @@ public final class Broker: Sendable {
                 opened.append(try logs.openLog(topic: topic.name, partition: partition, config: logConfig))
             }
             topics.put(Topic(name: topic.name, id: topic.id, configOverrides: topic.configs, config: logConfig,
-                             logs: opened, createdMs: topic.createdMs))
+                             logs: opened, createdMs: topic.createdMs, metrics: metrics.topic(topic.name)))
         }
         if !stored.isEmpty {
             logger.info("loaded topics", metadata: [
@@ -140,31 +147,57 @@ public final class Broker: Sendable {
 
     /// Decodes and answers one request frame (the 4-byte size prefix already removed).
     package func handle(frame: ByteBuffer, session: ConnectionSession, eventLoop: any EventLoop) -> RequestOutcome {
-        if case .some(let outcome) = saslGate(frame: frame, session: session, eventLoop: eventLoop) { return outcome }
+        handle(frame: frame, session: session, eventLoop: eventLoop, receivedAt: nil).outcome
+    }
+
+    /// Decodes and answers one request frame, counting and timing it: `receivedAt` is when the frame arrived (for
+    /// the queue time). Returns the request's API timers too, so the server can record the total time once the
+    /// response is written; nil for frames that are not Kafka requests (raw SASL tokens) or when metrics are off.
+    package func handle(
+        frame: ByteBuffer, session: ConnectionSession, eventLoop: any EventLoop, receivedAt: NIODeadline?
+    ) -> (outcome: RequestOutcome, api: ApiMetrics?) {
+        if case .some(let outcome) = saslGate(frame: frame, session: session, eventLoop: eventLoop) { return (outcome, nil) }
         guard let peek = RequestHeader.peek(frame) else {
-            return .close(reason: "frame of \(frame.readableBytes) bytes is too short for a request header")
+            return (.close(reason: "frame of \(frame.readableBytes) bytes is too short for a request header"), nil)
         }
+        guard metrics.isEnabled else { return (dispatch(frame, peek, session: session, eventLoop: eventLoop), nil) }
+        let started = NIODeadline.now()
+        let supported = peek.apiKey.schema?.versions.contains(peek.apiVersion) == true
+        let api = metrics.request(peek.apiKey, version: supported ? peek.apiVersion : nil)
+        if let receivedAt { api.queueTime.recordNanoseconds((started - receivedAt).nanoseconds) }
+        let outcome = dispatch(frame, peek, session: session, eventLoop: eventLoop)
+        api.localTime.recordNanoseconds((NIODeadline.now() - started).nanoseconds)
+        return (outcome, api)
+    }
+
+    private func dispatch(
+        _ frame: ByteBuffer, _ peek: (apiKey: ApiKey, apiVersion: Int16, correlationId: Int32), session: ConnectionSession, eventLoop: any EventLoop
+    ) -> RequestOutcome {
         // KIP-511: an ApiVersions request of a version we do not know is answered (v0 format) without parsing it,
         // so the client can retry with a version we do support.
         if peek.apiKey == .apiVersions && !ApiVersionsRequest.supportedVersions.contains(peek.apiVersion) {
+            metrics.countError(.unsupportedVersion, api: .apiVersions, version: nil)
             return .response(apiVersionsFallback(correlationId: peek.correlationId))
         }
         guard let schema = peek.apiKey.schema else {
             return .close(reason: "unknown API key \(peek.apiKey.rawValue) (correlation id \(peek.correlationId))")
         }
         guard schema.versions.contains(peek.apiVersion) else {
+            metrics.countError(.unsupportedVersion, api: peek.apiKey, version: nil)
             return .close(reason: "\(schema.name) v\(peek.apiVersion) is not supported (supported: v\(schema.versions.lowerBound)-v\(schema.versions.upperBound))")
         }
         var reader = KafkaReader(frame)
         do {
             let header = try RequestHeader(from: &reader)
-            let context = RequestContext(header: header, session: session, security: security, eventLoop: eventLoop)
+            let context = RequestContext(header: header, session: session, security: security, eventLoop: eventLoop,
+                                         metrics: metrics)
             logger.trace("request", metadata: [
                 "api": "\(header.apiKey)", "version": "\(header.apiVersion)", "correlationId": "\(header.correlationId)",
                 "client": "\(header.clientId ?? "")@\(session.clientHost)",
             ])
             return try dispatch(&reader, context)
         } catch {
+            metrics.countError(.invalidRequest, api: peek.apiKey, version: peek.apiVersion)
             return .close(reason: "malformed \(schema.name) v\(peek.apiVersion) request: \(error)")
         }
     }

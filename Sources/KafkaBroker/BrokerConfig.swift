@@ -137,6 +137,9 @@ public struct BrokerConfig: Sendable, Equatable {
     public var superUsers: Set<String> = []
     public var allowEveryoneIfNoAclFound = false
     /// Keys given that ledgerstream does not use (reported once at startup, as Kafka does).
+    /// ledgerstream's own: where to serve Prometheus metrics, /healthz and /readyz (`http://HOST:PORT`); off when
+    /// nil. Checked by the server, which owns the HTTP endpoint (`BrokerConfig.operationsListener()` in KafkaServer).
+    public var metricsListener: String?
     public var unknownKeys: [String] = []
     /// Broker keys explicitly set (DescribeConfigs reports them as STATIC_BROKER_CONFIG).
     public var explicitKeys: Set<String> = []
@@ -204,6 +207,7 @@ public struct BrokerConfig: Sendable, Equatable {
         case "num.io.threads": ioThreads = try int(Int.self, 1...256)
         case "num.network.threads": networkThreads = try int(Int.self, 1...256)
         case "zookeeper.connect": zookeeperConnect = value.isEmpty ? nil : value
+        case "metrics.listener": metricsListener = value.isEmpty ? nil : value
         case "zookeeper.session.timeout.ms": zookeeperSessionTimeoutMs = try int(Int32.self, 1...Int32.max)
         case "zookeeper.set.acl": zookeeperSetAcl = try bool()
         case "java.security.auth.login.config": jaasConfigPath = value.isEmpty ? nil : value

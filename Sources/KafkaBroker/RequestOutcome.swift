@@ -25,6 +25,8 @@ struct RequestContext: Sendable {
     var security: SecurityService
     /// The connection's event loop: deferred responses are completed there.
     var eventLoop: any EventLoop
+    /// Every response framed here has its error codes counted.
+    var metrics: BrokerMetrics
 
     var version: Int16 { header.apiVersion }
     var clientHost: String { session.clientHost }
@@ -36,6 +38,7 @@ struct RequestContext: Sendable {
     }
 
     func frame<R: KafkaResponse>(_ response: R) -> [IOData] {
-        KafkaFrame.response(response, apiKey: header.apiKey, version: header.apiVersion, correlationId: header.correlationId)
+        metrics.countErrors(in: response, api: header.apiKey, version: header.apiVersion)
+        return KafkaFrame.response(response, apiKey: header.apiKey, version: header.apiVersion, correlationId: header.correlationId)
     }
 }

@@ -69,9 +69,11 @@ extension Broker {
             let topic = Topic(name: name, id: stored.id, configOverrides: configs, config: logConfig, logs: [],
                               createdMs: stored.createdMs)
             if validateOnly { return .success(topic) }
+            let traffic = metrics.topic(name)
             do {
                 try store.createTopic(stored)
                 var opened = topic
+                opened.metrics = traffic
                 for partition in 0..<partitions {
                     opened.logs.append(try logs.openLog(topic: name, partition: partition, config: logConfig))
                 }
@@ -81,6 +83,7 @@ extension Broker {
                 return .success(opened)
             } catch {
                 logger.error("creating topic failed", metadata: ["topic": "\(name)", "error": "\(error)"])
+                traffic?.destroy()
                 try? store.deleteTopic(name)
                 try? logs.deleteLogs(topic: name)
                 return .failure(TopicError(code: .kafkaStorageError, message: "creating topic \(name) failed: \(error)"))
@@ -99,6 +102,7 @@ extension Broker {
                 return .failure(TopicError(code: .unknownTopicOrPartition, message: "This server does not host this topic-partition."))
             }
             do {
+                topic.metrics?.destroy()
                 try store.deleteTopic(name)
                 groups.removeOffsets(topic: name)
                 try logs.deleteLogs(topic: name)

@@ -12,6 +12,8 @@ package struct Topic: Sendable {
     /// One log per partition, index = partition number.
     var logs: [PartitionLog]
     var createdMs: Int64
+    /// The topic's traffic counters (nil when metrics are off, or for a topic only validated, never created).
+    var metrics: TopicMetrics? = nil
 
     package var partitionCount: Int32 { Int32(logs.count) }
 

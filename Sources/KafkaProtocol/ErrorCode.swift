@@ -100,6 +100,9 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
         Self.names[rawValue].map { "\($0) (\(rawValue))" } ?? "error \(rawValue)"
     }
 
+    /// Kafka's upper-case name (`UNKNOWN_TOPIC_OR_PARTITION`), nil for a code this file does not name.
+    public var name: String? { Self.names[rawValue] }
+
     /// Kafka's upper-case names, for log lines and CLI messages.
     static let names: [Int16: String] = [
         -1: "UNKNOWN_SERVER_ERROR", 0: "NONE", 1: "OFFSET_OUT_OF_RANGE", 2: "CORRUPT_MESSAGE",

@@ -19,6 +19,9 @@ public protocol KafkaRequest: KafkaCodable {
 /// A top-level response message (generated from `Definitions/`).
 public protocol KafkaResponse: KafkaCodable {
     static var apiKey: ApiKey { get }
+    /// Calls `body` with every error code the response carries, top-level and per item (a partition, a group, a
+    /// topic…), including 0 (NONE): what Kafka's `errorCounts` tallies for its request-error metrics. Generated.
+    func forEachErrorCode(_ body: (Int16) -> Void)
 }
 
 extension KafkaReader {

@@ -8,6 +8,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import NIOSSL
+import Operations
 import ServiceLifecycle
 import Synchronization
 
@@ -55,15 +56,25 @@ public final class BrokerServer: Service {
     private let listenerSecurity: [ListenerSecurity]
     /// Each listener's TLS server context (nil for PLAINTEXT and SASL_PLAINTEXT), by listener name.
     private let tlsContexts: [String: NIOSSLContext]
+    /// What `/readyz` answers, moved along as the server starts and stops.
+    public let readiness: BrokerReadiness
 
+    /// - Parameter metrics: the process's registry, which gets the broker's metrics and a collector that reads
+    ///   partitions, groups and producers at each scrape; nil: metrics off (no-op handles). `demo` passes the
+    ///   registry it shares with the sink.
+    /// - Parameter readiness: moved to ``BrokerReadiness/Phase/serving`` once the logs are loaded and the listeners
+    ///   bound. Pass the one whose checks the operations server already answers with, to report the log loading
+    ///   that happens in this initializer.
     /// - Parameter onListener: called for every listener once it is bound, before `onReady`.
     /// - Parameter onReady: called once with the first listener's bound address (for the readiness line).
     /// - Throws: ``ListenerSecurityError`` when a listener's security settings cannot be used.
-    public init(config: BrokerConfig, logger: Logger,
+    public init(config: BrokerConfig, logger: Logger, metrics: MetricsRegistry? = nil,
+                readiness: BrokerReadiness = BrokerReadiness(),
                 onReady: @escaping @Sendable (SocketAddress) -> Void = { _ in },
                 onListener: @escaping @Sendable (Listener, SecurityProtocol, SocketAddress) -> Void = { _, _, _ in }) throws {
         self.config = config
         self.logger = logger
+        self.readiness = readiness
         self.onReady = onReady
         self.onListener = onListener
         listenerSecurity = try config.listeners.map { try ListenerSecurity(listener: $0, config: config) }
@@ -84,13 +95,20 @@ public final class BrokerServer: Service {
         let threads = config.networkThreads > 0 ? config.networkThreads : System.coreCount
         group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         pool = NIOThreadPool(numberOfThreads: config.ioThreads)
+        readiness.enter(.loadingLogs)
         do {
-            broker = try Broker(config: config, logger: logger)
+            broker = try Broker(config: config, logger: logger,
+                                metrics: metrics.map { BrokerMetrics(factory: $0.factory) } ?? .disabled)
         } catch {
             try? group.syncShutdownGracefully()
             throw error
         }
+        readiness.enter(.startingListeners)
         broker.groups.start(on: group.next())
+        if let metrics {
+            let broker = self.broker
+            metrics.addCollector { broker.collectMetrics() }
+        }
     }
 
     public func run() async throws {
@@ -122,6 +140,7 @@ public final class BrokerServer: Service {
             onListener(security.listener, security.securityProtocol, channel.localAddress!)
         }
         onReady(channels[0].localAddress!)
+        readiness.enter(.serving)
         broker.startLogCleaner()
         let interval = min(config.logRetentionCheckIntervalMs, config.logFlushSchedulerIntervalMs,
                            config.logFlushOffsetCheckpointIntervalMs, 10_000)
@@ -133,6 +152,7 @@ public final class BrokerServer: Service {
         }
         // Serve until SIGTERM/SIGINT (or the task is cancelled).
         try? await gracefulShutdown()
+        readiness.enter(.shuttingDown)
         logger.info("shutting down")
         maintenance.cancel()
         // Deregisters at once (the ephemeral nodes go with the session) instead of after the session timeout.
@@ -261,6 +281,11 @@ public final class BrokerServer: Service {
                         }))
                     try channel.pipeline.syncOperations.addHandler(
                         KafkaConnectionHandler(broker: broker, queue: SerialWorkQueue(pool: pool), logger: logger, session: session))
+                    if broker.metrics.isEnabled {
+                        let open = broker.metrics.connections(listener: security.listener.name)
+                        open.increment()
+                        channel.closeFuture.whenComplete { _ in open.decrement() }
+                    }
                     let id = ObjectIdentifier(channel)
                     connections.withLock { $0[id] = channel }
                     channel.closeFuture.whenComplete { _ in self.connections.withLock { $0[id] = nil } }

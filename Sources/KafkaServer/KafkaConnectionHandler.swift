@@ -91,8 +91,10 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
         let broker = self.broker
         let session = self.session
         let copies = copiesFileRegions
+        let receivedAt: NIODeadline? = broker.metrics.isEnabled ? .now() : nil
         queue.submit {
-            let outcome = broker.handle(frame: frame, session: session, eventLoop: loop)
+            let (outcome, api) = broker.handle(frame: frame, session: session, eventLoop: loop, receivedAt: receivedAt)
+            let timing = api.flatMap { api in receivedAt.map { RequestTiming(api: api, receivedAt: $0) } }
             switch outcome {
             case .response(let parts):
                 let ready = copies ? Self.copyingFileRegions(parts) : parts
@@ -101,10 +103,10 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
                         handler.value.close(context: boundContext.value, reason: "a fetched segment could not be read for TLS")
                         return
                     }
-                    handler.value.deliver(sequence, ready, context: boundContext.value)
+                    handler.value.deliver(sequence, ready, context: boundContext.value, timing: timing)
                 }
             case .noResponse:
-                loop.execute { handler.value.deliver(sequence, nil, context: boundContext.value) }
+                loop.execute { handler.value.deliver(sequence, nil, context: boundContext.value, timing: timing) }
             case .deferred(let future):
                 future.hop(to: loop).whenComplete { result in
                     switch result {
@@ -113,7 +115,7 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
                             handler.value.close(context: boundContext.value, reason: "a fetched segment could not be read for TLS")
                             return
                         }
-                        handler.value.deliver(sequence, ready, context: boundContext.value)
+                        handler.value.deliver(sequence, ready, context: boundContext.value, timing: timing)
                     case .failure(let error): handler.value.close(context: boundContext.value, reason: "request failed: \(error)")
                     }
                 }
@@ -121,7 +123,7 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
                 loop.execute { handler.value.close(context: boundContext.value, reason: reason) }
             case .respondThenClose(let parts, let delayMs, let reason):
                 loop.scheduleTask(in: .milliseconds(delayMs)) {
-                    handler.value.deliver(sequence, parts, context: boundContext.value, thenClose: reason)
+                    handler.value.deliver(sequence, parts, context: boundContext.value, thenClose: reason, timing: timing)
                 }
             }
         }
@@ -159,9 +161,12 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
 
     /// Hands a finished response to the ``ResponseOrderingHandler``, which writes it in its turn; with `thenClose`,
     /// the connection is closed once it is written.
-    private func deliver(_ sequence: UInt64, _ parts: [IOData]?, context: ChannelHandlerContext, thenClose: String? = nil) {
+    private func deliver(
+        _ sequence: UInt64, _ parts: [IOData]?, context: ChannelHandlerContext, thenClose: String? = nil, timing: RequestTiming?
+    ) {
         guard !isClosing else { return }
-        context.write(wrapOutboundOut(SequencedResponse(sequence: sequence, parts: parts, closeAfterwards: thenClose)), promise: nil)
+        context.write(wrapOutboundOut(SequencedResponse(sequence: sequence, parts: parts, closeAfterwards: thenClose, timing: timing)),
+                      promise: nil)
     }
 
     private func close(context: ChannelHandlerContext, reason: String) {

@@ -1,3 +1,4 @@
+import KafkaBroker
 import NIOCore
 
 /// A request frame with its place in the connection's order.
@@ -12,6 +13,19 @@ struct SequencedResponse {
     var sequence: UInt64
     var parts: [IOData]?
     var closeAfterwards: String?
+    /// The request's API timers and arrival: its total time is recorded when the response is written.
+    var timing: RequestTiming?
+}
+
+/// A request's arrival and its API's timers, carried to where the response leaves.
+struct RequestTiming {
+    var api: ApiMetrics
+    var receivedAt: NIODeadline
+
+    /// Kafka's TotalTimeMs: arrival to response written, waits behind earlier responses and long polls included.
+    func recordTotal() {
+        api.totalTime.recordNanoseconds((NIODeadline.now() - receivedAt).nanoseconds)
+    }
 }
 
 /// Kafka's connection discipline, on its own: responses leave strictly in request order, and a client with too many
@@ -80,6 +94,7 @@ final class ResponseOrderingHandler: ChannelDuplexHandler {
             }
             nextToSend += 1
             inFlight -= 1
+            next.timing?.recordTotal()
             if let reason = next.closeAfterwards {
                 close(context: context, reason: reason, flushing: wrote)
                 return

@@ -24,6 +24,8 @@ public final class LogManager: Sendable {
     let fileSystem: any FileSystem
     /// Whether the directory still takes writes.
     public let health: LogDirectoryHealth
+    /// Given to every log opened: told how long each flush took.
+    let onFlush: FlushObserver?
     let state: Mutex<State>
 
     struct State: ~Copyable {
@@ -52,10 +54,12 @@ public final class LogManager: Sendable {
     private var cleanMarker: String { directory + "/.clean-shutdown" }
 
     /// - Parameter fileSystem: where the files live (a fault-injecting one in tests).
+    /// - Parameter onFlush: told the duration of every log's flushes (the broker's flush-time metric).
     public init(directory: String, defaultConfig: LogConfig = LogConfig(), clock: any TimeSource = SystemTimeSource(),
                 logger: Logger = Logger(label: "ledgerstream.storage"),
-                fileSystem: any FileSystem = PosixFileSystem()) throws(StorageError) {
+                fileSystem: any FileSystem = PosixFileSystem(), onFlush: FlushObserver? = nil) throws(StorageError) {
         self.directory = directory
+        self.onFlush = onFlush
         self.defaultConfig = defaultConfig
         self.clock = clock
         self.logger = logger
@@ -125,7 +129,7 @@ public final class LogManager: Sendable {
                 topic: topic, partition: partition, directory: path, config: config,
                 recoveryPoint: state.recoveryPoints[key], cleanShutdown: previousShutdownWasClean,
                 logStartOffset: state.logStartOffsets[key], clock: clock, logger: logger, fileSystem: fileSystem,
-                health: health)
+                health: health, onFlush: onFlush)
             if report.recoveredSegments > 0 || report.truncatedBytes > 0 {
                 logger.notice("recovered log", metadata: [
                     "log": "\(log.name)", "segments": "\(report.segmentCount)",

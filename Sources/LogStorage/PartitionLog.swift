@@ -33,6 +33,9 @@ public struct ReadResult: Sendable {
     public var byteCount: Int
     /// Base offset of the first batch returned (may be below the requested offset: clients skip those records).
     public var firstBatchOffset: Int64?
+    /// The offset after the last batch returned: with ``firstBatchOffset``, the offsets the returned batches span
+    /// (their records, for a log that is not compacted; the broker's records-out metric).
+    public var nextOffset: Int64?
     public var highWatermark: Int64
     public var logStartOffset: Int64
     public var logEndOffset: Int64
@@ -60,6 +63,19 @@ public struct ProducerDescription: Sendable, Equatable {
     public var coordinatorEpoch: Int32
     /// First offset of the producer's open transaction here, -1 if none.
     public var currentTransactionStartOffset: Int64
+}
+
+/// Receives the duration of each flush (the fdatasyncs of a log's unflushed segments).
+public typealias FlushObserver = @Sendable (Duration) -> Void
+
+/// A partition log's size and offsets at one instant (see ``PartitionLog/statistics``).
+public struct LogStatistics: Sendable, Equatable {
+    public var sizeInBytes: Int
+    public var segmentCount: Int
+    public var logStartOffset: Int64
+    public var logEndOffset: Int64
+    /// Producers whose state this partition keeps (idempotence and transactions).
+    public var producerCount: Int
 }
 
 /// Facts about one open of a log, for the startup log line.
@@ -119,16 +135,18 @@ public final class PartitionLog: Sendable {
     ///   - logStartOffset: the checkpointed log start offset, if any (DeleteRecords can move it inside a segment).
     ///   - fileSystem: where the files live (a fault-injecting one in tests).
     ///   - health: the log directory's health, shared with the other logs there; a log of its own when nil.
+    ///   - onFlush: told how long each flush's syncs took (the broker's flush-time metric).
     public static func open(
         topic: String, partition: Int32, directory: String, config: LogConfig, recoveryPoint: Int64?,
         cleanShutdown: Bool, logStartOffset: Int64?, clock: any TimeSource, logger: Logger,
-        fileSystem: any FileSystem = PosixFileSystem(), health: LogDirectoryHealth? = nil
+        fileSystem: any FileSystem = PosixFileSystem(), health: LogDirectoryHealth? = nil, onFlush: FlushObserver? = nil
     ) throws(StorageError) -> (log: PartitionLog, report: LogLoadReport) {
         let health = health ?? LogDirectoryHealth(path: directory, logger: logger)
         try health.ensureOnline()
         let (core, report) = try LogCore.load(
             name: "\(topic)-\(partition)", directory: directory, config: config, recoveryPoint: recoveryPoint,
             cleanShutdown: cleanShutdown, logStartOffset: logStartOffset, clock: clock, logger: logger, fileSystem: fileSystem)
+        core.onFlush = onFlush
         return (PartitionLog(topic: topic, partition: partition, directory: directory, health: health, core: core), report)
     }
 
@@ -234,6 +252,15 @@ public final class PartitionLog: Sendable {
     public var recoveryPoint: Int64 { core.withLock { $0.recoveryPoint } }
     public var sizeInBytes: Int { core.withLock { $0.sizeInBytes } }
     public var segmentCount: Int { core.withLock { $0.segments.count } }
+
+    /// Size, segments, offsets and producers in one short lock, from memory only: the broker's metrics read every
+    /// partition at each scrape.
+    public var statistics: LogStatistics {
+        core.withLock { core in
+            LogStatistics(sizeInBytes: core.sizeInBytes, segmentCount: core.segments.count, logStartOffset: core.logStartOffset,
+                          logEndOffset: core.logEndOffset, producerCount: core.producerState.producers.count)
+        }
+    }
     public var config: LogConfig { core.withLock { $0.config } }
 
     /// Offsets as one consistent snapshot.
@@ -296,9 +323,11 @@ public final class PartitionLog: Sendable {
         let (target, handles) = try writing { (core) throws(StorageError) -> (Int64, [SharedFileHandle]) in
             try core.prepareFlush()
         }
+        let started = ContinuousClock.now
         try health.writing { () throws(StorageError) in
             for handle in handles { try handle.flush() }
         }
+        if !handles.isEmpty, let onFlush = core.withLock({ $0.onFlush }) { onFlush(ContinuousClock.now - started) }
         core.withLock { $0.completeFlush(upTo: target) }
     }
 
@@ -345,6 +374,8 @@ final class LogCore {
     var producerState = ProducerStateManager()
     /// Which leader epoch wrote which offsets, mirrored in the `leader-epoch-checkpoint` file.
     var leaderEpochs = LeaderEpochCache()
+    /// Told the duration of each flush (given when the log is opened).
+    var onFlush: FlushObserver?
     private var unflushedMessages: Int64 = 0
     private var lastFlushMs: Int64
     private var isClosed = false
@@ -729,7 +760,9 @@ final class LogCore {
     /// (and, recovery seeing the gap, every segment after it) although the log said it was durable.
     private func flushIfMessagesDue() throws(StorageError) {
         guard unflushedMessages >= config.flushMessages else { return }
+        let started = ContinuousClock.now
         for segment in segments where segment.nextOffset > recoveryPoint && !segment.isEmpty { try segment.flush() }
+        onFlush?(ContinuousClock.now - started)
         completeFlush(upTo: logEndOffset)
     }
 
@@ -784,7 +817,7 @@ final class LogCore {
 
     func read(from offset: Int64, maxBytes: Int, minOneBatch: Bool, readCommitted: Bool) throws(StorageError) -> ReadResult {
         let stable = lastStableOffset
-        var result = ReadResult(slices: [], byteCount: 0, firstBatchOffset: nil, highWatermark: logEndOffset,
+        var result = ReadResult(slices: [], byteCount: 0, firstBatchOffset: nil, nextOffset: nil, highWatermark: logEndOffset,
                                 logStartOffset: logStartOffset, logEndOffset: logEndOffset, lastStableOffset: stable,
                                 abortedTransactions: readCommitted ? [] : nil)
         guard let found = try locateRead(from: offset, maxBytes: maxBytes, below: readCommitted ? stable : .max) else {
@@ -794,6 +827,7 @@ final class LogCore {
         result.slices = [try found.segment.log.slice(position: found.position, length: found.length)]
         result.byteCount = found.length
         result.firstBatchOffset = found.first.baseOffset
+        result.nextOffset = found.nextOffset
         if readCommitted {
             result.abortedTransactions = abortedTransactions(from: offset, upperBound: found.nextOffset)
         }

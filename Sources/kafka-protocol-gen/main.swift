@@ -436,7 +436,7 @@ func writeStatement(_ type: FieldType, value: String, nullable: Bool, optionalVa
 
 func emitStruct(
     _ e: inout Emitter, name: String, fields: [Field], doc: [String], api: ApiDef, header: [String],
-    conformances: String, trailer: [String]
+    conformances: String, trailer: [String], errorCodeStructs: [String: [Field]]? = nil
 ) throws {
     let message = api.versions
     let plans = fieldPlans(fields, message: message)
@@ -535,16 +535,74 @@ func emitStruct(
     if encode.lines.joined().contains("flexible") { e.line("    " + flexibleLet) }
     e.lines += encode.lines
     e.line("}")
+    if let declared = errorCodeStructs, conformances == "KafkaResponse" || containsErrorCode(fields, declared: declared) {
+        emitErrorCodeVisitor(&e, plans: plans, declared: declared)
+    }
 
     // Nested struct types, each declared once.
     for field in nestedStructFields(fields) {
         guard let structName = field.type.structName else { continue }
         e.line()
         try emitStruct(&e, name: structName, fields: field.children, doc: [], api: api, header: [],
-                       conformances: "KafkaCodable", trailer: [])
+                       conformances: "KafkaCodable", trailer: [], errorCodeStructs: errorCodeStructs)
     }
     for t in trailer { e.line(t) }
     e.indent -= 1
+    e.line("}")
+}
+
+// MARK: - Error codes of responses
+
+/// Kafka names its error-code fields `ErrorCode` or `<Something>ErrorCode` (`PartitionErrorCode`), always INT16.
+func isErrorCodeField(_ field: Field) -> Bool { field.type == .int16 && field.name.hasSuffix("ErrorCode") }
+
+/// Every struct a message declares, by name: a field that reuses a struct names it without its fields.
+func structDeclarations(_ fields: [Field], into declared: inout [String: [Field]]) {
+    for field in fields {
+        guard let name = field.type.structName, !field.children.isEmpty else { continue }
+        if declared[name] == nil { declared[name] = field.children }
+        structDeclarations(field.children, into: &declared)
+    }
+}
+
+/// Whether `fields`, or any struct below them, hold an error code.
+func containsErrorCode(_ fields: [Field], declared: [String: [Field]], visiting: Set<String> = []) -> Bool {
+    fields.contains { field in
+        if isErrorCodeField(field) { return true }
+        guard let name = field.type.structName, !visiting.contains(name) else { return false }
+        let children = field.children.isEmpty ? declared[name] ?? [] : field.children
+        return containsErrorCode(children, declared: declared, visiting: visiting.union([name]))
+    }
+}
+
+/// `forEachErrorCode`: the broker's request-error metrics count every error code of a response, top-level and
+/// per item (Kafka's `AbstractResponse.errorCounts`), without a hand-written walk per response type.
+func emitErrorCodeVisitor(_ e: inout Emitter, plans: [FieldPlan], declared: [String: [Field]]) {
+    var body: [String] = []
+    for plan in plans {
+        let value = "self.\(bare(plan.property))"
+        if isErrorCodeField(plan.field) {
+            body.append(plan.isOptional ? "if let code = \(value) { body(code) }" : "body(\(value))")
+            continue
+        }
+        guard let name = plan.field.type.structName else { continue }
+        let children = plan.field.children.isEmpty ? declared[name] ?? [] : plan.field.children
+        guard containsErrorCode(children, declared: declared, visiting: [name]) else { continue }
+        switch plan.field.type {
+        case .structArray:
+            body.append("for item in \(value)\(plan.isOptional ? " ?? []" : "") { item.forEachErrorCode(body) }")
+        default:
+            body.append("\(value)\(plan.isOptional ? "?" : "").forEachErrorCode(body)")
+        }
+    }
+    e.line()
+    e.line("/// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).")
+    if body.isEmpty {
+        e.line("public func forEachErrorCode(_ body: (Int16) -> Void) {}")
+        return
+    }
+    e.line("public func forEachErrorCode(_ body: (Int16) -> Void) {")
+    for line in body { e.line("    " + line) }
     e.line("}")
 }
 
@@ -573,11 +631,13 @@ func generate(_ api: ApiDef) throws -> String {
         ],
         conformances: "KafkaRequest", trailer: [])
     e.line()
+    var responseStructs: [String: [Field]] = [:]
+    structDeclarations(api.response, into: &responseStructs)
     try emitStruct(
         &e, name: "\(api.name)Response", fields: api.response,
         doc: ["\(api.name) response (API key \(api.key))."], api: api,
         header: ["public static let apiKey = ApiKey(rawValue: \(api.key))"],
-        conformances: "KafkaResponse", trailer: [])
+        conformances: "KafkaResponse", trailer: [], errorCodeStructs: responseStructs)
     return e.lines.joined(separator: "\n") + "\n"
 }
 

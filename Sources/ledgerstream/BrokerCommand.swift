@@ -4,6 +4,7 @@ import JavaProperties
 import KafkaBroker
 import KafkaServer
 import Logging
+import Operations
 import ServiceLifecycle
 
 /// `ledgerstream broker`: a Kafka-compatible broker, configured like Kafka.
@@ -60,6 +61,9 @@ struct BrokerCommand: AsyncParsableCommand {
     @Option(help: "Register in ZooKeeper at host:port[/chroot]. Property: zookeeper.connect.")
     var zookeeper: String?
 
+    @Option(help: "Serve Prometheus metrics, /healthz and /readyz at [http://]HOST:PORT (off unless given; port 0 picks a free one). Property: metrics.listener.")
+    var metricsListener: String?
+
     @Option(name: .customLong("override"), help: "Set any property: --override key=value (repeatable).")
     var overrides: [String] = []
 
@@ -81,7 +85,7 @@ struct BrokerCommand: AsyncParsableCommand {
             ("log.retention.ms", logRetentionMs.map(String.init)), ("log.retention.bytes", logRetentionBytes.map(String.init)),
             ("message.max.bytes", messageMaxBytes.map(String.init)),
             ("socket.request.max.bytes", socketRequestMaxBytes.map(String.init)), ("node.id", nodeId.map(String.init)),
-            ("zookeeper.connect", zookeeper),
+            ("zookeeper.connect", zookeeper), ("metrics.listener", metricsListener),
         ]
         for case (let key, let value?) in flags { properties.set(key, value) }
         for override in overrides {
@@ -98,8 +102,10 @@ struct BrokerCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = logging.bootstrap(label: "ledgerstream.broker")
         let config: BrokerConfig
+        let operationsListener: OperationsListener?
         do {
             config = try brokerConfig()
+            operationsListener = try config.operationsListener()
         } catch let error as BrokerConfigError {
             printError("broker", "\(error)")
             throw ExitCodes.configError
@@ -107,24 +113,42 @@ struct BrokerCommand: AsyncParsableCommand {
         for key in config.unknownKeys {
             logger.warning("ignoring unknown property", metadata: ["key": "\(key)"])
         }
+        // The metrics endpoint starts first, so that /readyz answers "not ready: loading logs" during a long recovery.
+        let readiness = BrokerReadiness()
+        var registry: MetricsRegistry?
+        var operations: OperationsServer?
+        if let operationsListener {
+            let metrics = MetricsRegistry(descriptions: BrokerMetrics.descriptions)
+            do {
+                operations = try await OperationsServer.start(
+                    listener: operationsListener, registry: metrics, health: readiness.healthChecks, logger: logger)
+            } catch {
+                printError("broker", "\(error)")
+                throw ExitCodes.unavailable
+            }
+            registry = metrics
+        }
         let server: BrokerServer
         do {
-            server = try BrokerServer(config: config, logger: logger, onReady: { address in
+            server = try BrokerServer(config: config, logger: logger, metrics: registry, readiness: readiness, onReady: { address in
                 printFlushed("ledgerstream broker listening on \(address.ipAddress ?? "?"):\(address.port ?? 0) (node \(config.nodeId), data \(config.dataDirectory))")
             }, onListener: { listener, securityProtocol, address in
                 printFlushed("ledgerstream broker: listener \(listener.name) on \(address.ipAddress ?? "?"):\(address.port ?? 0) (\(securityProtocol))")
             })
         } catch let error as ListenerSecurityError {
+            await operations?.stop()
             printError("broker", "\(error)")
             throw ExitCodes.configError
         } catch {
+            await operations?.stop()
             printError("broker", "cannot open data directory \(config.dataDirectory): \(error)")
             throw ExitCodes.ioError
         }
-        let services = ServiceGroup(configuration: .init(
-            services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let services: [any Service] = (operations.map { [OperationsService(server: $0)] } ?? []) + [server]
+        let group = ServiceGroup(configuration: .init(
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
-            try await services.run()
+            try await group.run()
         } catch let error as BrokerStartError {
             printError("broker", "\(error)")
             throw ExitCodes.unavailable

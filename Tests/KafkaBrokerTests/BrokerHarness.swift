@@ -25,11 +25,15 @@ final class BrokerHarness {
     /// The partition logs' file system (a fault-injecting one in the storage fault tests).
     let fileSystem: any FileSystem
 
+    /// The broker's metrics (no-ops unless a test passes a factory's).
+    let metrics: BrokerMetrics
+
     /// - Parameter fileSystem: makes the logs' file system for the broker's data directory.
     init(
         clock: any TimeSource = SystemTimeSource(),
         configure: (inout BrokerConfig) -> Void = { _ in },
-        fileSystem makeFileSystem: (String) throws -> any FileSystem = { _ in PosixFileSystem() }
+        fileSystem makeFileSystem: (String) throws -> any FileSystem = { _ in PosixFileSystem() },
+        metrics: BrokerMetrics = .disabled
     ) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("ledgerstream-broker-\(UUID().uuidString)").path
         var config = BrokerConfig()
@@ -39,7 +43,8 @@ final class BrokerHarness {
         self.config = config
         self.clock = clock
         fileSystem = try makeFileSystem(directory)
-        broker = try Broker(config: config, logger: Self.quietLogger, clock: clock, fileSystem: fileSystem)
+        self.metrics = metrics
+        broker = try Broker(config: config, logger: Self.quietLogger, clock: clock, fileSystem: fileSystem, metrics: metrics)
         broker.groups.start(on: loop)
         session = try Self.session(config: config, listener: config.listeners[0])
     }
@@ -59,7 +64,7 @@ final class BrokerHarness {
     /// Shuts down cleanly and opens a new broker on the same directory.
     func restart() throws {
         try broker.shutdown()
-        broker = try Broker(config: config, logger: Self.quietLogger, clock: clock, fileSystem: fileSystem)
+        broker = try Broker(config: config, logger: Self.quietLogger, clock: clock, fileSystem: fileSystem, metrics: metrics)
         broker.groups.start(on: loop)
     }
 

@@ -30,6 +30,8 @@ extension Broker {
         var partitionMaxBytes: Int
         var log: PartitionLog?
         var error: ErrorCode
+        /// The topic's bytes-out and records-out counters.
+        var metrics: TopicMetrics?
     }
 
     struct FetchPlan: Sendable {
@@ -53,20 +55,24 @@ extension Broker {
         toRead.topics = fetchTopics
         let plan = fetchPlan(toRead, version: context.version, context: context)
         /// The answer as sent: what the session caches and the incremental response carries is decided here, once.
-        let answer = { @Sendable [self] (response: FetchResponse) -> [IOData] in
-            context.frame(completeFetchSession(response, context: session, request: request, version: context.version,
-                                               clientId: context.header.clientId ?? ""))
+        let answer = { @Sendable [self] (response: FetchResponse, traffic: FetchTraffic) -> [IOData] in
+            traffic.record()
+            return context.frame(completeFetchSession(response, context: session, request: request, version: context.version,
+                                                      clientId: context.header.clientId ?? ""))
         }
         let first = evaluateFetch(plan)
         let waitable = plan.topics.flatMap(\.targets).filter { $0.log != nil && $0.error == .none }
         if request.maxWaitMs <= 0 || first.bytes >= plan.minBytes || first.hasError || waitable.isEmpty {
-            return .response(answer(first.response))
+            return .response(answer(first.response, first.traffic))
         }
         let parked = ParkedFetch(promise: context.eventLoop.makePromise(of: [IOData].self))
         let keys = waitable.map { FetchPurgatory.Key(topic: $0.name, partition: $0.partition) }
         let timeout = context.eventLoop.scheduleTask(in: .milliseconds(Int64(request.maxWaitMs))) { [self] in
             if let id = parked.watchId { purgatory.cancel(id) }
-            parked.complete { answer(evaluateFetch(plan).response) }
+            parked.complete {
+                let result = evaluateFetch(plan)
+                return answer(result.response, result.traffic)
+            }
         }
         parked.setTimeout(timeout)
         park(parked, plan: plan, keys: keys, answer: answer)
@@ -74,12 +80,15 @@ extension Broker {
     }
 
     /// Watches the partitions; on every wake, answers if MinBytes is now met, else watches again.
-    private func park(_ parked: ParkedFetch, plan: FetchPlan, keys: [FetchPurgatory.Key], answer: @escaping @Sendable (FetchResponse) -> [IOData]) {
+    private func park(
+        _ parked: ParkedFetch, plan: FetchPlan, keys: [FetchPurgatory.Key],
+        answer: @escaping @Sendable (FetchResponse, FetchTraffic) -> [IOData]
+    ) {
         guard !parked.isDone else { return }
         let id = purgatory.watch(keys) { [self] in
             let result = evaluateFetch(plan)
             if result.bytes >= plan.minBytes || result.hasError {
-                parked.complete { answer(result.response) }
+                parked.complete { answer(result.response, result.traffic) }
             } else {
                 park(parked, plan: plan, keys: keys, answer: answer)
             }
@@ -88,7 +97,7 @@ extension Broker {
         // Data may have arrived between the first read and the watch: look once more.
         let recheck = evaluateFetch(plan)
         if recheck.bytes >= plan.minBytes && purgatory.cancel(id) {
-            parked.complete { answer(recheck.response) }
+            parked.complete { answer(recheck.response, recheck.traffic) }
         }
     }
 
@@ -111,7 +120,7 @@ extension Broker {
                     : log.map { Self.checkCurrentLeaderEpoch(partition.currentLeaderEpoch, of: $0) } ?? .unknownTopicOrPartition
                 return FetchTarget(
                     name: name, topicId: requested.topicId, partition: partition.partition, fetchOffset: partition.fetchOffset,
-                    partitionMaxBytes: Int(max(partition.partitionMaxBytes, 0)), log: log, error: error)
+                    partitionMaxBytes: Int(max(partition.partitionMaxBytes, 0)), log: log, error: error, metrics: topic?.metrics)
             }
             plan.topics.append((name, requested.topicId, targets))
         }
@@ -119,12 +128,15 @@ extension Broker {
     }
 
     /// Reads every partition of the plan now.
-    func evaluateFetch(_ plan: FetchPlan) -> (response: FetchResponse, bytes: Int, hasError: Bool) {
+    func evaluateFetch(_ plan: FetchPlan) -> (response: FetchResponse, bytes: Int, hasError: Bool, traffic: FetchTraffic) {
         var response = FetchResponse(throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses: [])
         var total = 0
         var hasError = false
+        var traffic = FetchTraffic()
         for topic in plan.topics {
             var partitions: [FetchResponse.FetchableTopicResponse.PartitionData] = []
+            var topicBytes = 0
+            var topicRecords: Int64 = 0
             for target in topic.targets {
                 var data = FetchResponse.FetchableTopicResponse.PartitionData(
                     partitionIndex: target.partition, errorCode: target.error.rawValue, highWatermark: -1,
@@ -143,6 +155,8 @@ extension Broker {
                         }
                         data.records = read.slices.isEmpty ? .empty : .regions(read.slices)
                         total += read.byteCount
+                        topicBytes += read.byteCount
+                        if let first = read.firstBatchOffset, let next = read.nextOffset { topicRecords += next - first }
                     } catch {
                         let (start, stable, end) = log.stableOffsets
                         data.errorCode = Self.errorCode(for: error).rawValue
@@ -155,8 +169,11 @@ extension Broker {
                 partitions.append(data)
             }
             response.responses.append(.init(topic: topic.name, topicId: topic.id, partitions: partitions))
+            if topicBytes > 0, let metrics = topic.targets.first?.metrics {
+                traffic.topics.append((metrics, topicBytes, topicRecords))
+            }
         }
-        return (response, total, hasError)
+        return (response, total, hasError, traffic)
     }
 }
 

@@ -111,6 +111,10 @@ extension Broker {
         }
         do {
             let result = try log.append(records, verify: transactionCheck(request.transactionalId, topicName, data.index))
+            if let traffic = topic.metrics, !result.wasDuplicate {
+                traffic.bytesIn.increment(by: result.byteCount)
+                traffic.recordsIn.increment(by: result.recordCount)
+            }
             return Response(index: data.index, errorCode: 0, baseOffset: result.baseOffset,
                             logAppendTimeMs: result.logAppendTimeMs, logStartOffset: result.logStartOffset)
         } catch {

@@ -1,3 +1,4 @@
+import CoreMetrics
 import KafkaProtocol
 import KafkaSecurity
 import Synchronization
@@ -49,9 +50,12 @@ final class ProducerIdAllocator: Sendable {
     static let blockSize: Int64 = 1000
     private let store: MetadataStore
     private let block = Mutex<Range<Int64>>(0..<0)
+    /// Counts every id handed out.
+    private let allocated: Counter
 
-    init(store: MetadataStore) {
+    init(store: MetadataStore, allocated: Counter) {
         self.store = store
+        self.allocated = allocated
     }
 
     func next() throws -> Int64 {
@@ -59,6 +63,7 @@ final class ProducerIdAllocator: Sendable {
             if block.isEmpty { block = try store.reserveProducerIds(Self.blockSize) }
             let id = block.lowerBound
             block = (id + 1)..<block.upperBound
+            allocated.increment()
             return id
         }
     }

@@ -109,6 +109,11 @@ public struct AddPartitionsToTxnResponse: KafkaResponse {
         if flexible { writer.writeEmptyTaggedFields() }
     }
 
+    /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        for item in self.results { item.forEachErrorCode(body) }
+    }
+
     public struct AddPartitionsToTxnTopicResult: KafkaCodable {
         public var name: String
         public var resultsByPartition: [AddPartitionsToTxnPartitionResult]
@@ -135,6 +140,11 @@ public struct AddPartitionsToTxnResponse: KafkaResponse {
             if flexible { writer.writeEmptyTaggedFields() }
         }
 
+        /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            for item in self.resultsByPartition { item.forEachErrorCode(body) }
+        }
+
         public struct AddPartitionsToTxnPartitionResult: KafkaCodable {
             public var partitionIndex: Int32
             public var partitionErrorCode: Int16
@@ -159,6 +169,11 @@ public struct AddPartitionsToTxnResponse: KafkaResponse {
                 writer.writeInt32(self.partitionIndex)
                 writer.writeInt16(self.partitionErrorCode)
                 if flexible { writer.writeEmptyTaggedFields() }
+            }
+
+            /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+            public func forEachErrorCode(_ body: (Int16) -> Void) {
+                body(self.partitionErrorCode)
             }
         }
     }

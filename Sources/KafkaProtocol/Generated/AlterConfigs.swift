@@ -129,6 +129,11 @@ public struct AlterConfigsResponse: KafkaResponse {
         if flexible { writer.writeEmptyTaggedFields() }
     }
 
+    /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        for item in self.responses { item.forEachErrorCode(body) }
+    }
+
     public struct AlterConfigsResourceResponse: KafkaCodable {
         public var errorCode: Int16
         public var errorMessage: String?
@@ -163,6 +168,11 @@ public struct AlterConfigsResponse: KafkaResponse {
             writer.writeInt8(self.resourceType)
             writer.writeString(self.resourceName, compact: flexible)
             if flexible { writer.writeEmptyTaggedFields() }
+        }
+
+        /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(self.errorCode)
         }
     }
 }

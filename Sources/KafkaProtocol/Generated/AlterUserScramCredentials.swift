@@ -136,6 +136,11 @@ public struct AlterUserScramCredentialsResponse: KafkaResponse {
         if flexible { writer.writeEmptyTaggedFields() }
     }
 
+    /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        for item in self.results { item.forEachErrorCode(body) }
+    }
+
     public struct AlterUserScramCredentialsResult: KafkaCodable {
         public var user: String
         public var errorCode: Int16
@@ -165,6 +170,11 @@ public struct AlterUserScramCredentialsResponse: KafkaResponse {
             writer.writeInt16(self.errorCode)
             writer.writeNullableString(self.errorMessage, compact: flexible)
             if flexible { writer.writeEmptyTaggedFields() }
+        }
+
+        /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(self.errorCode)
         }
     }
 }

@@ -95,6 +95,11 @@ public struct ApiVersionsResponse: KafkaResponse {
         if flexible { writer.writeEmptyTaggedFields() }
     }
 
+    /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        body(self.errorCode)
+    }
+
     public struct ApiVersion: KafkaCodable {
         public var apiKey: Int16
         public var minVersion: Int16

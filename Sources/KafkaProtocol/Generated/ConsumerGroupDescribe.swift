@@ -66,6 +66,11 @@ public struct ConsumerGroupDescribeResponse: KafkaResponse {
         if flexible { writer.writeEmptyTaggedFields() }
     }
 
+    /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        for item in self.groups { item.forEachErrorCode(body) }
+    }
+
     public struct DescribedGroup: KafkaCodable {
         public var errorCode: Int16
         public var errorMessage: String?
@@ -125,6 +130,11 @@ public struct ConsumerGroupDescribeResponse: KafkaResponse {
             writer.writeArray(self.members, version: version, compact: flexible)
             writer.writeInt32(self.authorizedOperations)
             if flexible { writer.writeEmptyTaggedFields() }
+        }
+
+        /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(self.errorCode)
         }
 
         public struct Member: KafkaCodable {

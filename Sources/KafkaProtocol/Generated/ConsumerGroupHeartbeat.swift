@@ -172,6 +172,11 @@ public struct ConsumerGroupHeartbeatResponse: KafkaResponse {
         if flexible { writer.writeEmptyTaggedFields() }
     }
 
+    /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        body(self.errorCode)
+    }
+
     public struct Assignment: KafkaCodable {
         public var topicPartitions: [TopicPartitions]
 

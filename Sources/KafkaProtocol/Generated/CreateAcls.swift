@@ -119,6 +119,11 @@ public struct CreateAclsResponse: KafkaResponse {
         if flexible { writer.writeEmptyTaggedFields() }
     }
 
+    /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        for item in self.results { item.forEachErrorCode(body) }
+    }
+
     public struct AclCreationResult: KafkaCodable {
         public var errorCode: Int16
         public var errorMessage: String?
@@ -143,6 +148,11 @@ public struct CreateAclsResponse: KafkaResponse {
             writer.writeInt16(self.errorCode)
             writer.writeNullableString(self.errorMessage, compact: flexible)
             if flexible { writer.writeEmptyTaggedFields() }
+        }
+
+        /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(self.errorCode)
         }
     }
 }

@@ -129,6 +129,11 @@ public struct CreatePartitionsResponse: KafkaResponse {
         if flexible { writer.writeEmptyTaggedFields() }
     }
 
+    /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        for item in self.results { item.forEachErrorCode(body) }
+    }
+
     public struct CreatePartitionsTopicResult: KafkaCodable {
         public var name: String
         public var errorCode: Int16
@@ -158,6 +163,11 @@ public struct CreatePartitionsResponse: KafkaResponse {
             writer.writeInt16(self.errorCode)
             writer.writeNullableString(self.errorMessage, compact: flexible)
             if flexible { writer.writeEmptyTaggedFields() }
+        }
+
+        /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(self.errorCode)
         }
     }
 }

@@ -177,6 +177,11 @@ public struct CreateTopicsResponse: KafkaResponse {
         if flexible { writer.writeEmptyTaggedFields() }
     }
 
+    /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        for item in self.topics { item.forEachErrorCode(body) }
+    }
+
     public struct CreatableTopicResult: KafkaCodable {
         public var name: String
         public var topicId: KafkaUUID // v7
@@ -251,6 +256,11 @@ public struct CreateTopicsResponse: KafkaResponse {
                 writer.writeArray(self.configs, version: version, compact: flexible)
             }
             if flexible { writer.writeEmptyTaggedFields() }
+        }
+
+        /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(self.errorCode)
         }
 
         public struct CreatableTopicConfigs: KafkaCodable {

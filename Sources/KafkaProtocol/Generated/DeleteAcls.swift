@@ -119,6 +119,11 @@ public struct DeleteAclsResponse: KafkaResponse {
         if flexible { writer.writeEmptyTaggedFields() }
     }
 
+    /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        for item in self.filterResults { item.forEachErrorCode(body) }
+    }
+
     public struct DeleteAclsFilterResult: KafkaCodable {
         public var errorCode: Int16
         public var errorMessage: String?
@@ -148,6 +153,12 @@ public struct DeleteAclsResponse: KafkaResponse {
             writer.writeNullableString(self.errorMessage, compact: flexible)
             writer.writeArray(self.matchingAcls, version: version, compact: flexible)
             if flexible { writer.writeEmptyTaggedFields() }
+        }
+
+        /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(self.errorCode)
+            for item in self.matchingAcls { item.forEachErrorCode(body) }
         }
 
         public struct DeleteAclsMatchingAcl: KafkaCodable {
@@ -215,6 +226,11 @@ public struct DeleteAclsResponse: KafkaResponse {
                 writer.writeInt8(self.operation)
                 writer.writeInt8(self.permissionType)
                 if flexible { writer.writeEmptyTaggedFields() }
+            }
+
+            /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+            public func forEachErrorCode(_ body: (Int16) -> Void) {
+                body(self.errorCode)
             }
         }
     }

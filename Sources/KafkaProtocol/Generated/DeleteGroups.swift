@@ -62,6 +62,11 @@ public struct DeleteGroupsResponse: KafkaResponse {
         if flexible { writer.writeEmptyTaggedFields() }
     }
 
+    /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        for item in self.results { item.forEachErrorCode(body) }
+    }
+
     public struct DeletableGroupResult: KafkaCodable {
         public var groupId: String
         /// NONE, GROUP_ID_NOT_FOUND, NON_EMPTY_GROUP, INVALID_GROUP_ID, GROUP_AUTHORIZATION_FAILED, ...
@@ -87,6 +92,11 @@ public struct DeleteGroupsResponse: KafkaResponse {
             writer.writeString(self.groupId, compact: flexible)
             writer.writeInt16(self.errorCode)
             if flexible { writer.writeEmptyTaggedFields() }
+        }
+
+        /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(self.errorCode)
         }
     }
 }

@@ -122,6 +122,11 @@ public struct DeleteRecordsResponse: KafkaResponse {
         if flexible { writer.writeEmptyTaggedFields() }
     }
 
+    /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        for item in self.topics { item.forEachErrorCode(body) }
+    }
+
     public struct DeleteRecordsTopicResult: KafkaCodable {
         public var name: String
         public var partitions: [DeleteRecordsPartitionResult]
@@ -146,6 +151,11 @@ public struct DeleteRecordsResponse: KafkaResponse {
             writer.writeString(self.name, compact: flexible)
             writer.writeArray(self.partitions, version: version, compact: flexible)
             if flexible { writer.writeEmptyTaggedFields() }
+        }
+
+        /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            for item in self.partitions { item.forEachErrorCode(body) }
         }
 
         public struct DeleteRecordsPartitionResult: KafkaCodable {
@@ -178,6 +188,11 @@ public struct DeleteRecordsResponse: KafkaResponse {
                 writer.writeInt64(self.lowWatermark)
                 writer.writeInt16(self.errorCode)
                 if flexible { writer.writeEmptyTaggedFields() }
+            }
+
+            /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+            public func forEachErrorCode(_ body: (Int16) -> Void) {
+                body(self.errorCode)
             }
         }
     }

@@ -125,6 +125,11 @@ public struct DeleteTopicsResponse: KafkaResponse {
         if flexible { writer.writeEmptyTaggedFields() }
     }
 
+    /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        for item in self.responses { item.forEachErrorCode(body) }
+    }
+
     public struct DeletableTopicResult: KafkaCodable {
         /// May be null (v6+) when the topic was named by an unknown id.
         public var name: String?
@@ -180,6 +185,11 @@ public struct DeleteTopicsResponse: KafkaResponse {
                 writer.writeNullableString(self.errorMessage, compact: flexible)
             }
             if flexible { writer.writeEmptyTaggedFields() }
+        }
+
+        /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(self.errorCode)
         }
     }
 }

@@ -109,6 +109,11 @@ public struct DescribeAclsResponse: KafkaResponse {
         if flexible { writer.writeEmptyTaggedFields() }
     }
 
+    /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        body(self.errorCode)
+    }
+
     public struct DescribeAclsResource: KafkaCodable {
         public var resourceType: Int8
         public var resourceName: String

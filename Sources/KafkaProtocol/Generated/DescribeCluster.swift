@@ -112,6 +112,11 @@ public struct DescribeClusterResponse: KafkaResponse {
         if flexible { writer.writeEmptyTaggedFields() }
     }
 
+    /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        body(self.errorCode)
+    }
+
     public struct DescribeClusterBroker: KafkaCodable {
         public var brokerId: Int32
         public var host: String

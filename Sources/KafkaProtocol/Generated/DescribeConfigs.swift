@@ -114,6 +114,11 @@ public struct DescribeConfigsResponse: KafkaResponse {
         if flexible { writer.writeEmptyTaggedFields() }
     }
 
+    /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        for item in self.results { item.forEachErrorCode(body) }
+    }
+
     public struct DescribeConfigsResult: KafkaCodable {
         public var errorCode: Int16
         public var errorMessage: String?
@@ -153,6 +158,11 @@ public struct DescribeConfigsResponse: KafkaResponse {
             writer.writeString(self.resourceName, compact: flexible)
             writer.writeArray(self.configs, version: version, compact: flexible)
             if flexible { writer.writeEmptyTaggedFields() }
+        }
+
+        /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(self.errorCode)
         }
 
         public struct DescribeConfigsResourceResult: KafkaCodable {

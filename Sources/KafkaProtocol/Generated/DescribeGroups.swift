@@ -80,6 +80,11 @@ public struct DescribeGroupsResponse: KafkaResponse {
         if flexible { writer.writeEmptyTaggedFields() }
     }
 
+    /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        for item in self.groups { item.forEachErrorCode(body) }
+    }
+
     public struct DescribedGroup: KafkaCodable {
         public var errorCode: Int16
         public var groupId: String
@@ -139,6 +144,11 @@ public struct DescribeGroupsResponse: KafkaResponse {
                 writer.writeInt32(self.authorizedOperations)
             }
             if flexible { writer.writeEmptyTaggedFields() }
+        }
+
+        /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(self.errorCode)
         }
 
         public struct DescribedGroupMember: KafkaCodable {

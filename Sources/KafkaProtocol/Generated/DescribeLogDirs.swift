@@ -101,6 +101,12 @@ public struct DescribeLogDirsResponse: KafkaResponse {
         if flexible { writer.writeEmptyTaggedFields() }
     }
 
+    /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        body(self.errorCode)
+        for item in self.results { item.forEachErrorCode(body) }
+    }
+
     public struct DescribeLogDirsResult: KafkaCodable {
         /// KAFKA_STORAGE_ERROR when the directory is offline.
         public var errorCode: Int16
@@ -154,6 +160,11 @@ public struct DescribeLogDirsResponse: KafkaResponse {
                 writer.writeInt64(self.usableBytes)
             }
             if flexible { writer.writeEmptyTaggedFields() }
+        }
+
+        /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(self.errorCode)
         }
 
         public struct DescribeLogDirsTopic: KafkaCodable {

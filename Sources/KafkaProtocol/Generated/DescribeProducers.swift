@@ -89,6 +89,11 @@ public struct DescribeProducersResponse: KafkaResponse {
         if flexible { writer.writeEmptyTaggedFields() }
     }
 
+    /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        for item in self.topics { item.forEachErrorCode(body) }
+    }
+
     public struct TopicResponse: KafkaCodable {
         public var name: String
         public var partitions: [PartitionResponse]
@@ -113,6 +118,11 @@ public struct DescribeProducersResponse: KafkaResponse {
             writer.writeString(self.name, compact: flexible)
             writer.writeArray(self.partitions, version: version, compact: flexible)
             if flexible { writer.writeEmptyTaggedFields() }
+        }
+
+        /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            for item in self.partitions { item.forEachErrorCode(body) }
         }
 
         public struct PartitionResponse: KafkaCodable {
@@ -149,6 +159,11 @@ public struct DescribeProducersResponse: KafkaResponse {
                 writer.writeNullableString(self.errorMessage, compact: flexible)
                 writer.writeArray(self.activeProducers, version: version, compact: flexible)
                 if flexible { writer.writeEmptyTaggedFields() }
+            }
+
+            /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+            public func forEachErrorCode(_ body: (Int16) -> Void) {
+                body(self.errorCode)
             }
 
             public struct ProducerState: KafkaCodable {

@@ -129,6 +129,11 @@ public struct DescribeTopicPartitionsResponse: KafkaResponse {
         if flexible { writer.writeEmptyTaggedFields() }
     }
 
+    /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        for item in self.topics { item.forEachErrorCode(body) }
+    }
+
     public struct DescribeTopicPartitionsResponseTopic: KafkaCodable {
         public var errorCode: Int16
         public var name: String?
@@ -174,6 +179,12 @@ public struct DescribeTopicPartitionsResponse: KafkaResponse {
             writer.writeArray(self.partitions, version: version, compact: flexible)
             writer.writeInt32(self.topicAuthorizedOperations)
             if flexible { writer.writeEmptyTaggedFields() }
+        }
+
+        /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(self.errorCode)
+            for item in self.partitions { item.forEachErrorCode(body) }
         }
 
         public struct DescribeTopicPartitionsResponsePartition: KafkaCodable {
@@ -236,6 +247,11 @@ public struct DescribeTopicPartitionsResponse: KafkaResponse {
                 writer.writeInt32Array(self.lastKnownElr, compact: flexible)
                 writer.writeInt32Array(self.offlineReplicas, compact: flexible)
                 if flexible { writer.writeEmptyTaggedFields() }
+            }
+
+            /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+            public func forEachErrorCode(_ body: (Int16) -> Void) {
+                body(self.errorCode)
             }
         }
     }

@@ -62,6 +62,11 @@ public struct DescribeTransactionsResponse: KafkaResponse {
         if flexible { writer.writeEmptyTaggedFields() }
     }
 
+    /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        for item in self.transactionStates { item.forEachErrorCode(body) }
+    }
+
     public struct TransactionState: KafkaCodable {
         public var errorCode: Int16
         public var transactionalId: String
@@ -118,6 +123,11 @@ public struct DescribeTransactionsResponse: KafkaResponse {
             writer.writeInt16(self.producerEpoch)
             writer.writeArray(self.topics, version: version, compact: flexible)
             if flexible { writer.writeEmptyTaggedFields() }
+        }
+
+        /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(self.errorCode)
         }
 
         public struct TopicData: KafkaCodable {

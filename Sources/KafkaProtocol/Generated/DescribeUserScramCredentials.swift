@@ -93,6 +93,12 @@ public struct DescribeUserScramCredentialsResponse: KafkaResponse {
         if flexible { writer.writeEmptyTaggedFields() }
     }
 
+    /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        body(self.errorCode)
+        for item in self.results { item.forEachErrorCode(body) }
+    }
+
     public struct DescribeUserScramCredentialsResult: KafkaCodable {
         public var user: String
         public var errorCode: Int16
@@ -127,6 +133,11 @@ public struct DescribeUserScramCredentialsResponse: KafkaResponse {
             writer.writeNullableString(self.errorMessage, compact: flexible)
             writer.writeArray(self.credentialInfos, version: version, compact: flexible)
             if flexible { writer.writeEmptyTaggedFields() }
+        }
+
+        /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(self.errorCode)
         }
 
         public struct CredentialInfo: KafkaCodable {

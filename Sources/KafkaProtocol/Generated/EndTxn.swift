@@ -80,4 +80,9 @@ public struct EndTxnResponse: KafkaResponse {
         writer.writeInt16(self.errorCode)
         if flexible { writer.writeEmptyTaggedFields() }
     }
+
+    /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        body(self.errorCode)
+    }
 }

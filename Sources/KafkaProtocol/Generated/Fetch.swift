@@ -339,6 +339,12 @@ public struct FetchResponse: KafkaResponse {
         if flexible { writer.writeEmptyTaggedFields() }
     }
 
+    /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        body(self.errorCode)
+        for item in self.responses { item.forEachErrorCode(body) }
+    }
+
     public struct FetchableTopicResponse: KafkaCodable {
         public var topic: String // v4-12
         public var topicId: KafkaUUID // v13-16
@@ -380,6 +386,11 @@ public struct FetchResponse: KafkaResponse {
             }
             writer.writeArray(self.partitions, version: version, compact: flexible)
             if flexible { writer.writeEmptyTaggedFields() }
+        }
+
+        /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            for item in self.partitions { item.forEachErrorCode(body) }
         }
 
         public struct PartitionData: KafkaCodable {
@@ -451,6 +462,11 @@ public struct FetchResponse: KafkaResponse {
                 }
                 writer.writeNullableRecords(self.records, compact: flexible)
                 if flexible { writer.writeEmptyTaggedFields() }
+            }
+
+            /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+            public func forEachErrorCode(_ body: (Int16) -> Void) {
+                body(self.errorCode)
             }
 
             public struct AbortedTransaction: KafkaCodable {

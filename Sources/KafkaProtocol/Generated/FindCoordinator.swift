@@ -164,6 +164,12 @@ public struct FindCoordinatorResponse: KafkaResponse {
         if flexible { writer.writeEmptyTaggedFields() }
     }
 
+    /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        body(self.errorCode)
+        for item in self.coordinators { item.forEachErrorCode(body) }
+    }
+
     public struct Coordinator: KafkaCodable {
         public var key: String // v4-6
         /// Coordinator broker id.
@@ -245,6 +251,11 @@ public struct FindCoordinatorResponse: KafkaResponse {
                 writer.writeNullableString(self.errorMessage, compact: flexible)
             }
             if flexible { writer.writeEmptyTaggedFields() }
+        }
+
+        /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(self.errorCode)
         }
     }
 }

@@ -100,4 +100,9 @@ public struct GetTelemetrySubscriptionsResponse: KafkaResponse {
         writer.writeStringArray(self.requestedMetrics, compact: flexible)
         if flexible { writer.writeEmptyTaggedFields() }
     }
+
+    /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        body(self.errorCode)
+    }
 }

@@ -134,6 +134,11 @@ public struct IncrementalAlterConfigsResponse: KafkaResponse {
         if flexible { writer.writeEmptyTaggedFields() }
     }
 
+    /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        for item in self.responses { item.forEachErrorCode(body) }
+    }
+
     public struct AlterConfigsResourceResponse: KafkaCodable {
         public var errorCode: Int16
         public var errorMessage: String?
@@ -168,6 +173,11 @@ public struct IncrementalAlterConfigsResponse: KafkaResponse {
             writer.writeInt8(self.resourceType)
             writer.writeString(self.resourceName, compact: flexible)
             if flexible { writer.writeEmptyTaggedFields() }
+        }
+
+        /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(self.errorCode)
         }
     }
 }

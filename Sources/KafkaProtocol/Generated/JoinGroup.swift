@@ -219,6 +219,11 @@ public struct JoinGroupResponse: KafkaResponse {
         if flexible { writer.writeEmptyTaggedFields() }
     }
 
+    /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        body(self.errorCode)
+    }
+
     public struct JoinGroupResponseMember: KafkaCodable {
         public var memberId: String
         public var groupInstanceId: String? // v5-9

@@ -155,6 +155,12 @@ public struct LeaveGroupResponse: KafkaResponse {
         if flexible { writer.writeEmptyTaggedFields() }
     }
 
+    /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        body(self.errorCode)
+        for item in self.members { item.forEachErrorCode(body) }
+    }
+
     public struct MemberResponse: KafkaCodable {
         public var memberId: String // v3-5
         public var groupInstanceId: String? // v3-5
@@ -202,6 +208,11 @@ public struct LeaveGroupResponse: KafkaResponse {
                 writer.writeInt16(self.errorCode)
             }
             if flexible { writer.writeEmptyTaggedFields() }
+        }
+
+        /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(self.errorCode)
         }
     }
 }

@@ -92,6 +92,11 @@ public struct ListGroupsResponse: KafkaResponse {
         if flexible { writer.writeEmptyTaggedFields() }
     }
 
+    /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        body(self.errorCode)
+    }
+
     public struct ListedGroup: KafkaCodable {
         public var groupId: String
         public var protocolType: String

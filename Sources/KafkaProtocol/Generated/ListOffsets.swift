@@ -155,6 +155,11 @@ public struct ListOffsetsResponse: KafkaResponse {
         if flexible { writer.writeEmptyTaggedFields() }
     }
 
+    /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        for item in self.topics { item.forEachErrorCode(body) }
+    }
+
     public struct ListOffsetsTopicResponse: KafkaCodable {
         public var name: String
         public var partitions: [ListOffsetsPartitionResponse]
@@ -179,6 +184,11 @@ public struct ListOffsetsResponse: KafkaResponse {
             writer.writeString(self.name, compact: flexible)
             writer.writeArray(self.partitions, version: version, compact: flexible)
             if flexible { writer.writeEmptyTaggedFields() }
+        }
+
+        /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            for item in self.partitions { item.forEachErrorCode(body) }
         }
 
         public struct ListOffsetsPartitionResponse: KafkaCodable {
@@ -228,6 +238,11 @@ public struct ListOffsetsResponse: KafkaResponse {
                     writer.writeInt32(self.leaderEpoch)
                 }
                 if flexible { writer.writeEmptyTaggedFields() }
+            }
+
+            /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+            public func forEachErrorCode(_ body: (Int16) -> Void) {
+                body(self.errorCode)
             }
         }
     }

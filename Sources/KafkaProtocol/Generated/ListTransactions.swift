@@ -92,6 +92,11 @@ public struct ListTransactionsResponse: KafkaResponse {
         if flexible { writer.writeEmptyTaggedFields() }
     }
 
+    /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        body(self.errorCode)
+    }
+
     public struct TransactionState: KafkaCodable {
         public var transactionalId: String
         public var producerId: Int64

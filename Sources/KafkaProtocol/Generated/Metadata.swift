@@ -195,6 +195,11 @@ public struct MetadataResponse: KafkaResponse {
         if flexible { writer.writeEmptyTaggedFields() }
     }
 
+    /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        for item in self.topics { item.forEachErrorCode(body) }
+    }
+
     public struct MetadataResponseBroker: KafkaCodable {
         public var nodeId: Int32
         /// Advertised host; clients connect to it even after bootstrap.
@@ -314,6 +319,12 @@ public struct MetadataResponse: KafkaResponse {
             if flexible { writer.writeEmptyTaggedFields() }
         }
 
+        /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            body(self.errorCode)
+            for item in self.partitions { item.forEachErrorCode(body) }
+        }
+
         public struct MetadataResponsePartition: KafkaCodable {
             public var errorCode: Int16
             public var partitionIndex: Int32
@@ -377,6 +388,11 @@ public struct MetadataResponse: KafkaResponse {
                     writer.writeInt32Array(self.offlineReplicas, compact: flexible)
                 }
                 if flexible { writer.writeEmptyTaggedFields() }
+            }
+
+            /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+            public func forEachErrorCode(_ body: (Int16) -> Void) {
+                body(self.errorCode)
             }
         }
     }

@@ -183,6 +183,11 @@ public struct OffsetCommitResponse: KafkaResponse {
         if flexible { writer.writeEmptyTaggedFields() }
     }
 
+    /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        for item in self.topics { item.forEachErrorCode(body) }
+    }
+
     public struct OffsetCommitResponseTopic: KafkaCodable {
         public var name: String
         public var partitions: [OffsetCommitResponsePartition]
@@ -209,6 +214,11 @@ public struct OffsetCommitResponse: KafkaResponse {
             if flexible { writer.writeEmptyTaggedFields() }
         }
 
+        /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            for item in self.partitions { item.forEachErrorCode(body) }
+        }
+
         public struct OffsetCommitResponsePartition: KafkaCodable {
             public var partitionIndex: Int32
             public var errorCode: Int16
@@ -233,6 +243,11 @@ public struct OffsetCommitResponse: KafkaResponse {
                 writer.writeInt32(self.partitionIndex)
                 writer.writeInt16(self.errorCode)
                 if flexible { writer.writeEmptyTaggedFields() }
+            }
+
+            /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+            public func forEachErrorCode(_ body: (Int16) -> Void) {
+                body(self.errorCode)
             }
         }
     }

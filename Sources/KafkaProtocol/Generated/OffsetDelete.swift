@@ -111,6 +111,12 @@ public struct OffsetDeleteResponse: KafkaResponse {
         writer.writeArray(self.topics, version: version, compact: flexible)
     }
 
+    /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        body(self.errorCode)
+        for item in self.topics { item.forEachErrorCode(body) }
+    }
+
     public struct OffsetDeleteResponseTopic: KafkaCodable {
         public var name: String
         public var partitions: [OffsetDeleteResponsePartition]
@@ -135,6 +141,11 @@ public struct OffsetDeleteResponse: KafkaResponse {
             writer.writeArray(self.partitions, version: version, compact: flexible)
         }
 
+        /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            for item in self.partitions { item.forEachErrorCode(body) }
+        }
+
         public struct OffsetDeleteResponsePartition: KafkaCodable {
             public var partitionIndex: Int32
             /// GROUP_SUBSCRIBED_TO_TOPIC, UNKNOWN_TOPIC_OR_PARTITION, TOPIC_AUTHORIZATION_FAILED or NONE.
@@ -156,6 +167,11 @@ public struct OffsetDeleteResponse: KafkaResponse {
             public func write(to writer: inout KafkaWriter, version: Int16) {
                 writer.writeInt32(self.partitionIndex)
                 writer.writeInt16(self.errorCode)
+            }
+
+            /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+            public func forEachErrorCode(_ body: (Int16) -> Void) {
+                body(self.errorCode)
             }
         }
     }

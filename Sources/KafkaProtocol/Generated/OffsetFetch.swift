@@ -292,6 +292,13 @@ public struct OffsetFetchResponse: KafkaResponse {
         if flexible { writer.writeEmptyTaggedFields() }
     }
 
+    /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        for item in self.topics { item.forEachErrorCode(body) }
+        body(self.errorCode)
+        for item in self.groups { item.forEachErrorCode(body) }
+    }
+
     public struct OffsetFetchResponseTopic: KafkaCodable {
         public var name: String // v1-7
         public var partitions: [OffsetFetchResponsePartition] // v1-7
@@ -328,6 +335,11 @@ public struct OffsetFetchResponse: KafkaResponse {
                 writer.writeArray(self.partitions, version: version, compact: flexible)
             }
             if flexible { writer.writeEmptyTaggedFields() }
+        }
+
+        /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            for item in self.partitions { item.forEachErrorCode(body) }
         }
 
         public struct OffsetFetchResponsePartition: KafkaCodable {
@@ -402,6 +414,11 @@ public struct OffsetFetchResponse: KafkaResponse {
                 }
                 if flexible { writer.writeEmptyTaggedFields() }
             }
+
+            /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+            public func forEachErrorCode(_ body: (Int16) -> Void) {
+                body(self.errorCode)
+            }
         }
     }
 
@@ -455,6 +472,12 @@ public struct OffsetFetchResponse: KafkaResponse {
             if flexible { writer.writeEmptyTaggedFields() }
         }
 
+        /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            for item in self.topics { item.forEachErrorCode(body) }
+            body(self.errorCode)
+        }
+
         public struct OffsetFetchResponseTopics: KafkaCodable {
             public var name: String // v8-9
             public var partitions: [OffsetFetchResponsePartitions] // v8-9
@@ -491,6 +514,11 @@ public struct OffsetFetchResponse: KafkaResponse {
                     writer.writeArray(self.partitions, version: version, compact: flexible)
                 }
                 if flexible { writer.writeEmptyTaggedFields() }
+            }
+
+            /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+            public func forEachErrorCode(_ body: (Int16) -> Void) {
+                for item in self.partitions { item.forEachErrorCode(body) }
             }
 
             public struct OffsetFetchResponsePartitions: KafkaCodable {
@@ -564,6 +592,11 @@ public struct OffsetFetchResponse: KafkaResponse {
                         writer.writeInt16(self.errorCode)
                     }
                     if flexible { writer.writeEmptyTaggedFields() }
+                }
+
+                /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+                public func forEachErrorCode(_ body: (Int16) -> Void) {
+                    body(self.errorCode)
                 }
             }
         }

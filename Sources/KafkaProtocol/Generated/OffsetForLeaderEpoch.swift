@@ -150,6 +150,11 @@ public struct OffsetForLeaderEpochResponse: KafkaResponse {
         if flexible { writer.writeEmptyTaggedFields() }
     }
 
+    /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        for item in self.topics { item.forEachErrorCode(body) }
+    }
+
     public struct OffsetForLeaderTopicResult: KafkaCodable {
         public var topic: String
         public var partitions: [OffsetForLeaderPartitionResult]
@@ -174,6 +179,11 @@ public struct OffsetForLeaderEpochResponse: KafkaResponse {
             writer.writeString(self.topic, compact: flexible)
             writer.writeArray(self.partitions, version: version, compact: flexible)
             if flexible { writer.writeEmptyTaggedFields() }
+        }
+
+        /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            for item in self.partitions { item.forEachErrorCode(body) }
         }
 
         public struct OffsetForLeaderPartitionResult: KafkaCodable {
@@ -218,6 +228,11 @@ public struct OffsetForLeaderEpochResponse: KafkaResponse {
                 }
                 writer.writeInt64(self.endOffset)
                 if flexible { writer.writeEmptyTaggedFields() }
+            }
+
+            /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+            public func forEachErrorCode(_ body: (Int16) -> Void) {
+                body(self.errorCode)
             }
         }
     }

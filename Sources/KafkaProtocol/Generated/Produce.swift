@@ -155,6 +155,11 @@ public struct ProduceResponse: KafkaResponse {
         if flexible { writer.writeEmptyTaggedFields() }
     }
 
+    /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        for item in self.responses { item.forEachErrorCode(body) }
+    }
+
     public struct TopicProduceResponse: KafkaCodable {
         public var name: String
         public var partitionResponses: [PartitionProduceResponse]
@@ -179,6 +184,11 @@ public struct ProduceResponse: KafkaResponse {
             writer.writeString(self.name, compact: flexible)
             writer.writeArray(self.partitionResponses, version: version, compact: flexible)
             if flexible { writer.writeEmptyTaggedFields() }
+        }
+
+        /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            for item in self.partitionResponses { item.forEachErrorCode(body) }
         }
 
         public struct PartitionProduceResponse: KafkaCodable {
@@ -260,6 +270,11 @@ public struct ProduceResponse: KafkaResponse {
                     writer.writeNullableString(self.errorMessage, compact: flexible)
                 }
                 if flexible { writer.writeEmptyTaggedFields() }
+            }
+
+            /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+            public func forEachErrorCode(_ body: (Int16) -> Void) {
+                body(self.errorCode)
             }
 
             public struct BatchIndexAndErrorMessage: KafkaCodable {

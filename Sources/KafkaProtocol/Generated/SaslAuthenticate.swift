@@ -80,4 +80,9 @@ public struct SaslAuthenticateResponse: KafkaResponse {
         }
         if flexible { writer.writeEmptyTaggedFields() }
     }
+
+    /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        body(self.errorCode)
+    }
 }

@@ -60,4 +60,9 @@ public struct SaslHandshakeResponse: KafkaResponse {
         writer.writeInt16(self.errorCode)
         writer.writeStringArray(self.mechanisms, compact: flexible)
     }
+
+    /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        body(self.errorCode)
+    }
 }

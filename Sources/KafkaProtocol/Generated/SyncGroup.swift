@@ -172,4 +172,9 @@ public struct SyncGroupResponse: KafkaResponse {
         writer.writeBytes(self.assignment, compact: flexible)
         if flexible { writer.writeEmptyTaggedFields() }
     }
+
+    /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        body(self.errorCode)
+    }
 }

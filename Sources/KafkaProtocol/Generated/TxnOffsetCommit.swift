@@ -191,6 +191,11 @@ public struct TxnOffsetCommitResponse: KafkaResponse {
         if flexible { writer.writeEmptyTaggedFields() }
     }
 
+    /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+    public func forEachErrorCode(_ body: (Int16) -> Void) {
+        for item in self.topics { item.forEachErrorCode(body) }
+    }
+
     public struct TxnOffsetCommitResponseTopic: KafkaCodable {
         public var name: String
         public var partitions: [TxnOffsetCommitResponsePartition]
@@ -217,6 +222,11 @@ public struct TxnOffsetCommitResponse: KafkaResponse {
             if flexible { writer.writeEmptyTaggedFields() }
         }
 
+        /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+        public func forEachErrorCode(_ body: (Int16) -> Void) {
+            for item in self.partitions { item.forEachErrorCode(body) }
+        }
+
         public struct TxnOffsetCommitResponsePartition: KafkaCodable {
             public var partitionIndex: Int32
             public var errorCode: Int16
@@ -241,6 +251,11 @@ public struct TxnOffsetCommitResponse: KafkaResponse {
                 writer.writeInt32(self.partitionIndex)
                 writer.writeInt16(self.errorCode)
                 if flexible { writer.writeEmptyTaggedFields() }
+            }
+
+            /// Calls `body` with every error code of this message, nested ones included (for the request-error metrics).
+            public func forEachErrorCode(_ body: (Int16) -> Void) {
+                body(self.errorCode)
             }
         }
     }
