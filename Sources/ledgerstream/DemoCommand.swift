@@ -55,11 +55,15 @@ struct DemoCommand: AsyncParsableCommand {
         let logger = logging.bootstrap(label: "ledgerstream.demo", quietByDefault: true)
         try prepareDirectory()
         let input = try loadTransactions()
-        // The process's metrics registry and endpoint, up before the broker so that it can share them.
-        let surface = try await SinkOperations.start(operations, command: "demo", logger: logger)
+        // The process's metrics registry and endpoint, up before the broker so that it shares them (broker and sink
+        // metrics in one scrape) and `/readyz` reports the broker's log loading, then the sink's lag.
+        let brokerReadiness = BrokerReadiness()
+        let surface = try await SinkOperations.start(operations, command: "demo", logger: logger,
+                                                     otherDescriptions: BrokerMetrics.descriptions,
+                                                     readyFirst: { brokerReadiness.readiness })
         if let url = surface.metricsURL { printFlushed("ledgerstream demo: metrics endpoint at \(url) (health at /healthz and /readyz)") }
         do {
-            try await run(input: input, surface: surface, logger: logger)
+            try await run(input: input, surface: surface, brokerReadiness: brokerReadiness, logger: logger)
         } catch {
             await surface.stop()
             throw error
@@ -67,7 +71,7 @@ struct DemoCommand: AsyncParsableCommand {
         await surface.stop()
     }
 
-    private func run(input: DemoInput, surface: SinkOperations, logger: Logger) async throws {
+    private func run(input: DemoInput, surface: SinkOperations, brokerReadiness: BrokerReadiness, logger: Logger) async throws {
         var config = BrokerConfig()
         config.listeners = [Listener(host: "127.0.0.1", port: port ?? (keepRunning ? 9092 : 0))]
         config.logDirs = [dir + "/broker"]
@@ -75,7 +79,7 @@ struct DemoCommand: AsyncParsableCommand {
         let ready = AsyncStream.makeStream(of: Int.self)
         let server: BrokerServer
         do {
-            server = try BrokerServer(config: config, logger: logger) { address in
+            server = try BrokerServer(config: config, logger: logger, metrics: surface.registry, readiness: brokerReadiness) { address in
                 ready.continuation.yield(address.port ?? 0)
                 ready.continuation.finish()
             }

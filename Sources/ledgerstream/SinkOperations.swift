@@ -43,13 +43,21 @@ struct SinkOperations {
     static let descriptions = SinkMetrics.descriptions.map { MetricDescription($0.name, $0.help) }
 
     /// Starts the server when `options` name a listener (a port already in use is reported as a usage problem).
-    static func start(_ options: SinkOperationsOptions, command: String, logger: Logger) async throws -> SinkOperations {
+    /// - Parameters:
+    ///   - otherDescriptions: help text of the metrics of other components sharing the registry (the demo's broker).
+    ///   - readyFirst: a check that must pass before the sink's own (the demo's broker serving).
+    static func start(_ options: SinkOperationsOptions, command: String, logger: Logger,
+                      otherDescriptions: [MetricDescription] = [],
+                      readyFirst: (@Sendable () -> Readiness)? = nil) async throws -> SinkOperations {
         guard let spec = options.metricsListener else { return SinkOperations(metrics: .disabled, registry: nil, server: nil) }
-        let registry = MetricsRegistry(descriptions: descriptions)
+        let registry = MetricsRegistry(descriptions: descriptions + otherDescriptions)
         let metrics = SinkMetrics(factory: registry.factory)
         registry.addCollector { metrics.collect() }
         let maxLag = options.readyMaxLag
-        let health = HealthChecks(ready: { metrics.notReadyReason(maxLag: maxLag).map(Readiness.notReady) ?? .ready })
+        let health = HealthChecks(ready: {
+            if let readyFirst, case .notReady(let reason) = readyFirst() { return .notReady(reason) }
+            return metrics.notReadyReason(maxLag: maxLag).map(Readiness.notReady) ?? .ready
+        })
         do {
             let server = try await OperationsServer.start(listener: try OperationsListener(parsing: spec), registry: registry,
                                                           health: health, logger: logger)

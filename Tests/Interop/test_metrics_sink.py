@@ -230,7 +230,7 @@ def test_rejected_records_and_reconciliation_issues_by_kind(broker, data_dir):
         assert sink.stop() == 0, sink.output()
 
 
-def test_demo_keep_running_serves_sink_metrics(tmp_path):
+def test_demo_keep_running_serves_sink_and_broker_metrics(tmp_path):
     demo = Background(["demo", "--keep-running", "--port", str(free_port()), "--metrics-listener", "127.0.0.1:0"],
                       cwd=tmp_path)
     try:
@@ -240,6 +240,9 @@ def test_demo_keep_running_serves_sink_metrics(tmp_path):
         values, types = scrape(url)
         assert types["ledgerstream_sink_records_applied"] == "counter"
         assert total(values, "process_cpu_seconds_total") > 0
+        # The embedded broker shares the registry: one scrape shows what it took in and what the sink applied.
+        assert total(values, "ledgerstream_broker_topic_records_in_total") == 5
+        assert types["ledgerstream_broker_request_total_time_seconds"] == "histogram"
         assert readyz(url) == (200, "ready\n")
     finally:
         if demo.process.poll() is None:
