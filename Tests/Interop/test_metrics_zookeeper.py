@@ -1,18 +1,24 @@
 """`ledgerstream zookeeper` with Apache ZooKeeper's PrometheusMetricsProvider settings: the scrape is parsed by the
-Prometheus Python client's own parser, moves with real kazoo traffic, and agrees with `mntr`.
+Prometheus Python client's own parser, moves with real kazoo traffic, agrees with `mntr`, and uses the metric names of
+Apache ZooKeeper 3.8 (Debian's package has no Prometheus provider jar, so the names are checked against its `mntr`,
+which lists every metric of its provider: gauges as zk_NAME, summaries as zk_cnt_NAME, zk_sum_NAME, ...).
 
 Each test starts its own coordinator on ephemeral 127.0.0.1 ports (client and metrics) with a fresh data directory.
 """
 import os
 import re
+import shutil
 import socket
 import urllib.error
 import urllib.request
 
+import pytest
 from kazoo.client import KazooClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from interop_util import wait_until
+from interop_util import APACHE_ZK_JAR, apache_zookeeper, wait_until
+
+JAVA = shutil.which("java")
 
 PROMETHEUS_PROVIDER = "org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider"
 METRICS_LINE = re.compile(r"metrics endpoint at (http://[0-9.]+:\d+)/metrics")
@@ -145,3 +151,19 @@ def test_metrics_listener_flag_and_other_providers(start_zookeeper):
         plain = start_zookeeper(extra=extra)
         assert mntr(plain.port)["zk_server_state"] == "standalone"
         assert "metrics endpoint" not in plain.log()
+
+
+@pytest.mark.skipif(not (JAVA and os.path.exists(APACHE_ZK_JAR)),
+                    reason="needs java and Debian's zookeeper package (/usr/share/java/zookeeper.jar)")
+def test_metric_names_are_apache_zookeepers(start_zookeeper):
+    server = start_zookeeper(extra=["--metrics-listener", "0"])
+    ours = {name: family.type for name, family in scrape(metrics_base(server)).items()
+            if not name.startswith("process_")}
+    with apache_zookeeper(JAVA) as port:
+        theirs = set(mntr(port))
+    assert len(ours) >= 20
+    for name, kind in ours.items():
+        if kind == "gauge":
+            assert "zk_" + name in theirs, name
+        else:
+            assert kind == "histogram" and {"zk_cnt_" + name, "zk_sum_" + name} <= theirs, name
