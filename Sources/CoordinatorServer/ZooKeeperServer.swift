@@ -133,6 +133,7 @@ public final class ZooKeeperServer: Service {
             }
             channel = try await bind(host: config.clientPortAddress, port: config.clientPort, tls: nil)
         } catch {
+            phase.store(Phase.stopping.rawValue, ordering: .releasing)
             try? await secureChannel?.close()
             await shutdownResources()
             throw error
@@ -184,13 +185,14 @@ public final class ZooKeeperServer: Service {
     }
 
     /// Sets the metrics' gauges from the engine's state, as `mntr` would report it now: the registry's collector,
-    /// run before each scrape on the operations server's thread.
+    /// run before each scrape on the operations server's thread. The state is loaded before the client port is bound,
+    /// so this works from the start; once shutdown begins the gauges keep their last values.
     ///
     /// The state lives on the engine's event loop, so this hops there and waits (a few microseconds unless the loop is
     /// busy; at most ``metricsWaitLimit``, after which the scrape shows the previous values). Blocking is safe: the
     /// caller is not on the engine's loop, and the engine never waits for the caller.
     public func collectMetrics() {
-        guard Phase(rawValue: phase.load(ordering: .acquiring)) == .serving else { return }
+        guard Phase(rawValue: phase.load(ordering: .acquiring)) != .stopping else { return }
         let collected = DispatchSemaphore(value: 0)
         handle.execute { engine in
             engine.recordMetrics()
