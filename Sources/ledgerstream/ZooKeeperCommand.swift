@@ -146,17 +146,16 @@ struct ZooKeeperCommand: AsyncParsableCommand {
             printError("zookeeper", "\(error)")
             throw ExitCodes.unavailable
         }
-        let services = ServiceGroup(configuration: .init(
-            services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        // The endpoint is listed first so that it stops last: /readyz says "shutting down" while the coordinator stops.
+        let services: [any Service] = (operations.map { [OperationsService(server: $0)] } ?? []) + [server]
+        let group = ServiceGroup(configuration: .init(
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
-            try await services.run()
-            await operations?.stop()
+            try await group.run()
         } catch let error as ZooKeeperStartError {
-            await operations?.stop()
             printError("zookeeper", "\(error)")
             throw ExitCodes.unavailable
         } catch {
-            await operations?.stop()
             printError("zookeeper", "stopped: \(error)")
             throw ExitCodes.ioError
         }
