@@ -128,13 +128,13 @@ let package = Package(
             dependencies: ["ZooKeeperProtocol", "CCRC32C", "FileSystem", nioCore, crypto, logging],
             swiftSettings: strict
         ),
-        // The coordinator's server: NIO listeners (TCP, TLS), four-letter words, its configuration and lifecycle.
+        // The coordinator's server: NIO listeners (TCP, TLS), four-letter words, its metrics, configuration and lifecycle.
         .target(
             name: "CoordinatorServer",
             dependencies: [
                 "Coordinator", "ZooKeeperClient", "ZooKeeperProtocol", "Framing", "JavaProperties", "FileSystem", "Timekeeping", nioCore, nioPosix,
                 nioSSL, nioTLS, x509,
-                logging, serviceLifecycle,
+                logging, serviceLifecycle, coreMetrics,
             ],
             swiftSettings: strict
         ),
@@ -171,7 +171,7 @@ let package = Package(
         // The thin command-line front end.
         .executableTarget(
             name: "ledgerstream",
-            dependencies: ["KafkaBroker", "KafkaServer", "KafkaClient", "KafkaSecurity", "CoordinatorServer", "ZooKeeperClient", "Ledger", "Shell", "Report", "LogStorage", "KafkaProtocol", "JavaProperties", "Operations", argumentParser, logging, serviceLifecycle],
+            dependencies: ["KafkaBroker", "KafkaServer", "KafkaClient", "KafkaSecurity", "CoordinatorServer", "ZooKeeperClient", "Ledger", "Shell", "Report", "LogStorage", "KafkaProtocol", "JavaProperties", "Operations", coreMetrics, argumentParser, logging, serviceLifecycle],
             swiftSettings: strict
         ),
 
@@ -202,7 +202,10 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "CoordinatorTests",
-            dependencies: ["Coordinator", "CoordinatorServer", "ZooKeeperClient", "ZooKeeperProtocol", "JavaProperties", "FileSystem", nioEmbedded, nioPosix],
+            dependencies: [
+                "Coordinator", "CoordinatorServer", "ZooKeeperClient", "ZooKeeperProtocol", "JavaProperties", "FileSystem", "Operations",
+                nioEmbedded, nioPosix, coreMetrics,
+            ],
             swiftSettings: strict
         ),
         .testTarget(

@@ -295,7 +295,7 @@ _ledgerstream_zookeeper() {
     repeating_flags=()
     non_repeating_flags=(--verbose -v --version -h --help)
     repeating_options=(--override)
-    non_repeating_options=(--client-port --client-port-address --data-dir --tick-time --log-level)
+    non_repeating_options=(--client-port --client-port-address --data-dir --tick-time --metrics-listener --log-level)
     __ledgerstream_offer_flags_options 1
 
     # Offer option value completions
@@ -311,6 +311,9 @@ _ledgerstream_zookeeper() {
         return
         ;;
     '--tick-time')
+        return
+        ;;
+    '--metrics-listener')
         return
         ;;
     '--override')

@@ -27,7 +27,7 @@ function __ledgerstream_parse_tokens -S
         case 'broker'
             __ledgerstream_parse_subcommand 1 'listeners=' 'advertised-listeners=' 'log-dirs=' 'num-partitions=' 'auto-create-topics-enable=' 'log-segment-bytes=' 'log-retention-hours=' 'log-retention-ms=' 'log-retention-bytes=' 'message-max-bytes=' 'socket-request-max-bytes=' 'node-id=' 'zookeeper=' 'metrics-listener=' 'override=+' 'v/verbose' 'log-level=' 'version' 'h/help'
         case 'zookeeper'
-            __ledgerstream_parse_subcommand 1 'client-port=' 'client-port-address=' 'data-dir=' 'tick-time=' 'override=+' 'v/verbose' 'log-level=' 'version' 'h/help'
+            __ledgerstream_parse_subcommand 1 'client-port=' 'client-port-address=' 'data-dir=' 'tick-time=' 'metrics-listener=' 'override=+' 'v/verbose' 'log-level=' 'version' 'h/help'
         case 'topic'
             __ledgerstream_parse_subcommand 0 'version' 'h/help'
             switch $unparsed_tokens[1]
@@ -199,6 +199,7 @@ complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags
 complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream zookeeper" client-port-address' -l 'client-port-address' -d 'Address to listen on. Property: clientPortAddress.' -rfka ''
 complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream zookeeper" data-dir' -l 'data-dir' -d 'Data directory (transaction log and snapshots). Property: dataDir.' -rfa '(__ledgerstream_complete_directories)'
 complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream zookeeper" tick-time' -l 'tick-time' -d 'Tick length in milliseconds (session timeouts are 2 to 20 ticks by default). Property: tickTime.' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream zookeeper" metrics-listener' -l 'metrics-listener' -d 'Serve Prometheus metrics, /healthz and /readyz at HOST:PORT (host 127.0.0.1 if omitted, port 0 picks a free one). Properties: metricsProvider.className=...PrometheusMetricsProvider, metricsProvider.httpHost, metricsProvider.httpPort.' -rfka ''
 complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream zookeeper"' -l 'override' -d 'Set any property: --override key=value (repeatable).' -rfka ''
 complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream zookeeper" v verbose' -l 'verbose' -s 'v' -d 'Log more detail (same as --log-level debug).'
 complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream zookeeper" log-level' -l 'log-level' -d 'Log level: trace, debug, info, notice, warning, error or critical.' -rfka 'trace debug info notice warning error critical'

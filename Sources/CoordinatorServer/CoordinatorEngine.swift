@@ -47,14 +47,16 @@ final class CoordinatorEngine {
     /// Called once if the log cannot be written: the server stops, like ZooKeeper does on a failed fsync.
     private let onFatal: @Sendable (any Error) -> Void
     private let time: any TimeSource
+    private let metrics: CoordinatorMetrics
 
     init(
         loop: any EventLoop, recovery: CoordinatorStorage.Recovery, storage: sending CoordinatorStorage, pool: NIOThreadPool,
-        config: ZooKeeperServerConfig, version: String, logger: Logger, time: any TimeSource,
+        config: ZooKeeperServerConfig, version: String, logger: Logger, time: any TimeSource, metrics: CoordinatorMetrics,
         onFatal: @escaping @Sendable (any Error) -> Void
     ) {
         self.loop = loop
         self.time = time
+        self.metrics = metrics
         log = BufferedTxnLog()
         let now = CoreTime(wallMs: time.wallClockMs(), monotonicNanos: time.monotonicNanos())
         core = CoordinatorCore(
@@ -161,12 +163,20 @@ final class CoordinatorEngine {
         let snapshot: CoordinatorState? = log.sinceSnapshot >= config.snapCount ? core.state : nil
         if snapshot != nil { log.snapshotTaken() }
         let storage = self.storage
-        let done = pool.runIfActive(eventLoop: loop) { () throws -> String? in
+        let time = self.time
+        let done = pool.runIfActive(eventLoop: loop) { () throws -> FlushOutcome in
             try storage.mutex.withLock { storage in
+                let started = time.monotonicNanos()
                 try storage.writeAndSync(bytes)
+                let synced = time.monotonicNanos()
+                var outcome = FlushOutcome(syncNanos: synced - started)
                 // No snapshot on a nearly full disk: the log, which recovery replays, is enough.
-                if let snapshot, storage.lowOnSpace == nil { try storage.snapshot(snapshot) }
-                return storage.lowOnSpace
+                if let snapshot, storage.lowOnSpace == nil {
+                    try storage.snapshot(snapshot)
+                    outcome.snapshotNanos = time.monotonicNanos() - synced
+                }
+                outcome.lowOnSpace = storage.lowOnSpace
+                return outcome
             }
         }
         let engine = NIOLoopBound(self, eventLoop: loop)
@@ -218,10 +228,13 @@ final class CoordinatorEngine {
         onFatal(error)
     }
 
-    private func flushed(through: Zxid, result: Result<String?, any Error>) {
+    private func flushed(through: Zxid, result: Result<FlushOutcome, any Error>) {
         flushing = false
         switch result {
-        case .success(let lowOnSpace): spaceChecked(lowOnSpace)
+        case .success(let outcome):
+            metrics.fsyncTime.record(CoordinatorMetrics.milliseconds(outcome.syncNanos))
+            if let nanos = outcome.snapshotNanos { metrics.snapshotTime.record(CoordinatorMetrics.milliseconds(nanos)) }
+            spaceChecked(outcome.lowOnSpace)
         case .failure(let error):
             fail(error)
             return
@@ -299,6 +312,12 @@ final class CoordinatorEngine {
         return FourLetterWordResponder.respond(to: word, snapshot: snapshot())
     }
 
+    /// Sets the metrics' gauges from what `mntr` would say now (before a scrape).
+    func recordMetrics() {
+        loop.preconditionInEventLoop()
+        metrics.record(snapshot())
+    }
+
     private func snapshot() -> ServerSnapshot {
         let state = core.state
         let storageBytes = fileSystem.directorySize(storageDirectory)
@@ -307,6 +326,9 @@ final class CoordinatorEngine {
         let openFiles = (try? fileSystem.listDirectory("/proc/self/fd").count) ?? 0
         var host = [CChar](repeating: 0, count: 256)
         gethostname(&host, host.count - 1)
+        let outstanding = held.reduce(0) { count, entry in
+            if case .reply = entry.output { count + 1 } else { count }
+        }
         return ServerSnapshot(
             version: version, statistics: statistics, authFailures: core.authFailures,
             connections: core.connections.sorted { $0.key < $1.key }.map(\.value), lastZxid: state.lastZxid,
@@ -320,7 +342,7 @@ final class CoordinatorEngine {
             environment: [
                 ("zookeeper.version", version), ("host.name", Self.string(host)),
                 ("os.name", "Linux"), ("user.dir", Self.currentDirectory()),
-            ])
+            ], outstandingRequests: outstanding)
     }
 
     private static func currentDirectory() -> String {
@@ -360,6 +382,13 @@ final class CoordinatorEngine {
             logger.error("could not write the final snapshot; the next start replays the log", metadata: ["error": "\(error)"])
         }
     }
+}
+
+/// What one group commit took, and whether the disk is nearly full afterwards.
+private struct FlushOutcome: Sendable {
+    var syncNanos: UInt64
+    var snapshotNanos: UInt64?
+    var lowOnSpace: String?
 }
 
 /// The storage, owned by whichever thread holds the lock: the one flush in flight, or shutdown.

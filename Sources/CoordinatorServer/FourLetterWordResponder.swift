@@ -22,6 +22,17 @@ public struct ServerSnapshot: Sendable {
     public var openFileDescriptors: Int
     public var maxFileDescriptors: Int
     public var environment: [(String, String)]
+    /// Requests received whose replies wait for the group commit (ZooKeeper counts requests still in its processor
+    /// chain; here the sync stage is the only place a request waits).
+    public var outstandingRequests = 0
+
+    /// ZooKeeper's node map holds the root twice (as "" and "/"), so its node count is one more than the nodes.
+    public var reportedNodeCount: Int { nodeCount + 1 }
+
+    public var ephemeralsCount: Int { ephemerals.values.reduce(0) { $0 + $1.count } }
+
+    /// ZooKeeper's local sessions (`localSessionsEnabled`) exist only in ensembles; a single node has none.
+    public var localSessionCount: Int { 0 }
 }
 
 /// Renders the answers to ZooKeeper's four-letter words in ZooKeeper 3.8's formats (`FourLetterCommands`), from a
@@ -66,16 +77,13 @@ public enum FourLetterWordResponder {
         Received: \(s.statistics.packetsReceived)
         Sent: \(s.statistics.packetsSent)
         Connections: \(s.connections.count)
-        Outstanding: 0
+        Outstanding: \(s.outstandingRequests)
         Zxid: \(s.lastZxid)
         Mode: standalone
-        Node count: \(reportedNodeCount(s))
+        Node count: \(s.reportedNodeCount)
 
         """
     }
-
-    /// ZooKeeper's node map holds the root twice (as "" and "/"), so its node count is one more than the nodes.
-    private static func reportedNodeCount(_ s: ServerSnapshot) -> Int { s.nodeCount + 1 }
 
     /// ` /127.0.0.1:48178[0](queued=0,recved=1,sent=0)`: `[1]` marks an established session.
     private static func brief(_ c: ConnectionInfo) -> String {
@@ -92,12 +100,13 @@ public enum FourLetterWordResponder {
         let values: [(String, String)] = [
             ("zk_version", s.version),
             ("zk_server_state", "standalone"),
-            ("zk_ephemerals_count", "\(s.ephemerals.values.reduce(0) { $0 + $1.count })"),
+            ("zk_ephemerals_count", "\(s.ephemeralsCount)"),
             ("zk_num_alive_connections", "\(s.connections.count)"),
             ("zk_avg_latency", decimal(s.statistics.latencyAverageMs)),
-            ("zk_outstanding_requests", "0"),
-            ("zk_znode_count", "\(reportedNodeCount(s))"),
+            ("zk_outstanding_requests", "\(s.outstandingRequests)"),
+            ("zk_znode_count", "\(s.reportedNodeCount)"),
             ("zk_global_sessions", "\(s.sessions.count)"),
+            ("zk_local_sessions", "\(s.localSessionCount)"),
             ("zk_packets_sent", "\(s.statistics.packetsSent)"),
             ("zk_packets_received", "\(s.statistics.packetsReceived)"),
             ("zk_watch_count", "\(s.watchCount)"),

@@ -1,4 +1,6 @@
 import Coordinator
+import CoreMetrics
+import Dispatch
 import ZooKeeperClient
 import FileSystem
 import Framing
@@ -56,6 +58,14 @@ public final class ZooKeeperServer: Service {
     private let fatalContinuation: AsyncStream<any Error>.Continuation
     /// What recovery found (for the startup log line and tests).
     public let recovered: (snapshotZxid: Zxid, replayed: Int, truncatedBytes: Int, lastZxid: Zxid)
+    private let metrics: CoordinatorMetrics
+    /// ``Phase`` as its raw value: read by `/readyz` and scrapes from the operations server's thread.
+    private let phase = Atomic<UInt8>(Phase.starting.rawValue)
+
+    /// Where the server is in its life, for readiness and for scrapes (which must not reach a stopped event loop).
+    private enum Phase: UInt8 {
+        case starting, serving, stopping
+    }
 
     /// Opens the data directory and recovers the state.
     /// - Parameters:
@@ -64,9 +74,10 @@ public final class ZooKeeperServer: Service {
     /// - Throws: ``ZooKeeperStartError/storage(dataDir:_:)``, ``ZooKeeperStartError/tls(_:)``.
     ///   - fileSystem: where the transaction log and snapshots live (a fault-injecting one in tests).
     ///   - time: the clocks sessions expire by (a manual one in tests).
+    ///   - metrics: where the Prometheus metrics go (``CoordinatorMetrics``); nothing is recorded by default.
     public init(
         config: ZooKeeperServerConfig, logger: Logger, fileSystem: any FileSystem = PosixFileSystem(),
-        time: any TimeSource = SystemTimeSource(),
+        time: any TimeSource = SystemTimeSource(), metrics: any MetricsFactory = NOOPMetricsHandler.instance,
         onReady: @escaping @Sendable (SocketAddress) -> Void = { _ in },
         onSecureReady: @escaping @Sendable (SocketAddress) -> Void = { _ in }
     ) throws {
@@ -85,8 +96,11 @@ public final class ZooKeeperServer: Service {
         }
         let storage: CoordinatorStorage
         let recovery: CoordinatorStorage.Recovery
+        self.metrics = CoordinatorMetrics(factory: metrics)
         do {
+            let started = time.monotonicNanos()
             (storage, recovery) = try CoordinatorStorage.open(dataDir: config.dataDir, logger: logger, fileSystem: fileSystem)
+            self.metrics.dbInitTime.record(CoordinatorMetrics.milliseconds(time.monotonicNanos() - started))
             // Always start from a snapshot of the recovered state: the next recovery replays only what follows.
             if recovery.replayedTransactions > 0 || !storage.hasSnapshot { try storage.snapshot(recovery.state) }
         } catch {
@@ -104,7 +118,7 @@ public final class ZooKeeperServer: Service {
         let loop = group.next()
         let engine = CoordinatorEngine(
             loop: loop, recovery: recovery, storage: storage, pool: pool, config: config,
-            version: Self.version, logger: logger, time: time, onFatal: { continuation.yield($0) })
+            version: Self.version, logger: logger, time: time, metrics: self.metrics, onFatal: { continuation.yield($0) })
         handle = EngineHandle(engine, loop: loop)
     }
 
@@ -119,6 +133,7 @@ public final class ZooKeeperServer: Service {
             }
             channel = try await bind(host: config.clientPortAddress, port: config.clientPort, tls: nil)
         } catch {
+            phase.store(Phase.stopping.rawValue, ordering: .releasing)
             try? await secureChannel?.close()
             await shutdownResources()
             throw error
@@ -127,6 +142,7 @@ public final class ZooKeeperServer: Service {
         let port = channel.localAddress?.port ?? config.clientPort
         try? await handle.submit { $0.bound(port: port) }.get()
         if let secureChannel, let address = secureChannel.localAddress { onSecureReady(address) }
+        phase.store(Phase.serving.rawValue, ordering: .releasing)
         onReady(channel.localAddress!)
         let tick = handle.loop.scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) { _ in
             handle.engine.value.tick()
@@ -146,6 +162,7 @@ public final class ZooKeeperServer: Service {
             fatalContinuation.finish()
             return first
         }
+        phase.store(Phase.stopping.rawValue, ordering: .releasing)
         logger.info("shutting down")
         tick.cancel()
         try? await channel.close()
@@ -156,6 +173,36 @@ public final class ZooKeeperServer: Service {
         if let fatalError { throw fatalError }
         logger.info("stopped cleanly", metadata: ["dataDir": "\(config.dataDir)"])
     }
+
+    /// For `/readyz`: nil once the data tree is loaded (at init) and the client ports are bound, until shutdown begins;
+    /// otherwise why the server is not serving.
+    public var notReadyReason: String? {
+        switch Phase(rawValue: phase.load(ordering: .acquiring)) {
+        case .serving: nil
+        case .starting: "the client port is not bound yet"
+        case .stopping, nil: "shutting down"
+        }
+    }
+
+    /// Sets the metrics' gauges from the engine's state, as `mntr` would report it now: the registry's collector,
+    /// run before each scrape on the operations server's thread. The state is loaded before the client port is bound,
+    /// so this works from the start; once shutdown begins the gauges keep their last values.
+    ///
+    /// The state lives on the engine's event loop, so this hops there and waits (a few microseconds unless the loop is
+    /// busy; at most ``metricsWaitLimit``, after which the scrape shows the previous values). Blocking is safe: the
+    /// caller is not on the engine's loop, and the engine never waits for the caller.
+    public func collectMetrics() {
+        guard Phase(rawValue: phase.load(ordering: .acquiring)) != .stopping else { return }
+        let collected = DispatchSemaphore(value: 0)
+        handle.execute { engine in
+            engine.recordMetrics()
+            collected.signal()
+        }
+        _ = collected.wait(timeout: .now() + Self.metricsWaitLimit)
+    }
+
+    /// How long a scrape waits for the engine's loop.
+    public static let metricsWaitLimit = DispatchTimeInterval.seconds(2)
 
     /// Listens on `host:port`; with `tls`, every connection starts with a TLS handshake (the secure client port).
     private func bind(host: String, port: Int, tls: NIOSSLContext?) async throws -> any Channel {

@@ -57,6 +57,14 @@ public struct ZooKeeperServerConfig: Sendable, Equatable {
     var sessionRequireClientSASLAuth = false
     var enforceAuthEnabled = false
     var enforceAuthSchemes: [String] = []
+    /// `metricsProvider.className`: ZooKeeper's metrics provider. Naming its `PrometheusMetricsProvider` turns the
+    /// Prometheus endpoint on (see ``prometheusMetrics``); any other provider means no endpoint.
+    public var metricsProviderClassName: String?
+    /// `metricsProvider.httpHost`. ZooKeeper's default is 0.0.0.0; here it is 127.0.0.1 unless the property says
+    /// otherwise, so metrics stay on the machine unless an operator names another interface.
+    public var metricsHTTPHost = "127.0.0.1"
+    /// `metricsProvider.httpPort` (ZooKeeper's default, 7000; 0 picks a free port).
+    public var metricsHTTPPort = 7000
     /// Settings that were accepted but deserve a warning at startup (an unknown authentication provider…).
     public var warnings: [String] = []
     /// Keys given that ledgerstream does not use (reported once at startup).
@@ -70,6 +78,22 @@ public struct ZooKeeperServerConfig: Sendable, Equatable {
     public init() {}
 
     public var maxFrameBytes: Int { juteMaxBuffer + Self.frameOverheadBytes }
+
+    /// Where to serve Prometheus metrics, `/healthz` and `/readyz`, when `metricsProvider.className` names
+    /// ZooKeeper's PrometheusMetricsProvider (matched on the class's simple name, so any package spelling works).
+    public var prometheusMetrics: (host: String, port: Int)? {
+        guard let name = metricsProviderClassName, Self.isPrometheusProvider(name) else { return nil }
+        return (metricsHTTPHost, metricsHTTPPort)
+    }
+
+    static let prometheusProviderName = "PrometheusMetricsProvider"
+
+    static func isPrometheusProvider(_ className: String) -> Bool {
+        className.split(separator: ".").last.map(String.init) == prometheusProviderName
+    }
+
+    /// ZooKeeper's own providers that export nothing over HTTP (the default one only feeds `mntr`).
+    static let nonHTTPProviders: Set<String> = ["NullMetricsProvider", "DefaultMetricsProvider"]
 
     public var sessionLimits: SessionLimits {
         SessionLimits(tickTimeMs: tickTimeMs, minSessionTimeoutMs: minSessionTimeoutMs, maxSessionTimeoutMs: maxSessionTimeoutMs)
@@ -85,7 +109,7 @@ public struct ZooKeeperServerConfig: Sendable, Equatable {
         "initLimit", "syncLimit", "autopurge.snapRetainCount", "autopurge.purgeInterval", "admin.enableServer",
         "admin.serverPort", "admin.serverAddress", "standaloneEnabled", "reconfigEnabled", "electionAlg",
         "quorumListenOnAllIPs", "preAllocSize", "globalOutstandingLimit",
-        "metricsProvider.className", "metricsProvider.httpPort", "metricsProvider.exportJvmInfo", "dataLogDir",
+        "metricsProvider.exportJvmInfo", "dataLogDir",
         "clientPortListenBacklog", "localSessionsEnabled", "localSessionsUpgradingEnabled",
         "serverCnxnFactory", "peerType", "syncEnabled", "forceSync", "leaderServes", "cnxTimeout",
         "audit.enable", "sslQuorum", "portUnification",
@@ -100,6 +124,21 @@ public struct ZooKeeperServerConfig: Sendable, Equatable {
             throw .invalid(key: "minSessionTimeout", value: "\(minimum)", reason: "must not exceed maxSessionTimeout (\(maximum))")
         }
         try finishSecurity()
+        finishMetrics(given: Set(properties.keys))
+    }
+
+    /// Says when the metrics settings do nothing: another provider, or an HTTP address without the provider.
+    private mutating func finishMetrics(given keys: Set<String>) {
+        if let name = metricsProviderClassName, !Self.isPrometheusProvider(name) {
+            let simpleName = name.split(separator: ".").last.map(String.init) ?? name
+            if !Self.nonHTTPProviders.contains(simpleName) {
+                warnings.append("metricsProvider.className=\(name) is not available here; metrics are served only by "
+                    + "org.apache.zookeeper.metrics.prometheus.\(Self.prometheusProviderName)")
+            }
+        }
+        if prometheusMetrics == nil {
+            ignoredKeys += ["metricsProvider.httpHost", "metricsProvider.httpPort"].filter(keys.contains)
+        }
     }
 
     public mutating func apply(key: String, value rawValue: String) throws(ZooKeeperConfigError) {
@@ -129,6 +168,13 @@ public struct ZooKeeperServerConfig: Sendable, Equatable {
         case "snapCount": snapCount = try int(Int.self, 2...Int(Int32.max))
         case "znode.container.checkIntervalMs": containerCheckIntervalMs = try int(Int64.self, 1...Int64.max)
         case "secureClientPort": secureClientPort = try int(Int.self, 0...65535)
+        case "metricsProvider.className":
+            guard !value.isEmpty else { throw .invalid(key: key, value: value, reason: "expected a class name") }
+            metricsProviderClassName = value
+        case "metricsProvider.httpHost":
+            guard !value.isEmpty else { throw .invalid(key: key, value: value, reason: "expected an address") }
+            metricsHTTPHost = value
+        case "metricsProvider.httpPort": metricsHTTPPort = try int(Int.self, 0...65535)
         case "secureClientPortAddress":
             guard !value.isEmpty else { throw .invalid(key: key, value: value, reason: "expected an address") }
             secureClientPortAddress = value

@@ -1,8 +1,10 @@
 import ArgumentParser
 import CoordinatorServer
+import CoreMetrics
 import FoundationEssentials
 import JavaProperties
 import Logging
+import Operations
 import ServiceLifecycle
 
 /// `ledgerstream zookeeper`: a single-node coordinator speaking Apache ZooKeeper's client protocol.
@@ -23,6 +25,13 @@ struct ZooKeeperCommand: AsyncParsableCommand {
             java.security.auth.login.config=FILE (a JAAS file whose Server section lists user_NAME="PASSWORD"); \
             sessionRequireClientSASLAuth=true refuses unauthenticated clients. TLS: secureClientPort=N with \
             ssl.keyStore.location (PEM key and certificate), ssl.trustStore.location (PEM CAs), ssl.clientAuth=need|want|none.
+
+            Metrics, as Apache ZooKeeper 3.6+: \
+            metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider serves \
+            Prometheus metrics under ZooKeeper's names (znode_count, watch_count, avg_latency, fsynctime, ...) at \
+            http://metricsProvider.httpHost:metricsProvider.httpPort/metrics (port 7000 by default, 0 picks a free \
+            one; host 127.0.0.1 unless given, where ZooKeeper uses 0.0.0.0), with /healthz and /readyz; or use \
+            --metrics-listener. metricsProvider.exportJvmInfo is accepted and ignored (no JVM).
             """
     )
 
@@ -40,6 +49,11 @@ struct ZooKeeperCommand: AsyncParsableCommand {
 
     @Option(help: "Tick length in milliseconds (session timeouts are 2 to 20 ticks by default). Property: tickTime.")
     var tickTime: Int?
+
+    @Option(help: ArgumentHelp(
+        "Serve Prometheus metrics, /healthz and /readyz at HOST:PORT (host 127.0.0.1 if omitted, port 0 picks a free one). Properties: metricsProvider.className=...PrometheusMetricsProvider, metricsProvider.httpHost, metricsProvider.httpPort.",
+        valueName: "host:port"))
+    var metricsListener: String?
 
     @Option(name: .customLong("override"), help: "Set any property: --override key=value (repeatable).")
     var overrides: [String] = []
@@ -60,6 +74,17 @@ struct ZooKeeperCommand: AsyncParsableCommand {
             ("dataDir", dataDir), ("tickTime", tickTime.map(String.init)),
         ]
         for case (let key, let value?) in flags { properties.set(key, value) }
+        if let metricsListener {
+            let listener: OperationsListener
+            do {
+                listener = try OperationsListener(parsing: metricsListener)
+            } catch {
+                throw ValidationError("--metrics-listener: \(error)")
+            }
+            properties.set("metricsProvider.className", Self.prometheusProvider)
+            properties.set("metricsProvider.httpHost", listener.host)
+            properties.set("metricsProvider.httpPort", String(listener.port))
+        }
         for override in overrides {
             guard let equals = override.firstIndex(of: "=") else {
                 throw ValidationError("--override expects key=value, got '\(override)'")
@@ -70,6 +95,8 @@ struct ZooKeeperCommand: AsyncParsableCommand {
         try config.apply(properties)
         return config
     }
+
+    static let prometheusProvider = "org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider"
 
     func run() async throws {
         let logger = logging.bootstrap(label: "ledgerstream.zookeeper")
@@ -92,9 +119,12 @@ struct ZooKeeperCommand: AsyncParsableCommand {
         if config.security.skipACL {
             logger.warning("skipACL=yes: ACLs are not checked; every client may read and change every znode")
         }
+        let registry = config.prometheusMetrics.map { _ in
+            MetricsRegistry(descriptions: CoordinatorMetrics.descriptions.map { MetricDescription($0.name, $0.help) })
+        }
         let server: ZooKeeperServer
         do {
-            server = try ZooKeeperServer(config: config, logger: logger, onReady: { address in
+            server = try ZooKeeperServer(config: config, logger: logger, metrics: registry?.factory ?? NOOPMetricsHandler.instance, onReady: { address in
                 printFlushed("ledgerstream zookeeper listening on \(address.ipAddress ?? "?"):\(address.port ?? 0) (data \(config.dataDir))")
             }, onSecureReady: { address in
                 printFlushed("ledgerstream zookeeper: secure client port on \(address.ipAddress ?? "?"):\(address.port ?? 0)")
@@ -109,10 +139,19 @@ struct ZooKeeperCommand: AsyncParsableCommand {
                 "truncatedBytes": "\(server.recovered.truncatedBytes)", "lastZxid": "\(server.recovered.lastZxid)",
             ])
         }
-        let services = ServiceGroup(configuration: .init(
-            services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let operations: OperationsServer?
         do {
-            try await services.run()
+            operations = try await startOperations(registry: registry, server: server, config: config, logger: logger)
+        } catch {
+            printError("zookeeper", "\(error)")
+            throw ExitCodes.unavailable
+        }
+        // The endpoint is listed first so that it stops last: /readyz says "shutting down" while the coordinator stops.
+        let services: [any Service] = (operations.map { [OperationsService(server: $0)] } ?? []) + [server]
+        let group = ServiceGroup(configuration: .init(
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await group.run()
         } catch let error as ZooKeeperStartError {
             printError("zookeeper", "\(error)")
             throw ExitCodes.unavailable
@@ -120,5 +159,17 @@ struct ZooKeeperCommand: AsyncParsableCommand {
             printError("zookeeper", "stopped: \(error)")
             throw ExitCodes.ioError
         }
+    }
+
+    /// Starts the metrics and health endpoint when the configuration asks for it, before the client port is bound, so
+    /// `/readyz` answers "not ready" until the coordinator serves.
+    private func startOperations(registry: MetricsRegistry?, server: ZooKeeperServer, config: ZooKeeperServerConfig,
+                                 logger: Logger) async throws -> OperationsServer? {
+        guard let registry, let address = config.prometheusMetrics else { return nil }
+        registry.addCollector { server.collectMetrics() }
+        let health = HealthChecks(ready: { server.notReadyReason.map { .notReady($0) } ?? .ready })
+        return try await OperationsServer.start(
+            listener: OperationsListener(host: address.host, port: address.port), registry: registry, health: health,
+            logger: logger)
     }
 }

@@ -1,3 +1,4 @@
+import CoreMetrics
 import FileSystem
 import Foundation
 import Logging
@@ -20,14 +21,18 @@ final class ServerHarness: Sendable {
     let config: ZooKeeperServerConfig
     /// The storage's file system (a fault-injecting one in the fault tests).
     let fileSystem: any FileSystem
-    private let state = Mutex<(group: ServiceGroup?, task: Task<Void, any Error>?, port: Int)>((nil, nil, 0))
+    /// Where the server's metrics go (a registry in the metrics tests).
+    let metrics: any MetricsFactory
+    private let state = Mutex<(group: ServiceGroup?, task: Task<Void, any Error>?, port: Int, server: ZooKeeperServer?)>(
+        (nil, nil, 0, nil))
 
     init(
         configure: (inout ZooKeeperServerConfig) -> Void = { _ in }, directory: TemporaryDirectory = TemporaryDirectory("server"),
-        fileSystem: any FileSystem = PosixFileSystem()
+        fileSystem: any FileSystem = PosixFileSystem(), metrics: any MetricsFactory = NOOPMetricsHandler.instance
     ) {
         self.directory = directory
         self.fileSystem = fileSystem
+        self.metrics = metrics
         var config = ZooKeeperServerConfig()
         config.clientPort = 0
         config.dataDir = directory.path
@@ -37,6 +42,8 @@ final class ServerHarness: Sendable {
     }
 
     var port: Int { state.withLock { $0.port } }
+    /// The running server (nil before ``start(port:)``).
+    var server: ZooKeeperServer? { state.withLock { $0.server } }
     var connectString: String { "127.0.0.1:\(port)" }
 
     /// Starts the server (on `port`, or the configured one) and waits until it listens.
@@ -45,12 +52,12 @@ final class ServerHarness: Sendable {
         var config = self.config
         if let port { config.clientPort = port }
         let ready = AsyncStream<Int>.makeStream()
-        let server = try ZooKeeperServer(config: config, logger: quietLogger, fileSystem: fileSystem) { address in
+        let server = try ZooKeeperServer(config: config, logger: quietLogger, fileSystem: fileSystem, metrics: metrics) { address in
             ready.continuation.yield(address.port ?? 0)
         }
         let group = ServiceGroup(configuration: .init(services: [server], logger: quietLogger))
         let task = Task { try await group.run() }
-        state.withLock { $0.group = group; $0.task = task }
+        state.withLock { $0.group = group; $0.task = task; $0.server = server }
         let racing = Task {
             try? await task.value
             ready.continuation.finish()
