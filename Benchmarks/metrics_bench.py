@@ -38,6 +38,19 @@ TUNED = {"linger.ms": "5", "batch.num.messages": "10000", "batch.size": "1000000
          "queue.buffering.max.messages": "2000000"}
 
 
+def cpu_ns(pid):
+    """CPU time of every thread of `pid`, in nanoseconds (/proc/PID/task/*/schedstat): /proc/PID/stat counts 10 ms
+    ticks, too coarse for a produce of 1M records that takes 0.1 s of broker CPU."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat") as stat:
+                total += int(stat.read().split()[0])
+        except (OSError, ValueError):
+            pass  # a thread that ended in between
+    return total
+
+
 class Broker:
     """A release broker on free loopback ports, metrics on or off, stopped by PID."""
 
@@ -98,6 +111,7 @@ def produce_rate(args, workdir, records_path, metrics, settings, scrape_every=No
         thread = threading.Thread(target=scraper, daemon=True) if scrape_every else None
         if thread:
             thread.start()
+        cpu_before = cpu_ns(broker.proc.pid)
         try:
             result = broker_bench.feed_kcat([KCAT, "-P", "-b", broker.address, "-t", topic, *flags], None,
                                             records_path, args.records, args.timeout)
@@ -105,7 +119,8 @@ def produce_rate(args, workdir, records_path, metrics, settings, scrape_every=No
             stop.set()
             if thread:
                 thread.join()
-        return args.records / result["seconds"], len(scrapes)
+        cpu = cpu_ns(broker.proc.pid) - cpu_before
+        return args.records / result["seconds"], cpu / args.records, len(scrapes)
     finally:
         broker.stop()
 
@@ -122,6 +137,7 @@ def scrape_cost(args, workdir):
             for partition in range(min(100, args.partitions)):
                 producer.produce(topic, value=b"x" * 100, partition=partition)
         producer.flush(60)
+        del producer  # disconnects now, not at exit after the broker stopped
         broker.scrape()  # the first scrape creates the per-partition gauges
         times = []
         cpu_before = cpu_seconds(broker.proc.pid)
@@ -133,10 +149,10 @@ def scrape_cost(args, workdir):
         cpu = (cpu_seconds(broker.proc.pid) - cpu_before) / args.scrapes
         for _ in range(100):
             broker.scrape()
-        rss_warm = memory_kib(broker.proc.pid)["VmRSS:"]
+        rss_warm = memory_kib(broker.proc.pid)["VmRSS"]
         for _ in range(1000):
             broker.scrape()
-        rss_after = memory_kib(broker.proc.pid)["VmRSS:"]
+        rss_after = memory_kib(broker.proc.pid)["VmRSS"]
         times.sort()
         return {"partitions": len(topics) * min(100, args.partitions), "bytes": size,
                 "median_ms": statistics.median(times) * 1000, "p99_ms": times[int(len(times) * 0.99) - 1] * 1000,
@@ -149,7 +165,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bin", default=os.path.join(broker_bench.REPO, ".build", "release", "ledgerstream"))
     parser.add_argument("--records", type=int, default=1_000_000)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--partitions", type=int, default=1000)
     parser.add_argument("--scrapes", type=int, default=200)
     parser.add_argument("--timeout", type=int, default=300)
@@ -159,25 +175,32 @@ def main():
         records_path = os.path.join(workdir, "records.txt")
         broker_bench.write_records(records_path, args.records)
         print(f"Produce: kcat -P of {args.records:,} records of {broker_bench.RECORD_BYTES} B into one partition, "
-              f"median of {args.runs} runs (records/s; on/off in the same run, alternating order).", flush=True)
-        print(f"{'client settings':<22} {'metrics off':>12} {'metrics on':>12} {'on/off':>8} "
+              f"median of {args.runs} runs (on/off in the same run, alternating order). Throughput in records/s, and the "
+              f"broker's CPU (user + system) in ns per record, which is steadier than the wall clock on 2 cores.",
+              flush=True)
+        print(f"{'client settings':<22} {'':<9} {'metrics off':>12} {'metrics on':>12} {'on/off':>8} "
               f"{'on + scrape/100ms':>18} {'scraped/off':>11}")
         for label, settings in (("kcat defaults", {}), ("kcat tuned (labelled)", TUNED)):
             rates = {"off": [], "on": [], "scraped": []}
+            cpus = {"off": [], "on": [], "scraped": []}
             scrape_counts = []
             for run in range(args.runs):
                 order = ["off", "on", "scraped"] if run % 2 == 0 else ["scraped", "on", "off"]
                 for mode in order:
-                    rate, scrapes = produce_rate(args, workdir, records_path, mode != "off", settings,
+                    rate, cpu, scrapes = produce_rate(args, workdir, records_path, mode != "off", settings,
                                                  scrape_every=0.1 if mode == "scraped" else None)
                     rates[mode].append(rate)
+                    cpus[mode].append(cpu)
                     if mode == "scraped":
                         scrape_counts.append(scrapes)
             off, on, scraped = (statistics.median(rates[m]) for m in ("off", "on", "scraped"))
-            print(f"{label:<22} {off:>12,.0f} {on:>12,.0f} {on / off:>8.3f} {scraped:>18,.0f} {scraped / off:>11.3f}"
+            print(f"{label:<22} {'records/s':<9} {off:>12,.0f} {on:>12,.0f} {on / off:>8.3f} {scraped:>18,.0f} {scraped / off:>11.3f}"
                   f"   (runs off {', '.join(f'{r:,.0f}' for r in rates['off'])}; on {', '.join(f'{r:,.0f}' for r in rates['on'])};"
-                  f" scraped {', '.join(f'{r:,.0f}' for r in rates['scraped'])}, {statistics.median(scrape_counts):.0f} scrapes)",
-                  flush=True)
+                  f" scraped {', '.join(f'{r:,.0f}' for r in rates['scraped'])}, {statistics.median(scrape_counts):.0f} scrapes)")
+            off, on, scraped = (statistics.median(cpus[m]) for m in ("off", "on", "scraped"))
+            print(f"{'':<22} {'CPU ns/r':<9} {off:>12,.0f} {on:>12,.0f} {on / off:>8.3f} {scraped:>18,.0f} {scraped / off:>11.3f}"
+                  f"   (runs off {', '.join(f'{c:.0f}' for c in cpus['off'])}; on {', '.join(f'{c:.0f}' for c in cpus['on'])};"
+                  f" scraped {', '.join(f'{c:.0f}' for c in cpus['scraped'])})", flush=True)
         cost = scrape_cost(args, workdir)
         print(f"\nScrape of {cost['partitions']:,} partitions: {cost['bytes']:,} bytes, median {cost['median_ms']:.2f} ms, "
               f"p99 {cost['p99_ms']:.2f} ms, broker CPU {cost['cpu_ms']:.2f} ms per scrape ({args.scrapes} scrapes).")
