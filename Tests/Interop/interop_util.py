@@ -17,6 +17,8 @@ import tempfile
 import textwrap
 import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 
 KCAT = shutil.which("kcat") or "/usr/bin/kcat"
@@ -98,6 +100,39 @@ def wait_until(predicate, timeout=10.0, interval=0.05, message="condition"):
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {message} (last value: {last!r})")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The operations endpoint (/metrics, /healthz, /readyz) of a command started with --metrics-listener 127.0.0.1:0
+
+METRICS_ENDPOINT = re.compile(r"metrics endpoint at (http://([0-9.]+):(\d+))/metrics")
+
+
+def metrics_url(output, timeout=30.0):
+    """The endpoint's base URL (http://HOST:PORT) from the line a command logs once it bound; `output` returns the
+    command's output so far (for example `Server.log`)."""
+    match = wait_until(lambda: METRICS_ENDPOINT.search(output()), timeout=timeout,
+                       message="the 'metrics endpoint at' line")
+    return match.group(1)
+
+
+def http_get(url, timeout=10):
+    """(status, Content-Type, body text) of a GET, error statuses included."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.headers.get("Content-Type"), response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers.get("Content-Type"), error.read().decode()
+
+
+def scrape_families(url):
+    """The metric families of one scrape of `url`/metrics, parsed by prometheus_client's text-format parser (imported
+    here: the benchmarks share this module and do not need it)."""
+    from prometheus_client.parser import text_string_to_metric_families
+    status, content_type, text = http_get(url + "/metrics")
+    assert status == 200, (status, text)
+    assert content_type == "text/plain; version=0.0.4; charset=utf-8", content_type
+    return list(text_string_to_metric_families(text))
 
 
 def log_excerpt(server, pattern=None, lines=30):

@@ -9,9 +9,6 @@ import sqlite3
 import subprocess
 import threading
 import time
-import urllib.request
-
-from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import BIN, REPO, run
 import interop_util as u
@@ -19,7 +16,6 @@ import interop_util as u
 DASHBOARD = os.path.join(REPO, "data", "grafana-dashboard.json")
 SAMPLE = os.path.join(REPO, "data", "client_transactions.csv")
 METRIC = re.compile(r"\b((?:ledgerstream|process)_[a-z0-9_]+)")
-ENDPOINT = re.compile(r"metrics endpoint at (http://[0-9.]+:\d+)/metrics")
 
 
 def dashboard():
@@ -43,19 +39,7 @@ def referenced_metrics(board):
 
 def exported(url):
     """Every sample name of one scrape (histograms give _bucket, _sum and _count; counters their _total name)."""
-    with urllib.request.urlopen(url + "/metrics", timeout=10) as response:
-        text = response.read().decode()
-    return {sample.name for family in text_string_to_metric_families(text) for sample in family.samples}
-
-
-def endpoint(output_lines, deadline=30):
-    end = time.time() + deadline
-    while time.time() < end:
-        match = ENDPOINT.search("".join(output_lines))
-        if match:
-            return match.group(1)
-        time.sleep(0.05)
-    raise AssertionError("no 'metrics endpoint at' line: " + "".join(output_lines)[-2000:])
+    return {sample.name for family in u.scrape_families(url) for sample in family.samples}
 
 
 def test_dashboard_is_well_formed():
@@ -90,7 +74,7 @@ def test_dashboard_is_well_formed():
 
 def test_every_metric_the_dashboard_queries_is_exported(start_broker, data_dir, processes):
     broker = start_broker(extra=["--metrics-listener", "127.0.0.1:0"])
-    broker_url = endpoint(broker.output)
+    broker_url = u.metrics_url(broker.log)
     topic = u.uniq("dash")
     # A stated balance that does not reconcile (a reconciliation issue) and a record that is not a transaction (a
     # rejected record), then the sample, all produced by the idempotent `produce` (a producer id).
@@ -114,7 +98,7 @@ def test_every_metric_the_dashboard_queries_is_exported(start_broker, data_dir, 
     processes.append(sink)
     lines = []
     threading.Thread(target=lambda: lines.extend(iter(sink.stdout.readline, "")), daemon=True).start()
-    sink_url = endpoint(lines)
+    sink_url = u.metrics_url(lambda: "".join(lines))
     # Wait until the sink applied everything (lag 0) before the final scrape.
     deadline = time.time() + 60
     while time.time() < deadline:

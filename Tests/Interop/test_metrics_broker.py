@@ -3,7 +3,6 @@ real clients (kcat, confluent-kafka) and raw frames drive the broker; /healthz a
 over 1,000 scrapes; and nothing listening unless asked."""
 import http.client
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -12,28 +11,17 @@ import urllib.error
 import urllib.request
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
-
 from conftest import BIN, Server, broker_args, run
 import interop_util as u
 
-ENDPOINT = re.compile(r"metrics endpoint at (http://[0-9.]+:(\d+))/metrics")
-
-
 def metrics_url(server):
-    match = ENDPOINT.search(server.log())
-    assert match, "no 'metrics endpoint at' line: " + server.log()[-2000:]
-    return match.group(1)
+    return u.metrics_url(server.log)
 
 
 def scrape(url):
     """{(sample name, frozenset of labels): value} of one scrape, parsed by prometheus_client."""
-    with urllib.request.urlopen(url + "/metrics", timeout=10) as response:
-        assert response.status == 200
-        assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
-        text = response.read().decode()
     samples = {}
-    for family in text_string_to_metric_families(text):
+    for family in u.scrape_families(url):
         for sample in family.samples:
             samples[(sample.name, frozenset(sample.labels.items()))] = sample.value
     return samples

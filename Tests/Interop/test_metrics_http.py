@@ -1,7 +1,6 @@
 """The operations HTTP endpoint's edges, over raw sockets against a real broker with `--metrics-listener`: keep-alive,
 HEAD, oversized headers and bodies, garbage, the connection cap, and that none of it stops the endpoint or the Kafka
 listener from serving."""
-import re
 import socket
 import time
 
@@ -9,18 +8,13 @@ import pytest
 
 import interop_util as u
 
-ENDPOINT = re.compile(r"metrics endpoint at http://([0-9.]+):(\d+)/metrics")
 MAX_CONNECTIONS = 64
 
 
 @pytest.fixture
 def metrics_broker(start_broker):
     broker = start_broker(extra=["--metrics-listener", "127.0.0.1:0"])
-    deadline = time.time() + 30
-    while not ENDPOINT.search(broker.log()):
-        assert time.time() < deadline, broker.log()
-        time.sleep(0.05)
-    host, port = ENDPOINT.search(broker.log()).groups()
+    host, port = u.metrics_url(broker.log).removeprefix("http://").rsplit(":", 1)
     broker.metrics = (host, int(port))
     return broker
 

@@ -5,20 +5,16 @@ rejected records and reconciliation issues are counted by kind, and /readyz foll
 import os
 import re
 import signal
-import sqlite3
 import subprocess
 import threading
 import time
-import urllib.error
-import urllib.request
-
-from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import BIN, REPO, run
+import interop_util as u
 from interop_util import KCAT, free_port, wait_until
+from test_ledger_pipeline import cli, rows
 
 SAMPLE = os.path.join(REPO, "data", "client_transactions.csv")
-ENDPOINT = re.compile(r"metrics endpoint at (http://[0-9.]+:\d+)/metrics")
 
 
 class Background:
@@ -57,24 +53,10 @@ class Background:
         return self.process.wait(timeout=30)
 
 
-def cli(*args, broker, check=True, timeout=120):
-    return run([BIN, *args, "-b", broker.address], check=check, timeout=timeout)
-
-
-def rows(db, sql):
-    connection = sqlite3.connect(db)
-    try:
-        return connection.execute(sql).fetchall()
-    finally:
-        connection.close()
-
-
 def scrape(url):
     """{(sample name, sorted labels): value} of one scrape, and each family's type."""
-    with urllib.request.urlopen(url + "/metrics", timeout=10) as response:
-        text = response.read().decode()
     values, types = {}, {}
-    for family in text_string_to_metric_families(text):
+    for family in u.scrape_families(url):
         types[family.name] = family.type
         for sample in family.samples:
             values[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
@@ -92,17 +74,14 @@ def series(values, name):
 
 
 def readyz(url):
-    try:
-        with urllib.request.urlopen(url + "/readyz", timeout=10) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
+    status, _, body = u.http_get(url + "/readyz")
+    return status, body
 
 
 def start_sink(broker, db, *extra, topics=("transactions",)):
     sink = Background(["consume", *topics, "--sink", "sqlite", "--db", db, "-b", broker.address,
                        "--metrics-listener", "127.0.0.1:0", *extra])
-    return sink, sink.wait_for(ENDPOINT).group(1)
+    return sink, sink.wait_for(u.METRICS_ENDPOINT).group(1)
 
 
 def caught_up(url, applied):
@@ -146,8 +125,7 @@ def test_sink_metrics_follow_the_ledger(broker, data_dir):
         assert total(values, "ledgerstream_sink_log_end_offset") == 5
         assert total(values, "process_resident_memory_bytes") > 0 and total(values, "process_open_fds") > 0
         assert readyz(url) == (200, "ready\n")
-        with urllib.request.urlopen(url + "/healthz", timeout=10) as response:
-            assert response.status == 200
+        assert u.http_get(url + "/healthz")[0] == 200
 
         # More rows in one Kafka transaction: the records move, and the lag still reaches 0 although each partition
         # now ends with a commit marker the sink never applies.
@@ -234,7 +212,7 @@ def test_demo_keep_running_serves_sink_and_broker_metrics(tmp_path):
     demo = Background(["demo", "--keep-running", "--port", str(free_port()), "--metrics-listener", "127.0.0.1:0"],
                       cwd=tmp_path)
     try:
-        url = demo.wait_for(ENDPOINT).group(1)
+        url = demo.wait_for(u.METRICS_ENDPOINT).group(1)
         demo.wait_for("sink running")
         wait_until(lambda: caught_up(url, 5), timeout=60, message="the demo's 5 transactions applied with lag 0")
         values, types = scrape(url)

@@ -6,22 +6,18 @@ which lists every metric of its provider: gauges as zk_NAME, summaries as zk_cnt
 Each test starts its own coordinator on ephemeral 127.0.0.1 ports (client and metrics) with a fresh data directory.
 """
 import os
-import re
 import shutil
 import socket
-import urllib.error
-import urllib.request
 
 import pytest
 from kazoo.client import KazooClient
-from prometheus_client.parser import text_string_to_metric_families
 
+import interop_util as u
 from interop_util import APACHE_ZK_JAR, apache_zookeeper, wait_until
 
 JAVA = shutil.which("java")
 
 PROMETHEUS_PROVIDER = "org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider"
-METRICS_LINE = re.compile(r"metrics endpoint at (http://[0-9.]+:\d+)/metrics")
 # Gauges whose value must be mntr's zk_<name> at the same moment (nothing changes between the two reads).
 SAME_AS_MNTR = ["znode_count", "watch_count", "ephemerals_count", "global_sessions", "local_sessions",
                 "approximate_data_size", "outstanding_requests", "max_file_descriptor_count", "auth_failed_count"]
@@ -29,25 +25,16 @@ SAME_AS_MNTR = ["znode_count", "watch_count", "ephemerals_count", "global_sessio
 
 def metrics_base(server):
     """The endpoint's base URL, from the line the server logs when it binds (the port was 0)."""
-    found = []
-    wait_until(lambda: found.append(METRICS_LINE.search(server.log())) or found[-1], timeout=10,
-               message="the 'metrics endpoint at' log line")
-    return found[-1].group(1)
+    return u.metrics_url(server.log, timeout=10)
 
 
 def get(url):
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status, response.headers.get("Content-Type"), response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers.get("Content-Type"), error.read().decode()
+    return u.http_get(url)
 
 
 def scrape(base):
     """{family name: family}, parsed by prometheus_client."""
-    status, content_type, text = get(base + "/metrics")
-    assert status == 200 and content_type.startswith("text/plain; version=0.0.4")
-    return {family.name: family for family in text_string_to_metric_families(text)}
+    return {family.name: family for family in u.scrape_families(base)}
 
 
 def value(families, name, sample=None):
