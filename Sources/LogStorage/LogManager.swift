@@ -243,15 +243,24 @@ public final class LogManager: Sendable {
                 logger.error("closing log failed", metadata: ["log": "\(log.name)", "error": "\(error)"])
             }
         }
-        if !health.isOffline { try writeCheckpoints() }
+        if !health.isOffline {
+            do { try writeCheckpoints() } catch { firstError = firstError ?? error }
+        }
         let alreadyDown = state.withLock { state -> Bool in
             defer { state.isShutDown = true }
             return state.isShutDown
         }
         if alreadyDown { return }
+        // The marker only after everything above succeeded: otherwise the next start recovers the logs in full.
         if firstError == nil && !health.isOffline {
-            try io { () throws(FileSystemError) in try fileSystem.writeFileAtomically(cleanMarker, contents: []) }
+            do {
+                try io { () throws(FileSystemError) in try fileSystem.writeFileAtomically(cleanMarker, contents: []) }
+            } catch {
+                firstError = error
+            }
         }
+        // Released even when shutting down failed: this process no longer writes here, and a restart in the same
+        // process (or a test's) must be able to take the directory again.
         state.withLock {
             $0.lock?.close()
             $0.lock = nil

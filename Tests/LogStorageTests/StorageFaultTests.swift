@@ -237,6 +237,26 @@ import Glibc
         }
     }
 
+    /// A shutdown that cannot write its checkpoints or its clean-shutdown marker (a full disk) reports it, writes no
+    /// marker, and still releases the directory lock: a restart in the same process takes the directory again and
+    /// recovers. Found by the log simulation: the lock stayed held and the restart was refused as "another process".
+    @Test func aShutdownThatFailsToWriteStillReleasesTheDirectory() throws {
+        for failing in ["recovery-point-offset-checkpoint", ".clean-shutdown"] {
+            try withScratchDirectory { dir in
+                let disk = try FaultInjectingFileSystem(root: dir)
+                var manager = try LogManager(directory: dir, logger: quietLogger, fileSystem: disk)
+                _ = try manager.openLog(topic: "a", partition: 0, config: LogConfig()).append(makeBatch(count: 3, tag: "x"))
+                disk.inject(FaultRule([.write, .open], pathContains: failing, errno: ENOSPC))
+                #expect(throws: StorageError.self, "\(failing)") { try manager.shutdown() }
+                #expect(!disk.exists(dir + "/.clean-shutdown"))
+                disk.removeAllFaults()
+                manager = try LogManager(directory: dir, logger: quietLogger, fileSystem: disk)
+                #expect(try manager.openLog(topic: "a", partition: 0, config: LogConfig()).logEndOffset == 3)
+                try manager.shutdown()
+            }
+        }
+    }
+
     /// Out of descriptors (EMFILE, ENFILE) or memory (ENOMEM) when a roll opens the next segment: the process, not
     /// the disk, is short, so the append is refused but the directory stays online, and appends resume.
     @Test func runningOutOfDescriptorsRefusesTheRollWithoutTakingTheDirectoryOffline() throws {
