@@ -305,7 +305,13 @@ public final class BrokerConnection: Sendable {
         // Cancel the timer on the event loop as soon as the answer arrives (not later from this task, which may run
         // after the client shut its event loops down).
         promise.futureResult.whenComplete { _ in deadline.cancel() }
-        channel.writeAndFlush(pending, promise: nil)
+        // A channel that closed after the check above has no handlers left to fail the request, so the write's own
+        // failure must: otherwise the request would wait out its whole timeout on a dead connection.
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenFailure { error in
+            promise.fail(KafkaClientError.connectionClosed("\(R.apiKey) to \(address): \(error)"))
+        }
+        channel.writeAndFlush(pending, promise: written)
         return try await promise.futureResult.get()
     }
 
@@ -407,6 +413,7 @@ final class KafkaClientHandler: ChannelDuplexHandler {
         let request = unwrapOutboundIn(data)
         if let failure {
             request.promise.fail(failure)
+            promise?.fail(failure)
             return
         }
         if request.expectsResponse {
@@ -420,6 +427,7 @@ final class KafkaClientHandler: ChannelDuplexHandler {
                 case .failure(let error): request.promise.fail(error)
                 }
             }
+            written.futureResult.cascade(to: promise)
             context.write(wrapOutboundOut(request.frame), promise: written)
         }
     }
