@@ -523,10 +523,18 @@ class KafkaPythonMember(Member):
         from kafka import KafkaConsumer
         try:
             consumer = KafkaConsumer(
-                self.topic, bootstrap_servers=self.address, group_id=self.group, client_id=self.name,
+                bootstrap_servers=self.address, group_id=self.group, client_id=self.name,
                 auto_offset_reset="earliest", enable_auto_commit=False, session_timeout_ms=6000,
                 heartbeat_interval_ms=500, fetch_max_wait_ms=100, request_timeout_ms=15000, **self.conf)
             try:
+                # Subscribe once this client's metadata knows the topic. kafka-python 3.0.12 joins as soon as it
+                # subscribes; a leader without the topic's metadata yet assigns nothing and rebalances again once it
+                # arrives, and under load a member sometimes stopped heartbeating after those extra rebalances
+                # (seen in CI: no request for 30 s, expired by the broker). The group semantics under test are
+                # unchanged.
+                wait_until(lambda: consumer.partitions_for_topic(self.topic), timeout=15,
+                           message=f"{self.name}'s metadata for {self.topic}")
+                consumer.subscribe([self.topic])
                 while not self.stop_event.is_set():
                     batches = consumer.poll(timeout_ms=100)
                     for tp, recs in batches.items():
