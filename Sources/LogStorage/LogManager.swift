@@ -3,6 +3,10 @@ import Logging
 import Synchronization
 import Timekeeping
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Owns a data directory: one `<topic>-<partition>/` directory per partition log, plus checkpoint files.
 ///
 /// Startup: takes an exclusive lock on `<dir>/.lock` (two brokers on one directory would corrupt it), notes whether
@@ -72,7 +76,7 @@ public final class LogManager: Sendable {
             try fileSystem.makeDirectory(directory)
             return try fileSystem.open(directory + "/.lock", .create)
         }
-        guard try io({ () throws(FileSystemError) in try lock.tryLock() }) else {
+        guard try Self.takeLock(lock) else {
             lock.close()
             throw .unusableDirectory(path: directory, reason: "another process is using it (is a broker already running on it?)")
         }
@@ -228,6 +232,21 @@ public final class LogManager: Sendable {
             logger.error("checkpoint failed", metadata: ["error": "\(error)"])
         }
     }
+
+    /// The directory's exclusive lock, retried for up to ``lockPatienceMs``: a lock is shared with any child process
+    /// forked between its fork and its exec (the descriptor is close-on-exec, but the lock belongs to the open file),
+    /// so a process that spawns others and restarts its log manager can find its own released lock briefly held.
+    /// Another broker on the directory holds it for good, and is refused after the wait.
+    static func takeLock(_ lock: any OpenFile) throws(StorageError) -> Bool {
+        let deadline = ContinuousClock.now + .milliseconds(lockPatienceMs)
+        while true {
+            if try io({ () throws(FileSystemError) in try lock.tryLock() }) { return true }
+            if ContinuousClock.now >= deadline { return false }
+            usleep(10_000)
+        }
+    }
+
+    static let lockPatienceMs = 2_000
 
     /// Clean shutdown: close every log, write checkpoints, then the clean-shutdown marker; release the lock.
     public func shutdown() throws(StorageError) {
