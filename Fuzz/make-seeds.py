@@ -325,13 +325,7 @@ def zigzag(value):
 
 
 def varint(value):
-    value = zigzag(value)
-    out = bytearray()
-    while value >= 0x80:
-        out.append(value & 0x7F | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
+    return uvarint(zigzag(value))
 
 
 def field(data):
