@@ -1,3 +1,4 @@
+import Foundation
 import FileSystem
 import KafkaProtocol
 import Logging
@@ -254,6 +255,28 @@ import Glibc
                 #expect(try manager.openLog(topic: "a", partition: 0, config: LogConfig()).logEndOffset == 3)
                 try manager.shutdown()
             }
+        }
+    }
+
+    /// The directory lock is waited for briefly (a forked child may hold it between its fork and exec), and a lock
+    /// held for good (another broker) is still refused.
+    @Test func theDirectoryLockIsWaitedForBrieflyThenRefused() throws {
+        try withScratchDirectory { dir in
+            let disk = PosixFileSystem()
+            try disk.makeDirectory(dir)
+            let holder = try disk.open(dir + "/.lock", .create)
+            #expect(try holder.tryLock())
+            let released = Thread { usleep(300_000); holder.close() }
+            released.start()
+            let started = ContinuousClock.now
+            let manager = try LogManager(directory: dir, logger: quietLogger, fileSystem: disk)
+            #expect(ContinuousClock.now - started >= .milliseconds(250))
+            try manager.shutdown()
+
+            let forGood = try disk.open(dir + "/.lock", .create)
+            defer { forGood.close() }
+            #expect(try forGood.tryLock())
+            #expect(throws: StorageError.self) { try LogManager(directory: dir, logger: quietLogger, fileSystem: disk) }
         }
     }
 
