@@ -25,6 +25,7 @@ let nioHTTP1 = Target.Dependency.product(name: "NIOHTTP1", package: "swift-nio")
 let coreMetrics = Target.Dependency.product(name: "CoreMetrics", package: "swift-metrics")
 let metrics = Target.Dependency.product(name: "Metrics", package: "swift-metrics")
 let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
+let postgres = Target.Dependency.product(name: "PostgresNIO", package: "postgres-nio")
 
 let package = Package(
     name: "ledgerstream",
@@ -52,6 +53,8 @@ let package = Package(
         // Metrics: the swift-metrics API in the components, rendered by swift-prometheus at /metrics.
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        // The PostgreSQL ledger store: the wire protocol (SCRAM, TLS, COPY, prepared statements) over swift-nio.
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // C: CRC-32C with SSE4.2 and a portable fallback (no Swift package offers CRC-32C).
@@ -156,7 +159,12 @@ let package = Package(
         // The bank ledger: event sources, publishing, the exactly-once SQLite sink and its queries (re-exports
         // LedgerDomain).
         .target(
-            name: "Ledger", dependencies: ["LedgerDomain", "SQLiteStore", "KafkaClient", "KafkaProtocol", crypto, logging, coreMetrics],
+            name: "Ledger", dependencies: ["LedgerDomain", "SQLiteStore", "CSystemCalls", "KafkaClient", "KafkaProtocol", crypto, logging, coreMetrics],
+            swiftSettings: strict),
+        // The PostgreSQL ledger: connection strings (sslmode, ~/.pgpass), versioned migrations, the exactly-once
+        // writer (COPY, one transaction per batch with its offsets, per-partition owner fencing) and the readers.
+        .target(
+            name: "PostgresLedger", dependencies: ["Ledger", "KafkaProtocol", postgres, nioCore, nioPosix, nioSSL, logging],
             swiftSettings: strict),
         // `report`: the text dashboards as pure renderers (ledger values in, lines of text out; no I/O).
         .target(name: "Report", dependencies: ["Ledger"], swiftSettings: strict),
@@ -171,7 +179,7 @@ let package = Package(
         // The thin command-line front end.
         .executableTarget(
             name: "ledgerstream",
-            dependencies: ["KafkaBroker", "KafkaServer", "KafkaClient", "KafkaSecurity", "CoordinatorServer", "ZooKeeperClient", "Ledger", "Shell", "Report", "LogStorage", "KafkaProtocol", "JavaProperties", "Operations", coreMetrics, argumentParser, logging, serviceLifecycle],
+            dependencies: ["PostgresLedger", "KafkaBroker", "KafkaServer", "KafkaClient", "KafkaSecurity", "CoordinatorServer", "ZooKeeperClient", "Ledger", "Shell", "Report", "LogStorage", "KafkaProtocol", "JavaProperties", "Operations", coreMetrics, argumentParser, logging, serviceLifecycle],
             swiftSettings: strict
         ),
 

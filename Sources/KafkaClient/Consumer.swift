@@ -68,10 +68,23 @@ public struct ConsumerRecord: Sendable {
 /// assignment computed by the leader, commits, a clean leave on close) or with explicit partitions (`assign`, from
 /// the beginning, the end, an offset, a timestamp or the committed offset). Fetches are pipelined: while the caller
 /// handles one batch of records the next fetch is already on its way.
+/// Told when a subscribed consumer's partitions change, as Java's ConsumerRebalanceListener: what it gives up before
+/// rejoining its group, and what it got after, before fetching. A consumer that keeps its own positions (such as
+/// the ledger sink, in its database) finishes its work on the old partitions in the first and says where to start
+/// the new ones in the second.
+public protocol ConsumerRebalanceListener: Sendable {
+    /// Called in `poll` before the consumer rejoins its group, with the partitions it held.
+    func partitionsRevoked(_ partitions: [TopicPartition]) async
+    /// Called with the new assignment before anything is fetched: where to start each partition (those left out
+    /// start from the committed offset, else by auto.offset.reset). An error fails the `poll`.
+    func partitionsAssigned(_ partitions: [TopicPartition]) async throws -> [TopicPartition: StartPosition]
+}
+
 public actor KafkaConsumer {
     public let client: KafkaClient
     public let config: ConsumerConfig
     private var subscription: [String] = []
+    private var rebalanceListener: (any ConsumerRebalanceListener)?
     private var manualStarts: [TopicPartition: StartPosition]?
     /// Next offset to fetch, per assigned partition.
     private var fetchPositions: [TopicPartition: Int64] = [:]
@@ -140,12 +153,19 @@ public actor KafkaConsumer {
     // MARK: Subscribing and assigning
 
     /// Joins the consumer group and consumes the partitions the group assigns.
-    public func subscribe(_ topics: [String]) async throws {
+    public func subscribe(_ topics: [String], listener: (any ConsumerRebalanceListener)? = nil) async throws {
         guard config.groupId != nil else { throw KafkaClientError.invalidArgument("subscribing needs a consumer group (--group)") }
         subscription = topics.sorted()
+        rebalanceListener = listener
         manualStarts = nil
         needsJoin = true
         try await ensureAssignment()
+    }
+
+    /// Makes the next `poll` rejoin the group (a subscribed consumer that learnt it lost its partitions some other
+    /// way, such as the ledger sink fenced in its database).
+    public func rejoin() {
+        if manualStarts == nil && !subscription.isEmpty { needsJoin = true }
     }
 
     /// Consumes exactly these partitions from the given positions (no group membership).
@@ -558,6 +578,7 @@ public actor KafkaConsumer {
     private func ensureAssignment() async throws {
         guard manualStarts == nil, !subscription.isEmpty, needsJoin else { return }
         if config.enableAutoCommit && generationId >= 0 { try? await commit() }
+        if let listener = rebalanceListener, generationId >= 0 { await listener.partitionsRevoked(assignment) }
         try await joinGroup()
     }
 
@@ -614,6 +635,10 @@ public actor KafkaConsumer {
                 var starts: [TopicPartition: StartPosition] = [:]
                 for (topic, partitions) in assignment.partitions {
                     for partition in partitions { starts[TopicPartition(topic: topic, partition: partition)] = .committed }
+                }
+                if let listener = rebalanceListener {
+                    let chosen = try await listener.partitionsAssigned(starts.keys.sorted())
+                    for (partition, start) in chosen where starts[partition] != nil { starts[partition] = start }
                 }
                 needsJoin = false
                 lastCommitted = [:]

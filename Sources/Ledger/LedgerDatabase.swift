@@ -20,6 +20,8 @@ import SQLiteStore
 /// - `rejected_records`: records that were not valid transaction events (kept, with the reason, not silently dropped).
 /// - `sink_offsets`: per partition, the next offset to apply. Written in the same transaction as the rows, which is
 ///   what makes the sink exactly-once.
+/// - `sink_partition_owners`: per partition, the sink that owns it and its owner generation (bumped by each claim),
+///   checked in every batch's transaction: the fence that keeps a sink that lost a partition from committing to it.
 /// - `import_sources`: the imported files, by content digest (see ``EventSource``); `ledger_postings.source_id` and
 ///   `source_line` name the row an entry came from, unique, so a file imported twice is applied once.
 ///
@@ -141,6 +143,18 @@ public enum LedgerDatabase {
             ALTER TABLE ledger_postings ADD COLUMN source_id INTEGER REFERENCES import_sources (source_id);
             ALTER TABLE ledger_postings ADD COLUMN source_line INTEGER CHECK (source_line > 0);
             CREATE UNIQUE INDEX ledger_postings_by_source ON ledger_postings (source_id, source_line) WHERE source_id IS NOT NULL;
+            """),
+        // Several sinks may share a ledger (`consume --group`): who owns each partition, and since which claim. A sink
+        // checks its generation in every batch's transaction, so one that lost a partition can never commit to it.
+        ("005_partition_owners", """
+            CREATE TABLE sink_partition_owners (
+                topic TEXT NOT NULL,
+                partition INTEGER NOT NULL CHECK (partition >= 0),
+                owner_generation INTEGER NOT NULL CHECK (owner_generation > 0),
+                owner TEXT NOT NULL,
+                claimed_at TEXT NOT NULL,
+                PRIMARY KEY (topic, partition)
+            ) WITHOUT ROWID;
             """),
     ]
 

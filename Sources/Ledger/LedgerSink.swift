@@ -71,42 +71,14 @@ public final class LedgerSink {
         }
     }
 
-    /// An account's running state, as stored in `account_balances`.
-    struct AccountState {
-        var balance = Money.zero
-        var entries = 0
-        var deposits = 0
-        var withdrawals = 0
-        var deposited = Money.zero
-        var withdrawn = Money.zero
-        var lastDate: TransactionDate?
-        /// Changed in the batch being applied (so its row is rewritten at commit).
-        var dirty = false
-
-        mutating func apply(_ event: TransactionEvent) {
-            entries += 1
-            switch event.type {
-            case .deposit:
-                balance = balance + event.amount
-                deposits += 1
-                deposited = deposited + event.amount
-            case .withdrawal:
-                balance = balance - event.amount
-                withdrawals += 1
-                withdrawn = withdrawn + event.amount
-            }
-            lastDate = event.date
-        }
-    }
-
     let database: SQLiteDatabase
     /// Where committed batches are counted (and, through the runner and checkpointer, lag and checkpoints).
     let metrics: SinkMetrics
     /// Next offset to apply per partition (from `sink_offsets`).
     public private(set) var nextOffsets: [PartitionKey: Int64] = [:]
     private var accounts: [String: AccountState] = [:]
-    /// The rowid the next entry gets in both `ledger_postings` and `transactions`.
-    private var nextEntryID: Int64 = 1
+    /// The owner generation this sink holds per claimed partition (see ``claim(_:owner:)``); empty until a claim.
+    public private(set) var claimed: [PartitionKey: Int64] = [:]
     private let insertOriginal: Statement
     private let insertEntry: Statement
     /// The same inserts for `rowsPerInsert` rows at once: one statement step per 64 rows instead of per row, which
@@ -120,7 +92,11 @@ public final class LedgerSink {
     /// The lines of each imported file applied so far, loaded on first use from the unique index.
     private var appliedLines: [Int64: LineSet] = [:]
     private let insertSource: Statement
+    private let selectSource: Statement
     private let selectSourceLines: Statement
+    private let selectOwner: Statement
+    private let claimOwner: Statement
+    private let selectLastEntryID: Statement
     /// Entries decoded but not yet inserted (up to `rowsPerInsert`).
     private var staged: [StagedEntry] = []
     /// Where the staged entries' texts are bound from.
@@ -156,7 +132,19 @@ public final class LedgerSink {
                                          source_id, source_line)
             VALUES \(values(Self.postingColumns))
             """)
-        insertSource = try database.prepare("INSERT INTO import_sources (source_id, file_digest) VALUES (?, ?)")
+        insertSource = try database.prepare("INSERT INTO import_sources (file_digest) VALUES (?)")
+        selectSource = try database.prepare("SELECT source_id FROM import_sources WHERE file_digest = ?")
+        selectOwner = try database.prepare("SELECT owner_generation, owner FROM sink_partition_owners WHERE topic = ? AND partition = ?")
+        claimOwner = try database.prepare("""
+            INSERT INTO sink_partition_owners (topic, partition, owner_generation, owner, claimed_at)
+            VALUES (?, ?, 1, ?, strftime('%Y-%m-%d %H:%M:%f', 'now'))
+            ON CONFLICT (topic, partition) DO UPDATE SET owner_generation = owner_generation + 1, owner = excluded.owner,
+                                                         claimed_at = excluded.claimed_at
+            RETURNING owner_generation
+            """)
+        // Past both tables' ends: a `transactions` table the original pipeline filled keeps its rows untouched.
+        selectLastEntryID = try database.prepare(
+            "SELECT MAX(COALESCE((SELECT MAX(entry_id) FROM ledger_postings), 0), COALESCE((SELECT MAX(rowid) FROM transactions), 0))")
         selectSourceLines = try database.prepare("SELECT source_line FROM ledger_postings WHERE source_id = ?")
         insertIssue = try database.prepare("""
             INSERT OR REPLACE INTO reconciliation_issues (topic, partition, offset, kind, account, transaction_date,
@@ -193,38 +181,90 @@ public final class LedgerSink {
                 withdrawals: balances.int(4), deposited: Money(cents: balances.int64(5)), withdrawn: Money(cents: balances.int64(6)),
                 lastDate: balances.string(7).flatMap(TransactionDate.init(parsing:)))
         }
-        // Past both tables' ends: a `transactions` table the original pipeline filled keeps its rows untouched.
-        let last = try database.prepare(
-            "SELECT MAX(COALESCE((SELECT MAX(entry_id) FROM ledger_postings), 0), COALESCE((SELECT MAX(rowid) FROM transactions), 0))")
-        _ = try last.step()
-        nextEntryID = last.int64(0) + 1
-        let sources = try database.prepare("SELECT source_id, file_digest FROM import_sources")
         sourceIDs = [:]
         appliedLines = [:]
-        while try sources.step() { sourceIDs[sources.string(1) ?? ""] = sources.int64(0) }
     }
 
-    /// The id of an imported file (new ones are inserted in the open transaction and listed in `created`), with its
-    /// applied lines loaded.
+    /// The id of an imported file: known, created by another sink meanwhile, or inserted in the open transaction
+    /// (listed in `created`, forgotten if it rolls back).
     private func sourceID(for digest: String, created: inout [String]) throws -> Int64 {
-        if let id = sourceIDs[digest] {
-            if appliedLines[id] == nil {
-                var lines = LineSet()
-                try selectSourceLines.bind(1, id)
-                while try selectSourceLines.step() { _ = lines.insert(selectSourceLines.int64(0)) }
-                selectSourceLines.reset()
-                appliedLines[id] = lines
-            }
-            return id
+        if let id = sourceIDs[digest] { return id }
+        try selectSource.bind(1, digest)
+        defer { selectSource.reset() }
+        let id: Int64
+        if try selectSource.step() {
+            id = selectSource.int64(0)
+        } else {
+            try insertSource.bind(1, digest)
+            try insertSource.run()
+            id = database.lastInsertRowID
+            created.append(digest)
         }
-        let id = (sourceIDs.values.max() ?? 0) + 1
-        try insertSource.bind(1, id)
-        try insertSource.bind(2, digest)
-        try insertSource.run()
         sourceIDs[digest] = id
-        appliedLines[id] = LineSet()
-        created.append(digest)
         return id
+    }
+
+    /// The lines of an imported file applied so far (read from the unique index on first use).
+    private func appliedLines(of id: Int64) throws -> LineSet {
+        var lines = LineSet()
+        try selectSourceLines.bind(1, id)
+        defer { selectSourceLines.reset() }
+        while try selectSourceLines.step() { _ = lines.insert(selectSourceLines.int64(0)) }
+        return lines
+    }
+
+    /// Takes ownership of `partitions` for `owner` (a sink's name): each one's owner generation goes up by one in the
+    /// database, so a sink that held it before can no longer commit (its batches check their generation in the same
+    /// transaction). Partitions not named are no longer this sink's. The sink's state is read again, since other
+    /// sinks may have written meanwhile. Returns the next offset to apply per partition (missing: from the
+    /// beginning).
+    public func claim(_ partitions: [TopicPartition], owner: String) throws -> [TopicPartition: Int64] {
+        var generations: [PartitionKey: Int64] = [:]
+        do {
+            try database.execute("BEGIN IMMEDIATE")
+            for partition in partitions {
+                try claimOwner.bind(1, partition.topic)
+                try claimOwner.bind(2, Int64(partition.partition))
+                try claimOwner.bind(3, owner)
+                guard try claimOwner.step() else { preconditionFailure("INSERT … RETURNING returned no row") }
+                generations[PartitionKey(topic: partition.topic, partition: partition.partition)] = claimOwner.int64(0)
+                claimOwner.reset()
+            }
+            try database.execute("COMMIT")
+        } catch {
+            claimOwner.reset()
+            try? database.execute("ROLLBACK")
+            throw error
+        }
+        claimed = generations
+        try load()
+        var resume: [TopicPartition: Int64] = [:]
+        for partition in partitions {
+            if let next = nextOffsets[PartitionKey(topic: partition.topic, partition: partition.partition)] { resume[partition] = next }
+        }
+        return resume
+    }
+
+    /// Fails the open transaction's batch with ``LedgerStoreError/fenced(_:owners:)`` if another sink claimed one of
+    /// its partitions since this one did. Nothing is checked before the first claim (a lone sink, as in tests).
+    private func checkOwnership(of records: [DecodedRecord]) throws {
+        guard !claimed.isEmpty else { return }
+        var checked: Set<PartitionKey> = []
+        var lost: [TopicPartition] = []
+        var owners: [String] = []
+        for decoded in records {
+            let key = PartitionKey(topic: decoded.record.topic, partition: decoded.record.partition)
+            guard checked.insert(key).inserted else { continue }
+            try selectOwner.bind(1, key.topic)
+            try selectOwner.bind(2, Int64(key.partition))
+            let current: (generation: Int64, owner: String)? = try selectOwner.step() ? (selectOwner.int64(0), selectOwner.string(1) ?? "") : nil
+            selectOwner.reset()
+            if claimed[key] == nil || current?.generation != claimed[key] {
+                lost.append(TopicPartition(topic: key.topic, partition: key.partition))
+                if let current { owners.append(current.owner) }
+            }
+        }
+        if !lost.isEmpty { throw LedgerStoreError.fenced(lost.sorted(), owners: owners) }
     }
 
     /// Where to resume a partition: the stored next offset, or nil if nothing was applied yet.
@@ -259,89 +299,52 @@ public final class LedgerSink {
 
     /// The same for records already decoded (`decodeNanoseconds`: the time that took, counted in the batch's duration).
     public func apply(decoded records: [DecodedRecord], decodeNanoseconds: Int64 = 0) throws -> ApplyReport {
-        var report = ApplyReport()
-        guard !records.isEmpty else { return report }
+        guard !records.isEmpty else { return ApplyReport() }
         let started = ContinuousClock.now
         var changedOffsets: [(TopicPartition, Int64)] = []
         var commitNanoseconds: Int64 = 0
-        var offsets = nextOffsets
-        var working = accounts
-        var touched: [String] = []
-        var entryID = nextEntryID
+        var planner = LedgerBatchPlanner(offsets: nextOffsets, accounts: accounts, appliedLines: appliedLines)
         staged.removeAll(keepingCapacity: true)
-        // Undone if the transaction rolls back: sources created and lines marked applied in this batch.
+        // Forgotten if the transaction rolls back: sources created in this batch.
         var createdSources: [String] = []
-        var markedLines: [(source: Int64, line: Int64)] = []
         do {
             try database.execute("BEGIN IMMEDIATE")
-            // The current partition's key and next offset, looked up once per run of records from one partition.
-            var key = PartitionKey(topic: "", partition: -1)
-            var next: Int64?
+            try checkOwnership(of: records)
+            // Read in the transaction: other sinks of a group may have appended since this one's last batch.
+            _ = try selectLastEntryID.step()
+            var entryID = selectLastEntryID.int64(0) + 1
+            selectLastEntryID.reset()
             for decoded in records {
                 let record = decoded.record
-                if record.partition != key.partition || record.topic != key.topic {
-                    if key.partition >= 0 { offsets[key] = next }
-                    key = PartitionKey(topic: record.topic, partition: record.partition)
-                    next = offsets[key]
-                }
-                if let next, record.offset < next {
-                    report.duplicates += 1
+                let decision = try planner.decide(decoded, sourceID: { try sourceID(for: $0, created: &createdSources) },
+                                                  appliedLinesOf: { try appliedLines(of: $0) })
+                switch decision {
+                case .skip:
                     continue
-                }
-                next = record.offset + 1
-                let event: TransactionEvent
-                switch decoded.event {
-                case .success(let decodedEvent):
-                    event = decodedEvent
-                case .failure(let error):
-                    try reject(record, reason: error.description)
-                    report.rejected += 1
-                    report.rejectedByKind[error.kind, default: 0] += 1
-                    continue
-                }
-                var source: (id: Int64, line: Int64)?
-                if let origin = record.source {
-                    let id = try sourceID(for: origin.fileDigest, created: &createdSources)
-                    if !appliedLines[id, default: LineSet()].insert(origin.line) {
-                        report.alreadyImported += 1
-                        continue
+                case .reject(let reason):
+                    try reject(record, reason: reason)
+                case .apply(let entry):
+                    staged.append(StagedEntry(id: entryID, record: record, event: entry.event, balance: entry.balance, source: entry.source))
+                    if staged.count == Self.rowsPerInsert { try insertStaged() }
+                    entryID += 1
+                    if entry.isMismatch {
+                        try issue(record, entry.event, kind: "balance_mismatch", stated: entry.event.statedBalance, derived: entry.balance)
                     }
-                    markedLines.append((id, origin.line))
-                    source = (id, origin.line)
-                }
-                let balance = { (state: inout AccountState) -> Money in
-                    if !state.dirty {
-                        state.dirty = true
-                        touched.append(event.account)
+                    if entry.isNegative {
+                        try issue(record, entry.event, kind: "negative_balance", stated: entry.event.statedBalance, derived: entry.balance)
                     }
-                    state.apply(event)
-                    return state.balance
-                }(&working[event.account, default: AccountState()])
-                staged.append(StagedEntry(id: entryID, record: record, event: event, balance: balance, source: source))
-                if staged.count == Self.rowsPerInsert { try insertStaged() }
-                entryID += 1
-                report.applied += 1
-                if let stated = event.statedBalance, stated != balance {
-                    try issue(record, event, kind: "balance_mismatch", stated: stated, derived: balance)
-                    report.mismatches += 1
-                }
-                if balance.isNegative {
-                    try issue(record, event, kind: "negative_balance", stated: event.statedBalance, derived: balance)
-                    report.negativeBalances += 1
                 }
             }
             try insertStaged()
-            if key.partition >= 0 { offsets[key] = next }
-            for (key, next) in offsets where nextOffsets[key] != next {
+            for (key, next) in planner.finish(since: nextOffsets) {
                 try upsertOffset.bind(1, key.topic)
                 try upsertOffset.bind(2, Int64(key.partition))
                 try upsertOffset.bind(3, next)
                 try upsertOffset.run()
                 if metrics.isEnabled { changedOffsets.append((TopicPartition(topic: key.topic, partition: key.partition), next)) }
             }
-            for account in touched {
-                working[account]!.dirty = false
-                let state = working[account]!
+            for (account, _) in planner.touched {
+                let state = planner.accounts[account]!
                 try upsertBalance.bind(1, account)
                 try upsertBalance.bind(2, state.balance.cents)
                 try upsertBalance.bind(3, state.entries)
@@ -358,21 +361,18 @@ public final class LedgerSink {
         } catch {
             try? database.execute("ROLLBACK")
             for statement in [insertOriginal, insertEntry, insertOriginalRows, insertEntryRows, insertIssue, insertRejected,
-                              upsertOffset, upsertBalance] {
+                              upsertOffset, upsertBalance, insertSource, selectSource, selectSourceLines, selectOwner,
+                              selectLastEntryID] {
                 statement.reset()
             }
-            insertSource.reset()
-            selectSourceLines.reset()
             staged.removeAll(keepingCapacity: true)
-            for (id, line) in markedLines { appliedLines[id]?.remove(line) }
-            for digest in createdSources {
-                if let id = sourceIDs.removeValue(forKey: digest) { appliedLines[id] = nil }
-            }
+            for digest in createdSources { sourceIDs.removeValue(forKey: digest) }
             throw error
         }
-        nextOffsets = offsets
-        accounts = working
-        nextEntryID = entryID
+        nextOffsets = planner.offsets
+        accounts = planner.accounts
+        appliedLines = planner.appliedLines
+        let report = planner.report
         metrics.committed(report, offsets: changedOffsets,
                           batchNanoseconds: decodeNanoseconds + started.duration(to: .now).nanoseconds,
                           commitNanoseconds: commitNanoseconds)
@@ -482,11 +482,13 @@ public final class LedgerSink {
 
 /// A set of line numbers as a sparse bitmap: 64 lines per word, words kept by index, so a file of a million rows
 /// costs about 16,000 words, and a line number from a record header, however large, costs one word.
-struct LineSet {
+public struct LineSet: Sendable {
+    public init() {}
+
     private var words: [Int64: UInt64] = [:]
 
     /// Inserts `line`; false if it was already there.
-    mutating func insert(_ line: Int64) -> Bool {
+    public mutating func insert(_ line: Int64) -> Bool {
         let (word, bit) = (line >> 6, UInt64(1) << UInt64(line & 63))
         let current = words[word, default: 0]
         if current & bit != 0 { return false }
@@ -494,7 +496,11 @@ struct LineSet {
         return true
     }
 
-    mutating func remove(_ line: Int64) {
+    public func contains(_ line: Int64) -> Bool {
+        (words[line >> 6] ?? 0) & (UInt64(1) << UInt64(line & 63)) != 0
+    }
+
+    public mutating func remove(_ line: Int64) {
         words[line >> 6]? &= ~(UInt64(1) << UInt64(line & 63))
     }
 }

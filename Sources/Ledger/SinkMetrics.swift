@@ -76,13 +76,14 @@ public final class SinkMetrics: Sendable {
     // MARK: Recording
 
     /// A batch's transaction committed: counts what it applied, skipped and flagged, and moves the applied offsets.
-    func committed(_ report: ApplyReport, offsets: [(TopicPartition, Int64)], batchNanoseconds: Int64,
-                   commitNanoseconds: Int64) {
+    /// `commitNanoseconds`: the SQLite COMMIT's time (nil for other stores).
+    public func committed(_ report: ApplyReport, offsets: [(TopicPartition, Int64)], batchNanoseconds: Int64,
+                          commitNanoseconds: Int64?) {
         guard isEnabled else { return }
         recordsApplied.increment(by: report.applied)
         batches.increment()
         batchDuration.recordNanoseconds(batchNanoseconds)
-        commitDuration.recordNanoseconds(commitNanoseconds)
+        if let commitNanoseconds { commitDuration.recordNanoseconds(commitNanoseconds) }
         if report.duplicates > 0 { skippedDuplicates.increment(by: report.duplicates) }
         if report.alreadyImported > 0 { skippedAlreadyImported.increment(by: report.alreadyImported) }
         for (kind, count) in report.rejectedByKind where count > 0 { rejected[kind]?.increment(by: count) }
@@ -100,7 +101,7 @@ public final class SinkMetrics: Sendable {
     }
 
     /// The ledger database is open (readiness).
-    func databaseOpened() {
+    public func databaseOpened() {
         guard isEnabled else { return }
         state.withLock { $0.databaseOpen = true }
     }

@@ -1,35 +1,43 @@
 import KafkaClient
 import KafkaProtocol
 import Logging
-import NIOPosix
 import SQLiteStore
 import Synchronization
 
-/// Runs the SQLite sink: consumes topics from the offsets stored in the database, applies records in batches (by
-/// count and time) through ``LedgerSink``, and keeps going until stopped (or until it has caught up, with
-/// `exitAtEnd`).
+/// Runs the sink: consumes topics from the offsets stored in the ledger, applies records in batches (by count and
+/// time) through a ``LedgerStore`` (SQLite or PostgreSQL), and keeps going until stopped (or until it has caught up,
+/// with `exitAtEnd`).
 ///
-/// Pipelined: a batch is written to SQLite on a thread of its own while the next one is fetched and decoded, so
-/// fetching and JSON decoding (about a third of the work) overlap with the writes. At most two batches are in memory.
-/// Offsets are also committed to a consumer group after each batch is written, for monitoring with Kafka's tools;
-/// the database's own offsets are the ones that count.
+/// Pipelined: a batch is written while the next one is fetched and decoded, so fetching and JSON decoding (about a
+/// third of the work) overlap with the writes. At most two batches are in memory.
+///
+/// Alone (no `group`), the sink reads every partition. In a group, several sinks split the partitions through the
+/// Kafka consumer group protocol; on each assignment the sink claims its partitions in the ledger, which fences the
+/// sinks that held them before (see ``LedgerStore/claim(_:owner:)``). Either way the ledger's offsets are the ones
+/// that count; they are also committed to the consumer group after each batch, for monitoring with Kafka's tools.
 public final class SinkRunner {
     public struct Options: Sendable {
         public var topics: [String]
-        /// A batch (one SQLite transaction) closes at this many records or after `batchMilliseconds`, whichever
-        /// comes first: small batches when the stream is slow (low latency), large ones under load (fewer commits,
-        /// each rewriting the pages it touched).
+        /// A batch (one database transaction) closes at this many records or after `batchMilliseconds`, whichever
+        /// comes first: small batches when the stream is slow (low latency), large ones under load (fewer commits).
         public var batchRecords = 50_000
         public var batchMilliseconds: Int64 = 200
         public var exitAtEnd = false
         /// read_committed (the default) applies only committed transactions' records and never an aborted one's;
         /// read_uncommitted applies whatever is in the log.
         public var isolationLevel: IsolationLevel = .readCommitted
-        /// Group the sink commits to for monitoring (nil: none).
+        /// Alone: the group the sink commits to for monitoring (nil: none).
         public var monitoringGroup: String? = "ledgerstream-sink"
+        /// Several sinks sharing the work: the consumer group they join (nil: alone, every partition).
+        public var group: String?
+        /// With `group`: how long the group waits for a silent sink before giving its partitions to the others.
+        public var sessionTimeoutMs: Int32 = 45_000
+        /// This sink's name in the ledger's partition owners (host and process id by default).
+        public var owner: String
 
-        public init(topics: [String]) {
+        public init(topics: [String], owner: String = "sink") {
             self.topics = topics
+            self.owner = owner
         }
     }
 
@@ -39,13 +47,13 @@ public final class SinkRunner {
     }
 
     let client: KafkaClient
-    let writer: SinkWriter
+    let store: any LedgerStore
     let options: Options
     let logger: Logger
 
-    public init(client: KafkaClient, sink: SinkWriter, options: Options, logger: Logger) {
+    public init(client: KafkaClient, store: any LedgerStore, options: Options, logger: Logger) {
         self.client = client
-        self.writer = sink
+        self.store = store
         self.options = options
         self.logger = logger
     }
@@ -56,17 +64,18 @@ public final class SinkRunner {
     /// Consumes until `shouldStop()` or (with exitAtEnd) the end of every partition. Returns the totals.
     public func run(shouldStop: @Sendable () -> Bool, onBatch: (Progress) -> Void = { _ in }) async throws -> ApplyReport {
         var config = ConsumerConfig()
-        config.groupId = options.monitoringGroup
+        config.groupId = options.group ?? options.monitoringGroup
         config.enableAutoCommit = false
         config.maxPollRecords = options.batchRecords
         config.isolationLevel = options.isolationLevel
+        config.sessionTimeoutMs = options.sessionTimeoutMs
+        config.heartbeatIntervalMs = min(3000, Int64(options.sessionTimeoutMs) / 3)
         // A poll with a fetch parked at the broker returns when that fetch does: the wait bounds how long the last
         // records of a burst sit uncommitted (and how long closing takes). 50 ms keeps them well inside a batch
         // period; an idle sink's empty fetches cost the broker next to nothing.
         config.fetchMaxWaitMs = Int32(min(options.batchMilliseconds, 50))
         let consumer = KafkaConsumer(client: client, config: config)
-        let thread = NIOThreadPool(numberOfThreads: 1)
-        thread.start()
+        let rebalance = SinkRebalanceListener(store: store, owner: options.owner, logger: logger)
         var partitionCounts: [String: Int] = [:]
         var totals = ApplyReport()
         var batches = 0
@@ -78,18 +87,31 @@ public final class SinkRunner {
         var writing: (task: Task<ApplyReport, any Error>, batch: [LedgerSink.DecodedRecord], positions: [TopicPartition: Int64])?
         var oldest = nowMs
         var lastTopologyCheck = nowMs
-        let writer = self.writer
-        let metrics = writer.metrics
+        var assignmentEpoch = 0
+        let store = self.store
+        let metrics = store.metrics
+        let inGroup = options.group != nil
 
-        /// Waits for the batch being written, then reports it and commits its positions to the monitoring group.
+        /// Waits for the batch being written, then reports it and commits its positions to the consumer group. A
+        /// batch fenced off (another sink owns one of its partitions now) is dropped: alone, the sink stops; in a
+        /// group, it rejoins, and its next assignment says what is its own.
         func finishWriting() async throws {
             guard let current = writing else { return }
             writing = nil
+            rebalance.writing(nil)
             let report: ApplyReport
             do {
                 report = try await current.task.value
             } catch let error as SQLiteError where error.isFull {
                 report = try await applyOnceSpaceReturns(current.batch, firstError: error)
+            } catch let error as LedgerStoreError {
+                guard inGroup else { throw error }
+                logger.warning("the batch was not written: \(error)", metadata: ["records": "\(current.batch.count)"])
+                pending = []
+                pendingPositions = [:]
+                pendingDecodeNanoseconds = 0
+                await consumer.rejoin()
+                return
             }
             if report.alreadyImported > 0 {
                 logger.debug("file rows already applied by an earlier import were skipped", metadata: ["rows": "\(report.alreadyImported)"])
@@ -97,13 +119,14 @@ public final class SinkRunner {
             totals += report
             batches += 1
             onBatch(Progress(report: totals, batches: batches))
-            if options.monitoringGroup != nil { try? await consumer.commit(current.positions) }
+            if config.groupId != nil { try? await consumer.commit(current.positions) }
         }
-        /// Hands the pending records to the writer thread (after the previous batch is done: batches apply in order).
+        /// Hands the pending records to the writer (after the previous batch is done: batches apply in order).
         func flush() async throws {
             guard !pending.isEmpty else { return }
             let waitStart = nowMs
             try await finishWriting()
+            guard !pending.isEmpty else { return }
             logger.debug("batch handed to the writer", metadata: [
                 "records": "\(pending.count)", "waitedForWriterMs": "\(nowMs - waitStart)",
                 "collectedMs": "\(waitStart - oldest)",
@@ -113,14 +136,15 @@ public final class SinkRunner {
             pending = []
             pendingDecodeNanoseconds = 0
             pending.reserveCapacity(min(options.batchRecords, 1 << 16))
-            writing = (Task { try await thread.runIfActive { try writer.apply(batch, decodeNanoseconds: decodeNanoseconds) } },
-                       batch, pendingPositions)
+            let task = Task { try await store.apply(batch, decodeNanoseconds: decodeNanoseconds) }
+            writing = (task, batch, pendingPositions)
+            rebalance.writing(task)
         }
         /// A full disk refuses the batch (rolled back: nothing of it is written) without stopping the sink: it retries,
         /// backing off to 5 s, until space returns (or the sink is stopped), logging the wait once and the recovery.
         func applyOnceSpaceReturns(_ batch: [LedgerSink.DecodedRecord], firstError: SQLiteError) async throws -> ApplyReport {
             logger.error("the ledger database is full: waiting for space, nothing of the batch was written", metadata: [
-                "database": "\(writer.path)", "records": "\(batch.count)", "error": "\(firstError.message)",
+                "database": "\(store.location)", "records": "\(batch.count)", "error": "\(firstError.message)",
                 "fix": "free space on the database's disk (or raise its quota); the sink resumes by itself",
             ])
             var backoffMs: UInt64 = 100
@@ -130,9 +154,9 @@ public final class SinkRunner {
                 try await client.time.sleep(nanoseconds: backoffMs * 1_000_000)
                 backoffMs = min(backoffMs * 2, 5000)
                 do {
-                    let report = try await thread.runIfActive { try writer.apply(batch) }
+                    let report = try await store.apply(batch, decodeNanoseconds: 0)
                     logger.notice("space is back: the sink resumed", metadata: [
-                        "database": "\(writer.path)", "waitedMs": "\(nowMs - started)"])
+                        "database": "\(store.location)", "waitedMs": "\(nowMs - started)"])
                     return report
                 } catch let error as SQLiteError where error.isFull {
                     continue
@@ -140,15 +164,30 @@ public final class SinkRunner {
             }
         }
 
-        let checkpointer = try writer.startBackgroundCheckpoints(logger: logger)
+        try await store.startBackgroundWork(logger: logger)
         metrics.running(true)
         defer { metrics.running(false) }
         do {
-            try await assign(consumer, counts: &partitionCounts)
+            if inGroup {
+                try await consumer.subscribe(options.topics, listener: rebalance)
+            } else {
+                try await assign(consumer, counts: &partitionCounts)
+            }
+            assignmentEpoch = rebalance.epoch
             var ends = options.exitAtEnd ? try await consumer.endOffsets() : [:]
             while !shouldStop() {
                 // With records pending, a poll that finds nothing new (the stream paused) commits them right away.
                 let records = try await consumer.poll(timeoutMs: pending.isEmpty ? min(options.batchMilliseconds, 500) : 1)
+                if rebalance.epoch != assignmentEpoch {
+                    // A new assignment, claimed in the ledger: what was fetched before it is fetched again from the
+                    // ledger's offsets (the batch being written finished before the claim).
+                    assignmentEpoch = rebalance.epoch
+                    pending = []
+                    pendingPositions = [:]
+                    pendingDecodeNanoseconds = 0
+                    ends = [:]
+                    if metrics.isEnabled { metrics.assigned(await consumer.positions) }
+                }
                 if pending.isEmpty { oldest = nowMs }
                 let decoding = ContinuousClock.now
                 for record in records {
@@ -169,7 +208,7 @@ public final class SinkRunner {
                     if ends.isEmpty { ends = try await consumer.endOffsets() }
                     if ends.allSatisfy({ (positions[$0.key] ?? 0) >= $0.value }) { break }
                 }
-                if nowMs - lastTopologyCheck > 10_000 {
+                if !inGroup && nowMs - lastTopologyCheck > 10_000 {
                     lastTopologyCheck = nowMs
                     try await flush()
                     try await finishWriting()
@@ -183,29 +222,26 @@ public final class SinkRunner {
             // Whatever is being written either commits or rolls back on its own; wait for it before leaving.
             if let current = writing { _ = try? await current.task.value }
             await consumer.close()
-            try? await thread.runIfActive { checkpointer.stop() }
-            try? await thread.shutdownGracefully()
+            await store.stopBackgroundWork()
             throw error
         }
         await consumer.close()
-        try? await thread.runIfActive { checkpointer.stop() }
-        try? await thread.shutdownGracefully()
+        await store.stopBackgroundWork()
         return totals
     }
 
-    /// Assigns every partition of the topics, from the stored offsets (or the beginning).
+    /// Claims every partition of the topics in the ledger and consumes them from its offsets (or the beginning).
     private func assign(_ consumer: KafkaConsumer, counts: inout [String: Int]) async throws {
-        var starts: [TopicPartition: StartPosition] = [:]
+        var partitions: [TopicPartition] = []
         for topic in options.topics {
             let info = try await client.topic(topic)
             counts[topic] = info.partitions.count
-            for partition in info.partitions {
-                let start = writer.resumeOffset(topic: topic, partition: partition.partition).map(StartPosition.offset) ?? .beginning
-                starts[TopicPartition(topic: topic, partition: partition.partition)] = start
-            }
+            partitions += info.partitions.map { TopicPartition(topic: topic, partition: $0.partition) }
         }
+        let resume = try await store.claim(partitions, owner: options.owner)
+        let starts = Dictionary(uniqueKeysWithValues: partitions.map { ($0, resume[$0].map(StartPosition.offset) ?? .beginning) })
         try await consumer.assign(starts)
-        if writer.metrics.isEnabled { writer.metrics.assigned(await consumer.positions) }
+        if store.metrics.isEnabled { store.metrics.assigned(await consumer.positions) }
         logger.debug("sink assigned", metadata: ["partitions": "\(starts.count)", "topics": "\(options.topics.joined(separator: ","))"])
     }
 
@@ -222,37 +258,37 @@ public final class SinkRunner {
     }
 }
 
+/// A sink in a consumer group: before giving partitions up it lets the batch being written finish (committed or
+/// rolled back), and on a new assignment it claims the partitions in the ledger and starts them from its offsets.
+final class SinkRebalanceListener: ConsumerRebalanceListener {
+    let store: any LedgerStore
+    let owner: String
+    let logger: Logger
+    private let state = Mutex<(writing: Task<ApplyReport, any Error>?, epoch: Int)>((nil, 0))
 
-/// The sink behind a lock, so the runner can hand batches to its writer thread. Only one batch is ever being written
-/// (the runner waits for it before handing over the next), so the lock is uncontended; it makes the hand-over safe.
-public final class SinkWriter: Sendable {
-    private let sink: Mutex<LedgerSink>
-    /// The sink's metrics: the runner records its partitions' positions and ends there, for the lag.
-    public let metrics: SinkMetrics
-
-    public init(_ sink: sending LedgerSink) {
-        metrics = sink.metrics
-        self.sink = Mutex(sink)
+    init(store: any LedgerStore, owner: String, logger: Logger) {
+        self.store = store
+        self.owner = owner
+        self.logger = logger
     }
 
-    func apply(_ batch: [LedgerSink.DecodedRecord], decodeNanoseconds: Int64 = 0) throws -> ApplyReport {
-        try sink.withLock { try $0.apply(decoded: batch, decodeNanoseconds: decodeNanoseconds) }
+    /// Bumped by each assignment claimed.
+    var epoch: Int { state.withLock { $0.epoch } }
+
+    func writing(_ task: Task<ApplyReport, any Error>?) {
+        state.withLock { $0.writing = task }
     }
 
-    /// The database file's path.
-    var path: String { sink.withLock { $0.database.path } }
-
-    func resumeOffset(topic: String, partition: Int32) -> Int64? {
-        sink.withLock { $0.resumeOffset(topic: topic, partition: partition) }
+    func partitionsRevoked(_ partitions: [TopicPartition]) async {
+        if let task = state.withLock({ $0.writing }) { _ = try? await task.value }
     }
 
-    /// Moves WAL checkpoints off the writer: raises the writer's own automatic checkpoint to a backstop and starts
-    /// a ``WALCheckpointer`` on the database file (stop it when the writer is done).
-    func startBackgroundCheckpoints(logger: Logger) throws -> WALCheckpointer {
-        let path = try sink.withLock { sink in
-            try sink.database.execute("PRAGMA wal_autocheckpoint = \(WALCheckpointer.writerBackstopPages);")
-            return sink.database.path
-        }
-        return WALCheckpointer(path: path, logger: logger, metrics: metrics)
+    func partitionsAssigned(_ partitions: [TopicPartition]) async throws -> [TopicPartition: StartPosition] {
+        let resume = try await store.claim(partitions, owner: owner)
+        state.withLock { $0.epoch += 1 }
+        logger.info("sink claimed its partitions", metadata: [
+            "partitions": "\(partitions.map { "\($0.topic)/\($0.partition)" }.joined(separator: ","))", "owner": "\(owner)",
+        ])
+        return Dictionary(uniqueKeysWithValues: partitions.map { ($0, resume[$0].map(StartPosition.offset) ?? .beginning) })
     }
 }

@@ -3,6 +3,8 @@ import Dispatch
 import KafkaClient
 import KafkaProtocol
 import Ledger
+import PostgresLedger
+import FoundationEssentials
 import Logging
 import NIOCore
 import Synchronization
@@ -38,9 +40,13 @@ struct ConsumeCommand: AsyncParsableCommand {
             offsets are committed and the group is left at once.
             Template tokens for --format: %t topic, %p partition, %o offset, %k key, %s value, %T timestamp (ms), \
             %h headers (k=v,…), %K key length, %S value length, \\n, \\t, %%.
-            With --sink sqlite the records (bank transaction events; topic "transactions" by default) are applied to \
-            the ledger database exactly once: rows and offsets are committed together, and a restart resumes from \
-            the database.
+            With --sink sqlite or --sink postgres the records (bank transaction events; topic "transactions" by \
+            default) are applied to the ledger (--db: a SQLite file, or postgres://user@host:port/dbname) exactly \
+            once: rows and offsets are committed together, and a restart resumes from the database. With --group, \
+            several sinks share the partitions through the consumer group; each claims its partitions in the ledger, \
+            so a sink that lost one can never commit to it again. PostgreSQL: password from the URL, PGPASSWORD or \
+            ~/.pgpass; TLS by ?sslmode=require|verify-ca|verify-full (&sslrootcert=FILE); a server restart is waited \
+            out and the sink resumes from its stored offsets.
             --isolation-level read_committed shows only committed transactions' records (reads stop at the last \
             stable offset and aborted transactions are skipped); it is the default with --sink, read_uncommitted \
             (everything in the log) otherwise, as with Kafka's console consumer.
@@ -51,13 +57,13 @@ struct ConsumeCommand: AsyncParsableCommand {
     )
 
     enum Sink: String, ExpressibleByArgument, CaseIterable {
-        case sqlite
+        case sqlite, postgres
     }
 
     @Argument(help: "Topics to read.", completion: .custom(topicNames))
     var topicArguments: [String] = []
 
-    @Option(help: "Apply the records to a sink instead of printing them: sqlite.")
+    @Option(help: "Apply the records to a ledger instead of printing them: sqlite or postgres.")
     var sink: Sink?
 
     @OptionGroup var database: DatabaseOptions
@@ -103,10 +109,16 @@ struct ConsumeCommand: AsyncParsableCommand {
     func validate() throws {
         if topics.isEmpty { throw ValidationError("name at least one topic") }
         if sink == nil && operations.metricsListener != nil {
-            throw ValidationError("--metrics-listener serves the sink's metrics: use it with --sink sqlite")
+            throw ValidationError("--metrics-listener serves the sink's metrics: use it with --sink")
         }
-        if sink != nil && (group != nil || offset != nil || !partitions.isEmpty || count != nil || format != "json" || fromBeginning) {
-            throw ValidationError("--sink keeps its own offsets in the database: --group, --offset, --partition, --from-beginning, -n and --format do not apply")
+        if sink != nil && (offset != nil || !partitions.isEmpty || count != nil || format != "json" || fromBeginning) {
+            throw ValidationError("--sink keeps its own offsets in the database: --offset, --partition, --from-beginning, -n and --format do not apply")
+        }
+        if sink == .postgres && !database.isPostgres {
+            throw ValidationError("--sink postgres needs --db postgres://user@host:port/dbname (or LEDGERSTREAM_DB / DATABASE_URL), got '\(database.resolvedPath)'")
+        }
+        if sink == .sqlite && database.isPostgres {
+            throw ValidationError("--db is a PostgreSQL URL: use --sink postgres")
         }
         if let offset, (try? Self.start(offset)) == nil {
             throw ValidationError("--offset must be beginning, end, a number or @TIMESTAMP_MS, got '\(offset)'")
@@ -128,8 +140,8 @@ struct ConsumeCommand: AsyncParsableCommand {
     func run() async throws {
         let signals = installStopHandlers()
         defer { _ = signals }
-        if sink == .sqlite {
-            try await runSQLiteSink()
+        if sink != nil {
+            try await runSink()
             return
         }
         var config = ConsumerConfig()
@@ -157,13 +169,19 @@ struct ConsumeCommand: AsyncParsableCommand {
         }
     }
 
-    private func runSQLiteSink() async throws {
+    private func runSink() async throws {
         let logger = logging.bootstrap(label: "ledgerstream.sink")
-        let path = database.resolvedPath
         // Listening before the database opens: /readyz says "database not open" while it does.
         let surface = try await SinkOperations.start(operations, command: "consume", logger: logger)
         do {
-            try await runSQLiteSink(path: path, metrics: surface.metrics, logger: logger)
+            let store = try await openStore(metrics: surface.metrics, logger: logger)
+            do {
+                try await runSink(into: store, logger: logger)
+            } catch {
+                await store.close()
+                throw error
+            }
+            await store.close()
         } catch {
             await surface.stop()
             throw error
@@ -171,25 +189,62 @@ struct ConsumeCommand: AsyncParsableCommand {
         await surface.stop()
     }
 
-    private func runSQLiteSink(path: String, metrics: SinkMetrics, logger: Logger) async throws {
-        let ledger: SinkWriter
+    /// The ledger the sink writes: the SQLite file, or the PostgreSQL database (connected, migrated, state read).
+    private func openStore(metrics: SinkMetrics, logger: Logger) async throws -> any LedgerStore {
+        let location = database.resolvedPath
+        if sink == .postgres {
+            let url = try database.postgresURL(for: "consume")
+            do {
+                return try await PostgresLedgerStore(url: url, environment: ProcessInfo.processInfo.environment, metrics: metrics, logger: logger)
+            } catch let error as PostgresLedgerError {
+                printError("consume", error.description)
+                switch error {
+                case .authentication: throw ExitCodes.permission
+                case .unreachable, .tls: throw ExitCodes.unavailable
+                default: throw ExitCodes.failure
+                }
+            } catch {
+                printError("consume", "cannot open the ledger at \(url): \(error)")
+                throw ExitCodes.failure
+            }
+        }
+        if group != nil, let reason = SharedFileCheck.unsafeForSeveralWriters(path: location) {
+            printError("consume", "several sinks (--group) cannot share \(location): \(reason). Use one sink per SQLite file, or --sink postgres")
+            throw ExitCodes.configError
+        }
         do {
-            ledger = SinkWriter(try LedgerSink(database: LedgerDatabase.open(path: path), metrics: metrics))
+            return SinkWriter(try LedgerSink(database: LedgerDatabase.open(path: location), metrics: metrics))
         } catch {
-            printError("consume", "cannot open \(path): \(error)")
+            printError("consume", "cannot open \(location): \(error)")
             throw ExitCodes.ioError
         }
-        var options = SinkRunner.Options(topics: topics)
+    }
+
+    private func runSink(into store: any LedgerStore, logger: Logger) async throws {
+        var options = SinkRunner.Options(topics: topics, owner: Self.ownerName)
         options.exitAtEnd = exitAtEnd
         options.isolationLevel = effectiveIsolation
+        options.group = group
+        options.sessionTimeoutMs = sessionTimeoutMs
         let progress = ProgressLine()
         var totals = ApplyReport()
         try await withClient(client, command: "consume", clientId: "ledgerstream-sink") { kafka in
-            printFlushed("ledgerstream sink applying \(topics.joined(separator: ",")) to \(path)")
-            let runner = SinkRunner(client: kafka, sink: ledger, options: options, logger: logger)
-            totals = try await runner.run(shouldStop: { stopRequested.withLock { $0 } }) { step in
-                let skipped = step.report.alreadyImported > 0 ? ", \(step.report.alreadyImported) already applied by an earlier import" : ""
-                progress.update("applied \(step.report.applied) records in \(step.batches) transactions\(skipped)")
+            printFlushed("ledgerstream sink applying \(topics.joined(separator: ",")) to \(store.location)"
+                         + (group.map { " (group \($0), as \(Self.ownerName))" } ?? ""))
+            let runner = SinkRunner(client: kafka, store: store, options: options, logger: logger)
+            do {
+                totals = try await runner.run(shouldStop: { stopRequested.withLock { $0 } }) { step in
+                    let skipped = step.report.alreadyImported > 0 ? ", \(step.report.alreadyImported) already applied by an earlier import" : ""
+                    progress.update("applied \(step.report.applied) records in \(step.batches) transactions\(skipped)")
+                }
+            } catch let error as LedgerStoreError {
+                progress.finish()
+                printError("consume", "\(error). Several sinks on one ledger must share a consumer group (--group)")
+                throw ExitCodes.failure
+            } catch let error as PostgresLedgerError {
+                progress.finish()
+                printError("consume", error.description)
+                throw ExitCodes.failure
             }
         }
         progress.finish()
@@ -201,8 +256,16 @@ struct ConsumeCommand: AsyncParsableCommand {
         if totals.alreadyImported > 0 {
             notes.append("\(totals.alreadyImported) file row\(totals.alreadyImported == 1 ? "" : "s") already applied by an earlier import, skipped")
         }
-        printError("consume", "applied \(totals.applied) transactions to \(path)" + (notes.isEmpty ? "" : " (\(notes.joined(separator: ", ")))"))
+        printError("consume", "applied \(totals.applied) transactions to \(store.location)" + (notes.isEmpty ? "" : " (\(notes.joined(separator: ", ")))"))
     }
+
+    /// This sink's name among the ledger's partition owners: host and process id.
+    static let ownerName: String = {
+        var name = [CChar](repeating: 0, count: 256)
+        let host = gethostname(&name, name.count) == 0
+            ? String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "localhost"
+        return "\(host):\(getpid())"
+    }()
 
     @OptionGroup var logging: LoggingOptions
 

@@ -3,16 +3,39 @@ import Dispatch
 import FoundationEssentials
 import Glibc
 import Ledger
+import PostgresLedger
 
-/// `--db PATH`, shared by `consume --sink sqlite`, `report` and `shell`; default $LEDGERSTREAM_DB, then
+/// `--db PATH|URL`, shared by `consume --sink`, `report` and `shell`: a SQLite file, or a PostgreSQL URL
+/// (postgres://user@host:port/dbname). Default $LEDGERSTREAM_DB, then $DATABASE_URL when it is a PostgreSQL URL, then
 /// ./ledgerstream.db.
 struct DatabaseOptions: ParsableArguments {
-    @Option(name: .customLong("db"), help: "SQLite database of the ledger (env LEDGERSTREAM_DB; default ledgerstream.db).",
+    @Option(name: .customLong("db"),
+            help: ArgumentHelp("The ledger: a SQLite file, or a PostgreSQL URL postgres://user@host:port/dbname (env LEDGERSTREAM_DB, then DATABASE_URL; default ledgerstream.db).",
+                               valueName: "path|url"),
             completion: .file(extensions: ["db", "sqlite"]))
     var path: String?
 
+    /// The --db value, or the environment's, or the default file.
     var resolvedPath: String {
-        path ?? ProcessInfo.processInfo.environment[LedgerDatabase.environmentVariable] ?? LedgerDatabase.defaultPath
+        let environment = ProcessInfo.processInfo.environment
+        if let path { return path }
+        if let value = environment[LedgerDatabase.environmentVariable] { return value }
+        if let url = environment["DATABASE_URL"], PostgresURL.isPostgres(url) { return url }
+        return LedgerDatabase.defaultPath
+    }
+
+    /// Whether the ledger is a PostgreSQL database.
+    var isPostgres: Bool { PostgresURL.isPostgres(resolvedPath) }
+
+    /// The PostgreSQL URL parsed (PG* variables fill what it leaves out); a bad one is `command`'s one-line error
+    /// (exit 78).
+    func postgresURL(for command: String) throws -> PostgresURL {
+        do {
+            return try PostgresURL(parsing: resolvedPath, environment: ProcessInfo.processInfo.environment)
+        } catch {
+            printError(command, error.description)
+            throw ExitCodes.configError
+        }
     }
 
     /// The ledger opened read-only, as `report` and `shell` use it; a missing database or one that holds no ledger

@@ -212,13 +212,14 @@ final class DemoSteps: Service, Sendable {
             let writer = SinkWriter(try LedgerSink(database: LedgerDatabase.open(path: command.databasePath), metrics: metrics))
             var options = SinkRunner.Options(topics: [topic])
             options.exitAtEnd = true
-            let report = try await SinkRunner(client: client, sink: writer, options: options, logger: logger).run(shouldStop: { false })
+            let report = try await SinkRunner(client: client, store: writer, options: options, logger: logger).run(shouldStop: { false })
             printFlushed("  \(report.applied) transactions applied exactly once to \(command.databasePath): \(report.mismatches) balance mismatch\(report.mismatches == 1 ? "" : "es"), \(report.negativeBalances) negative balance\(report.negativeBalances == 1 ? "" : "s")")
             printFlushed("")
             try DemoReport.print(databasePath: command.databasePath)
             printFlushed("")
             guard command.keepRunning else {
                 printFlushed("Done. Next: `ledgerstream report --db \(command.databasePath)`; `ledgerstream demo --keep-running` leaves the broker and sink up for `ledgerstream shell --db \(command.databasePath)`.")
+                await writer.close()
                 await client.close()
                 return
             }
@@ -228,11 +229,12 @@ final class DemoSteps: Service, Sendable {
             let stop = Mutex(false)
             options.exitAtEnd = false
             try await withGracefulShutdownHandler {
-                _ = try await SinkRunner(client: client, sink: writer, options: options, logger: logger).run(shouldStop: { stop.withLock { $0 } })
+                _ = try await SinkRunner(client: client, store: writer, options: options, logger: logger).run(shouldStop: { stop.withLock { $0 } })
             } onGracefulShutdown: {
                 stop.withLock { $0 = true }
             }
             printFlushed("Stopping: the sink committed its last batch; the broker shuts down cleanly.")
+            await writer.close()
             await client.close()
         } catch {
             await client.close()

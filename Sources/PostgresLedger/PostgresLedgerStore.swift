@@ -1,0 +1,426 @@
+import KafkaProtocol
+import Ledger
+import Logging
+import NIOCore
+import PostgresNIO
+
+/// The PostgreSQL ledger store: applies batches exactly once, each in one PostgreSQL transaction with its
+/// partitions' next offsets.
+///
+/// A batch's transaction first locks its partitions' owner rows and checks that they still carry the generation this
+/// sink claimed (a sink that lost a partition commits nothing), then bulk-loads the entries, issues and rejected
+/// records with COPY, adds the accounts' increments and moves the offsets with one statement each. Account totals are
+/// added, not overwritten, so they stay exact whichever sink wrote which account.
+///
+/// A lost connection (the server restarting, a network cut) is waited out: the store connects again with backoff,
+/// reads its offsets and accounts back, and applies the batch from there — the part of it that committed before the
+/// connection broke, if any, is skipped by offset, so nothing is lost or doubled.
+public actor PostgresLedgerStore: LedgerStore {
+    public nonisolated let metrics: SinkMetrics
+    public nonisolated let location: String
+    let connector: PostgresConnector
+    let logger: Logger
+    private var connection: PostgresConnection?
+    private var nextConnectionID = 1
+    /// Next offset to apply per partition, as last read or committed.
+    private var nextOffsets: [LedgerSink.PartitionKey: Int64] = [:]
+    private var accounts: [String: AccountState] = [:]
+    private var claimed: [LedgerSink.PartitionKey: Int64] = [:]
+    private var sourceIDs: [String: Int64] = [:]
+    private var appliedLines: [Int64: LineSet] = [:]
+
+    /// Session settings of the sink's connection. A sink stopped mid-transaction (paused, or cut off) holds its
+    /// partitions' row locks: the server ends such a transaction after 30 s idle, so the sink taking over waits at
+    /// most that long; no statement of the sink's runs for more than a minute.
+    static let sessionSettings = [
+        "SET idle_in_transaction_session_timeout = '30s'",
+        "SET statement_timeout = '60s'",
+    ]
+
+    /// Connects, migrates the schema and reads the sink's state. Errors here (a wrong password, an unreachable
+    /// server) are reported at once rather than retried: they are settings to fix.
+    public init(url: PostgresURL, environment: [String: String], metrics: SinkMetrics = .disabled, logger: Logger) async throws {
+        self.metrics = metrics
+        self.location = url.description
+        self.logger = logger
+        connector = PostgresConnector(url: url, environment: environment, applicationName: "ledgerstream-sink",
+                                      sessionSettings: Self.sessionSettings, logger: logger)
+        let connection = try await connector.connect(logger: logger)
+        do {
+            try await PostgresLedgerSchema.migrate(connection, server: url.description, logger: logger)
+        } catch {
+            try? await connection.close()
+            throw Self.describe(error, server: url.description)
+        }
+        self.connection = connection
+        try await load(connection)
+        metrics.databaseOpened()
+    }
+
+    /// Where a partition resumes (nil: nothing applied yet).
+    public func resumeOffset(topic: String, partition: Int32) -> Int64? {
+        nextOffsets[LedgerSink.PartitionKey(topic: topic, partition: partition)]
+    }
+
+    public func balance(of account: String) -> Money? { accounts[account]?.balance }
+
+    // MARK: LedgerStore
+
+    public func claim(_ partitions: [TopicPartition], owner: String) async throws -> [TopicPartition: Int64] {
+        let sorted = partitions.sorted()
+        let generations = try await withReconnects("claiming partitions") { connection in
+            try await self.transaction(connection) {
+                var generations: [LedgerSink.PartitionKey: Int64] = [:]
+                guard !sorted.isEmpty else { return generations }
+                let rows = try await connection.query("""
+                    INSERT INTO sink_partition_owners (topic, partition, owner_generation, owner, claimed_at)
+                    SELECT t, p, 1, \(owner), now() FROM unnest(\(sorted.map(\.topic))::text[], \(sorted.map(\.partition))::integer[]) AS u(t, p)
+                    ON CONFLICT (topic, partition) DO UPDATE SET owner_generation = sink_partition_owners.owner_generation + 1,
+                        owner = excluded.owner, claimed_at = excluded.claimed_at
+                    RETURNING topic, partition, owner_generation
+                    """, logger: self.logger)
+                for try await (topic, partition, generation) in rows.decode((String, Int32, Int64).self) {
+                    generations[LedgerSink.PartitionKey(topic: topic, partition: partition)] = generation
+                }
+                return generations
+            }
+        }
+        claimed = generations
+        // Other sinks may have written these partitions and their accounts meanwhile.
+        try await withReconnects("reading the ledger's state") { try await self.load($0) }
+        var resume: [TopicPartition: Int64] = [:]
+        for partition in sorted {
+            if let next = nextOffsets[LedgerSink.PartitionKey(topic: partition.topic, partition: partition.partition)] {
+                resume[partition] = next
+            }
+        }
+        return resume
+    }
+
+    public func apply(_ batch: [LedgerSink.DecodedRecord], decodeNanoseconds: Int64) async throws -> ApplyReport {
+        guard !batch.isEmpty else { return ApplyReport() }
+        let started = ContinuousClock.now
+        return try await withReconnects("applying a batch") { connection in
+            try await self.applyOnce(batch, on: connection, started: started, decodeNanoseconds: decodeNanoseconds)
+        }
+    }
+
+    public func startBackgroundWork(logger: Logger) async throws {}
+
+    public func stopBackgroundWork() async {}
+
+    public func close() async {
+        try? await connection?.close()
+        connection = nil
+    }
+
+    // MARK: Applying
+
+    private func applyOnce(_ batch: [LedgerSink.DecodedRecord], on connection: PostgresConnection, started: ContinuousClock.Instant,
+                           decodeNanoseconds: Int64) async throws -> ApplyReport {
+        try await loadSources(of: batch, on: connection)
+        let partitions = Array(Set(batch.map { LedgerSink.PartitionKey(topic: $0.record.topic, partition: $0.record.partition) }))
+        var planner = LedgerBatchPlanner(offsets: nextOffsets, accounts: accounts, appliedLines: appliedLines)
+        var changed: [(LedgerSink.PartitionKey, Int64)] = []
+        try await connection.query("BEGIN", logger: logger)
+        do {
+            try await checkOwnership(of: partitions, on: connection)
+            var postings = CopyTextRows(capacity: batch.count * 96)
+            var issues = CopyTextRows()
+            var rejected = CopyTextRows()
+            let sourceIDs = sourceIDs
+            for decoded in batch {
+                let record = decoded.record
+                let decision = try planner.decide(decoded, sourceID: { sourceIDs[$0]! }, appliedLinesOf: { _ in LineSet() })
+                switch decision {
+                case .skip:
+                    continue
+                case .reject(let reason):
+                    Self.position(record, into: &rejected)
+                    rejected.text(reason)
+                    rejected.text(record.value.map { String(decoding: $0.readableBytesView.prefix(4096), as: UTF8.self) })
+                    rejected.endRow()
+                case .apply(let entry):
+                    Self.posting(record, entry, into: &postings)
+                    if entry.isMismatch { Self.issue(record, entry, kind: "balance_mismatch", into: &issues) }
+                    if entry.isNegative { Self.issue(record, entry, kind: "negative_balance", into: &issues) }
+                }
+            }
+            try await copy(&postings, into: "ledger_postings", columns: Self.postingColumns, on: connection)
+            try await copy(&issues, into: "reconciliation_issues", columns: Self.issueColumns, on: connection)
+            try await copy(&rejected, into: "rejected_records", columns: ["topic", "partition", "offset", "reason", "value"], on: connection)
+            try await addToBalances(planner, on: connection)
+            changed = planner.finish(since: nextOffsets)
+            try await storeOffsets(changed, on: connection)
+            try await connection.query("COMMIT", logger: logger)
+        } catch {
+            if !Self.isConnectionLost(error) { _ = try? await connection.query("ROLLBACK", logger: logger) }
+            throw error
+        }
+        nextOffsets = planner.offsets
+        accounts = planner.accounts
+        appliedLines = planner.appliedLines
+        let report = planner.report
+        metrics.committed(report, offsets: changed.map { (TopicPartition(topic: $0.0.topic, partition: $0.0.partition), $0.1) },
+                          batchNanoseconds: decodeNanoseconds + Self.nanoseconds(since: started), commitNanoseconds: nil)
+        return report
+    }
+
+    static let postingColumns = ["topic", "partition", "offset", "transaction_date", "account", "transaction_type", "amount_cents",
+                                 "balance_cents", "stated_balance_cents", "source_id", "source_line"]
+    static let issueColumns = ["topic", "partition", "offset", "kind", "account", "transaction_date", "stated_balance_cents",
+                               "derived_balance_cents"]
+
+    private static func position(_ record: SinkRecord, into rows: inout CopyTextRows) {
+        rows.text(record.topic)
+        rows.int(Int64(record.partition))
+        rows.int(record.offset)
+    }
+
+    private static func posting(_ record: SinkRecord, _ entry: LedgerBatchPlanner.Entry, into rows: inout CopyTextRows) {
+        let event = entry.event
+        position(record, into: &rows)
+        event.date.withText { rows.text($0) }
+        rows.text(event.account)
+        rows.text(event.type == .deposit ? "deposit" : "withdrawal")
+        rows.int(event.amount.cents)
+        rows.int(entry.balance.cents)
+        rows.int(event.statedBalance?.cents)
+        rows.int(entry.source?.id)
+        rows.int(entry.source?.line)
+        rows.endRow()
+    }
+
+    private static func issue(_ record: SinkRecord, _ entry: LedgerBatchPlanner.Entry, kind: StaticString, into rows: inout CopyTextRows) {
+        position(record, into: &rows)
+        rows.text(UnsafeBufferPointer(start: kind.utf8Start, count: kind.utf8CodeUnitCount))
+        rows.text(entry.event.account)
+        entry.event.date.withText { rows.text($0) }
+        rows.int(entry.event.statedBalance?.cents)
+        rows.int(entry.balance.cents)
+        rows.endRow()
+    }
+
+    /// Streams `rows` into `table` with COPY … FROM STDIN, in pieces of about 1 MiB.
+    private func copy(_ rows: inout CopyTextRows, into table: String, columns: [String], on connection: PostgresConnection) async throws {
+        guard !rows.isEmpty else { return }
+        var data = rows.take()
+        try await connection.copyFrom(table: table, columns: columns, logger: logger) { writer in
+            while data.readableBytes > 0 {
+                var piece = data.readSlice(length: min(data.readableBytes, 1 << 20))!
+                // A piece ends at a row's end: rows may not straddle CopyData messages in a way the server minds
+                // (it does not), but whole rows keep errors pointing at one line.
+                if data.readableBytes > 0, let newline = data.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) {
+                    let tail = data.readSlice(length: newline - data.readerIndex + 1)!
+                    var joined = piece
+                    joined.writeImmutableBuffer(tail)
+                    piece = joined
+                }
+                try await writer.write(piece)
+            }
+        }
+    }
+
+    /// Locks the batch's partitions' owner rows (until the transaction ends) and checks this sink still holds them.
+    private func checkOwnership(of partitions: [LedgerSink.PartitionKey], on connection: PostgresConnection) async throws {
+        guard !claimed.isEmpty else { return }
+        let sorted = partitions.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
+        let rows = try await connection.query("""
+            SELECT o.topic, o.partition, o.owner_generation, o.owner FROM sink_partition_owners o
+            JOIN unnest(\(sorted.map(\.topic))::text[], \(sorted.map(\.partition))::integer[]) AS u(topic, partition)
+              ON o.topic = u.topic AND o.partition = u.partition
+            ORDER BY o.topic, o.partition
+            FOR UPDATE OF o
+            """, logger: logger)
+        var current: [LedgerSink.PartitionKey: (generation: Int64, owner: String)] = [:]
+        for try await (topic, partition, generation, owner) in rows.decode((String, Int32, Int64, String).self) {
+            current[LedgerSink.PartitionKey(topic: topic, partition: partition)] = (generation, owner)
+        }
+        var lost: [TopicPartition] = []
+        var owners: [String] = []
+        for key in sorted where claimed[key] == nil || current[key]?.generation != claimed[key] {
+            lost.append(TopicPartition(topic: key.topic, partition: key.partition))
+            if let owner = current[key]?.owner { owners.append(owner) }
+        }
+        if !lost.isEmpty {
+            for partition in lost { claimed[LedgerSink.PartitionKey(topic: partition.topic, partition: partition.partition)] = nil }
+            throw LedgerStoreError.fenced(lost, owners: owners)
+        }
+    }
+
+    /// Adds each touched account's increments (entries, counts, amounts, balance) in one statement.
+    private func addToBalances(_ planner: LedgerBatchPlanner, on connection: PostgresConnection) async throws {
+        guard !planner.touched.isEmpty else { return }
+        var names: [String] = [], balances: [Int64] = [], entries: [Int64] = [], deposits: [Int64] = [], withdrawals: [Int64] = []
+        var deposited: [Int64] = [], withdrawn: [Int64] = [], dates: [String] = []
+        for (account, before) in planner.touched {
+            let delta = planner.accounts[account]!.minus(before)
+            names.append(account)
+            balances.append(delta.balance.cents)
+            entries.append(Int64(delta.entries))
+            deposits.append(Int64(delta.deposits))
+            withdrawals.append(Int64(delta.withdrawals))
+            deposited.append(delta.deposited.cents)
+            withdrawn.append(delta.withdrawn.cents)
+            dates.append(delta.lastDate?.description ?? "")
+        }
+        try await connection.query("""
+            INSERT INTO account_balances AS b (account, balance_cents, entries, deposits, withdrawals, deposited_cents, withdrawn_cents,
+                                               last_transaction_date)
+            SELECT a, bal, e, d, w, dc, wc, NULLIF(t, '')::timestamp
+            FROM unnest(\(names)::text[], \(balances)::bigint[], \(entries)::bigint[], \(deposits)::bigint[], \(withdrawals)::bigint[],
+                        \(deposited)::bigint[], \(withdrawn)::bigint[], \(dates)::text[]) AS u(a, bal, e, d, w, dc, wc, t)
+            ON CONFLICT (account) DO UPDATE SET
+                balance_cents = b.balance_cents + excluded.balance_cents,
+                entries = b.entries + excluded.entries,
+                deposits = b.deposits + excluded.deposits,
+                withdrawals = b.withdrawals + excluded.withdrawals,
+                deposited_cents = b.deposited_cents + excluded.deposited_cents,
+                withdrawn_cents = b.withdrawn_cents + excluded.withdrawn_cents,
+                last_transaction_date = GREATEST(b.last_transaction_date, excluded.last_transaction_date)
+            """, logger: logger)
+    }
+
+    private func storeOffsets(_ changed: [(LedgerSink.PartitionKey, Int64)], on connection: PostgresConnection) async throws {
+        guard !changed.isEmpty else { return }
+        try await connection.query("""
+            INSERT INTO sink_offsets (topic, partition, next_offset, updated_at)
+            SELECT t, p, n, now() FROM unnest(\(changed.map(\.0.topic))::text[], \(changed.map(\.0.partition))::integer[],
+                                              \(changed.map(\.1))::bigint[]) AS u(t, p, n)
+            ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset, updated_at = excluded.updated_at
+            """, logger: logger)
+    }
+
+    /// Makes sure every imported file of the batch has its source id and its applied lines known (outside the
+    /// batch's transaction: a source row is harmless if the batch then fails).
+    private func loadSources(of batch: [LedgerSink.DecodedRecord], on connection: PostgresConnection) async throws {
+        var digests: Set<String> = []
+        for decoded in batch { if let digest = decoded.record.source?.fileDigest, sourceIDs[digest] == nil { digests.insert(digest) } }
+        for digest in digests {
+            try await connection.query("INSERT INTO import_sources (file_digest) VALUES (\(digest)) ON CONFLICT (file_digest) DO NOTHING",
+                                       logger: logger)
+            let rows = try await connection.query("SELECT source_id FROM import_sources WHERE file_digest = \(digest)", logger: logger)
+            for try await (id) in rows.decode(Int64.self) { sourceIDs[digest] = id }
+        }
+        for digest in Set(batch.compactMap { $0.record.source?.fileDigest }) {
+            guard let id = sourceIDs[digest], appliedLines[id] == nil else { continue }
+            var lines = LineSet()
+            let rows = try await connection.query("SELECT source_line FROM ledger_postings WHERE source_id = \(id)", logger: logger)
+            for try await (line) in rows.decode(Int64.self) { _ = lines.insert(line) }
+            appliedLines[id] = lines
+        }
+    }
+
+    // MARK: State, transactions, reconnecting
+
+    /// Reads the sink's state: every partition's next offset and every account (other sinks' included: a
+    /// partition claimed later brings its accounts along).
+    private func load(_ connection: PostgresConnection) async throws {
+        var offsets: [LedgerSink.PartitionKey: Int64] = [:]
+        let offsetRows = try await connection.query("SELECT topic, partition, next_offset FROM sink_offsets", logger: logger)
+        for try await (topic, partition, next) in offsetRows.decode((String, Int32, Int64).self) {
+            offsets[LedgerSink.PartitionKey(topic: topic, partition: partition)] = next
+        }
+        var loaded: [String: AccountState] = [:]
+        let accountRows = try await connection.query("""
+            SELECT account, balance_cents, entries, deposits, withdrawals, deposited_cents, withdrawn_cents,
+                   to_char(last_transaction_date, 'YYYY-MM-DD HH24:MI:SS')
+            FROM account_balances
+            """, logger: logger)
+        for try await (account, balance, entries, deposits, withdrawals, deposited, withdrawn, last)
+            in accountRows.decode((String, Int64, Int64, Int64, Int64, Int64, Int64, String?).self) {
+            loaded[account] = AccountState(
+                balance: Money(cents: balance), entries: Int(entries), deposits: Int(deposits), withdrawals: Int(withdrawals),
+                deposited: Money(cents: deposited), withdrawn: Money(cents: withdrawn), lastDate: last.flatMap(TransactionDate.init(parsing:)))
+        }
+        nextOffsets = offsets
+        accounts = loaded
+        sourceIDs = [:]
+        appliedLines = [:]
+    }
+
+    /// Runs `body` in a transaction: committed if it returns, rolled back if it throws.
+    private func transaction<T>(_ connection: PostgresConnection, _ body: () async throws -> T) async throws -> T {
+        try await connection.query("BEGIN", logger: logger)
+        do {
+            let value = try await body()
+            try await connection.query("COMMIT", logger: logger)
+            return value
+        } catch {
+            if !Self.isConnectionLost(error) { _ = try? await connection.query("ROLLBACK", logger: logger) }
+            throw error
+        }
+    }
+
+    /// Runs `body` on the connection; when the connection is lost (or the server is restarting), connects again
+    /// with backoff (100 ms doubling to 5 s, without end: a sink waits for its database), reads the state back and
+    /// runs `body` again. Logs the outage once and the recovery.
+    private func withReconnects<T>(_ what: String, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+        var backoffMs: UInt64 = 100
+        var outageStarted: ContinuousClock.Instant?
+        while true {
+            do {
+                let connection: PostgresConnection
+                if let current = self.connection, !current.isClosed {
+                    connection = current
+                } else {
+                    self.connection = nil
+                    nextConnectionID += 1
+                    connection = try await connector.connect(logger: logger, id: nextConnectionID)
+                    self.connection = connection
+                    try await load(connection)
+                }
+                let value = try await body(connection)
+                if let outageStarted {
+                    logger.notice("PostgreSQL is back: the sink resumed from its stored offsets", metadata: [
+                        "database": "\(location)", "waitedMs": "\(Self.nanoseconds(since: outageStarted) / 1_000_000)"])
+                }
+                return value
+            } catch {
+                let transient = Self.isConnectionLost(error) || (error as? PostgresLedgerError)?.isTransient == true
+                guard transient else { throw Self.describe(error, server: location) }
+                if let current = self.connection {
+                    try? await current.close()
+                    self.connection = nil
+                }
+                if outageStarted == nil {
+                    outageStarted = .now
+                    logger.error("lost the PostgreSQL connection while \(what): reconnecting, nothing of the batch is lost", metadata: [
+                        "database": "\(location)", "error": "\(Self.describe(error, server: location))"])
+                }
+                try await Task.sleep(nanoseconds: backoffMs * 1_000_000)
+                backoffMs = min(backoffMs * 2, 5000)
+            }
+        }
+    }
+
+    static func nanoseconds(since start: ContinuousClock.Instant) -> Int64 {
+        let (seconds, attoseconds) = start.duration(to: .now).components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+
+    /// A failure that a new connection can get past: the connection closed or broke, the server shutting down,
+    /// starting up or out of connections, a transaction the server ended after its timeout, a deadlock.
+    static func isConnectionLost(_ error: any Error) -> Bool {
+        guard let error = error as? PSQLError else { return false }
+        switch error.code {
+        case .serverClosedConnection, .connectionError, .uncleanShutdown, .clientClosedConnection:
+            return true
+        case .server:
+            let state = error.serverInfo?[.sqlState] ?? ""
+            return state.hasPrefix("08") || state.hasPrefix("57P") || state == "53300" || state == "25P03" || state == "40P01"
+                || state == "40001"
+        default:
+            return false
+        }
+    }
+
+    /// A PostgreSQL error as a ``PostgresLedgerError`` that names the server (other errors as they are).
+    static func describe(_ error: any Error, server: String) -> any Error {
+        guard let psql = error as? PSQLError else { return error }
+        let message = psql.serverInfo?[.message] ?? "\(psql.code)"
+        let state = psql.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
+        let detail = psql.serverInfo?[.detail].map { ": \($0)" } ?? ""
+        return PostgresLedgerError.server(server, message + detail + state)
+    }
+}
