@@ -195,6 +195,7 @@ let package = Package(
             name: "LedgerTests",
             dependencies: ["Ledger", "SQLiteStore", "KafkaProtocol", .product(name: "MetricsTestKit", package: "swift-metrics")],
             swiftSettings: strict),
+        .testTarget(name: "PostgresLedgerTests", dependencies: ["PostgresLedger", nioCore], swiftSettings: strict),
         .testTarget(name: "ShellTests", dependencies: ["Shell", "Ledger", "KafkaClient"], swiftSettings: strict),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Ledger", "SQLiteStore"], swiftSettings: strict),
         .testTarget(

@@ -496,6 +496,14 @@ public struct LineSet: Sendable {
         return true
     }
 
+    /// The set as words: block (line / 64) → bits (line % 64), for a store that keeps it as such.
+    public var blocks: [Int64: UInt64] { words }
+
+    /// Adds the lines of a stored block.
+    public mutating func insert(block: Int64, bits: UInt64) {
+        words[block, default: 0] |= bits
+    }
+
     public func contains(_ line: Int64) -> Bool {
         (words[line >> 6] ?? 0) & (UInt64(1) << UInt64(line & 63)) != 0
     }

@@ -101,7 +101,13 @@ public actor PostgresLedgerStore: LedgerStore {
         guard !batch.isEmpty else { return ApplyReport() }
         let started = ContinuousClock.now
         return try await withReconnects("applying a batch") { connection in
-            try await self.applyOnce(batch, on: connection, started: started, decodeNanoseconds: decodeNanoseconds)
+            do {
+                return try await self.applyOnce(batch, on: connection, started: started, decodeNanoseconds: decodeNanoseconds)
+            } catch ImportedLinesChanged.conflict {
+                // Another sink applied rows of a file this one had cached: read the files' lines again, and decide anew.
+                self.appliedLines = [:]
+                return try await self.applyOnce(batch, on: connection, started: started, decodeNanoseconds: decodeNanoseconds)
+            }
         }
     }
 
@@ -128,6 +134,7 @@ public actor PostgresLedgerStore: LedgerStore {
             var postings = CopyTextRows(capacity: batch.count * 96)
             var issues = CopyTextRows()
             var rejected = CopyTextRows()
+            var importedLines: [Int64: [Int64: UInt64]] = [:]
             let sourceIDs = sourceIDs
             for decoded in batch {
                 let record = decoded.record
@@ -141,6 +148,7 @@ public actor PostgresLedgerStore: LedgerStore {
                     rejected.text(record.value.map { String(decoding: $0.readableBytesView.prefix(4096), as: UTF8.self) })
                     rejected.endRow()
                 case .apply(let entry):
+                    if let source = entry.source { importedLines[source.id, default: [:]][source.line >> 6, default: 0] |= 1 << UInt64(source.line & 63) }
                     Self.posting(record, entry, into: &postings)
                     if entry.isMismatch { Self.issue(record, entry, kind: "balance_mismatch", into: &issues) }
                     if entry.isNegative { Self.issue(record, entry, kind: "negative_balance", into: &issues) }
@@ -149,6 +157,7 @@ public actor PostgresLedgerStore: LedgerStore {
             try await copy(&postings, into: "ledger_postings", columns: Self.postingColumns, on: connection)
             try await copy(&issues, into: "reconciliation_issues", columns: Self.issueColumns, on: connection)
             try await copy(&rejected, into: "rejected_records", columns: ["topic", "partition", "offset", "reason", "value"], on: connection)
+            try await markImported(importedLines, on: connection)
             try await addToBalances(planner, on: connection)
             changed = planner.finish(since: nextOffsets)
             try await storeOffsets(changed, on: connection)
@@ -248,6 +257,33 @@ public actor PostgresLedgerStore: LedgerStore {
         }
     }
 
+    /// Sets the batch's imported lines in `import_lines`, refusing (and rolling the batch back) if any was set
+    /// already: the sink's cache of applied lines was stale, so the batch must be decided again.
+    private func markImported(_ lines: [Int64: [Int64: UInt64]], on connection: PostgresConnection) async throws {
+        guard !lines.isEmpty else { return }
+        var sources: [Int64] = [], blocks: [Int64] = [], bits: [Int64] = []
+        for (source, words) in lines {
+            for (block, word) in words {
+                sources.append(source)
+                blocks.append(block)
+                bits.append(Int64(bitPattern: word))
+            }
+        }
+        let rows = try await connection.query("""
+            WITH marked AS (
+                INSERT INTO import_lines AS l (source_id, block, bits)
+                SELECT s, b, m FROM unnest(\(sources)::bigint[], \(blocks)::bigint[], \(bits)::bigint[]) AS u(s, b, m)
+                ON CONFLICT (source_id, block) DO UPDATE SET bits = l.bits | excluded.bits WHERE l.bits & excluded.bits = 0
+                RETURNING 1)
+            SELECT count(*) FROM marked
+            """, logger: logger)
+        var marked = 0
+        for try await (count) in rows.decode(Int.self) { marked = count }
+        if marked != sources.count { throw ImportedLinesChanged.conflict }
+    }
+
+    enum ImportedLinesChanged: Error { case conflict }
+
     /// Adds each touched account's increments (entries, counts, amounts, balance) in one statement.
     private func addToBalances(_ planner: LedgerBatchPlanner, on connection: PostgresConnection) async throws {
         guard !planner.touched.isEmpty else { return }
@@ -305,8 +341,8 @@ public actor PostgresLedgerStore: LedgerStore {
         for digest in Set(batch.compactMap { $0.record.source?.fileDigest }) {
             guard let id = sourceIDs[digest], appliedLines[id] == nil else { continue }
             var lines = LineSet()
-            let rows = try await connection.query("SELECT source_line FROM ledger_postings WHERE source_id = \(id)", logger: logger)
-            for try await (line) in rows.decode(Int64.self) { _ = lines.insert(line) }
+            let rows = try await connection.query("SELECT block, bits FROM import_lines WHERE source_id = \(id)", logger: logger)
+            for try await (block, bits) in rows.decode((Int64, Int64).self) { lines.insert(block: block, bits: UInt64(bitPattern: bits)) }
             appliedLines[id] = lines
         }
     }
