@@ -730,7 +730,7 @@ _ledgerstream_consume() {
     # Offer option value completions
     case "${prev}" in
     '--sink')
-        __ledgerstream_add_completions -W 'sqlite'
+        __ledgerstream_add_completions -W 'sqlite'$'\n''postgres'
         return
         ;;
     '--db')

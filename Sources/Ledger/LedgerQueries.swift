@@ -47,6 +47,14 @@ public struct AccountTotals: Sendable, Equatable {
     public var withdrawn: Money
     public var deposits: Int
     public var withdrawals: Int
+
+    public init(account: String, deposited: Money, withdrawn: Money, deposits: Int, withdrawals: Int) {
+        self.account = account
+        self.deposited = deposited
+        self.withdrawn = withdrawn
+        self.deposits = deposits
+        self.withdrawals = withdrawals
+    }
 }
 
 public struct ReconciliationIssue: Sendable, Equatable {
@@ -63,6 +71,17 @@ public struct ReconciliationIssue: Sendable, Equatable {
     public var topic: String
     public var partition: Int32
     public var offset: Int64
+
+    public init(kind: Kind, account: String, date: String, stated: Money?, derived: Money, topic: String, partition: Int32, offset: Int64) {
+        self.kind = kind
+        self.account = account
+        self.date = date
+        self.stated = stated
+        self.derived = derived
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+    }
 }
 
 public struct SinkPosition: Sendable, Equatable {
@@ -70,6 +89,13 @@ public struct SinkPosition: Sendable, Equatable {
     public var partition: Int32
     public var nextOffset: Int64
     public var updatedAt: String
+
+    public init(topic: String, partition: Int32, nextOffset: Int64, updatedAt: String) {
+        self.topic = topic
+        self.partition = partition
+        self.nextOffset = nextOffset
+        self.updatedAt = updatedAt
+    }
 }
 
 /// Read-side queries over the ledger tables (exact cents), shared by `report` and `shell`.

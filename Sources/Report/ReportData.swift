@@ -41,9 +41,13 @@ public struct ReportHeader: Sendable, Equatable {
     public var rejectedRecords: Int
     /// Per partition, the next offset the sink will apply.
     public var sinkPositions: [SinkPosition]
+    /// The `consume --sink` kind that fills this database ("sqlite", "postgres"), for the empty ledger's hint.
+    public var sink: String
 
-    public init(databasePath: String, entries: Int, accounts: Int, rejectedRecords: Int, sinkPositions: [SinkPosition]) {
+    public init(databasePath: String, entries: Int, accounts: Int, rejectedRecords: Int, sinkPositions: [SinkPosition],
+                sink: String = "sqlite") {
         self.databasePath = databasePath
+        self.sink = sink
         self.entries = entries
         self.accounts = accounts
         self.rejectedRecords = rejectedRecords

@@ -34,7 +34,7 @@ public enum ReportText {
     /// The one line an empty ledger gets instead of empty charts.
     public static func emptyLine(_ header: ReportHeader) -> String {
         let path = header.databasePath
-        var line = "No transactions in \(path) yet: they appear once `ledgerstream consume --sink sqlite --db \(path)` applies some."
+        var line = "No transactions in \(path) yet: they appear once `ledgerstream consume --sink \(header.sink) --db \(path)` applies some."
         if header.rejectedRecords > 0 {
             line += " (\(plural(header.rejectedRecords, "record was", "records were")) rejected: see its rejected_records table.)"
         }

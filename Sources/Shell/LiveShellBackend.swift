@@ -3,18 +3,22 @@ import Ledger
 import NIOCore
 import Synchronization
 
-/// The shell's real backend: reads the ledger database the sink writes, produces to the topic through the Kafka
-/// client (acks=all, idempotent), and asks the broker for the topic's end offsets to tell whether the sink is behind.
+/// The shell's real backend: reads the ledger the sink writes (SQLite or PostgreSQL, through ``LedgerReading``),
+/// produces to the topic through the Kafka client (acks=all, idempotent), and asks the broker for the topic's end
+/// offsets to tell whether the sink is behind.
 public final class LiveShellBackend: ShellBackend {
     let client: KafkaClient
     let producer: KafkaProducer
     let topic: String
-    let queries: LedgerQueries
+    let queries: any LedgerReading
+    public let sinkCommand: String
 
-    public init(client: KafkaClient, topic: String, queries: LedgerQueries) {
+    /// `sinkCommand` is the sink that fills this ledger, named in messages (`ledgerstream consume --sink postgres`).
+    public init(client: KafkaClient, topic: String, queries: any LedgerReading, sinkCommand: String = "ledgerstream consume --sink sqlite") {
         self.client = client
         self.topic = topic
         self.queries = queries
+        self.sinkCommand = sinkCommand
         var config = ProducerConfig()
         config.acks = .all
         config.idempotent = true
@@ -27,9 +31,11 @@ public final class LiveShellBackend: ShellBackend {
         await producer.close()
     }
 
-    public func accounts() throws -> [AccountSummary] { try queries.accounts() }
+    public func accounts() async throws -> [AccountSummary] { try await queries.accounts() }
 
-    public func history(account: String, count: Int) throws -> [LedgerEntry] { try queries.history(account: account, count: count) }
+    public func history(account: String, count: Int) async throws -> [LedgerEntry] {
+        try await queries.history(account: account, count: count)
+    }
 
     public func publish(_ event: TransactionEvent) async throws -> RecordMetadata {
         var json: [UInt8] = []
@@ -47,7 +53,7 @@ public final class LiveShellBackend: ShellBackend {
     public func waitUntilApplied(_ position: RecordMetadata, timeoutMs: Int) async throws -> Bool {
         let deadline = client.time.monotonicNanos() + UInt64(timeoutMs) * 1_000_000
         while true {
-            let applied = try queries.sinkPositions().contains {
+            let applied = try await queries.sinkPositions().contains {
                 $0.topic == position.topic && $0.partition == position.partition && $0.nextOffset > position.offset
             }
             if applied { return true }
@@ -60,7 +66,7 @@ public final class LiveShellBackend: ShellBackend {
         do {
             let info = try await client.topic(topic)
             let ends = try await client.listOffsets(topic: topic, partitions: info.partitions.map(\.partition), timestamp: -1)
-            let applied = try queries.sinkPositions().filter { $0.topic == topic }
+            let applied = try await queries.sinkPositions().filter { $0.topic == topic }
             var behind: Int64 = 0
             for (partition, end) in ends {
                 let next = applied.first { $0.partition == partition }?.nextOffset ?? 0

@@ -14,8 +14,8 @@ public enum SinkLag: Equatable, Sendable {
 /// What the shell needs from the outside world: the ledger database (read), the topic (write), and the sink's
 /// progress. The real one is ``LiveShellBackend``; tests use an in-memory one.
 public protocol ShellBackend {
-    func accounts() throws -> [AccountSummary]
-    func history(account: String, count: Int) throws -> [LedgerEntry]
+    func accounts() async throws -> [AccountSummary]
+    func history(account: String, count: Int) async throws -> [LedgerEntry]
     /// Produces the event (acks=all, idempotent) and returns where it landed once acknowledged.
     func publish(_ event: TransactionEvent) async throws -> RecordMetadata
     /// Waits until the sink has applied the record at `position`; false if it has not within `timeoutMs`.
@@ -23,4 +23,10 @@ public protocol ShellBackend {
     func sinkLag() async -> SinkLag
     /// The date-time stamped on new transactions (now, local time, as the original GUI did).
     func now() -> TransactionDate
+    /// The command that runs the sink filling this ledger, for messages that suggest it.
+    var sinkCommand: String { get }
+}
+
+extension ShellBackend {
+    public var sinkCommand: String { "ledgerstream consume --sink sqlite" }
 }

@@ -60,23 +60,23 @@ public final class ShellSession {
                 print("  " + command.usage + String(repeating: " ", count: width - command.usage.count) + "  " + command.summary)
             }
         case .accounts:
-            try listAccounts()
+            try await listAccounts()
         case .login(let name):
-            try login(name)
+            try await login(name)
         case .logout:
             guard let current = account else { return error("not logged in") }
             account = nil
             print("logged out of \(current)")
         case .balance:
-            guard let current = try loggedIn() else { return }
+            guard let current = try await loggedIn() else { return }
             try await showBalance(of: current)
         case .deposit(let text):
             try await transact(text, type: .deposit)
         case .withdraw(let text):
             try await transact(text, type: .withdrawal)
         case .history(let count):
-            guard let current = try loggedIn() else { return }
-            let entries = try backend.history(account: current, count: count)
+            guard let current = try await loggedIn() else { return }
+            let entries = try await backend.history(account: current, count: count)
             guard !entries.isEmpty else { return print("no transactions for \(current) yet") }
             let rows = entries.map { [$0.date.description, $0.type.rawValue, $0.amount.grouped, $0.balance.grouped] }
             for line in Self.table(header: ["date", "type", "amount", "balance"], rows: rows, rightAligned: [2, 3]) { print(line) }
@@ -85,11 +85,11 @@ public final class ShellSession {
 
     // MARK: Commands
 
-    private func listAccounts() throws {
-        let accounts = try backend.accounts()
+    private func listAccounts() async throws {
+        let accounts = try await backend.accounts()
         knownAccounts = accounts.map(\.account)
         guard !accounts.isEmpty else {
-            return print("no accounts yet: the database fills as `ledgerstream consume --sink sqlite` applies transactions")
+            return print("no accounts yet: the database fills as `\(backend.sinkCommand)` applies transactions")
         }
         let rows = accounts.map { [$0.account, $0.balance.grouped, String($0.entries), $0.lastDate] }
         for line in Self.table(header: ["account", "balance", "transactions", "last transaction"], rows: rows, rightAligned: [1, 2]) {
@@ -97,8 +97,8 @@ public final class ShellSession {
         }
     }
 
-    private func login(_ name: String) throws {
-        let accounts = try backend.accounts()
+    private func login(_ name: String) async throws {
+        let accounts = try await backend.accounts()
         knownAccounts = accounts.map(\.account)
         guard let found = accounts.first(where: { $0.account == name })
             ?? accounts.first(where: { $0.account.lowercased() == name.lowercased() }) else {
@@ -109,32 +109,32 @@ public final class ShellSession {
     }
 
     /// The logged-in account, or nil after saying how to log in.
-    private func loggedIn() throws -> String? {
+    private func loggedIn() async throws -> String? {
         if let account { return account }
-        let known = try backend.accounts().map(\.account)
+        let known = try await backend.accounts().map(\.account)
         knownAccounts = known
         error("not logged in — use `login ACCOUNT`" + (known.isEmpty ? "" : " (accounts: \(Self.list(known)))"))
         return nil
     }
 
-    private func currentBalance(of account: String) throws -> Money {
-        try backend.accounts().first { $0.account == account }?.balance ?? .zero
+    private func currentBalance(of account: String) async throws -> Money {
+        try await backend.accounts().first { $0.account == account }?.balance ?? .zero
     }
 
     private func showBalance(of account: String) async throws {
-        let balance = try currentBalance(of: account)
+        let balance = try await currentBalance(of: account)
         switch await backend.sinkLag() {
         case .caughtUp:
             print("\(account): \(balance.grouped)")
         case .behind(let count):
-            print("\(account): \(balance.grouped) — not current: \(count) transaction\(count == 1 ? "" : "s") in the topic not applied yet (is `ledgerstream consume --sink sqlite` running?)")
+            print("\(account): \(balance.grouped) — not current: \(count) transaction\(count == 1 ? "" : "s") in the topic not applied yet (is `\(backend.sinkCommand)` running?)")
         case .unknown(let why):
             print("\(account): \(balance.grouped) — as last applied; cannot tell whether it is current (\(why))")
         }
     }
 
     private func transact(_ text: String, type: TransactionType) async throws {
-        guard let current = try loggedIn() else { return }
+        guard let current = try await loggedIn() else { return }
         let amount: Money
         do {
             amount = try Money(parsing: text)
@@ -146,7 +146,7 @@ public final class ShellSession {
             }
         }
         guard amount.cents > 0 else { return error("the amount must be greater than zero (got \(text))") }
-        let balance = try currentBalance(of: current)
+        let balance = try await currentBalance(of: current)
         if type == .withdrawal && amount > balance {
             return error("refused: withdrawing \(amount.grouped) would take \(current) below zero (balance \(balance.grouped))")
         }
@@ -157,13 +157,13 @@ public final class ShellSession {
         let position = try await backend.publish(event)
         let verb = type == .deposit ? "deposit" : "withdrawal"
         if try await backend.waitUntilApplied(position, timeoutMs: applyTimeoutMs) {
-            let now = try currentBalance(of: current)
+            let now = try await currentBalance(of: current)
             print("\(verb) of \(amount.grouped) applied — \(current) balance \(now.grouped)")
             if now != expected {
                 print("note: other transactions reached \(current) meanwhile (expected \(expected.grouped)); see `history`")
             }
         } else {
-            error("\(verb) of \(amount.grouped) is safely in \(position.topic) (partition \(position.partition), offset \(position.offset)) but no sink applied it within \(applyTimeoutMs / 1000) s — is `ledgerstream consume --sink sqlite` running? `balance` will show it once applied")
+            error("\(verb) of \(amount.grouped) is safely in \(position.topic) (partition \(position.partition), offset \(position.offset)) but no sink applied it within \(applyTimeoutMs / 1000) s — is `\(backend.sinkCommand)` running? `balance` will show it once applied")
         }
     }
 

@@ -3,6 +3,7 @@ import Dispatch
 import FoundationEssentials
 import Glibc
 import Ledger
+import Logging
 import PostgresLedger
 
 /// `--db PATH|URL`, shared by `consume --sink`, `report` and `shell`: a SQLite file, or a PostgreSQL URL
@@ -45,6 +46,34 @@ struct DatabaseOptions: ParsableArguments {
             return LedgerQueries(database: try LedgerDatabase.open(path: resolvedPath, readOnly: true))
         } catch let error as LedgerError {
             printError(command, error.description)
+            throw ExitCodes.ioError
+        }
+    }
+
+    /// The ledger as `report` and `shell` read it — the SQLite file (as ``openQueries(for:)``) or the PostgreSQL
+    /// database, connected as `ledgerstream-COMMAND` — and where it is, without password, for what they print. A
+    /// failure is `command`'s one-line error naming the server: exit 69 when it cannot be reached, 77 when it refuses
+    /// the login, 74 when the database or its ledger is missing, 78 for a bad URL.
+    func openReader(for command: String) async throws -> (reader: any LedgerReading, location: String) {
+        guard isPostgres else { return (try openQueries(for: command), resolvedPath) }
+        let url = try postgresURL(for: command)
+        // postgres-nio's own messages, warnings up, on standard error: standard output is the command's.
+        var logger = Logger(label: "ledgerstream-\(command)", factory: { StreamLogHandler.standardError(label: $0) })
+        logger.logLevel = .warning
+        do {
+            let reader = try await PostgresLedgerReader(url: url, environment: ProcessInfo.processInfo.environment,
+                                                        applicationName: "ledgerstream-\(command)", logger: logger)
+            return (reader, url.description)
+        } catch let error as PostgresLedgerError {
+            printError(command, error.description)
+            switch error {
+            case .unreachable, .tls: throw ExitCodes.unavailable
+            case .authentication: throw ExitCodes.permission
+            case .badURL: throw ExitCodes.configError
+            case .noDatabase, .noLedger, .server, .schemaTooNew: throw ExitCodes.ioError
+            }
+        } catch {
+            printError(command, "cannot read the ledger at \(url): \(error)")
             throw ExitCodes.ioError
         }
     }

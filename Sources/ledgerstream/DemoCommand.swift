@@ -215,7 +215,7 @@ final class DemoSteps: Service, Sendable {
             let report = try await SinkRunner(client: client, store: writer, options: options, logger: logger).run(shouldStop: { false })
             printFlushed("  \(report.applied) transactions applied exactly once to \(command.databasePath): \(report.mismatches) balance mismatch\(report.mismatches == 1 ? "" : "es"), \(report.negativeBalances) negative balance\(report.negativeBalances == 1 ? "" : "s")")
             printFlushed("")
-            try DemoReport.print(databasePath: command.databasePath)
+            try await DemoReport.print(databasePath: command.databasePath)
             printFlushed("")
             guard command.keepRunning else {
                 printFlushed("Done. Next: `ledgerstream report --db \(command.databasePath)`; `ledgerstream demo --keep-running` leaves the broker and sink up for `ledgerstream shell --db \(command.databasePath)`.")
@@ -245,9 +245,9 @@ final class DemoSteps: Service, Sendable {
 
 /// What the demo prints at the end: `ledgerstream report` for the demo's database, as that command renders it.
 enum DemoReport {
-    static func print(databasePath: String) throws {
+    static func print(databasePath: String) async throws {
         let report = try ReportCommand.parse(["--db", databasePath])
         let queries = LedgerQueries(database: try LedgerDatabase.open(path: databasePath, readOnly: true))
-        printFlushed(report.render(try report.load(queries, path: databasePath), width: report.resolvedWidth()))
+        printFlushed(report.render(try await report.load(queries, path: databasePath), width: report.resolvedWidth()))
     }
 }

@@ -12,8 +12,8 @@ struct ReportCommand: AsyncParsableCommand {
         commandName: "report",
         abstract: "Show the ledger as text dashboards: transactions, a heatmap, deposit/withdrawal bars, balance charts, reconciliation.",
         discussion: """
-            Reads the database `consume --sink sqlite` writes (--db). Sections: the latest transactions; those of a \
-            period (--from/--to, inclusive days); transactions per account and type as a heatmap; amounts \
+            Reads the ledger `consume --sink sqlite|postgres` writes (--db: a SQLite file or a PostgreSQL URL). \
+            Sections: the latest transactions; those of a period (--from/--to, inclusive days); transactions per account and type as a heatmap; amounts \
             deposited and withdrawn per account as stacked bars; each account's balance over time; balance \
             mismatches and negative balances. The charts cover the period (all dates by default) and its --top most \
             active accounts. Amounts are exact. Fits the terminal width (else $COLUMNS, else 100; --width wins); \
@@ -82,22 +82,23 @@ struct ReportCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let path = database.resolvedPath
-        let queries = try database.openQueries(for: "report")
+        let (queries, path) = try await database.openReader(for: "report")
         do {
             if follow {
                 try await ReportFollower(command: self, queries: queries, path: path).run()
             } else if format == .csv {
-                try exportCSV(queries)
+                try await exportCSV(queries)
             } else {
                 let output = OutputWriter()
-                output.write(render(try load(queries, path: path), width: resolvedWidth()) + "\n")
+                output.write(render(try await load(queries, path: path), width: resolvedWidth()) + "\n")
                 output.flush()
             }
         } catch {
+            await queries.close()
             printError("report", "cannot read \(path): \(error)")
             throw ExitCodes.ioError
         }
+        await queries.close()
     }
 
     /// Transactions listed per section: `--limit`, else 20; nil means all.
@@ -110,35 +111,39 @@ struct ReportCommand: AsyncParsableCommand {
     static let seriesSlices = 1000
 
     /// Everything the report shows, read in one snapshot of the database.
-    func load(_ queries: LedgerQueries, path: String) throws -> ReportData {
-        try queries.withSnapshot { try loadSections(queries, path: path) }
+    func load(_ queries: any LedgerReading, path: String) async throws -> ReportData {
+        try await queries.withSnapshot { try await loadSections(queries, path: path) }
     }
 
-    private func loadSections(_ queries: LedgerQueries, path: String) throws -> ReportData {
-        let size = try queries.ledgerSize()
+    private func loadSections(_ queries: any LedgerReading, path: String) async throws -> ReportData {
+        let size = try await queries.ledgerSize()
         let header = ReportHeader(databasePath: path, entries: size.entries, accounts: size.accounts,
-                                  rejectedRecords: try queries.rejectedCount(), sinkPositions: try queries.sinkPositions())
+                                  rejectedRecords: try await queries.rejectedCount(),
+                                  sinkPositions: try await queries.sinkPositions(), sink: database.isPostgres ? "postgres" : "sqlite")
         let period = ReportPeriod(from: fromDay, to: toDay)
-        let reconciliation = ReconciliationSummary(counts: try queries.issueCounts(), latest: try queries.latestIssues(limit: pageSize))
+        let reconciliation = ReconciliationSummary(counts: try await queries.issueCounts(),
+                                                   latest: try await queries.latestIssues(limit: pageSize))
         guard size.entries > 0 else {
             let none = TransactionPage(entries: [], total: 0)
             return ReportData(header: header, recent: none, period: period, filtered: none,
                               activity: AccountActivity(accounts: [], omitted: 0),
                               balances: BalanceHistories(series: [], omitted: 0, chosenAccount: account), reconciliation: reconciliation)
         }
-        let recent = TransactionPage(entries: try queries.latestTransactions(limit: pageSize), total: size.entries)
+        let recent = TransactionPage(entries: try await queries.latestTransactions(from: nil, to: nil, limit: pageSize),
+                                     total: size.entries)
         let filtered = period.isWholeLedger ? recent : TransactionPage(
-            entries: try queries.latestTransactions(from: period.from, to: period.to, limit: pageSize),
-            total: try queries.transactionCount(from: period.from, to: period.to))
-        let activity = AccountActivity.mostActive(try queries.totals(from: period.from, to: period.to), count: top)
+            entries: try await queries.latestTransactions(from: period.from, to: period.to, limit: pageSize),
+            total: try await queries.transactionCount(from: period.from, to: period.to))
+        let activity = AccountActivity.mostActive(try await queries.totals(from: period.from, to: period.to), count: top)
         let balances: BalanceHistories
         if let account {
-            let series = try queries.balanceSeries(accounts: [account], from: period.from, to: period.to, slices: Self.seriesSlices)
+            let series = try await queries.balanceSeries(accounts: [account], from: period.from, to: period.to,
+                                                         slices: Self.seriesSlices)
             balances = BalanceHistories(series: series, omitted: 0, chosenAccount: account)
         } else {
             // Every active account drawn: one scan with no account list (which could outgrow SQLite's parameters).
-            let series = try queries.balanceSeries(accounts: activity.omitted == 0 ? nil : activity.accounts.map(\.account),
-                                                   from: period.from, to: period.to, slices: Self.seriesSlices)
+            let series = try await queries.balanceSeries(accounts: activity.omitted == 0 ? nil : activity.accounts.map(\.account),
+                                                         from: period.from, to: period.to, slices: Self.seriesSlices)
             balances = BalanceHistories(series: series, omitted: activity.omitted)
         }
         return ReportData(header: header, recent: recent, period: period, filtered: filtered, activity: activity,
@@ -152,15 +157,15 @@ struct ReportCommand: AsyncParsableCommand {
     }
 
     /// Every transaction of the period (or the latest --limit), streamed.
-    func exportCSV(_ queries: LedgerQueries) throws {
+    func exportCSV(_ queries: any LedgerReading) async throws {
         let output = OutputWriter()
         output.write(ReportCSV.header + "\n")
         if limit != nil {
-            for entry in try queries.latestTransactions(from: fromDay, to: toDay, limit: pageSize) {
+            for entry in try await queries.latestTransactions(from: fromDay, to: toDay, limit: pageSize) {
                 output.write(ReportCSV.line(entry) + "\n")
             }
         } else {
-            try queries.forEachTransaction(from: fromDay, to: toDay) { output.write(ReportCSV.line($0) + "\n") }
+            try await queries.forEachTransaction(from: fromDay, to: toDay) { output.write(ReportCSV.line($0) + "\n") }
         }
         output.flush()
     }
@@ -194,11 +199,12 @@ struct TerminalSize {
     }
 }
 
-/// `report --follow`: polls the database's change counter (no table read) every 0.5 s, reloads and renders when it
-/// moved or the terminal was resized, and shows the report only when its text changed.
+/// `report --follow`: polls the ledger's change counter (SQLite: no table read; PostgreSQL: one row per partition)
+/// every 0.5 s, reloads and renders when it moved or the terminal was resized, and shows the report only when its
+/// text changed.
 struct ReportFollower {
     let command: ReportCommand
-    let queries: LedgerQueries
+    let queries: any LedgerReading
     let path: String
 
     private static let escape = "\u{1B}["
@@ -219,12 +225,12 @@ struct ReportFollower {
         var lastCounter: Int64?
         var lastSize = (columns: 0, rows: 0)
         while !stopRequested.withLock({ $0 }) {
-            let counter = try queries.changeCounter()
+            let counter = try await queries.changeCounter()
             let size = (columns: command.resolvedWidth(), rows: onTerminal ? TerminalSize.current()?.rows ?? 0 : 0)
             if counter != lastCounter || size != lastSize {
                 lastCounter = counter
                 lastSize = size
-                let text = command.render(try command.load(queries, path: path), width: size.columns)
+                let text = command.render(try await command.load(queries, path: path), width: size.columns)
                 if text != shown {
                     if onTerminal {
                         output.write(screen(text, rows: size.rows))

@@ -11,7 +11,7 @@ struct ShellCommand: AsyncParsableCommand {
         commandName: "shell",
         abstract: "Work on accounts interactively: balances, deposits, withdrawals, history.",
         discussion: """
-            Reads balances from the ledger database the sink writes (--db) and enters new transactions by producing \
+            Reads balances from the ledger the sink writes (--db: a SQLite file or a PostgreSQL URL) and enters new transactions by producing \
             them to the topic (acks=all, idempotent), then shows the new balance once the sink has applied it. \
             Commands: accounts, login ACCOUNT, balance, deposit AMOUNT, withdraw AMOUNT, history [N], logout, help, \
             quit. On a terminal: line editing, Tab completion of commands and accounts, and a history file. With piped \
@@ -32,8 +32,7 @@ struct ShellCommand: AsyncParsableCommand {
     var applyTimeout: Double = 5
 
     func run() async throws {
-        let path = database.resolvedPath
-        let queries = try database.openQueries(for: "shell")
+        let (queries, path) = try await database.openReader(for: "shell")
         let interactive = isatty(STDIN_FILENO) == 1
         let lines: any LineSource = interactive ? ReadlineLineSource(historyFile: historyPath) : PipedLineSource()
         let kafka = try client.makeClient(clientId: "ledgerstream-shell")
@@ -41,7 +40,8 @@ struct ShellCommand: AsyncParsableCommand {
         // deposits wait for the broker to come back) instead of failing as if no broker ever ran.
         let topic = self.topic
         let warmUp = Task { _ = try? await kafka.refreshMetadata(topics: [topic]) }
-        let backend = LiveShellBackend(client: kafka, topic: topic, queries: queries)
+        let backend = LiveShellBackend(client: kafka, topic: topic, queries: queries,
+                                       sinkCommand: "ledgerstream consume --sink \(database.isPostgres ? "postgres" : "sqlite")")
         let session = ShellSession(
             backend: backend, applyTimeoutMs: Int(applyTimeout * 1000),
             print: { printFlushed($0) },
@@ -57,6 +57,7 @@ struct ShellCommand: AsyncParsableCommand {
         await lines.close()
         warmUp.cancel()
         await backend.close()
+        await queries.close()
         await kafka.close()
         if !interactive && session.errorCount > 0 { throw ExitCodes.failure }
     }

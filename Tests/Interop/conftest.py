@@ -203,3 +203,25 @@ def restart_zookeeper(server, kill=False, extra=()):
     server.stop(kill=kill)
     server.args = zookeeper_args(server.data_dir, port=server.port, extra=extra)
     return server.start()
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Added for the PostgreSQL ledger suite (test_postgres_*.py). The fixtures above keep their behaviour.
+
+@pytest.fixture
+def postgres():
+    """A fresh PostgreSQL server (see postgres_util.PostgresServer) with an empty database `ledger`; `postgres.url()`
+    is the --db to pass. Stopped and its directory removed at teardown. Skips the test where no server is installed."""
+    import postgres_util
+    if not postgres_util.available():
+        pytest.skip("PostgreSQL is not installed (Debian: apt-get install postgresql)")
+    path = tempfile.mkdtemp(prefix="ledgerstream-interop-pg-")
+    server = postgres_util.PostgresServer(path)
+    try:
+        server.start()
+        yield server
+    finally:
+        try:
+            server.stop()
+        finally:
+            shutil.rmtree(path, ignore_errors=True)

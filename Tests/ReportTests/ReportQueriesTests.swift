@@ -131,4 +131,27 @@ import Testing
             #expect(try queries.ledgerSize().entries == 6)
         }
     }
+
+    /// Through ``LedgerReading`` (as `report` and `shell` use either ledger), the snapshot is the same SQLite read
+    /// transaction, its body now async: a commit during it is seen only after it.
+    @Test func snapshotThroughTheReaderProtocol() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("report-\(UUID().uuidString).db").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let sink = try LedgerSink(database: LedgerDatabase.open(path: path))
+        _ = try sink.apply(sample.enumerated().map { index, event in
+            SinkRecord(topic: "transactions", partition: 0, offset: Int64(index), bytes: Array(event.jsonText.utf8))
+        })
+        let reader: any LedgerReading = LedgerQueries(database: try LedgerDatabase.open(path: path, readOnly: true))
+        let counts = try await reader.withSnapshot { () async throws -> [Int] in
+            let before = try await reader.ledgerSize().entries
+            _ = try sink.apply([SinkRecord(topic: "transactions", partition: 0, offset: 5,
+                                           bytes: Array(event("2024-01-06", "C100", 100).jsonText.utf8))])
+            return [before, try await reader.ledgerSize().entries,
+                    try await reader.latestTransactions(from: nil, to: nil, limit: nil).count]
+        }
+        #expect(counts == [5, 5, 5])
+        #expect(try await reader.transactionCount(from: nil, to: nil) == 6)
+        #expect(try await reader.history(account: "C100", count: 2).map(\.amount.cents) == [14_500, 100])
+        await reader.close()
+    }
 }
