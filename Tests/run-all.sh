@@ -2,7 +2,9 @@
 # The one command that runs every ledgerstream test: `bash Tests/run-all.sh` (CI runs it through .ci/run).
 #
 # 1. Installs what the tests need on a machine that has only the Swift toolchain, gcc and python3:
-#    Debian packages (libsqlite3-dev, libreadline-dev, zlib1g-dev, liblz4-1, libzstd1, kcat, zookeeper) and PyPI packages (Tests/Interop/requirements.txt).
+#    Debian packages (libsqlite3-dev, libreadline-dev, zlib1g-dev, liblz4-1, libzstd1, kcat, zookeeper, postgresql) and PyPI
+#    packages (Tests/Interop/requirements.txt). The PostgreSQL tests start their own servers (initdb into a temporary
+#    directory, as an unprivileged user, on a free loopback port), never the one the package may set up.
 # 2. Builds (debug), checks that generated protocol code is fresh, runs the unit tests (`swift test`).
 # 3. Runs the interop tests: real clients (kcat, kafka-python, confluent-kafka, aiokafka, kazoo, zkCli) against the
 #    real binary on ephemeral 127.0.0.1 ports. Each test starts and stops its own servers.
@@ -19,7 +21,7 @@ if [ "${LEDGERSTREAM_SKIP_INSTALL:-0}" != 1 ]; then
   step "installing test dependencies"
   sudo=""
   if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
-  apt_packages=(libsqlite3-dev libreadline-dev zlib1g-dev liblz4-1 libzstd1 kcat zookeeper openssl)
+  apt_packages=(libsqlite3-dev libreadline-dev zlib1g-dev liblz4-1 libzstd1 kcat zookeeper openssl postgresql)
   missing=()
   for p in "${apt_packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   if [ ${#missing[@]} -gt 0 ]; then
@@ -40,7 +42,7 @@ swift test --skip-build
 step "interop tests with real clients"
 export LEDGERSTREAM_BIN="$PWD/.build/debug/ledgerstream"
 if compgen -G "Tests/Interop/test_*.py" >/dev/null; then
-  python3 -m pytest -q --timeout=600 Tests/Interop
+  python3 -m pytest -q --timeout=600 --durations=25 Tests/Interop
 else
   echo "no interop tests yet"
 fi

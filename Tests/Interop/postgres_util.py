@@ -40,8 +40,10 @@ class PostgresServer:
     """A PostgreSQL server in `tmpdir` (a directory the caller removes; the server's data lives in tmpdir/pgdata).
     The superuser is `ledger`; `start()` creates the database `ledger`."""
 
-    def __init__(self, tmpdir, superuser="ledger"):
+    def __init__(self, tmpdir, superuser="ledger", durable=False):
         self.tmpdir = tmpdir
+        # Benchmarks want PostgreSQL's durable defaults; tests trade them for speed.
+        self.durable = durable
         self.data = os.path.join(tmpdir, "pgdata")
         self.superuser = superuser
         self.port = None
@@ -75,8 +77,9 @@ class PostgresServer:
             fresh = False
         if self.port is None:
             self.port = free_port()
-        options = (f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off")
+        options = f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1"
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run(self._command("pg_ctl", "-D", self.data, "-o", options, "-l", self.log_path, "-w", "-t", str(timeout),
                                 "start"), timeout=timeout + 10)
         self.running = True
