@@ -150,21 +150,28 @@ class Bench:
             start = time.time()
             self.produce(csv, topic)
         deadline = start + 600
-        while self.applied(store, location, database)[0] < self.rows:
+        sink_cpu = {}
+
+        def sample():
             if store == "postgres":
                 self.sample_server_cpu(seen)
+            for p in processes:
+                try:
+                    sink_cpu[p.pid] = cpu_seconds(p.pid)
+                except OSError:
+                    pass  # exited (with -e, once its partitions are done)
+
+        while self.applied(store, location, database)[0] < self.rows:
+            sample()
             if time.time() > deadline:
                 raise RuntimeError(f"{topic}: not every row applied after 600 s")
             time.sleep(0.05)
         seconds = time.time() - start
-        if store == "postgres":
-            self.sample_server_cpu(seen)
-        cpu = 0.0
+        sample()
+        cpu = sum(sink_cpu.values())
         for p in processes:
-            if p.returncode is None:
-                p.terminate()
-            _, _, usage = os.wait4(p.pid, 0)
-            cpu += usage.ru_utime + usage.ru_stime
+            p.terminate()
+            p.wait()
         server = sum(value - before.get(pid, 0.0) for pid, value in seen.items())
         stored = self.applied(store, location, database)[1]
         if stored != self.rows:
