@@ -23,9 +23,12 @@ public enum SharedFileCheck {
         guard ls_filesystem_type(directory.isEmpty ? "/" : directory, &type) == 0 else {
             return "its directory \(directory) cannot be examined (\(String(cString: strerror(errno))))"
         }
-        if let name = networkFileSystems[Int(type)] {
-            return "it is on a \(name) file system, where SQLite's WAL shared memory and locks do not hold across processes"
-        }
-        return nil
+        return reason(forFileSystemType: type)
+    }
+
+    /// Why a file system of this statfs type cannot hold a ledger several sinks share (nil: it can).
+    static func reason(forFileSystemType type: Int64) -> String? {
+        guard let name = networkFileSystems[Int(type)] else { return nil }
+        return "it is on a \(name) file system, where SQLite's WAL shared memory and locks do not hold across processes"
     }
 }

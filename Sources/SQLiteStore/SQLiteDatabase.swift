@@ -117,14 +117,19 @@ public final class SQLiteDatabase {
     }
 
     /// Applies the migrations not applied yet, in order, each in its own transaction, recording them in
-    /// `schema_migrations`. A migration is never edited once shipped; add a new one instead.
+    /// `schema_migrations`. A migration is never edited once shipped; add a new one instead. Several processes
+    /// opening one new database at once (sinks of a group) migrate it once: each migration is checked again under
+    /// the write lock its transaction takes.
     public func migrate(_ migrations: [(name: String, sql: String)]) throws {
-        try execute("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY NOT NULL, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)")
-        let applied = try prepare("SELECT name FROM schema_migrations")
-        var done = Set<String>()
-        while try applied.step() { done.insert(applied.string(0) ?? "") }
-        for migration in migrations where !done.contains(migration.name) {
+        try transaction {
+            try execute("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY NOT NULL, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)")
+        }
+        let applied = try prepare("SELECT 1 FROM schema_migrations WHERE name = ?")
+        for migration in migrations {
             try transaction {
+                try applied.bind(1, migration.name)
+                defer { applied.reset() }
+                if try applied.step() { return }
                 try execute(migration.sql)
                 let record = try prepare("INSERT INTO schema_migrations (name) VALUES (?)")
                 try record.bind(1, migration.name)

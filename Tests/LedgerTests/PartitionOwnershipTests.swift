@@ -100,5 +100,9 @@ import Testing
         #expect(SharedFileCheck.unsafeForSeveralWriters(path: NSTemporaryDirectory() + "x.db") == nil)
         #expect(SharedFileCheck.unsafeForSeveralWriters(path: ":memory:") != nil)
         #expect(SharedFileCheck.unsafeForSeveralWriters(path: "/no/such/dir/x.db")?.contains("cannot be examined") == true)
+        #expect(SharedFileCheck.reason(forFileSystemType: 0x6969) == "it is on a NFS file system, where SQLite's WAL shared memory and locks do not hold across processes")
+        #expect(SharedFileCheck.reason(forFileSystemType: 0xFF53_4D42)?.contains("CIFS") == true)
+        #expect(SharedFileCheck.reason(forFileSystemType: 0xEF53) == nil)  // ext4
+        #expect(SharedFileCheck.reason(forFileSystemType: 0x0102_1994) == nil)  // tmpfs
     }
 }
