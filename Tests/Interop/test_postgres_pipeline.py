@@ -1,0 +1,284 @@
+"""The PostgreSQL sink (issue #17) proved end to end: `produce --csv` -> a real broker -> `consume --sink postgres`
+-> a real PostgreSQL 15 server, with real processes killed with SIGKILL, paused with SIGSTOP, and the database
+restarted under the sink.
+
+"Exactly once" is always checked the same way (`assert_exactly_once`), against a recomputation from the CSV files:
+the number of rows, the rows per account, each account's balance (deposits minus withdrawals) in account_balances,
+no (topic, partition, offset) twice in ledger_postings, and sink_offsets equal to the topic's end offsets.
+
+Random choices come from a seed printed at the start of each test (LEDGERSTREAM_FAULT_SEED replays one).
+"""
+import os
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+
+import pytest
+
+import interop_util as u
+from conftest import BIN, REPO, run
+from postgres_pipeline_util import PostgresServer
+from test_pipeline_faults import seeded, write_csv
+
+pytestmark = pytest.mark.timeout(300)
+
+SAMPLE = os.path.join(REPO, "data", "client_transactions.csv")
+# The sample's accounts: C100 ends at 830.00 after 3 rows, C200 at 2300.00 after 2.
+SAMPLE_BALANCES, SAMPLE_COUNTS = {"C100": 83000, "C200": 230000}, {"C100": 3, "C200": 2}
+SESSION = ["--session-timeout-ms", "6000"]
+
+
+@pytest.fixture
+def postgres(data_dir):
+    server = PostgresServer(data_dir).start()
+    yield server
+    server.stop()
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Helpers
+
+class Sink:
+    """A `consume --sink postgres` process, its output in a file (read with log())."""
+
+    def __init__(self, url, broker, *extra, env=None, topic="transactions"):
+        self.log_file = tempfile.NamedTemporaryFile(prefix="pg-sink-", suffix=".log", delete=False)
+        self.process = subprocess.Popen([BIN, "consume", topic, "--sink", "postgres", "--db", url, "-b", broker, *extra],
+                                        stdout=self.log_file, stderr=subprocess.STDOUT, env=env)
+
+    @property
+    def pid(self):
+        return self.process.pid
+
+    def log(self):
+        with open(self.log_file.name, errors="replace") as f:
+            return f.read()
+
+    def kill(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self):
+        """SIGTERM (a clean stop); returns the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                return self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+                raise AssertionError(f"the sink did not stop on SIGTERM: {self.log()[-3000:]}")
+        return self.process.returncode
+
+    def close(self):
+        self.kill()
+        self.log_file.close()
+        os.unlink(self.log_file.name)
+
+
+@pytest.fixture
+def sinks():
+    """Sinks a test starts (append them); killed (by PID) and their logs removed at teardown."""
+    started = []
+    yield started
+    for sink in started:
+        sink.close()
+
+
+def rows(pg, sql):
+    return [tuple(line.split("|")) for line in pg.psql(sql).splitlines()]
+
+
+def int_map(pg, sql):
+    return {key: int(value) for key, value in rows(pg, sql)}
+
+
+def applied(pg):
+    try:
+        return int(pg.psql("SELECT count(*) FROM ledger_postings"))
+    except RuntimeError:
+        return 0  # before the first sink created the schema (or while the server restarts)
+
+
+def produce(csv, broker, topic="transactions", timeout=300):
+    result = run([BIN, "produce", "--csv", csv, "--topic", topic, "-b", broker], timeout=timeout)
+    return result
+
+
+def merge(*maps):
+    total = {}
+    for m in maps:
+        for key, value in m.items():
+            total[key] = total.get(key, 0) + value
+    return total
+
+
+def assert_exactly_once(pg, balances, counts, ends, topic="transactions"):
+    """The ledger against the recomputation from the CSVs: every row once, exact balances, offsets at the ends."""
+    total = sum(counts.values())
+    assert int(pg.psql("SELECT count(*) FROM ledger_postings")) == total
+    assert int(pg.psql("SELECT count(*) FROM transactions")) == total
+    assert int(pg.psql('SELECT count(*) FROM (SELECT DISTINCT topic, partition, "offset" FROM ledger_postings) AS d')) == total
+    assert int_map(pg, "SELECT account, count(*) FROM ledger_postings GROUP BY account") == counts
+    assert int_map(pg, "SELECT account, entries FROM account_balances") == counts
+    assert int_map(pg, "SELECT account, balance_cents FROM account_balances") == balances
+    # The stored totals agree with the postings they sum up.
+    assert int_map(pg, """SELECT account, sum(CASE transaction_type WHEN 'deposit' THEN amount_cents ELSE -amount_cents END)
+                          FROM ledger_postings GROUP BY account""") == balances
+    stored = {int(p): int(n) for p, n in rows(pg, f"SELECT partition, next_offset FROM sink_offsets WHERE topic = '{topic}'")}
+    assert stored == {p: n for p, n in ends.items() if n > 0}
+
+
+def end_offsets(broker, partitions, topic="transactions"):
+    return u.end_offsets(broker, topic, range(partitions), "read_uncommitted")
+
+
+def wait_applied(pg, total, sinks, timeout=180):
+    deadline = time.time() + timeout
+    while applied(pg) < total and time.time() < deadline:
+        for sink in sinks:
+            assert sink.process.poll() is None, f"a sink exited {sink.process.returncode}: {sink.log()[-3000:]}"
+        time.sleep(0.2)
+    assert applied(pg) == total, f"{applied(pg)} of {total} applied; logs: " + "\n".join(s.log()[-2000:] for s in sinks)
+
+
+def wait_for(predicate, timeout, message):
+    deadline = time.time() + timeout
+    while not predicate():
+        assert time.time() < deadline, message()
+        time.sleep(0.1)
+
+
+class Feeder(threading.Thread):
+    """A steady load: `produce --csv` of one small generated file after another (each file its own import) until
+    stopped, so records keep flowing whatever the sinks are doing. Keeps the recomputation of what it produced."""
+
+    def __init__(self, broker, directory, rng, rows=1000, pause=0.25, topic="transactions"):
+        super().__init__(daemon=True)
+        self.broker, self.directory, self.rng, self.rows, self.topic = broker, directory, rng, rows, topic
+        # Seconds between files: a steady trickle (about 3,000 rows a second), not a flood the sinks lag behind.
+        self.pause = pause
+        self.balances, self.counts = {}, {}
+        self.stopping = threading.Event()
+        self.failure = None
+        self.files = 0
+
+    def run(self):
+        while not self.stopping.is_set():
+            csv = os.path.join(self.directory, f"feed-{self.files}.csv")
+            balances, counts = write_csv(csv, self.rng, self.rows, accounts=100)
+            result = subprocess.run([BIN, "produce", "--csv", csv, "--topic", self.topic, "-b", self.broker],
+                                    capture_output=True, text=True, timeout=120)
+            if result.returncode != 0:
+                self.failure = result.stderr
+                return
+            self.balances, self.counts = merge(self.balances, balances), merge(self.counts, counts)
+            self.files += 1
+            self.stopping.wait(self.pause)
+
+    @property
+    def total(self):
+        return sum(self.counts.values())
+
+    def finish(self):
+        """Stops after the file being produced; returns the recomputation (balances, counts) of all it produced."""
+        self.stopping.set()
+        self.join(timeout=150)
+        assert not self.is_alive() and self.failure is None, self.failure
+        return self.balances, self.counts
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# 1-3: one sink
+
+def test_sample_and_100k_rows_exactly_once(broker, postgres, data_dir):
+    """Proves: the sample file and a generated 100,000-row file, applied by `consume --sink postgres -e`, end up in
+    PostgreSQL exactly once (checked against the recomputation), the original `transactions` view shows the sample's
+    rows, and running the sink again applies nothing."""
+    rng = seeded("pg 100k")
+    csv = os.path.join(data_dir, "big.csv")
+    balances, counts = write_csv(csv, rng, 100_000)
+    run([BIN, "topic", "create", "transactions", "--partitions", "4", "-b", broker.address])
+    produce(SAMPLE, broker.address)
+    url = postgres.url()
+    first = run([BIN, "consume", "--sink", "postgres", "--db", url, "-e", "-b", broker.address])
+    assert f"applied 5 transactions to {url}" in first.stderr, first.stderr
+    assert rows(postgres, "SELECT transaction_date, account, transaction_value, balance, transaction_type FROM transactions"
+                          " ORDER BY transaction_date") == [
+        ("2024-01-01 00:00:00", "C100", "1000.00", "1000.00", "deposit"),
+        ("2024-01-02 00:00:00", "C200", "2500.00", "2500.00", "deposit"),
+        ("2024-01-03 00:00:00", "C200", "200.00", "2300.00", "withdrawal"),
+        ("2024-01-04 00:00:00", "C100", "25.00", "975.00", "withdrawal"),
+        ("2024-01-05 00:00:00", "C100", "145.00", "830.00", "withdrawal"),
+    ]
+    produce(csv, broker.address)
+    second = run([BIN, "consume", "--sink", "postgres", "--db", url, "-e", "-b", broker.address], timeout=300)
+    assert "applied 100000 transactions" in second.stderr, second.stderr
+    assert_exactly_once(postgres, merge(balances, SAMPLE_BALANCES), merge(counts, SAMPLE_COUNTS), end_offsets(broker.address, 4))
+    again = run([BIN, "consume", "--sink", "postgres", "--db", url, "-e", "-b", broker.address])
+    assert "applied 0 transactions" in again.stderr, again.stderr
+    assert int(postgres.psql("SELECT count(*) FROM ledger_postings")) == 100_005
+
+
+def test_sink_killed_with_sigkill_ten_times_during_the_load(broker, postgres, data_dir, sinks):
+    """Proves: a sink SIGKILLed ten times while records keep being produced — each time after it committed at least
+    one batch, at a random moment after (mid-batch, mid-COPY, between batches) — and restarted, loses and doubles
+    nothing: a last `-e` run ends exactly once."""
+    rng = seeded("pg sink kill -9")
+    run([BIN, "topic", "create", "transactions", "--partitions", "4", "-b", broker.address])
+    url = postgres.url()
+    feeder = Feeder(broker.address, data_dir, rng)
+    feeder.start()
+    progress = []
+    try:
+        for _ in range(10):
+            before = applied(postgres)
+            sink = Sink(url, broker.address)
+            sinks.append(sink)
+            wait_for(lambda: applied(postgres) > before or sink.process.poll() is not None, 60,
+                     lambda: f"the sink applied nothing: {sink.log()[-3000:]}")
+            assert sink.process.poll() is None, sink.log()[-3000:]
+            time.sleep(rng.uniform(0, 1.0))
+            sink.kill()
+            progress.append(applied(postgres))
+    finally:
+        balances, counts = feeder.finish()
+    print(f"rows applied at each kill: {progress}; produced {feeder.total} in {feeder.files} files")
+    assert progress[-1] < feeder.total, "the load was over before the last kill"
+    final = run([BIN, "consume", "--sink", "postgres", "--db", url, "-e", "-b", broker.address], timeout=300)
+    assert f"applied {feeder.total - progress[-1]} transactions" in final.stderr, final.stderr
+    assert_exactly_once(postgres, balances, counts, end_offsets(broker.address, 4))
+
+
+def test_postgres_restarted_under_a_running_sink(broker, postgres, data_dir, sinks):
+    """Proves: PostgreSQL restarted three times while records flow (pg_ctl restart -m fast twice, -m immediate once:
+    a crash and recovery) does not stop the one sink process, which waits, reconnects, resumes from its stored offsets
+    and ends exactly once; its log tells the outage and the recovery."""
+    rng = seeded("pg restarts")
+    run([BIN, "topic", "create", "transactions", "--partitions", "4", "-b", broker.address])
+    sink = Sink(postgres.url(), broker.address)
+    sinks.append(sink)
+    feeder = Feeder(broker.address, data_dir, rng)
+    feeder.start()
+    restarts = []
+    try:
+        for mode in ("fast", "immediate", "fast"):
+            before = applied(postgres)
+            wait_for(lambda: applied(postgres) > before, 60, lambda: f"stuck at {before}: {sink.log()[-3000:]}")
+            time.sleep(rng.uniform(0, 0.5))
+            postgres.restart(mode)
+            restarts.append((mode, before))
+            assert sink.process.poll() is None, sink.log()[-3000:]
+        # Records keep coming after the last restart: the sink must be writing again.
+        time.sleep(2)
+    finally:
+        balances, counts = feeder.finish()
+    print(f"restarts (mode, rows applied before): {restarts}; produced {feeder.total} in {feeder.files} files")
+    wait_applied(postgres, feeder.total, [sink])
+    assert sink.stop() == 0, sink.log()[-3000:]
+    log = sink.log()
+    assert "lost the PostgreSQL connection" in log and "PostgreSQL is back: the sink resumed from its stored offsets" in log, log[-3000:]
+    assert_exactly_once(postgres, balances, counts, end_offsets(broker.address, 4))
