@@ -10,6 +10,7 @@ Random choices come from a seed printed at the start of each test (LEDGERSTREAM_
 """
 import os
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -55,6 +56,11 @@ class Sink:
     def log(self):
         with open(self.log_file.name, errors="replace") as f:
             return f.read()
+
+    @property
+    def owner(self):
+        """Its name in sink_partition_owners (host and process id)."""
+        return f"{socket.gethostname()}:{self.process.pid}"
 
     def kill(self):
         if self.process.poll() is None:
@@ -143,6 +149,18 @@ def wait_applied(pg, total, sinks, timeout=180):
             assert sink.process.poll() is None, f"a sink exited {sink.process.returncode}: {sink.log()[-3000:]}"
         time.sleep(0.2)
     assert applied(pg) == total, f"{applied(pg)} of {total} applied; logs: " + "\n".join(s.log()[-2000:] for s in sinks)
+
+
+def owners(pg, topic="transactions"):
+    """{partition: (owner, generation)} from sink_partition_owners (empty before the schema exists)."""
+    if pg.psql("SELECT to_regclass('sink_partition_owners') IS NULL") == "t":
+        return {}
+    return {int(p): (o, int(g)) for p, o, g in rows(pg, "SELECT partition, owner, owner_generation FROM sink_partition_owners"
+                                                      f" WHERE topic = '{topic}'")}
+
+
+def next_offsets(pg, topic="transactions"):
+    return {int(p): int(n) for p, n in rows(pg, f"SELECT partition, next_offset FROM sink_offsets WHERE topic = '{topic}'")}
 
 
 def wait_for(predicate, timeout, message):
@@ -281,4 +299,97 @@ def test_postgres_restarted_under_a_running_sink(broker, postgres, data_dir, sin
     assert sink.stop() == 0, sink.log()[-3000:]
     log = sink.log()
     assert "lost the PostgreSQL connection" in log and "PostgreSQL is back: the sink resumed from its stored offsets" in log, log[-3000:]
+    assert_exactly_once(postgres, balances, counts, end_offsets(broker.address, 4))
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# 4-5: sinks in a consumer group
+
+def test_three_sinks_in_a_group_one_killed_one_added(broker, postgres, data_dir, sinks):
+    """Proves: three sinks started together in one group (`--group g1`) on an empty database share 6 partitions while
+    records flow; one is SIGKILLed and a fourth added mid-way; every row ends up exactly once with the recomputed
+    balances, partitions were claimed again (owner generations > 1), and at the end only live sinks own partitions."""
+    rng = seeded("pg group")
+    run([BIN, "topic", "create", "transactions", "--partitions", "6", "-b", broker.address])
+    url = postgres.url()
+    group = ["--group", "g1", *SESSION]
+    feeder = Feeder(broker.address, data_dir, rng)
+    feeder.start()
+    try:
+        # Started at once on an empty database: they migrate it together.
+        first = [Sink(url, broker.address, *group) for _ in range(3)]
+        sinks.extend(first)
+        wait_for(lambda: {o for o, _ in owners(postgres).values()} == {s.owner for s in first}, 90,
+                 lambda: f"not all three own partitions: {owners(postgres)}; " + "\n".join(s.log()[-1500:] for s in first))
+        before = applied(postgres)
+        wait_for(lambda: applied(postgres) > before, 60, lambda: "nothing applied")
+        victim, survivors = first[0], first[1:]
+        victim.kill()
+        # The group gives the victim's partitions to the others after the session timeout.
+        wait_for(lambda: victim.owner not in {o for o, _ in owners(postgres).values()}, 60,
+                 lambda: f"the killed sink's partitions were not taken over: {owners(postgres)}")
+        added = Sink(url, broker.address, *group)
+        sinks.append(added)
+        live = [*survivors, added]
+        wait_for(lambda: added.owner in {o for o, _ in owners(postgres).values()}, 60,
+                 lambda: f"the added sink got no partition: {owners(postgres)}; {added.log()[-2000:]}")
+        before = applied(postgres)
+        wait_for(lambda: applied(postgres) > before, 60, lambda: "nothing applied after the sink was added")
+    finally:
+        balances, counts = feeder.finish()
+    print(f"produced {feeder.total} rows in {feeder.files} files; owners: {owners(postgres)}")
+    wait_applied(postgres, feeder.total, live)
+    for sink in live:
+        assert sink.stop() == 0, sink.log()[-3000:]
+    assert_exactly_once(postgres, balances, counts, end_offsets(broker.address, 6))
+    final = owners(postgres)
+    assert len(final) == 6 and max(g for _, g in final.values()) > 1, final
+    assert {o for o, _ in final.values()} <= {s.owner for s in live}, final
+
+
+def test_a_paused_sink_is_fenced_off_and_commits_nothing_for_lost_partitions(broker, postgres, data_dir, sinks):
+    """Proves the fencing: sink A, paused with SIGSTOP while it owns partitions and records keep flowing, loses them
+    after the session timeout to sink B, which claims them (a higher owner generation) and applies their records;
+    resumed with SIGCONT, A writes nothing for the partitions it lost (its log says its batch was not written, or it
+    rejoined and claimed again), and the ledger ends exactly once."""
+    rng = seeded("pg fencing")
+    run([BIN, "topic", "create", "transactions", "--partitions", "4", "-b", broker.address])
+    url = postgres.url()
+    group = ["--group", "g5", *SESSION]
+    feeder = Feeder(broker.address, data_dir, rng)
+    feeder.start()
+    try:
+        a = Sink(url, broker.address, *group)
+        sinks.append(a)
+        wait_for(lambda: len(owners(postgres)) == 4, 60, lambda: f"A claimed nothing: {a.log()[-2000:]}")
+        b = Sink(url, broker.address, *group)
+        sinks.append(b)
+        wait_for(lambda: {o for o, _ in owners(postgres).values()} == {a.owner, b.owner}, 60,
+                 lambda: f"A and B do not share the partitions: {owners(postgres)}")
+        before = applied(postgres)
+        wait_for(lambda: applied(postgres) > before, 60, lambda: "nothing applied")
+        os.kill(a.pid, signal.SIGSTOP)
+        held = {p: g for p, (o, g) in owners(postgres).items() if o == a.owner}
+        assert held, owners(postgres)
+        offsets_at_pause = next_offsets(postgres)
+        # B takes A's partitions (each claimed again: a higher generation) and applies what keeps arriving on them.
+        wait_for(lambda: all(owners(postgres)[p][0] == b.owner and owners(postgres)[p][1] > g for p, g in held.items()), 60,
+                 lambda: f"B did not take A's partitions {sorted(held)}: {owners(postgres)}; {b.log()[-2000:]}")
+        wait_for(lambda: all(next_offsets(postgres).get(p, 0) > offsets_at_pause.get(p, 0) for p in held), 60,
+                 lambda: f"B applied nothing of A's partitions: {next_offsets(postgres)} vs {offsets_at_pause}")
+        claims_before = a.log().count("sink claimed its partitions")
+        os.kill(a.pid, signal.SIGCONT)
+        wait_for(lambda: "the batch was not written" in a.log() or a.log().count("sink claimed its partitions") > claims_before, 60,
+                 lambda: f"A did not notice it lost its partitions: {a.log()[-3000:]}")
+        time.sleep(2)  # A and B go on sharing the load
+    finally:
+        balances, counts = feeder.finish()
+    log = a.log()
+    print(f"produced {feeder.total} rows in {feeder.files} files; A held {held}; owners now {owners(postgres)}")
+    print("A after SIGCONT: " + ("fenced: its batch was not written" if "the batch was not written" in log else "rejoined"))
+    wait_applied(postgres, feeder.total, [a, b])
+    for sink in (a, b):
+        assert sink.stop() == 0, sink.log()[-3000:]
+    if "the batch was not written" in log:
+        assert "now belong to another sink" in log or "now belongs to another sink" in log, log[-3000:]
     assert_exactly_once(postgres, balances, counts, end_offsets(broker.address, 4))
