@@ -393,3 +393,136 @@ def test_a_paused_sink_is_fenced_off_and_commits_nothing_for_lost_partitions(bro
     if "the batch was not written" in log:
         assert "now belong to another sink" in log or "now belongs to another sink" in log, log[-3000:]
     assert_exactly_once(postgres, balances, counts, end_offsets(broker.address, 4))
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# 6-7: connecting: passwords, unreachable servers, TLS
+
+def sink_env(home, **extra):
+    """The environment without the PG* variables of the machine, HOME at `home` (for ~/.pgpass)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG") and k not in ("DATABASE_URL", "LEDGERSTREAM_DB")}
+    env["HOME"] = home
+    env.update(extra)
+    return env
+
+
+def consume_once(url, broker, env=None):
+    return run([BIN, "consume", "--sink", "postgres", "--db", url, "-e", "-b", broker], check=False, env=env)
+
+
+def test_passwords_wrong_missing_and_from_pgpassword_and_pgpass(broker, data_dir):
+    """Proves, against a server that requires SCRAM passwords: a wrong password exits 77 naming the server and saying
+    to check the password (and never prints the password); no password at all exits 77 saying where to put one;
+    PGPASSWORD works; a 0600 ~/.pgpass works; a world-readable ~/.pgpass is ignored with a warning naming it."""
+    server = PostgresServer(data_dir)
+    server.hba(["host all all 127.0.0.1/32 scram-sha-256"])
+    server.start()
+    try:
+        server.psql("ALTER ROLE ledger PASSWORD 'right-pw'")
+        produce(SAMPLE, broker.address)
+        home = os.path.join(data_dir, "home")
+        os.mkdir(home)
+        where = f"127.0.0.1:{server.port}"
+        wrong = consume_once(server.url(password="wrong-pw"), broker.address, env=sink_env(home))
+        assert wrong.returncode == 77, wrong.stderr
+        assert where in wrong.stderr and "check the password" in wrong.stderr, wrong.stderr
+        assert "wrong-pw" not in wrong.stderr + wrong.stdout
+        print(f"wrong password: {wrong.stderr}", end="")
+        missing = consume_once(server.url(), broker.address, env=sink_env(home))
+        assert missing.returncode == 77, missing.stderr
+        assert where in missing.stderr and "wants a password" in missing.stderr and "~/.pgpass" in missing.stderr, missing.stderr
+        from_env = consume_once(server.url(), broker.address, env=sink_env(home, PGPASSWORD="right-pw"))
+        assert from_env.returncode == 0 and "applied 5 transactions" in from_env.stderr, from_env.stderr
+        pgpass = os.path.join(home, ".pgpass")
+        with open(pgpass, "w") as out:
+            out.write(f"# host:port:database:user:password\n127.0.0.1:{server.port}:ledger:ledger:right-pw\n")
+        os.chmod(pgpass, 0o600)
+        from_file = consume_once(server.url(), broker.address, env=sink_env(home))
+        assert from_file.returncode == 0 and "applied 0 transactions" in from_file.stderr, from_file.stderr
+        os.chmod(pgpass, 0o644)
+        readable = consume_once(server.url(), broker.address, env=sink_env(home))
+        assert readable.returncode == 77, readable.stderr
+        assert "password file has group or world access" in readable.stderr and pgpass in readable.stderr, readable.stderr
+        assert "wants a password" in readable.stderr, readable.stderr
+    finally:
+        server.stop()
+
+
+def test_unreachable_server_and_missing_database(broker, postgres, data_dir):
+    """Proves: a port nobody listens on exits 69 naming host:port and asking whether the server runs; a database that
+    does not exist says to create it."""
+    port = u.free_port()
+    env = sink_env(data_dir)
+    unreachable = consume_once(f"postgres://ledger@127.0.0.1:{port}/ledger", broker.address, env=env)
+    assert unreachable.returncode == 69, unreachable.stderr
+    assert f"127.0.0.1:{port}" in unreachable.stderr and "is the server running" in unreachable.stderr, unreachable.stderr
+    missing = consume_once(postgres.url(database="nosuchdb"), broker.address, env=env)
+    print(f"unreachable: {unreachable.stderr}missing database: {missing.stderr}", end="")
+    assert missing.returncode != 0, missing.stderr
+    assert "nosuchdb" in missing.stderr and "create it (createdb)" in missing.stderr, missing.stderr
+
+
+def openssl(*args, cwd):
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
+
+
+def make_certificates(directory):
+    """A test CA and a server certificate it signed for the name localhost (DNS SAN only), plus an unrelated CA."""
+    os.makedirs(directory)
+    os.chmod(directory, 0o755)
+    for ca in ("ca", "other-ca"):
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{ca}.key", "-out", f"{ca}.pem", "-days", "2",
+                "-subj", f"/CN=ledgerstream {ca}", "-addext", "basicConstraints=critical,CA:TRUE",
+                "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=directory)
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost",
+            cwd=directory)
+    with open(os.path.join(directory, "ext.cnf"), "w") as out:
+        out.write("subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.crt",
+            "-days", "2", "-extfile", "ext.cnf", cwd=directory)
+    os.chmod(os.path.join(directory, "server.crt"), 0o644)
+    return {name: os.path.join(directory, name) for name in ("ca.pem", "other-ca.pem", "server.crt", "server.key")}
+
+
+def test_tls_require_verify_full_wrong_ca_and_no_tls_on_the_server(broker, postgres, data_dir, sinks):
+    """Proves, against a server with ssl=on that accepts only TLS (hostssl): sslmode=require connects, and
+    pg_stat_ssl shows the sink's connection encrypted; sslmode=verify-full with the right CA (sslrootcert) and host
+    name (localhost) works; with another CA, or a host the certificate does not name (127.0.0.1), it exits 69 with a
+    TLS message; and
+    sslmode=require against a server without TLS (ssl=off) exits 69 saying the server does not support TLS."""
+    certs = make_certificates(os.path.join(data_dir, "tls"))
+    tls_dir = os.path.join(data_dir, "tls-server")
+    os.makedirs(tls_dir)
+    os.chmod(tls_dir, 0o711)
+    server = PostgresServer(tls_dir, settings=["ssl=on", f"ssl_cert_file={certs['server.crt']}",
+                                               f"ssl_key_file={certs['server.key']}"])
+    server.give_to_server(certs["server.key"])
+    server.hba(["hostssl all all 127.0.0.1/32 trust"])
+    server.start()
+    try:
+        produce(SAMPLE, broker.address)
+        env = sink_env(data_dir)
+        sink = Sink(server.url(sslmode="require"), broker.address, env=env)
+        sinks.append(sink)
+        wait_applied(server, 5, [sink], timeout=60)
+        encrypted = server.psql("SELECT s.ssl, s.version FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)"
+                                " WHERE a.application_name = 'ledgerstream-sink'")
+        assert encrypted.startswith("t|TLSv1."), encrypted
+        assert sink.stop() == 0, sink.log()
+        # verify-full: the certificate names localhost, so --db must too (the server listens on 127.0.0.1 only).
+        def verify_full(ca, host="localhost"):
+            return consume_once(server.url(sslmode="verify-full", host=host) + f"&sslrootcert={certs[ca]}", broker.address, env=env)
+        verified = verify_full("ca.pem")
+        assert verified.returncode == 0 and "applied 0 transactions" in verified.stderr, verified.stderr
+        other_ca = verify_full("other-ca.pem")
+        assert other_ca.returncode == 69, other_ca.stderr
+        assert "TLS with PostgreSQL at" in other_ca.stderr and f"localhost:{server.port}" in other_ca.stderr, other_ca.stderr
+        wrong_host = verify_full("ca.pem", host="127.0.0.1")
+        print(f"another CA: {other_ca.stderr}wrong host: {wrong_host.stderr}", end="")
+        assert wrong_host.returncode == 69 and "TLS with PostgreSQL at" in wrong_host.stderr, wrong_host.stderr
+    finally:
+        server.stop()
+    plain = consume_once(postgres.url(sslmode="require"), broker.address, env=env)
+    print(f"no TLS on the server: {plain.stderr}", end="")
+    assert plain.returncode == 69, plain.stderr
+    assert "does not support TLS" in plain.stderr and f"127.0.0.1:{postgres.port}" in plain.stderr, plain.stderr
