@@ -526,3 +526,38 @@ def test_tls_require_verify_full_wrong_ca_and_no_tls_on_the_server(broker, postg
     print(f"no TLS on the server: {plain.stderr}", end="")
     assert plain.returncode == 69, plain.stderr
     assert "does not support TLS" in plain.stderr and f"127.0.0.1:{postgres.port}" in plain.stderr, plain.stderr
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# 8: another broker
+
+def test_the_postgres_pipeline_with_tansu_as_the_broker(postgres, data_dir, sinks):
+    """Proves the PostgreSQL sink needs nothing of ledgerstream's broker: with Tansu (an independent Kafka-compatible
+    broker) two sinks in one group apply the sample and 3,000 generated rows exactly once. Tansu answers ListOffsets
+    "latest" wrongly (see test_cli_commands), so the sinks run without -e until the database holds every row, and
+    the end offsets are checked as contiguous offsets 0..n-1 per partition, n rows in all."""
+    from test_cli_commands import TansuBroker
+    rng = seeded("pg tansu")
+    tansu = TansuBroker().start()
+    try:
+        run([BIN, "topic", "create", "transactions", "--partitions", "3", "-b", tansu.address])
+        produce(SAMPLE, tansu.address)
+        csv = os.path.join(data_dir, "peer.csv")
+        balances, counts = write_csv(csv, rng, 3000)
+        produce(csv, tansu.address)
+        url = postgres.url()
+        pair = [Sink(url, tansu.address, "--group", "g8", *SESSION) for _ in range(2)]
+        sinks.extend(pair)
+        # Tansu's joins take about half the session timeout: both sinks end up owning partitions.
+        wait_for(lambda: {o for o, _ in owners(postgres).values()} == {s.owner for s in pair}, 90,
+                 lambda: f"the two sinks do not share the partitions: {owners(postgres)}; " + "\n".join(s.log()[-1500:] for s in pair))
+        wait_applied(postgres, 3005, pair, timeout=120)
+        for sink in pair:
+            assert sink.stop() == 0, sink.log()[-3000:]
+        per_partition = {int(p): (int(n), int(low), int(high)) for p, n, low, high in rows(
+            postgres, 'SELECT partition, count(*), min("offset"), max("offset") FROM ledger_postings GROUP BY partition')}
+        assert all(low == 0 and high == n - 1 for n, low, high in per_partition.values()), per_partition
+        assert_exactly_once(postgres, merge(balances, SAMPLE_BALANCES), merge(counts, SAMPLE_COUNTS),
+                            {p: n for p, (n, _, _) in per_partition.items()})
+    finally:
+        tansu.stop()
