@@ -305,6 +305,32 @@ def test_postgres_restarted_under_a_running_sink(broker, postgres, data_dir, sin
 # ---------------------------------------------------------------------------------------------------------------------
 # 4-5: sinks in a consumer group
 
+def test_a_sink_starting_while_another_migrates_waits_for_it(broker, postgres, data_dir):
+    """Proves sinks starting together migrate an empty database once, without failing: psql plays a sink caught
+    mid-migration (the migration lock taken, the migrations table created, not yet committed) while a real sink
+    starts; the sink waits for the lock, then finds the table and migrates. (Before the fix the sink's CREATE TABLE IF
+    NOT EXISTS ran outside the lock, blocked on the other's uncommitted table and then failed with a duplicate key:
+    seen with three sinks started at once.)"""
+    holder = subprocess.Popen(
+        ["psql", "-h", postgres.data, "-p", str(postgres.port), "-U", "ledger", "-d", "ledger", "-X", "-q", "-v", "ON_ERROR_STOP=1",
+         "-c", "BEGIN", "-c", "SELECT pg_advisory_xact_lock(119182731994482)",  # PostgresLedgerSchema.migrationLock
+         "-c", "CREATE TABLE ledgerstream_schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
+               " applied_at timestamptz NOT NULL DEFAULT now())",
+         "-c", "SELECT pg_sleep(3)", "-c", "COMMIT"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: postgres.psql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted") == "1", 10,
+                 lambda: "psql did not take the migration lock")
+        produce(SAMPLE, broker.address)
+        result = run([BIN, "consume", "--sink", "postgres", "--db", postgres.url(), "-e", "-b", broker.address], check=False)
+        assert result.returncode == 0 and "applied 5 transactions" in result.stderr, result.stderr
+        assert holder.wait(timeout=30) == 0, holder.stderr.read()
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()
+    assert postgres.psql("SELECT version FROM ledgerstream_schema_migrations") == "1"
+
+
 def test_three_sinks_in_a_group_one_killed_one_added(broker, postgres, data_dir, sinks):
     """Proves: three sinks started together in one group (`--group g1`) on an empty database share 6 partitions while
     records flow; one is SIGKILLed and a fourth added mid-way; every row ends up exactly once with the recomputed
