@@ -399,10 +399,12 @@ public actor PostgresLedgerStore: LedgerStore {
         while true {
             do {
                 let connection: PostgresConnection
-                if let current = self.connection, !current.isClosed {
+                if let current = self.connection {
+                    // Closed while the sink was idle (the server restarted between batches): an outage like any
+                    // other, logged and waited out below, so the log shows every reconnect.
+                    guard !current.isClosed else { throw ConnectionClosed() }
                     connection = current
                 } else {
-                    self.connection = nil
                     nextConnectionID += 1
                     connection = try await connector.connect(logger: logger, id: nextConnectionID)
                     self.connection = connection

@@ -57,6 +57,12 @@ class Sink:
         with open(self.log_file.name, errors="replace") as f:
             return f.read()
 
+    def tail(self, size=3000):
+        """The end of the log, or where it crashed (Swift's backtrace is long: its head says why)."""
+        log = self.log()
+        crashed = log.find("*** ")
+        return log[crashed:crashed + size] if crashed >= 0 else log[-size:]
+
     @property
     def owner(self):
         """Its name in sink_partition_owners (host and process id)."""
@@ -146,7 +152,7 @@ def wait_applied(pg, total, sinks, timeout=180):
     deadline = time.time() + timeout
     while applied(pg) < total and time.time() < deadline:
         for sink in sinks:
-            assert sink.process.poll() is None, f"a sink exited {sink.process.returncode}: {sink.log()[-3000:]}"
+            assert sink.process.poll() is None, f"a sink exited {sink.process.returncode}: {sink.tail()}"
         time.sleep(0.2)
     assert applied(pg) == total, f"{applied(pg)} of {total} applied; logs: " + "\n".join(s.log()[-2000:] for s in sinks)
 
@@ -257,8 +263,8 @@ def test_sink_killed_with_sigkill_ten_times_during_the_load(broker, postgres, da
             sink = Sink(url, broker.address)
             sinks.append(sink)
             wait_for(lambda: applied(postgres) > before or sink.process.poll() is not None, 60,
-                     lambda: f"the sink applied nothing: {sink.log()[-3000:]}")
-            assert sink.process.poll() is None, sink.log()[-3000:]
+                     lambda: f"the sink applied nothing: {sink.tail()}")
+            assert sink.process.poll() is None, sink.tail()
             time.sleep(rng.uniform(0, 1.0))
             sink.kill()
             progress.append(applied(postgres))
@@ -285,18 +291,18 @@ def test_postgres_restarted_under_a_running_sink(broker, postgres, data_dir, sin
     try:
         for mode in ("fast", "immediate", "fast"):
             before = applied(postgres)
-            wait_for(lambda: applied(postgres) > before, 60, lambda: f"stuck at {before}: {sink.log()[-3000:]}")
+            wait_for(lambda: applied(postgres) > before, 60, lambda: f"stuck at {before}: {sink.tail()}")
             time.sleep(rng.uniform(0, 0.5))
             postgres.restart(mode)
             restarts.append((mode, before))
-            assert sink.process.poll() is None, sink.log()[-3000:]
+            assert sink.process.poll() is None, sink.tail()
         # Records keep coming after the last restart: the sink must be writing again.
         time.sleep(2)
     finally:
         balances, counts = feeder.finish()
     print(f"restarts (mode, rows applied before): {restarts}; produced {feeder.total} in {feeder.files} files")
     wait_applied(postgres, feeder.total, [sink])
-    assert sink.stop() == 0, sink.log()[-3000:]
+    assert sink.stop() == 0, sink.tail()
     log = sink.log()
     assert "lost the PostgreSQL connection" in log and "PostgreSQL is back: the sink resumed from its stored offsets" in log, log[-3000:]
     assert_exactly_once(postgres, balances, counts, end_offsets(broker.address, 4))
@@ -366,7 +372,7 @@ def test_three_sinks_in_a_group_one_killed_one_added(broker, postgres, data_dir,
     print(f"produced {feeder.total} rows in {feeder.files} files; owners: {owners(postgres)}")
     wait_applied(postgres, feeder.total, live)
     for sink in live:
-        assert sink.stop() == 0, sink.log()[-3000:]
+        assert sink.stop() == 0, sink.tail()
     assert_exactly_once(postgres, balances, counts, end_offsets(broker.address, 6))
     final = owners(postgres)
     assert len(final) == 6 and max(g for _, g in final.values()) > 1, final
@@ -415,7 +421,7 @@ def test_a_paused_sink_is_fenced_off_and_commits_nothing_for_lost_partitions(bro
     print("A after SIGCONT: " + ("fenced: its batch was not written" if "the batch was not written" in log else "rejoined"))
     wait_applied(postgres, feeder.total, [a, b])
     for sink in (a, b):
-        assert sink.stop() == 0, sink.log()[-3000:]
+        assert sink.stop() == 0, sink.tail()
     if "the batch was not written" in log:
         assert "now belong to another sink" in log or "now belongs to another sink" in log, log[-3000:]
     assert_exactly_once(postgres, balances, counts, end_offsets(broker.address, 4))
@@ -579,7 +585,7 @@ def test_the_postgres_pipeline_with_tansu_as_the_broker(postgres, data_dir, sink
                  lambda: f"the two sinks do not share the partitions: {owners(postgres)}; " + "\n".join(s.log()[-1500:] for s in pair))
         wait_applied(postgres, 3005, pair, timeout=120)
         for sink in pair:
-            assert sink.stop() == 0, sink.log()[-3000:]
+            assert sink.stop() == 0, sink.tail()
         per_partition = {int(p): (int(n), int(low), int(high)) for p, n, low, high in rows(
             postgres, 'SELECT partition, count(*), min("offset"), max("offset") FROM ledger_postings GROUP BY partition')}
         assert all(low == 0 and high == n - 1 for n, low, high in per_partition.values()), per_partition
