@@ -127,14 +127,25 @@ public enum PostgresLedgerSchema {
 
     /// Applies the migrations the database lacks. A database migrated by a newer ledgerstream is refused rather
     /// than written with an old idea of its tables.
+    ///
+    /// The migrations table too is created under the migration lock: `CREATE TABLE IF NOT EXISTS` is not safe against
+    /// itself (two sinks starting together on an empty database: one failed with a duplicate pg_type key).
     public static func migrate(_ connection: PostgresConnection, server: String, logger: Logger) async throws {
-        try await connection.query("""
-            CREATE TABLE IF NOT EXISTS ledgerstream_schema_migrations (
-                version integer PRIMARY KEY,
-                name text NOT NULL,
-                applied_at timestamptz NOT NULL DEFAULT now()
-            )
-            """, logger: logger)
+        try await connection.query("BEGIN", logger: logger)
+        do {
+            try await connection.query("SELECT pg_advisory_xact_lock(\(migrationLock))", logger: logger)
+            try await connection.query("""
+                CREATE TABLE IF NOT EXISTS ledgerstream_schema_migrations (
+                    version integer PRIMARY KEY,
+                    name text NOT NULL,
+                    applied_at timestamptz NOT NULL DEFAULT now()
+                )
+                """, logger: logger)
+            try await connection.query("COMMIT", logger: logger)
+        } catch {
+            _ = try? await connection.query("ROLLBACK", logger: logger)
+            throw error
+        }
         for migration in migrations {
             try await connection.query("BEGIN", logger: logger)
             do {

@@ -72,7 +72,7 @@ public actor PostgresLedgerStore: LedgerStore {
             try await self.transaction(connection) {
                 var generations: [LedgerSink.PartitionKey: Int64] = [:]
                 guard !sorted.isEmpty else { return generations }
-                let rows = try await connection.query("""
+                let rows = try await connection.statement("""
                     INSERT INTO sink_partition_owners (topic, partition, owner_generation, owner, claimed_at)
                     SELECT t, p, 1, \(owner), now() FROM unnest(\(sorted.map(\.topic))::text[], \(sorted.map(\.partition))::integer[]) AS u(t, p)
                     ON CONFLICT (topic, partition) DO UPDATE SET owner_generation = sink_partition_owners.owner_generation + 1,
@@ -127,43 +127,44 @@ public actor PostgresLedgerStore: LedgerStore {
         try await loadSources(of: batch, on: connection)
         let partitions = Array(Set(batch.map { LedgerSink.PartitionKey(topic: $0.record.topic, partition: $0.record.partition) }))
         var planner = LedgerBatchPlanner(offsets: nextOffsets, accounts: accounts, appliedLines: appliedLines)
-        var changed: [(LedgerSink.PartitionKey, Int64)] = []
-        try await connection.query("BEGIN", logger: logger)
+        // Decided and encoded before the transaction opens: it then runs its statements back to back (short row locks,
+        // and no long gap in which the server could drop the connection unseen; see `statement`).
+        var postings = CopyTextRows(capacity: batch.count * 96)
+        var issues = CopyTextRows()
+        var rejected = CopyTextRows()
+        var importedLines: [Int64: [Int64: UInt64]] = [:]
+        let sourceIDs = sourceIDs
+        for decoded in batch {
+            let record = decoded.record
+            let decision = try planner.decide(decoded, sourceID: { sourceIDs[$0]! }, appliedLinesOf: { _ in LineSet() })
+            switch decision {
+            case .skip:
+                continue
+            case .reject(let reason):
+                Self.position(record, into: &rejected)
+                rejected.text(reason)
+                rejected.text(record.value.map { String(decoding: $0.readableBytesView.prefix(4096), as: UTF8.self) })
+                rejected.endRow()
+            case .apply(let entry):
+                if let source = entry.source { importedLines[source.id, default: [:]][source.line >> 6, default: 0] |= 1 << UInt64(source.line & 63) }
+                Self.posting(record, entry, into: &postings)
+                if entry.isMismatch { Self.issue(record, entry, kind: "balance_mismatch", into: &issues) }
+                if entry.isNegative { Self.issue(record, entry, kind: "negative_balance", into: &issues) }
+            }
+        }
+        let changed = planner.finish(since: nextOffsets)
+        try await connection.statement("BEGIN", logger: logger)
         do {
             try await checkOwnership(of: partitions, on: connection)
-            var postings = CopyTextRows(capacity: batch.count * 96)
-            var issues = CopyTextRows()
-            var rejected = CopyTextRows()
-            var importedLines: [Int64: [Int64: UInt64]] = [:]
-            let sourceIDs = sourceIDs
-            for decoded in batch {
-                let record = decoded.record
-                let decision = try planner.decide(decoded, sourceID: { sourceIDs[$0]! }, appliedLinesOf: { _ in LineSet() })
-                switch decision {
-                case .skip:
-                    continue
-                case .reject(let reason):
-                    Self.position(record, into: &rejected)
-                    rejected.text(reason)
-                    rejected.text(record.value.map { String(decoding: $0.readableBytesView.prefix(4096), as: UTF8.self) })
-                    rejected.endRow()
-                case .apply(let entry):
-                    if let source = entry.source { importedLines[source.id, default: [:]][source.line >> 6, default: 0] |= 1 << UInt64(source.line & 63) }
-                    Self.posting(record, entry, into: &postings)
-                    if entry.isMismatch { Self.issue(record, entry, kind: "balance_mismatch", into: &issues) }
-                    if entry.isNegative { Self.issue(record, entry, kind: "negative_balance", into: &issues) }
-                }
-            }
             try await copy(&postings, into: "ledger_postings", columns: Self.postingColumns, on: connection)
             try await copy(&issues, into: "reconciliation_issues", columns: Self.issueColumns, on: connection)
             try await copy(&rejected, into: "rejected_records", columns: ["topic", "partition", "offset", "reason", "value"], on: connection)
             try await markImported(importedLines, on: connection)
             try await addToBalances(planner, on: connection)
-            changed = planner.finish(since: nextOffsets)
             try await storeOffsets(changed, on: connection)
-            try await connection.query("COMMIT", logger: logger)
+            try await connection.statement("COMMIT", logger: logger)
         } catch {
-            if !Self.isConnectionLost(error) { _ = try? await connection.query("ROLLBACK", logger: logger) }
+            if !Self.isConnectionLost(error) { _ = try? await connection.statement("ROLLBACK", logger: logger) }
             throw error
         }
         nextOffsets = planner.offsets
@@ -214,6 +215,7 @@ public actor PostgresLedgerStore: LedgerStore {
     private func copy(_ rows: inout CopyTextRows, into table: String, columns: [String], on connection: PostgresConnection) async throws {
         guard !rows.isEmpty else { return }
         var data = rows.take()
+        try connection.checkOpen()
         try await connection.copyFrom(table: table, columns: columns, logger: logger) { writer in
             while data.readableBytes > 0 {
                 var piece = data.readSlice(length: min(data.readableBytes, 1 << 20))!
@@ -234,7 +236,7 @@ public actor PostgresLedgerStore: LedgerStore {
     private func checkOwnership(of partitions: [LedgerSink.PartitionKey], on connection: PostgresConnection) async throws {
         guard !claimed.isEmpty else { return }
         let sorted = partitions.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
-        let rows = try await connection.query("""
+        let rows = try await connection.statement("""
             SELECT o.topic, o.partition, o.owner_generation, o.owner FROM sink_partition_owners o
             JOIN unnest(\(sorted.map(\.topic))::text[], \(sorted.map(\.partition))::integer[]) AS u(topic, partition)
               ON o.topic = u.topic AND o.partition = u.partition
@@ -269,7 +271,7 @@ public actor PostgresLedgerStore: LedgerStore {
                 bits.append(Int64(bitPattern: word))
             }
         }
-        let rows = try await connection.query("""
+        let rows = try await connection.statement("""
             WITH marked AS (
                 INSERT INTO import_lines AS l (source_id, block, bits)
                 SELECT s, b, m FROM unnest(\(sources)::bigint[], \(blocks)::bigint[], \(bits)::bigint[]) AS u(s, b, m)
@@ -300,7 +302,7 @@ public actor PostgresLedgerStore: LedgerStore {
             withdrawn.append(delta.withdrawn.cents)
             dates.append(delta.lastDate?.description ?? "")
         }
-        try await connection.query("""
+        try await connection.statement("""
             INSERT INTO account_balances AS b (account, balance_cents, entries, deposits, withdrawals, deposited_cents, withdrawn_cents,
                                                last_transaction_date)
             SELECT a, bal, e, d, w, dc, wc, NULLIF(t, '')::timestamp
@@ -319,7 +321,7 @@ public actor PostgresLedgerStore: LedgerStore {
 
     private func storeOffsets(_ changed: [(LedgerSink.PartitionKey, Int64)], on connection: PostgresConnection) async throws {
         guard !changed.isEmpty else { return }
-        try await connection.query("""
+        try await connection.statement("""
             INSERT INTO sink_offsets (topic, partition, next_offset, updated_at)
             SELECT t, p, n, now() FROM unnest(\(changed.map(\.0.topic))::text[], \(changed.map(\.0.partition))::integer[],
                                               \(changed.map(\.1))::bigint[]) AS u(t, p, n)
@@ -333,15 +335,15 @@ public actor PostgresLedgerStore: LedgerStore {
         var digests: Set<String> = []
         for decoded in batch { if let digest = decoded.record.source?.fileDigest, sourceIDs[digest] == nil { digests.insert(digest) } }
         for digest in digests {
-            try await connection.query("INSERT INTO import_sources (file_digest) VALUES (\(digest)) ON CONFLICT (file_digest) DO NOTHING",
-                                       logger: logger)
-            let rows = try await connection.query("SELECT source_id FROM import_sources WHERE file_digest = \(digest)", logger: logger)
+            try await connection.statement("INSERT INTO import_sources (file_digest) VALUES (\(digest)) ON CONFLICT (file_digest) DO NOTHING",
+                                           logger: logger)
+            let rows = try await connection.statement("SELECT source_id FROM import_sources WHERE file_digest = \(digest)", logger: logger)
             for try await (id) in rows.decode(Int64.self) { sourceIDs[digest] = id }
         }
         for digest in Set(batch.compactMap { $0.record.source?.fileDigest }) {
             guard let id = sourceIDs[digest], appliedLines[id] == nil else { continue }
             var lines = LineSet()
-            let rows = try await connection.query("SELECT block, bits FROM import_lines WHERE source_id = \(id)", logger: logger)
+            let rows = try await connection.statement("SELECT block, bits FROM import_lines WHERE source_id = \(id)", logger: logger)
             for try await (block, bits) in rows.decode((Int64, Int64).self) { lines.insert(block: block, bits: UInt64(bitPattern: bits)) }
             appliedLines[id] = lines
         }
@@ -353,12 +355,12 @@ public actor PostgresLedgerStore: LedgerStore {
     /// partition claimed later brings its accounts along).
     private func load(_ connection: PostgresConnection) async throws {
         var offsets: [LedgerSink.PartitionKey: Int64] = [:]
-        let offsetRows = try await connection.query("SELECT topic, partition, next_offset FROM sink_offsets", logger: logger)
+        let offsetRows = try await connection.statement("SELECT topic, partition, next_offset FROM sink_offsets", logger: logger)
         for try await (topic, partition, next) in offsetRows.decode((String, Int32, Int64).self) {
             offsets[LedgerSink.PartitionKey(topic: topic, partition: partition)] = next
         }
         var loaded: [String: AccountState] = [:]
-        let accountRows = try await connection.query("""
+        let accountRows = try await connection.statement("""
             SELECT account, balance_cents, entries, deposits, withdrawals, deposited_cents, withdrawn_cents,
                    to_char(last_transaction_date, 'YYYY-MM-DD HH24:MI:SS')
             FROM account_balances
@@ -377,13 +379,13 @@ public actor PostgresLedgerStore: LedgerStore {
 
     /// Runs `body` in a transaction: committed if it returns, rolled back if it throws.
     private func transaction<T>(_ connection: PostgresConnection, _ body: () async throws -> T) async throws -> T {
-        try await connection.query("BEGIN", logger: logger)
+        try await connection.statement("BEGIN", logger: logger)
         do {
             let value = try await body()
-            try await connection.query("COMMIT", logger: logger)
+            try await connection.statement("COMMIT", logger: logger)
             return value
         } catch {
-            if !Self.isConnectionLost(error) { _ = try? await connection.query("ROLLBACK", logger: logger) }
+            if !Self.isConnectionLost(error) { _ = try? await connection.statement("ROLLBACK", logger: logger) }
             throw error
         }
     }
@@ -397,10 +399,12 @@ public actor PostgresLedgerStore: LedgerStore {
         while true {
             do {
                 let connection: PostgresConnection
-                if let current = self.connection, !current.isClosed {
+                if let current = self.connection {
+                    // Closed while the sink was idle (the server restarted between batches): an outage like any
+                    // other, logged and waited out below, so the log shows every reconnect.
+                    guard !current.isClosed else { throw ConnectionClosed() }
                     connection = current
                 } else {
-                    self.connection = nil
                     nextConnectionID += 1
                     connection = try await connector.connect(logger: logger, id: nextConnectionID)
                     self.connection = connection
@@ -438,6 +442,7 @@ public actor PostgresLedgerStore: LedgerStore {
     /// A failure that a new connection can get past: the connection closed or broke, the server shutting down,
     /// starting up or out of connections, a transaction the server ended after its timeout, a deadlock.
     static func isConnectionLost(_ error: any Error) -> Bool {
+        if error is ConnectionClosed { return true }
         guard let error = error as? PSQLError else { return false }
         switch error.code {
         case .serverClosedConnection, .connectionError, .uncleanShutdown, .clientClosedConnection:
@@ -458,5 +463,27 @@ public actor PostgresLedgerStore: LedgerStore {
         let state = psql.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
         let detail = psql.serverInfo?[.detail].map { ": \($0)" } ?? ""
         return PostgresLedgerError.server(server, message + detail + state)
+    }
+}
+
+/// The connection closed (the server went away) before a statement could be sent.
+struct ConnectionClosed: Error, CustomStringConvertible {
+    var description: String { "the connection to PostgreSQL closed" }
+}
+
+extension PostgresConnection {
+    /// Runs a statement, only on an open connection. postgres-nio 1.33 drops a statement written after the
+    /// connection closed (its channel pipeline is gone): the statement's promise or continuation is never completed,
+    /// so the sink would wait forever (a debug build traps on the leaked promise). Seen when PostgreSQL restarted
+    /// between two statements of a batch. Checking first, with the statements of a transaction sent back to back,
+    /// turns that into an error the store reconnects after.
+    @discardableResult
+    func statement(_ query: PostgresQuery, logger: Logger, file: String = #fileID, line: Int = #line) async throws -> PostgresRowSequence {
+        try checkOpen()
+        return try await self.query(query, logger: logger, file: file, line: line)
+    }
+
+    func checkOpen() throws {
+        if isClosed { throw ConnectionClosed() }
     }
 }
