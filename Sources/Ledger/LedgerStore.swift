@@ -28,6 +28,10 @@ public protocol LedgerStore: AnyObject, Sendable {
 public enum LedgerStoreError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Another sink claimed these partitions since this one did (its names, when known): the batch was not written.
     case fenced([TopicPartition], owners: [String])
+    /// After a reconnect the ledger's stored offsets were behind what this sink had committed (these, per
+    /// partition): the database lost commits it had acknowledged (a crash with synchronous_commit off, a failover to
+    /// a replica that lagged). The batch was not written; consuming must start again from these offsets.
+    case rewound([TopicPartition: Int64])
 
     public var description: String {
         switch self {
@@ -36,6 +40,10 @@ public enum LedgerStoreError: Error, Equatable, Sendable, CustomStringConvertibl
             let by = Set(owners).sorted()
             return "partition\(partitions.count == 1 ? "" : "s") \(names) now belong\(partitions.count == 1 ? "s" : "") to another sink"
                 + (by.isEmpty ? "" : " (\(by.joined(separator: ", ")))") + ": this sink wrote nothing of them"
+        case .rewound(let offsets):
+            let names = offsets.sorted { $0.key < $1.key }.map { "\($0.key.topic)/\($0.key.partition) at \($0.value)" }.joined(separator: ", ")
+            return "the ledger's stored offsets went back (\(names)): the database lost commits it had acknowledged "
+                + "(a crash with synchronous_commit off, or a failover to a replica that lagged); consuming again from there"
         }
     }
 }

@@ -105,12 +105,18 @@ public final class SinkRunner {
             } catch let error as SQLiteError where error.isFull {
                 report = try await applyOnceSpaceReturns(current.batch, firstError: error)
             } catch let error as LedgerStoreError {
-                guard inGroup else { throw error }
+                if case .fenced = error, !inGroup { throw error }
                 logger.warning("the batch was not written: \(error)", metadata: ["records": "\(current.batch.count)"])
                 pending = []
                 pendingPositions = [:]
                 pendingDecodeNanoseconds = 0
-                await consumer.rejoin()
+                // A group member rejoins (its next assignment is claimed and resumed from the ledger); a lone sink
+                // claims its partitions again and resumes from the ledger's offsets.
+                if inGroup {
+                    await consumer.rejoin()
+                } else {
+                    try await assign(consumer, counts: &partitionCounts)
+                }
                 return
             }
             if report.alreadyImported > 0 {

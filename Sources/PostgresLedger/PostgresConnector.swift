@@ -151,6 +151,18 @@ public enum PostgresLedgerError: Error, Equatable, Sendable, CustomStringConvert
         return false
     }
 
+    /// BoringSSL's words for the two failures a user meets, in a user's words (the original kept at the end).
+    static func tlsReason(_ text: String, url: PostgresURL) -> String {
+        if text.contains("CERTIFICATE_VERIFY_FAILED") {
+            let roots = url.sslRootCert.map { "sslrootcert \($0)" } ?? "the system's trusted roots (no sslrootcert given)"
+            return "the server's certificate is not signed by a CA in \(roots) [\(text)]"
+        }
+        if text.contains("failedToValidateHostname") {
+            return "the server's certificate does not name \(url.host) (sslmode=verify-full checks the host name) [\(text)]"
+        }
+        return text
+    }
+
     /// Classifies a failure of connecting (or of the first statements on a new connection).
     init(connecting error: any Error, to url: PostgresURL, hasPassword: Bool) {
         let server = url.description
@@ -161,7 +173,7 @@ public enum PostgresLedgerError: Error, Equatable, Sendable, CustomStringConvert
         guard let error = error as? PSQLError else {
             let text = "\(error)"
             if text.contains("SSL") || text.contains("TLS") || text.contains("handshake") || error is NIOSSLError || error is BoringSSLError {
-                self = .tls(server, text)
+                self = .tls(server, Self.tlsReason(text, url: url))
             } else {
                 self = .unreachable(server, text)
             }
@@ -194,7 +206,7 @@ public enum PostgresLedgerError: Error, Equatable, Sendable, CustomStringConvert
             }
         default:
             if let underlying = error.underlying, "\(underlying)".contains("SSL") || underlying is NIOSSLError || underlying is BoringSSLError {
-                self = .tls(server, "\(underlying)")
+                self = .tls(server, Self.tlsReason("\(underlying)", url: url))
             } else {
                 self = .unreachable(server, error.underlying.map { "\($0)" } ?? "\(error.code)")
             }

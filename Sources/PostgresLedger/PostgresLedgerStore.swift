@@ -100,7 +100,7 @@ public actor PostgresLedgerStore: LedgerStore {
     public func apply(_ batch: [LedgerSink.DecodedRecord], decodeNanoseconds: Int64) async throws -> ApplyReport {
         guard !batch.isEmpty else { return ApplyReport() }
         let started = ContinuousClock.now
-        return try await withReconnects("applying a batch") { connection in
+        return try await withReconnects("applying a batch", checkRewind: true) { connection in
             do {
                 return try await self.applyOnce(batch, on: connection, started: started, decodeNanoseconds: decodeNanoseconds)
             } catch ImportedLinesChanged.conflict {
@@ -393,7 +393,8 @@ public actor PostgresLedgerStore: LedgerStore {
     /// Runs `body` on the connection; when the connection is lost (or the server is restarting), connects again
     /// with backoff (100 ms doubling to 5 s, without end: a sink waits for its database), reads the state back and
     /// runs `body` again. Logs the outage once and the recovery.
-    private func withReconnects<T>(_ what: String, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+    private func withReconnects<T>(_ what: String, checkRewind: Bool = false,
+                                   _ body: (PostgresConnection) async throws -> T) async throws -> T {
         var backoffMs: UInt64 = 100
         var outageStarted: ContinuousClock.Instant?
         while true {
@@ -408,7 +409,15 @@ public actor PostgresLedgerStore: LedgerStore {
                     nextConnectionID += 1
                     connection = try await connector.connect(logger: logger, id: nextConnectionID)
                     self.connection = connection
+                    let committed = nextOffsets
                     try await load(connection)
+                    // What this sink committed must still be there; if not, the records after the stored offsets
+                    // must be consumed again, or they would be skipped.
+                    var behind: [TopicPartition: Int64] = [:]
+                    for (key, next) in committed where (nextOffsets[key] ?? 0) < next {
+                        behind[TopicPartition(topic: key.topic, partition: key.partition)] = nextOffsets[key] ?? 0
+                    }
+                    if checkRewind && !behind.isEmpty { throw LedgerStoreError.rewound(behind) }
                 }
                 let value = try await body(connection)
                 if let outageStarted {
