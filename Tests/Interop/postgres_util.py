@@ -1,20 +1,26 @@
-"""A throwaway PostgreSQL server for the interop tests: initdb into a temporary directory, one ephemeral port on
-127.0.0.1, trust authentication, no fsync; stopped (pg_ctl stop -m immediate) and removed at the end.
+"""A throwaway PostgreSQL server for the interop tests and the PostgreSQL benchmark.
+
+initdb into tmpdir/pgdata (locale C, so text sorts by bytes as in SQLite), one ephemeral port on 127.0.0.1, the Unix
+socket in the data directory, trust authentication until `hba()` says otherwise, a `ledger` superuser and a `ledger`
+database. Tests turn fsync, synchronous_commit and full_page_writes off (they kill processes, never the machine);
+`durable=True` keeps PostgreSQL's defaults, for benchmarks.
 
 PostgreSQL refuses to run as root, so when the tests run as root the server runs as the unprivileged user `nobody`
-(its directory is handed to that user); otherwise as the current user.
+(its data directory is handed to that user); otherwise as the current user.
 
-    server = PostgresServer(tmpdir).start()
-    url = server.url()                       # postgres://ledger@127.0.0.1:PORT/ledger?sslmode=disable
-    server.psql("SELECT count(*) FROM ledger_postings")
-    server.restart(); server.stop()
+    server = PostgresServer(tmpdir, settings=["ssl=on", ...])  # initdb; settings are extra `-c` server options
+    server.hba(["host all all 127.0.0.1/32 scram-sha-256"])    # optional, before or after start()
+    server.start()
+    server.url()                    # postgres://ledger@127.0.0.1:PORT/ledger?sslmode=disable
+    server.url(sslmode=None)        # no sslmode: the client's default (prefer)
+    server.psql("SELECT count(*) FROM ledger_postings")  # over the Unix socket: no password or TLS needed
+    server.restart("immediate"); server.stop()
 """
 import glob
 import os
 import pwd
 import shutil
 import subprocess
-import time
 
 from interop_util import free_port
 
@@ -37,95 +43,112 @@ def available():
 
 
 class PostgresServer:
-    """A PostgreSQL server in `tmpdir` (a directory the caller removes; the server's data lives in tmpdir/pgdata).
-    The superuser is `ledger`; `start()` creates the database `ledger`."""
+    """A PostgreSQL server in `tmpdir` (a directory the caller removes). initdb runs here, so `hba()` and
+    `give_to_server()` can prepare the server before `start()`."""
 
-    def __init__(self, tmpdir, superuser="ledger", durable=False):
-        self.tmpdir = tmpdir
-        # Benchmarks want PostgreSQL's durable defaults; tests trade them for speed.
-        self.durable = durable
+    def __init__(self, tmpdir, settings=(), durable=False):
         self.data = os.path.join(tmpdir, "pgdata")
-        self.superuser = superuser
+        # Extra `-c name=value` server settings (ssl=on, ...), kept across restarts.
+        self.settings = list(settings)
+        self.durable = durable
         self.port = None
-        self.running = False
         self._as_root = os.geteuid() == 0
+        os.makedirs(self.data, mode=0o700)
+        if self._as_root:
+            # nobody must reach its data directory through tmpdir.
+            os.chmod(tmpdir, 0o711)
+            self.give_to_server(self.data, 0o700)
+        self._run("initdb", "-D", self.data, "-U", "ledger", "-A", "trust", "--no-sync", "-E", "UTF8", "--locale", "C")
 
-    def _command(self, program, *args):
+    def _run(self, program, *args, timeout=60):
+        """Runs one of the server's programs as the server user; raises with its output and the server's log."""
         command = [os.path.join(BIN_DIR, program), *args]
-        return ["runuser", "-u", "nobody", "--", *command] if self._as_root else command
-
-    def _run(self, command, timeout=60):
+        if self._as_root:
+            command = ["runuser", "-u", "nobody", "--", *command]
         result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
         if result.returncode != 0:
-            raise RuntimeError(f"{' '.join(command)} exited {result.returncode}\n{result.stdout}{result.stderr}"
-                               f"{self.log()}")
+            raise RuntimeError(f"{' '.join(command)} exited {result.returncode}\n{result.stdout}{result.stderr}{self.log()}")
         return result.stdout
 
-    def start(self, timeout=30):
-        """initdb on first start, then pg_ctl start on a free port; waits until the server accepts connections."""
-        if not os.path.exists(self.data):
-            os.makedirs(self.data, mode=0o700)
-            if self._as_root:
-                # nobody must reach its data directory through tmpdir.
-                os.chmod(self.tmpdir, 0o755)
-                user = pwd.getpwnam("nobody")
-                os.chown(self.data, user.pw_uid, user.pw_gid)
-            self._run(self._command("initdb", "-D", self.data, "-U", self.superuser, "-A", "trust", "--no-sync",
-                                    "-E", "UTF8", "--locale", "C"))
-            fresh = True
-        else:
-            fresh = False
-        if self.port is None:
-            self.port = free_port()
-        options = f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1"
+    def _pg_ctl(self, action, *args, timeout=60):
+        settings = ["listen_addresses=127.0.0.1", *self.settings]
         if not self.durable:
-            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        self._run(self._command("pg_ctl", "-D", self.data, "-o", options, "-l", self.log_path, "-w", "-t", str(timeout),
-                                "start"), timeout=timeout + 10)
-        self.running = True
-        if fresh:
+            settings += ["fsync=off", "synchronous_commit=off", "full_page_writes=off"]
+        options = f"-p {self.port} -k {self.data} " + " ".join(f"-c {s}" for s in settings)
+        self._run("pg_ctl", "-D", self.data, "-o", options, "-l", self.log_path, "-w", "-t", str(timeout), *args, action,
+                  timeout=timeout + 10)
+
+    @property
+    def running(self):
+        return self.port is not None and os.path.exists(os.path.join(self.data, "postmaster.pid"))
+
+    def start(self, timeout=30):
+        """Starts and waits until the server accepts connections. The first start picks a free port (another one if
+        something took it meanwhile) and creates the database `ledger`; a start after stop() reuses the port."""
+        first = self.port is None
+        for attempt in range(3):
+            if first:
+                self.port = free_port()
+            try:
+                self._pg_ctl("start", timeout=timeout)
+                break
+            except RuntimeError:
+                if not first or attempt == 2:
+                    raise
+        if first:
             self.psql("CREATE DATABASE ledger", database="postgres")
         return self
 
-    def stop(self):
-        """Stops at once (-m immediate: no checkpoint, the tests' data is throwaway)."""
-        if not self.running:
-            return
-        self.running = False
-        self._run(self._command("pg_ctl", "-D", self.data, "-m", "immediate", "-w", "stop"))
+    def restart(self, mode="fast"):
+        """pg_ctl restart on the same port and data, so clients reconnect to the same URL: `fast` (clients
+        disconnected, clean shutdown) or `immediate` (as a crash would: recovery on start)."""
+        self._pg_ctl("restart", "-m", mode)
+        return self
 
-    def restart(self):
-        """Stops (immediately, as a crash would) and starts again on the same port and data."""
-        self.stop()
-        deadline = time.time() + 10
-        while True:
-            try:
-                return self.start()
-            except RuntimeError:
-                # The port may linger a moment after an immediate stop.
-                if time.time() > deadline:
-                    raise
-                time.sleep(0.2)
+    def stop(self, mode="immediate"):
+        """Stops, at once by default (no checkpoint: the tests' data is throwaway). Does nothing if not running."""
+        if self.running:
+            self._run("pg_ctl", "-D", self.data, "-m", mode, "-w", "stop")
+
+    def hba(self, lines):
+        """Replaces pg_hba.conf with `lines` (e.g. to require passwords or TLS over TCP), reloading if running. Local
+        socket connections stay trusted, so psql() works whatever TCP requires."""
+        with open(os.path.join(self.data, "pg_hba.conf"), "w") as out:
+            out.write("local all all trust\n" + "".join(line + "\n" for line in lines))
+        if self.running:
+            self._run("pg_ctl", "-D", self.data, "reload")
+
+    def give_to_server(self, path, mode=0o600):
+        """Makes a file (a TLS key) the server user's, readable by it only, as PostgreSQL requires."""
+        os.chmod(path, mode)
+        if self._as_root:
+            nobody = pwd.getpwnam("nobody")
+            os.chown(path, nobody.pw_uid, nobody.pw_gid)
+
+    def url(self, database="ledger", user="ledger", password=None, host="127.0.0.1", sslmode="disable"):
+        """The URL `--db` takes. sslmode=disable by default (the server has no TLS unless settings turn it on);
+        sslmode=None leaves it out, so the client's default (prefer) applies."""
+        credentials = user + (f":{password}" if password is not None else "")
+        return f"postgres://{credentials}@{host}:{self.port}/{database}" + (f"?sslmode={sslmode}" if sslmode else "")
+
+    def psql(self, sql, database="ledger"):
+        """Runs `sql` through the Unix socket (trusted, see hba()) and stops at the first error. Returns the output
+        unaligned and stripped: '|' between columns, one row a line, so one value is just that value."""
+        result = subprocess.run([os.path.join(BIN_DIR, "psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+                                 "-h", self.data, "-p", str(self.port), "-U", "ledger", "-d", database, "-c", sql],
+                                capture_output=True, text=True, timeout=60)
+        if result.returncode != 0:
+            raise RuntimeError(f"psql failed: {sql}\n{result.stderr}")
+        return result.stdout.strip()
 
     @property
     def log_path(self):
         return os.path.join(self.data, "server.log")
 
     def log(self):
+        """The end of the server's log, for error messages."""
         try:
-            with open(self.log_path) as file:
+            with open(self.log_path, errors="replace") as file:
                 return file.read()[-4000:]
         except OSError:
             return ""
-
-    def url(self, database="ledger", user="ledger", password=None, sslmode=None):
-        """The URL `--db` takes. Without sslmode the URL says sslmode=disable (the test server has no TLS)."""
-        credentials = user + (f":{password}" if password is not None else "")
-        return f"postgres://{credentials}@127.0.0.1:{self.port}/{database}?sslmode={sslmode or 'disable'}"
-
-    def psql(self, sql, database="ledger", user=None):
-        """Runs `sql` with psql (stops at the first error) and returns its output: unaligned, tuples only, so one
-        value is just that value and a newline."""
-        return self._run([os.path.join(BIN_DIR, "psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
-                          "-h", "127.0.0.1", "-p", str(self.port), "-U", user or self.superuser, "-d", database,
-                          "-c", sql])

@@ -20,22 +20,21 @@ import pytest
 
 import interop_util as u
 from conftest import BIN, REPO, run
-from postgres_pipeline_util import PostgresServer
+import postgres_util
+from postgres_util import PostgresServer
 from test_pipeline_faults import seeded, write_csv
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [
+    pytest.mark.timeout(300),
+    pytest.mark.skipif(not postgres_util.available(), reason="PostgreSQL is not installed (Debian: apt-get install postgresql)"),
+]
 
 SAMPLE = os.path.join(REPO, "data", "client_transactions.csv")
 # The sample's accounts: C100 ends at 830.00 after 3 rows, C200 at 2300.00 after 2.
 SAMPLE_BALANCES, SAMPLE_COUNTS = {"C100": 83000, "C200": 230000}, {"C100": 3, "C200": 2}
 SESSION = ["--session-timeout-ms", "6000"]
-
-
-@pytest.fixture
-def postgres(data_dir):
-    server = PostgresServer(data_dir).start()
-    yield server
-    server.stop()
+# The `postgres` fixture is conftest's. URLs are asked for with sslmode=None: no sslmode in --db, so the sink
+# negotiates as it does by default (prefer: asks for TLS, goes on without), the path users take.
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -227,7 +226,7 @@ def test_sample_and_100k_rows_exactly_once(broker, postgres, data_dir):
     balances, counts = write_csv(csv, rng, 100_000)
     run([BIN, "topic", "create", "transactions", "--partitions", "4", "-b", broker.address])
     produce(SAMPLE, broker.address)
-    url = postgres.url()
+    url = postgres.url(sslmode=None)
     first = run([BIN, "consume", "--sink", "postgres", "--db", url, "-e", "-b", broker.address])
     assert f"applied 5 transactions to {url}" in first.stderr, first.stderr
     assert rows(postgres, "SELECT transaction_date, account, transaction_value, balance, transaction_type FROM transactions"
@@ -253,7 +252,7 @@ def test_sink_killed_with_sigkill_ten_times_during_the_load(broker, postgres, da
     nothing: a last `-e` run ends exactly once."""
     rng = seeded("pg sink kill -9")
     run([BIN, "topic", "create", "transactions", "--partitions", "4", "-b", broker.address])
-    url = postgres.url()
+    url = postgres.url(sslmode=None)
     feeder = Feeder(broker.address, data_dir, rng)
     feeder.start()
     progress = []
@@ -283,7 +282,7 @@ def test_postgres_restarted_under_a_running_sink(broker, postgres, data_dir, sin
     and ends exactly once; its log tells the outage and the recovery."""
     rng = seeded("pg restarts")
     run([BIN, "topic", "create", "transactions", "--partitions", "4", "-b", broker.address])
-    sink = Sink(postgres.url(), broker.address)
+    sink = Sink(postgres.url(sslmode=None), broker.address)
     sinks.append(sink)
     feeder = Feeder(broker.address, data_dir, rng)
     feeder.start()
@@ -327,7 +326,7 @@ def test_a_sink_starting_while_another_migrates_waits_for_it(broker, postgres, d
         wait_for(lambda: postgres.psql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted") == "1", 10,
                  lambda: "psql did not take the migration lock")
         produce(SAMPLE, broker.address)
-        result = run([BIN, "consume", "--sink", "postgres", "--db", postgres.url(), "-e", "-b", broker.address], check=False)
+        result = run([BIN, "consume", "--sink", "postgres", "--db", postgres.url(sslmode=None), "-e", "-b", broker.address], check=False)
         assert result.returncode == 0 and "applied 5 transactions" in result.stderr, result.stderr
         assert holder.wait(timeout=30) == 0, holder.stderr.read()
     finally:
@@ -343,7 +342,7 @@ def test_three_sinks_in_a_group_one_killed_one_added(broker, postgres, data_dir,
     balances, partitions were claimed again (owner generations > 1), and at the end only live sinks own partitions."""
     rng = seeded("pg group")
     run([BIN, "topic", "create", "transactions", "--partitions", "6", "-b", broker.address])
-    url = postgres.url()
+    url = postgres.url(sslmode=None)
     group = ["--group", "g1", *SESSION]
     feeder = Feeder(broker.address, data_dir, rng)
     feeder.start()
@@ -386,7 +385,7 @@ def test_a_paused_sink_is_fenced_off_and_commits_nothing_for_lost_partitions(bro
     rejoined and claimed again), and the ledger ends exactly once."""
     rng = seeded("pg fencing")
     run([BIN, "topic", "create", "transactions", "--partitions", "4", "-b", broker.address])
-    url = postgres.url()
+    url = postgres.url(sslmode=None)
     group = ["--group", "g5", *SESSION]
     feeder = Feeder(broker.address, data_dir, rng)
     feeder.start()
@@ -455,24 +454,24 @@ def test_passwords_wrong_missing_and_from_pgpassword_and_pgpass(broker, data_dir
         home = os.path.join(data_dir, "home")
         os.mkdir(home)
         where = f"127.0.0.1:{server.port}"
-        wrong = consume_once(server.url(password="wrong-pw"), broker.address, env=sink_env(home))
+        wrong = consume_once(server.url(password="wrong-pw", sslmode=None), broker.address, env=sink_env(home))
         assert wrong.returncode == 77, wrong.stderr
         assert where in wrong.stderr and "check the password" in wrong.stderr, wrong.stderr
         assert "wrong-pw" not in wrong.stderr + wrong.stdout
         print(f"wrong password: {wrong.stderr}", end="")
-        missing = consume_once(server.url(), broker.address, env=sink_env(home))
+        missing = consume_once(server.url(sslmode=None), broker.address, env=sink_env(home))
         assert missing.returncode == 77, missing.stderr
         assert where in missing.stderr and "wants a password" in missing.stderr and "~/.pgpass" in missing.stderr, missing.stderr
-        from_env = consume_once(server.url(), broker.address, env=sink_env(home, PGPASSWORD="right-pw"))
+        from_env = consume_once(server.url(sslmode=None), broker.address, env=sink_env(home, PGPASSWORD="right-pw"))
         assert from_env.returncode == 0 and "applied 5 transactions" in from_env.stderr, from_env.stderr
         pgpass = os.path.join(home, ".pgpass")
         with open(pgpass, "w") as out:
             out.write(f"# host:port:database:user:password\n127.0.0.1:{server.port}:ledger:ledger:right-pw\n")
         os.chmod(pgpass, 0o600)
-        from_file = consume_once(server.url(), broker.address, env=sink_env(home))
+        from_file = consume_once(server.url(sslmode=None), broker.address, env=sink_env(home))
         assert from_file.returncode == 0 and "applied 0 transactions" in from_file.stderr, from_file.stderr
         os.chmod(pgpass, 0o644)
-        readable = consume_once(server.url(), broker.address, env=sink_env(home))
+        readable = consume_once(server.url(sslmode=None), broker.address, env=sink_env(home))
         assert readable.returncode == 77, readable.stderr
         assert "password file has group or world access" in readable.stderr and pgpass in readable.stderr, readable.stderr
         assert "wants a password" in readable.stderr, readable.stderr
@@ -488,7 +487,7 @@ def test_unreachable_server_and_missing_database(broker, postgres, data_dir):
     unreachable = consume_once(f"postgres://ledger@127.0.0.1:{port}/ledger", broker.address, env=env)
     assert unreachable.returncode == 69, unreachable.stderr
     assert f"127.0.0.1:{port}" in unreachable.stderr and "is the server running" in unreachable.stderr, unreachable.stderr
-    missing = consume_once(postgres.url(database="nosuchdb"), broker.address, env=env)
+    missing = consume_once(postgres.url(database="nosuchdb", sslmode=None), broker.address, env=env)
     print(f"unreachable: {unreachable.stderr}missing database: {missing.stderr}", end="")
     assert missing.returncode != 0, missing.stderr
     assert "nosuchdb" in missing.stderr and "create it (createdb)" in missing.stderr, missing.stderr
@@ -525,7 +524,8 @@ def test_tls_require_verify_full_wrong_ca_and_no_tls_on_the_server(broker, postg
     certs = make_certificates(os.path.join(data_dir, "tls"))
     tls_dir = os.path.join(data_dir, "tls-server")
     os.makedirs(tls_dir)
-    os.chmod(tls_dir, 0o711)
+    # The server user (nobody, when the tests run as root) reaches tls/ and tls-server/ through data_dir.
+    os.chmod(data_dir, 0o711)
     server = PostgresServer(tls_dir, settings=["ssl=on", f"ssl_cert_file={certs['server.crt']}",
                                                f"ssl_key_file={certs['server.key']}"])
     server.give_to_server(certs["server.key"])
@@ -577,7 +577,7 @@ def test_the_postgres_pipeline_with_tansu_as_the_broker(postgres, data_dir, sink
         csv = os.path.join(data_dir, "peer.csv")
         balances, counts = write_csv(csv, rng, 3000)
         produce(csv, tansu.address)
-        url = postgres.url()
+        url = postgres.url(sslmode=None)
         pair = [Sink(url, tansu.address, "--group", "g8", *SESSION) for _ in range(2)]
         sinks.extend(pair)
         # Tansu's joins take about half the session timeout: both sinks end up owning partitions.
