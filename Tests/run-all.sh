@@ -9,7 +9,7 @@
 # 3. Runs the interop tests: real clients (kcat, kafka-python, confluent-kafka, aiokafka, kazoo, zkCli) against the
 #    real binary on ephemeral 127.0.0.1 ports. Each test starts and stops its own servers.
 # 4. Builds the fuzz targets (Fuzz/, libFuzzer with AddressSanitizer) and runs each for LEDGERSTREAM_FUZZ_SECONDS
-#    (default 20) from the committed seeds; a crash or broken invariant fails the run and names the saved input.
+#    (default 10) from the committed seeds; a crash or broken invariant fails the run and names the saved input.
 #
 # Set LEDGERSTREAM_SKIP_INSTALL=1 to skip step 1 on a machine already set up, LEDGERSTREAM_SKIP_FUZZ=1 to skip step 4.
 set -euo pipefail
@@ -49,7 +49,7 @@ fi
 
 if [ "${LEDGERSTREAM_SKIP_FUZZ:-0}" != 1 ]; then
   step "fuzzing: a short run of each target"
-  bash Fuzz/run --seconds "${LEDGERSTREAM_FUZZ_SECONDS:-20}"
+  bash Fuzz/run --seconds "${LEDGERSTREAM_FUZZ_SECONDS:-10}"
 fi
 
 step "all tests passed"
