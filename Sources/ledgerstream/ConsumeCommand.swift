@@ -109,7 +109,7 @@ struct ConsumeCommand: AsyncParsableCommand {
     func validate() throws {
         if topics.isEmpty { throw ValidationError("name at least one topic") }
         if sink == nil && operations.metricsListener != nil {
-            throw ValidationError("--metrics-listener serves the sink's metrics: use it with --sink")
+            throw ValidationError("--metrics-listener serves the sink's metrics: use it with --sink sqlite or --sink postgres")
         }
         if sink != nil && (offset != nil || !partitions.isEmpty || count != nil || format != "json" || fromBeginning) {
             throw ValidationError("--sink keeps its own offsets in the database: --offset, --partition, --from-beginning, -n and --format do not apply")

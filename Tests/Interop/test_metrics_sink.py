@@ -233,7 +233,7 @@ def test_metrics_listener_needs_a_long_running_sink():
     plain = subprocess.run([BIN, "consume", "t", "--metrics-listener", "127.0.0.1:0"], capture_output=True, text=True,
                            timeout=30)
     assert plain.returncode == 64
-    assert "--metrics-listener serves the sink's metrics: use it with --sink sqlite" in plain.stderr
+    assert "--metrics-listener serves the sink's metrics: use it with --sink sqlite or --sink postgres" in plain.stderr
     demo = subprocess.run([BIN, "demo", "--metrics-listener", "127.0.0.1:0"], capture_output=True, text=True, timeout=30)
     assert demo.returncode == 64
     assert "--metrics-listener needs --keep-running" in demo.stderr
