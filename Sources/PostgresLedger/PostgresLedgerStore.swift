@@ -132,7 +132,7 @@ public actor PostgresLedgerStore: LedgerStore {
         var postings = CopyTextRows(capacity: batch.count * 96)
         var issues = CopyTextRows()
         var rejected = CopyTextRows()
-        var importedLines: [Int64: [Int64: UInt64]] = [:]
+        var importedLines: [Int64: LineSet] = [:]
         let sourceIDs = sourceIDs
         for decoded in batch {
             let record = decoded.record
@@ -146,7 +146,7 @@ public actor PostgresLedgerStore: LedgerStore {
                 rejected.text(record.value.map { String(decoding: $0.readableBytesView.prefix(4096), as: UTF8.self) })
                 rejected.endRow()
             case .apply(let entry):
-                if let source = entry.source { importedLines[source.id, default: [:]][source.line >> 6, default: 0] |= 1 << UInt64(source.line & 63) }
+                if let source = entry.source { _ = importedLines[source.id, default: LineSet()].insert(source.line) }
                 Self.posting(record, entry, into: &postings)
                 if entry.isMismatch { Self.issue(record, entry, kind: "balance_mismatch", into: &issues) }
                 if entry.isNegative { Self.issue(record, entry, kind: "negative_balance", into: &issues) }
@@ -261,11 +261,11 @@ public actor PostgresLedgerStore: LedgerStore {
 
     /// Sets the batch's imported lines in `import_lines`, refusing (and rolling the batch back) if any was set
     /// already: the sink's cache of applied lines was stale, so the batch must be decided again.
-    private func markImported(_ lines: [Int64: [Int64: UInt64]], on connection: PostgresConnection) async throws {
+    private func markImported(_ lines: [Int64: LineSet], on connection: PostgresConnection) async throws {
         guard !lines.isEmpty else { return }
         var sources: [Int64] = [], blocks: [Int64] = [], bits: [Int64] = []
-        for (source, words) in lines {
-            for (block, word) in words {
+        for (source, set) in lines {
+            for (block, word) in set.blocks {
                 sources.append(source)
                 blocks.append(block)
                 bits.append(Int64(bitPattern: word))
@@ -332,15 +332,21 @@ public actor PostgresLedgerStore: LedgerStore {
     /// Makes sure every imported file of the batch has its source id and its applied lines known (outside the
     /// batch's transaction: a source row is harmless if the batch then fails).
     private func loadSources(of batch: [LedgerSink.DecodedRecord], on connection: PostgresConnection) async throws {
+        // One pass; a batch's records mostly come from one file, so only a change of digest is looked up.
         var digests: Set<String> = []
-        for decoded in batch { if let digest = decoded.record.source?.fileDigest, sourceIDs[digest] == nil { digests.insert(digest) } }
-        for digest in digests {
+        var last: String?
+        for decoded in batch {
+            guard let digest = decoded.record.source?.fileDigest, digest != last else { continue }
+            last = digest
+            digests.insert(digest)
+        }
+        for digest in digests where sourceIDs[digest] == nil {
             try await connection.statement("INSERT INTO import_sources (file_digest) VALUES (\(digest)) ON CONFLICT (file_digest) DO NOTHING",
                                            logger: logger)
             let rows = try await connection.statement("SELECT source_id FROM import_sources WHERE file_digest = \(digest)", logger: logger)
             for try await (id) in rows.decode(Int64.self) { sourceIDs[digest] = id }
         }
-        for digest in Set(batch.compactMap { $0.record.source?.fileDigest }) {
+        for digest in digests {
             guard let id = sourceIDs[digest], appliedLines[id] == nil else { continue }
             var lines = LineSet()
             let rows = try await connection.statement("SELECT block, bits FROM import_lines WHERE source_id = \(id)", logger: logger)
