@@ -9,7 +9,7 @@ import PostgresNIO
 ///
 /// A batch's transaction first locks its partitions' owner rows and checks that they still carry the generation this
 /// sink claimed (a sink that lost a partition commits nothing), then bulk-loads the entries, issues and rejected
-/// records with COPY, adds the accounts' increments and moves the offsets with one statement each. Account totals are
+/// records with one statement per table, adds the accounts' increments and moves the offsets with one statement each. Account totals are
 /// added, not overwritten, so they stay exact whichever sink wrote which account.
 ///
 /// A lost connection (the server restarting, a network cut) is waited out: the store connects again with backoff,
@@ -129,9 +129,9 @@ public actor PostgresLedgerStore: LedgerStore {
         var planner = LedgerBatchPlanner(offsets: nextOffsets, accounts: accounts, appliedLines: appliedLines)
         // Decided and encoded before the transaction opens: it then runs its statements back to back (short row locks,
         // and no long gap in which the server could drop the connection unseen; see `statement`).
-        var postings = CopyTextRows(capacity: batch.count * 96)
-        var issues = CopyTextRows()
-        var rejected = CopyTextRows()
+        var postings = PostingRows(capacity: batch.count)
+        var issues = IssueRows()
+        var rejected = RejectedRows()
         var importedLines: [Int64: LineSet] = [:]
         let sourceIDs = sourceIDs
         for decoded in batch {
@@ -141,24 +141,19 @@ public actor PostgresLedgerStore: LedgerStore {
             case .skip:
                 continue
             case .reject(let reason):
-                Self.position(record, into: &rejected)
-                rejected.text(reason)
-                rejected.text(record.value.map { String(decoding: $0.readableBytesView.prefix(4096), as: UTF8.self) })
-                rejected.endRow()
+                rejected.append(record, reason: reason)
             case .apply(let entry):
                 if let source = entry.source { _ = importedLines[source.id, default: LineSet()].insert(source.line) }
-                Self.posting(record, entry, into: &postings)
-                if entry.isMismatch { Self.issue(record, entry, kind: "balance_mismatch", into: &issues) }
-                if entry.isNegative { Self.issue(record, entry, kind: "negative_balance", into: &issues) }
+                postings.append(record, entry)
+                if entry.isMismatch { issues.append(record, entry, kind: "balance_mismatch") }
+                if entry.isNegative { issues.append(record, entry, kind: "negative_balance") }
             }
         }
         let changed = planner.finish(since: nextOffsets)
         try await connection.statement("BEGIN", logger: logger)
         do {
             try await checkOwnership(of: partitions, on: connection)
-            try await copy(&postings, into: "ledger_postings", columns: Self.postingColumns, on: connection)
-            try await copy(&issues, into: "reconciliation_issues", columns: Self.issueColumns, on: connection)
-            try await copy(&rejected, into: "rejected_records", columns: ["topic", "partition", "offset", "reason", "value"], on: connection)
+            for rows in [postings, issues, rejected] as [any PostgresBatchRows] { try await rows.insert(on: connection, logger: logger) }
             try await markImported(importedLines, on: connection)
             try await addToBalances(planner, on: connection)
             try await storeOffsets(changed, on: connection)
@@ -174,62 +169,6 @@ public actor PostgresLedgerStore: LedgerStore {
         metrics.committed(report, offsets: changed.map { (TopicPartition(topic: $0.0.topic, partition: $0.0.partition), $0.1) },
                           batchNanoseconds: decodeNanoseconds + Self.nanoseconds(since: started), commitNanoseconds: nil)
         return report
-    }
-
-    static let postingColumns = ["topic", "partition", "offset", "transaction_date", "account", "transaction_type", "amount_cents",
-                                 "balance_cents", "stated_balance_cents", "source_id", "source_line"]
-    static let issueColumns = ["topic", "partition", "offset", "kind", "account", "transaction_date", "stated_balance_cents",
-                               "derived_balance_cents"]
-
-    private static func position(_ record: SinkRecord, into rows: inout CopyTextRows) {
-        rows.text(record.topic)
-        rows.int(Int64(record.partition))
-        rows.int(record.offset)
-    }
-
-    private static func posting(_ record: SinkRecord, _ entry: LedgerBatchPlanner.Entry, into rows: inout CopyTextRows) {
-        let event = entry.event
-        position(record, into: &rows)
-        event.date.withText { rows.text($0) }
-        rows.text(event.account)
-        rows.text(event.type == .deposit ? "deposit" : "withdrawal")
-        rows.int(event.amount.cents)
-        rows.int(entry.balance.cents)
-        rows.int(event.statedBalance?.cents)
-        rows.int(entry.source?.id)
-        rows.int(entry.source?.line)
-        rows.endRow()
-    }
-
-    private static func issue(_ record: SinkRecord, _ entry: LedgerBatchPlanner.Entry, kind: StaticString, into rows: inout CopyTextRows) {
-        position(record, into: &rows)
-        rows.text(UnsafeBufferPointer(start: kind.utf8Start, count: kind.utf8CodeUnitCount))
-        rows.text(entry.event.account)
-        entry.event.date.withText { rows.text($0) }
-        rows.int(entry.event.statedBalance?.cents)
-        rows.int(entry.balance.cents)
-        rows.endRow()
-    }
-
-    /// Streams `rows` into `table` with COPY … FROM STDIN, in pieces of about 1 MiB.
-    private func copy(_ rows: inout CopyTextRows, into table: String, columns: [String], on connection: PostgresConnection) async throws {
-        guard !rows.isEmpty else { return }
-        var data = rows.take()
-        try connection.checkOpen()
-        try await connection.copyFrom(table: table, columns: columns, logger: logger) { writer in
-            while data.readableBytes > 0 {
-                var piece = data.readSlice(length: min(data.readableBytes, 1 << 20))!
-                // A piece ends at a row's end: rows may not straddle CopyData messages in a way the server minds
-                // (it does not), but whole rows keep errors pointing at one line.
-                if data.readableBytes > 0, let newline = data.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) {
-                    let tail = data.readSlice(length: newline - data.readerIndex + 1)!
-                    var joined = piece
-                    joined.writeImmutableBuffer(tail)
-                    piece = joined
-                }
-                try await writer.write(piece)
-            }
-        }
     }
 
     /// Locks the batch's partitions' owner rows (until the transaction ends) and checks this sink still holds them.
