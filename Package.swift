@@ -179,7 +179,7 @@ let package = Package(
         // The thin command-line front end.
         .executableTarget(
             name: "ledgerstream",
-            dependencies: ["PostgresLedger", "KafkaBroker", "KafkaServer", "KafkaClient", "KafkaSecurity", "CoordinatorServer", "ZooKeeperClient", "Ledger", "Shell", "Report", "LogStorage", "KafkaProtocol", "JavaProperties", "Operations", coreMetrics, argumentParser, logging, serviceLifecycle],
+            dependencies: ["PostgresLedger", "KafkaBroker", "KafkaServer", "KafkaClient", "KafkaSecurity", "CoordinatorServer", "ZooKeeperClient", "Ledger", "Shell", "Report", "LogStorage", "KafkaProtocol", "JavaProperties", "Operations", "CSystemCalls", coreMetrics, argumentParser, logging, serviceLifecycle],
             swiftSettings: strict
         ),
 

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import NIOCore
 
 /// One record of an uncompressed v2 batch, as byte ranges into the batch (no copies).
@@ -256,10 +261,18 @@ extension RecordBatchHeader {
             func slice(_ range: Range<Int>?) -> ByteBuffer? {
                 range.flatMap { recordArea.getSlice(at: recordArea.readerIndex + $0.lowerBound, length: $0.count) }
             }
+            // Records of a batch mostly carry the same header keys: each distinct key's string is built once (a key
+            // longer than 15 bytes is otherwise an allocation per record).
+            var keys: [String] = []
+            func key(_ range: Range<Int>) -> String {
+                let bytes = UnsafeRawBufferPointer(rebasing: bytes[range])
+                if let known = keys.first(where: { $0.hasUTF8(bytes) }) { return known }
+                let text = String(decoding: bytes, as: UTF8.self)
+                if keys.count < 8 { keys.append(text) }
+                return text
+            }
             while let raw = iterator.next() {
-                let headers = raw.headers.map { h in
-                    (key: slice(h.key).map { String(buffer: $0) } ?? "", value: slice(h.value))
-                }
+                let headers = raw.headers.map { h in (key: key(h.key), value: slice(h.value)) }
                 // An offset past Int64.max cannot be consumed (nor committed): the batch is refused. A timestamp is
                 // only data, and wraps as it does in Kafka's Java client.
                 let (offset, overflow) = header.baseOffset.addingReportingOverflow(Int64(raw.offsetDelta))
@@ -273,5 +286,16 @@ extension RecordBatchHeader {
             }
             return result
         }
+    }
+}
+
+extension String {
+    /// Whether the string's UTF-8 is exactly `bytes` (compared with memcmp: a generic comparison of the UTF-8 view
+    /// goes byte by byte through an iterator).
+    func hasUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard utf8.count == bytes.count else { return false }
+        guard !bytes.isEmpty else { return true }
+        return utf8.withContiguousStorageIfAvailable { memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }
+            ?? utf8.elementsEqual(bytes)
     }
 }

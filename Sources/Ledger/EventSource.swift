@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Crypto
 import NIOCore
 
@@ -5,7 +10,7 @@ import NIOCore
 /// renamed or copied file is the same import) and the row's line.
 ///
 /// `produce --csv` puts it on every record as the header ``headerKey``, and the sink applies each source at most
-/// once (a unique index in the ledger), so importing a file again — after a failure, or by mistake — applies only
+/// once (the ledger keeps which lines of each file it applied), so importing a file again — after a failure, or by mistake — applies only
 /// the rows not applied yet. Header value: `<32 hex digits>:<line>`, the first 128 bits of the file's SHA-256 and
 /// the 1-based line number, readable in `kcat -J` or `consume --format json`.
 public struct EventSource: Hashable, Sendable, CustomStringConvertible {
@@ -42,8 +47,9 @@ public struct EventSource: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { "line \(line) of the file with digest \(fileDigest)" }
 
-    /// Parses a header value; nil unless it is exactly `<32 lowercase hex>:<positive line>`.
-    public init?(headerValue bytes: ByteBufferView) {
+    /// Parses a header value; nil unless it is exactly `<32 lowercase hex>:<positive line>`. A file's rows come one
+    /// after another: when the digest is `previous`'s, its string is shared instead of built again.
+    public init?(headerValue bytes: ByteBufferView, previous: EventSource? = nil) {
         let colon = bytes.startIndex + Self.digestHexLength
         guard bytes.count > Self.digestHexLength + 1, bytes.count <= Self.digestHexLength + 19, bytes[colon] == UInt8(ascii: ":")
         else { return nil }
@@ -55,14 +61,23 @@ public struct EventSource: Hashable, Sendable, CustomStringConvertible {
         guard line > 0, bytes[bytes.startIndex..<colon].allSatisfy({
             (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0)
         }) else { return nil }
-        fileDigest = String(decoding: bytes[bytes.startIndex..<colon], as: UTF8.self)
+        let digest = bytes[bytes.startIndex..<colon]
+        if let previous, digest.withContiguousStorageIfAvailable({ bytes in
+            previous.fileDigest.utf8.withContiguousStorageIfAvailable {
+                $0.count == bytes.count && memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0
+            }
+        }) == true {
+            fileDigest = previous.fileDigest
+        } else {
+            fileDigest = String(decoding: digest, as: UTF8.self)
+        }
         self.line = line
     }
 
     /// The source named in a record's headers, if any (the last one wins, as with Kafka headers read by key).
-    public init?(headers: [(key: String, value: ByteBuffer?)]) {
+    public init?(headers: [(key: String, value: ByteBuffer?)], previous: EventSource? = nil) {
         guard let header = headers.last(where: { $0.key == Self.headerKey }), let value = header.value,
-              let parsed = EventSource(headerValue: value.readableBytesView) else { return nil }
+              let parsed = EventSource(headerValue: value.readableBytesView, previous: previous) else { return nil }
         self = parsed
     }
 }

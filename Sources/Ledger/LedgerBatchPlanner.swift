@@ -126,11 +126,21 @@ public struct LedgerBatchPlanner {
             }
             source = (id, origin.line)
         }
-        let before = accounts[event.account] ?? AccountState()
+        // One lookup of the account, updated in place.
+        let before: AccountState
+        let state: AccountState
+        if let index = accounts.index(forKey: event.account) {
+            before = accounts.values[index]
+            accounts.values[index].apply(event)
+            state = accounts.values[index]
+        } else {
+            before = AccountState()
+            var new = before
+            new.apply(event)
+            accounts[event.account] = new
+            state = new
+        }
         if touchedSet.insert(event.account).inserted { touched.append((event.account, before)) }
-        var state = before
-        state.apply(event)
-        accounts[event.account] = state
         let entry = Entry(event: event, balance: state.balance, source: source)
         report.applied += 1
         if entry.isMismatch { report.mismatches += 1 }

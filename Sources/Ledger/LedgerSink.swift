@@ -89,11 +89,12 @@ public final class LedgerSink {
     private static let postingColumns = 9
     /// Imported files' ids by digest (`import_sources`).
     private var sourceIDs: [String: Int64] = [:]
-    /// The lines of each imported file applied so far, loaded on first use from the unique index.
+    /// The lines of each imported file applied so far, loaded on first use from `import_lines`.
     private var appliedLines: [Int64: LineSet] = [:]
     private let insertSource: Statement
     private let selectSource: Statement
     private let selectSourceLines: Statement
+    private let markLines: Statement
     private let selectOwner: Statement
     private let claimOwner: Statement
     private let selectLastEntryID: Statement
@@ -145,7 +146,12 @@ public final class LedgerSink {
         // Past both tables' ends: a `transactions` table the original pipeline filled keeps its rows untouched.
         selectLastEntryID = try database.prepare(
             "SELECT MAX(COALESCE((SELECT MAX(entry_id) FROM ledger_postings), 0), COALESCE((SELECT MAX(rowid) FROM transactions), 0))")
-        selectSourceLines = try database.prepare("SELECT source_line FROM ledger_postings WHERE source_id = ?")
+        selectSourceLines = try database.prepare("SELECT block, bits FROM import_lines WHERE source_id = ?")
+        // Sets a block's lines, unless one of them is set already (then no row changes: see `markImported`).
+        markLines = try database.prepare("""
+            INSERT INTO import_lines (source_id, block, bits) VALUES (?, ?, ?)
+            ON CONFLICT (source_id, block) DO UPDATE SET bits = bits | excluded.bits WHERE (bits & excluded.bits) = 0
+            """)
         insertIssue = try database.prepare("""
             INSERT OR REPLACE INTO reconciliation_issues (topic, partition, offset, kind, account, transaction_date,
                                                          stated_balance_cents, derived_balance_cents) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -204,14 +210,34 @@ public final class LedgerSink {
         return id
     }
 
-    /// The lines of an imported file applied so far (read from the unique index on first use).
+    /// The lines of an imported file applied so far (read from `import_lines` on first use).
     private func appliedLines(of id: Int64) throws -> LineSet {
         var lines = LineSet()
         try selectSourceLines.bind(1, id)
         defer { selectSourceLines.reset() }
-        while try selectSourceLines.step() { _ = lines.insert(selectSourceLines.int64(0)) }
+        while try selectSourceLines.step() {
+            lines.insert(block: selectSourceLines.int64(0), bits: UInt64(bitPattern: selectSourceLines.int64(1)))
+        }
         return lines
     }
+
+    /// Sets the batch's imported lines in `import_lines`. A line already set there means this sink's cache of
+    /// applied lines was stale (another sink of a group applied rows of the same file): the batch rolls back and is
+    /// decided again from the stored lines.
+    private func markImported(_ lines: [Int64: LineSet]) throws {
+        for (source, set) in lines {
+            for (block, bits) in set.blocks {
+                try markLines.bind(1, source)
+                try markLines.bind(2, block)
+                try markLines.bind(3, Int64(bitPattern: bits))
+                try markLines.run()
+                if database.changes != 1 { throw ImportedLinesChanged() }
+            }
+        }
+    }
+
+    /// See ``markImported(_:)``.
+    struct ImportedLinesChanged: Error {}
 
     /// Takes ownership of `partitions` for `owner` (a sink's name): each one's owner generation goes up by one in the
     /// database, so a sink that held it before can no longer commit (its batches check their generation in the same
@@ -276,6 +302,9 @@ public final class LedgerSink {
 
     /// A consumed record with its value decoded (or the reason it is not an event). Decoding needs no database, so
     /// the sink runner does it on the consuming side while the previous batch is being written.
+    ///
+    /// The record's value is kept only when it is not an event (`rejected_records` shows it): an event's bytes are
+    /// let go, so a batch waiting to be written does not hold on to the fetch responses it came in.
     public struct DecodedRecord: Sendable {
         public var record: SinkRecord
         public var event: Result<TransactionEvent, TransactionEvent.DecodeError>
@@ -284,6 +313,7 @@ public final class LedgerSink {
             self.record = record
             if let value = record.value {
                 event = Result { () throws(TransactionEvent.DecodeError) in try TransactionEvent(json: value) }
+                if case .success = event { self.record.value = nil }
             } else {
                 event = .failure(.notJSON("the record has no value"))
             }
@@ -300,6 +330,16 @@ public final class LedgerSink {
     /// The same for records already decoded (`decodeNanoseconds`: the time that took, counted in the batch's duration).
     public func apply(decoded records: [DecodedRecord], decodeNanoseconds: Int64 = 0) throws -> ApplyReport {
         guard !records.isEmpty else { return ApplyReport() }
+        do {
+            return try applyOnce(records, decodeNanoseconds: decodeNanoseconds)
+        } catch is ImportedLinesChanged {
+            // Decided again with every file's lines read in the new transaction: they cannot have changed under it.
+            appliedLines = [:]
+            return try applyOnce(records, decodeNanoseconds: decodeNanoseconds)
+        }
+    }
+
+    private func applyOnce(_ records: [DecodedRecord], decodeNanoseconds: Int64) throws -> ApplyReport {
         let started = ContinuousClock.now
         var changedOffsets: [(TopicPartition, Int64)] = []
         var commitNanoseconds: Int64 = 0
@@ -307,6 +347,7 @@ public final class LedgerSink {
         staged.removeAll(keepingCapacity: true)
         // Forgotten if the transaction rolls back: sources created in this batch.
         var createdSources: [String] = []
+        var importedLines = BatchLines()
         do {
             try database.execute("BEGIN IMMEDIATE")
             try checkOwnership(of: records)
@@ -324,6 +365,7 @@ public final class LedgerSink {
                 case .reject(let reason):
                     try reject(record, reason: reason)
                 case .apply(let entry):
+                    if let source = entry.source { importedLines.insert(source.line, of: source.id) }
                     staged.append(StagedEntry(id: entryID, record: record, event: entry.event, balance: entry.balance, source: entry.source))
                     if staged.count == Self.rowsPerInsert { try insertStaged() }
                     entryID += 1
@@ -336,6 +378,7 @@ public final class LedgerSink {
                 }
             }
             try insertStaged()
+            try markImported(importedLines.finish())
             for (key, next) in planner.finish(since: nextOffsets) {
                 try upsertOffset.bind(1, key.topic)
                 try upsertOffset.bind(2, Int64(key.partition))
@@ -361,7 +404,7 @@ public final class LedgerSink {
         } catch {
             try? database.execute("ROLLBACK")
             for statement in [insertOriginal, insertEntry, insertOriginalRows, insertEntryRows, insertIssue, insertRejected,
-                              upsertOffset, upsertBalance, insertSource, selectSource, selectSourceLines, selectOwner,
+                              upsertOffset, upsertBalance, insertSource, selectSource, selectSourceLines, markLines, selectOwner,
                               selectLastEntryID] {
                 statement.reset()
             }
@@ -448,13 +491,15 @@ public final class LedgerSink {
         UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)
     }
 
-    /// The original NUMERIC(10,2) columns get the decimal as text, as the original consumer passed them; SQLite's
-    /// NUMERIC affinity stores it as an integer when whole. Nothing in ledgerstream reads amounts back from there.
+    /// The original NUMERIC(10,2) columns hold what the original consumer's decimal text became under SQLite's
+    /// NUMERIC affinity: an integer when whole, else the nearest double. Bound as that value directly (the division of
+    /// two exact integers is correctly rounded), which spares SQLite parsing a text per value. Nothing in ledgerstream
+    /// reads amounts back from there: the exact cents are in `ledger_postings`.
     private func bindDecimal(_ statement: Statement, _ index: Int32, _ money: Money) throws(SQLiteError) {
         if money.cents % 100 == 0 {
             try statement.bind(index, money.cents / 100)
         } else {
-            try statement.bindUnsafeNoCopy(index, utf8: money.withDecimalText { arena.store($0) })
+            try statement.bind(index, Double(money.cents) / 100)
         }
     }
 
@@ -477,6 +522,28 @@ public final class LedgerSink {
         try insertRejected.bind(4, reason)
         try insertRejected.bind(5, record.value.map { String(decoding: $0.readableBytesView.prefix(4096), as: UTF8.self) })
         try insertRejected.run()
+    }
+}
+
+/// A batch's imported lines by source. A batch's rows mostly come from one file in runs: the current source's set is
+/// kept aside and filed when the source changes, so a row costs a bit set, not two dictionary lookups.
+struct BatchLines {
+    private var sets: [Int64: LineSet] = [:]
+    private var current: (source: Int64, lines: LineSet)?
+
+    mutating func insert(_ line: Int64, of source: Int64) {
+        if current?.source != source {
+            if let current { sets[current.source] = current.lines }
+            current = (source, sets.removeValue(forKey: source) ?? LineSet())
+        }
+        _ = current!.lines.insert(line)
+    }
+
+    /// Every source's lines.
+    mutating func finish() -> [Int64: LineSet] {
+        if let current { sets[current.source] = current.lines }
+        current = nil
+        return sets
     }
 }
 

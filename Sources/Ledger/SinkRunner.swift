@@ -20,7 +20,9 @@ public final class SinkRunner {
         public var topics: [String]
         /// A batch (one database transaction) closes at this many records or after `batchMilliseconds`, whichever
         /// comes first: small batches when the stream is slow (low latency), large ones under load (fewer commits).
-        public var batchRecords = 50_000
+        /// 10,000 records bound the sink's memory (two batches are held: one pending, one being written) while the
+        /// commits stay rare enough not to count: measured, 50,000 cost 250 MB of peak RSS for no more speed.
+        public var batchRecords = 10_000
         public var batchMilliseconds: Int64 = 200
         public var exitAtEnd = false
         /// read_committed (the default) applies only committed transactions' records and never an aborted one's;
@@ -196,10 +198,12 @@ public final class SinkRunner {
                 }
                 if pending.isEmpty { oldest = nowMs }
                 let decoding = ContinuousClock.now
+                var source: EventSource?
                 for record in records {
+                    source = record.headers.isEmpty ? nil : EventSource(headers: record.headers, previous: source)
                     pending.append(LedgerSink.DecodedRecord(SinkRecord(
                         topic: record.topic, partition: record.partition, offset: record.offset, value: record.value,
-                        source: record.headers.isEmpty ? nil : EventSource(headers: record.headers))))
+                        source: source)))
                     pendingPositions[TopicPartition(topic: record.topic, partition: record.partition)] = record.offset + 1
                 }
                 if !records.isEmpty { pendingDecodeNanoseconds += decoding.duration(to: .now).nanoseconds }

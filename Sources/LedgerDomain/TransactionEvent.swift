@@ -1,4 +1,9 @@
 import NIOCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Deposit or withdrawal; derived from the sign of the original CSV value.
 public enum TransactionType: String, Sendable, CaseIterable {
@@ -209,14 +214,20 @@ private enum EventField {
         }
         func named(_ name: StaticString) -> Bool {
             name.withUTF8Buffer { literal in
-                escaped ? keyBytes.elementsEqual(literal) : (range.count == literal.count && bytes[range].elementsEqual(literal))
+                if escaped { return keyBytes.elementsEqual(literal) }
+                return range.count == literal.count && memcmp(bytes.baseAddress! + range.lowerBound, literal.baseAddress!, literal.count) == 0
             }
         }
-        if named("transaction_date") { self = .date }
-        else if named("account") { self = .account }
-        else if named("transaction_value") { self = .value }
-        else if named("balance") { self = .balance }
-        else if named("transaction_type") { self = .type }
-        else { return nil }
+        // The key's length picks the one or two names it can be.
+        switch escaped ? keyBytes.count : range.count {
+        case 16:
+            if named("transaction_date") { self = .date } else if named("transaction_type") { self = .type } else { return nil }
+        case 7:
+            if named("account") { self = .account } else if named("balance") { self = .balance } else { return nil }
+        case 17:
+            if named("transaction_value") { self = .value } else { return nil }
+        default:
+            return nil
+        }
     }
 }

@@ -141,6 +141,7 @@ struct ConsumeCommand: AsyncParsableCommand {
         let signals = installStopHandlers()
         defer { _ = signals }
         if sink != nil {
+            HeapSettings.boundForStreaming()
             try await runSink()
             return
         }

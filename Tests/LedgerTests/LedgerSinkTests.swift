@@ -211,6 +211,48 @@ import Testing
     }
 }
 
+/// A ledger written before migration 006 (applied file rows guarded by a unique index over every entry) keeps
+/// knowing which rows it applied: a file imported again applies only its rows that are missing.
+@Suite struct ImportLinesMigrationTests {
+    @Test func rowsAppliedBeforeTheBitmapAreStillKnownApplied() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-\(UUID().uuidString).db").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        // Lines 2, 63, 64 and 127 (blocks 0 and 1, bit 63 included) applied before the migration.
+        var csv = "transaction_date;account;transaction_value\n"
+        for line in 2...130 { csv += "01/01/2024;C\(line);\(line)\n" }
+        let bytes = Array(csv.utf8)
+        let digest = EventSource.digest(of: bytes)
+        let rows = TransactionCSV(bytes: bytes, file: "t").rows
+        do {
+            let old = try SQLiteDatabase.openFile(path: path)
+            try old.migrate(Array(LedgerDatabase.migrations.prefix(5)))
+            try old.execute("INSERT INTO import_sources (source_id, file_digest) VALUES (7, '\(digest)')")
+            for line in [2, 63, 64, 127] {
+                try old.execute("""
+                    INSERT INTO transactions (rowid, transaction_date, account, transaction_value, balance, transaction_type)
+                        VALUES (\(line), '2024-01-01 00:00:00', 'C\(line)', \(line), \(line), 'deposit');
+                    INSERT INTO ledger_postings (entry_id, topic, partition, offset, amount_cents, balance_cents, source_id, source_line)
+                        VALUES (\(line), 'old', 0, \(line), \(line * 100), \(line * 100), 7, \(line));
+                    """)
+            }
+        }
+        let sink = try LedgerSink(database: LedgerDatabase.open(path: path))
+        let records = rows.enumerated().map { index, row in
+            SinkRecord(topic: "transactions", partition: 0, offset: Int64(index), bytes: Array(row.event.jsonText.utf8),
+                       source: EventSource(fileDigest: digest, line: Int64(row.line)))
+        }
+        let report = try sink.apply(records)
+        #expect(report.alreadyImported == 4 && report.applied == rows.count - 4)
+        let check = try SQLiteDatabase.openFile(path: path, readOnly: true)
+        let index = try check.prepare("SELECT COUNT(*) FROM sqlite_master WHERE name = 'ledger_postings_by_source'")
+        #expect(try index.step() && index.int64(0) == 0)
+        let duplicates = try check.prepare("""
+            SELECT COUNT(*) FROM (SELECT source_line FROM ledger_postings GROUP BY source_id, source_line HAVING COUNT(*) > 1)
+            """)
+        #expect(try duplicates.step() && duplicates.int64(0) == 0)
+    }
+}
+
 /// A full disk refuses a batch as a whole: nothing of it is written, the sink's state is unchanged, and the same
 /// batch applies once there is room again. SQLite's max_page_count gives the same SQLITE_FULL a full disk gives.
 @Suite struct LedgerSinkFullDiskTests {

@@ -25,8 +25,19 @@ static inline int ls_filesystem_type(const char *path, long long *type) {
     *type = (long long)info.f_type;
     return 0;
 }
+
+#include <malloc.h>
+
+/// mallopt(M_MMAP_THRESHOLD, mmap_threshold) and mallopt(M_ARENA_MAX, arenas) (glibc). Returns 1 if both were set.
+static inline int ls_set_malloc_limits(int mmap_threshold, int arenas) {
+    return mallopt(M_MMAP_THRESHOLD, mmap_threshold) == 1 && mallopt(M_ARENA_MAX, arenas) == 1;
+}
 #else
 #include <errno.h>
+static inline int ls_set_malloc_limits(int mmap_threshold, int arenas) {
+    (void)mmap_threshold; (void)arenas;
+    return 0;
+}
 static inline int ls_filesystem_type(const char *path, long long *type) {
     (void)path; *type = 0;
     return 0;
