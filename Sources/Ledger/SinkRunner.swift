@@ -21,7 +21,7 @@ public final class SinkRunner {
         /// A batch (one database transaction) closes at this many records or after `batchMilliseconds`, whichever
         /// comes first: small batches when the stream is slow (low latency), large ones under load (fewer commits).
         /// 10,000 records bound the sink's memory (two batches are held: one pending, one being written) while the
-        /// commits stay rare enough not to count: measured, 50,000 cost 250 MB of peak RSS for no more speed.
+        /// commits stay rare: measured on 1M rows, 50,000 drained about 5 % faster for 115 MB more peak RSS.
         public var batchRecords = 10_000
         public var batchMilliseconds: Int64 = 200
         public var exitAtEnd = false
