@@ -30,17 +30,31 @@ public struct EventSource: Hashable, Sendable, CustomStringConvertible {
 
     /// The digest of a file's content, as ``fileDigest`` holds it.
     public static func digest(of bytes: [UInt8]) -> String {
-        let hex: [UInt8] = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        text.reserveCapacity(digestHexLength)
-        var hasher = SHA256()
-        bytes.withUnsafeBytes { hasher.update(bufferPointer: $0) }
-        let hash = hasher.finalize()
-        for byte in hash.prefix(digestHexLength / 2) {
-            text.append(hex[Int(byte >> 4)])
-            text.append(hex[Int(byte & 0xF)])
+        var digester = Digester()
+        bytes.withUnsafeBytes { digester.update($0) }
+        return digester.finish()
+    }
+
+    /// The same digest, of a file read a block at a time.
+    public struct Digester {
+        private var hasher = SHA256()
+
+        public init() {}
+
+        public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+            hasher.update(bufferPointer: bytes)
         }
-        return String(decoding: text, as: UTF8.self)
+
+        public func finish() -> String {
+            let hex: [UInt8] = Array("0123456789abcdef".utf8)
+            var text: [UInt8] = []
+            text.reserveCapacity(EventSource.digestHexLength)
+            for byte in hasher.finalize().prefix(EventSource.digestHexLength / 2) {
+                text.append(hex[Int(byte >> 4)])
+                text.append(hex[Int(byte & 0xF)])
+            }
+            return String(decoding: text, as: UTF8.self)
+        }
     }
 
     public var headerValue: String { "\(fileDigest):\(line)" }

@@ -29,79 +29,183 @@ public struct TransactionCSV: Sendable {
 
     /// Parses a whole file's bytes. `file` is the name used in error messages.
     public init(bytes input: [UInt8], file: String) {
-        var bytes = input[...]
-        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }
-        var records = CSVRecordReader(bytes: bytes)
-        guard let header = records.next() else {
-            errors.append(RowError(file: file, line: 1, message: "the file is empty (expected a header: transaction_date;account;transaction_value;balance)"))
-            return
-        }
-        let delimiter = records.delimiter
-        let names = header.fields.map { String(decoding: $0, as: UTF8.self).trimmingSpaces().lowercased() }
-        var columns: [String: Int] = [:]
-        for (index, name) in names.enumerated() where !name.isEmpty { columns[name] = columns[name] ?? index }
-        let missing = Self.requiredColumns.filter { columns[$0] == nil }
-        if !missing.isEmpty {
-            errors.append(RowError(
-                file: file, line: header.line,
-                message: "missing column\(missing.count > 1 ? "s" : "") \(missing.joined(separator: ", ")) in the header (found: \(names.joined(separator: String(Character(Unicode.Scalar(delimiter))))); expected transaction_date;account;transaction_value;balance)"))
-            return
-        }
-        let dateColumn = columns["transaction_date"]!
-        let accountColumn = columns["account"]!
-        let valueColumn = columns["transaction_value"]!
-        let balanceColumn = columns["balance"]
+        var parser = TransactionCSVParser(file: file)
         rows.reserveCapacity(input.count / 32)
-        while let record = records.next() {
-            if let problem = record.problem {
-                errors.append(RowError(file: file, line: record.line, message: problem))
-                continue
-            }
-            if record.fields.count == 1 && record.fields[0].isEmpty { continue }  // a blank line
-            guard record.fields.count == names.count else {
-                errors.append(RowError(file: file, line: record.line,
-                                       message: "expected \(names.count) fields, found \(record.fields.count)"))
-                continue
-            }
-            switch Self.event(record.fields, date: dateColumn, account: accountColumn, value: valueColumn, balance: balanceColumn) {
-            case .success(let event): rows.append(Row(line: record.line, event: event))
-            case .failure(let message): errors.append(RowError(file: file, line: record.line, message: message.text))
+        _ = parser.parse(input[...], isLast: true) { item in
+            switch item {
+            case .row(let row): rows.append(row)
+            case .error(let error): errors.append(error)
             }
         }
-        lineCount = records.line
+        lineCount = parser.lineCount
     }
 
     struct Message: Error {
         var text: String
     }
 
+    /// An amount field: read from its bytes when it starts and ends with a visible ASCII character (nearly always),
+    /// else through ``Money/init(parsing:)``, which also trims Unicode spaces.
+    static func money(_ field: ArraySlice<UInt8>) throws(Money.ParseError) -> Money {
+        guard hasVisibleEdges(field) else {
+            return try Money(parsing: String(decoding: field, as: UTF8.self))
+        }
+        return try field.withUnsafeBufferPointer { bytes in Result { () throws(Money.ParseError) in try Money(bytes: bytes) } }.get()
+    }
+
     static func event(_ fields: [ArraySlice<UInt8>], date: Int, account: Int, value: Int, balance: Int?) -> Result<TransactionEvent, Message> {
+        event(fields, date: date, account: account, value: value, balance: balance, build: true).map { $0! }
+    }
+
+    /// Whether a row is valid, deciding exactly as ``event(_:date:account:value:balance:)`` does without building the
+    /// event (the check pass of a streamed import).
+    static func check(_ fields: [ArraySlice<UInt8>], date: Int, account: Int, value: Int, balance: Int?) -> Message? {
+        if case .failure(let message) = event(fields, date: date, account: account, value: value, balance: balance, build: false) {
+            return message
+        }
+        return nil
+    }
+
+    /// Whether a field starts and ends with a visible ASCII character (then no trimming can change it).
+    static func hasVisibleEdges(_ field: ArraySlice<UInt8>) -> Bool {
+        guard let first = field.first, let last = field.last else { return false }
+        return first > 32 && first < 128 && last > 32 && last < 128
+    }
+
+    /// One decision for both: `build` false checks every field and returns nil for a valid row.
+    private static func event(_ fields: [ArraySlice<UInt8>], date: Int, account: Int, value: Int, balance: Int?,
+                              build: Bool) -> Result<TransactionEvent?, Message> {
         guard let parsedDate = fields[date].withUnsafeBufferPointer({ TransactionDate(bytes: $0) }) else {
             let dateText = String(decoding: fields[date], as: UTF8.self)
             return .failure(Message(text: "transaction_date '\(dateText.trimmingSpaces())' is not a valid date (expected dd/mm/yyyy or yyyy-mm-dd)"))
         }
-        let accountText = String(decoding: fields[account], as: UTF8.self).trimmingSpaces()
-        guard !accountText.isEmpty else { return .failure(Message(text: "account is empty")) }
+        var accountText = ""
+        if build || !hasVisibleEdges(fields[account]) {
+            accountText = String(decoding: fields[account], as: UTF8.self).trimmingSpaces()
+            guard !accountText.isEmpty else { return .failure(Message(text: "account is empty")) }
+        }
         let amount: Money
         do {
-            amount = try Money(parsing: String(decoding: fields[value], as: UTF8.self))
+            amount = try money(fields[value])
         } catch {
             return .failure(Message(text: "transaction_value: \(error)"))
         }
         guard amount.cents != 0 else { return .failure(Message(text: "transaction_value is zero")) }
         var stated: Money?
-        if let balance {
-            let text = String(decoding: fields[balance], as: UTF8.self)
-            if !text.trimmingSpaces().isEmpty {
+        if let balance, !fields[balance].isEmpty {
+            // Blank (spaces only) means no stated balance.
+            let startsVisible = fields[balance].first.map { $0 > 32 && $0 < 128 } ?? false
+            if startsVisible || !String(decoding: fields[balance], as: UTF8.self).trimmingSpaces().isEmpty {
                 do {
-                    stated = try Money(parsing: text)
+                    stated = try money(fields[balance])
                 } catch {
                     return .failure(Message(text: "balance: \(error)"))
                 }
             }
         }
+        guard build else { return .success(nil) }
         return .success(TransactionEvent(date: parsedDate, account: accountText, amount: amount.magnitude,
                                          type: amount.isNegative ? .withdrawal : .deposit, statedBalance: stated))
+    }
+}
+
+/// The same parsing, a block of a file at a time: a file of any size is checked and sent in constant memory
+/// (`produce --csv` reads it twice, to check every row before sending any). Feed it the file's bytes in order; each
+/// call parses the complete records at the start of what it is given and says how many bytes that was; the rest (a
+/// record cut by the block's end) is given again, followed by the next block.
+public struct TransactionCSVParser: Sendable {
+    /// A row, or the reason a row (or the header) is not one.
+    public enum Item: Sendable, Equatable {
+        case row(TransactionCSV.Row)
+        case error(TransactionCSV.RowError)
+    }
+
+    private struct Header: Sendable {
+        var fieldCount: Int
+        var date: Int
+        var account: Int
+        var value: Int
+        var balance: Int?
+        var delimiter: UInt8
+    }
+
+    public let file: String
+    /// Checking only: valid rows are counted (``validRows``), not built, and only errors reach the caller.
+    public let checkOnly: Bool
+    public private(set) var validRows = 0
+    private var header: Header?
+    /// The header was wrong (or missing): nothing after it is read.
+    private var failed = false
+    private var started = false
+    /// Physical lines read (header included).
+    public private(set) var lineCount = 0
+
+    public init(file: String, checkOnly: Bool = false) {
+        self.file = file
+        self.checkOnly = checkOnly
+    }
+
+    /// Parses the complete records at the start of `bytes` (every record, if `isLast`), handing each row or error to
+    /// `body` in file order. Returns how many bytes were consumed.
+    public mutating func parse(_ block: ArraySlice<UInt8>, isLast: Bool, _ body: (Item) throws -> Void) rethrows -> Int {
+        var bytes = block
+        if failed { return block.count }
+        if !started {
+            if bytes.count < 3 && !isLast && [0xEF, 0xBB, 0xBF].starts(with: bytes) { return 0 }
+            if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }
+        }
+        var records = CSVRecordReader(bytes: bytes, line: lineCount, delimiter: header?.delimiter, isLast: isLast)
+        defer { lineCount = records.line }
+        if header == nil {
+            guard let first = records.next() else {
+                guard isLast else { return 0 }
+                failed = true
+                try body(.error(TransactionCSV.RowError(file: file, line: 1, message: "the file is empty (expected a header: transaction_date;account;transaction_value;balance)")))
+                return block.count
+            }
+            started = true
+            let names = first.fields.map { String(decoding: $0, as: UTF8.self).trimmingSpaces().lowercased() }
+            var columns: [String: Int] = [:]
+            for (index, name) in names.enumerated() where !name.isEmpty { columns[name] = columns[name] ?? index }
+            let missing = TransactionCSV.requiredColumns.filter { columns[$0] == nil }
+            if !missing.isEmpty {
+                failed = true
+                try body(.error(TransactionCSV.RowError(
+                    file: file, line: first.line,
+                    message: "missing column\(missing.count > 1 ? "s" : "") \(missing.joined(separator: ", ")) in the header (found: \(names.joined(separator: String(Character(Unicode.Scalar(records.delimiter))))); expected transaction_date;account;transaction_value;balance)")))
+                return block.count
+            }
+            header = Header(fieldCount: names.count, date: columns["transaction_date"]!, account: columns["account"]!,
+                            value: columns["transaction_value"]!, balance: columns["balance"], delimiter: records.delimiter)
+        }
+        let header = header!
+        while let record = records.next() {
+            if let problem = record.problem {
+                try body(.error(TransactionCSV.RowError(file: file, line: record.line, message: problem)))
+                continue
+            }
+            if record.fields.count == 1 && record.fields[0].isEmpty { continue }  // a blank line
+            guard record.fields.count == header.fieldCount else {
+                try body(.error(TransactionCSV.RowError(file: file, line: record.line,
+                                                       message: "expected \(header.fieldCount) fields, found \(record.fields.count)")))
+                continue
+            }
+            if checkOnly {
+                if let message = TransactionCSV.check(record.fields, date: header.date, account: header.account, value: header.value,
+                                                      balance: header.balance) {
+                    try body(.error(TransactionCSV.RowError(file: file, line: record.line, message: message.text)))
+                } else {
+                    validRows += 1
+                }
+                continue
+            }
+            switch TransactionCSV.event(record.fields, date: header.date, account: header.account, value: header.value,
+                                        balance: header.balance) {
+            case .success(let event): try body(.row(TransactionCSV.Row(line: record.line, event: event)))
+            case .failure(let message): try body(.error(TransactionCSV.RowError(file: file, line: record.line, message: message.text)))
+            }
+        }
+        return records.consumed + (block.count - bytes.count)
     }
 }
 
@@ -117,25 +221,53 @@ struct CSVRecordReader {
 
     private let bytes: ArraySlice<UInt8>
     private var position: Int
-    private(set) var line = 0
+    private(set) var line: Int
     private(set) var delimiter: UInt8 = UInt8(ascii: ";")
     private var decided = false
+    /// Whether `bytes` run to the end of the file: if not, a record the bytes end in the middle of is not returned.
+    private let isLast: Bool
+    private var spareFields: [ArraySlice<UInt8>] = []
 
-    init(bytes: ArraySlice<UInt8>) {
+    /// `line`: lines before `bytes`; `delimiter`: as decided by the file's first line (nil: decide it from `bytes`).
+    init(bytes: ArraySlice<UInt8>, line: Int = 0, delimiter: UInt8? = nil, isLast: Bool = true) {
         self.bytes = bytes
         position = bytes.startIndex
+        self.line = line
+        self.isLast = isLast
+        if let delimiter {
+            self.delimiter = delimiter
+            decided = true
+        }
     }
+
+    /// Bytes of the complete records returned so far.
+    var consumed: Int { position - bytes.startIndex }
 
     mutating func next() -> Record? {
         guard position < bytes.endIndex else { return nil }
         if !decided {
-            let firstLineEnd = bytes[position...].firstIndex(of: 10) ?? bytes.endIndex
+            guard let firstLineEnd = bytes[position...].firstIndex(of: 10) ?? (isLast ? bytes.endIndex : nil) else { return nil }
             delimiter = bytes[position..<firstLineEnd].contains(UInt8(ascii: ";")) ? UInt8(ascii: ";") : UInt8(ascii: ",")
             decided = true
         }
+        let (recordStart, lineBefore) = (position, line)
+        guard let record = read() else {
+            // The bytes end inside this record: it is read again with the rest of the file.
+            (position, line) = (recordStart, lineBefore)
+            return nil
+        }
+        return record
+    }
+
+    /// The record at `position`; nil if it is cut by the end of `bytes` and more are to come.
+    private mutating func read() -> Record? {
         line += 1
         let startLine = line
-        var fields: [ArraySlice<UInt8>] = []
+        // The last record's array, unique again once the caller dropped that record: no allocation per record.
+        var fields = spareFields
+        spareFields = []
+        fields.removeAll(keepingCapacity: true)
+        defer { spareFields = fields }
         var fieldStart = position
         var quoted: [UInt8]?
         while position < bytes.endIndex {
@@ -162,7 +294,7 @@ struct CSVRecordReader {
                     position += 1
                 }
                 if !closed {
-                    return Record(line: startLine, fields: [], problem: "unterminated quoted field")
+                    return isLast ? Record(line: startLine, fields: [], problem: "unterminated quoted field") : nil
                 }
                 quoted = content
                 continue
@@ -175,14 +307,27 @@ struct CSVRecordReader {
                 if byte == 10 { return Record(line: startLine, fields: fields) }
                 continue
             }
-            if quoted != nil && byte != 13 && byte != 32 {
+            if quoted != nil {
                 // Text after a closing quote: keep it, as most CSV readers do, but it makes the field unquoted.
-                quoted = nil
+                if byte != 13 && byte != 32 { quoted = nil }
+                position += 1
+                continue
             }
-            position += 1
+            // Inside an unquoted field: nothing but its end matters.
+            position = Self.endOfField(bytes, from: position + 1, delimiter: delimiter)
         }
+        guard isLast else { return nil }
         fields.append(Self.field(bytes[fieldStart..<position], quoted: quoted))
         return Record(line: startLine, fields: fields)
+    }
+
+    /// The index of the first delimiter or newline at or after `start` (the end of `bytes` if none).
+    private static func endOfField(_ bytes: ArraySlice<UInt8>, from start: Int, delimiter: UInt8) -> Int {
+        bytes.withUnsafeBufferPointer { buffer in
+            var index = start - bytes.startIndex
+            while index < buffer.count, buffer[index] != delimiter, buffer[index] != 10 { index += 1 }
+            return index + bytes.startIndex
+        }
     }
 
     private static func field(_ raw: ArraySlice<UInt8>, quoted: [UInt8]?) -> ArraySlice<UInt8> {

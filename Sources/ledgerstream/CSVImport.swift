@@ -1,38 +1,60 @@
 import ArgumentParser
-import FoundationEssentials
 import KafkaClient
 import Ledger
 import NIOCore
 import Synchronization
 
-/// `produce --csv FILE`: validate a transactions file, then send one event per row, keyed by account.
+/// `produce --csv FILE`: check every row of a transactions file, then send one event per row, keyed by account.
+///
+/// The file is read twice, a block at a time (see ``CSVFileReader``): the first pass checks every row, counts them
+/// and digests the file, so that a file with a bad row sends nothing; the second sends. Memory stays constant
+/// whatever the file's size.
 struct CSVImport {
     let command: ProduceCommand
     let file: String
+    /// Invalid rows printed in full; the rest are counted.
+    static let errorsShown = 50
 
     func run() async throws {
-        guard let data = FileManager.default.contents(atPath: file) else {
-            printError("produce", "cannot read \(file): no such file or not readable")
+        let reader = CSVFileReader(path: file)
+        let progress = ProgressLine()
+        let size = reader.size ?? 0
+
+        // Pass 1: check.
+        var errors: [TransactionCSV.RowError] = []
+        var errorCount = 0
+        let checked: CSVFileReader.Summary
+        do {
+            checked = try await reader.read(checkOnly: true, item: { item in
+                if case .error(let error) = item {
+                    errorCount += 1
+                    if errors.count < Self.errorsShown { errors.append(error) }
+                }
+            }, endOfBlock: { read in
+                if size >= 1 << 24 { progress.update("checking \(file) " + ProgressLine.bar(done: read >> 20, total: size >> 20) + " MiB") }
+            })
+        } catch let error as CSVFileReader.ReadError {
+            progress.finish()
+            printError("produce", error.description)
             throw ExitCodes.ioError
         }
-        let bytes = Array(data)
-        let parsed = TransactionCSV(bytes: bytes, file: file)
-        if !parsed.errors.isEmpty {
-            for error in parsed.errors.prefix(50) { printError("produce", error.description) }
-            if parsed.errors.count > 50 { printError("produce", "… and \(parsed.errors.count - 50) more invalid rows") }
+        progress.finish()
+        let rowCount = checked.validRows
+        if errorCount > 0 {
+            for error in errors { printError("produce", error.description) }
+            if errorCount > errors.count { printError("produce", "… and \(errorCount - errors.count) more invalid rows") }
             if !command.skipInvalid {
-                printError("produce", "\(parsed.errors.count) invalid row\(parsed.errors.count == 1 ? "" : "s") in \(file); nothing was sent (fix them, or use --skip-invalid)")
+                printError("produce", "\(errorCount) invalid row\(errorCount == 1 ? "" : "s") in \(file); nothing was sent (fix them, or use --skip-invalid)")
                 throw ExitCodes.dataError
             }
         }
+
+        // Pass 2: send. Every record names its row (the file's digest and the line): the sink applies each row once,
+        // so importing the file again after a failure, or by mistake, adds only what is missing.
         let topic = command.topic
-        let rows = parsed.rows
-        // Every record names its row (the file's digest and the line): the sink applies each row once, so importing
-        // the file again after a failure, or by mistake, adds only what is missing.
-        let digest = EventSource.digest(of: bytes)
-        let progress = ProgressLine()
         let failures = Mutex<[String]>([])
         var stats = ProducerStats()
+        var sentSummary: CSVFileReader.Summary?
         try await withClient(command.client, command: "produce", clientId: "ledgerstream-csv") { kafka in
             let producer = KafkaProducer(client: kafka, config: try command.producerConfig)
             let onDelivery: DeliveryCallback = { result in
@@ -40,26 +62,61 @@ struct CSVImport {
             }
             do {
                 try await command.sending(with: producer) {
-                    try await EventPublisher.send(rows: rows, fileDigest: digest, to: topic, with: producer, onDelivery: onDelivery) { sent in
-                        if rows.count >= 10_000 { progress.update("sending \(file) " + ProgressLine.bar(done: sent, total: rows.count)) }
+                    var rows: [TransactionCSV.Row] = []
+                    var sent = 0
+                    sentSummary = try await reader.read(item: { item in
+                        if case .row(let row) = item { rows.append(row) }
+                    }, endOfBlock: { _ in
+                        guard !rows.isEmpty else { return }
+                        let before = sent
+                        try await EventPublisher.send(rows: rows, fileDigest: checked.digest, to: topic, with: producer,
+                                                      onDelivery: onDelivery) { done in
+                            if rowCount >= 10_000 { progress.update("sending \(file) " + ProgressLine.bar(done: before + done, total: rowCount)) }
+                        }
+                        sent += rows.count
+                        rows.removeAll(keepingCapacity: true)
+                    })
+                    // The records name the checked content: a file changed in between would have sent rows under a
+                    // digest that is not theirs.
+                    if sentSummary?.digest != checked.digest {
+                        throw CSVImportError.changedWhileSending(file)
                     }
                 }
             } catch let error as KafkaClientError where command.transactionalId != nil {
                 progress.finish()
                 printError("produce", "transaction \(command.transactionalId!) aborted, none of \(file) is visible to read_committed consumers: \(error)")
                 throw ExitCodes.failure
+            } catch let error as CSVFileReader.ReadError {
+                progress.finish()
+                printError("produce", error.description + (command.transactionalId.map { " (transaction \($0) aborted)" } ?? ""))
+                throw ExitCodes.ioError
+            } catch let error as CSVImportError {
+                progress.finish()
+                printError("produce", error.description + (command.transactionalId.map { " (transaction \($0) aborted: none of it is visible to read_committed consumers)" } ?? ""))
+                throw ExitCodes.dataError
             }
             stats = await producer.stats
         }
         progress.finish()
         if stats.failed > 0 {
-            printError("produce", "\(stats.acknowledged) of \(rows.count) transactions acknowledged, \(stats.failed) failed: \(failures.withLock { $0.first } ?? "unknown error")")
+            printError("produce", "\(stats.acknowledged) of \(rowCount) transactions acknowledged, \(stats.failed) failed: \(failures.withLock { $0.first } ?? "unknown error")")
             throw ExitCodes.failure
         }
-        let skipped = parsed.errors.isEmpty ? "" : ", \(parsed.errors.count) invalid row\(parsed.errors.count == 1 ? "" : "s") skipped"
+        let skipped = errorCount == 0 ? "" : ", \(errorCount) invalid row\(errorCount == 1 ? "" : "s") skipped"
         if !command.quiet {
             let committed = command.transactionalId.map { " in committed transaction \($0)" } ?? ""
             printError("produce", "\(stats.acknowledged) transactions from \(file) acknowledged by \(topic)\(committed)\(skipped)")
+        }
+    }
+}
+
+enum CSVImportError: Error, CustomStringConvertible {
+    case changedWhileSending(String)
+
+    var description: String {
+        switch self {
+        case .changedWhileSending(let file):
+            "\(file) changed while it was being sent: the rows sent name the content that was checked, not the new one; import the file again once it no longer changes"
         }
     }
 }

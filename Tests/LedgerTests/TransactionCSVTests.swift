@@ -68,3 +68,67 @@ import Testing
         #expect(parse("transaction_date;account;transaction_value;balance\n").errors.isEmpty)
     }
 }
+
+/// The block-at-a-time parser `produce --csv` streams files with gives exactly what parsing the whole file gives,
+/// wherever the blocks end: inside a record, a quoted field, a CRLF, the header or the BOM.
+@Suite struct TransactionCSVParserTests {
+    static let files = [
+        "\u{FEFF}transaction_date;account;transaction_value;balance\r\n01/01/2024;C100;1000;1000\r\n02/01/2024;C200;2500;2500\r\n"
+            + "31/02/2024;C1;5;\r\n03/01/2024;C200;-200;2300\r\n\r\n05/01/2024;C100;-145;830",
+        // Spaces, Unicode spaces, a blank account, a zero amount, a bad balance: checked and parsed alike.
+        "transaction_date;account;transaction_value;balance\n01/01/2024; ;5;\n01/01/2024;\u{00A0}C1\u{00A0};\u{00A0}5 ;\u{2003}\n"
+            + "01/01/2024;C2;0;\n01/01/2024;C3;5; x\n01/01/2024;\u{2003};5;\n01/01/2024;C4; 7 ; 7\n",
+        "account,transaction_value,transaction_date\n\"Smith, J\",\"1,50\",2024-03-01\n\"multi\nline\",-2,2024-03-02 10:00:00\nC3,x,2024-03-03\nC4,1\n",
+        "transaction_date;account;transaction_value\n2024-01-01;\"unterminated;5\n2024-01-02;C2;6\n",
+        "transaction_date;account\n2024-01-01;C1\n",
+        "",
+        "\u{FEFF}",
+        "transaction_date;account;transaction_value",
+    ]
+
+    func streamed(_ bytes: [UInt8], blockSize: Int, checkOnly: Bool = false) -> (items: [TransactionCSVParser.Item], lines: Int, valid: Int) {
+        var parser = TransactionCSVParser(file: "f.csv", checkOnly: checkOnly)
+        var items: [TransactionCSVParser.Item] = []
+        var pending: [UInt8] = []
+        var offset = 0
+        while true {
+            let block = bytes[offset..<min(offset + blockSize, bytes.count)]
+            offset += block.count
+            pending += block
+            let isLast = offset == bytes.count
+            let consumed = parser.parse(pending[...], isLast: isLast) { items.append($0) }
+            pending.removeFirst(consumed)
+            if isLast {
+                #expect(pending.isEmpty)
+                return (items, parser.lineCount, parser.validRows)
+            }
+        }
+    }
+
+    @Test(arguments: files.indices)
+    func blocksOfEverySizeGiveWhatTheWholeFileGives(file: Int) {
+        let bytes = Array(Self.files[file].utf8)
+        let whole = TransactionCSV(bytes: bytes, file: "f.csv")
+        let expected = whole.rows.map { TransactionCSVParser.Item.row($0) } + whole.errors.map { .error($0) }
+        for blockSize in 1...max(1, bytes.count) {
+            let (items, lines, _) = streamed(bytes, blockSize: blockSize)
+            let rows = items.filter { if case .row = $0 { true } else { false } }
+            let errors = items.filter { if case .error = $0 { true } else { false } }
+            #expect(rows + errors == expected, "block size \(blockSize)")
+            if !whole.rows.isEmpty { #expect(lines == whole.lineCount, "block size \(blockSize)") }
+            // Checking only: the same errors, and the valid rows counted instead of built.
+            let (checked, _, valid) = streamed(bytes, blockSize: blockSize, checkOnly: true)
+            #expect(checked == whole.errors.map { .error($0) } && valid == whole.rows.count, "block size \(blockSize)")
+        }
+    }
+
+    @Test func rowsAndErrorsComeInFileOrder() {
+        let (items, _, _) = streamed(Array(Self.files[0].utf8), blockSize: 7)
+        #expect(items.map { item -> Int in
+            switch item {
+            case .row(let row): row.line
+            case .error(let error): error.line
+            }
+        } == [2, 3, 4, 5, 7])
+    }
+}
