@@ -503,13 +503,14 @@ public final class LedgerSink {
         }
     }
 
-    private func issue(_ record: SinkRecord, _ event: TransactionEvent, kind: String, stated: Money?, derived: Money) throws {
+    /// One reconciliation issue (a random walk flags about every other row: no string is built for one).
+    private func issue(_ record: SinkRecord, _ event: TransactionEvent, kind: StaticString, stated: Money?, derived: Money) throws {
         try insertIssue.bind(1, record.topic)
         try insertIssue.bind(2, Int64(record.partition))
         try insertIssue.bind(3, record.offset)
-        try insertIssue.bind(4, kind)
+        try insertIssue.bindUnsafeNoCopy(4, utf8: Self.staticText(kind))
         try insertIssue.bind(5, event.account)
-        try insertIssue.bind(6, event.date.description)
+        try event.date.withText { (text) throws(SQLiteError) in try insertIssue.bind(6, utf8: text) }
         if let stated { try insertIssue.bind(7, stated.cents) } else { try insertIssue.bindNull(7) }
         try insertIssue.bind(8, derived.cents)
         try insertIssue.run()

@@ -10,6 +10,10 @@
 // - "random walk": signed random amounts without stated balances, so about half of all rows take their account
 //   below zero and are flagged (a reconciliation_issues row each): the sink's worst case.
 //
+// Each process stage also reports its peak RSS (VmHWM, from wait4's rusage). Then, for the "ledger" data: `produce
+// --csv` of a file ten times as large (constant memory: its peak RSS should not grow with the file), and the cost of
+// the progress bar (the same produce with stderr on a pseudo-terminal, through script(1), so that the bar is drawn).
+//
 // Usage: ledger-bench PATH_TO_RELEASE_LEDGERSTREAM [rows] [work dir]   ("-" as the path: in-process stages only)
 import Foundation
 import Ledger
@@ -83,15 +87,54 @@ func startBroker() throws -> (Process?, String) {
 let (broker, bootstrap) = try startBroker()
 defer { broker?.terminate() }
 
-func runToEnd(_ args: [String]) throws -> Double {
-    let process = try launch(args + ["-b", bootstrap])
-    process.standardOutput = FileHandle.nullDevice
+/// Runs a command to its end: seconds, and its peak RSS in MB (wait4's ru_maxrss).
+func runToEnd(_ args: [String], through wrapper: [String] = []) throws -> (seconds: Double, peakMB: Double) {
     let begin = now()
-    try process.run()
-    process.waitUntilExit()
-    precondition(process.terminationStatus == 0, "\(args) failed")
-    return now() - begin
+    let pid = try spawn(wrapper.isEmpty ? [binary] + args + ["-b", bootstrap] : wrapper + [([binary] + args + ["-b", bootstrap]).joined(separator: " ")])
+    let (status, peak) = reap(pid)
+    precondition(status == 0, "\(args) failed")
+    return (now() - begin, peak)
 }
+
+/// Starts `argv` with stdin, stdout and stderr on /dev/null.
+func spawn(_ argv: [String]) throws -> pid_t {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    for descriptor in [0, 1, 2] { posix_spawn_file_actions_addopen(&actions, Int32(descriptor), "/dev/null", descriptor == 0 ? O_RDONLY : O_WRONLY, 0) }
+    var pid: pid_t = 0
+    let cArguments = argv.map { strdup($0) } + [nil]
+    defer { for argument in cArguments { free(argument) } }
+    let result = posix_spawnp(&pid, argv[0], &actions, nil, cArguments, environ)
+    guard result == 0 else { throw NSError(domain: "spawn", code: Int(result)) }
+    return pid
+}
+
+/// Waits for `pid`: its exit status and peak RSS in MB. The peak is the process's VmHWM, read every 10 ms while it
+/// runs (VmHWM only grows; wait4's ru_maxrss would count this process's own memory, which the child shared until its
+/// exec). Through script(1), the peak of script's child, the measured command.
+func reap(_ pid: pid_t) -> (status: Int32, peakMB: Double) {
+    var status: Int32 = 0
+    var peakKB = 0.0
+    func highWaterKB(_ pid: pid_t) -> Double? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return nil }
+        return Double(line.split(separator: " ", omittingEmptySubsequences: true)[1])
+    }
+    func children(_ pid: pid_t) -> [pid_t] {
+        ((try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? "").split(separator: " ").compactMap { pid_t($0) }
+    }
+    while true {
+        let result = waitpid(pid, &status, WNOHANG)
+        if result == pid { break }
+        if result < 0 && errno != EINTR { break }
+        for process in [pid] + children(pid) { if let kb = highWaterKB(process) { peakKB = max(peakKB, kb) } }
+        usleep(10_000)
+    }
+    return ((status >> 8) & 0xFF, peakKB / 1024)
+}
+
+func megabytes(_ value: Double) -> String { String(format: "%.0f MB", value) }
 
 func measure(name: String, ledger: Bool) throws {
     let tag = ledger ? "ledger" : "walk"
@@ -132,15 +175,13 @@ func measure(name: String, ledger: Bool) throws {
 
     // 3-5. Produce, drain, end to end.
     _ = try runToEnd(["topic", "create", "\(tag)-bench", "--partitions", "4"])
-    let produceSeconds = try runToEnd(["produce", "--csv", csvPath, "--topic", "\(tag)-bench", "-q"])
-    let drainSeconds = try runToEnd(["consume", "\(tag)-bench", "--sink", "sqlite", "--db", work + "/\(tag)-drain.db", "-e"])
+    let produce = try runToEnd(["produce", "--csv", csvPath, "--topic", "\(tag)-bench", "-q"])
+    let drain = try runToEnd(["consume", "\(tag)-bench", "--sink", "sqlite", "--db", work + "/\(tag)-drain.db", "-e"])
 
     // End to end: the sink is already running when the file starts going out.
     _ = try runToEnd(["topic", "create", "\(tag)-e2e", "--partitions", "4"])
     let e2eDatabase = work + "/\(tag)-e2e.db"
-    let sinkProcess = try launch(["consume", "\(tag)-e2e", "--sink", "sqlite", "--db", e2eDatabase, "-b", bootstrap])
-    sinkProcess.standardOutput = FileHandle.nullDevice
-    try sinkProcess.run()
+    let sinkPID = try spawn([binary, "consume", "\(tag)-e2e", "--sink", "sqlite", "--db", e2eDatabase, "-b", bootstrap])
     Thread.sleep(forTimeInterval: 1)
     start = now()
     _ = try runToEnd(["produce", "--csv", csvPath, "--topic", "\(tag)-e2e", "-q"])
@@ -150,12 +191,36 @@ func measure(name: String, ledger: Bool) throws {
     let endToEndSeconds = now() - start
     let stored = try reader.entryCount()
     precondition(stored == rowCount)
-    sinkProcess.terminate()
-    sinkProcess.waitUntilExit()
+    kill(sinkPID, SIGTERM)
+    let sinkPeak = reap(sinkPID).peakMB
 
-    print("| produce --csv to the broker | \(rate(rowCount, produceSeconds)) |")
-    print("| consume --sink sqlite, draining the topic | \(rate(rowCount, drainSeconds)) |")
-    print("| end to end: produce while the sink runs, until the last row is committed | \(rate(rowCount, endToEndSeconds)) |")
+    let target = ledger ? 600_000.0 : 400_000.0
+    print("| produce --csv to the broker | \(rate(rowCount, produce.seconds)), peak RSS \(megabytes(produce.peakMB)) |")
+    print("| consume --sink sqlite, draining the topic | \(rate(rowCount, drain.seconds)), peak RSS \(megabytes(drain.peakMB)) (target ≤ 64 MB) |")
+    print("| end to end: produce while the sink runs, until the last row is committed | \(rate(rowCount, endToEndSeconds)), "
+          + "\(String(format: "%.2f", Double(rowCount) / endToEndSeconds / target))x the target of \(Int(target)) rows/s; sink peak RSS \(megabytes(sinkPeak)) |")
+    guard ledger else { return }
+
+    // 6. Ten times the file: constant memory.
+    let bigPath = work + "/\(tag)-x10.csv"
+    let body = csv[csv.index(after: csv.firstIndex(of: "\n")!)...]
+    _ = FileManager.default.createFile(atPath: bigPath, contents: nil)
+    let big = try FileHandle(forWritingTo: URL(fileURLWithPath: bigPath))
+    big.write(Data(csv.prefix(while: { $0 != "\n" }).utf8 + [10]))
+    for _ in 0..<10 { big.write(Data(body.utf8)) }
+    try big.close()
+    _ = try runToEnd(["topic", "create", "\(tag)-x10", "--partitions", "4"])
+    let tenfold = try runToEnd(["produce", "--csv", bigPath, "--topic", "\(tag)-x10", "-q"])
+    try? FileManager.default.removeItem(atPath: bigPath)
+    print("| produce --csv of \(rowCount * 10) rows (\(csv.utf8.count * 10 / 1_000_000) MB) | \(rate(rowCount * 10, tenfold.seconds)), "
+          + "peak RSS \(megabytes(tenfold.peakMB)) (\(String(format: "%.2f", tenfold.peakMB / produce.peakMB))x the \(rowCount)-row file's) |")
+
+    // 7. The progress bar: drawn only on a terminal, so the same produce with stderr on script(1)'s pseudo-terminal.
+    _ = try runToEnd(["topic", "create", "\(tag)-tty", "--partitions", "4"])
+    let plain = try runToEnd(["produce", "--csv", csvPath, "--topic", "\(tag)-tty", "-q"])
+    let withBar = try runToEnd(["produce", "--csv", csvPath, "--topic", "\(tag)-tty", "-q"], through: ["script", "-qfe", "/dev/null", "-c"])
+    print("| produce --csv with the progress bar drawn (stderr on a pseudo-terminal) vs not | \(rate(rowCount, withBar.seconds)) vs "
+          + "\(rate(rowCount, plain.seconds)): \(String(format: "%.2f", plain.seconds / withBar.seconds))x |")
 }
 
 try measure(name: "ledger (stated running balances, nothing flagged)", ledger: true)
