@@ -133,7 +133,8 @@ public enum LedgerDatabase {
             ALTER TABLE reconciliation_issues_by_position RENAME TO reconciliation_issues;
             """),
         // Imports are idempotent end to end: an entry from a file row names its source (the file's digest, as a
-        // small id, and the line), and a unique index makes applying one source twice impossible. Partial, so entries
+        // small id, and the line), and a unique index makes applying one source twice impossible (006 replaces it with
+        // a bitmap of applied lines). Partial, so entries
         // without a source (the shell's, plain produce) cost nothing.
         ("004_event_sources", """
             CREATE TABLE import_sources (

@@ -10,7 +10,7 @@ import PostgresNIO
 ///   columns in its order) is a view over it: one row written per entry instead of two. Its amounts are
 ///   NUMERIC(21,2), wide enough for any amount in cents, where the original's NUMERIC(10,2) would fail past 10^8.
 /// - Dates are `timestamp` (without time zone: the events carry local date-times).
-/// - No foreign key from postings to `import_sources`: a per-row check during COPY, for an id the sink itself took
+/// - No foreign key from postings to `import_sources`: a per-row check during the batch insert, for an id the sink itself took
 ///   from that table. And instead of SQLite's unique index on (source_id, source_line), `import_lines` keeps each
 ///   file's applied lines as a bitmap (line / 64 → 64 bits), checked and updated by one statement per batch.
 public enum PostgresLedgerSchema {

@@ -248,7 +248,7 @@ def test_sample_and_100k_rows_exactly_once(broker, postgres, data_dir):
 
 def test_sink_killed_with_sigkill_ten_times_during_the_load(broker, postgres, data_dir, sinks):
     """Proves: a sink SIGKILLed ten times while records keep being produced — each time after it committed at least
-    one batch, at a random moment after (mid-batch, mid-COPY, between batches) — and restarted, loses and doubles
+    one batch, at a random moment after (mid-batch, mid-insert, between batches) — and restarted, loses and doubles
     nothing: a last `-e` run ends exactly once."""
     rng = seeded("pg sink kill -9")
     run([BIN, "topic", "create", "transactions", "--partitions", "4", "-b", broker.address])
