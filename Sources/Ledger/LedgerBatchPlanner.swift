@@ -64,6 +64,8 @@ public struct LedgerBatchPlanner {
     /// The partition of the current run of records and its next offset (looked up once per run).
     private var key = PartitionKey(topic: "", partition: -1)
     private var next: Int64?
+    /// The source id of the last record's file.
+    private var lastSource: (digest: String, id: Int64)?
 
     public init(offsets: [PartitionKey: Int64], accounts: [String: AccountState], appliedLines: [Int64: LineSet]) {
         self.offsets = offsets
@@ -118,7 +120,14 @@ public struct LedgerBatchPlanner {
         }
         var source: (id: Int64, line: Int64)?
         if let origin = record.source {
-            let id = try sourceID(origin.fileDigest)
+            // A batch's rows mostly come from one file: its id is looked up once per run of rows, not per row.
+            let id: Int64
+            if let last = lastSource, last.digest == origin.fileDigest {
+                id = last.id
+            } else {
+                id = try sourceID(origin.fileDigest)
+                lastSource = (origin.fileDigest, id)
+            }
             if appliedLines[id] == nil { appliedLines[id] = try appliedLinesOf(id) }
             if !appliedLines[id, default: LineSet()].insert(origin.line) {
                 report.alreadyImported += 1

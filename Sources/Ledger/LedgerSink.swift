@@ -278,8 +278,12 @@ public final class LedgerSink {
         var checked: Set<PartitionKey> = []
         var lost: [TopicPartition] = []
         var owners: [String] = []
+        var last = PartitionKey(topic: "", partition: -1)
         for decoded in records {
+            // Records come in runs per partition: one set insert per run.
+            guard decoded.record.partition != last.partition || decoded.record.topic != last.topic else { continue }
             let key = PartitionKey(topic: decoded.record.topic, partition: decoded.record.partition)
+            last = key
             guard checked.insert(key).inserted else { continue }
             try selectOwner.bind(1, key.topic)
             try selectOwner.bind(2, Int64(key.partition))

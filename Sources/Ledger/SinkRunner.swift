@@ -199,12 +199,16 @@ public final class SinkRunner {
                 if pending.isEmpty { oldest = nowMs }
                 let decoding = ContinuousClock.now
                 var source: EventSource?
-                for record in records {
+                for (index, record) in records.enumerated() {
                     source = record.headers.isEmpty ? nil : EventSource(headers: record.headers, previous: source)
                     pending.append(LedgerSink.DecodedRecord(SinkRecord(
                         topic: record.topic, partition: record.partition, offset: record.offset, value: record.value,
                         source: source)))
-                    pendingPositions[TopicPartition(topic: record.topic, partition: record.partition)] = record.offset + 1
+                    // Records come in runs per partition: its position is set at the end of each run.
+                    if index + 1 == records.count || records[index + 1].partition != record.partition
+                        || records[index + 1].topic != record.topic {
+                        pendingPositions[TopicPartition(topic: record.topic, partition: record.partition)] = record.offset + 1
+                    }
                 }
                 if !records.isEmpty { pendingDecodeNanoseconds += decoding.duration(to: .now).nanoseconds }
                 if metrics.isEnabled {

@@ -77,6 +77,12 @@ public struct TransactionEvent: Equatable, Sendable {
         }
     }
 
+    /// Byte equality with a literal (memcmp: comparing with a String's UTF-8 view goes through a generic iterator).
+    static func equals(_ bytes: UnsafeBufferPointer<UInt8>, _ literal: StaticString) -> Bool {
+        bytes.count == literal.utf8CodeUnitCount
+            && (bytes.isEmpty || memcmp(bytes.baseAddress!, literal.utf8Start, bytes.count) == 0)
+    }
+
     /// Decodes a record value in the format above. Numbers are read as decimal text (never via floating point);
     /// `transaction_type` may be absent when the value is signed (older producers), then the sign decides. Unknown
     /// members are ignored (newer producers may add some); a member given twice is an error.
@@ -149,8 +155,8 @@ public struct TransactionEvent: Equatable, Sendable {
         let type: TransactionType
         if token(.type) != nil {
             type = try withText(.type) { text throws(DecodeError) in
-                if text.elementsEqual("deposit".utf8) { return .deposit }
-                if text.elementsEqual("withdrawal".utf8) { return .withdrawal }
+                if Self.equals(text, "deposit") { return .deposit }
+                if Self.equals(text, "withdrawal") { return .withdrawal }
                 throw .badField("transaction_type", "'\(String(decoding: text, as: UTF8.self))' is not deposit or withdrawal")
             }
             guard !value.isNegative else { throw .badField("transaction_value", "must be positive when transaction_type is given") }
