@@ -60,6 +60,8 @@ public struct LedgerBatchPlanner {
     private var touchedSet: Set<String> = []
     /// Imported files' applied lines, by source id (see ``EventSource``).
     public private(set) var appliedLines: [Int64: LineSet]
+    /// The lines this batch applies, which the store marks in its table of applied lines.
+    private var newLines = BatchLines()
     public private(set) var report = ApplyReport()
     /// The partition of the current run of records and its next offset (looked up once per run).
     private var key = PartitionKey(topic: "", partition: -1)
@@ -133,6 +135,7 @@ public struct LedgerBatchPlanner {
                 report.alreadyImported += 1
                 return .skip
             }
+            newLines.insert(origin.line, of: id)
             source = (id, origin.line)
         }
         // One lookup of the account, updated in place.
@@ -155,6 +158,11 @@ public struct LedgerBatchPlanner {
         if entry.isMismatch { report.mismatches += 1 }
         if entry.isNegative { report.negativeBalances += 1 }
         return .apply(entry)
+    }
+
+    /// The imported files' lines this batch applies, by source id (once every record was decided).
+    public mutating func takeNewLines() -> [Int64: LineSet] {
+        newLines.finish()
     }
 
     /// Ends the batch: the partitions whose next offset moved, with it.

@@ -351,7 +351,6 @@ public final class LedgerSink {
         staged.removeAll(keepingCapacity: true)
         // Forgotten if the transaction rolls back: sources created in this batch.
         var createdSources: [String] = []
-        var importedLines = BatchLines()
         do {
             try database.execute("BEGIN IMMEDIATE")
             try checkOwnership(of: records)
@@ -369,7 +368,6 @@ public final class LedgerSink {
                 case .reject(let reason):
                     try reject(record, reason: reason)
                 case .apply(let entry):
-                    if let source = entry.source { importedLines.insert(source.line, of: source.id) }
                     staged.append(StagedEntry(id: entryID, record: record, event: entry.event, balance: entry.balance, source: entry.source))
                     if staged.count == Self.rowsPerInsert { try insertStaged() }
                     entryID += 1
@@ -382,7 +380,7 @@ public final class LedgerSink {
                 }
             }
             try insertStaged()
-            try markImported(importedLines.finish())
+            try markImported(planner.takeNewLines())
             for (key, next) in planner.finish(since: nextOffsets) {
                 try upsertOffset.bind(1, key.topic)
                 try upsertOffset.bind(2, Int64(key.partition))

@@ -132,7 +132,6 @@ public actor PostgresLedgerStore: LedgerStore {
         var postings = PostingRows(capacity: batch.count)
         var issues = IssueRows()
         var rejected = RejectedRows()
-        var importedLines: [Int64: LineSet] = [:]
         let sourceIDs = sourceIDs
         for decoded in batch {
             let record = decoded.record
@@ -143,12 +142,12 @@ public actor PostgresLedgerStore: LedgerStore {
             case .reject(let reason):
                 rejected.append(record, reason: reason)
             case .apply(let entry):
-                if let source = entry.source { _ = importedLines[source.id, default: LineSet()].insert(source.line) }
                 postings.append(record, entry)
                 if entry.isMismatch { issues.append(record, entry, kind: "balance_mismatch") }
                 if entry.isNegative { issues.append(record, entry, kind: "negative_balance") }
             }
         }
+        let importedLines = planner.takeNewLines()
         let changed = planner.finish(since: nextOffsets)
         try await connection.statement("BEGIN", logger: logger)
         do {
