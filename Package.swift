@@ -180,7 +180,16 @@ let package = Package(
         .executableTarget(
             name: "ledgerstream",
             dependencies: ["PostgresLedger", "KafkaBroker", "KafkaServer", "KafkaClient", "KafkaSecurity", "CoordinatorServer", "ZooKeeperClient", "Ledger", "Shell", "Report", "LogStorage", "KafkaProtocol", "JavaProperties", "Operations", "CSystemCalls", coreMetrics, argumentParser, logging, serviceLifecycle],
-            swiftSettings: strict
+            swiftSettings: strict,
+            // Release builds link with lld, export no symbols and pack relative relocations (DT_RELR): with the Swift
+            // runtime linked in (`--static-swift-stdlib`) its link file asks for `-export-dynamic`, which put about
+            // 51,000 symbols in the dynamic table for the loader to hash and relocate against. Without them the broker
+            // starts with 9 MB less resident (33 → 24 MB) and skips ~130,000 relocation records.
+            linkerSettings: [
+                .unsafeFlags(
+                    ["-use-ld=lld", "-Xlinker", "--no-export-dynamic", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"],
+                    .when(configuration: .release))
+            ]
         ),
 
         // Developer tool: generates Sources/KafkaProtocol/Generated from Sources/KafkaProtocol/Definitions.

@@ -28,6 +28,9 @@ Workloads, in this order in every run:
     takes the receive time right after poll() returns. The first --latency-warmup records are discarded; p50/p99/p99.9
     are over the next --latency-messages records. A lost record fails the run.
 
+Cold start: before each run, each system is started 7 times on a fresh data directory and timed from spawning the
+process to a served ApiVersions v0 response (the client retries its connect every 0.2 ms).
+
 Server cost: user + system CPU of the broker process (utime + stime from /proc/PID/stat) is read just before and just
 after each workload and divided by the payload bytes it moved (100 B x records; the overall row sums all produce and
 consume workloads of a run). Memory: VmRSS 0.5 s after start, VmHWM (peak RSS) at the end of the run, and the peak of
@@ -51,6 +54,7 @@ import shutil
 import signal
 import socket
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
@@ -62,6 +66,7 @@ from bench_util import cpu_seconds, free_port, memory_kib
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KCAT = shutil.which("kcat") or "/usr/bin/kcat"
 RECORD_BYTES = 100
+COLD_STARTS = 7  # cold starts measured per system and run, each on a fresh data dir
 SYSTEMS = ("ledgerstream", "Tansu")
 
 # Identical on every producer (kcat -X and confluent-kafka), both systems.
@@ -186,6 +191,34 @@ class Broker:
             self.stop()  # port taken in the meantime, or it failed: try another port
         raise RuntimeError(f"{self.system} did not start: {self.log_tail()}")
 
+    def cold_start_ms(self):
+        """Milliseconds from spawning the broker (fresh data dir, free port) to a served ApiVersions v0 response:
+        the client connects every 0.2 ms until the listener accepts. The broker is stopped afterwards."""
+        request = struct.pack(">hhih", 18, 0, 1, 4) + b"cold"  # ApiVersions v0, correlation id 1, client id "cold"
+        self.port = free_port()
+        self.data_dir = tempfile.mkdtemp(prefix=f"broker-bench-{self.system}-", dir=self.workdir)
+        self.log_path = self.data_dir + ".log"
+        try:
+            with open(self.log_path, "wb") as log:
+                began = time.perf_counter()
+                self.proc = subprocess.Popen(self.command(self.port), stdout=log, stderr=subprocess.STDOUT,
+                                             stdin=subprocess.DEVNULL)
+            while True:
+                try:
+                    connection = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+                    break
+                except OSError:
+                    if self.proc.poll() is not None or time.perf_counter() - began > 30:
+                        raise RuntimeError(f"{self.system} did not start: {self.log_tail()}")
+                    time.sleep(0.0002)
+            with connection:
+                connection.sendall(struct.pack(">i", len(request)) + request)
+                length = struct.unpack(">i", recv_exactly(connection, 4))[0]
+                recv_exactly(connection, length)
+                return (time.perf_counter() - began) * 1000
+        finally:
+            self.stop()
+
     def log_tail(self, chars=600):
         try:
             with open(self.log_path, errors="replace") as log:
@@ -210,6 +243,16 @@ class Broker:
                 os.unlink(self.log_path)
             except OSError:
                 pass
+
+
+def recv_exactly(connection, count):
+    data = b""
+    while len(data) < count:
+        chunk = connection.recv(count - len(data))
+        if not chunk:
+            raise RuntimeError("connection closed before the ApiVersions response")
+        data += chunk
+    return data
 
 
 class AnonSampler(threading.Thread):
@@ -475,6 +518,8 @@ def one_run(system, run, ctx, results):
     args = ctx.args
     broker = Broker(system, args, ctx.workdir)
     log(f"  run {run + 1}/{args.runs}: {system}")
+    for _ in range(COLD_STARTS):
+        results["cold start"].append({"ms": Broker(system, args, ctx.workdir).cold_start_ms()})
     broker.start()
     broker.pid = broker.proc.pid
     sampler = AnonSampler(broker.pid)
@@ -579,6 +624,8 @@ def rows():
                   lambda r: r["cpu"] / r["seconds"] * 100, "pct", LATENCY))
     table.append(("broker CPU s, whole run (all workloads, incl. loading)", "lower", lambda r: r["cpu"], "s",
                   "cpu total"))
+    table.append((f"broker cold start to a served ApiVersions ({COLD_STARTS} per run, ms)", "lower",
+                  lambda r: r["ms"], "ms", "cold start"))
     table.append(("broker RSS idle, 0.5 s after start (MB)", "lower", lambda r: r["kib"] / 1024, "mb", "rss idle"))
     table.append(("broker peak RSS, VmHWM (MB)", "lower", lambda r: r["kib"] / 1024, "mb", "rss peak"))
     table.append(("broker peak anonymous RSS, sampled (MB)", "lower", lambda r: r["kib"] / 1024, "mb", "anon peak"))
@@ -886,7 +933,7 @@ def main():
         write_records(ctx.records_path, args.records)
         load = os.getloadavg()
 
-        names = [name for name, _ in PRODUCE + CONSUME] + [LATENCY, "rss idle", "rss peak", "rss end", "anon peak",
+        names = [name for name, _ in PRODUCE + CONSUME] + [LATENCY, "cold start", "rss idle", "rss peak", "rss end", "anon peak",
                                                             "cpu total", "wall"]
         all_results = {system: {name: [] for name in names} for system in SYSTEMS}
         order = [s for s in SYSTEMS if s.lower() in wanted]

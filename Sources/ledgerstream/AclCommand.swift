@@ -95,7 +95,7 @@ struct AclCommand: AsyncParsableCommand {
     }
 
     struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Add ACLs: each principal × host × operation × resource given.")
+        static let configuration = CommandConfiguration(commandName: "create", abstract: "Add ACLs: each principal × host × operation × resource given.")
 
         @OptionGroup var selection: Selection
         @OptionGroup var client: ClientOptions
@@ -132,7 +132,7 @@ struct AclCommand: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List ACLs, all or those on the resources given.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List ACLs, all or those on the resources given.")
 
         @OptionGroup var selection: Selection
 
@@ -177,7 +177,7 @@ struct AclCommand: AsyncParsableCommand {
     }
 
     struct Delete: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "delete",
             abstract: "Remove ACLs matching the options (resource, and optionally principals, hosts and operations).")
 
         @OptionGroup var selection: Selection

@@ -14,7 +14,7 @@ struct GroupCommand: AsyncParsableCommand {
     )
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List consumer groups with their type (classic or consumer), protocol type and state.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List consumer groups with their type (classic or consumer), protocol type and state.")
 
         @Option(help: "Output format: text or json.")
         var format: OutputFormat = .text
@@ -38,7 +38,7 @@ struct GroupCommand: AsyncParsableCommand {
     }
 
     struct Describe: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "describe",
             abstract: "Show a group's state, members, and per partition its committed offset, log end, lag and owner.")
 
         @Argument(help: "Groups to describe.")
@@ -124,7 +124,7 @@ struct GroupCommand: AsyncParsableCommand {
     }
 
     struct Delete: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "delete",
             abstract: "Delete groups that have no active members, with their committed offsets.")
 
         @Argument(help: "Groups to delete.")

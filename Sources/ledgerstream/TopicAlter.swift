@@ -4,7 +4,7 @@ import KafkaClient
 extension TopicCommand {
     /// `topic alter`: kafka-topics.sh --alter --partitions and kafka-configs.sh --alter --add-config/--delete-config.
     struct Alter: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "alter",
             abstract: "Add partitions to a topic or change its configs.")
 
         @Argument(help: "Topic to change.", completion: .custom(topicNames))

@@ -13,7 +13,7 @@ struct TopicCommand: AsyncParsableCommand {
     )
 
     struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create a topic.")
+        static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a topic.")
 
         @Argument(help: "Topic name: letters, digits, '.', '_' and '-'.")
         var name: String
@@ -47,7 +47,7 @@ struct TopicCommand: AsyncParsableCommand {
     }
 
     struct Describe: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show partitions, leaders, offsets and every config with its value and source.")
+        static let configuration = CommandConfiguration(commandName: "describe", abstract: "Show partitions, leaders, offsets and every config with its value and source.")
 
         @Argument(help: "Topics to describe (default: all).", completion: .custom(topicNames))
         var names: [String] = []
@@ -121,7 +121,7 @@ struct TopicCommand: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List topic names.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List topic names.")
 
         @Option(help: "Output format: text or json.")
         var format: OutputFormat = .text
@@ -141,7 +141,7 @@ struct TopicCommand: AsyncParsableCommand {
     }
 
     struct Delete: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete topics and their data.")
+        static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete topics and their data.")
 
         @Argument(help: "Topics to delete.", completion: .custom(topicNames))
         var names: [String]

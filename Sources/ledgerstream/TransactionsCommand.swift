@@ -18,7 +18,7 @@ struct TransactionsCommand: AsyncParsableCommand {
     )
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List transactional ids with their producer and state.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List transactional ids with their producer and state.")
 
         @Option(name: .customLong("state"), help: "Only ids in this state (repeatable), e.g. Ongoing.")
         var states: [String] = []
@@ -45,7 +45,7 @@ struct TransactionsCommand: AsyncParsableCommand {
     }
 
     struct Describe: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a transactional id's producer, state, timeout and open transaction.")
+        static let configuration = CommandConfiguration(commandName: "describe", abstract: "Show a transactional id's producer, state, timeout and open transaction.")
 
         @Argument(help: "Transactional ids to describe.")
         var ids: [String]

@@ -18,7 +18,7 @@ struct UserCommand: AsyncParsableCommand {
     )
 
     struct Add: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create a SCRAM user, or replace its password.")
+        static let configuration = CommandConfiguration(commandName: "add", abstract: "Create a SCRAM user, or replace its password.")
 
         @Argument(help: "The user name.")
         var name: String
@@ -77,7 +77,7 @@ struct UserCommand: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List SCRAM users and their mechanisms.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List SCRAM users and their mechanisms.")
 
         @Argument(help: "Only these users (an unknown one is an error).")
         var names: [String] = []
@@ -105,7 +105,7 @@ struct UserCommand: AsyncParsableCommand {
     }
 
     struct Delete: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete a SCRAM user's credentials.")
+        static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete a SCRAM user's credentials.")
 
         @Argument(help: "The user name.")
         var name: String
