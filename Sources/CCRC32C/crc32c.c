@@ -59,11 +59,14 @@ uint32_t crc32c_update_portable(uint32_t crc, const void *data, size_t length) {
 // Three streams at once: crc32q has a latency of 3 cycles but a throughput of 1 per cycle, so one dependent chain
 // uses a third of the unit. A block is split in three parts whose CRCs run interleaved, then combined: the CRC of
 // A followed by B is shift(crc(A), |B|) ^ crc(B) (crc(B) started from 0), where shift appends |B| zero bytes, a
-// linear map precomputed as byte tables for the two part sizes used.
+// linear map precomputed as byte tables for the three part sizes used. Combining costs two dependent table lookups
+// per block, so a 16 KiB record batch mostly goes in 6 KiB blocks (medium parts) rather than 768-byte ones.
 #define LONG_PART 8192
+#define MEDIUM_PART 2048
 #define SHORT_PART 256
 
 static uint32_t shift_long[4][256];
+static uint32_t shift_medium[4][256];
 static uint32_t shift_short[4][256];
 static int shift_ready = 0;
 
@@ -173,10 +176,12 @@ static uint32_t crc32c_update_sse42(uint32_t crc, const void *data, size_t lengt
         if (!__atomic_load_n(&shift_ready, __ATOMIC_ACQUIRE)) {
             // Building twice from two threads is harmless: both write identical values.
             build_shift(shift_long, LONG_PART);
+            build_shift(shift_medium, MEDIUM_PART);
             build_shift(shift_short, SHORT_PART);
             __atomic_store_n(&shift_ready, 1, __ATOMIC_RELEASE);
         }
         c = three_streams(c, &p, &length, LONG_PART, shift_long);
+        c = three_streams(c, &p, &length, MEDIUM_PART, shift_medium);
         c = three_streams(c, &p, &length, SHORT_PART, shift_short);
     }
     while (length >= 8) {

@@ -200,7 +200,31 @@ struct VarintCursor {
         return true
     }
 
+    /// A record's varints (length, deltas, key and value lengths, header count) nearly all fit in one or two bytes
+    /// (a 100-byte value's length is two), so those return before the general loop: the append path walks every
+    /// record of every produced batch.
+    @inline(__always)
     mutating func varlong() -> Int64? {
+        guard position < bytes.count else { return nil }
+        let first = UInt64(bytes.load(fromByteOffset: position, as: UInt8.self))
+        if first & 0x80 == 0 {
+            position += 1
+            return Self.zigZag(first)
+        }
+        if position + 1 < bytes.count {
+            let second = UInt64(bytes.load(fromByteOffset: position + 1, as: UInt8.self))
+            if second & 0x80 == 0 {
+                position += 2
+                return Self.zigZag(first & 0x7F | second << 7)
+            }
+        }
+        return multiByteVarlong()
+    }
+
+    @inline(__always)
+    private static func zigZag(_ raw: UInt64) -> Int64 { Int64(bitPattern: (raw >> 1) ^ (0 &- (raw & 1))) }
+
+    private mutating func multiByteVarlong() -> Int64? {
         var raw: UInt64 = 0
         var shift: UInt64 = 0
         while position < bytes.count {
@@ -208,12 +232,13 @@ struct VarintCursor {
             position += 1
             if shift == 63 && byte > 1 { return nil }
             raw |= UInt64(byte & 0x7F) << shift
-            if byte & 0x80 == 0 { return Int64(bitPattern: (raw >> 1) ^ (0 &- (raw & 1))) }
+            if byte & 0x80 == 0 { return Self.zigZag(raw) }
             shift += 7
         }
         return nil
     }
 
+    @inline(__always)
     mutating func varint() -> Int32? {
         guard let value = varlong(), value >= Int64(Int32.min), value <= Int64(Int32.max) else { return nil }
         return Int32(value)

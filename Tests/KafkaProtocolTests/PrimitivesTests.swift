@@ -15,11 +15,11 @@ import Testing
 
     @Test func hardwareAndPortableCRCAgreeOnEveryLengthAndAlignment() {
         var rng = SystemRandomNumberGenerator()
-        // Lengths around the three-stream blocks of the hardware path (3 × 256 and 3 × 8,192 bytes) and past them.
+        // Lengths around the three-stream blocks of the hardware path (3 × 256, 3 × 2,048 and 3 × 8,192 bytes) and past them.
         let data = (0..<60_000).map { _ in UInt8.random(in: 0...255, using: &rng) }
         data.withUnsafeBytes { bytes in
             for start in 0..<9 {
-                for length in [0, 1, 7, 8, 9, 31, 32, 33, 100, 767, 768, 769, 1536, 4000, 16_384, 24_575, 24_576, 24_577, 49_152 + 800, 59_990]
+                for length in [0, 1, 7, 8, 9, 31, 32, 33, 100, 767, 768, 769, 1536, 4000, 6143, 6144, 6145, 6912, 16_384, 24_575, 24_576, 24_577, 49_152 + 800, 59_990]
                 where start + length <= bytes.count {
                     let slice = UnsafeRawBufferPointer(rebasing: bytes[start..<(start + length)])
                     #expect(crc32c_update(0, slice.baseAddress, length) == crc32c_update_portable(0, slice.baseAddress, length))
@@ -43,6 +43,35 @@ import Testing
         #expect(try reader.readVarlong() == Int64(value) * 1_000_003)
         #expect(try reader.readUnsignedVarint() == UInt32(bitPattern: value))
         #expect(reader.remaining == 0)
+    }
+
+    /// The record walk's cursor (one-byte fast path, then the general loop) reads what the writer wrote, and
+    /// refuses truncated and over-long encodings.
+    @Test func varintCursorReadsWhatTheWriterWrote() {
+        let values: [Int64] = [0, 1, -1, 63, -64, 64, -65, 127, 8_191, -8_192, 8_192, 1 << 40, Int64(Int32.max), Int64(Int32.min),
+                               Int64(Int32.max) + 1, .max, .min]
+        var writer = KafkaWriter()
+        for value in values { writer.writeVarlong(value) }
+        let bytes = Array(buffer: writer.buffer)
+        bytes.withUnsafeBytes { raw in
+            var cursor = VarintCursor(bytes: raw)
+            for value in values { #expect(cursor.varlong() == value) }
+            #expect(cursor.position == raw.count)
+            #expect(cursor.varlong() == nil)
+        }
+        var narrow = KafkaWriter()
+        narrow.writeVarlong(Int64(Int32.max) + 1)
+        narrow.writeVarlong(-5)
+        Array(buffer: narrow.buffer).withUnsafeBytes { raw in
+            var cursor = VarintCursor(bytes: raw)
+            #expect(cursor.varint() == nil)  // fits an Int64, not an Int32
+        }
+        for malformed: [UInt8] in [[0x80], [0xFF, 0xFF], [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x02]] {
+            malformed.withUnsafeBytes { raw in
+                var cursor = VarintCursor(bytes: raw)
+                #expect(cursor.varlong() == nil)
+            }
+        }
     }
 
     @Test func zigZagEncodingMatchesKafka() {
