@@ -90,7 +90,11 @@ public actor KafkaConsumer {
     private var fetchPositions: [TopicPartition: Int64] = [:]
     /// Next offset to hand to the caller (what commits record).
     private var consumedPositions: [TopicPartition: Int64] = [:]
+    /// Fetched records not yet handed out: `buffered[bufferedHead...]`. Handed-out records stay in the array until it
+    /// empties (they share the fetch response's storage anyway), so `poll` neither shifts the rest down nor, when
+    /// it takes everything, copies a record.
     private var buffered: [ConsumerRecord] = []
+    private var bufferedHead = 0
     /// Buffered records per partition: once a partition has none left, its consumed position moves to its fetch
     /// position, past batches the caller never sees (transaction markers, aborted transactions).
     private var bufferedCounts: [TopicPartition: Int] = [:]
@@ -183,7 +187,7 @@ public actor KafkaConsumer {
             try? await commit()
         }
         let deadline = nowMs + timeoutMs
-        while buffered.isEmpty {
+        while bufferedHead == buffered.count {
             await lookUpMissingLeaders(startFetches())
             if inFlight.isEmpty {
                 if nowMs >= deadline { break }
@@ -191,12 +195,22 @@ public actor KafkaConsumer {
                 continue
             }
             try await collectOneFetch()
-            if buffered.isEmpty && nowMs >= deadline { break }
+            if bufferedHead == buffered.count && nowMs >= deadline { break }
             if needsJoin { break }
         }
-        let count = min(buffered.count, config.maxPollRecords)
-        let batch = Array(buffered.prefix(count))
-        buffered.removeFirst(count)
+        let count = min(buffered.count - bufferedHead, config.maxPollRecords)
+        let batch: [ConsumerRecord]
+        if bufferedHead == 0 && count == buffered.count {
+            batch = buffered  // the whole array changes hands: no per-record copies
+            buffered = []
+        } else {
+            batch = Array(buffered[bufferedHead..<(bufferedHead + count)])
+            bufferedHead += count
+            if bufferedHead == buffered.count {
+                buffered = []
+                bufferedHead = 0
+            }
+        }
         // Records of a partition come in runs: the positions and counts are updated once per run, not per record.
         var index = 0
         while index < batch.count {
@@ -373,6 +387,7 @@ public actor KafkaConsumer {
         sessionRequests = [:]
         inFlight = [:]
         buffered = []
+        bufferedHead = 0
         bufferedCounts = [:]
         fetchPositions = positions
         consumedPositions = positions
@@ -446,11 +461,29 @@ public actor KafkaConsumer {
             fetchPositions[partition] = next
         }
         for (partition, end) in result.logEnds where fetchPositions[partition] != nil { fetchedLogEnds[partition] = end }
-        for record in result.records {
-            let key = TopicPartition(topic: record.topic, partition: record.partition)
-            guard fetchPositions[key] != nil else { continue }
-            buffered.append(record)
-            bufferedCounts[key, default: 0] += 1
+        // Records come in runs per partition: one lookup and one count per run. A partition no longer assigned is
+        // skipped; into an empty buffer the fetch's array moves whole.
+        var kept = result.records
+        var runStart = 0
+        var dropped = false
+        while runStart < kept.count {
+            let first = kept[runStart]
+            var runEnd = runStart + 1
+            while runEnd < kept.count && kept[runEnd].partition == first.partition && kept[runEnd].topic == first.topic { runEnd += 1 }
+            let key = TopicPartition(topic: first.topic, partition: first.partition)
+            if fetchPositions[key] != nil {
+                bufferedCounts[key, default: 0] += runEnd - runStart
+            } else {
+                dropped = true
+            }
+            runStart = runEnd
+        }
+        if dropped { kept.removeAll { fetchPositions[TopicPartition(topic: $0.topic, partition: $0.partition)] == nil } }
+        if bufferedHead == buffered.count {
+            buffered = kept
+            bufferedHead = 0
+        } else {
+            buffered.append(contentsOf: kept)
         }
         // A partition whose fetch brought nothing to hand out (only markers or aborted records) is consumed up to
         // where the next fetch starts.
