@@ -4,7 +4,13 @@ import NIOCore
 /// as with the Java client, librdkafka's "murmur2_random" and kafka-python: partition = toPositive(hash) % count.
 public enum Murmur2 {
     public static func hash<Bytes: Collection>(_ data: Bytes) -> Int32 where Bytes.Element == UInt8 {
-        let bytes = Array(data)
+        if let hashed = data.withContiguousStorageIfAvailable({ hash(UnsafeRawBufferPointer($0)) }) { return hashed }
+        return Array(data).withUnsafeBytes { hash($0) }
+    }
+
+    /// Kafka's murmur2 (the Java client's `Utils.murmur2`) over raw bytes: the partitioner hashes every keyed record,
+    /// so this reads the key where it lies instead of copying it into an array first.
+    public static func hash(_ bytes: UnsafeRawBufferPointer) -> Int32 {
         let length = bytes.count
         let seed: UInt32 = 0x9747_B28C
         let m: UInt32 = 0x5BD1_E995
@@ -12,8 +18,7 @@ public enum Murmur2 {
         var h: UInt32 = seed ^ UInt32(truncatingIfNeeded: length)
         let blocks = length / 4
         for i in 0..<blocks {
-            let index = i * 4
-            var k = UInt32(bytes[index]) | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2]) << 16 | UInt32(bytes[index + 3]) << 24
+            var k = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self))
             k = k &* m
             k ^= k >> r
             k = k &* m
@@ -46,7 +51,7 @@ public enum Murmur2 {
     /// The partition the Java client's default partitioner picks for `key`.
     public static func partition(forKey key: ByteBuffer, partitionCount: Int32) -> Int32 {
         precondition(partitionCount > 0)
-        let positive = hash(key.readableBytesView) & 0x7FFF_FFFF
+        let positive = key.withUnsafeReadableBytes { hash($0) } & 0x7FFF_FFFF
         return positive % partitionCount
     }
 }

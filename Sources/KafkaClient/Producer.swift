@@ -185,8 +185,10 @@ public actor KafkaProducer {
             }
             let record = ProducerRecord(key: outgoing.key, value: outgoing.value, headers: outgoing.headers,
                                         timestamp: outgoing.timestamp ?? wallClock)
-            let sealed = local.append(record, to: PartitionKey(topic: topic, partition: target), callback: onDelivery, nowMs: now)
-            buffered += record.estimatedSize
+            let size = record.estimatedSize
+            let sealed = local.append(record, estimatedSize: size, to: PartitionKey(topic: topic, partition: target),
+                                      callback: onDelivery, nowMs: now)
+            buffered += size
             if sealed {
                 wake = true
                 if outgoing.key == nil && partition == nil { stickyPartition = nil }  // KIP-480: move on once a batch fills

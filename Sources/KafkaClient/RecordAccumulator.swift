@@ -45,11 +45,11 @@ struct RecordAccumulator {
         /// Adds a record, sealing the open batch first if the record would not fit and afterwards if it is full.
         /// Returns whether a batch was sealed.
         mutating func append(
-            _ record: ProducerRecord, callback: DeliveryCallback?, nowMs: Int64, lingerMs: Int64, batchSizeBytes: Int,
-            producer: (id: Int64, epoch: Int16)?
+            _ record: ProducerRecord, estimatedSize: Int, callback: DeliveryCallback?, nowMs: Int64, lingerMs: Int64,
+            batchSizeBytes: Int, producer: (id: Int64, epoch: Int16)?
         ) -> Bool {
             var sealedOne = false
-            if !open.isEmpty && open.sizeInBytes + record.estimatedSize > batchSizeBytes {
+            if !open.isEmpty && open.sizeInBytes + estimatedSize > batchSizeBytes {
                 seal(nowMs: nowMs, producer: producer)
                 lastBatchFilled = true
                 sealedOne = true
@@ -61,7 +61,7 @@ struct RecordAccumulator {
             }
             open.append(record)
             openCallbacks.append(callback)
-            openAccountedBytes += record.estimatedSize
+            openAccountedBytes += estimatedSize
             if lingerMs == 0 || open.sizeInBytes >= batchSizeBytes {
                 lastBatchFilled = open.sizeInBytes >= batchSizeBytes
                 seal(nowMs: nowMs, producer: producer)
@@ -112,9 +112,13 @@ struct RecordAccumulator {
     /// the open batch over `batchSizeBytes` seals it first and starts a new one, so no batch outgrows the limit (which
     /// the broker enforces as max.message.bytes) unless a single record does. One dictionary access per record: the
     /// queue is mutated in place (copying it out would copy the batch buffer on every record).
-    mutating func append(_ record: ProducerRecord, to key: PartitionKey, callback: DeliveryCallback?, nowMs: Int64) -> Bool {
+    /// `estimatedSize`: the record's ``ProducerRecord/estimatedSize``, when the caller has it already.
+    mutating func append(
+        _ record: ProducerRecord, estimatedSize: Int? = nil, to key: PartitionKey, callback: DeliveryCallback?, nowMs: Int64
+    ) -> Bool {
         queues[key, default: PartitionQueue(compression: compression, transactional: transactional)].append(
-            record, callback: callback, nowMs: nowMs, lingerMs: lingerMs, batchSizeBytes: batchSizeBytes, producer: producer)
+            record, estimatedSize: estimatedSize ?? record.estimatedSize, callback: callback, nowMs: nowMs, lingerMs: lingerMs,
+            batchSizeBytes: batchSizeBytes, producer: producer)
     }
 
     /// Seals every batch whose linger has expired; returns when the next one will (nil if none is open).

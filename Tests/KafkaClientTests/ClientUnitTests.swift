@@ -14,6 +14,7 @@ import Testing
     ])
     func murmur2MatchesTheJavaClient(key: String, expected: Int32) {
         #expect(Murmur2.hash(Array(key.utf8)) == expected)
+        #expect(ByteBuffer(string: key).withUnsafeReadableBytes { Murmur2.hash($0) } == expected)
     }
 
     @Test func keyedPartitioningIsToPositiveModulo() {
