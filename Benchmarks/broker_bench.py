@@ -173,14 +173,18 @@ class Broker:
     def address(self):
         return f"127.0.0.1:{self.port}"
 
+    def spawn(self):
+        """Starts the process on a free port with a fresh data directory; returns when it is spawned."""
+        self.port = free_port()
+        self.data_dir = tempfile.mkdtemp(prefix=f"broker-bench-{self.system}-", dir=self.workdir)
+        self.log_path = self.data_dir + ".log"
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(self.command(self.port), stdout=log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL)
+
     def start(self):
         for _ in range(3):
-            self.port = free_port()
-            self.data_dir = tempfile.mkdtemp(prefix=f"broker-bench-{self.system}-", dir=self.workdir)
-            self.log_path = self.data_dir + ".log"
-            with open(self.log_path, "wb") as log:
-                self.proc = subprocess.Popen(self.command(self.port), stdout=log, stderr=subprocess.STDOUT,
-                                             stdin=subprocess.DEVNULL)
+            self.spawn()
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline and self.proc.poll() is None:
                 try:
@@ -195,14 +199,9 @@ class Broker:
         """Milliseconds from spawning the broker (fresh data dir, free port) to a served ApiVersions v0 response:
         the client connects every 0.2 ms until the listener accepts. The broker is stopped afterwards."""
         request = struct.pack(">hhih", 18, 0, 1, 4) + b"cold"  # ApiVersions v0, correlation id 1, client id "cold"
-        self.port = free_port()
-        self.data_dir = tempfile.mkdtemp(prefix=f"broker-bench-{self.system}-", dir=self.workdir)
-        self.log_path = self.data_dir + ".log"
         try:
-            with open(self.log_path, "wb") as log:
-                began = time.perf_counter()
-                self.proc = subprocess.Popen(self.command(self.port), stdout=log, stderr=subprocess.STDOUT,
-                                             stdin=subprocess.DEVNULL)
+            began = time.perf_counter()
+            self.spawn()
             while True:
                 try:
                     connection = socket.create_connection(("127.0.0.1", self.port), timeout=5)

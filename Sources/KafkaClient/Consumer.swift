@@ -211,15 +211,10 @@ public actor KafkaConsumer {
                 bufferedHead = 0
             }
         }
-        // Records of a partition come in runs: the positions and counts are updated once per run, not per record.
-        var index = 0
-        while index < batch.count {
-            let first = batch[index]
-            var end = index + 1
-            while end < batch.count && batch[end].partition == first.partition && batch[end].topic == first.topic { end += 1 }
-            let key = TopicPartition(topic: first.topic, partition: first.partition)
-            var consumed = batch[end - 1].offset + 1
-            let left = (bufferedCounts[key] ?? (end - index)) - (end - index)
+        // The positions and counts are updated once per run of a partition, not per record.
+        forEachPartitionRun(batch) { key, run in
+            var consumed = batch[run.upperBound - 1].offset + 1
+            let left = (bufferedCounts[key] ?? run.count) - run.count
             if left <= 0 {
                 bufferedCounts[key] = nil
                 consumed = max(consumed, fetchPositions[key] ?? consumed)
@@ -227,7 +222,6 @@ public actor KafkaConsumer {
                 bufferedCounts[key] = left
             }
             consumedPositions[key] = consumed
-            index = end
         }
         startFetches()
         return batch
@@ -461,22 +455,16 @@ public actor KafkaConsumer {
             fetchPositions[partition] = next
         }
         for (partition, end) in result.logEnds where fetchPositions[partition] != nil { fetchedLogEnds[partition] = end }
-        // Records come in runs per partition: one lookup and one count per run. A partition no longer assigned is
-        // skipped; into an empty buffer the fetch's array moves whole.
+        // One lookup and one count per run of a partition. A partition no longer assigned is skipped; into an empty
+        // buffer the fetch's array moves whole.
         var kept = result.records
-        var runStart = 0
         var dropped = false
-        while runStart < kept.count {
-            let first = kept[runStart]
-            var runEnd = runStart + 1
-            while runEnd < kept.count && kept[runEnd].partition == first.partition && kept[runEnd].topic == first.topic { runEnd += 1 }
-            let key = TopicPartition(topic: first.topic, partition: first.partition)
+        forEachPartitionRun(kept) { key, run in
             if fetchPositions[key] != nil {
-                bufferedCounts[key, default: 0] += runEnd - runStart
+                bufferedCounts[key, default: 0] += run.count
             } else {
                 dropped = true
             }
-            runStart = runEnd
         }
         if dropped { kept.removeAll { fetchPositions[TopicPartition(topic: $0.topic, partition: $0.partition)] == nil } }
         if bufferedHead == buffered.count {
@@ -737,4 +725,15 @@ extension KafkaClient {
     nonisolated var metadataSnapshot: [String: TopicInfo] { snapshot.withLock { $0 } }
 }
 
-
+/// Calls `body` with each run of consecutive records of one partition (fetches and polls hand records out partition
+/// by partition, so a batch is a few runs): per-partition bookkeeping is done once per run, not once per record.
+private func forEachPartitionRun(_ records: [ConsumerRecord], _ body: (TopicPartition, Range<Int>) -> Void) {
+    var start = 0
+    while start < records.count {
+        let first = records[start]
+        var end = start + 1
+        while end < records.count && records[end].partition == first.partition && records[end].topic == first.topic { end += 1 }
+        body(TopicPartition(topic: first.topic, partition: first.partition), start..<end)
+        start = end
+    }
+}
