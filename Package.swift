@@ -172,6 +172,12 @@ let package = Package(
         // The `shell` REPL: the session state machine (pure), its Kafka + SQLite backend, readline at the edge.
         .target(name: "Shell", dependencies: ["Ledger", "KafkaClient", "CReadline", nioCore, nioPosix], swiftSettings: strict),
 
+        // `report --serve`: the web dashboard and desk. Routes, pages and SVG charts are pure (requests in, responses
+        // out); the NIO HTTP server and its event streams sit at the edge.
+        .target(
+            name: "Dashboard", dependencies: ["Report", "Ledger", "Shell", "Operations", crypto, nioCore, nioPosix, nioHTTP1, logging],
+            swiftSettings: strict),
+
         // The operational surface of every long-running command: its metrics registry (swift-metrics handlers
         // rendered by swift-prometheus), the process metrics, and the small HTTP server for /metrics, /healthz, /readyz.
         .target(name: "Operations", dependencies: [coreMetrics, prometheus, nioCore, nioPosix, nioHTTP1, logging], swiftSettings: strict),
@@ -179,7 +185,7 @@ let package = Package(
         // The thin command-line front end.
         .executableTarget(
             name: "ledgerstream",
-            dependencies: ["PostgresLedger", "KafkaBroker", "KafkaServer", "KafkaClient", "KafkaSecurity", "CoordinatorServer", "ZooKeeperClient", "Ledger", "Shell", "Report", "LogStorage", "KafkaProtocol", "JavaProperties", "Operations", "CSystemCalls", coreMetrics, argumentParser, logging, serviceLifecycle],
+            dependencies: ["PostgresLedger", "Dashboard", "KafkaBroker", "KafkaServer", "KafkaClient", "KafkaSecurity", "CoordinatorServer", "ZooKeeperClient", "Ledger", "Shell", "Report", "LogStorage", "KafkaProtocol", "JavaProperties", "Operations", "CSystemCalls", coreMetrics, argumentParser, logging, serviceLifecycle],
             swiftSettings: strict,
             // Release builds link with lld, export no symbols and pack relative relocations (DT_RELR): with the Swift
             // runtime linked in (`--static-swift-stdlib`) its link file asks for `-export-dynamic`, which put about
@@ -207,6 +213,9 @@ let package = Package(
         .testTarget(name: "PostgresLedgerTests", dependencies: ["PostgresLedger", nioCore], swiftSettings: strict),
         .testTarget(name: "ShellTests", dependencies: ["Shell", "Ledger", "KafkaClient"], swiftSettings: strict),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Ledger", "SQLiteStore"], swiftSettings: strict),
+        .testTarget(
+            name: "DashboardTests", dependencies: ["Dashboard", "Report", "Ledger", "Shell", "KafkaClient", "SQLiteStore", logging],
+            swiftSettings: strict),
         .testTarget(
             name: "KafkaClientTests", dependencies: ["KafkaClient", "KafkaBroker", "KafkaServer", "KafkaSecurity", "Timekeeping", nioPosix, crypto, x509],
             swiftSettings: strict),

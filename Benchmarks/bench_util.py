@@ -8,6 +8,28 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 from interop_util import free_port, write_zoo_cfg, zookeeper_serving  # noqa: E402,F401  (re-exported for the benchmarks)
 
 
+def money(cents):
+    """Cents as the CSV writes them: 1234 -> "12.34", -5 -> "-0.05"."""
+    return ("-" if cents < 0 else "") + f"{abs(cents) // 100}.{abs(cents) % 100:02d}"
+
+
+def write_csv(path, rows, seed=1):
+    """Bank-shaped rows in the original format: 1,000 accounts, every row states the running balance, withdrawals never
+    overdraw."""
+    import random
+    generator = random.Random(seed)
+    balances = [0] * 1000
+    with open(path, "w") as out:
+        out.write("transaction_date;account;transaction_value;balance\n")
+        for i in range(rows):
+            account = i % 1000
+            cents = generator.randint(1, 500_000) * (1 if generator.random() < 0.5 else -1)
+            if cents < 0 and -cents > balances[account]:
+                cents = -cents
+            balances[account] += cents
+            out.write(f"{1 + i % 28}/{1 + i % 12}/2024;C{account};{money(cents)};{money(balances[account])}\n")
+
+
 def memory_kib(pid):
     """VmRSS, VmHWM (peak), RssAnon and RssFile of a process, in KiB."""
     values = {}

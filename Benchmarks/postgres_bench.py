@@ -15,7 +15,6 @@ both, so more sinks mostly share the same cores.
 """
 import argparse
 import os
-import random
 import re
 import shutil
 import statistics
@@ -26,29 +25,10 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "Tests", "Interop"))
 
-from bench_util import cpu_seconds  # noqa: E402
+from bench_util import cpu_seconds, write_csv  # noqa: E402
 from postgres_util import PostgresServer  # noqa: E402
 
 PARTITIONS = 6
-
-
-def money(cents):
-    return ("-" if cents < 0 else "") + f"{abs(cents) // 100}.{abs(cents) % 100:02d}"
-
-
-def write_csv(path, rows, seed=1):
-    """Bank-shaped rows: 1,000 accounts, every row states the running balance, withdrawals never overdraw."""
-    generator = random.Random(seed)
-    balances = [0] * 1000
-    with open(path, "w") as out:
-        out.write("transaction_date;account;transaction_value;balance\n")
-        for i in range(rows):
-            account = i % 1000
-            cents = generator.randint(1, 500_000) * (1 if generator.random() < 0.5 else -1)
-            if cents < 0 and -cents > balances[account]:
-                cents = -cents
-            balances[account] += cents
-            out.write(f"{1 + i % 28}/{1 + i % 12}/2024;C{account};{money(cents)};{money(balances[account])}\n")
 
 
 class Bench:

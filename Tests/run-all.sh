@@ -21,7 +21,7 @@ if [ "${LEDGERSTREAM_SKIP_INSTALL:-0}" != 1 ]; then
   step "installing test dependencies"
   sudo=""
   if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
-  apt_packages=(libsqlite3-dev libreadline-dev zlib1g-dev liblz4-1 libzstd1 kcat zookeeper openssl postgresql)
+  apt_packages=(libsqlite3-dev libreadline-dev zlib1g-dev liblz4-1 libzstd1 kcat zookeeper openssl postgresql chromium chromium-driver)
   missing=()
   for p in "${apt_packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   if [ ${#missing[@]} -gt 0 ]; then

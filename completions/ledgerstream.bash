@@ -1189,10 +1189,10 @@ _ledgerstream_shell() {
 
 _ledgerstream_report() {
     repeating_flags=()
-    non_repeating_flags=(-f --follow --version -h --help)
-    repeating_options=()
-    non_repeating_options=(--db --from --to --account --limit --top --width --color --format)
-    __ledgerstream_offer_flags_options 0
+    non_repeating_flags=(-f --follow --serve --desk --version -h --help)
+    repeating_options=(-X)
+    non_repeating_options=(--db --from --to --account --limit --top --width --color --format --desk-token-file --topic --apply-timeout -b --bootstrap-server --brokers --command-config)
+    __ledgerstream_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
@@ -1224,6 +1224,27 @@ _ledgerstream_report() {
         ;;
     '--format')
         __ledgerstream_add_completions -W 'text'$'\n''json'$'\n''csv'
+        return
+        ;;
+    '--desk-token-file')
+        __ledgerstream_add_completions -f
+        return
+        ;;
+    '--topic')
+        __ledgerstream_add_completions -W "$(__ledgerstream_custom_complete ---completion report -- --topic "${COMP_CWORD}" "$(__ledgerstream_cursor_index_in_current_word)")"
+        return
+        ;;
+    '--apply-timeout')
+        return
+        ;;
+    '-b'|'--bootstrap-server'|'--brokers')
+        return
+        ;;
+    '-X')
+        return
+        ;;
+    '--command-config')
+        __ledgerstream_add_completions -f
         return
         ;;
     esac

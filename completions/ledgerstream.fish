@@ -89,7 +89,7 @@ function __ledgerstream_parse_tokens -S
         case 'shell'
             __ledgerstream_parse_subcommand 0 'b/bootstrap-server=' 'X=+' 'command-config=' 'db=' 'topic=' 'history-file=' 'apply-timeout=' 'version' 'h/help'
         case 'report'
-            __ledgerstream_parse_subcommand 0 'db=' 'from=' 'to=' 'account=' 'limit=' 'top=' 'width=' 'color=' 'format=' 'f/follow' 'version' 'h/help'
+            __ledgerstream_parse_subcommand 1 'db=' 'from=' 'to=' 'account=' 'limit=' 'top=' 'width=' 'color=' 'format=' 'f/follow' 'serve' 'desk' 'desk-token-file=' 'topic=' 'apply-timeout=' 'b/bootstrap-server=' 'X=+' 'command-config=' 'version' 'h/help'
         case 'dump-log'
             __ledgerstream_parse_subcommand 1 'records' 'version' 'h/help'
         case 'help'
@@ -443,6 +443,14 @@ complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags
 complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream report" color' -l 'color' -d 'Colour: auto (on a terminal, unless NO_COLOR is set), always or never.' -rfka 'auto always never'
 complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream report" format' -l 'format' -d 'Output: text, json or csv.' -rfka 'text json csv'
 complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream report" f follow' -s 'f' -l 'follow' -d 'Keep running and redraw as new transactions arrive (Ctrl-C stops).'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream report" serve' -l 'serve' -d 'Serve the dashboard as a live web page (on 127.0.0.1:8501 unless an address follows) until Ctrl-C.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream report" desk' -l 'desk' -d 'With --serve: the transaction desk (deposits and withdrawals), behind a login with the desk token.'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream report" desk-token-file' -l 'desk-token-file' -d 'With --desk: read the desk token from FILE (default: $LEDGERSTREAM_DESK_TOKEN).' -rF
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream report" topic' -l 'topic' -d 'With --desk: the topic transactions are produced to.' -rfka '(__ledgerstream_custom_completion ---completion report -- --topic (count (__ledgerstream_tokens -pc)) (__ledgerstream_tokens -tC))'
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream report" apply-timeout' -l 'apply-timeout' -d 'With --desk: seconds to wait for the sink to apply a transaction before saying it has not.' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream report" b bootstrap-server brokers' -s 'b' -l 'bootstrap-server' -l 'brokers' -d 'Broker(s) to bootstrap from: host:port[,host:port…] (env LEDGERSTREAM_BOOTSTRAP_SERVERS; default localhost:9092).' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream report"' -s 'X' -d 'A client property, librdkafka style (repeatable): security.protocol, sasl.mechanism, sasl.username, sasl.password, ssl.ca.location, ssl.certificate.location, ssl.key.location, ssl.key.password, ssl.endpoint.identification.algorithm; reconnect.backoff.ms, reconnect.backoff.max.ms; for produce delivery.timeout.ms (message.timeout.ms), max.block.ms, request.timeout.ms; for consume default.api.timeout.ms.' -rfka ''
+complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream report" command-config' -l 'command-config' -d 'A Kafka client properties file, as Kafka\'s tools take (security.protocol, sasl.mechanism, sasl.jaas.config, ssl.truststore.location, ssl.keystore.*).' -rF
 complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream report" version' -l 'version' -d 'Show the version.'
 complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream report" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'ledgerstream' -n '__ledgerstream_should_offer_completions_for_flags_or_options "ledgerstream dump-log" records' -l 'records' -d 'Also print every record\'s offset, timestamp, key and value.'

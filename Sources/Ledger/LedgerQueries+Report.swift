@@ -121,6 +121,19 @@ extension LedgerQueries {
         return result
     }
 
+    /// One page of the entries between two days (inclusive; nil is open) in `sort`'s order, after `offset` of them.
+    /// There is no index on the sorted columns (the sink's write speed comes first): SQLite scans the period once,
+    /// keeping the best `offset + limit` rows.
+    public func transactionPage(from: String? = nil, to: String? = nil, sort: TransactionSort, offset: Int, limit: Int) throws -> [LedgerEntry] {
+        let range = Self.dateRange(from: from, to: to)
+        let statement = try database.prepare(
+            "SELECT \(Self.reportEntryColumns) FROM ledger_entries\(range.sql) ORDER BY \(sort.orderBy()) LIMIT \(max(0, limit)) OFFSET \(max(0, offset))")
+        for (index, value) in range.values.enumerated() { try statement.bind(Int32(index + 1), value) }
+        var result: [LedgerEntry] = []
+        while try statement.step() { result.append(Self.entry(statement)) }
+        return result
+    }
+
     /// Calls `body` with every entry between two days (inclusive; nil is open), by date then by the order applied,
     /// without holding them all in memory (`report --format csv` of a whole ledger).
     public func forEachTransaction(from: String? = nil, to: String? = nil, _ body: (LedgerEntry) throws -> Void) throws {

@@ -29,6 +29,9 @@ public protocol LedgerReading {
     /// them all in memory.
     func forEachTransaction(from: String?, to: String?, _ body: (LedgerEntry) throws -> Void) async throws
     func transactionCount(from: String?, to: String?) async throws -> Int
+    /// One page of the period's entries in `sort`'s order, after skipping `offset` of them: the web dashboard's
+    /// sortable, paged table.
+    func transactionPage(from: String?, to: String?, sort: TransactionSort, offset: Int, limit: Int) async throws -> [LedgerEntry]
     /// Deposited and withdrawn per account in the period, by account name (byte order).
     func totals(from: String?, to: String?) async throws -> [AccountTotals]
     /// Each account's balance over the period, thinned to at most `slices` points (see
@@ -42,6 +45,38 @@ public protocol LedgerReading {
 
     /// Releases the connection (the reader is not used after).
     func close() async
+}
+
+/// A column the transactions table can be sorted by, and the direction.
+public struct TransactionSort: Sendable, Hashable {
+    public enum Column: String, Sendable, CaseIterable {
+        case date, account, type, amount, balance
+    }
+
+    public var column: Column
+    public var descending: Bool
+
+    public init(_ column: Column, descending: Bool) {
+        self.column = column
+        self.descending = descending
+    }
+
+    /// Newest first: what a dashboard shows before anyone sorts.
+    public static let newestFirst = TransactionSort(.date, descending: true)
+
+    /// The ORDER BY clause, the same for SQLite and PostgreSQL (`nameCollation` is PostgreSQL's ` COLLATE "C"`,
+    /// which sorts names by bytes as SQLite does). Ties go by date, then by the order applied, in the same direction.
+    public func orderBy(nameCollation: String = "") -> String {
+        let direction = descending ? "DESC" : "ASC"
+        let tail = "transaction_date \(direction), entry_id \(direction)"
+        switch column {
+        case .date: return tail
+        case .account: return "account\(nameCollation) \(direction), " + tail
+        case .type: return "transaction_type \(direction), " + tail
+        case .amount: return "amount_cents \(direction), " + tail
+        case .balance: return "balance_cents \(direction), " + tail
+        }
+    }
 }
 
 extension LedgerQueries: LedgerReading {

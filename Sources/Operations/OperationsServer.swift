@@ -2,7 +2,6 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
-import Synchronization
 
 /// The small HTTP server of a long-running command: `GET /metrics` (Prometheus text format), `/healthz` and `/readyz`.
 ///
@@ -29,34 +28,15 @@ public final class OperationsServer: Sendable {
     /// Binds `listener` and serves `registry` and `health` until ``stop()``. Logs one line with the metrics URL.
     public static func start(listener: OperationsListener, registry: MetricsRegistry, health: HealthChecks,
                              logger: Logger) async throws -> OperationsServer {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let routes = OperationsRoutes(registry: registry, health: health)
-        let open = Mutex(0)
-        let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 64)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in
-                let admitted = open.withLock { count in
-                    guard count < maxConnections else { return false }
-                    count += 1
-                    return true
-                }
-                guard admitted else { return channel.close() }
-                channel.closeFuture.whenComplete { _ in open.withLock { $0 -= 1 } }
-                return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idleTimeout))
-                    try channel.pipeline.syncOperations.addHandler(OperationsHTTPHandler(routes: routes))
-                }
-            }
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-        let channel: any Channel
+        let http: HTTPListener
         do {
-            channel = try await bootstrap.bind(host: listener.host, port: listener.port).get()
+            http = try await HTTPListener.bind(host: listener.host, port: listener.port, maxConnections: maxConnections, backlog: 64,
+                                               idleTimeout: idleTimeout) { OperationsHTTPHandler(routes: routes) }
         } catch {
-            try? await group.shutdownGracefully()
             throw OperationsListenerError.cannotBind(listener.description, "\(error)")
         }
+        let channel = http.channel, group = http.group
         let port = channel.localAddress?.port ?? listener.port
         let bound = OperationsListener(host: listener.host, port: port)
         logger.info("metrics endpoint at \(bound)/metrics (health at /healthz and /readyz)")

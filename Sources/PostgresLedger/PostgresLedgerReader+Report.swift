@@ -39,6 +39,14 @@ extension PostgresLedgerReader {
         return try await reading { try await entries(query(PostgresQuery(unsafeSQL: sql, binds: binds))) }
     }
 
+    public func transactionPage(from: String?, to: String?, sort: TransactionSort, offset: Int, limit: Int) async throws -> [LedgerEntry] {
+        var binds = PostgresBindings()
+        let range = Self.whereClause(Self.dateRange(from: from, to: to, binds: &binds))
+        let order = sort.orderBy(nameCollation: " COLLATE \"C\"")
+        let sql = "SELECT \(Self.entryColumns) FROM ledger_entries\(range) ORDER BY \(order) LIMIT \(max(0, limit)) OFFSET \(max(0, offset))"
+        return try await reading { try await entries(query(PostgresQuery(unsafeSQL: sql, binds: binds))) }
+    }
+
     /// Streams the rows (postgres-nio asks the server for more as `body` consumes them): a whole ledger exported as
     /// csv never sits in memory.
     public func forEachTransaction(from: String?, to: String?, _ body: (LedgerEntry) throws -> Void) async throws {

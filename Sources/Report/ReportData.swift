@@ -70,7 +70,7 @@ public struct TransactionPage: Sendable, Equatable {
 }
 
 /// Inclusive days ("YYYY-MM-DD"); nil ends are open.
-public struct ReportPeriod: Sendable, Equatable {
+public struct ReportPeriod: Sendable, Hashable {
     public var from: String?
     public var to: String?
 

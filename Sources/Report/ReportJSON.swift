@@ -65,7 +65,7 @@ public enum ReportJSON {
         .object(extra + [("total", .number(page.total)), ("omitted", .number(page.omitted)), ("rows", .array(page.entries.map(entry)))])
     }
 
-    static func entry(_ entry: LedgerEntry) -> JSONValue {
+    public static func entry(_ entry: LedgerEntry) -> JSONValue {
         .object([
             ("transaction_date", .string(entry.date.description)),
             ("account", .string(entry.account)),

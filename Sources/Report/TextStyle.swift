@@ -69,12 +69,12 @@ extension String {
 }
 
 /// "1 entry", "2 entries", "1,234 entries".
-func plural(_ count: Int, _ singular: String, _ pluralForm: String? = nil) -> String {
+public func plural(_ count: Int, _ singular: String, _ pluralForm: String? = nil) -> String {
     "\(grouped(count)) \(count == 1 ? singular : pluralForm ?? singular + "s")"
 }
 
 /// Groups of three digits: "1,234,567" (counts, to match ``Money/grouped``).
-func grouped(_ count: Int) -> String {
+public func grouped(_ count: Int) -> String {
     let digits = String(count.magnitude)
     var result = ""
     for (index, digit) in digits.enumerated() {

@@ -3,7 +3,7 @@ import Ledger
 extension TransactionDate {
     /// Seconds since 1970-01-01 00:00:00 of this local date and time, as if it were UTC: a linear time axis for the
     /// balance chart (the ledger's dates carry no time zone; only differences matter here).
-    var secondsSinceEpoch: Int64 {
+    public var secondsSinceEpoch: Int64 {
         // Days from the civil date (Howard Hinnant's algorithm), valid for the proleptic Gregorian calendar.
         let shiftedYear = Int64(month <= 2 ? year - 1 : year)
         let era = (shiftedYear >= 0 ? shiftedYear : shiftedYear - 399) / 400

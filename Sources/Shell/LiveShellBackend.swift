@@ -5,16 +5,17 @@ import Synchronization
 
 /// The shell's real backend: reads the ledger the sink writes (SQLite or PostgreSQL, through ``LedgerReading``),
 /// produces to the topic through the Kafka client (acks=all, idempotent), and asks the broker for the topic's end
-/// offsets to tell whether the sink is behind.
-public final class LiveShellBackend: ShellBackend {
+/// offsets to tell whether the sink is behind. `Sendable`, so that the web desk's requests can share one: its reader
+/// is a ``SerialReader``, which lets one caller at a time use the connection.
+public final class LiveShellBackend: ShellBackend, Sendable {
     let client: KafkaClient
     let producer: KafkaProducer
     let topic: String
-    let queries: any LedgerReading
+    let queries: SerialReader
     public let sinkCommand: String
 
     /// `sinkCommand` is the sink that fills this ledger, named in messages (`ledgerstream consume --sink postgres`).
-    public init(client: KafkaClient, topic: String, queries: any LedgerReading, sinkCommand: String = "ledgerstream consume --sink sqlite") {
+    public init(client: KafkaClient, topic: String, queries: SerialReader, sinkCommand: String = "ledgerstream consume --sink sqlite") {
         self.client = client
         self.topic = topic
         self.queries = queries

@@ -117,12 +117,10 @@ public final class ShellSession {
         return nil
     }
 
-    private func currentBalance(of account: String) async throws -> Money {
-        try await backend.accounts().first { $0.account == account }?.balance ?? .zero
-    }
+    private var teller: Teller { Teller(backend: backend, applyTimeoutMs: applyTimeoutMs) }
 
     private func showBalance(of account: String) async throws {
-        let balance = try await currentBalance(of: account)
+        let balance = try await teller.balance(of: account)
         switch await backend.sinkLag() {
         case .caughtUp:
             print("\(account): \(balance.grouped)")
@@ -135,35 +133,12 @@ public final class ShellSession {
 
     private func transact(_ text: String, type: TransactionType) async throws {
         guard let current = try await loggedIn() else { return }
-        let amount: Money
-        do {
-            amount = try Money(parsing: text)
-        } catch {
-            switch error {
-            case .tooManyDecimals: return self.error("'\(text)' has more than two decimals (cents are the smallest unit)")
-            case .tooLarge: return self.error("'\(text)' is too large")
-            case .empty, .notANumber: return self.error("'\(text)' is not an amount (use digits with at most two decimals, for example 125.50)")
-            }
-        }
-        guard amount.cents > 0 else { return error("the amount must be greater than zero (got \(text))") }
-        let balance = try await currentBalance(of: current)
-        if type == .withdrawal && amount > balance {
-            return error("refused: withdrawing \(amount.grouped) would take \(current) below zero (balance \(balance.grouped))")
-        }
-        let expected = type == .deposit ? balance + amount : balance - amount
-        // The balance we expect is stated in the event, as the original GUI did: if another transaction lands on the
-        // account first, the sink flags the difference instead of it going unnoticed.
-        let event = TransactionEvent(date: backend.now(), account: current, amount: amount, type: type, statedBalance: expected)
-        let position = try await backend.publish(event)
-        let verb = type == .deposit ? "deposit" : "withdrawal"
-        if try await backend.waitUntilApplied(position, timeoutMs: applyTimeoutMs) {
-            let now = try await currentBalance(of: current)
-            print("\(verb) of \(amount.grouped) applied — \(current) balance \(now.grouped)")
-            if now != expected {
-                print("note: other transactions reached \(current) meanwhile (expected \(expected.grouped)); see `history`")
-            }
-        } else {
-            error("\(verb) of \(amount.grouped) is safely in \(position.topic) (partition \(position.partition), offset \(position.offset)) but no sink applied it within \(applyTimeoutMs / 1000) s — is `\(backend.sinkCommand)` running? `balance` will show it once applied")
+        switch try await teller.transact(account: current, amountText: text, type: type) {
+        case .applied(let message, _, let note):
+            print(message)
+            if let note { print(note) }
+        case .refused(let message), .notYetApplied(let message):
+            error(message)
         }
     }
 

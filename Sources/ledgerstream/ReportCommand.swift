@@ -22,6 +22,10 @@ struct ReportCommand: AsyncParsableCommand {
             new report follows the last after a blank line (json: one object per line). Ctrl-C stops.
             --format json: one object with a key per section, amounts in integer cents. --format csv: the \
             transactions of the period (every one unless --limit is given) with a header line.
+            --serve [HOST:PORT] (default 127.0.0.1:8501) serves the same views as a live web page instead, with JSON at \
+            /api/report (the --format json object), /api/transactions, /api/accounts and /api/history; --desk adds \
+            deposits and withdrawals behind a login with the token in $LEDGERSTREAM_DESK_TOKEN or --desk-token-file, \
+            produced to --topic through the cluster of --bootstrap-server.
             """
     )
 
@@ -62,6 +66,27 @@ struct ReportCommand: AsyncParsableCommand {
     @Flag(name: [.short, .long], help: "Keep running and redraw as new transactions arrive (Ctrl-C stops).")
     var follow = false
 
+    @Flag(help: "Serve the dashboard as a live web page (on 127.0.0.1:8501 unless an address follows) until Ctrl-C.")
+    var serve = false
+
+    @Argument(help: ArgumentHelp("With --serve: where to listen, HOST:PORT, :PORT or PORT (default 127.0.0.1:8501).", valueName: "host:port"))
+    var address: String?
+
+    @Flag(help: "With --serve: the transaction desk (deposits and withdrawals), behind a login with the desk token.")
+    var desk = false
+
+    @Option(help: ArgumentHelp("With --desk: read the desk token from FILE (default: $LEDGERSTREAM_DESK_TOKEN).", valueName: "file"),
+            completion: .file())
+    var deskTokenFile: String?
+
+    @Option(help: "With --desk: the topic transactions are produced to.", completion: .custom(topicNames))
+    var topic = "transactions"
+
+    @Option(help: "With --desk: seconds to wait for the sink to apply a transaction before saying it has not.")
+    var applyTimeout: Double = 5
+
+    @OptionGroup(title: "With --desk: the cluster") var client: ClientOptions
+
     /// Days checked and written as "YYYY-MM-DD" (the queries compare text).
     var fromDay: String? { from.flatMap(Self.day) }
     var toDay: String? { to.flatMap(Self.day) }
@@ -79,10 +104,27 @@ struct ReportCommand: AsyncParsableCommand {
         if top < 0 { throw ValidationError("--top must be 0 (all) or more") }
         if let width, width < ReportText.minimumWidth { throw ValidationError("--width must be at least \(ReportText.minimumWidth)") }
         if follow && format == .csv { throw ValidationError("--follow redraws text or json reports; csv is a one-off export") }
+        if serve {
+            if follow || format != .text { throw ValidationError("--serve is live already and serves every format; leave out --follow and --format") }
+            if from != nil || to != nil || account != nil || limit != nil || width != nil || top != 8 {
+                throw ValidationError("with --serve the period, account and sizes are chosen on the page (or in its URL: /?from=2024-01-01&to=2024-01-31&account=C100&top=8); leave out --from, --to, --account, --top, --limit and --width")
+            }
+        } else if desk || deskTokenFile != nil {
+            throw ValidationError("--desk and --desk-token-file go with --serve")
+        } else if let address {
+            throw ValidationError("unexpected argument '\(address)': an address goes with --serve (report --serve \(address))")
+        }
+        if deskTokenFile != nil && !desk { throw ValidationError("--desk-token-file goes with --desk") }
+        if desk { _ = try deskToken() }
+        if !(applyTimeout > 0) { throw ValidationError("--apply-timeout must be more than 0 seconds") }
     }
 
     func run() async throws {
         let (queries, path) = try await database.openReader(for: "report")
+        if serve {
+            try await runServer(queries: queries, location: path, listen: address)
+            return
+        }
         do {
             if follow {
                 try await ReportFollower(command: self, queries: queries, path: path).run()
@@ -107,47 +149,11 @@ struct ReportCommand: AsyncParsableCommand {
         return size == 0 ? nil : size
     }
 
-    /// The balance history keeps at most this many points per account (the charts are far narrower).
-    static let seriesSlices = 1000
-
     /// Everything the report shows, read in one snapshot of the database.
     func load(_ queries: any LedgerReading, path: String) async throws -> ReportData {
-        try await queries.withSnapshot { try await loadSections(queries, path: path) }
-    }
-
-    private func loadSections(_ queries: any LedgerReading, path: String) async throws -> ReportData {
-        let size = try await queries.ledgerSize()
-        let header = ReportHeader(databasePath: path, entries: size.entries, accounts: size.accounts,
-                                  rejectedRecords: try await queries.rejectedCount(),
-                                  sinkPositions: try await queries.sinkPositions(), sink: database.isPostgres ? "postgres" : "sqlite")
-        let period = ReportPeriod(from: fromDay, to: toDay)
-        let reconciliation = ReconciliationSummary(counts: try await queries.issueCounts(),
-                                                   latest: try await queries.latestIssues(limit: pageSize))
-        guard size.entries > 0 else {
-            let none = TransactionPage(entries: [], total: 0)
-            return ReportData(header: header, recent: none, period: period, filtered: none,
-                              activity: AccountActivity(accounts: [], omitted: 0),
-                              balances: BalanceHistories(series: [], omitted: 0, chosenAccount: account), reconciliation: reconciliation)
-        }
-        let recent = TransactionPage(entries: try await queries.latestTransactions(from: nil, to: nil, limit: pageSize),
-                                     total: size.entries)
-        let filtered = period.isWholeLedger ? recent : TransactionPage(
-            entries: try await queries.latestTransactions(from: period.from, to: period.to, limit: pageSize),
-            total: try await queries.transactionCount(from: period.from, to: period.to))
-        let activity = AccountActivity.mostActive(try await queries.totals(from: period.from, to: period.to), count: top)
-        let balances: BalanceHistories
-        if let account {
-            let series = try await queries.balanceSeries(accounts: [account], from: period.from, to: period.to,
-                                                         slices: Self.seriesSlices)
-            balances = BalanceHistories(series: series, omitted: 0, chosenAccount: account)
-        } else {
-            // Every active account drawn: one scan with no account list (which could outgrow SQLite's parameters).
-            let series = try await queries.balanceSeries(accounts: activity.omitted == 0 ? nil : activity.accounts.map(\.account),
-                                                         from: period.from, to: period.to, slices: Self.seriesSlices)
-            balances = BalanceHistories(series: series, omitted: activity.omitted)
-        }
-        return ReportData(header: header, recent: recent, period: period, filtered: filtered, activity: activity,
-                          balances: balances, reconciliation: reconciliation)
+        try await ReportData.load(from: queries, query: ReportQuery(
+            period: ReportPeriod(from: fromDay, to: toDay), account: account, pageSize: pageSize, top: top,
+            location: path, sink: database.isPostgres ? "postgres" : "sqlite"))
     }
 
     /// The report as text or JSON, without a final newline (csv is written row by row by ``exportCSV(_:)``).

@@ -40,7 +40,7 @@ struct ShellCommand: AsyncParsableCommand {
         // deposits wait for the broker to come back) instead of failing as if no broker ever ran.
         let topic = self.topic
         let warmUp = Task { _ = try? await kafka.refreshMetadata(topics: [topic]) }
-        let backend = LiveShellBackend(client: kafka, topic: topic, queries: queries,
+        let backend = LiveShellBackend(client: kafka, topic: topic, queries: SerialReader(queries),
                                        sinkCommand: "ledgerstream consume --sink \(database.isPostgres ? "postgres" : "sqlite")")
         let session = ShellSession(
             backend: backend, applyTimeoutMs: Int(applyTimeout * 1000),

@@ -1,0 +1,243 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Operations
+import Synchronization
+
+/// The dashboard's HTTP edge: HTTP/1.1 on its own event loop, requests bounded (a 16 KiB body, an 8 KiB target,
+/// headers as NIO's parser bounds them), at most ``maxConnections`` connections, idle ones closed; and the event
+/// streams, to which a poller pushes each new ledger version (a comment every 15 s keeps idle ones open through
+/// proxies and finds the viewers that left).
+public final class DashboardServer: Sendable {
+    public let host: String
+    public let port: Int
+    private let channel: any Channel
+    private let group: MultiThreadedEventLoopGroup
+    private let streams: EventStreams
+    private let poller: Task<Void, Never>
+
+    public static let maxConnections = 1024
+    public static let maxBodyBytes = 16 * 1024
+    public static let maxTargetBytes = 8 * 1024
+    static let idleTimeout = TimeAmount.seconds(60)
+    static let pollInterval = Duration.milliseconds(500)
+    static let heartbeatEvery = 30  // polls, 15 s
+
+    private init(host: String, port: Int, channel: any Channel, group: MultiThreadedEventLoopGroup, streams: EventStreams,
+                 poller: Task<Void, Never>) {
+        self.host = host
+        self.port = port
+        self.channel = channel
+        self.group = group
+        self.streams = streams
+        self.poller = poller
+    }
+
+    /// Binds, reads the ledger's version once, and serves `dashboard` until ``stop()``.
+    public static func start(host: String, port: Int, dashboard: Dashboard, logger: Logger) async throws -> DashboardServer {
+        _ = try await dashboard.poll()
+        let streams = EventStreams()
+        let policy = dashboard.contentSecurityPolicy
+        let http: HTTPListener
+        do {
+            http = try await HTTPListener.bind(host: host, port: port, maxConnections: maxConnections, backlog: 256, idleTimeout: idleTimeout) {
+                DashboardHTTPHandler(dashboard: dashboard, streams: streams, policy: policy)
+            }
+        } catch {
+            throw DashboardServerError.cannotBind("\(host):\(port)", "\(error)")
+        }
+        let channel = http.channel, group = http.group
+        let poller = Task {
+            var polls = 0
+            while !Task.isCancelled {
+                try? await Task.sleep(for: pollInterval)
+                polls += 1
+                do {
+                    if let version = try await dashboard.poll() {
+                        streams.send(Dashboard.event(version))
+                    } else if polls % heartbeatEvery == 0 {
+                        streams.send(": still here\n\n")
+                    }
+                } catch {
+                    logger.warning("dashboard: cannot read the ledger's version: \(error)")
+                }
+            }
+        }
+        let bound = channel.localAddress?.port ?? port
+        return DashboardServer(host: host, port: bound, channel: channel, group: group, streams: streams, poller: poller)
+    }
+
+    /// Viewers following the ledger now.
+    public var liveViewers: Int { streams.count }
+
+    public func stop() async {
+        poller.cancel()
+        _ = await poller.value
+        try? await channel.close()
+        streams.closeAll()
+        try? await group.shutdownGracefully()
+    }
+}
+
+public enum DashboardServerError: Error, CustomStringConvertible {
+    case cannotBind(String, String)
+
+    public var description: String {
+        switch self {
+        case .cannotBind(let address, let reason): "cannot serve the dashboard on \(address): \(reason) (is another process using the port?)"
+        }
+    }
+}
+
+/// The open event streams, each a channel to write events to.
+final class EventStreams: Sendable {
+    private let channels = Mutex<[ObjectIdentifier: any Channel]>([:])
+
+    func add(_ channel: any Channel) {
+        channels.withLock { $0[ObjectIdentifier(channel)] = channel }
+        channel.closeFuture.whenComplete { [self] _ in
+            _ = channels.withLock { $0.removeValue(forKey: ObjectIdentifier(channel)) }
+        }
+    }
+
+    var count: Int { channels.withLock { $0.count } }
+
+    func send(_ event: String) {
+        for channel in channels.withLock({ Array($0.values) }) {
+            let buffer = channel.allocator.buffer(string: event)
+            // A viewer that cannot keep up (its socket full) is dropped instead of buffering without bound.
+            channel.eventLoop.execute {
+                guard channel.isWritable else {
+                    channel.close(promise: nil)
+                    return
+                }
+                channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(buffer)), promise: nil)
+            }
+        }
+    }
+
+    func closeAll() {
+        for channel in channels.withLock({ Array($0.values) }) { channel.close(promise: nil) }
+    }
+}
+
+/// One HTTP/1.1 connection: gathers a request (refusing oversized ones), lets the dashboard answer it off the event
+/// loop, and writes the answer back; NIO's pipelining helper holds later requests until then.
+final class DashboardHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let dashboard: Dashboard
+    private let streams: EventStreams
+    private let policy: String
+    private var head: HTTPRequestHead?
+    private var body: [UInt8] = []
+    private var refused = false
+
+    init(dashboard: Dashboard, streams: EventStreams, policy: String) {
+        self.dashboard = dashboard
+        self.streams = streams
+        self.policy = policy
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let requestHead):
+            head = requestHead
+            body = []
+            refused = false
+            if requestHead.uri.utf8.count > DashboardServer.maxTargetBytes {
+                refuse(.uriTooLong, "the request target is longer than \(DashboardServer.maxTargetBytes) bytes\n", context: context)
+            } else if let length = requestHead.headers.first(name: "content-length").flatMap(Int.init),
+                      length > DashboardServer.maxBodyBytes {
+                refuse(.payloadTooLarge, "the request body is larger than \(DashboardServer.maxBodyBytes) bytes\n", context: context)
+            }
+        case .body(var buffer):
+            guard !refused else { return }
+            if body.count + buffer.readableBytes > DashboardServer.maxBodyBytes {
+                refuse(.payloadTooLarge, "the request body is larger than \(DashboardServer.maxBodyBytes) bytes\n", context: context)
+                return
+            }
+            body += buffer.readBytes(length: buffer.readableBytes) ?? []
+        case .end:
+            guard let requestHead = head, !refused else { return }
+            head = nil
+            let request = DashboardRequest(
+                method: requestHead.method.rawValue, uri: requestHead.uri,
+                headers: requestHead.headers.map { (name: $0.name, value: $0.value) }, body: body)
+            body = []
+            let keepAlive = requestHead.isKeepAlive
+            let headOnly = requestHead.method == .HEAD
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            let dashboard = self.dashboard
+            Task {
+                let reply = await dashboard.handle(request)
+                loopBound.eventLoop.execute {
+                    let (handler, context) = loopBound.value
+                    switch reply {
+                    case .response(let response): handler.write(response, keepAlive: keepAlive, headOnly: headOnly, context: context)
+                    case .eventStream: handler.startEventStream(context: context)
+                    }
+                }
+            }
+        }
+    }
+
+    private func refuse(_ status: HTTPResponseStatus, _ message: String, context: ChannelHandlerContext) {
+        refused = true
+        head = nil
+        body = []
+        write(DashboardResponse(status: Int(status.code), contentType: DashboardResponse.text, body: Array(message.utf8)),
+              keepAlive: false, headOnly: false, context: context)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    private func securityHeaders(_ headers: inout HTTPHeaders) {
+        headers.add(name: "Cache-Control", value: "no-store")
+        headers.add(name: "X-Content-Type-Options", value: "nosniff")
+        headers.add(name: "Referrer-Policy", value: "no-referrer")
+        headers.add(name: "Content-Security-Policy", value: policy)
+    }
+
+    private func write(_ response: DashboardResponse, keepAlive: Bool, headOnly: Bool, context: ChannelHandlerContext) {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: response.contentType)
+        headers.add(name: "Content-Length", value: String(response.body.count))
+        securityHeaders(&headers)
+        for (name, value) in response.headers { headers.add(name: name, value: value) }
+        if !keepAlive { headers.add(name: "Connection", value: "close") }
+        let status = HTTPResponseStatus(statusCode: response.status)
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        if !headOnly && !response.body.isEmpty {
+            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: response.body)))), promise: nil)
+        }
+        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if !keepAlive {
+            let channel = context.channel
+            done.whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+
+    /// The response stays open: the current version first (the page may have been rendered before it), then each
+    /// new one as the poller sees it. The idle timeout no longer applies; a viewer that leaves closes its socket.
+    private func startEventStream(context: ChannelHandlerContext) {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "text/event-stream")
+        securityHeaders(&headers)
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+        let first = "retry: 2000\n\n" + Dashboard.event(dashboard.version)
+        context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: first)))), promise: nil)
+        if let idle = try? context.pipeline.syncOperations.handler(type: IdleStateHandler.self) {
+            context.pipeline.syncOperations.removeHandler(idle, promise: nil)
+        }
+        streams.add(context.channel)
+    }
+}
