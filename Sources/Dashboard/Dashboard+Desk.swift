@@ -44,8 +44,9 @@ extension Dashboard {
         if let site = request.header("sec-fetch-site"), site != "same-origin", site != "none" {
             throw .forbidden("refused: the request came from another site (\(site))")
         }
-        if let origin = request.header("origin"), origin != "null", let host = request.header("host"),
-           origin != "http://\(host)" && origin != "https://\(host)" {
+        // "null" is an opaque origin (a sandboxed frame, a redirect from elsewhere): not this dashboard either.
+        if let origin = request.header("origin"),
+           origin == "null" || request.header("host").map({ origin != "http://\($0)" && origin != "https://\($0)" }) ?? true {
             throw .forbidden("refused: the request came from \(origin.prefix(100)), not from this dashboard")
         }
     }
@@ -66,7 +67,7 @@ extension Dashboard {
     }
 
     func login(_ request: DashboardRequest) -> DashboardResponse {
-        guard let sessions else { return Self.failure(.notFound("the desk is off"), json: request.wantsJSON) }
+        guard let sessions else { return Self.failure(.notFound("the desk is off"), json: request.answersInJSON) }
         do {
             try checkSameOrigin(request)
             let fields = try postedFields(request)
@@ -84,7 +85,7 @@ extension Dashboard {
                 throw DashboardError.tooManyRequests("too many failed logins: wait a minute")
             }
         } catch {
-            return Self.failure(error as? DashboardError ?? .badRequest("\(error)"), json: request.wantsJSON)
+            return Self.failure(error as? DashboardError ?? .badRequest("\(error)"), json: request.answersInJSON)
         }
     }
 
@@ -102,10 +103,14 @@ extension Dashboard {
     private func authorise(_ request: DashboardRequest, fields: FormFields) throws(DashboardError) -> DeskSessions.Session? {
         guard let sessions else { throw .notFound("the desk is off") }
         if let authorization = request.header("authorization") {
-            guard authorization.hasPrefix("Bearer "), sessions.matches(String(authorization.dropFirst(7))) else {
+            guard authorization.hasPrefix("Bearer ") else { throw .unauthorized("send the desk token as Authorization: Bearer TOKEN") }
+            switch sessions.check(token: String(authorization.dropFirst(7)), now: clock()) {
+            case .accepted: return nil
+            case .wrongToken:
+                logger.warning("desk request refused: wrong bearer token")
                 throw .unauthorized("wrong desk token")
+            case .tooManyFailures: throw .tooManyRequests("too many wrong desk tokens: wait a minute")
             }
-            return nil
         }
         try checkSameOrigin(request)
         guard let session = currentSession(request) else {
@@ -133,7 +138,15 @@ extension Dashboard {
             throw DashboardError.notFound("unknown account '\(account.prefix(100))'")
         }
         let teller = Teller(backend: desk.backend, applyTimeoutMs: configuration.applyTimeoutMs)
-        let outcome = try await teller.transact(account: account, amountText: fields["amount"] ?? "", type: type)
+        let outcome: TellerOutcome
+        do {
+            outcome = try await teller.transact(account: account, amountText: fields["amount"] ?? "", type: type)
+            // The next requests and the viewers see the ledger with this transaction, not as of the last poll.
+            _ = try? await poll()
+        } catch {
+            logger.warning("desk \(type.rawValue) for \(account) failed: \(error)")
+            throw DashboardError.unavailable("the \(type.rawValue) was not confirmed: \(error) — the balance shown on the desk says whether it arrived")
+        }
         let (status, name, message, note, balance): (Int, String, String, String?, Money?)
         switch outcome {
         case .applied(let text, let after, let remark): (status, name, message, note, balance) = (200, "applied", text, remark, after)

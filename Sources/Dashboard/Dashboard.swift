@@ -37,6 +37,7 @@ public final class Dashboard: Sendable {
     let logger: Logger
     /// The ledger's change counter as last polled, and its size then (for the event stream).
     let latest = Mutex(LedgerVersion(counter: 0, entries: 0, accounts: 0, serial: 0))
+    private let listeners = Mutex<[@Sendable (LedgerVersion) -> Void]>([])
 
     /// `desk` and `sessions` both or neither: the desk is off without them.
     public init(configuration: Configuration, reader: SerialReader, desk: (any ShellBackend & Sendable)?, sessions: DeskSessions?,
@@ -54,16 +55,25 @@ public final class Dashboard: Sendable {
 
     // MARK: Ledger version
 
-    /// Polls the ledger's change counter; returns the new version when it moved (nil when not).
+    /// Polls the ledger's change counter; returns the new version when it moved (nil when not), after telling every
+    /// ``onNewVersion(_:)`` listener. The server polls twice a second; a desk transaction polls once it is applied.
     public func poll() async throws -> LedgerVersion? {
         let counter = try await reader.changeCounter()
-        let current = latest.withLock { $0 }
-        guard counter != current.counter || current.serial == 0 else { return nil }
         let size = try await reader.ledgerSize()
-        return latest.withLock { version in
+        let changed = latest.withLock { version -> LedgerVersion? in
+            guard counter != version.counter || version.serial == 0 else { return nil }
             version = LedgerVersion(counter: counter, entries: size.entries, accounts: size.accounts, serial: version.serial + 1)
             return version
         }
+        if let changed {
+            for listener in listeners.withLock({ $0 }) { listener(changed) }
+        }
+        return changed
+    }
+
+    /// Calls `body` with each new version ``poll()`` finds (the server sends it to every event stream).
+    public func onNewVersion(_ body: @escaping @Sendable (LedgerVersion) -> Void) {
+        listeners.withLock { $0.append(body) }
     }
 
     public var version: LedgerVersion { latest.withLock { $0 } }
@@ -79,11 +89,11 @@ public final class Dashboard: Sendable {
         do {
             return try await route(request)
         } catch let error as DashboardError {
-            return .response(Self.failure(error, json: request.wantsJSON || request.path.hasPrefix("/api/")))
+            return .response(Self.failure(error, json: request.answersInJSON))
         } catch {
             logger.warning("dashboard request \(request.method) \(request.path) failed: \(error)")
             let failure = DashboardError.unavailable("cannot read the ledger at \(configuration.location): \(error)")
-            return .response(Self.failure(failure, json: request.wantsJSON || request.path.hasPrefix("/api/")))
+            return .response(Self.failure(failure, json: request.answersInJSON))
         }
     }
 

@@ -27,6 +27,12 @@ public struct DashboardRequest: Sendable {
     var wantsJSON: Bool {
         header("accept")?.contains("application/json") == true || header("content-type")?.hasPrefix("application/json") == true
     }
+
+    /// Whether errors go back as JSON: to the JSON endpoints, to clients that ask for it, and to scripts (which send
+    /// the desk token as a bearer).
+    var answersInJSON: Bool {
+        wantsJSON || path.hasPrefix("/api/") || header("authorization") != nil
+    }
 }
 
 /// A whole response; the server adds the length, `Cache-Control: no-store` and the security headers.

@@ -21,7 +21,9 @@ public struct DashboardQuery: Sendable, Hashable {
     public init(parsing fields: FormFields) throws(DashboardError) {
         func day(_ name: String) throws(DashboardError) -> String? {
             guard let text = fields[name] else { return nil }
-            guard text.utf8.count == 10, let date = TransactionDate(parsing: text) else {
+            let bytes = Array(text.utf8)
+            guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
+                  let date = TransactionDate(parsing: text) else {
                 throw .badRequest("\(name) must be a date YYYY-MM-DD, got '\(text.prefix(40))'")
             }
             return date.dayDescription

@@ -18,6 +18,9 @@ public final class DashboardServer: Sendable {
     private let poller: Task<Void, Never>
 
     public static let maxConnections = 1024
+    /// Event streams never go idle; past this many, a new viewer gets the page without live updates (503 on /events),
+    /// so that streams alone never take every connection.
+    public static let maxEventStreams = 768
     public static let maxBodyBytes = 16 * 1024
     public static let maxTargetBytes = 8 * 1024
     static let idleTimeout = TimeAmount.seconds(60)
@@ -41,22 +44,22 @@ public final class DashboardServer: Sendable {
         let policy = dashboard.contentSecurityPolicy
         let http: HTTPListener
         do {
-            http = try await HTTPListener.bind(host: host, port: port, maxConnections: maxConnections, backlog: 256, idleTimeout: idleTimeout) {
+            http = try await HTTPListener.bind(host: host, port: port, maxConnections: maxConnections, backlog: 256, idleTimeout: idleTimeout,
+                                               nioErrorHandling: false) {
                 DashboardHTTPHandler(dashboard: dashboard, streams: streams, policy: policy)
             }
         } catch {
             throw DashboardServerError.cannotBind("\(host):\(port)", "\(error)")
         }
         let channel = http.channel, group = http.group
+        dashboard.onNewVersion { streams.send(Dashboard.event($0)) }
         let poller = Task {
             var polls = 0
             while !Task.isCancelled {
                 try? await Task.sleep(for: pollInterval)
                 polls += 1
                 do {
-                    if let version = try await dashboard.poll() {
-                        streams.send(Dashboard.event(version))
-                    } else if polls % heartbeatEvery == 0 {
+                    if try await dashboard.poll() == nil && polls % heartbeatEvery == 0 {
                         streams.send(": still here\n\n")
                     }
                 } catch {
@@ -75,7 +78,7 @@ public final class DashboardServer: Sendable {
         poller.cancel()
         _ = await poller.value
         try? await channel.close()
-        streams.closeAll()
+        await streams.endAll()
         try? await group.shutdownGracefully()
     }
 }
@@ -117,8 +120,17 @@ final class EventStreams: Sendable {
         }
     }
 
-    func closeAll() {
-        for channel in channels.withLock({ Array($0.values) }) { channel.close(promise: nil) }
+    /// Ends every stream properly (the last chunk, so a browser sees a finished response rather than a cut one) and
+    /// closes its connection: the end is written and flushed, then the connection closed in the same turn of its
+    /// event loop, so a viewer that stopped reading cannot hold the shutdown up.
+    func endAll() async {
+        for channel in channels.withLock({ Array($0.values) }) {
+            channel.eventLoop.execute {
+                channel.writeAndFlush(HTTPServerResponsePart.end(nil), promise: nil)
+                channel.close(promise: nil)
+            }
+            try? await channel.closeFuture.get()
+        }
     }
 }
 
@@ -134,6 +146,11 @@ final class DashboardHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
     private var refused = false
+    /// The version the response speaks: the request's (an HTTP/1.0 client gets no chunked encoding).
+    private var version = HTTPVersion.http1_1
+    /// A request is being answered, or the connection carries an event stream.
+    private var answering = false
+    private var streaming = false
 
     init(dashboard: Dashboard, streams: EventStreams, policy: String) {
         self.dashboard = dashboard
@@ -145,6 +162,7 @@ final class DashboardHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
         switch unwrapInboundIn(data) {
         case .head(let requestHead):
             head = requestHead
+            version = requestHead.version
             body = []
             refused = false
             if requestHead.uri.utf8.count > DashboardServer.maxTargetBytes {
@@ -171,10 +189,13 @@ final class DashboardHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
             let headOnly = requestHead.method == .HEAD
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             let dashboard = self.dashboard
+            answering = true
             Task {
                 let reply = await dashboard.handle(request)
                 loopBound.eventLoop.execute {
                     let (handler, context) = loopBound.value
+                    handler.answering = false
+                    guard context.channel.isActive else { return }  // the viewer left while the answer was prepared
                     switch reply {
                     case .response(let response): handler.write(response, keepAlive: keepAlive, headOnly: headOnly, context: context)
                     case .eventStream: handler.startEventStream(context: context)
@@ -192,6 +213,18 @@ final class DashboardHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
               keepAlive: false, headOnly: false, context: context)
     }
 
+    /// A malformed request (NIO's parser says so): answered with a 400 carrying the usual headers, then the connection
+    /// is closed at once rather than left to the idle timeout. Mid-answer or mid-stream it is only closed.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard !answering && !streaming && context.channel.isActive else {
+            context.close(promise: nil)
+            return
+        }
+        refused = true
+        write(DashboardResponse(status: 400, contentType: DashboardResponse.text, body: Array("malformed HTTP request: \(error)\n".utf8)),
+              keepAlive: false, headOnly: false, context: context)
+    }
+
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is IdleStateHandler.IdleStateEvent {
             context.close(promise: nil)
@@ -200,10 +233,12 @@ final class DashboardHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
         }
     }
 
+    /// `Referrer-Policy: same-origin` rather than `no-referrer`: with the latter a browser sends `Origin: null` on the
+    /// page's own form posts, which the desk refuses as it would any opaque origin.
     private func securityHeaders(_ headers: inout HTTPHeaders) {
         headers.add(name: "Cache-Control", value: "no-store")
         headers.add(name: "X-Content-Type-Options", value: "nosniff")
-        headers.add(name: "Referrer-Policy", value: "no-referrer")
+        headers.add(name: "Referrer-Policy", value: "same-origin")
         headers.add(name: "Content-Security-Policy", value: policy)
     }
 
@@ -215,7 +250,7 @@ final class DashboardHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
         for (name, value) in response.headers { headers.add(name: name, value: value) }
         if !keepAlive { headers.add(name: "Connection", value: "close") }
         let status = HTTPResponseStatus(statusCode: response.status)
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: status, headers: headers))), promise: nil)
         if !headOnly && !response.body.isEmpty {
             context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: response.body)))), promise: nil)
         }
@@ -229,10 +264,17 @@ final class DashboardHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
     /// The response stays open: the current version first (the page may have been rendered before it), then each
     /// new one as the poller sees it. The idle timeout no longer applies; a viewer that leaves closes its socket.
     private func startEventStream(context: ChannelHandlerContext) {
+        guard streams.count < DashboardServer.maxEventStreams else {
+            let message = "too many live viewers (\(DashboardServer.maxEventStreams)): the page works without live updates; reload later\n"
+            write(DashboardResponse(status: 503, contentType: DashboardResponse.text, body: Array(message.utf8)),
+                  keepAlive: false, headOnly: false, context: context)
+            return
+        }
+        streaming = true
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "text/event-stream")
         securityHeaders(&headers)
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: .ok, headers: headers))), promise: nil)
         let first = "retry: 2000\n\n" + Dashboard.event(dashboard.version)
         context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: first)))), promise: nil)
         if let idle = try? context.pipeline.syncOperations.handler(type: IdleStateHandler.self) {

@@ -46,15 +46,21 @@ public final class DeskSessions: Sendable {
         case tooManyFailures
     }
 
-    /// Whether `candidate` is the desk token.
-    public func matches(_ candidate: String) -> Bool {
+    /// Whether `candidate` is the desk token (as SHA-256 digests, in constant time).
+    func matches(_ candidate: String) -> Bool {
         let digest = Array(SHA256.hash(data: Array(candidate.utf8)))
         var difference: UInt8 = 0
         for (left, right) in zip(digest, tokenDigest) { difference |= left ^ right }
         return difference == 0
     }
 
-    public func login(token: String, now: UInt64) -> LoginResult {
+    public enum Check: Sendable, Equatable {
+        case accepted, wrongToken, tooManyFailures
+    }
+
+    /// Checks a token given at the login or as a bearer: both count towards one limit of failures, and while it holds
+    /// even the right token is refused, so guessing gets at most ``maxFailuresPerWindow`` tries a window.
+    public func check(token: String, now: UInt64) -> Check {
         let blocked = state.withLock { state in
             state.failures.removeAll { now &- $0 > Self.failureWindowNanos }
             return state.failures.count >= Self.maxFailuresPerWindow
@@ -63,6 +69,15 @@ public final class DeskSessions: Sendable {
         guard matches(token) else {
             state.withLock { $0.failures.append(now) }
             return .wrongToken
+        }
+        return .accepted
+    }
+
+    public func login(token: String, now: UInt64) -> LoginResult {
+        switch check(token: token, now: now) {
+        case .tooManyFailures: return .tooManyFailures
+        case .wrongToken: return .wrongToken
+        case .accepted: break
         }
         let session = Session(id: Self.randomHex(), csrf: Self.randomHex(), lastSeen: now, created: now)
         state.withLock { state in

@@ -5,8 +5,9 @@ import Synchronization
 
 /// A small HTTP/1.1 listener on an event loop of its own (so its requests never compete with the Kafka or ZooKeeper
 /// loops): at most `maxConnections` connections at once (more are closed on accept), each closed after
-/// `idleTimeout` without a read, each with NIO's HTTP server pipeline (with its error handling and pipelining helper)
-/// and the handler `makeHandler` returns. Shared by the metrics endpoint and the web dashboard.
+/// `idleTimeout` without a read, each with NIO's HTTP server pipeline (its pipelining helper, and with
+/// `nioErrorHandling` its answer to a malformed request) and the handler `makeHandler` returns. Shared by the metrics
+/// endpoint and the web dashboard (which answers malformed requests itself, with its security headers).
 public struct HTTPListener: Sendable {
     public let channel: any Channel
     public let group: MultiThreadedEventLoopGroup
@@ -15,7 +16,7 @@ public struct HTTPListener: Sendable {
     public var port: Int? { channel.localAddress?.port }
 
     public static func bind(host: String, port: Int, maxConnections: Int, backlog: Int32, idleTimeout: TimeAmount,
-                            makeHandler: @escaping @Sendable () -> any ChannelHandler) async throws -> HTTPListener {
+                            nioErrorHandling: Bool = true, makeHandler: @escaping @Sendable () -> any ChannelHandler) async throws -> HTTPListener {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let open = Mutex(0)
         let bootstrap = ServerBootstrap(group: group)
@@ -30,7 +31,7 @@ public struct HTTPListener: Sendable {
                 guard admitted else { return channel.close() }
                 channel.closeFuture.whenComplete { _ in open.withLock { $0 -= 1 } }
                 return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: nioErrorHandling)
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idleTimeout))
                     try channel.pipeline.syncOperations.addHandler(makeHandler())
                 }

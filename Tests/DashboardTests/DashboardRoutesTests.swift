@@ -67,6 +67,7 @@ import Testing
         let fixture = try Fixture()
         let cases: [(String, Int, String)] = [
             ("/nowhere", 404, "no such page"), ("/?from=2024-13-01", 400, "from must be a date YYYY-MM-DD"),
+            ("/?to=05/01/2024", 400, "to must be a date YYYY-MM-DD"),
             ("/?from=2024-02-01&to=2024-01-01", 400, "is after"), ("/?sort=colour", 400, "sort must be one of"),
             ("/?dir=up", 400, "dir must be asc or desc"), ("/?page=0", 400, "page must be"), ("/?size=501", 400, "size must be"),
             ("/api/report?limit=-1", 400, "limit must be"), ("/desk/panel?account=C100", 404, "the desk is off"),

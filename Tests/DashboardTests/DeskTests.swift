@@ -66,6 +66,8 @@ import Testing
                                    headers: [login.cookie, ("Origin", "http://evil.example"), ("Host", "127.0.0.1:8501")]).status == 403)
         #expect(await fixture.post("/desk/transaction", form: form + "&csrf=\(login.csrf)",
                                    headers: [login.cookie, ("Sec-Fetch-Site", "cross-site")]).status == 403)
+        #expect(await fixture.post("/desk/transaction", form: form + "&csrf=\(login.csrf)",
+                                   headers: [login.cookie, ("Origin", "null")]).status == 403, "an opaque origin is not this dashboard")
         #expect(await fixture.get("/desk/panel?account=C100").status == 401)
         #expect(fixture.desk!.published.isEmpty)
         #expect(await fixture.post("/desk/login", form: "token=nope").status == 401)
@@ -89,6 +91,23 @@ import Testing
         let later = 2_000 + DeskSessions.failureWindowNanos + DeskSessions.idleNanos
         #expect(sessions.session(id: session.id, now: later) != nil, "used within the idle time")
         #expect(sessions.session(id: session.id, now: later + DeskSessions.idleNanos + 1) == nil, "idle too long")
+    }
+
+    @Test func wrongBearerTokensCountTowardsTheSameLimit() async throws {
+        let fixture = try Fixture(desk: true)
+        let form = "account=C100&type=deposit&amount=1"
+        for attempt in 0..<DeskSessions.maxFailuresPerWindow {
+            let response = await fixture.post("/desk/transaction", form: form, headers: [("Authorization", "Bearer guess-\(attempt)")])
+            #expect(response.status == 401)
+            #expect(response.contentType == "application/json", "a script that sends a bearer gets its errors as JSON")
+        }
+        let right = await fixture.post("/desk/transaction", form: form, headers: [("Authorization", "Bearer \(Fixture.token)")])
+        #expect(right.status == 429, "while the limit holds even the right token waits")
+        #expect(await fixture.post("/desk/login", form: "token=\(Fixture.token)").status == 429)
+        fixture.clock.nanos.withLock { $0 += DeskSessions.failureWindowNanos + 1 }
+        let later = await fixture.post("/desk/transaction", form: form, headers: [("Authorization", "Bearer \(Fixture.token)")])
+        #expect(later.status == 200)
+        #expect(fixture.desk!.published.count == 1)
     }
 
     @Test func cookies() {
