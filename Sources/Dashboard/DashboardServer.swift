@@ -55,6 +55,7 @@ public final class DashboardServer: Sendable {
         dashboard.onNewVersion { streams.send(Dashboard.event($0)) }
         let poller = Task {
             var polls = 0
+            var failing = false  // log an outage once, and its end
             while !Task.isCancelled {
                 try? await Task.sleep(for: pollInterval)
                 polls += 1
@@ -62,8 +63,14 @@ public final class DashboardServer: Sendable {
                     if try await dashboard.poll() == nil && polls % heartbeatEvery == 0 {
                         streams.send(": still here\n\n")
                     }
+                    if failing {
+                        failing = false
+                        logger.warning("dashboard: the ledger can be read again")
+                    }
                 } catch {
-                    logger.warning("dashboard: cannot read the ledger's version: \(error)")
+                    if Task.isCancelled { break }
+                    if !failing { logger.warning("dashboard: cannot read the ledger (retrying twice a second): \(error)") }
+                    failing = true
                 }
             }
         }

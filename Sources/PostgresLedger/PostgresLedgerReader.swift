@@ -1,6 +1,7 @@
 import Ledger
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// `report` and `shell` on a PostgreSQL ledger: the same reads as ``LedgerQueries`` on SQLite, with the same results
 /// for the same ledger, on one connection.
@@ -16,8 +17,10 @@ import PostgresNIO
 public final class PostgresLedgerReader: LedgerReading, Sendable {
     /// The server and database, without password, for messages.
     public let location: String
-    let connection: PostgresConnection
     let logger: Logger
+    private let connector: PostgresConnector
+    /// The connection, replaced when the server closed it, and whether a snapshot (a transaction) is open on it.
+    private let state: Mutex<(connection: PostgresConnection, inSnapshot: Bool, lost: Bool)>
 
     /// Read-only by default: a reader that tried to write would be refused by the server.
     static let sessionSettings = ["SET default_transaction_read_only = on"]
@@ -27,9 +30,10 @@ public final class PostgresLedgerReader: LedgerReading, Sendable {
     public init(url: PostgresURL, environment: [String: String], applicationName: String, logger: Logger) async throws {
         location = url.description
         self.logger = logger
-        let connector = PostgresConnector(url: url, environment: environment, applicationName: applicationName,
-                                          sessionSettings: Self.sessionSettings, logger: logger)
-        connection = try await connector.connect(logger: logger)
+        connector = PostgresConnector(url: url, environment: environment, applicationName: applicationName,
+                                      sessionSettings: Self.sessionSettings, logger: logger)
+        let connection = try await connector.connect(logger: logger)
+        state = Mutex((connection, false, false))
         do {
             let rows = try await connection.query("SELECT to_regclass('ledger_postings') IS NOT NULL", logger: logger)
             var found = false
@@ -42,7 +46,28 @@ public final class PostgresLedgerReader: LedgerReading, Sendable {
     }
 
     public func close() async {
-        try? await connection.close()
+        try? await state.withLock { $0.connection }.close()
+    }
+
+    /// The connection, or a new one when the server has closed it (it stopped or restarted, or ended the session):
+    /// postgres-nio writes a query to a closed connection and then waits forever for its answer, so a long-running
+    /// reader (`report --follow`, the web dashboard) would hang where it should carry on once the server is back. A
+    /// snapshot cannot move to another connection: inside one, a closed connection is an error.
+    func currentConnection() async throws -> PostgresConnection {
+        let (connection, inSnapshot, lost) = state.withLock { ($0.connection, $0.inSnapshot, $0.lost) }
+        guard connection.isClosed else { return connection }
+        guard !inSnapshot else { throw PostgresLedgerError.unreachable(location, "the connection closed during a read") }
+        if !lost {
+            logger.warning("the PostgreSQL connection was closed: reconnecting at the next read", metadata: ["server": "\(location)"])
+            state.withLock { $0.lost = true }
+        }
+        let fresh = try await connector.connect(logger: logger)
+        logger.warning("reconnected to PostgreSQL", metadata: ["server": "\(location)"])
+        state.withLock {
+            $0.connection = fresh
+            $0.lost = false
+        }
+        return fresh
     }
 
     /// Runs `body` with a PostgreSQL error turned into one that names the server.
@@ -55,12 +80,14 @@ public final class PostgresLedgerReader: LedgerReading, Sendable {
     }
 
     func query(_ query: PostgresQuery) async throws -> PostgresRowSequence {
-        try await connection.query(query, logger: logger)
+        try await currentConnection().query(query, logger: logger)
     }
 
     /// One REPEATABLE READ, READ ONLY transaction: every read in `body` sees the snapshot its first read took.
     public func withSnapshot<T>(_ body: () async throws -> T) async throws -> T {
         _ = try await reading { try await query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") }
+        state.withLock { $0.inSnapshot = true }
+        defer { state.withLock { $0.inSnapshot = false } }
         do {
             let value = try await body()
             _ = try await reading { try await query("COMMIT") }

@@ -952,3 +952,47 @@ def test_postgres_ledger_is_served_like_report_json(postgres, module_broker, sam
         assert [r["balance_cents"] for r in ranked["rows"]] == [100000, 97500]  # 2,500, 2,300 | 1,000, 975 | 830
     finally:
         server.stop()
+
+
+def test_postgres_restart_is_ridden_through(postgres, module_broker, sample):
+    """The server stopping answers 503 saying so (it used to hang every request and the shutdown: postgres-nio waits
+    forever on a query written to a closed connection); once it is back the dashboard reconnects by itself, and
+    SIGTERM stops it promptly either way."""
+    _, topic = sample
+    url = postgres.url()
+    run([BIN, "consume", topic, "--sink", "postgres", "--db", url, "-e", "-b", module_broker.address])
+    server = Server(["report", "--db", url, "--serve", "127.0.0.1:0"], None, name="dashboard-postgres").start()
+    try:
+        assert get(server, "/api/accounts").status == 200
+        postgres.stop(mode="fast")  # a clean stop: the test server does not sync, so an immediate one may lose the ledger
+        down = get(server, "/api/accounts")
+        assert down.status == 503, down
+        assert "cannot reach PostgreSQL" in down.json()["error"]
+        postgres.start()
+        u.wait_until(lambda: get(server, "/api/accounts").status == 200, timeout=15, message="the dashboard reconnects")
+        assert [(a["account"], a["balance_cents"]) for a in get_json(server, "/api/accounts")] == list(BALANCES.items())
+        postgres.stop()
+        started = time.monotonic()
+        server.process.send_signal(15)
+        server.process.wait(timeout=10)
+        assert time.monotonic() - started < 5
+    finally:
+        server.stop()
+
+
+def test_report_follow_on_postgres_stops_when_asked_after_the_server_went(postgres, module_broker, sample):
+    _, topic = sample
+    url = postgres.url()
+    run([BIN, "consume", topic, "--sink", "postgres", "--db", url, "-e", "-b", module_broker.address])
+    follow = subprocess.Popen([BIN, "report", "--db", url, "--follow", "--format", "json"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        assert json.loads(follow.stdout.readline())["header"]["entries"] == 5
+        postgres.stop()
+        time.sleep(1.2)  # at least two polls of the change counter on the closed connection
+        follow.send_signal(15)
+        follow.wait(timeout=10)
+    finally:
+        if follow.poll() is None:
+            follow.kill()
+            follow.wait()
