@@ -218,7 +218,7 @@ final class DemoSteps: Service, Sendable {
             try await DemoReport.print(databasePath: command.databasePath)
             printFlushed("")
             guard command.keepRunning else {
-                printFlushed("Done. Next: `ledgerstream report --db \(command.databasePath)`; `ledgerstream demo --keep-running` leaves the broker and sink up for `ledgerstream shell --db \(command.databasePath)`.")
+                printFlushed("Done. Next: `ledgerstream report --db \(command.databasePath)` (add `--serve` to see it in a browser); `ledgerstream demo --keep-running` leaves the broker and sink up for `ledgerstream shell --db \(command.databasePath)`.")
                 await writer.close()
                 await client.close()
                 return
@@ -246,7 +246,7 @@ final class DemoSteps: Service, Sendable {
 /// What the demo prints at the end: `ledgerstream report` for the demo's database, as that command renders it.
 enum DemoReport {
     static func print(databasePath: String) async throws {
-        let report = try ReportCommand.parse(["--db", databasePath])
+        let report = try await ReportCommand.asyncParse(["--db", databasePath])
         let queries = LedgerQueries(database: try LedgerDatabase.open(path: databasePath, readOnly: true))
         printFlushed(report.render(try await report.load(queries, path: databasePath), width: report.resolvedWidth()))
     }
