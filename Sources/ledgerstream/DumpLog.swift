@@ -6,7 +6,8 @@ import LogStorage
 import NIOCore
 
 /// `ledgerstream dump-log`: print the segments and batches of a partition directory, checking every CRC
-/// (what `kafka-dump-log.sh` does for Kafka). Reads the files directly, so it works on a stopped broker's data.
+/// (what `kafka-dump-log.sh` does for Kafka). Reads the files directly, so it works on a stopped broker's data, and on
+/// a running one's (a segment the cleaner swaps out while it reads is said to be gone, not an error).
 ///
 /// Compacted logs: offsets the cleaner removed show as gaps, batches it kept tombstones or markers in show their
 /// delete horizon, and the cleaner's own files (`.cleaned` being written, `.swap` being swapped in, `.deleted` on
@@ -35,7 +36,14 @@ struct DumpLog: ParsableCommand {
         if (status.st_mode & S_IFMT) == S_IFDIR { try printCleanerState(directory: path) }
         for file in files {
             print("segment \(file)")
-            let data = try Data(contentsOf: URL(fileURLWithPath: file))
+            let data: Data
+            do {
+                data = try Data(contentsOf: URL(fileURLWithPath: file))
+            } catch where !FileManager.default.fileExists(atPath: file) {
+                // A running broker's cleaner or retention replaced it between the listing and the read.
+                print("  gone while reading (swapped by the cleaner or removed by retention): run again for the current files")
+                continue
+            }
             let name = file.split(separator: "/").last.map(String.init) ?? file
             invalid += data.withUnsafeBytes { dump(bytes: $0, baseOffset: Int64(name.prefix(20))) }
             let index = String(file.dropLast(".log".count)) + ".txnindex"
