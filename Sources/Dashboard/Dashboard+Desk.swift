@@ -102,8 +102,8 @@ extension Dashboard {
     /// Who is asking: a session whose form carries its anti-forgery token, or the bearer of the desk token.
     private func authorise(_ request: DashboardRequest, fields: FormFields) throws(DashboardError) -> DeskSessions.Session? {
         guard let sessions else { throw .notFound("the desk is off") }
-        if let authorization = request.header("authorization") {
-            guard authorization.hasPrefix("Bearer ") else { throw .unauthorized("send the desk token as Authorization: Bearer TOKEN") }
+        // Only a Bearer header is the desk's: another scheme (a proxy's Basic login) leaves the session to decide.
+        if let authorization = request.header("authorization"), authorization.hasPrefix("Bearer ") {
             switch sessions.check(token: String(authorization.dropFirst(7)), now: clock()) {
             case .accepted: return nil
             case .wrongToken:
@@ -139,6 +139,8 @@ extension Dashboard {
         }
         let teller = Teller(backend: desk.backend, applyTimeoutMs: configuration.applyTimeoutMs)
         let outcome: TellerOutcome
+        try await deskGate.acquire()
+        defer { deskGate.release() }
         do {
             outcome = try await teller.transact(account: account, amountText: fields["amount"] ?? "", type: type)
             // The next requests and the viewers see the ledger with this transaction, not as of the last poll.

@@ -19,11 +19,22 @@ public final class Dashboard: Sendable {
         public var sink: String
         /// How long a desk transaction waits for the sink to apply it.
         public var applyTimeoutMs: Int
+        /// The host names requests may be addressed to (the `Host` header, without its port); nil takes any. A server
+        /// on a loopback address answers only to loopback names, so a web page whose DNS name an attacker re-points at
+        /// 127.0.0.1 (DNS rebinding) cannot read the ledger through a browser on this machine.
+        public var allowedHosts: Set<String>?
 
-        public init(location: String, sink: String, applyTimeoutMs: Int = 5000) {
+        public init(location: String, sink: String, applyTimeoutMs: Int = 5000, allowedHosts: Set<String>? = nil) {
             self.location = location
             self.sink = sink
             self.applyTimeoutMs = applyTimeoutMs
+            self.allowedHosts = allowedHosts
+        }
+
+        /// The names a server bound to `host` answers to: loopback names for a loopback address, else any.
+        public static func allowedHosts(bindingTo host: String) -> Set<String>? {
+            let loopback = host == "localhost" || host == "::1" || host.hasPrefix("127.")
+            return loopback ? ["localhost", "127.0.0.1", "[::1]", host.contains(":") ? "[\(host)]" : host] : nil
         }
     }
 
@@ -38,6 +49,11 @@ public final class Dashboard: Sendable {
     /// The ledger's change counter as last polled, and its size then (for the event stream).
     let latest = Mutex(LedgerVersion(counter: 0, entries: 0, accounts: 0, serial: 0))
     private let listeners = Mutex<[@Sendable (LedgerVersion) -> Void]>([])
+    /// One poll at a time (the server's and a desk transaction's), so versions are announced in order.
+    private let pollGate = AsyncGate()
+    /// One desk transaction at a time: the balance check, the produce and the wait for the sink happen together, so
+    /// two agents withdrawing from one account cannot both pass the check.
+    let deskGate = AsyncGate()
 
     /// `desk` and `sessions` both or neither: the desk is off without them.
     public init(configuration: Configuration, reader: SerialReader, desk: (any ShellBackend & Sendable)?, sessions: DeskSessions?,
@@ -58,6 +74,8 @@ public final class Dashboard: Sendable {
     /// Polls the ledger's change counter; returns the new version when it moved (nil when not), after telling every
     /// ``onNewVersion(_:)`` listener. The server polls twice a second; a desk transaction polls once it is applied.
     public func poll() async throws -> LedgerVersion? {
+        try await pollGate.acquire()
+        defer { pollGate.release() }
         let counter = try await reader.changeCounter()
         let size = try await reader.ledgerSize()
         let changed = latest.withLock { version -> LedgerVersion? in
@@ -91,13 +109,20 @@ public final class Dashboard: Sendable {
         } catch let error as DashboardError {
             return .response(Self.failure(error, json: request.answersInJSON))
         } catch {
-            logger.warning("dashboard request \(request.method) \(request.path) failed: \(error)")
+            // A cancelled request's client has gone: nothing to tell anyone.
+            if !(error is CancellationError) { logger.warning("dashboard request \(request.method) \(request.path) failed: \(error)") }
             let failure = DashboardError.unavailable("cannot read the ledger at \(configuration.location): \(error)")
             return .response(Self.failure(failure, json: request.answersInJSON))
         }
     }
 
     private func route(_ request: DashboardRequest) async throws -> DashboardReply {
+        if let allowed = configuration.allowedHosts, let host = request.header("host") {
+            let name = host.hasPrefix("[") ? String(host.prefix { $0 != "]" }) + "]" : String(host.prefix { $0 != ":" })
+            guard allowed.contains(name.lowercased()) else {
+                throw DashboardError.misdirected("this dashboard answers to \(allowed.sorted().joined(separator: ", ")) only, not to '\(name.prefix(100))' (a name re-pointed at this machine is refused)")
+            }
+        }
         let isRead = request.method == "GET" || request.method == "HEAD"
         switch request.path {
         case "/", "/views", "/events", "/api/report", "/api/transactions", "/api/accounts", "/api/history", "/desk/panel", "/healthz":
@@ -145,10 +170,22 @@ public final class Dashboard: Sendable {
         try await reader.withSnapshot {
             let report = try await ReportData.load(from: reader, query: query.reportQuery(location: configuration.location, sink: configuration.sink))
             let total = query.period.isWholeLedger ? report.header.entries : report.filtered.total
-            let rows = try await reader.transactionPage(from: query.period.from, to: query.period.to, sort: query.sort,
-                                                        offset: (query.page - 1) * query.pageSize, limit: query.pageSize)
-            return DashboardViewData(report: report, rows: rows, total: total)
+            return DashboardViewData(report: report, rows: try await tableRows(query), total: total)
         }
+    }
+
+    /// The table's page alone, with the number of entries in the period (`/api/transactions`, without the charts).
+    func tablePage(_ query: DashboardQuery) async throws -> (rows: [LedgerEntry], total: Int) {
+        try await reader.withSnapshot {
+            let total = query.period.isWholeLedger ? try await reader.ledgerSize().entries
+                : try await reader.transactionCount(from: query.period.from, to: query.period.to)
+            return (try await tableRows(query), total)
+        }
+    }
+
+    private func tableRows(_ query: DashboardQuery) async throws -> [LedgerEntry] {
+        try await reader.transactionPage(from: query.period.from, to: query.period.to, sort: query.sort,
+                                         offset: (query.page - 1) * query.pageSize, limit: query.pageSize)
     }
 
     func viewsHTML(_ query: DashboardQuery) async throws -> String {
@@ -193,7 +230,7 @@ public final class Dashboard: Sendable {
     }
 
     func transactionsJSON(_ query: DashboardQuery) async throws -> String {
-        let data = try await viewData(query)
+        let data = try await tablePage(query)
         let pages = max(1, (data.total + query.pageSize - 1) / query.pageSize)
         return JSONValue.object([
             ("from", .optional(query.period.from)), ("to", .optional(query.period.to)),

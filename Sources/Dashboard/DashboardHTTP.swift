@@ -31,7 +31,7 @@ public struct DashboardRequest: Sendable {
     /// Whether errors go back as JSON: to the JSON endpoints, to clients that ask for it, and to scripts (which send
     /// the desk token as a bearer).
     var answersInJSON: Bool {
-        wantsJSON || path.hasPrefix("/api/") || header("authorization") != nil
+        wantsJSON || path.hasPrefix("/api/") || header("authorization")?.hasPrefix("Bearer ") == true
     }
 }
 

@@ -94,12 +94,13 @@ public enum DashboardError: Error, Sendable, Equatable, CustomStringConvertible 
     case unsupportedMediaType(String)
     case tooManyRequests(String)
     case unavailable(String)
+    case misdirected(String)
 
     public var description: String {
         switch self {
         case .badRequest(let message), .notFound(let message), .unauthorized(let message), .forbidden(let message),
              .payloadTooLarge(let message), .unsupportedMediaType(let message), .tooManyRequests(let message),
-             .unavailable(let message):
+             .unavailable(let message), .misdirected(let message):
             message
         case .methodNotAllowed(let allowed): "method not allowed here (allowed: \(allowed))"
         }
@@ -113,6 +114,7 @@ public enum DashboardError: Error, Sendable, Equatable, CustomStringConvertible 
         case .notFound: 404
         case .methodNotAllowed: 405
         case .payloadTooLarge: 413
+        case .misdirected: 421
         case .unsupportedMediaType: 415
         case .tooManyRequests: 429
         case .unavailable: 503

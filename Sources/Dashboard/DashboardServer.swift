@@ -41,12 +41,13 @@ public final class DashboardServer: Sendable {
     public static func start(host: String, port: Int, dashboard: Dashboard, logger: Logger) async throws -> DashboardServer {
         _ = try await dashboard.poll()
         let streams = EventStreams()
+        let inFlight = InFlightRequests()
         let policy = dashboard.contentSecurityPolicy
         let http: HTTPListener
         do {
             http = try await HTTPListener.bind(host: host, port: port, maxConnections: maxConnections, backlog: 256, idleTimeout: idleTimeout,
                                                nioErrorHandling: false) {
-                DashboardHTTPHandler(dashboard: dashboard, streams: streams, policy: policy)
+                DashboardHTTPHandler(dashboard: dashboard, streams: streams, inFlight: inFlight, policy: policy)
             }
         } catch {
             throw DashboardServerError.cannotBind("\(host):\(port)", "\(error)")
@@ -100,6 +101,25 @@ public enum DashboardServerError: Error, CustomStringConvertible {
     }
 }
 
+/// Requests being answered across all connections: past ``limit`` a new one is refused at once (503), so requests whose
+/// answers queue behind the ledger's one reader cannot pile up without bound.
+final class InFlightRequests: Sendable {
+    static let limit = 256
+    private let count = Mutex(0)
+
+    func enter() -> Bool {
+        count.withLock { count in
+            guard count < Self.limit else { return false }
+            count += 1
+            return true
+        }
+    }
+
+    func leave() {
+        count.withLock { $0 -= 1 }
+    }
+}
+
 /// The open event streams, each a channel to write events to.
 final class EventStreams: Sendable {
     private let channels = Mutex<[ObjectIdentifier: any Channel]>([:])
@@ -149,7 +169,14 @@ final class DashboardHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
 
     private let dashboard: Dashboard
     private let streams: EventStreams
+    private let inFlight: InFlightRequests
     private let policy: String
+    /// The request being answered, cancelled when its client leaves.
+    private var inProgress: Task<Void, Never>?
+    /// A complete request held back while the client is not reading what was already sent (the socket is not
+    /// writable): it is answered once the client catches up, so unread answers never pile up in memory.
+    private var heldBack: DashboardRequest?
+    private var heldBackHead: HTTPRequestHead?
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
     private var refused = false
@@ -159,9 +186,10 @@ final class DashboardHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
     private var answering = false
     private var streaming = false
 
-    init(dashboard: Dashboard, streams: EventStreams, policy: String) {
+    init(dashboard: Dashboard, streams: EventStreams, inFlight: InFlightRequests, policy: String) {
         self.dashboard = dashboard
         self.streams = streams
+        self.inFlight = inFlight
         self.policy = policy
     }
 
@@ -192,21 +220,56 @@ final class DashboardHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
                 method: requestHead.method.rawValue, uri: requestHead.uri,
                 headers: requestHead.headers.map { (name: $0.name, value: $0.value) }, body: body)
             body = []
-            let keepAlive = requestHead.isKeepAlive
-            let headOnly = requestHead.method == .HEAD
-            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            let dashboard = self.dashboard
-            answering = true
-            Task {
-                let reply = await dashboard.handle(request)
-                loopBound.eventLoop.execute {
-                    let (handler, context) = loopBound.value
-                    handler.answering = false
-                    guard context.channel.isActive else { return }  // the viewer left while the answer was prepared
-                    switch reply {
-                    case .response(let response): handler.write(response, keepAlive: keepAlive, headOnly: headOnly, context: context)
-                    case .eventStream: handler.startEventStream(context: context)
-                    }
+            if context.channel.isWritable {
+                answer(request, head: requestHead, context: context)
+            } else {
+                heldBack = request
+                heldBackHead = requestHead
+            }
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, let request = heldBack, let requestHead = heldBackHead {
+            heldBack = nil
+            heldBackHead = nil
+            answer(request, head: requestHead, context: context)
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        inProgress?.cancel()
+        inProgress = nil
+        context.fireChannelInactive()
+    }
+
+    /// Lets the dashboard answer off the event loop, then writes the answer back on it.
+    private func answer(_ request: DashboardRequest, head requestHead: HTTPRequestHead, context: ChannelHandlerContext) {
+        let keepAlive = requestHead.isKeepAlive
+        let headOnly = requestHead.method == .HEAD
+        guard inFlight.enter() else {
+            write(DashboardResponse(status: 503, contentType: DashboardResponse.text,
+                                    body: Array("too many requests in progress (\(InFlightRequests.limit)): try again shortly\n".utf8),
+                                    headers: [("Retry-After", "1")]),
+                  keepAlive: false, headOnly: headOnly, context: context)
+            return
+        }
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let dashboard = self.dashboard
+        let inFlight = self.inFlight
+        answering = true
+        inProgress = Task {
+            let reply = await dashboard.handle(request)
+            inFlight.leave()
+            loopBound.eventLoop.execute {
+                let (handler, context) = loopBound.value
+                handler.answering = false
+                handler.inProgress = nil
+                guard context.channel.isActive else { return }  // the viewer left while the answer was prepared
+                switch reply {
+                case .response(let response): handler.write(response, keepAlive: keepAlive, headOnly: headOnly, context: context)
+                case .eventStream: handler.startEventStream(context: context)
                 }
             }
         }
@@ -223,7 +286,7 @@ final class DashboardHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
     /// A malformed request (NIO's parser says so): answered with a 400 carrying the usual headers, then the connection
     /// is closed at once rather than left to the idle timeout. Mid-answer or mid-stream it is only closed.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        guard !answering && !streaming && context.channel.isActive else {
+        guard !answering && !streaming && !refused && context.channel.isActive else {
             context.close(promise: nil)
             return
         }

@@ -41,7 +41,9 @@ final class RenderCache: Sendable {
             if state.entries.count >= Self.capacity, let oldest = state.entries.min(by: { $0.value.used < $1.value.used }) {
                 state.entries[oldest.key] = nil
             }
-            let task = Task { try await render() }
+            // Detached: a rendering shared by many requests belongs to none of them (nor inherits their task-locals,
+            // such as a reader gate one of them holds), and goes on when the first of them leaves.
+            let task = Task.detached { try await render() }
             state.entries[key] = Entry(task: task, used: state.tick)
             return task
         }

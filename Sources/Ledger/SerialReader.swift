@@ -17,7 +17,7 @@ public final class SerialReader: LedgerReading, @unchecked Sendable {
     private func serially<T>(_ body: () async throws -> T) async throws -> T {
         let id = ObjectIdentifier(self)
         if Self.holder == id { return try await body() }
-        await gate.acquire()
+        try await gate.acquire()
         defer { gate.release() }
         return try await Self.$holder.withValue(id) { try await body() }
     }
@@ -68,45 +68,76 @@ public final class SerialReader: LedgerReading, @unchecked Sendable {
 }
 
 /// A first-come, first-served lock for async code: ``acquire()`` suspends (without blocking a thread) until the
-/// holder calls ``release()``.
+/// holder calls ``release()``. A waiter whose task is cancelled leaves the queue and throws `CancellationError`, so a
+/// request whose client went away does not keep its place in line.
 public final class AsyncGate: Sendable {
     private struct State {
         var held = false
-        var waiting: [CheckedContinuation<Void, Never>] = []
-        var head = 0
+        var waiting: [(id: UInt64, continuation: CheckedContinuation<Void, any Error>)] = []
+        var nextID: UInt64 = 0
+        /// Waiters cancelled before they reached the queue, and waiters that reached it (queued, let in or refused):
+        /// both only for the time their `acquire()` runs.
+        var cancelledEarly: Set<UInt64> = []
+        var decided: Set<UInt64> = []
     }
 
     private let state = Mutex(State())
 
     public init() {}
 
-    public func acquire() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let granted = state.withLock { state in
-                if state.held {
-                    state.waiting.append(continuation)
-                    return false
-                }
-                state.held = true
-                return true
+    public func acquire() async throws {
+        try Task.checkCancellation()
+        let id = state.withLock { state in
+            state.nextID += 1
+            return state.nextID
+        }
+        defer {
+            state.withLock { state in
+                state.cancelledEarly.remove(id)
+                state.decided.remove(id)
             }
-            if granted { continuation.resume() }
+        }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                enum Decision { case granted, queued, cancelled }
+                let decision = state.withLock { state -> Decision in
+                    state.decided.insert(id)
+                    if state.cancelledEarly.contains(id) { return .cancelled }
+                    if state.held {
+                        state.waiting.append((id, continuation))
+                        return .queued
+                    }
+                    state.held = true
+                    return .granted
+                }
+                switch decision {
+                case .granted: continuation.resume()
+                case .cancelled: continuation.resume(throwing: CancellationError())
+                case .queued: break
+                }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state -> CheckedContinuation<Void, any Error>? in
+                guard let index = state.waiting.firstIndex(where: { $0.id == id }) else {
+                    // Let in already (its holder goes on and releases as usual), or not queued yet: then it must not be.
+                    if !state.decided.contains(id) { state.cancelledEarly.insert(id) }
+                    return nil
+                }
+                return state.waiting.remove(at: index).continuation
+            }
+            waiter?.resume(throwing: CancellationError())
         }
     }
 
     /// Hands the gate to the longest waiter, or opens it.
     public func release() {
-        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let next = state.withLock { state -> CheckedContinuation<Void, any Error>? in
             precondition(state.held, "AsyncGate released without being held")
-            guard state.head < state.waiting.count else {
+            guard !state.waiting.isEmpty else {
                 state.held = false
-                state.waiting.removeAll(keepingCapacity: true)
-                state.head = 0
                 return nil
             }
-            let next = state.waiting[state.head]
-            state.head += 1
-            return next
+            return state.waiting.removeFirst().continuation
         }
         next?.resume()
     }

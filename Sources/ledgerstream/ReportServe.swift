@@ -59,7 +59,8 @@ extension ReportCommand {
         }
         let dashboard = Dashboard(
             configuration: Dashboard.Configuration(location: location, sink: database.isPostgres ? "postgres" : "sqlite",
-                                                   applyTimeoutMs: Int(applyTimeout * 1000)),
+                                                   applyTimeoutMs: Int(applyTimeout * 1000),
+                                                   allowedHosts: Dashboard.Configuration.allowedHosts(bindingTo: address.host)),
             reader: reader, desk: backend, sessions: sessions, clock: { DispatchTimeNanos.now() }, logger: logger)
         let server: DashboardServer
         do {

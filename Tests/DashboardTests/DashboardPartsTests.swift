@@ -105,3 +105,41 @@ import Testing
         }
     }
 }
+
+@Suite struct AsyncGateTests {
+    @Test func aCancelledWaiterLeavesTheQueue() async throws {
+        let gate = AsyncGate()
+        try await gate.acquire()
+        let waiter = Task { try await gate.acquire() }
+        try await Task.sleep(for: .milliseconds(20))
+        waiter.cancel()
+        await #expect(throws: CancellationError.self) { try await waiter.value }
+        let next = Task {
+            try await gate.acquire()
+            gate.release()
+        }
+        gate.release()
+        try await next.value  // let in: the cancelled waiter did not keep the place
+        let early = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            try await gate.acquire()
+        }
+        await #expect(throws: CancellationError.self) { try await early.value }
+        try await gate.acquire()  // nobody holds it
+        gate.release()
+    }
+}
+
+@Suite struct AllowedHostsTests {
+    @Test func aLoopbackServerAnswersToLoopbackNamesOnly() async throws {
+        #expect(Dashboard.Configuration.allowedHosts(bindingTo: "127.0.0.1") == ["localhost", "127.0.0.1", "[::1]"])
+        #expect(Dashboard.Configuration.allowedHosts(bindingTo: "0.0.0.0") == nil)
+        let fixture = try Fixture(allowedHosts: Dashboard.Configuration.allowedHosts(bindingTo: "127.0.0.1"))
+        #expect(await fixture.get("/healthz", headers: [("Host", "127.0.0.1:8501")]).status == 200)
+        #expect(await fixture.get("/healthz", headers: [("Host", "LOCALHOST:8501")]).status == 200)
+        #expect(await fixture.get("/healthz", headers: [("Host", "[::1]:8501")]).status == 200)
+        let rebound = await fixture.get("/api/accounts", headers: [("Host", "attacker.example:8501")])
+        #expect(rebound.status == 421)
+        #expect(rebound.text.contains("answers to 127.0.0.1, [::1], localhost only"))
+    }
+}

@@ -17,7 +17,7 @@ final class Fixture: Sendable {
     let clock = ManualClock()
     static let token = "a-desk-token-of-32-characters-ok"
 
-    init(_ events: [TransactionEvent] = Fixture.sample, desk: Bool = false) throws {
+    init(_ events: [TransactionEvent] = Fixture.sample, desk: Bool = false, allowedHosts: Set<String>? = nil) throws {
         path = FileManager.default.temporaryDirectory.appendingPathComponent("dashboard-\(UUID().uuidString).db").path
         let sink = try LedgerSink(database: LedgerDatabase.open(path: path))
         _ = try sink.apply(events.enumerated().map { index, event in
@@ -26,7 +26,7 @@ final class Fixture: Sendable {
         let reader = SerialReader(LedgerQueries(database: try LedgerDatabase.open(path: path, readOnly: true)))
         let backend = desk ? DeskTestBackend(sink: sink, reader: reader, nextOffset: Int64(events.count)) : nil
         let clock = self.clock
-        dashboard = Dashboard(configuration: .init(location: "test.db", sink: "sqlite", applyTimeoutMs: 100), reader: reader,
+        dashboard = Dashboard(configuration: .init(location: "test.db", sink: "sqlite", applyTimeoutMs: 100, allowedHosts: allowedHosts), reader: reader,
                               desk: backend, sessions: desk ? DeskSessions(token: Fixture.token) : nil,
                               clock: { clock.nanos.withLock { $0 } }, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
         self.desk = backend

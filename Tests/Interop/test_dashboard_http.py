@@ -546,23 +546,23 @@ def test_oversized_target_414_and_body_413(viewer):
     port = viewer.port
     # The target: 8 KiB is served, a byte more is refused and the connection closed.
     at_limit = b"/?" + b"a" * (8 * 1024 - 2)
-    answer, _ = raw_exchange(port, b"GET " + at_limit + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    answer, _ = raw_exchange(port, b"GET " + at_limit + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
     assert status_of(answer) == 200
-    answer, closed = raw_exchange(port, b"GET " + at_limit + b"a HTTP/1.1\r\nHost: x\r\n\r\n")
+    answer, closed = raw_exchange(port, b"GET " + at_limit + b"a HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
     assert status_of(answer) == 414 and closed
     assert answer.endswith(b"the request target is longer than 8192 bytes\n")
     assert_security_headers(http.client.parse_headers(_header_stream(answer)))
     # The body, by Content-Length: 16 KiB is read (and, the desk being off, answered 404); a byte more is refused at
     # once, before any of it is sent.
     body = b"a" * (16 * 1024)
-    answer, _ = raw_exchange(port, b"POST /desk/login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+    answer, _ = raw_exchange(port, b"POST /desk/login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
                                    b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 16384\r\n\r\n" + body)
     assert status_of(answer) == 404
-    answer, closed = raw_exchange(port, b"POST /desk/login HTTP/1.1\r\nHost: x\r\nContent-Length: 16385\r\n\r\n")
+    answer, closed = raw_exchange(port, b"POST /desk/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 16385\r\n\r\n")
     assert status_of(answer) == 413 and closed
     assert answer.endswith(b"the request body is larger than 16384 bytes\n")
     # The body, chunked (no length announced): refused once more than 16 KiB arrived.
-    answer, closed = raw_exchange(port, b"POST /desk/login HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+    answer, closed = raw_exchange(port, b"POST /desk/login HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n"
                                         b"4001\r\n" + b"a" * 0x4001 + b"\r\n")
     assert status_of(answer) == 413 and closed
 
@@ -575,10 +575,10 @@ def _header_stream(response_bytes):
 
 @pytest.mark.parametrize("data", [
     b"GARBAGE\r\n\r\n",
-    b"GET / HTTP/9.9\r\nHost: x\r\n\r\n",
+    b"GET / HTTP/9.9\r\nHost: 127.0.0.1\r\n\r\n",
     b"GET / HTTP/1.1\r\nHost x\r\n\r\n",
     b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(32) + b"\r\n\r\n",  # a TLS ClientHello's start
-    b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100_000 + b"\r\n\r\n",
+    b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 100_000 + b"\r\n\r\n",
 ], ids=["not-http", "version", "header-without-colon", "tls", "huge-header"])
 def test_malformed_requests_get_a_4xx_not_a_hang(viewer, data):
     with socket.create_connection(("127.0.0.1", viewer.port), timeout=5) as sock:
@@ -619,10 +619,10 @@ def test_malformed_request_reply_has_the_security_headers(viewer):
 def test_head_of_the_event_stream_ends(viewer):
     """HEAD /events answers the stream's head and ends there: the connection serves the next request."""
     with socket.create_connection(("127.0.0.1", viewer.port), timeout=5) as sock:
-        sock.sendall(b"HEAD /events HTTP/1.1\r\nHost: x\r\n\r\n")
+        sock.sendall(b"HEAD /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         status, head, rest = read_head(sock)
         assert status == 200 and "Content-Type: text/event-stream" in head and rest == b""
-        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         status, _, rest = read_head(sock, timeout=3)
         assert status == 200 and rest == b"ok\n"
 
@@ -715,15 +715,15 @@ def test_connections_beyond_the_cap_are_refused_and_their_slots_come_back(viewer
     held = u.open_sockets(viewer.port, 1024)
     try:
         # Every one admitted: the last answers.
-        held[-1].sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        held[-1].sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         assert read_head(held[-1])[0] == 200
         # The 1025th is closed at once, without an answer.
-        answer, closed = raw_exchange(viewer.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", timeout=5)
+        answer, closed = raw_exchange(viewer.port, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", timeout=5)
         assert (answer, closed) == (b"", True)
         u.close_sockets(held[:10])
 
         def healthy():
-            answer, _ = raw_exchange(viewer.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            answer, _ = raw_exchange(viewer.port, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
             return answer.startswith(b"HTTP/1.1 200 ")
         u.wait_until(healthy, timeout=10, message="a slot freed by closing connections")
     finally:
@@ -996,3 +996,14 @@ def test_report_follow_on_postgres_stops_when_asked_after_the_server_went(postgr
         if follow.poll() is None:
             follow.kill()
             follow.wait()
+
+
+def test_a_loopback_dashboard_answers_to_loopback_names_only(viewer):
+    """DNS rebinding: a page whose name an attacker re-points at 127.0.0.1 reaches the server with its own name in
+    Host; the server answers to 127.0.0.1, localhost and [::1] only."""
+    for host in ("127.0.0.1", "localhost", f"127.0.0.1:{viewer.port}"):
+        answer, _ = raw_exchange(viewer.port, f"GET /healthz HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+        assert answer.startswith(b"HTTP/1.1 200"), (host, answer[:200])
+    answer, _ = raw_exchange(viewer.port, b"GET /api/accounts HTTP/1.1\r\nHost: attacker.example\r\nConnection: close\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 421"), answer[:200]
+    assert b"answers to 127.0.0.1, [::1], localhost only" in answer
