@@ -175,7 +175,7 @@ let package = Package(
         // `report --serve`: the web dashboard and desk. Routes, pages and SVG charts are pure (requests in, responses
         // out); the NIO HTTP server and its event streams sit at the edge.
         .target(
-            name: "Dashboard", dependencies: ["Report", "Ledger", "Shell", "Operations", crypto, nioCore, nioPosix, nioHTTP1, logging],
+            name: "Dashboard", dependencies: ["Report", "Ledger", "Shell", "Operations", "Timekeeping", crypto, nioCore, nioPosix, nioHTTP1, logging],
             swiftSettings: strict),
 
         // The operational surface of every long-running command: its metrics registry (swift-metrics handlers
@@ -214,7 +214,7 @@ let package = Package(
         .testTarget(name: "ShellTests", dependencies: ["Shell", "Ledger", "KafkaClient"], swiftSettings: strict),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Ledger", "SQLiteStore"], swiftSettings: strict),
         .testTarget(
-            name: "DashboardTests", dependencies: ["Dashboard", "Report", "Ledger", "Shell", "KafkaClient", "SQLiteStore", logging],
+            name: "DashboardTests", dependencies: ["Dashboard", "Report", "Ledger", "Shell", "KafkaClient", "SQLiteStore", "Timekeeping", logging],
             swiftSettings: strict),
         .testTarget(
             name: "KafkaClientTests", dependencies: ["KafkaClient", "KafkaBroker", "KafkaServer", "KafkaSecurity", "Timekeeping", nioPosix, crypto, x509],

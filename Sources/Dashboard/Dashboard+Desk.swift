@@ -36,7 +36,7 @@ extension Dashboard {
 
     func currentSession(_ request: DashboardRequest) -> DeskSessions.Session? {
         guard let sessions, let id = DeskSessions.sessionID(cookieHeader: request.header("cookie")) else { return nil }
-        return sessions.session(id: id, now: clock())
+        return sessions.session(id: id, now: time.monotonicNanos())
     }
 
     /// Refuses a browser request sent from another site (`Origin` or `Sec-Fetch-Site` say so).
@@ -71,7 +71,7 @@ extension Dashboard {
         do {
             try checkSameOrigin(request)
             let fields = try postedFields(request)
-            switch sessions.login(token: fields["token"] ?? "", now: clock()) {
+            switch sessions.login(token: fields["token"] ?? "", now: time.monotonicNanos()) {
             case .session(let session):
                 let cookie = [(name: "Set-Cookie", value: DeskSessions.cookie(for: session))]
                 if request.wantsJSON {
@@ -104,7 +104,7 @@ extension Dashboard {
         guard let sessions else { throw .notFound("the desk is off") }
         // Only a Bearer header is the desk's: another scheme (a proxy's Basic login) leaves the session to decide.
         if let authorization = request.header("authorization"), authorization.hasPrefix("Bearer ") {
-            switch sessions.check(token: String(authorization.dropFirst(7)), now: clock()) {
+            switch sessions.check(token: String(authorization.dropFirst(7)), now: time.monotonicNanos()) {
             case .accepted: return nil
             case .wrongToken:
                 logger.warning("desk request refused: wrong bearer token")
@@ -137,7 +137,7 @@ extension Dashboard {
         guard try await reader.accounts().contains(where: { $0.account == account }) else {
             throw DashboardError.notFound("unknown account '\(account.prefix(100))'")
         }
-        let teller = Teller(backend: desk.backend, applyTimeoutMs: configuration.applyTimeoutMs)
+        let teller = Teller(backend: desk, applyTimeoutMs: configuration.applyTimeoutMs)
         let outcome: TellerOutcome
         try await deskGate.acquire()
         defer { deskGate.release() }

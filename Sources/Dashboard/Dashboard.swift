@@ -4,6 +4,7 @@ import Logging
 import Report
 import Shell
 import Synchronization
+import Timekeeping
 
 /// The web dashboard's application: what each path answers, the views cached per ledger version, the desk. No
 /// sockets here (``DashboardServer`` is the HTTP edge), so every route is tested with plain requests.
@@ -40,11 +41,12 @@ public final class Dashboard: Sendable {
 
     let configuration: Configuration
     let reader: SerialReader
-    let desk: DeskBackendBox?
+    let desk: (any ShellBackend & Sendable)?
     let sessions: DeskSessions?
     let assets = DashboardAssets()
     let cache = RenderCache()
-    let clock: @Sendable () -> UInt64
+    /// The desk sessions' clock (a manual one in tests).
+    let time: any TimeSource
     let logger: Logger
     /// The ledger's change counter as last polled, and its size then (for the event stream).
     let latest = Mutex(LedgerVersion(counter: 0, entries: 0, accounts: 0, serial: 0))
@@ -57,13 +59,13 @@ public final class Dashboard: Sendable {
 
     /// `desk` and `sessions` both or neither: the desk is off without them.
     public init(configuration: Configuration, reader: SerialReader, desk: (any ShellBackend & Sendable)?, sessions: DeskSessions?,
-                clock: @escaping @Sendable () -> UInt64, logger: Logger) {
+                time: any TimeSource = SystemTimeSource(), logger: Logger) {
         precondition((desk == nil) == (sessions == nil), "the desk needs both its backend and its sessions")
         self.configuration = configuration
         self.reader = reader
-        self.desk = desk.map(DeskBackendBox.init)
+        self.desk = desk
         self.sessions = sessions
-        self.clock = clock
+        self.time = time
         self.logger = logger
     }
 
@@ -275,9 +277,4 @@ public struct LedgerVersion: Sendable, Equatable {
     public var entries: Int
     public var accounts: Int
     public var serial: Int64
-}
-
-/// The desk's backend, kept as an existential the dashboard can share across requests.
-struct DeskBackendBox: Sendable {
-    let backend: any ShellBackend & Sendable
 }

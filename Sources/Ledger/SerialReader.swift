@@ -75,10 +75,6 @@ public final class AsyncGate: Sendable {
         var held = false
         var waiting: [(id: UInt64, continuation: CheckedContinuation<Void, any Error>)] = []
         var nextID: UInt64 = 0
-        /// Waiters cancelled before they reached the queue, and waiters that reached it (queued, let in or refused):
-        /// both only for the time their `acquire()` runs.
-        var cancelledEarly: Set<UInt64> = []
-        var decided: Set<UInt64> = []
     }
 
     private let state = Mutex(State())
@@ -86,23 +82,17 @@ public final class AsyncGate: Sendable {
     public init() {}
 
     public func acquire() async throws {
-        try Task.checkCancellation()
         let id = state.withLock { state in
             state.nextID += 1
             return state.nextID
         }
-        defer {
-            state.withLock { state in
-                state.cancelledEarly.remove(id)
-                state.decided.remove(id)
-            }
-        }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                // Checked under the lock the cancellation handler takes: a task cancelled before this point is refused
+                // here, one cancelled after finds its entry in the queue (or was let in, and goes on).
                 enum Decision { case granted, queued, cancelled }
                 let decision = state.withLock { state -> Decision in
-                    state.decided.insert(id)
-                    if state.cancelledEarly.contains(id) { return .cancelled }
+                    if Task.isCancelled { return .cancelled }
                     if state.held {
                         state.waiting.append((id, continuation))
                         return .queued
@@ -118,11 +108,7 @@ public final class AsyncGate: Sendable {
             }
         } onCancel: {
             let waiter = state.withLock { state -> CheckedContinuation<Void, any Error>? in
-                guard let index = state.waiting.firstIndex(where: { $0.id == id }) else {
-                    // Let in already (its holder goes on and releases as usual), or not queued yet: then it must not be.
-                    if !state.decided.contains(id) { state.cancelledEarly.insert(id) }
-                    return nil
-                }
+                guard let index = state.waiting.firstIndex(where: { $0.id == id }) else { return nil }
                 return state.waiting.remove(at: index).continuation
             }
             waiter?.resume(throwing: CancellationError())

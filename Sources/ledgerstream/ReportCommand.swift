@@ -116,6 +116,7 @@ struct ReportCommand: AsyncParsableCommand {
         }
         if deskTokenFile != nil && !desk { throw ValidationError("--desk-token-file goes with --desk") }
         if desk { _ = try deskToken() }
+        if serve { _ = try serveAddress(address) }
         if !(applyTimeout > 0) { throw ValidationError("--apply-timeout must be more than 0 seconds") }
     }
 

@@ -32,14 +32,18 @@ extension ReportCommand {
         return trimmed
     }
 
-    func runServer(queries: any LedgerReading, location: String, listen: String?) async throws {
-        let address: OperationsListener
+    /// Where `--serve` listens: HOST:PORT, :PORT or PORT (a missing host is 127.0.0.1), checked by `validate()`.
+    func serveAddress(_ listen: String?) throws -> OperationsListener {
         do {
-            address = try OperationsListener(parsing: listen ?? Self.defaultServeAddress)
+            return try OperationsListener(parsing: listen ?? Self.defaultServeAddress)
         } catch {
-            await queries.close()
-            throw ValidationError("--serve: \(error.description.replacingOccurrences(of: "metrics listener", with: "address"))")
+            guard case .invalid(let spec, let reason) = error else { throw error }
+            throw ValidationError("--serve: invalid address '\(spec)': \(reason) (for example 127.0.0.1:8501)")
         }
+    }
+
+    func runServer(queries: any LedgerReading, location: String, listen: String?) async throws {
+        let address = try serveAddress(listen)
         var logger = Logger(label: "ledgerstream-report", factory: { StreamLogHandler.standardError(label: $0) })
         logger.logLevel = .warning
         let reader = SerialReader(queries)
@@ -61,7 +65,7 @@ extension ReportCommand {
             configuration: Dashboard.Configuration(location: location, sink: database.isPostgres ? "postgres" : "sqlite",
                                                    applyTimeoutMs: Int(applyTimeout * 1000),
                                                    allowedHosts: Dashboard.Configuration.allowedHosts(bindingTo: address.host)),
-            reader: reader, desk: backend, sessions: sessions, clock: { DispatchTimeNanos.now() }, logger: logger)
+            reader: reader, desk: backend, sessions: sessions, logger: logger)
         let server: DashboardServer
         do {
             server = try await DashboardServer.start(host: address.host, port: address.port, dashboard: dashboard, logger: logger)
@@ -83,14 +87,5 @@ extension ReportCommand {
         await backend?.close()
         await kafka?.close()
         await reader.close()
-    }
-}
-
-/// Monotonic nanoseconds, for the desk's session clocks.
-enum DispatchTimeNanos {
-    static func now() -> UInt64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &spec)
-        return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
     }
 }

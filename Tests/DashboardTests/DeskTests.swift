@@ -108,7 +108,7 @@ import Testing
         let right = await fixture.post("/desk/transaction", form: form, headers: [("Authorization", "Bearer \(Fixture.token)")])
         #expect(right.status == 429, "while the limit holds even the right token waits")
         #expect(await fixture.post("/desk/login", form: "token=\(Fixture.token)").status == 429)
-        fixture.clock.nanos.withLock { $0 += DeskSessions.failureWindowNanos + 1 }
+        fixture.time.advance(byMilliseconds: Int64(DeskSessions.failureWindowNanos / 1_000_000) + 1)
         let later = await fixture.post("/desk/transaction", form: form, headers: [("Authorization", "Bearer \(Fixture.token)")])
         #expect(later.status == 200)
         #expect(fixture.desk!.published.count == 1)

@@ -5,6 +5,7 @@ import Logging
 import Shell
 import Synchronization
 import Testing
+import Timekeeping
 
 @testable import Dashboard
 
@@ -14,7 +15,7 @@ final class Fixture: Sendable {
     let path: String
     let dashboard: Dashboard
     let desk: DeskTestBackend?
-    let clock = ManualClock()
+    let time = ManualTimeSource()
     static let token = "a-desk-token-of-32-characters-ok"
 
     init(_ events: [TransactionEvent] = Fixture.sample, desk: Bool = false, allowedHosts: Set<String>? = nil) throws {
@@ -25,10 +26,9 @@ final class Fixture: Sendable {
         })
         let reader = SerialReader(LedgerQueries(database: try LedgerDatabase.open(path: path, readOnly: true)))
         let backend = desk ? DeskTestBackend(sink: sink, reader: reader, nextOffset: Int64(events.count)) : nil
-        let clock = self.clock
         dashboard = Dashboard(configuration: .init(location: "test.db", sink: "sqlite", applyTimeoutMs: 100, allowedHosts: allowedHosts), reader: reader,
                               desk: backend, sessions: desk ? DeskSessions(token: Fixture.token) : nil,
-                              clock: { clock.nanos.withLock { $0 } }, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+                              time: time, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
         self.desk = backend
     }
 
@@ -106,8 +106,4 @@ final class DeskTestBackend: ShellBackend, Sendable {
     func waitUntilApplied(_ position: RecordMetadata, timeoutMs: Int) async throws -> Bool { true }
     func sinkLag() async -> SinkLag { .caughtUp }
     func now() -> TransactionDate { TransactionDate(year: 2024, month: 6, day: 1, hour: 12, minute: 30, second: 0) }
-}
-
-final class ManualClock: Sendable {
-    let nanos = Mutex<UInt64>(1_000_000_000)
 }
