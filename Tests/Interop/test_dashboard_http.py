@@ -1007,3 +1007,40 @@ def test_a_loopback_dashboard_answers_to_loopback_names_only(viewer):
     answer, _ = raw_exchange(viewer.port, b"GET /api/accounts HTTP/1.1\r\nHost: attacker.example\r\nConnection: close\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 421"), answer[:200]
     assert b"answers to 127.0.0.1, [::1], localhost only" in answer
+
+
+
+def test_a_client_that_does_not_read_gets_no_more_answers(sample):
+    """Requests pipelined by a client that never reads its answers are held back, not answered into memory: the
+    server's RSS stays flat while thousands of page requests wait, and it answers them once the client reads."""
+    server = serve(sample[0])
+    try:
+        get(server, "/")  # rendered and cached
+        before = rss_kib(server.process)
+        request = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+            sock.setblocking(False)
+            sent = 0
+            deadline = time.monotonic() + 3
+            while sent < 4000 and time.monotonic() < deadline:
+                try:
+                    sock.send(request)
+                    sent += 1
+                except BlockingIOError:
+                    time.sleep(0.01)
+            time.sleep(1.0)
+            grown = rss_kib(server.process) - before
+            page = len(get(server, "/").body)
+            # Answered into memory, the pages would take sent × page bytes (over 30 MB for 2,000 requests).
+            assert sent >= 500, sent
+            assert grown < 16 * 1024, (sent, page, grown)
+            # Reading again, the client gets its answers.
+            sock.setblocking(True)
+            sock.settimeout(10)
+            received = b""
+            while received.count(b"HTTP/1.1 200") < 50:
+                chunk = sock.recv(1 << 20)
+                assert chunk, "closed before answering"
+                received += chunk
+    finally:
+        server.stop()
