@@ -35,9 +35,31 @@ public final class SQLiteDatabase {
         let database = try SQLiteDatabase(path: path, readOnly: readOnly)
         sqlite3_busy_timeout(database.handle, busyTimeoutMs)
         if !readOnly {
-            try database.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
+            try database.retryingBusy(forMs: busyTimeoutMs) { () throws(SQLiteError) in
+                try database.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
+            }
         }
         return database
+    }
+
+    /// Runs `body` again while it fails with SQLITE_BUSY, for at most `timeoutMs` of sleeping in all.
+    ///
+    /// Switching a new file to WAL takes a read lock and then the write lock. If another connection holds the write
+    /// lock in between, SQLite answers SQLITE_BUSY at once, without calling the busy handler (waiting could
+    /// deadlock). That is exactly what happens when the sinks of a group create one database together, so the switch
+    /// is retried from the start, holding no lock while it sleeps.
+    func retryingBusy(forMs timeoutMs: Int32, _ body: () throws(SQLiteError) -> Void) throws(SQLiteError) {
+        var slept: Int32 = 0
+        var pause: Int32 = 1
+        while true {
+            do {
+                return try body()
+            } catch where error.isBusy && slept < timeoutMs {
+                let step = min(pause, timeoutMs - slept)
+                slept += sqlite3_sleep(step)
+                pause = min(pause * 2, 25)
+            }
+        }
     }
 
     /// Process-wide SQLite settings, applied once before the first open (SQLite ignores them later).
