@@ -50,8 +50,12 @@ public enum Murmur2 {
 
     /// The partition the Java client's default partitioner picks for `key`.
     public static func partition(forKey key: ByteBuffer, partitionCount: Int32) -> Int32 {
+        partition(hash: key.withUnsafeReadableBytes { hash($0) }, partitionCount: partitionCount)
+    }
+
+    /// The partition of a key whose murmur2 hash is `hash`: toPositive(hash) % count, as Kafka's clients.
+    public static func partition(hash: Int32, partitionCount: Int32) -> Int32 {
         precondition(partitionCount > 0)
-        let positive = key.withUnsafeReadableBytes { hash($0) } & 0x7FFF_FFFF
-        return positive % partitionCount
+        return (hash & 0x7FFF_FFFF) % partitionCount
     }
 }

@@ -107,6 +107,8 @@ public actor KafkaProducer {
     private var isClosed = false
     /// Each partition's last retriable failure, named when its batches expire.
     private var lastErrors: [PartitionKey: KafkaClientError] = [:]
+    /// Counts `send` calls: a batch's records from one call share one delivery callback entry (see ``DeliveryRun``).
+    private var sendCalls = 0
     public private(set) var stats = ProducerStats()
 
     public init(client: KafkaClient, config: ProducerConfig = ProducerConfig()) {
@@ -139,6 +141,43 @@ public actor KafkaProducer {
 
     /// Queues many records in one call (one actor hop for all of them). Suspends only while buffer.memory is full.
     public func send(topic: String, records: [OutgoingRecord], partition: Int32? = nil, onDelivery: DeliveryCallback? = nil) async throws {
+        try await enqueue(
+            topic: topic, count: records.count, partition: partition,
+            keyedPartition: { index, count in records[index].key.map { Murmur2.partition(forKey: $0, partitionCount: count) } },
+            append: { index, accumulator, key, call, now, wallClock in
+                let outgoing = records[index]
+                let record = ProducerRecord(key: outgoing.key, value: outgoing.value, headers: outgoing.headers,
+                                            timestamp: outgoing.timestamp ?? wallClock)
+                let size = record.estimatedSize
+                return (accumulator.append(record, estimatedSize: size, to: key, callback: onDelivery, call: call, nowMs: now), size)
+            })
+    }
+
+    /// Queues the records of a chunk (see ``RecordChunk``): the same as ``send(topic:records:partition:onDelivery:)``
+    /// without a value per record, for producers of millions of records.
+    public func send(topic: String, chunk: RecordChunk, partition: Int32? = nil, onDelivery: DeliveryCallback? = nil) async throws {
+        try await enqueue(
+            topic: topic, count: chunk.count, partition: partition,
+            keyedPartition: { index, count in
+                chunk.withKey(at: index) { key in key.map { Murmur2.partition(hash: Murmur2.hash($0), partitionCount: count) } }
+            },
+            append: { index, accumulator, key, call, now, wallClock in
+                let size = chunk.estimatedSize(at: index)
+                let sealed = accumulator.append(index, of: chunk, timestamp: wallClock, estimatedSize: size, to: key,
+                                                callback: onDelivery, call: call, nowMs: now)
+                return (sealed, size)
+            })
+    }
+
+    /// The loop both `send`s share: for each of `count` records, wait while buffer.memory is full, choose the
+    /// partition (`partition` if given, else `keyedPartition`'s murmur2 of the key, else the topic's sticky one) and
+    /// let `append` add the record to the accumulator (returning whether a batch got sealed, and the record's size).
+    private func enqueue(
+        topic: String, count recordCount: Int, partition: Int32?,
+        keyedPartition: (_ index: Int, _ partitionCount: Int32) -> Int32?,
+        append: (_ index: Int, _ accumulator: inout RecordAccumulator, _ key: PartitionKey, _ call: Int, _ nowMs: Int64,
+                 _ wallClockMs: Int64) -> (sealed: Bool, size: Int)
+    ) async throws {
         if isClosed { throw KafkaClientError.closed }
         if config.transactionalId != nil {
             try transaction.checkCanSend()
@@ -151,6 +190,8 @@ public actor KafkaProducer {
         }
         let now = nowMs
         let wallClock = client.time.wallClockMs()
+        sendCalls += 1
+        let call = sendCalls
         var wake = config.lingerMs == 0
         // Per-record work stays on locals: actor properties are written back once per call.
         var stickyPartition = sticky[topic]
@@ -164,7 +205,7 @@ public actor KafkaProducer {
             bufferedBytes = buffered
             sticky[topic] = stickyPartition
         }
-        for outgoing in records {
+        for index in 0..<recordCount {
             while buffered >= config.bufferMemoryBytes {
                 swap(&local, &accumulator)
                 bufferedBytes = buffered
@@ -175,23 +216,21 @@ public actor KafkaProducer {
                 swap(&local, &accumulator)
             }
             let target: Int32
+            var keyed = false
             if let partition {
                 target = partition
-            } else if let key = outgoing.key {
-                target = Murmur2.partition(forKey: key, partitionCount: count)
+            } else if let hashed = keyedPartition(index, count) {
+                target = hashed
+                keyed = true
             } else {
                 if stickyPartition == nil { stickyPartition = Int32.random(in: 0..<count) }
                 target = stickyPartition!
             }
-            let record = ProducerRecord(key: outgoing.key, value: outgoing.value, headers: outgoing.headers,
-                                        timestamp: outgoing.timestamp ?? wallClock)
-            let size = record.estimatedSize
-            let sealed = local.append(record, estimatedSize: size, to: PartitionKey(topic: topic, partition: target),
-                                      callback: onDelivery, nowMs: now)
+            let (sealed, size) = append(index, &local, PartitionKey(topic: topic, partition: target), call, now, wallClock)
             buffered += size
             if sealed {
                 wake = true
-                if outgoing.key == nil && partition == nil { stickyPartition = nil }  // KIP-480: move on once a batch fills
+                if !keyed && partition == nil { stickyPartition = nil }  // KIP-480: move on once a batch fills
             }
         }
         swap(&local, &accumulator)
@@ -382,9 +421,14 @@ public actor KafkaProducer {
     private func completeBatch(_ key: PartitionKey, baseOffset: Int64) {
         guard let batch = accumulator.takeFirst(key) else { return }
         lastErrors[key] = nil
-        for (index, callback) in batch.callbacks.enumerated() {
-            callback?(.success(RecordMetadata(topic: key.topic, partition: key.partition,
-                                              offset: baseOffset < 0 ? -1 : baseOffset + Int64(index))))
+        var index: Int64 = 0
+        for run in batch.callbacks {
+            defer { index += Int64(run.count) }
+            guard let callback = run.callback else { continue }
+            for record in index..<(index + Int64(run.count)) {
+                callback(.success(RecordMetadata(topic: key.topic, partition: key.partition,
+                                                 offset: baseOffset < 0 ? -1 : baseOffset + record)))
+            }
         }
         stats.acknowledged += batch.recordCount
         release(batch)
@@ -424,7 +468,10 @@ public actor KafkaProducer {
 
     func fail(_ batch: SealedBatch, error: KafkaClientError) {
         if config.transactionalId != nil { transaction.batchFailed(error) }
-        for callback in batch.callbacks { callback?(.failure(error)) }
+        for run in batch.callbacks {
+            guard let callback = run.callback else { continue }
+            for _ in 0..<run.count { callback(.failure(error)) }
+        }
         stats.failed += batch.recordCount
         stats.lastError = error
         release(batch)

@@ -12,11 +12,21 @@ public struct PartitionKey: Hashable, Sendable {
     }
 }
 
+/// Who to tell about a run of consecutive records of a batch: the records of one `send` call share its callback, so
+/// a batch keeps one entry per call instead of a retained closure per record.
+struct DeliveryRun {
+    var callback: DeliveryCallback?
+    /// Which `send` call the run belongs to (closures cannot be compared).
+    var call: Int
+    var count: Int
+}
+
 /// A closed batch waiting to be sent or acknowledged: its bytes (sequence numbers included) and who to tell.
 struct SealedBatch {
     var bytes: ByteBuffer
     var recordCount: Int
-    var callbacks: [DeliveryCallback?]
+    /// The records' callbacks, in record order.
+    var callbacks: [DeliveryRun]
     var createdMs: Int64
     /// What this batch counts against buffer.memory.
     var accountedBytes: Int
@@ -32,7 +42,7 @@ struct SealedBatch {
 struct RecordAccumulator {
     struct PartitionQueue {
         var open = RecordBatchBuilder()
-        var openCallbacks: [DeliveryCallback?] = []
+        var openCallbacks: [DeliveryRun] = []
         var openSinceMs: Int64 = 0
         var openAccountedBytes = 0
         var sealed: [SealedBatch] = []
@@ -44,9 +54,10 @@ struct RecordAccumulator {
 
         /// Adds a record, sealing the open batch first if the record would not fit and afterwards if it is full.
         /// Returns whether a batch was sealed.
+        /// `write` appends the record to the batch it is given.
         mutating func append(
-            _ record: ProducerRecord, estimatedSize: Int, callback: DeliveryCallback?, nowMs: Int64, lingerMs: Int64,
-            batchSizeBytes: Int, producer: (id: Int64, epoch: Int16)?
+            estimatedSize: Int, callback: DeliveryCallback?, call: Int, nowMs: Int64, lingerMs: Int64,
+            batchSizeBytes: Int, producer: (id: Int64, epoch: Int16)?, write: (inout RecordBatchBuilder) -> Void
         ) -> Bool {
             var sealedOne = false
             if !open.isEmpty && open.sizeInBytes + estimatedSize > batchSizeBytes {
@@ -59,8 +70,12 @@ struct RecordAccumulator {
                 // A partition whose last batch filled up is busy: reserve a whole batch so the buffer never regrows.
                 open = RecordBatchBuilder(capacity: lastBatchFilled ? batchSizeBytes : 16 * 1024)
             }
-            open.append(record)
-            openCallbacks.append(callback)
+            write(&open)
+            if let last = openCallbacks.indices.last, openCallbacks[last].call == call {
+                openCallbacks[last].count += 1
+            } else {
+                openCallbacks.append(DeliveryRun(callback: callback, call: call, count: 1))
+            }
             openAccountedBytes += estimatedSize
             if lingerMs == 0 || open.sizeInBytes >= batchSizeBytes {
                 lastBatchFilled = open.sizeInBytes >= batchSizeBytes
@@ -113,12 +128,33 @@ struct RecordAccumulator {
     /// the broker enforces as max.message.bytes) unless a single record does. One dictionary access per record: the
     /// queue is mutated in place (copying it out would copy the batch buffer on every record).
     /// `estimatedSize`: the record's ``ProducerRecord/estimatedSize``, when the caller has it already.
+    /// `call`: which `send` call the record comes from (its records share `callback`; 0 when it does not matter).
     mutating func append(
-        _ record: ProducerRecord, estimatedSize: Int? = nil, to key: PartitionKey, callback: DeliveryCallback?, nowMs: Int64
+        _ record: ProducerRecord, estimatedSize: Int? = nil, to key: PartitionKey, callback: DeliveryCallback?, call: Int = 0,
+        nowMs: Int64
+    ) -> Bool {
+        append(estimatedSize: estimatedSize ?? record.estimatedSize, to: key, callback: callback, call: call, nowMs: nowMs) {
+            $0.append(record)
+        }
+    }
+
+    /// Adds record `index` of `chunk` (see ``RecordChunk``), stamped `timestamp` unless it has its own.
+    mutating func append(
+        _ index: Int, of chunk: RecordChunk, timestamp: Int64, estimatedSize: Int, to key: PartitionKey,
+        callback: DeliveryCallback?, call: Int, nowMs: Int64
+    ) -> Bool {
+        append(estimatedSize: estimatedSize, to: key, callback: callback, call: call, nowMs: nowMs) {
+            $0.append(index, of: chunk, timestamp: timestamp)
+        }
+    }
+
+    private mutating func append(
+        estimatedSize: Int, to key: PartitionKey, callback: DeliveryCallback?, call: Int, nowMs: Int64,
+        write: (inout RecordBatchBuilder) -> Void
     ) -> Bool {
         queues[key, default: PartitionQueue(compression: compression, transactional: transactional)].append(
-            record, estimatedSize: estimatedSize ?? record.estimatedSize, callback: callback, nowMs: nowMs, lingerMs: lingerMs,
-            batchSizeBytes: batchSizeBytes, producer: producer)
+            estimatedSize: estimatedSize, callback: callback, call: call, nowMs: nowMs, lingerMs: lingerMs,
+            batchSizeBytes: batchSizeBytes, producer: producer, write: write)
     }
 
     /// Seals every batch whose linger has expired; returns when the next one will (nil if none is open).

@@ -156,6 +156,41 @@ public struct RecordBatchBuilder {
         count += 1
     }
 
+    /// Appends record `index` of `chunk`, copying its bytes straight from the chunk (see ``RecordChunk``). `timestamp`
+    /// stands in for a record given none.
+    public mutating func append(_ index: Int, of chunk: RecordChunk, timestamp defaultTimestamp: Int64) {
+        let entry = chunk.entries[index]
+        let timestamp = entry.timestamp == .min ? defaultTimestamp : entry.timestamp
+        if count == 0 { baseTimestamp = timestamp }
+        maxTimestamp = max(maxTimestamp, timestamp)
+        let timestampDelta = timestamp - baseTimestamp
+        let headers = Int(entry.firstHeader)..<Int(entry.firstHeader + entry.headerCount)
+        var bodySize = 1 + Self.varlongSize(timestampDelta) + Self.varlongSize(Int64(count))
+        bodySize += Self.varBytesSize(entry.key.isNull ? nil : entry.key.count)
+        bodySize += Self.varBytesSize(entry.value.isNull ? nil : entry.value.count)
+        bodySize += Self.varlongSize(Int64(headers.count))
+        for header in chunk.headers[headers] {
+            bodySize += Self.varBytesSize(header.key.count) + Self.varBytesSize(header.value.isNull ? nil : header.value.count)
+        }
+        let offsetDelta = count
+        chunk.bytes.withUnsafeBytes { base in
+            records.writeInPlace(count: Self.varlongSize(Int64(bodySize)) + bodySize) { cursor in
+                cursor.writeVarlong(Int64(bodySize))
+                cursor.writeInt8(0)
+                cursor.writeVarlong(timestampDelta)
+                cursor.writeVarlong(Int64(offsetDelta))
+                Self.writeVarBytes(&cursor, RecordChunk.field(entry.key, in: base))
+                Self.writeVarBytes(&cursor, RecordChunk.field(entry.value, in: base))
+                cursor.writeVarlong(Int64(headers.count))
+                for header in chunk.headers[headers] {
+                    Self.writeVarBytes(&cursor, RecordChunk.field(header.key, in: base))
+                    Self.writeVarBytes(&cursor, RecordChunk.field(header.value, in: base))
+                }
+            }
+        }
+        count += 1
+    }
+
     /// Bytes of a zig-zag varint/varlong.
     static func varlongSize(_ value: Int64) -> Int {
         var v = UInt64(bitPattern: (value << 1) ^ (value >> 63))
@@ -171,6 +206,12 @@ public struct RecordBatchBuilder {
     static func varBytesSize(_ length: Int?) -> Int {
         guard let length else { return varlongSize(-1) }
         return varlongSize(Int64(length)) + length
+    }
+
+    private static func writeVarBytes(_ cursor: inout ByteCursor, _ bytes: UnsafeRawBufferPointer?) {
+        guard let bytes else { return cursor.writeVarlong(-1) }
+        cursor.writeVarlong(Int64(bytes.count))
+        cursor.writeBytes(bytes)
     }
 
     private static func writeVarBytes(_ cursor: inout ByteCursor, _ bytes: ByteBuffer?) {

@@ -1,4 +1,5 @@
 import KafkaClient
+import KafkaProtocol
 import NIOCore
 
 /// Produces transaction events to a topic, keyed by account (so each account's events stay ordered in one
@@ -38,47 +39,49 @@ public enum EventPublisher {
                        onDelivery: onDelivery, onProgress: onProgress)
     }
 
-    /// Events with their lines; the source header is added when `fileDigest` is given.
+    /// Events with their lines; the source header is added when `fileDigest` is given. Each chunk of events goes to
+    /// the producer as one ``RecordChunk``: keys, values and headers written into one buffer, nothing allocated or
+    /// reference-counted per event.
     private static func send(
         _ events: some Collection<(TransactionEvent, Int)>, fileDigest: String?, to topic: String, with producer: KafkaProducer,
         onDelivery: DeliveryCallback?, onProgress: (Int) -> Void
     ) async throws {
         let digest = fileDigest.map { Array(($0 + ":").utf8) }
         var json: [UInt8] = []
-        var chunk: [OutgoingRecord] = []
-        chunk.reserveCapacity(chunkSize)
-        var lengths: [(key: Int, value: Int, source: Int)] = []
-        lengths.reserveCapacity(chunkSize)
+        var source: [UInt8] = []
+        var chunk = RecordChunk(records: chunkSize, bytes: chunkSize * (digest == nil ? 160 : 216))
         var sent = 0
         var remaining = events[...]
         while !remaining.isEmpty {
             let part = remaining.prefix(chunkSize)
             remaining = remaining.dropFirst(part.count)
-            var bytes = ByteBufferAllocator().buffer(capacity: part.count * (digest == nil ? 160 : 216))
-            lengths.removeAll(keepingCapacity: true)
+            chunk.removeAll()
             for (event, line) in part {
                 json.removeAll(keepingCapacity: true)
                 event.appendJSON(to: &json)
-                let keyLength = bytes.writeString(event.account)
-                let valueLength = bytes.writeBytes(json)
-                let sourceLength = digest.map { bytes.writeBytes($0) + bytes.writeString(String(line)) } ?? 0
-                lengths.append((keyLength, valueLength, sourceLength))
-            }
-            // Slices only once the buffer is complete: writing to a buffer that slices share would copy it.
-            chunk.removeAll(keepingCapacity: true)
-            var position = bytes.readerIndex
-            for (keyLength, valueLength, sourceLength) in lengths {
-                var record = OutgoingRecord(key: bytes.getSlice(at: position, length: keyLength)!,
-                                            value: bytes.getSlice(at: position + keyLength, length: valueLength)!)
-                if sourceLength > 0 {
-                    record.headers = [(EventSource.headerKey, bytes.getSlice(at: position + keyLength + valueLength, length: sourceLength)!)]
+                chunk.append(key: event.account, value: json)
+                if let digest {
+                    source.removeAll(keepingCapacity: true)
+                    source.append(contentsOf: digest)
+                    appendDecimal(line, to: &source)
+                    chunk.addHeader(EventSource.headerKey, value: source)
                 }
-                chunk.append(record)
-                position += keyLength + valueLength + sourceLength
             }
-            try await producer.send(topic: topic, records: chunk, onDelivery: onDelivery)
+            try await producer.send(topic: topic, chunk: chunk, onDelivery: onDelivery)
             sent += chunk.count
             onProgress(sent)
         }
+    }
+
+    /// Appends `value`'s decimal digits (the line number in a source header) without building a string.
+    static func appendDecimal(_ value: Int, to bytes: inout [UInt8]) {
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        let start = bytes.count
+        repeat {
+            bytes.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+            magnitude /= 10
+        } while magnitude > 0
+        bytes[start...].reverse()
     }
 }

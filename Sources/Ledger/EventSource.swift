@@ -64,22 +64,27 @@ public struct EventSource: Hashable, Sendable, CustomStringConvertible {
     /// Parses a header value; nil unless it is exactly `<32 lowercase hex>:<positive line>`. A file's rows come one
     /// after another: when the digest is `previous`'s, its string is shared instead of built again.
     public init?(headerValue bytes: ByteBufferView, previous: EventSource? = nil) {
-        let colon = bytes.startIndex + Self.digestHexLength
-        guard bytes.count > Self.digestHexLength + 1, bytes.count <= Self.digestHexLength + 19, bytes[colon] == UInt8(ascii: ":")
-        else { return nil }
+        // In place: indexing a ByteBufferView byte by byte costs a retain and a release of its storage per byte.
+        guard let parsed = bytes.withContiguousStorageIfAvailable({ EventSource(headerBytes: UnsafeRawBufferPointer($0), previous: previous) })
+            ?? Array(bytes).withUnsafeBytes({ EventSource(headerBytes: $0, previous: previous) }) else { return nil }
+        self = parsed
+    }
+
+    /// The same from raw bytes.
+    public init?(headerBytes bytes: UnsafeRawBufferPointer, previous: EventSource? = nil) {
+        let colon = Self.digestHexLength
+        guard bytes.count > colon + 1, bytes.count <= colon + 19, bytes[colon] == UInt8(ascii: ":") else { return nil }
         var line: Int64 = 0
         for byte in bytes[(colon + 1)...] {
             guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
             line = line * 10 + Int64(byte - UInt8(ascii: "0"))
         }
-        guard line > 0, bytes[bytes.startIndex..<colon].allSatisfy({
+        let digest = UnsafeRawBufferPointer(rebasing: bytes[..<colon])
+        guard line > 0, digest.allSatisfy({
             (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0)
         }) else { return nil }
-        let digest = bytes[bytes.startIndex..<colon]
-        if let previous, digest.withContiguousStorageIfAvailable({ bytes in
-            previous.fileDigest.utf8.withContiguousStorageIfAvailable {
-                $0.count == bytes.count && memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0
-            }
+        if let previous, previous.fileDigest.utf8.withContiguousStorageIfAvailable({
+            $0.count == digest.count && memcmp($0.baseAddress!, digest.baseAddress!, digest.count) == 0
         }) == true {
             fileDigest = previous.fileDigest
         } else {
@@ -91,7 +96,7 @@ public struct EventSource: Hashable, Sendable, CustomStringConvertible {
     /// The source named in a record's headers, if any (the last one wins, as with Kafka headers read by key).
     public init?(headers: [(key: String, value: ByteBuffer?)], previous: EventSource? = nil) {
         guard let header = headers.last(where: { $0.key == Self.headerKey }), let value = header.value,
-              let parsed = EventSource(headerValue: value.readableBytesView, previous: previous) else { return nil }
+              let parsed = value.withUnsafeReadableBytes({ EventSource(headerBytes: $0, previous: previous) }) else { return nil }
         self = parsed
     }
 }

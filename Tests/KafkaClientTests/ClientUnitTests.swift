@@ -90,6 +90,26 @@ import Testing
         #expect(accumulator.first(key)?.recordCount == 2)
     }
 
+    /// A batch keeps one callback entry per run of records from one `send` call, in record order.
+    @Test func callbacksAreKeptAsRunsPerSendCall() throws {
+        var accumulator = RecordAccumulator(lingerMs: 10_000, batchSizeBytes: 100_000)
+        let first: DeliveryCallback = { _ in }
+        let second: DeliveryCallback = { _ in }
+        for _ in 0..<3 { _ = accumulator.append(record(5), to: key, callback: first, call: 1, nowMs: 0) }
+        var chunk = RecordChunk()
+        for _ in 0..<2 { chunk.append(key: nil, value: [1, 2]) }
+        for index in 0..<2 {
+            _ = accumulator.append(index, of: chunk, timestamp: 0, estimatedSize: chunk.estimatedSize(at: index), to: key,
+                                   callback: second, call: 2, nowMs: 0)
+        }
+        _ = accumulator.append(record(5), to: key, callback: nil, call: 3, nowMs: 0)
+        _ = accumulator.sealExpired(nowMs: 10_000)
+        let batch = try #require(accumulator.first(key))
+        #expect(batch.recordCount == 6)
+        #expect(batch.callbacks.map(\.count) == [3, 2, 1] && batch.callbacks.map(\.call) == [1, 2, 3])
+        #expect(batch.callbacks.map { $0.callback != nil } == [true, true, false])
+    }
+
     @Test func aFullBatchIsSealedAtOnceAndNeverExceedsTheLimit() {
         var accumulator = RecordAccumulator(lingerMs: 10_000, batchSizeBytes: 1000)
         var sealedCount = 0

@@ -33,6 +33,21 @@ import Testing
         #expect(EventSource(headerValue: ByteBuffer(string: text).readableBytesView) == nil)
     }
 
+    /// The publisher writes the header's line number digit by digit, without a string.
+    @Test func lineNumbersAreWrittenAsDecimalText() throws {
+        for line in [0, 7, 10, 99, 123_456, Int.max, -42] {
+            var bytes = Array("x:".utf8)
+            EventPublisher.appendDecimal(line, to: &bytes)
+            #expect(String(decoding: bytes, as: UTF8.self) == "x:\(line)")
+        }
+        // What the sink reads back, whether the shared digest string is reused or not.
+        let previous = EventSource(fileDigest: digest, line: 1)
+        var value = Array("\(digest):".utf8)
+        EventPublisher.appendDecimal(987_654, to: &value)
+        let parsed = try #require(value.withUnsafeBytes { EventSource(headerBytes: $0, previous: previous) })
+        #expect(parsed == EventSource(fileDigest: digest, line: 987_654))
+    }
+
     @Test func lineSetIsSparseAndExact() {
         var lines = LineSet()
         let first = [lines.insert(2), lines.insert(1 << 40), lines.insert(Int64.max)]
