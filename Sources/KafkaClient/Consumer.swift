@@ -90,12 +90,11 @@ public actor KafkaConsumer {
     private var fetchPositions: [TopicPartition: Int64] = [:]
     /// Next offset to hand to the caller (what commits record).
     private var consumedPositions: [TopicPartition: Int64] = [:]
-    /// Fetched records not yet handed out: `buffered[bufferedHead...]`. Handed-out records stay in the array until it
-    /// empties (they share the fetch response's storage anyway), so `poll` neither shifts the rest down nor, when
-    /// it takes everything, copies a record.
-    private var buffered: [ConsumerRecord] = []
+    /// Fetched batches not yet handed out: `buffered[bufferedHead...]`. Handed-out batches stay in the array until it
+    /// empties (they share the fetch response's storage anyway), so handing out never shifts the rest down.
+    private var buffered: [FetchedBatch] = []
     private var bufferedHead = 0
-    /// Buffered records per partition: once a partition has none left, its consumed position moves to its fetch
+    /// Buffered batches per partition: once a partition has none left, its consumed position moves to its fetch
     /// position, past batches the caller never sees (transaction markers, aborted transactions).
     private var bufferedCounts: [TopicPartition: Int] = [:]
     private var inFlight: [Int32: Task<FetchResult, any Error>] = [:]
@@ -119,7 +118,7 @@ public actor KafkaConsumer {
     private var fetchedLogEnds: [TopicPartition: Int64] = [:]
 
     struct FetchResult: Sendable {
-        var records: [ConsumerRecord]
+        var batches: [FetchedBatch]
         var nextPositions: [TopicPartition: Int64]
         var resets: [TopicPartition]
         var staleLeader: Bool
@@ -179,8 +178,52 @@ public actor KafkaConsumer {
         try await resetPositions(Dictionary(uniqueKeysWithValues: starts.map { ($0.key, $0.value) }))
     }
 
-    /// Waits up to `timeoutMs` for records; returns those available (possibly none).
+    /// Waits up to `timeoutMs` for records; returns those available (possibly none), at most `maxPollRecords`.
     public func poll(timeoutMs: Int64 = 1000) async throws -> [ConsumerRecord] {
+        try await fillBuffer(timeoutMs: timeoutMs)
+        var records: [ConsumerRecord] = []
+        while bufferedHead < buffered.count && records.count < config.maxPollRecords {
+            let batch = buffered[bufferedHead]
+            let decoded: [ConsumerRecord]
+            do {
+                decoded = try batch.consumerRecords()
+            } catch {
+                throw KafkaClientError.malformedResponse("\(batch.topic)-\(batch.partition) at offset \(batch.header.baseOffset): \(error)")
+            }
+            let room = config.maxPollRecords - records.count
+            if decoded.count > room {
+                // The rest of the batch waits for the next poll.
+                records.append(contentsOf: decoded[..<room])
+                buffered[bufferedHead].firstOffset = decoded[room].offset
+                consumedPositions[TopicPartition(topic: batch.topic, partition: batch.partition)] = decoded[room - 1].offset + 1
+                break
+            }
+            records.append(contentsOf: decoded)
+            handedOut(batch, upTo: decoded.last.map { $0.offset + 1 })
+        }
+        startFetches()
+        return records
+    }
+
+    /// Waits up to `timeoutMs` for records; returns the fetched batches available (possibly none), whole, until they
+    /// hold at least `maxPollRecords` records. For consumers that walk records themselves (see ``FetchedBatch``):
+    /// the consumed positions move past each batch handed out.
+    public func pollBatches(timeoutMs: Int64 = 1000) async throws -> [FetchedBatch] {
+        try await fillBuffer(timeoutMs: timeoutMs)
+        var batches: [FetchedBatch] = []
+        var records = 0
+        while bufferedHead < buffered.count && records < config.maxPollRecords {
+            let batch = buffered[bufferedHead]
+            batches.append(batch)
+            records += Int(batch.header.recordCount)
+            handedOut(batch, upTo: batch.nextOffset)
+        }
+        startFetches()
+        return batches
+    }
+
+    /// Fetches until a batch is buffered, `timeoutMs` passed or the group needs a rejoin.
+    private func fillBuffer(timeoutMs: Int64) async throws {
         if isClosed { throw KafkaClientError.closed }
         try await ensureAssignment()
         if config.enableAutoCommit && config.groupId != nil && nowMs - lastCommitMs >= config.autoCommitIntervalMs {
@@ -198,33 +241,26 @@ public actor KafkaConsumer {
             if bufferedHead == buffered.count && nowMs >= deadline { break }
             if needsJoin { break }
         }
-        let count = min(buffered.count - bufferedHead, config.maxPollRecords)
-        let batch: [ConsumerRecord]
-        if bufferedHead == 0 && count == buffered.count {
-            batch = buffered  // the whole array changes hands: no per-record copies
+    }
+
+    /// The buffer's first batch was handed out, up to `next` (nil: nothing of it was the caller's): the consumed
+    /// position moves there, or to the fetch position once the partition has no batch left in the buffer.
+    private func handedOut(_ batch: FetchedBatch, upTo next: Int64?) {
+        bufferedHead += 1
+        if bufferedHead == buffered.count {
             buffered = []
+            bufferedHead = 0
+        }
+        let key = TopicPartition(topic: batch.topic, partition: batch.partition)
+        var consumed = max(next ?? 0, consumedPositions[key] ?? 0)
+        let left = (bufferedCounts[key] ?? 1) - 1
+        if left <= 0 {
+            bufferedCounts[key] = nil
+            consumed = max(consumed, fetchPositions[key] ?? consumed)
         } else {
-            batch = Array(buffered[bufferedHead..<(bufferedHead + count)])
-            bufferedHead += count
-            if bufferedHead == buffered.count {
-                buffered = []
-                bufferedHead = 0
-            }
+            bufferedCounts[key] = left
         }
-        // The positions and counts are updated once per run of a partition, not per record.
-        forEachPartitionRun(batch) { key, run in
-            var consumed = batch[run.upperBound - 1].offset + 1
-            let left = (bufferedCounts[key] ?? run.count) - run.count
-            if left <= 0 {
-                bufferedCounts[key] = nil
-                consumed = max(consumed, fetchPositions[key] ?? consumed)
-            } else {
-                bufferedCounts[key] = left
-            }
-            consumedPositions[key] = consumed
-        }
-        startFetches()
-        return batch
+        consumedPositions[key] = consumed
     }
 
     /// Commits the positions consumed so far (synchronously). In assign mode the commit is a "simple" one
@@ -455,13 +491,13 @@ public actor KafkaConsumer {
             fetchPositions[partition] = next
         }
         for (partition, end) in result.logEnds where fetchPositions[partition] != nil { fetchedLogEnds[partition] = end }
-        // One lookup and one count per run of a partition. A partition no longer assigned is skipped; into an empty
-        // buffer the fetch's array moves whole.
-        var kept = result.records
+        // A partition no longer assigned is skipped; into an empty buffer the fetch's array moves whole.
+        var kept = result.batches
         var dropped = false
-        forEachPartitionRun(kept) { key, run in
+        for batch in kept {
+            let key = TopicPartition(topic: batch.topic, partition: batch.partition)
             if fetchPositions[key] != nil {
-                bufferedCounts[key, default: 0] += run.count
+                bufferedCounts[key, default: 0] += 1
             } else {
                 dropped = true
             }
@@ -530,13 +566,13 @@ public actor KafkaConsumer {
         case .none:
             break
         case .fetchSessionIdNotFound, .invalidFetchSessionEpoch, .fetchSessionTopicIdError:
-            return FetchResult(records: [], nextPositions: [:], resets: [], staleLeader: false, sessionError: response.errorCode)
+            return FetchResult(batches: [], nextPositions: [:], resets: [], staleLeader: false, sessionError: response.errorCode)
         case let error:
             throw KafkaClientError.broker(error, message: "fetch failed")
         }
         let nameById = Dictionary(topicIds.map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
         let wanted = Dictionary(positions, uniquingKeysWith: { a, _ in a })
-        var result = FetchResult(records: [], nextPositions: [:], resets: [], staleLeader: false,
+        var result = FetchResult(batches: [], nextPositions: [:], resets: [], staleLeader: false,
                                  sessionId: usesSession ? response.sessionId : 0)
         for topic in response.responses {
             let name = version >= 13 ? nameById[topic.topicId] ?? topic.topic : topic.topic
@@ -574,17 +610,18 @@ public actor KafkaConsumer {
                         next = max(next, header.nextOffset)
                         continue
                     }
-                    let decoded: [ConsumedRecord]
                     do {
-                        decoded = try RecordBatchHeader.records(in: batch)
+                        let (header, area) = try RecordBatchHeader.recordArea(of: batch)
+                        // Offsets near the largest are checked record by record (one past it cannot be consumed, nor
+                        // committed); below, no offset delta can reach it.
+                        if header.baseOffset > Int64.max - Int64(Int32.max) { _ = try RecordBatchHeader.records(inArea: area, of: header) }
+                        if header.nextOffset > position {
+                            result.batches.append(FetchedBatch(topic: name, partition: data.partitionIndex, header: header,
+                                                               records: area, firstOffset: position))
+                        }
                     } catch {
                         throw KafkaClientError.malformedResponse(
                             "\(key) at offset \(header.baseOffset): \(header.compression) batches cannot be read by ledgerstream's consumer (\(error))")
-                    }
-                    for record in decoded where record.offset >= position {
-                        result.records.append(ConsumerRecord(
-                            topic: name, partition: data.partitionIndex, offset: record.offset, timestamp: record.timestamp,
-                            key: record.key, value: record.value, headers: record.headers))
                     }
                     next = max(next, header.nextOffset)
                 }
@@ -723,17 +760,4 @@ public actor KafkaConsumer {
 extension KafkaClient {
     /// The cached topic metadata, for routing without a round trip.
     nonisolated var metadataSnapshot: [String: TopicInfo] { snapshot.withLock { $0 } }
-}
-
-/// Calls `body` with each run of consecutive records of one partition (fetches and polls hand records out partition
-/// by partition, so a batch is a few runs): per-partition bookkeeping is done once per run, not once per record.
-private func forEachPartitionRun(_ records: [ConsumerRecord], _ body: (TopicPartition, Range<Int>) -> Void) {
-    var start = 0
-    while start < records.count {
-        let first = records[start]
-        var end = start + 1
-        while end < records.count && records[end].partition == first.partition && records[end].topic == first.topic { end += 1 }
-        body(TopicPartition(topic: first.topic, partition: first.partition), start..<end)
-        start = end
-    }
 }

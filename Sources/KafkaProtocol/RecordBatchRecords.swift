@@ -12,7 +12,25 @@ public struct RawRecord {
     /// Byte range of the key inside the batch's record area, nil for a null key.
     public var key: Range<Int>?
     public var value: Range<Int>?
-    public var headers: [(key: Range<Int>, value: Range<Int>?)]
+    public var headers: RawHeaders
+}
+
+/// A record's headers as byte ranges. The first is held inline: most records carry none or one (the ledger's
+/// source header), and an array per record would be an allocation per record.
+public struct RawHeaders: RandomAccessCollection, Sendable {
+    public typealias Element = (key: Range<Int>, value: Range<Int>?)
+    private var first: Element?
+    private var rest: [Element] = []
+
+    public init() {}
+
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { first == nil ? 0 : 1 + rest.count }
+    public subscript(position: Int) -> Element { position == 0 ? first! : rest[position - 1] }
+
+    mutating func append(_ header: Element) {
+        if first == nil { first = header } else { rest.append(header) }
+    }
 }
 
 /// Iterates the records of an uncompressed batch given its full bytes (header included).
@@ -42,7 +60,7 @@ public struct RecordIterator: IteratorProtocol {
         guard cursor.skip(1), let timestampDelta = cursor.varlong(), let offsetDelta = cursor.varint(),
               let key = range(), let value = range(), let headerCount = cursor.varint(), headerCount >= 0
         else { return finish() }
-        var headers: [(key: Range<Int>, value: Range<Int>?)] = []
+        var headers = RawHeaders()
         for _ in 0..<headerCount {
             guard let headerKey = range(), let headerKeyRange = headerKey, let headerValue = range() else { return finish() }
             headers.append((headerKeyRange, headerValue))
@@ -284,17 +302,13 @@ extension RecordBatchHeader {
     /// Decodes the records of `batch` (header included), decompressing the record area of a compressed batch.
     /// Keys, values and headers of an uncompressed batch are slices of `batch` (no copies).
     public static func records(in batch: ByteBuffer) throws(RecordBatchError) -> [ConsumedRecord] {
-        guard let header = RecordBatchHeader(batch) else { throw .truncatedHeader(position: 0, available: batch.readableBytes) }
-        guard header.compression != .unknown else { throw .unknownCompression(position: 0, attributes: header.attributes) }
-        var recordArea = batch.getSlice(at: batch.readerIndex + RecordBatchHeader.size,
-                                        length: min(batch.readableBytes, header.totalSize) - RecordBatchHeader.size) ?? ByteBuffer()
-        if header.compression != .none {
-            let codec = header.compression
-            recordArea = try recordArea.withUnsafeReadableBytes { compressed in
-                Result { () throws(RecordBatchError) in try codec.decompress(compressed) }
-            }.get()
-        }
-        return try recordArea.withUnsafeReadableBytes { bytes throws(RecordBatchError) in
+        let (header, area) = try recordArea(of: batch)
+        return try records(inArea: area, of: header)
+    }
+
+    /// The records of a batch's record area (see ``recordArea(of:)``); keys, values and headers are slices of it.
+    public static func records(inArea recordArea: ByteBuffer, of header: RecordBatchHeader) throws(RecordBatchError) -> [ConsumedRecord] {
+        try recordArea.withUnsafeReadableBytes { bytes throws(RecordBatchError) in
             var iterator = RecordIterator(records: bytes, count: Int(header.recordCount))
             var result: [ConsumedRecord] = []
             // A record takes at least 7 bytes: a lying recordCount cannot make this reserve more than the data holds.
@@ -327,6 +341,23 @@ extension RecordBatchHeader {
             }
             return result
         }
+    }
+}
+
+extension RecordBatchHeader {
+    /// A batch's header and its record area (batch byte 61 onward), decompressed for a compressed batch: what
+    /// ``RecordIterator/init(records:count:)`` walks. Uncompressed, the area is a slice of `batch` (no copy).
+    public static func recordArea(of batch: ByteBuffer) throws(RecordBatchError) -> (header: RecordBatchHeader, records: ByteBuffer) {
+        guard let header = RecordBatchHeader(batch) else { throw .truncatedHeader(position: 0, available: batch.readableBytes) }
+        guard header.compression != .unknown else { throw .unknownCompression(position: 0, attributes: header.attributes) }
+        let area = batch.getSlice(at: batch.readerIndex + RecordBatchHeader.size,
+                                  length: min(batch.readableBytes, header.totalSize) - RecordBatchHeader.size) ?? ByteBuffer()
+        guard header.compression != .none else { return (header, area) }
+        let codec = header.compression
+        let plain = try area.withUnsafeReadableBytes { compressed in
+            Result { () throws(RecordBatchError) in try codec.decompress(compressed) }
+        }.get()
+        return (header, plain)
     }
 }
 

@@ -185,7 +185,7 @@ public final class SinkRunner {
             var ends = options.exitAtEnd ? try await consumer.endOffsets() : [:]
             while !shouldStop() {
                 // With records pending, a poll that finds nothing new (the stream paused) commits them right away.
-                let records = try await consumer.poll(timeoutMs: pending.isEmpty ? min(options.batchMilliseconds, 500) : 1)
+                let batches = try await consumer.pollBatches(timeoutMs: pending.isEmpty ? min(options.batchMilliseconds, 500) : 1)
                 if rebalance.epoch != assignmentEpoch {
                     // A new assignment, claimed in the ledger: what was fetched before it is fetched again from the
                     // ledger's offsets (the batch being written finished before the claim).
@@ -199,22 +199,17 @@ public final class SinkRunner {
                 if pending.isEmpty { oldest = nowMs }
                 let decoding = ContinuousClock.now
                 var source: EventSource?
-                for (index, record) in records.enumerated() {
-                    source = record.headers.isEmpty ? nil : EventSource(headers: record.headers, previous: source)
-                    pending.append(LedgerSink.DecodedRecord(SinkRecord(
-                        topic: record.topic, partition: record.partition, offset: record.offset, value: record.value,
-                        source: source)))
-                    // Records come in runs per partition: its position is set at the end of each run.
-                    if index + 1 == records.count || records[index + 1].partition != record.partition
-                        || records[index + 1].topic != record.topic {
-                        pendingPositions[TopicPartition(topic: record.topic, partition: record.partition)] = record.offset + 1
+                // Decoded straight from the fetched batches' bytes: no record value in between.
+                for batch in batches {
+                    if let next = LedgerSink.DecodedRecord.decode(batch, into: &pending, source: &source) {
+                        pendingPositions[TopicPartition(topic: batch.topic, partition: batch.partition)] = next
                     }
                 }
-                if !records.isEmpty { pendingDecodeNanoseconds += decoding.duration(to: .now).nanoseconds }
+                if !batches.isEmpty { pendingDecodeNanoseconds += decoding.duration(to: .now).nanoseconds }
                 if metrics.isEnabled {
                     metrics.polled(handed: pendingPositions, consumed: await consumer.positions, logEnds: await consumer.logEndOffsets)
                 }
-                if pending.count >= options.batchRecords || (!pending.isEmpty && (records.isEmpty || nowMs - oldest >= options.batchMilliseconds)) {
+                if pending.count >= options.batchRecords || (!pending.isEmpty && (batches.isEmpty || nowMs - oldest >= options.batchMilliseconds)) {
                     try await flush()
                 }
                 if options.exitAtEnd && pending.isEmpty {

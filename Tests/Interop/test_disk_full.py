@@ -4,6 +4,7 @@ keeps serving reads, and carries on by itself once space returns; nothing half-w
 The disk is a small tmpfs mounted for the test and grown afterwards (`mount -o remount,size=…`) to give space back;
 tests are skipped where mounting is not allowed (not root, or no mount namespace rights).
 """
+import errno
 import os
 import random
 import sqlite3
@@ -36,14 +37,14 @@ def tiny_disk():
 
 
 def fill(disk):
-    """Takes whatever space is left on the disk."""
-    with open(os.path.join(disk, "filler"), "wb") as filler:
-        try:
+    """Takes whatever space is left on the disk (which may be none already: then even creating the file fails)."""
+    try:
+        with open(os.path.join(disk, "filler"), "wb") as filler:
             while True:
                 filler.write(b"\0" * 65536)
                 filler.flush()
-        except OSError:
-            pass
+    except OSError as error:
+        assert error.errno == errno.ENOSPC, error
 
 
 def count(db):
