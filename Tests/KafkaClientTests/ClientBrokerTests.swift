@@ -81,6 +81,79 @@ import Testing
         }
     }
 
+    /// Records sent as a chunk read back alike through `poll` (whose record limit splits batches: nothing lost or
+    /// repeated, positions exact) and through `pollBatches` (whole batches, walked in place).
+    @Test func chunksReadBackThroughPollAndPollBatches() async throws {
+        try await withBroker { client in
+            try await client.createTopic("chunks", partitions: 2, replicationFactor: 1, configs: [:])
+            let producer = KafkaProducer(client: client)
+            var chunk = RecordChunk()
+            for i in 0..<500 {
+                chunk.append(key: "k\(i % 7)", value: Array("v\(i)".utf8))
+                if i % 3 == 0 { chunk.addHeader("n", value: Array("\(i)".utf8)) }
+            }
+            let acknowledged = Mutex(0)
+            try await producer.send(topic: "chunks", chunk: chunk, onDelivery: { result in
+                if case .success(let metadata) = result, metadata.offset >= 0 { acknowledged.withLock { $0 += 1 } }
+            })
+            await producer.close()
+            #expect(acknowledged.withLock { $0 } == 500)
+            let partitions = (Int32(0)..<2).map { TopicPartition(topic: "chunks", partition: $0) }
+            let ends = try await client.describeTopic("chunks").partitions.map(\.highWatermark)
+            #expect(ends.reduce(0, +) == 500)
+
+            // poll, 37 records at a time: batches of hundreds of records are split across polls.
+            var config = ConsumerConfig()
+            config.maxPollRecords = 37
+            let polling = KafkaConsumer(client: client, config: config)
+            try await polling.assign(Dictionary(uniqueKeysWithValues: partitions.map { ($0, StartPosition.beginning) }))
+            var seen: [String: (offset: Int64, headers: [String])] = [:]
+            var lastOffsets: [Int32: Int64] = [:]
+            while seen.count < 500 {
+                let records = try await polling.poll(timeoutMs: 2000)
+                #expect(!records.isEmpty && records.count <= 37)
+                if records.isEmpty { break }
+                for record in records {
+                    #expect(record.offset > lastOffsets[record.partition, default: -1], "in order, never twice")
+                    lastOffsets[record.partition] = record.offset
+                    let value = String(buffer: record.value!)
+                    #expect(seen[value] == nil)
+                    seen[value] = (record.offset, record.headers.map { "\($0.key)=\(String(buffer: $0.value!))" })
+                    #expect(record.partition == Murmur2.partition(forKey: record.key!, partitionCount: 2))
+                }
+                let positions = await polling.positions
+                for (partition, offset) in lastOffsets {
+                    #expect(positions[TopicPartition(topic: "chunks", partition: partition)] == offset + 1)
+                }
+            }
+            #expect(seen.count == 500)
+            #expect((0..<500).allSatisfy { seen["v\($0)"]?.headers == ($0 % 3 == 0 ? ["n=\($0)"] : []) })
+            await polling.close()
+
+            // pollBatches from offset 3 of partition 0: the records walked are the same, from there.
+            let batching = KafkaConsumer(client: client)
+            try await batching.assign([partitions[0]: .offset(3), partitions[1]: .beginning])
+            var walked: [String: Int64] = [:]
+            while walked.count < 497 {
+                let batches = try await batching.pollBatches(timeoutMs: 2000)
+                if batches.isEmpty { break }
+                for batch in batches {
+                    batch.forEachRecord { record, offset, area in
+                        walked[String(decoding: UnsafeRawBufferPointer(rebasing: area[record.value!]), as: UTF8.self)] = offset
+                    }
+                }
+            }
+            #expect(walked.count == 497)
+            #expect(walked.allSatisfy { seen[$0.key]?.offset == $0.value })
+            #expect(!walked.contains { value, offset in
+                offset < 3 && Murmur2.partition(forKey: ByteBuffer(string: "k\(Int(value.dropFirst())! % 7)"), partitionCount: 2) == 0
+            })
+            let positions = await batching.positions
+            #expect(partitions.map { positions[$0] } == ends)
+            await batching.close()
+        }
+    }
+
     /// Two consumers in one group split the partitions; after one leaves, the other gets them all and resumes from
     /// the committed offsets.
     @Test func groupMembersSplitAndTakeOver() async throws {

@@ -25,6 +25,17 @@ import Testing
         #expect(csv.rows.map(\.line) == [2, 3, 5])
     }
 
+    /// Every field of a row may be quoted, with escapes, delimiters and CRLF inside, and text after a closing quote
+    /// keeps the quotes as they are (the field is then not a quoted one).
+    @Test func severalQuotedFieldsInOneRow() {
+        let csv = parse("transaction_date;account;transaction_value;balance\r\n\"2024-03-01\";\"A;\"\"B\"\"\";\"-1.50\";\"\"\r\n2024-03-02;\"x\"y;\"2\";\" 0.50 \"\r\n")
+        #expect(csv.errors.isEmpty, "\(csv.errors)")
+        #expect(csv.rows.map(\.event.account) == ["A;\"B\"", "\"x\"y"])
+        #expect(csv.rows.map(\.event.amount.cents) == [150, 200])
+        #expect(csv.rows.map(\.event.type) == [.withdrawal, .deposit])
+        #expect(csv.rows.map { $0.event.statedBalance?.cents } == [nil, 50])
+    }
+
     @Test func aQuotedFieldMaySpanLines() {
         let csv = parse("transaction_date;account;transaction_value\n2024-01-01;\"multi\nline\";5\n2024-01-02;C2;6\n")
         #expect(csv.errors.isEmpty)
