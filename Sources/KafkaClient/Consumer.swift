@@ -184,13 +184,16 @@ public actor KafkaConsumer {
         var records: [ConsumerRecord] = []
         while bufferedHead < buffered.count && records.count < config.maxPollRecords {
             let batch = buffered[bufferedHead]
+            let room = config.maxPollRecords - records.count
             let decoded: [ConsumerRecord]
             do {
-                decoded = try batch.consumerRecords()
+                // One more than fits: whether the batch goes on past this poll.
+                decoded = try batch.consumerRecords(limit: room + 1)
             } catch {
+                // The records gathered so far are handed out (their positions moved already); the next poll fails.
+                guard records.isEmpty else { break }
                 throw KafkaClientError.malformedResponse("\(batch.topic)-\(batch.partition) at offset \(batch.header.baseOffset): \(error)")
             }
-            let room = config.maxPollRecords - records.count
             if decoded.count > room {
                 // The rest of the batch waits for the next poll.
                 records.append(contentsOf: decoded[..<room])
@@ -610,12 +613,19 @@ public actor KafkaConsumer {
                         next = max(next, header.nextOffset)
                         continue
                     }
+                    // A record at the largest offset could never be consumed past (nor committed): refused.
+                    let (last, overflow) = header.baseOffset.addingReportingOverflow(Int64(header.lastOffsetDelta))
+                    guard !overflow, last < Int64.max, header.lastOffsetDelta >= 0 else {
+                        throw KafkaClientError.malformedResponse(
+                            "\(key) at offset \(header.baseOffset): the batch's last offset delta \(header.lastOffsetDelta) is out of range")
+                    }
                     do {
                         let (header, area) = try RecordBatchHeader.recordArea(of: batch)
-                        // Offsets near the largest are checked record by record (one past it cannot be consumed, nor
-                        // committed); below, no offset delta can reach it.
+                        // Offsets near the largest are checked record by record (a record's delta beyond the batch's
+                        // last one would pass it); below, no offset delta can reach it.
                         if header.baseOffset > Int64.max - Int64(Int32.max) { _ = try RecordBatchHeader.records(inArea: area, of: header) }
-                        if header.nextOffset > position {
+                        // A batch with no records (kept by compaction for its producer's state) has none to hand out.
+                        if header.nextOffset > position && header.recordCount > 0 {
                             result.batches.append(FetchedBatch(topic: name, partition: data.partitionIndex, header: header,
                                                                records: area, firstOffset: position))
                         }

@@ -54,12 +54,12 @@ public struct FetchedBatch: Sendable {
         }
     }
 
-    /// The records at or past ``firstOffset`` as ``ConsumerRecord``s.
-    func consumerRecords() throws(RecordBatchError) -> [ConsumerRecord] {
-        try RecordBatchHeader.records(inArea: records, of: header).compactMap { record in
-            guard record.offset >= firstOffset else { return nil }
-            return ConsumerRecord(topic: topic, partition: partition, offset: record.offset, timestamp: record.timestamp,
-                                  key: record.key, value: record.value, headers: record.headers)
+    /// The first `limit` records at or past ``firstOffset`` as ``ConsumerRecord``s (those before are skipped, not
+    /// built: a batch split over many polls is not decoded again from its start each time).
+    func consumerRecords(limit: Int) throws(RecordBatchError) -> [ConsumerRecord] {
+        try RecordBatchHeader.records(inArea: records, of: header, from: firstOffset, limit: limit).map { record in
+            ConsumerRecord(topic: topic, partition: partition, offset: record.offset, timestamp: record.timestamp,
+                           key: record.key, value: record.value, headers: record.headers)
         }
     }
 }

@@ -128,9 +128,9 @@ struct RecordAccumulator {
     /// the broker enforces as max.message.bytes) unless a single record does. One dictionary access per record: the
     /// queue is mutated in place (copying it out would copy the batch buffer on every record).
     /// `estimatedSize`: the record's ``ProducerRecord/estimatedSize``, when the caller has it already.
-    /// `call`: which `send` call the record comes from (its records share `callback`; 0 when it does not matter).
+    /// `call`: which `send` call the record comes from (consecutive records of one call share `callback`).
     mutating func append(
-        _ record: ProducerRecord, estimatedSize: Int? = nil, to key: PartitionKey, callback: DeliveryCallback?, call: Int = 0,
+        _ record: ProducerRecord, estimatedSize: Int? = nil, to key: PartitionKey, callback: DeliveryCallback?, call: Int,
         nowMs: Int64
     ) -> Bool {
         append(estimatedSize: estimatedSize ?? record.estimatedSize, to: key, callback: callback, call: call, nowMs: nowMs) {

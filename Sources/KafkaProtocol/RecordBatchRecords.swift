@@ -306,13 +306,16 @@ extension RecordBatchHeader {
         return try records(inArea: area, of: header)
     }
 
-    /// The records of a batch's record area (see ``recordArea(of:)``); keys, values and headers are slices of it.
-    public static func records(inArea recordArea: ByteBuffer, of header: RecordBatchHeader) throws(RecordBatchError) -> [ConsumedRecord] {
+    /// The records of a batch's record area (see ``recordArea(of:)``); keys, values and headers are slices of it. Only
+    /// records at or past offset `first` are built, and at most `limit` of them (the rest of the walk is skipped).
+    public static func records(
+        inArea recordArea: ByteBuffer, of header: RecordBatchHeader, from first: Int64 = .min, limit: Int = .max
+    ) throws(RecordBatchError) -> [ConsumedRecord] {
         try recordArea.withUnsafeReadableBytes { bytes throws(RecordBatchError) in
             var iterator = RecordIterator(records: bytes, count: Int(header.recordCount))
             var result: [ConsumedRecord] = []
             // A record takes at least 7 bytes: a lying recordCount cannot make this reserve more than the data holds.
-            result.reserveCapacity(max(0, min(Int(header.recordCount), bytes.count / 7)))
+            result.reserveCapacity(max(0, min(Int(header.recordCount), bytes.count / 7, limit)))
             func slice(_ range: Range<Int>?) -> ByteBuffer? {
                 range.flatMap { recordArea.getSlice(at: recordArea.readerIndex + $0.lowerBound, length: $0.count) }
             }
@@ -326,14 +329,15 @@ extension RecordBatchHeader {
                 if keys.count < 8 { keys.append(text) }
                 return text
             }
-            while let raw = iterator.next() {
-                let headers = raw.headers.map { h in (key: key(h.key), value: slice(h.value)) }
+            while result.count < limit, let raw = iterator.next() {
                 // An offset past Int64.max cannot be consumed (nor committed): the batch is refused. A timestamp is
                 // only data, and wraps as it does in Kafka's Java client.
                 let (offset, overflow) = header.baseOffset.addingReportingOverflow(Int64(raw.offsetDelta))
                 guard !overflow else {
                     throw .badRecord(index: result.count, reason: "offset \(header.baseOffset) + \(raw.offsetDelta) is past the largest offset")
                 }
+                if offset < first { continue }
+                let headers = raw.headers.map { h in (key: key(h.key), value: slice(h.value)) }
                 let timestamp = header.timestampType == .logAppendTime ? header.maxTimestamp : header.baseTimestamp &+ raw.timestampDelta
                 result.append(ConsumedRecord(
                     offset: offset, timestamp: timestamp,

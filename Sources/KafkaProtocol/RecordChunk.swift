@@ -81,7 +81,8 @@ public struct RecordChunk: Sendable {
     public mutating func addHeader(_ key: String, valueBytes value: UnsafeRawBufferPointer?) {
         precondition(!entries.isEmpty, "RecordChunk.addHeader: append a record first")
         let keySpan: Span
-        if let known = headerKeys.first(where: { $0.key == key }) {
+        // By bytes: `==` on strings would also match a canonically equivalent spelling.
+        if let known = headerKeys.first(where: { $0.key.utf8.elementsEqual(key.utf8) }) {
             keySpan = known.span
         } else {
             var text = key

@@ -1,4 +1,9 @@
 import CSQLite
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// An SQLite error: the result code, SQLite's message and the statement that failed.
 public struct SQLiteError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -42,21 +47,26 @@ public final class SQLiteDatabase {
         return database
     }
 
-    /// Runs `body` again while it fails with SQLITE_BUSY, for at most `timeoutMs` of sleeping in all.
+    /// Runs `body` again while it fails with SQLITE_BUSY, until `timeoutMs` have passed since the first attempt.
     ///
     /// Switching a new file to WAL takes a read lock and then the write lock. If another connection holds the write
     /// lock in between, SQLite answers SQLITE_BUSY at once, without calling the busy handler (waiting could
     /// deadlock). That is exactly what happens when the sinks of a group create one database together, so the switch
-    /// is retried from the start, holding no lock while it sleeps.
+    /// is retried from the start, holding no lock while it sleeps. The deadline is on the monotonic clock: an attempt
+    /// may itself wait in the busy handler.
     func retryingBusy(forMs timeoutMs: Int32, _ body: () throws(SQLiteError) -> Void) throws(SQLiteError) {
-        var slept: Int32 = 0
+        func nowMs() -> Int64 {
+            var time = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &time)
+            return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
+        }
+        let deadline = nowMs() + Int64(timeoutMs)
         var pause: Int32 = 1
         while true {
             do {
                 return try body()
-            } catch where error.isBusy && slept < timeoutMs {
-                let step = min(pause, timeoutMs - slept)
-                slept += sqlite3_sleep(step)
+            } catch where error.isBusy && nowMs() < deadline {
+                _ = sqlite3_sleep(Int32(min(Int64(pause), max(deadline - nowMs(), 1))))
                 pause = min(pause * 2, 25)
             }
         }

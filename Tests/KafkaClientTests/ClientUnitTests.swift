@@ -81,8 +81,8 @@ import Testing
 
     @Test func lingerHoldsABatchUntilItExpires() {
         var accumulator = RecordAccumulator(lingerMs: 50, batchSizeBytes: 100_000)
-        _ = accumulator.append(record(10), to: key, callback: nil, nowMs: 1000)
-        _ = accumulator.append(record(10), to: key, callback: nil, nowMs: 1020)
+        _ = accumulator.append(record(10), to: key, callback: nil, call: 0, nowMs: 1000)
+        _ = accumulator.append(record(10), to: key, callback: nil, call: 0, nowMs: 1020)
         #expect(accumulator.sealExpired(nowMs: 1049) == 1050)
         #expect(accumulator.readyPartitions.isEmpty)
         #expect(accumulator.sealExpired(nowMs: 1050) == nil)
@@ -113,7 +113,7 @@ import Testing
     @Test func aFullBatchIsSealedAtOnceAndNeverExceedsTheLimit() {
         var accumulator = RecordAccumulator(lingerMs: 10_000, batchSizeBytes: 1000)
         var sealedCount = 0
-        for i in 0..<25 where accumulator.append(record(100, at: Int64(i)), to: key, callback: nil, nowMs: 0) { sealedCount += 1 }
+        for i in 0..<25 where accumulator.append(record(100, at: Int64(i)), to: key, callback: nil, call: 0, nowMs: 0) { sealedCount += 1 }
         #expect(sealedCount >= 2)
         var sizes: [Int] = []
         while let bytes = accumulator.startSending(key) {
@@ -126,9 +126,9 @@ import Testing
     @Test func sequencesAdvancePerPartitionAndRetriesKeepTheirBytes() throws {
         var accumulator = RecordAccumulator(lingerMs: 0, batchSizeBytes: 100_000)
         accumulator.producer = (id: 42, epoch: 3)
-        for _ in 0..<3 { _ = accumulator.append(record(5), to: key, callback: nil, nowMs: 0) }
+        for _ in 0..<3 { _ = accumulator.append(record(5), to: key, callback: nil, call: 0, nowMs: 0) }
         let other = PartitionKey(topic: "t", partition: 1)
-        _ = accumulator.append(record(5), to: other, callback: nil, nowMs: 0)
+        _ = accumulator.append(record(5), to: other, callback: nil, call: 0, nowMs: 0)
         let sent = accumulator.startSending(key)
         let first = try #require(sent)
         let again = accumulator.startSending(key)

@@ -48,6 +48,18 @@ import Testing
         #expect(decoded[3].timestamp == 5)
     }
 
+    /// A batch's records from an offset, at most so many: those before are skipped, the walk stops at the limit.
+    @Test func recordsFromAnOffsetUpToALimit() throws {
+        var builder = RecordBatchBuilder()
+        builder.baseOffset = 100
+        for index in 0..<5 { builder.append(ProducerRecord(key: nil, value: ByteBuffer(string: "v\(index)"), timestamp: 7)) }
+        let (header, area) = try RecordBatchHeader.recordArea(of: builder.build())
+        #expect(try RecordBatchHeader.records(inArea: area, of: header).map(\.offset) == [100, 101, 102, 103, 104])
+        #expect(try RecordBatchHeader.records(inArea: area, of: header, from: 102, limit: 2).map(\.offset) == [102, 103])
+        #expect(try RecordBatchHeader.records(inArea: area, of: header, from: 103).map { String(buffer: $0.value!) } == ["v3", "v4"])
+        #expect(try RecordBatchHeader.records(inArea: area, of: header, from: 105).isEmpty)
+    }
+
     @Test func removeAllStartsAFreshChunk() {
         var chunk = sample()
         chunk.removeAll()
