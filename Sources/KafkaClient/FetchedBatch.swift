@@ -34,12 +34,6 @@ public struct FetchedBatch: Sendable {
         return overflow ? nil : offset
     }
 
-    /// A record's timestamp: the broker's for a LogAppendTime batch, else the producer's (wrapping as in Kafka's Java
-    /// client: a timestamp is only data).
-    public func timestamp(of record: RawRecord) -> Int64 {
-        header.timestampType == .logAppendTime ? header.maxTimestamp : header.baseTimestamp &+ record.timestampDelta
-    }
-
     /// Calls `body` with each record at or past ``firstOffset``, its offset, and the record area's bytes its ranges
     /// point into, in order. Nothing is copied or retained per record.
     public func forEachRecord<E: Error>(

@@ -119,11 +119,6 @@ public struct RecordChunk: Sendable {
 
     public func hasKey(at index: Int) -> Bool { !entries[index].key.isNull }
 
-    /// The record's timestamp, if one was given.
-    public func timestamp(at index: Int) -> Int64? {
-        entries[index].timestamp == .min ? nil : entries[index].timestamp
-    }
-
     /// Calls `body` with the record's key bytes (nil for a null key), in place.
     public func withKey<T>(at index: Int, _ body: (UnsafeRawBufferPointer?) throws -> T) rethrows -> T {
         try bytes.withUnsafeBytes { try body(Self.field(entries[index].key, in: $0)) }
