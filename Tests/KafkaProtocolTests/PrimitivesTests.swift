@@ -13,16 +13,28 @@ import Testing
         #expect([UInt8]().withUnsafeBytes { CRC32C.checksum($0) } == 0)
     }
 
-    @Test func hardwareAndPortableCRCAgreeOnEveryLengthAndAlignment() {
+    @Test func everyCRCImplementationAgreesOnEveryLengthAndAlignment() {
         var rng = SystemRandomNumberGenerator()
-        // Lengths around the three-stream blocks of the hardware path (3 × 256, 3 × 2,048 and 3 × 8,192 bytes) and past them.
+        // Lengths around the three-stream blocks of the SSE4.2 path (3 × 256, 3 × 2,048 and 3 × 8,192 bytes), around
+        // the folding path's 256-byte turns, 64-byte and 16-byte steps, and past them.
         let data = (0..<60_000).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        let lengths = [0, 1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 255, 256, 257, 271, 272, 319, 320, 321,
+                       511, 512, 513, 767, 768, 769, 1536, 4000, 6143, 6144, 6145, 6912, 16_361, 16_384, 24_575, 24_576,
+                       24_577, 49_152 + 800, 59_990]
+        let implementations = Array(Int32(CRC32C_PORTABLE)...crc32c_best_implementation())
         data.withUnsafeBytes { bytes in
             for start in 0..<9 {
-                for length in [0, 1, 7, 8, 9, 31, 32, 33, 100, 767, 768, 769, 1536, 4000, 6143, 6144, 6145, 6912, 16_384, 24_575, 24_576, 24_577, 49_152 + 800, 59_990]
-                where start + length <= bytes.count {
+                for length in lengths where start + length <= bytes.count {
                     let slice = UnsafeRawBufferPointer(rebasing: bytes[start..<(start + length)])
-                    #expect(crc32c_update(0, slice.baseAddress, length) == crc32c_update_portable(0, slice.baseAddress, length))
+                    let expected = crc32c_update_portable(0, slice.baseAddress, length)
+                    #expect(crc32c_update(0, slice.baseAddress, length) == expected)
+                    for implementation in implementations {
+                        #expect(crc32c_update_using(implementation, 0, slice.baseAddress, length) == expected,
+                                "implementation \(implementation), length \(length), start \(start)")
+                        // Continuing from a register that is not the initial one.
+                        #expect(crc32c_update_using(implementation, 0x1234_5678, slice.baseAddress, length)
+                                == crc32c_update_portable(0x1234_5678, slice.baseAddress, length))
+                    }
                 }
             }
             // Chaining: the checksum of a+b equals continuing from the checksum of a.
