@@ -103,6 +103,12 @@ public final class LedgerSink {
     /// Where the staged entries' texts are bound from.
     private let arena = TextArena()
     private let insertIssue: Statement
+    /// The same insert for `rowsPerInsert` issues at once (a random walk flags about every other row).
+    private let insertIssueRows: Statement
+    private static let issueColumns = 8
+    /// Issues found but not yet inserted (up to `rowsPerInsert`), and where their texts are bound from.
+    private var stagedIssues: [StagedIssue] = []
+    private let issueArena = TextArena()
     private let insertRejected: Statement
     private let upsertOffset: Statement
     private let upsertBalance: Statement
@@ -155,6 +161,10 @@ public final class LedgerSink {
         insertIssue = try database.prepare("""
             INSERT OR REPLACE INTO reconciliation_issues (topic, partition, offset, kind, account, transaction_date,
                                                          stated_balance_cents, derived_balance_cents) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        insertIssueRows = try database.prepare("""
+            INSERT OR REPLACE INTO reconciliation_issues (topic, partition, offset, kind, account, transaction_date,
+                                                         stated_balance_cents, derived_balance_cents) VALUES \(values(Self.issueColumns))
             """)
         insertRejected = try database.prepare(
             "INSERT OR REPLACE INTO rejected_records (topic, partition, offset, reason, value) VALUES (?, ?, ?, ?, ?)")
@@ -349,6 +359,7 @@ public final class LedgerSink {
         var commitNanoseconds: Int64 = 0
         var planner = LedgerBatchPlanner(offsets: nextOffsets, accounts: accounts, appliedLines: appliedLines)
         staged.removeAll(keepingCapacity: true)
+        stagedIssues.removeAll(keepingCapacity: true)
         // Forgotten if the transaction rolls back: sources created in this batch.
         var createdSources: [String] = []
         do {
@@ -372,14 +383,17 @@ public final class LedgerSink {
                     if staged.count == Self.rowsPerInsert { try insertStaged() }
                     entryID += 1
                     if entry.isMismatch {
-                        try issue(record, entry.event, kind: "balance_mismatch", stated: entry.event.statedBalance, derived: entry.balance)
+                        try stageIssue(StagedIssue(record: record, event: entry.event, kind: "balance_mismatch",
+                                                   stated: entry.event.statedBalance, derived: entry.balance))
                     }
                     if entry.isNegative {
-                        try issue(record, entry.event, kind: "negative_balance", stated: entry.event.statedBalance, derived: entry.balance)
+                        try stageIssue(StagedIssue(record: record, event: entry.event, kind: "negative_balance",
+                                                   stated: entry.event.statedBalance, derived: entry.balance))
                     }
                 }
             }
             try insertStaged()
+            try insertStagedIssues()
             try markImported(planner.takeNewLines())
             for (key, next) in planner.finish(since: nextOffsets) {
                 try upsertOffset.bind(1, key.topic)
@@ -405,12 +419,13 @@ public final class LedgerSink {
             commitNanoseconds = committing.duration(to: .now).nanoseconds
         } catch {
             try? database.execute("ROLLBACK")
-            for statement in [insertOriginal, insertEntry, insertOriginalRows, insertEntryRows, insertIssue, insertRejected,
+            for statement in [insertOriginal, insertEntry, insertOriginalRows, insertEntryRows, insertIssue, insertIssueRows, insertRejected,
                               upsertOffset, upsertBalance, insertSource, selectSource, selectSourceLines, markLines, selectOwner,
                               selectLastEntryID] {
                 statement.reset()
             }
             staged.removeAll(keepingCapacity: true)
+            stagedIssues.removeAll(keepingCapacity: true)
             for digest in createdSources { sourceIDs.removeValue(forKey: digest) }
             throw error
         }
@@ -505,17 +520,49 @@ public final class LedgerSink {
         }
     }
 
-    /// One reconciliation issue (a random walk flags about every other row: no string is built for one).
-    private func issue(_ record: SinkRecord, _ event: TransactionEvent, kind: StaticString, stated: Money?, derived: Money) throws {
-        try insertIssue.bind(1, record.topic)
-        try insertIssue.bind(2, Int64(record.partition))
-        try insertIssue.bind(3, record.offset)
-        try insertIssue.bindUnsafeNoCopy(4, utf8: Self.staticText(kind))
-        try insertIssue.bind(5, event.account)
-        try event.date.withText { (text) throws(SQLiteError) in try insertIssue.bind(6, utf8: text) }
-        if let stated { try insertIssue.bind(7, stated.cents) } else { try insertIssue.bindNull(7) }
-        try insertIssue.bind(8, derived.cents)
-        try insertIssue.run()
+    /// A reconciliation issue waiting to be inserted.
+    struct StagedIssue {
+        var record: SinkRecord
+        var event: TransactionEvent
+        var kind: StaticString
+        var stated: Money?
+        var derived: Money
+    }
+
+    /// Stages one reconciliation issue; a full group is inserted at once (a random walk flags about every other row:
+    /// one statement step per 64 issues instead of per issue, and no string is built for one).
+    private func stageIssue(_ issue: StagedIssue) throws(SQLiteError) {
+        stagedIssues.append(issue)
+        if stagedIssues.count == Self.rowsPerInsert { try insertStagedIssues() }
+    }
+
+    /// Inserts the staged issues: a full group with the multi-row statement, a partial one (the end of a batch) row by
+    /// row, binding texts from `issueArena` as `insertStaged` does from `arena`.
+    private func insertStagedIssues() throws(SQLiteError) {
+        defer { stagedIssues.removeAll(keepingCapacity: true) }
+        // Per issue at most: the date (19), the account and the topic.
+        issueArena.reset(minimumCapacity: stagedIssues.reduce(0) { $0 + 32 + $1.event.account.utf8.count + $1.record.topic.utf8.count })
+        if stagedIssues.count == Self.rowsPerInsert {
+            for (row, issue) in stagedIssues.enumerated() { try bind(issue, to: insertIssueRows, from: Int32(row * Self.issueColumns)) }
+            try insertIssueRows.run()
+        } else {
+            for issue in stagedIssues {
+                try bind(issue, to: insertIssue, from: 0)
+                try insertIssue.run()
+            }
+        }
+    }
+
+    /// Binds one issue's columns to `statement` from parameter `base + 1`.
+    private func bind(_ issue: StagedIssue, to statement: Statement, from base: Int32) throws(SQLiteError) {
+        try statement.bindUnsafeNoCopy(base + 1, utf8: issueArena.store(issue.record.topic))
+        try statement.bind(base + 2, Int64(issue.record.partition))
+        try statement.bind(base + 3, issue.record.offset)
+        try statement.bindUnsafeNoCopy(base + 4, utf8: Self.staticText(issue.kind))
+        try statement.bindUnsafeNoCopy(base + 5, utf8: issueArena.store(issue.event.account))
+        try statement.bindUnsafeNoCopy(base + 6, utf8: issue.event.date.withText { issueArena.store($0) })
+        if let stated = issue.stated { try statement.bind(base + 7, stated.cents) } else { try statement.bindNull(base + 7) }
+        try statement.bind(base + 8, issue.derived.cents)
     }
 
     private func reject(_ record: SinkRecord, reason: String) throws {

@@ -51,6 +51,39 @@ import Testing
 
     /// Redelivered records (a restart after a crash before the client committed anywhere else) are skipped: the
     /// database's own offsets decide.
+    /// Issues are inserted 64 at a time: a batch flagging 300 (every row twice), then one flagging 10 (row by row),
+    /// after a batch that failed with issues staged, are each recorded exactly once with their values.
+    @Test func everyIssueOfLargeAndSmallBatchesIsRecordedOnce() throws {
+        func csv(_ rows: Range<Int>) -> String {
+            // Each row withdraws 1.00 and states a balance of 7: always negative, never matching.
+            "transaction_date;account;transaction_value;balance\n" + rows.map { "01/01/2024;A\($0 % 3);-1;7" }.joined(separator: "\n")
+        }
+        try withDatabase { path in
+            let sink = try LedgerSink(database: LedgerDatabase.open(path: path, busyTimeoutMs: 50))
+            let first = try sink.apply(records(csv(0..<150)))
+            #expect(first.applied == 150 && first.mismatches == 150 && first.negativeBalances == 150)
+            let blocker = try SQLiteDatabase.openFile(path: path, busyTimeoutMs: 0)
+            try blocker.execute("BEGIN EXCLUSIVE")
+            #expect(throws: SQLiteError.self) { try sink.apply(records(csv(150..<250), from: 150)) }
+            try blocker.execute("ROLLBACK")
+            let second = try sink.apply(records(csv(150..<155), from: 150))
+            #expect(second.applied == 5 && second.mismatches == 5 && second.negativeBalances == 5)
+            let issues = try LedgerQueries(database: LedgerDatabase.open(path: path, readOnly: true)).issues()
+            #expect(issues.count == 310)
+            var expected: Set<String> = []
+            for row in 0..<155 {
+                let derived = -Int64(row / 3 + 1) * 100
+                expected.insert("\(row) balance_mismatch A\(row % 3) 700 \(derived)")
+                expected.insert("\(row) negative_balance A\(row % 3) 700 \(derived)")
+            }
+            let recorded = Set(issues.map {
+                "\($0.offset) \($0.kind.rawValue) \($0.account) \($0.stated.map { String($0.cents) } ?? "nil") \($0.derived.cents)"
+            })
+            #expect(recorded == expected)
+            #expect(issues.allSatisfy { $0.topic == "transactions" && $0.partition == 0 && $0.date == "2024-01-01 00:00:00" })
+        }
+    }
+
     @Test func replaysAreNeverAppliedTwice() throws {
         try withDatabase { path in
             let batch = records("transaction_date;account;transaction_value\n01/01/2024;A;1\n02/01/2024;A;2\n03/01/2024;A;3\n")
