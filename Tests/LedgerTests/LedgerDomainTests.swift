@@ -41,9 +41,12 @@ import Testing
         #expect(TransactionDate(parsing: "2024-01-05 13:45:07")?.description == "2024-01-05 13:45:07")
         #expect(TransactionDate(parsing: "2024-01-05T13:45")?.description == "2024-01-05 13:45:00")
         #expect(TransactionDate(parsing: "29/02/2024") != nil)
+        // Surrounding blanks, several spaces before the time, one-digit day, month and hour.
+        #expect(TransactionDate(parsing: " \t5/1/2024   9:05 \t")?.description == "2024-01-05 09:05:00")
     }
 
-    @Test(arguments: ["31/02/2024", "29/02/2023", "2024-13-01", "1/1/24", "yesterday", "", "2024-01-05 25:00", "05-01-2024"])
+    @Test(arguments: ["31/02/2024", "29/02/2023", "2024-13-01", "1/1/24", "yesterday", "", "2024-01-05 25:00", "05-01-2024",
+                      "2024-01-05 13:45:07x", "2024-01-05 13:4", "2024-01-05 13:45:7", "2024-01-05x", "12345-01-05", "2024-01-05 13"])
     func refusesImpossibleOrUnknown(text: String) {
         #expect(TransactionDate(parsing: text) == nil)
     }
