@@ -147,6 +147,9 @@ public struct TransactionEvent: Equatable, Sendable {
             return date
         }
         let account = try withText(.account) { text throws(DecodeError) in
+            // ASCII, as account ids are in practice, is valid UTF-8 as it stands: `String(decoding:)` takes it about
+            // three times faster than `String(validating:)`, which every other text still goes through.
+            if text.allSatisfy({ $0 < 0x80 }) { return String(decoding: text, as: UTF8.self).trimmingSpaces() }
             guard let account = String(validating: text, as: UTF8.self) else { throw .badField("account", "not valid UTF-8") }
             return account.trimmingSpaces()
         }

@@ -71,6 +71,18 @@ import Testing
         #expect(decoded.type == .withdrawal && decoded.amount == Money(cents: 500) && decoded.statedBalance == nil)
     }
 
+    /// Accounts: ASCII and other UTF-8 alike, surrounding spaces trimmed; bytes that are not UTF-8 are refused.
+    @Test func accountTextIsUTF8AndTrimmed() throws {
+        func event(account: [UInt8]) throws(TransactionEvent.DecodeError) -> TransactionEvent {
+            try TransactionEvent(json: Array(#"{"transaction_date":"2024-01-01","account":""#.utf8) + account
+                                       + Array(#"","transaction_value":5}"#.utf8))
+        }
+        #expect(try event(account: Array(" C100 ".utf8)).account == "C100")
+        #expect(try event(account: Array(" Zoë ".utf8)).account == "Zoë")
+        #expect(throws: TransactionEvent.DecodeError.badField("account", "not valid UTF-8")) { try event(account: [0x43, 0xC3, 0x28]) }
+        #expect(throws: TransactionEvent.DecodeError.badField("account", "empty")) { try event(account: Array("  ".utf8)) }
+    }
+
     /// Producers may add members; escapes are resolved; the value survives our own encoder for awkward accounts.
     @Test func readsEscapesAndIgnoresUnknownMembers() throws {
         let json = #"{"id": 7, "source": {"x": 1}, "transaction_date":"2024-01-01","acc\u006funt":"C\"1\u00e9","transaction_value":"12.5","nested":null}"#
