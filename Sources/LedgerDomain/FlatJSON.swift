@@ -213,20 +213,67 @@ enum FlatJSON {
 
     /// Appends `text` as a JSON string literal (quoted, escaped).
     static func appendString(_ text: String, to out: inout [UInt8]) {
-        out.append(34)
-        for byte in text.utf8 {
-            switch byte {
-            case 34: out.append(contentsOf: [92, 34])
-            case 92: out.append(contentsOf: [92, 92])
-            case 10: out.append(contentsOf: [92, UInt8(ascii: "n")])
-            case 13: out.append(contentsOf: [92, UInt8(ascii: "r")])
-            case 9: out.append(contentsOf: [92, UInt8(ascii: "t")])
-            case 0..<32:
-                let hex = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, hex[Int(byte >> 4)], hex[Int(byte & 15)]])
-            default: out.append(byte)
+        var text = text
+        text.withUTF8 { bytes in
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 2 + 6 * bytes.count) { buffer in
+                var writer = ByteWriter(buffer)
+                writeString(bytes, to: &writer)
+                out.append(contentsOf: writer.written)
             }
         }
-        out.append(34)
+    }
+
+    /// Writes UTF-8 `text` as a JSON string literal: quoted, with `"`, `\\` and control characters escaped. At most
+    /// 2 + 6 × `text.count` bytes.
+    static func writeString(_ text: UnsafeBufferPointer<UInt8>, to writer: inout ByteWriter) {
+        writer.write(34)
+        for byte in text {
+            switch byte {
+            case 34: writer.write(92); writer.write(34)
+            case 92: writer.write(92); writer.write(92)
+            case 10: writer.write(92); writer.write(UInt8(ascii: "n"))
+            case 13: writer.write(92); writer.write(UInt8(ascii: "r"))
+            case 9: writer.write(92); writer.write(UInt8(ascii: "t"))
+            case 0..<32:
+                writer.write(#"\u00"#)
+                writer.write(hexDigits[Int(byte >> 4)])
+                writer.write(hexDigits[Int(byte & 15)])
+            default: writer.write(byte)
+            }
+        }
+        writer.write(34)
+    }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+}
+
+/// Sequential writes into a buffer sized beforehand by its caller (encoders that know their output's bound); writing
+/// past its end is a bug and traps.
+struct ByteWriter {
+    private let buffer: UnsafeMutableBufferPointer<UInt8>
+    private var count = 0
+
+    init(_ buffer: UnsafeMutableBufferPointer<UInt8>) {
+        self.buffer = buffer
+    }
+
+    /// The bytes written so far.
+    var written: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: buffer[0..<count]) }
+
+    mutating func write(_ byte: UInt8) {
+        precondition(count < buffer.count, "ByteWriter: the buffer is smaller than its caller's bound")
+        buffer[count] = byte
+        count += 1
+    }
+
+    mutating func write(_ bytes: UnsafeBufferPointer<UInt8>) {
+        precondition(count + bytes.count <= buffer.count, "ByteWriter: the buffer is smaller than its caller's bound")
+        guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
+        (buffer.baseAddress! + count).update(from: source, count: bytes.count)
+        count += bytes.count
+    }
+
+    mutating func write(_ literal: StaticString) {
+        write(UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
     }
 }

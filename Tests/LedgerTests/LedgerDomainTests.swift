@@ -93,6 +93,24 @@ import Testing
         #expect(try TransactionEvent(json: Array(awkward.jsonText.utf8)) == awkward)
     }
 
+    /// The encoder's exact bytes for escapes, a negative stated balance and the largest amounts; an account made only
+    /// of control characters (six bytes each) fits its buffer too.
+    @Test func encodesEscapesExactlyWithinItsBound() throws {
+        let awkward = TransactionEvent(date: TransactionDate(year: 2024, month: 2, day: 29, hour: 23, minute: 59, second: 58),
+                                       account: "a\"b\\c\td\re\nf\u{1}g\u{1F}é", amount: Money(cents: Int64.max), type: .withdrawal,
+                                       statedBalance: Money(cents: Int64.min + 1))
+        #expect(awkward.jsonText == #"{"transaction_date":"2024-02-29 23:59:58","account":"a\"b\\c\td\re\nf\u0001g\u001fé","transaction_value":92233720368547758.07,"balance":-92233720368547758.07,"transaction_type":"withdrawal"}"#)
+        #expect(try TransactionEvent(json: Array(awkward.jsonText.utf8)) == awkward)
+        let controls = String(repeating: "\u{2}", count: 1_000)
+        let event = TransactionEvent(date: TransactionDate(year: 2024, month: 1, day: 1), account: "x" + controls + "y",
+                                     amount: Money(cents: 5), type: .deposit, statedBalance: nil)
+        var bytes: [UInt8] = Array("prefix".utf8)
+        event.appendJSON(to: &bytes)
+        #expect(String(decoding: bytes, as: UTF8.self) == "prefix" + event.jsonText)
+        #expect(event.jsonText.utf8.count == 126 + 6 * 1_000)
+        #expect(try TransactionEvent(json: Array(event.jsonText.utf8)) == event)
+    }
+
     @Test(arguments: [
         (#"not json"#, "not a JSON object"),
         (#"{"transaction_date":"2024-01-01","account":"C1","transaction_value":1,"account":"C2"}"#, "field account given twice"),
