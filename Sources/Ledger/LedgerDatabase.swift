@@ -3,14 +3,14 @@ import SQLiteStore
 /// The SQLite database the sink writes and `report` and `shell` read.
 ///
 /// Tables:
-/// - `transactions`: the original pipeline's table, exactly its columns and types, so the original dashboards and
-///   queries keep working. `transaction_value` and `balance` are NUMERIC(10,2) there (SQLite stores whole amounts as
-///   integers and others as reals); ledgerstream itself never reads money from it. Each row the sink writes has the
-///   same rowid as its `ledger_postings` row.
+/// - `transactions` (a view): the original pipeline's table, exactly its columns and values, so the original
+///   dashboards and queries keep working: rows the original pipeline wrote (`original_transactions`, where an insert
+///   into the view also goes), then every entry, with `transaction_value` and `balance` as its NUMERIC(10,2) columns
+///   stored them (an integer when whole, else a real). ledgerstream itself never reads money from it.
 /// - `ledger_postings`: one row per applied record, in the order applied (`entry_id`, the rowid, so inserts append),
-///   with its stream position (topic, partition, offset) and amounts and balances in integer cents. Its date,
-///   account and type are those of the `transactions` row with the same rowid.
-/// - `ledger_entries` (a view joining the two): the exact ledger every report and the shell use. Deliberately no
+///   with its stream position (topic, partition, offset), date, account, type, and amounts and balances in integer
+///   cents.
+/// - `ledger_entries` (a view of `ledger_postings`): the exact ledger every report and the shell use. Deliberately no
 ///   secondary index: each index is another B-tree every insert walks and every batch rewrites (measured: an index
 ///   by account halves the sink's rate). What readers need often is materialised instead (`account_balances`);
 ///   per-account history reads backwards from the newest entry.
@@ -173,6 +173,37 @@ public enum LedgerDatabase {
                 FROM ledger_postings WHERE source_id IS NOT NULL
                 GROUP BY source_id, source_line >> 6;
             DROP INDEX ledger_postings_by_source;
+            """),
+        // One row per entry: the date, account and type move into the entry's `ledger_postings` row, and
+        // `transactions` becomes a view of the same columns and values as the table it was (measured: the second row
+        // was about a quarter of the sink's writer thread). Rows the original pipeline left in the table are kept in
+        // `original_transactions` and shown first; an INSERT into the view (the original consumer's) lands there.
+        // The amounts read as the NUMERIC column stored them: an integer when whole, else the nearest double.
+        ("007_one_row_per_entry", """
+            ALTER TABLE ledger_postings ADD COLUMN transaction_date TEXT;
+            ALTER TABLE ledger_postings ADD COLUMN account TEXT;
+            ALTER TABLE ledger_postings ADD COLUMN transaction_type TEXT;
+            UPDATE ledger_postings SET transaction_date = t.transaction_date, account = t.account, transaction_type = t.transaction_type
+                FROM transactions t WHERE t.rowid = ledger_postings.entry_id;
+            DELETE FROM transactions WHERE rowid IN (SELECT entry_id FROM ledger_postings);
+            DROP VIEW ledger_entries;
+            ALTER TABLE transactions RENAME TO original_transactions;
+            CREATE VIEW ledger_entries AS
+                SELECT entry_id, topic, partition, offset, transaction_date, account, transaction_type, amount_cents,
+                       balance_cents, stated_balance_cents
+                FROM ledger_postings;
+            CREATE VIEW transactions AS
+                SELECT transaction_date, account, transaction_value, balance, transaction_type FROM original_transactions
+                UNION ALL
+                SELECT transaction_date, account,
+                       CASE WHEN amount_cents % 100 = 0 THEN amount_cents / 100 ELSE amount_cents / 100.0 END,
+                       CASE WHEN balance_cents % 100 = 0 THEN balance_cents / 100 ELSE balance_cents / 100.0 END,
+                       transaction_type
+                FROM ledger_postings;
+            CREATE TRIGGER transactions_insert INSTEAD OF INSERT ON transactions BEGIN
+                INSERT INTO original_transactions (transaction_date, account, transaction_value, balance, transaction_type)
+                    VALUES (NEW.transaction_date, NEW.account, NEW.transaction_value, NEW.balance, NEW.transaction_type);
+            END;
             """),
     ]
 

@@ -79,14 +79,12 @@ public final class LedgerSink {
     private var accounts: [String: AccountState] = [:]
     /// The owner generation this sink holds per claimed partition (see ``claim(_:owner:)``); empty until a claim.
     public private(set) var claimed: [PartitionKey: Int64] = [:]
-    private let insertOriginal: Statement
     private let insertEntry: Statement
-    /// The same inserts for `rowsPerInsert` rows at once: one statement step per 64 rows instead of per row, which
+    /// The same insert for `rowsPerInsert` rows at once: one statement step per 64 rows instead of per row, which
     /// is a large share of SQLite's per-row cost.
-    private let insertOriginalRows: Statement
     private let insertEntryRows: Statement
     private static let rowsPerInsert = 64
-    private static let postingColumns = 9
+    private static let postingColumns = 12
     /// Imported files' ids by digest (`import_sources`).
     private var sourceIDs: [String: Int64] = [:]
     /// The lines of each imported file applied so far, loaded on first use from `import_lines`.
@@ -113,32 +111,22 @@ public final class LedgerSink {
     private let upsertOffset: Statement
     private let upsertBalance: Statement
 
+    /// The parameter list of an insert of `rows` rows: "(?, ?), (?, ?)".
+    private static func values(_ columns: Int, rows: Int) -> String {
+        Array(repeating: "(" + Array(repeating: "?", count: columns).joined(separator: ", ") + ")", count: rows).joined(separator: ", ")
+    }
+
     public init(database: SQLiteDatabase, metrics: SinkMetrics = .disabled) throws {
         self.database = database
         self.metrics = metrics
-        // Explicit rowids: the two rows of an entry share one, and ids only grow, so both inserts append.
-        insertOriginal = try database.prepare("""
-            INSERT INTO transactions (rowid, transaction_date, account, transaction_value, balance, transaction_type)
-            VALUES (?, ?, ?, ?, ?, ?)
-            """)
-        insertEntry = try database.prepare("""
-            INSERT INTO ledger_postings (entry_id, topic, partition, offset, amount_cents, balance_cents, stated_balance_cents,
-                                         source_id, source_line)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
-        func values(_ columns: Int) -> String {
-            Array(repeating: "(" + Array(repeating: "?", count: columns).joined(separator: ", ") + ")", count: Self.rowsPerInsert)
-                .joined(separator: ", ")
-        }
-        insertOriginalRows = try database.prepare("""
-            INSERT INTO transactions (rowid, transaction_date, account, transaction_value, balance, transaction_type)
-            VALUES \(values(6))
-            """)
-        insertEntryRows = try database.prepare("""
-            INSERT INTO ledger_postings (entry_id, topic, partition, offset, amount_cents, balance_cents, stated_balance_cents,
-                                         source_id, source_line)
-            VALUES \(values(Self.postingColumns))
-            """)
+        // Explicit ids that only grow, so inserts append.
+        let postingColumns = """
+            entry_id, topic, partition, offset, amount_cents, balance_cents, stated_balance_cents, source_id, source_line,
+            transaction_date, account, transaction_type
+            """
+        insertEntry = try database.prepare("INSERT INTO ledger_postings (\(postingColumns)) VALUES \(Self.values(Self.postingColumns, rows: 1))")
+        insertEntryRows = try database.prepare(
+            "INSERT INTO ledger_postings (\(postingColumns)) VALUES \(Self.values(Self.postingColumns, rows: Self.rowsPerInsert))")
         insertSource = try database.prepare("INSERT INTO import_sources (file_digest) VALUES (?)")
         selectSource = try database.prepare("SELECT source_id FROM import_sources WHERE file_digest = ?")
         selectOwner = try database.prepare("SELECT owner_generation, owner FROM sink_partition_owners WHERE topic = ? AND partition = ?")
@@ -149,9 +137,7 @@ public final class LedgerSink {
                                                          claimed_at = excluded.claimed_at
             RETURNING owner_generation
             """)
-        // Past both tables' ends: a `transactions` table the original pipeline filled keeps its rows untouched.
-        selectLastEntryID = try database.prepare(
-            "SELECT MAX(COALESCE((SELECT MAX(entry_id) FROM ledger_postings), 0), COALESCE((SELECT MAX(rowid) FROM transactions), 0))")
+        selectLastEntryID = try database.prepare("SELECT COALESCE(MAX(entry_id), 0) FROM ledger_postings")
         selectSourceLines = try database.prepare("SELECT block, bits FROM import_lines WHERE source_id = ?")
         // Sets a block's lines, unless one of them is set already (then no row changes: see `markImported`).
         markLines = try database.prepare("""
@@ -164,7 +150,7 @@ public final class LedgerSink {
             """)
         insertIssueRows = try database.prepare("""
             INSERT OR REPLACE INTO reconciliation_issues (topic, partition, offset, kind, account, transaction_date,
-                                                         stated_balance_cents, derived_balance_cents) VALUES \(values(Self.issueColumns))
+                                                         stated_balance_cents, derived_balance_cents) VALUES \(Self.values(Self.issueColumns, rows: Self.rowsPerInsert))
             """)
         insertRejected = try database.prepare(
             "INSERT OR REPLACE INTO rejected_records (topic, partition, offset, reason, value) VALUES (?, ?, ?, ?, ?)")
@@ -419,7 +405,7 @@ public final class LedgerSink {
             commitNanoseconds = committing.duration(to: .now).nanoseconds
         } catch {
             try? database.execute("ROLLBACK")
-            for statement in [insertOriginal, insertEntry, insertOriginalRows, insertEntryRows, insertIssue, insertIssueRows, insertRejected,
+            for statement in [insertEntry, insertEntryRows, insertIssue, insertIssueRows, insertRejected,
                               upsertOffset, upsertBalance, insertSource, selectSource, selectSourceLines, markLines, selectOwner,
                               selectLastEntryID] {
                 statement.reset()
@@ -448,57 +434,43 @@ public final class LedgerSink {
         var source: (id: Int64, line: Int64)?
     }
 
-    /// Inserts the staged entries' two rows each: a full group with the multi-row statements, a partial one (the end
-    /// of a batch) row by row. Texts are bound from `arena` without copies; it is rewritten only after the rows ran.
+    /// Inserts the staged entries: a full group with the multi-row statement, a partial one (the end of a batch) row by
+    /// row. Texts are bound from `arena` without copies; it is rewritten only after the rows ran.
     private func insertStaged() throws(SQLiteError) {
         defer { staged.removeAll(keepingCapacity: true) }
-        // Per row at most: date (19), two decimals (2 × 22), the account and the topic.
-        arena.reset(minimumCapacity: staged.reduce(0) { $0 + 64 + $1.event.account.utf8.count + $1.record.topic.utf8.count })
+        // Per row at most: the date (19), the account and the topic.
+        arena.reset(minimumCapacity: staged.reduce(0) { $0 + 32 + $1.event.account.utf8.count + $1.record.topic.utf8.count })
         if staged.count == Self.rowsPerInsert {
-            for (row, entry) in staged.enumerated() {
-                try bind(entry, original: insertOriginalRows, from: Int32(row * 6), entry: insertEntryRows,
-                         from: Int32(row * Self.postingColumns))
-            }
-            try insertOriginalRows.run()
+            for (row, entry) in staged.enumerated() { try bind(entry, to: insertEntryRows, from: Int32(row * Self.postingColumns)) }
             try insertEntryRows.run()
         } else {
             for entry in staged {
-                try bind(entry, original: insertOriginal, from: 0, entry: insertEntry, from: 0)
-                try insertOriginal.run()
+                try bind(entry, to: insertEntry, from: 0)
                 try insertEntry.run()
             }
         }
     }
 
-    /// Binds one entry's values: to `original` (the `transactions` columns) from parameter `originalBase + 1`, and to
-    /// `entry` (the `ledger_postings` columns) from `entryBase + 1`.
-    private func bind(_ staged: StagedEntry, original: Statement, from originalBase: Int32, entry: Statement, from entryBase: Int32)
-        throws(SQLiteError) {
+    /// Binds one entry's `ledger_postings` columns to `statement` from parameter `base + 1`.
+    private func bind(_ staged: StagedEntry, to statement: Statement, from base: Int32) throws(SQLiteError) {
         let event = staged.event
-        let date = event.date.withText { arena.store($0) }
-        let account = arena.store(event.account)
-        let type = event.type == .deposit ? Self.depositText : Self.withdrawalText
-        try original.bind(originalBase + 1, staged.id)
-        try original.bindUnsafeNoCopy(originalBase + 2, utf8: date)
-        try original.bindUnsafeNoCopy(originalBase + 3, utf8: account)
-        try bindDecimal(original, originalBase + 4, event.amount)
-        try bindDecimal(original, originalBase + 5, staged.balance)
-        try original.bindUnsafeNoCopy(originalBase + 6, utf8: type)
-
-        try entry.bind(entryBase + 1, staged.id)
-        try entry.bindUnsafeNoCopy(entryBase + 2, utf8: arena.store(staged.record.topic))
-        try entry.bind(entryBase + 3, Int64(staged.record.partition))
-        try entry.bind(entryBase + 4, staged.record.offset)
-        try entry.bind(entryBase + 5, event.amount.cents)
-        try entry.bind(entryBase + 6, staged.balance.cents)
-        if let stated = event.statedBalance { try entry.bind(entryBase + 7, stated.cents) } else { try entry.bindNull(entryBase + 7) }
+        try statement.bind(base + 1, staged.id)
+        try statement.bindUnsafeNoCopy(base + 2, utf8: arena.store(staged.record.topic))
+        try statement.bind(base + 3, Int64(staged.record.partition))
+        try statement.bind(base + 4, staged.record.offset)
+        try statement.bind(base + 5, event.amount.cents)
+        try statement.bind(base + 6, staged.balance.cents)
+        if let stated = event.statedBalance { try statement.bind(base + 7, stated.cents) } else { try statement.bindNull(base + 7) }
         if let source = staged.source {
-            try entry.bind(entryBase + 8, source.id)
-            try entry.bind(entryBase + 9, source.line)
+            try statement.bind(base + 8, source.id)
+            try statement.bind(base + 9, source.line)
         } else {
-            try entry.bindNull(entryBase + 8)
-            try entry.bindNull(entryBase + 9)
+            try statement.bindNull(base + 8)
+            try statement.bindNull(base + 9)
         }
+        try statement.bindUnsafeNoCopy(base + 10, utf8: event.date.withText { arena.store($0) })
+        try statement.bindUnsafeNoCopy(base + 11, utf8: arena.store(event.account))
+        try statement.bindUnsafeNoCopy(base + 12, utf8: event.type == .deposit ? Self.depositText : Self.withdrawalText)
     }
 
     /// The type names, in static storage (bound without copies).
@@ -506,18 +478,6 @@ public final class LedgerSink {
     private static var withdrawalText: UnsafeBufferPointer<UInt8> { staticText("withdrawal") }
     private static func staticText(_ text: StaticString) -> UnsafeBufferPointer<UInt8> {
         UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)
-    }
-
-    /// The original NUMERIC(10,2) columns hold what the original consumer's decimal text became under SQLite's
-    /// NUMERIC affinity: an integer when whole, else the nearest double. Bound as that value directly (the division of
-    /// two exact integers is correctly rounded), which spares SQLite parsing a text per value. Nothing in ledgerstream
-    /// reads amounts back from there: the exact cents are in `ledger_postings`.
-    private func bindDecimal(_ statement: Statement, _ index: Int32, _ money: Money) throws(SQLiteError) {
-        if money.cents % 100 == 0 {
-            try statement.bind(index, money.cents / 100)
-        } else {
-            try statement.bind(index, Double(money.cents) / 100)
-        }
     }
 
     /// A reconciliation issue waiting to be inserted.

@@ -50,10 +50,10 @@ def assert_exactly_once(db, balances, rows):
         # Every entry's running balance follows from its account's previous one (one sink per account at a time).
         assert connection.execute("""
             SELECT COUNT(*) FROM (
-                SELECT p.balance_cents AS stored,
-                       SUM(CASE t.transaction_type WHEN 'deposit' THEN p.amount_cents ELSE -p.amount_cents END)
-                           OVER (PARTITION BY t.account ORDER BY p.partition, p.offset) AS running
-                FROM ledger_postings p JOIN transactions t ON t.rowid = p.entry_id)
+                SELECT balance_cents AS stored,
+                       SUM(CASE transaction_type WHEN 'deposit' THEN amount_cents ELSE -amount_cents END)
+                           OVER (PARTITION BY account ORDER BY partition, offset) AS running
+                FROM ledger_entries)
             WHERE stored <> running
             """).fetchone()[0] == 0
 

@@ -34,9 +34,10 @@ import Testing
             #expect(issues[0].stated == Money(cents: 830_500) && issues[0].derived == Money(cents: 83_000))
             // The original table has exactly its five rows, with the derived balance.
             #expect(try queries.originalRowCount() == 5)
-            let original = try SQLiteDatabase(path: path).prepare("SELECT balance FROM transactions ORDER BY rowid DESC LIMIT 1")
-            _ = try original.step()
-            #expect(original.int64(0) == 830)
+            let original = try SQLiteDatabase(path: path).prepare("SELECT balance FROM transactions")
+            var balances: [Int64] = []
+            while try original.step() { balances.append(original.int64(0)) }
+            #expect(balances == [1000, 2500, 2300, 975, 830])
         }
     }
 
@@ -146,34 +147,50 @@ import Testing
         }
     }
 
-    /// Each entry's `transactions` row has the entry's id as rowid, also after rows the original pipeline left there;
-    /// full groups of rows (multi-row inserts) and the remainder land identically.
-    @Test func originalRowsShareTheEntryIdsAndPreExistingRowsAreKept() throws {
+    /// The `transactions` view shows the rows the original pipeline left in its table, then every entry with the values
+    /// its NUMERIC(10,2) columns held (an integer when whole, else a real); full groups of rows (multi-row inserts)
+    /// and the remainder land identically. An insert into it, as the original consumer does, is kept apart from the
+    /// ledger.
+    @Test func theOriginalTableShowsEveryEntryAfterRowsThePipelineLeft() throws {
         try withDatabase { path in
             let original = try SQLiteDatabase.openFile(path: path)
             try original.execute("""
                 CREATE TABLE transactions (transaction_date DATETIME, account TEXT, transaction_value NUMERIC(10,2), balance NUMERIC(10,2), transaction_type TEXT);
-                INSERT INTO transactions VALUES ('2023-12-31 00:00:00', 'OLD', 1, 1, 'deposit');
+                INSERT INTO transactions VALUES ('2023-12-31 00:00:00', 'OLD', 1, 1.5, 'deposit');
                 """)
             original.close()
             let sink = try LedgerSink(database: LedgerDatabase.open(path: path))
             var csv = "transaction_date;account;transaction_value\n"
-            for day in 0..<150 { csv += "\(1 + day % 28)/\(1 + day % 12)/2024;A\(day % 7);\(day % 2 == 0 ? "" : "-")\(day + 1).25\n" }
+            for day in 0..<150 { csv += "\(1 + day % 28)/\(1 + day % 12)/2024;A\(day % 7);\(day % 2 == 0 ? "" : "-")\(day + 1)\(day % 3 == 0 ? "" : ".25")\n" }
             #expect(try sink.apply(records(csv)).applied == 150)
             let check = try SQLiteDatabase.openFile(path: path)
-            let joined = try check.prepare("""
-                SELECT COUNT(*), SUM(t.account = e.account AND t.transaction_date = e.transaction_date
-                                     AND t.transaction_type = e.transaction_type
-                                     AND CAST(ROUND(t.transaction_value * 100) AS INTEGER) = e.amount_cents
-                                     AND CAST(ROUND(t.balance * 100) AS INTEGER) = e.balance_cents)
-                FROM ledger_entries e JOIN transactions t ON t.rowid = e.entry_id
+            func numeric(_ cents: Int64) -> String { cents % 100 == 0 ? "integer \(cents / 100)" : "real \(Double(cents) / 100)" }
+            var expected = ["2023-12-31 00:00:00 OLD integer 1 real 1.5 deposit"]
+            let entries = try check.prepare("""
+                SELECT transaction_date, account, amount_cents, balance_cents, transaction_type FROM ledger_entries ORDER BY entry_id
                 """)
-            _ = try joined.step()
-            #expect(joined.int(0) == 150 && joined.int(1) == 150)
-            let first = try check.prepare("SELECT MIN(entry_id), MAX(entry_id) FROM ledger_entries")
-            _ = try first.step()
-            #expect(first.int(0) == 2 && first.int(1) == 151)
-            #expect(try LedgerQueries(database: LedgerDatabase.open(path: path)).originalRowCount() == 151)
+            while try entries.step() {
+                expected.append("\(entries.string(0)!) \(entries.string(1)!) \(numeric(entries.int64(2))) \(numeric(entries.int64(3))) \(entries.string(4)!)")
+            }
+            let shown = try check.prepare("""
+                SELECT transaction_date, account, typeof(transaction_value), transaction_value, typeof(balance), balance, transaction_type
+                FROM transactions
+                """)
+            var seen: [String] = []
+            while try shown.step() {
+                func value(_ column: Int32) -> String {
+                    shown.string(column - 1) == "integer" ? "integer \(shown.int64(column))" : "real \(shown.double(column))"
+                }
+                seen.append("\(shown.string(0)!) \(shown.string(1)!) \(value(3)) \(value(5)) \(shown.string(6)!)")
+            }
+            #expect(seen.count == 151 && seen == expected)
+            let ids = try check.prepare("SELECT MIN(entry_id), MAX(entry_id) FROM ledger_entries")
+            _ = try ids.step()
+            #expect(ids.int(0) == 1 && ids.int(1) == 150)
+            try check.execute("INSERT INTO transactions VALUES ('2024-12-31 00:00:00', 'BYHAND', 2, 2, 'deposit')")
+            let queries = LedgerQueries(database: try LedgerDatabase.open(path: path))
+            #expect(try queries.originalRowCount() == 152 && queries.entryCount() == 150)
+            #expect(try !queries.accounts().contains { $0.account == "BYHAND" })
         }
     }
 
@@ -241,6 +258,62 @@ import Testing
         let issues = try check.prepare("SELECT offset, kind, stated_balance_cents FROM reconciliation_issues")
         #expect(try issues.step() && issues.int64(0) == 0 && issues.string(1) == "balance_mismatch" && issues.int64(2) == 100001)
         #expect(try !issues.step())
+    }
+}
+
+/// A ledger written before migration 007 (each entry's date, account and type in a `transactions` row with its id)
+/// reads exactly the same through `ledger_entries` and `transactions` after it, rows the original pipeline left
+/// included, and the sink continues after it.
+@Suite struct OneRowPerEntryMigrationTests {
+    @Test func entriesAndTheOriginalTableReadTheSameAfterTheMove() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-\(UUID().uuidString).db").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        func contents(_ database: SQLiteDatabase) throws -> [String] {
+            var lines: [String] = []
+            for (columns, sql) in [(10, """
+                SELECT entry_id, topic, partition, offset, transaction_date, account, transaction_type, amount_cents,
+                       balance_cents, stated_balance_cents FROM ledger_entries ORDER BY entry_id
+                """), (7, """
+                SELECT transaction_date, account, typeof(transaction_value), transaction_value, typeof(balance), balance,
+                       transaction_type FROM transactions
+                """)] {
+                let statement = try database.prepare(sql)
+                while try statement.step() {
+                    lines.append((0..<Int32(columns)).map { statement.string($0) ?? "NULL" }.joined(separator: " "))
+                }
+            }
+            return lines
+        }
+        let before: [String]
+        do {
+            let old = try SQLiteDatabase.openFile(path: path)
+            try old.migrate(Array(LedgerDatabase.migrations.prefix(6)))
+            // As the sink before migration 007 wrote them: a row the original pipeline left, then entries sharing ids.
+            try old.execute("""
+                INSERT INTO transactions (rowid, transaction_date, account, transaction_value, balance, transaction_type)
+                    VALUES (1, '2023-12-31 00:00:00', 'OLD', 7, 7, 'deposit'),
+                           (2, '2024-01-01 00:00:00', 'C100', 1000, 1000, 'deposit'),
+                           (3, '2024-01-02 00:00:00', 'C100', 25.5, 974.5, 'withdrawal');
+                INSERT INTO ledger_postings (entry_id, topic, partition, offset, amount_cents, balance_cents, stated_balance_cents)
+                    VALUES (2, 'transactions', 0, 0, 100000, 100000, NULL), (3, 'transactions', 0, 1, 2550, 97450, 97450);
+                INSERT INTO sink_offsets (topic, partition, next_offset) VALUES ('transactions', 0, 2);
+                INSERT INTO account_balances VALUES ('C100', 97450, 2, 1, 1, 100000, 2550, '2024-01-02 00:00:00');
+                """)
+            before = try contents(old)
+            #expect(before.count == 5)
+        }
+        let sink = try LedgerSink(database: LedgerDatabase.open(path: path))
+        let check = try SQLiteDatabase.openFile(path: path, readOnly: true)
+        #expect(try contents(check) == before)
+        let csv = "transaction_date;account;transaction_value;balance\n03/01/2024;C100;-0.5;974"
+        let record = TransactionCSV(bytes: Array(csv.utf8), file: "t").rows.map {
+            SinkRecord(topic: "transactions", partition: 0, offset: 2, bytes: Array($0.event.jsonText.utf8))
+        }
+        #expect(try sink.apply(record).applied == 1)
+        let after = try contents(check)
+        #expect(after.count == 7)
+        #expect(after.contains("4 transactions 0 2 2024-01-03 00:00:00 C100 withdrawal 50 97400 97400"))
+        #expect(after.last == "2024-01-03 00:00:00 C100 real 0.5 integer 974 withdrawal")
     }
 }
 
