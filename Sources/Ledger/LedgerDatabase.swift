@@ -178,7 +178,9 @@ public enum LedgerDatabase {
         // `transactions` becomes a view of the same columns and values as the table it was (measured: the second row
         // was about a quarter of the sink's writer thread). Rows the original pipeline left in the table are kept in
         // `original_transactions` and shown first; an INSERT into the view (the original consumer's) lands there.
-        // The amounts read as the NUMERIC column stored them: an integer when whole, else the nearest double.
+        // The amounts read as the NUMERIC column stored them: an integer when whole, else the nearest double. The
+        // rename leaves other views and triggers naming `transactions` as they are (legacy_alter_table), so a user's
+        // view over the table reads the new view: everything, not only the rows the original pipeline left.
         ("007_one_row_per_entry", """
             ALTER TABLE ledger_postings ADD COLUMN transaction_date TEXT;
             ALTER TABLE ledger_postings ADD COLUMN account TEXT;
@@ -187,7 +189,9 @@ public enum LedgerDatabase {
                 FROM transactions t WHERE t.rowid = ledger_postings.entry_id;
             DELETE FROM transactions WHERE rowid IN (SELECT entry_id FROM ledger_postings);
             DROP VIEW ledger_entries;
+            PRAGMA legacy_alter_table = ON;
             ALTER TABLE transactions RENAME TO original_transactions;
+            PRAGMA legacy_alter_table = OFF;
             CREATE VIEW ledger_entries AS
                 SELECT entry_id, topic, partition, offset, transaction_date, account, transaction_type, amount_cents,
                        balance_cents, stated_balance_cents
