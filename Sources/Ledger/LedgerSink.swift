@@ -79,12 +79,9 @@ public final class LedgerSink {
     private var accounts: [String: AccountState] = [:]
     /// The owner generation this sink holds per claimed partition (see ``claim(_:owner:)``); empty until a claim.
     public private(set) var claimed: [PartitionKey: Int64] = [:]
-    private let insertEntry: Statement
-    /// The same insert for `rowsPerInsert` rows at once: one statement step per 64 rows instead of per row, which
-    /// is a large share of SQLite's per-row cost.
-    private let insertEntryRows: Statement
+    /// Entries' rows, inserted `rowsPerInsert` at a time.
+    private let entries: GroupedInsert
     private static let rowsPerInsert = 64
-    private static let postingColumns = 12
     /// Imported files' ids by digest (`import_sources`).
     private var sourceIDs: [String: Int64] = [:]
     /// The lines of each imported file applied so far, loaded on first use from `import_lines`.
@@ -98,35 +95,22 @@ public final class LedgerSink {
     private let selectLastEntryID: Statement
     /// Entries decoded but not yet inserted (up to `rowsPerInsert`).
     private var staged: [StagedEntry] = []
-    /// Where the staged entries' texts are bound from.
-    private let arena = TextArena()
-    private let insertIssue: Statement
-    /// The same insert for `rowsPerInsert` issues at once (a random walk flags about every other row).
-    private let insertIssueRows: Statement
-    private static let issueColumns = 8
-    /// Issues found but not yet inserted (up to `rowsPerInsert`), and where their texts are bound from.
+    /// Reconciliation issues' rows, inserted `rowsPerInsert` at a time (a random walk flags about every other row).
+    private let issues: GroupedInsert
+    /// Issues found but not yet inserted (up to `rowsPerInsert`).
     private var stagedIssues: [StagedIssue] = []
-    private let issueArena = TextArena()
     private let insertRejected: Statement
     private let upsertOffset: Statement
     private let upsertBalance: Statement
-
-    /// The parameter list of an insert of `rows` rows: "(?, ?), (?, ?)".
-    private static func values(_ columns: Int, rows: Int) -> String {
-        Array(repeating: "(" + Array(repeating: "?", count: columns).joined(separator: ", ") + ")", count: rows).joined(separator: ", ")
-    }
 
     public init(database: SQLiteDatabase, metrics: SinkMetrics = .disabled) throws {
         self.database = database
         self.metrics = metrics
         // Explicit ids that only grow, so inserts append.
-        let postingColumns = """
-            entry_id, topic, partition, offset, amount_cents, balance_cents, stated_balance_cents, source_id, source_line,
-            transaction_date, account, transaction_type
-            """
-        insertEntry = try database.prepare("INSERT INTO ledger_postings (\(postingColumns)) VALUES \(Self.values(Self.postingColumns, rows: 1))")
-        insertEntryRows = try database.prepare(
-            "INSERT INTO ledger_postings (\(postingColumns)) VALUES \(Self.values(Self.postingColumns, rows: Self.rowsPerInsert))")
+        entries = try GroupedInsert(database, "INSERT INTO ledger_postings", columns: [
+            "entry_id", "topic", "partition", "offset", "amount_cents", "balance_cents", "stated_balance_cents", "source_id",
+            "source_line", "transaction_date", "account", "transaction_type",
+        ], groupSize: Self.rowsPerInsert)
         insertSource = try database.prepare("INSERT INTO import_sources (file_digest) VALUES (?)")
         selectSource = try database.prepare("SELECT source_id FROM import_sources WHERE file_digest = ?")
         selectOwner = try database.prepare("SELECT owner_generation, owner FROM sink_partition_owners WHERE topic = ? AND partition = ?")
@@ -144,14 +128,9 @@ public final class LedgerSink {
             INSERT INTO import_lines (source_id, block, bits) VALUES (?, ?, ?)
             ON CONFLICT (source_id, block) DO UPDATE SET bits = bits | excluded.bits WHERE (bits & excluded.bits) = 0
             """)
-        insertIssue = try database.prepare("""
-            INSERT OR REPLACE INTO reconciliation_issues (topic, partition, offset, kind, account, transaction_date,
-                                                         stated_balance_cents, derived_balance_cents) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """)
-        insertIssueRows = try database.prepare("""
-            INSERT OR REPLACE INTO reconciliation_issues (topic, partition, offset, kind, account, transaction_date,
-                                                         stated_balance_cents, derived_balance_cents) VALUES \(Self.values(Self.issueColumns, rows: Self.rowsPerInsert))
-            """)
+        issues = try GroupedInsert(database, "INSERT OR REPLACE INTO reconciliation_issues", columns: [
+            "topic", "partition", "offset", "kind", "account", "transaction_date", "stated_balance_cents", "derived_balance_cents",
+        ], groupSize: Self.rowsPerInsert)
         insertRejected = try database.prepare(
             "INSERT OR REPLACE INTO rejected_records (topic, partition, offset, reason, value) VALUES (?, ?, ?, ?, ?)")
         upsertOffset = try database.prepare("""
@@ -405,7 +384,7 @@ public final class LedgerSink {
             commitNanoseconds = committing.duration(to: .now).nanoseconds
         } catch {
             try? database.execute("ROLLBACK")
-            for statement in [insertEntry, insertEntryRows, insertIssue, insertIssueRows, insertRejected,
+            for statement in entries.statements + issues.statements + [insertRejected,
                               upsertOffset, upsertBalance, insertSource, selectSource, selectSourceLines, markLines, selectOwner,
                               selectLastEntryID] {
                 statement.reset()
@@ -434,26 +413,17 @@ public final class LedgerSink {
         var source: (id: Int64, line: Int64)?
     }
 
-    /// Inserts the staged entries: a full group with the multi-row statement, a partial one (the end of a batch) row by
-    /// row. Texts are bound from `arena` without copies; it is rewritten only after the rows ran.
+    /// Inserts the staged entries (a full group at once, the end of a batch row by row).
     private func insertStaged() throws(SQLiteError) {
         defer { staged.removeAll(keepingCapacity: true) }
         // Per row at most: the date (19), the account and the topic.
-        arena.reset(minimumCapacity: staged.reduce(0) { $0 + 32 + $1.event.account.utf8.count + $1.record.topic.utf8.count })
-        if staged.count == Self.rowsPerInsert {
-            for (row, entry) in staged.enumerated() { try bind(entry, to: insertEntryRows, from: Int32(row * Self.postingColumns)) }
-            try insertEntryRows.run()
-        } else {
-            for entry in staged {
-                try bind(entry, to: insertEntry, from: 0)
-                try insertEntry.run()
-            }
-        }
+        try entries.insert(staged, textBytes: { 32 + $0.event.account.utf8.count + $0.record.topic.utf8.count }, bind: bind)
     }
 
     /// Binds one entry's `ledger_postings` columns to `statement` from parameter `base + 1`.
     private func bind(_ staged: StagedEntry, to statement: Statement, from base: Int32) throws(SQLiteError) {
         let event = staged.event
+        let arena = entries.arena
         try statement.bind(base + 1, staged.id)
         try statement.bindUnsafeNoCopy(base + 2, utf8: arena.store(staged.record.topic))
         try statement.bind(base + 3, Int64(staged.record.partition))
@@ -496,31 +466,22 @@ public final class LedgerSink {
         if stagedIssues.count == Self.rowsPerInsert { try insertStagedIssues() }
     }
 
-    /// Inserts the staged issues: a full group with the multi-row statement, a partial one (the end of a batch) row by
-    /// row, binding texts from `issueArena` as `insertStaged` does from `arena`.
+    /// Inserts the staged issues (a full group at once, the end of a batch row by row).
     private func insertStagedIssues() throws(SQLiteError) {
         defer { stagedIssues.removeAll(keepingCapacity: true) }
         // Per issue at most: the date (19), the account and the topic.
-        issueArena.reset(minimumCapacity: stagedIssues.reduce(0) { $0 + 32 + $1.event.account.utf8.count + $1.record.topic.utf8.count })
-        if stagedIssues.count == Self.rowsPerInsert {
-            for (row, issue) in stagedIssues.enumerated() { try bind(issue, to: insertIssueRows, from: Int32(row * Self.issueColumns)) }
-            try insertIssueRows.run()
-        } else {
-            for issue in stagedIssues {
-                try bind(issue, to: insertIssue, from: 0)
-                try insertIssue.run()
-            }
-        }
+        try issues.insert(stagedIssues, textBytes: { 32 + $0.event.account.utf8.count + $0.record.topic.utf8.count }, bind: bind)
     }
 
     /// Binds one issue's columns to `statement` from parameter `base + 1`.
     private func bind(_ issue: StagedIssue, to statement: Statement, from base: Int32) throws(SQLiteError) {
-        try statement.bindUnsafeNoCopy(base + 1, utf8: issueArena.store(issue.record.topic))
+        let arena = issues.arena
+        try statement.bindUnsafeNoCopy(base + 1, utf8: arena.store(issue.record.topic))
         try statement.bind(base + 2, Int64(issue.record.partition))
         try statement.bind(base + 3, issue.record.offset)
         try statement.bindUnsafeNoCopy(base + 4, utf8: Self.staticText(issue.kind))
-        try statement.bindUnsafeNoCopy(base + 5, utf8: issueArena.store(issue.event.account))
-        try statement.bindUnsafeNoCopy(base + 6, utf8: issue.event.date.withText { issueArena.store($0) })
+        try statement.bindUnsafeNoCopy(base + 5, utf8: arena.store(issue.event.account))
+        try statement.bindUnsafeNoCopy(base + 6, utf8: issue.event.date.withText { arena.store($0) })
         if let stated = issue.stated { try statement.bind(base + 7, stated.cents) } else { try statement.bindNull(base + 7) }
         try statement.bind(base + 8, issue.derived.cents)
     }
