@@ -106,6 +106,46 @@ public struct TransactionEvent: Equatable, Sendable {
     }
 
     public init(json bytes: UnsafeBufferPointer<UInt8>) throws(DecodeError) {
+        if let event = Self.decodeCanonical(bytes) {
+            self = event
+            return
+        }
+        self = try Self.decodeGeneral(bytes)
+    }
+
+    /// The layout ``appendJSON(to:)`` writes — the members in its order, no spaces, strings without escapes or
+    /// control characters, an ASCII account, amounts as plain decimals — read without the general scanner (about
+    /// half of decoding an event). Nil for anything else, including values ``decodeGeneral(_:)`` refuses, which then
+    /// decides: where this returns an event, that one returns the same event.
+    static func decodeCanonical(_ bytes: UnsafeBufferPointer<UInt8>) -> TransactionEvent? {
+        var reader = CanonicalReader(bytes: bytes)
+        guard reader.literal(#"{"transaction_date":""#), let dateText = reader.plainText(),
+              let date = TransactionDate(bytes: dateText),
+              reader.literal(#"","account":""#), let accountText = reader.plainText(), accountText.allSatisfy({ $0 < 0x80 }),
+              reader.literal(#"","transaction_value":"#), let valueText = reader.decimal(),
+              reader.literal(#","balance":"#)
+        else { return nil }
+        var statedBalance: Money?
+        if !reader.literal("null") {
+            guard let text = reader.decimal(), let stated = try? Money(bytes: text) else { return nil }
+            statedBalance = stated
+        }
+        let type: TransactionType
+        if reader.literal(#","transaction_type":"deposit"}"#) {
+            type = .deposit
+        } else if reader.literal(#","transaction_type":"withdrawal"}"#) {
+            type = .withdrawal
+        } else {
+            return nil
+        }
+        guard reader.atEnd, let value = try? Money(bytes: valueText), !value.isNegative, value.cents != 0 else { return nil }
+        let account = String(decoding: accountText, as: UTF8.self).trimmingSpaces()
+        guard !account.isEmpty else { return nil }
+        return TransactionEvent(date: date, account: account, amount: value, type: type, statedBalance: statedBalance)
+    }
+
+    /// Any JSON object with the members above, in any order, with escapes, spaces and unknown members.
+    static func decodeGeneral(_ bytes: UnsafeBufferPointer<UInt8>) throws(DecodeError) -> TransactionEvent {
         var tokens = EventTokens()
         do {
             try FlatJSON.scanObject(bytes) { key, value throws(FlatJSON.ParseError) in
@@ -175,7 +215,43 @@ public struct TransactionEvent: Equatable, Sendable {
             type = value.isNegative ? .withdrawal : .deposit
         }
         guard value.cents != 0 else { throw .badField("transaction_value", "must not be zero") }
-        self.init(date: date, account: account, amount: value.magnitude, type: type, statedBalance: try money(.balance))
+        return TransactionEvent(date: date, account: account, amount: value.magnitude, type: type, statedBalance: try money(.balance))
+    }
+}
+
+/// Reads ``TransactionEvent/decodeCanonical(_:)``'s layout: literals, and the texts and numbers between them.
+private struct CanonicalReader {
+    let bytes: UnsafeBufferPointer<UInt8>
+    var index = 0
+
+    var atEnd: Bool { index == bytes.count }
+
+    /// Consumes `text` if the bytes continue with it.
+    mutating func literal(_ text: StaticString) -> Bool {
+        let count = text.utf8CodeUnitCount
+        guard bytes.count - index >= count, memcmp(bytes.baseAddress! + index, text.utf8Start, count) == 0 else { return false }
+        index += count
+        return true
+    }
+
+    /// The bytes up to the next quote (not consumed); nil at a backslash, a control character or the end.
+    mutating func plainText() -> UnsafeBufferPointer<UInt8>? {
+        let start = index
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == 34 { return UnsafeBufferPointer(rebasing: bytes[start..<index]) }
+            if byte == 92 || byte < 32 { return nil }
+            index += 1
+        }
+        return nil
+    }
+
+    /// One or more of `0-9 . -`: what the general scanner would read as the same number token, up to a byte that
+    /// ends it there too (the literal after it checks which).
+    mutating func decimal() -> UnsafeBufferPointer<UInt8>? {
+        let start = index
+        while index < bytes.count, (48...57).contains(bytes[index]) || bytes[index] == 46 || bytes[index] == 45 { index += 1 }
+        return index > start ? UnsafeBufferPointer(rebasing: bytes[start..<index]) : nil
     }
 }
 
