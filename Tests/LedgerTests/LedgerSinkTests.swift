@@ -322,6 +322,71 @@ import Testing
     }
 }
 
+/// A ledger written before migration 008 (issues keyed by their position) keeps every issue, a user's view over the
+/// issues keeps reading them, and the sink goes on recording issues after it, in the order it finds them.
+@Suite struct IssuesInOrderMigrationTests {
+    @Test func issuesSurviveTheMoveAndNewOnesAreAppended() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-\(UUID().uuidString).db").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        func issues(_ database: SQLiteDatabase) throws -> [String] {
+            let statement = try database.prepare("""
+                SELECT topic, partition, offset, kind, account, transaction_date, stated_balance_cents, derived_balance_cents
+                FROM reconciliation_issues ORDER BY rowid
+                """)
+            var lines: [String] = []
+            while try statement.step() { lines.append((0..<8).map { statement.string($0) ?? "NULL" }.joined(separator: " ")) }
+            return lines
+        }
+        do {
+            let old = try SQLiteDatabase.openFile(path: path)
+            try old.migrate(Array(LedgerDatabase.migrations.prefix(7)))
+            try old.execute("""
+                INSERT INTO ledger_postings (entry_id, topic, partition, offset, amount_cents, balance_cents, stated_balance_cents,
+                                             transaction_date, account, transaction_type)
+                    VALUES (1, 'transactions', 1, 0, 500, -500, 0, '2024-01-01 00:00:00', 'C1', 'withdrawal'),
+                           (2, 'transactions', 0, 0, 100, 100, 99, '2024-01-02 00:00:00', 'C2', 'deposit');
+                INSERT INTO sink_offsets (topic, partition, next_offset) VALUES ('transactions', 0, 1), ('transactions', 1, 1);
+                INSERT INTO account_balances VALUES ('C1', -500, 1, 0, 1, 0, 500, '2024-01-01 00:00:00'),
+                                                    ('C2', 100, 1, 1, 0, 100, 0, '2024-01-02 00:00:00');
+                INSERT INTO reconciliation_issues VALUES
+                    ('transactions', 1, 0, 'balance_mismatch', 'C1', '2024-01-01 00:00:00', 0, -500),
+                    ('transactions', 1, 0, 'negative_balance', 'C1', '2024-01-01 00:00:00', 0, -500),
+                    ('transactions', 0, 0, 'balance_mismatch', 'C2', '2024-01-02 00:00:00', 99, 100);
+                CREATE VIEW negative_accounts AS SELECT DISTINCT account FROM reconciliation_issues WHERE kind = 'negative_balance';
+                """)
+        }
+        let sink = try LedgerSink(database: LedgerDatabase.open(path: path))
+        let check = try SQLiteDatabase.openFile(path: path, readOnly: true)
+        // The old table's rows, in its key order, with every value.
+        #expect(try issues(check) == [
+            "transactions 0 0 balance_mismatch C2 2024-01-02 00:00:00 99 100",
+            "transactions 1 0 balance_mismatch C1 2024-01-01 00:00:00 0 -500",
+            "transactions 1 0 negative_balance C1 2024-01-01 00:00:00 0 -500",
+        ])
+        let table = try check.prepare("SELECT sql FROM sqlite_master WHERE name = 'reconciliation_issues'")
+        #expect(try table.step() && table.string(0)?.contains("WITHOUT ROWID") == false)
+        table.reset()
+        // Partition 1 first, then 0: issues are kept in the order the sink met them, every one of them.
+        let csv = "transaction_date;account;transaction_value;balance\n03/01/2024;C1;-0.01;-5.02\n04/01/2024;C2;-2;-1"
+        let rows = TransactionCSV(bytes: Array(csv.utf8), file: "t").rows
+        let batch = [
+            SinkRecord(topic: "transactions", partition: 1, offset: 1, bytes: Array(rows[0].event.jsonText.utf8)),
+            SinkRecord(topic: "transactions", partition: 0, offset: 1, bytes: Array(rows[1].event.jsonText.utf8)),
+        ]
+        let report = try sink.apply(batch)
+        #expect(report.applied == 2 && report.mismatches == 1 && report.negativeBalances == 2)
+        #expect(try issues(check).suffix(3) == [
+            "transactions 1 1 balance_mismatch C1 2024-01-03 00:00:00 -502 -501",
+            "transactions 1 1 negative_balance C1 2024-01-03 00:00:00 -502 -501",
+            "transactions 0 1 negative_balance C2 2024-01-04 00:00:00 -100 -100",
+        ])
+        let view = try check.prepare("SELECT group_concat(account, ',') FROM (SELECT account FROM negative_accounts ORDER BY account)")
+        #expect(try view.step() && view.string(0) == "C1,C2")
+        let queries = LedgerQueries(database: try LedgerDatabase.open(path: path, readOnly: true))
+        #expect(try queries.issueCounts() == IssueCounts(balanceMismatches: 3, negativeBalances: 3))
+    }
+}
+
 /// A ledger written before migration 006 (applied file rows guarded by a unique index over every entry) keeps
 /// knowing which rows it applied: a file imported again applies only its rows that are missing.
 @Suite struct ImportLinesMigrationTests {
