@@ -45,6 +45,28 @@ import Testing
         #expect(TransactionDate(parsing: " \t5/1/2024   9:05 \t")?.description == "2024-01-05 09:05:00")
     }
 
+    /// The text every store binds, two digits at a time, against a plain formatter: every value of every field, the
+    /// extremes, and fields out of their places' range (a date built by hand), which keep their last digits.
+    @Test func textMatchesAPlainFormatter() {
+        func plain(_ fields: [Int]) -> String {
+            zip(fields, [4, 2, 2, 2, 2, 2]).map { value, width in
+                String(String(repeating: "0", count: width) + String(value.magnitude)).suffix(width)
+            }.enumerated().map { index, digits in (index == 0 ? "" : ["-", "-", " ", ":", ":"][index - 1]) + digits }.joined()
+        }
+        var dates: [[Int]] = []
+        for value in 0...99 {
+            dates += [[2024, value, 5, 0, 0, 0], [2024, 1, value, 0, 0, 0], [2024, 1, 5, value, 0, 0], [2024, 1, 5, 0, value, 0],
+                      [2024, 1, 5, 0, 0, value], [value * 101, 12, 31, 23, 59, 59], [value, 1, 1, 0, 0, 0]]
+        }
+        dates += [[9999, 12, 31, 23, 59, 59], [1, 1, 1, 0, 0, 0], [10000, 1, 1, 0, 0, 0], [12345, 123, 1, 0, 0, 0],
+                  [2024, 1, 5, 100, 0, 0], [-2024, 1, 5, 0, 0, -7]]
+        for fields in dates {
+            let date = TransactionDate(year: fields[0], month: fields[1], day: fields[2], hour: fields[3], minute: fields[4],
+                                       second: fields[5])
+            #expect(date.description == plain(fields), "\(fields)")
+        }
+    }
+
     @Test(arguments: ["31/02/2024", "29/02/2023", "2024-13-01", "1/1/24", "yesterday", "", "2024-01-05 25:00", "05-01-2024",
                       "2024-01-05 13:45:07x", "2024-01-05 13:4", "2024-01-05 13:45:7", "2024-01-05x", "12345-01-05", "2024-01-05 13"])
     func refusesImpossibleOrUnknown(text: String) {

@@ -18,6 +18,64 @@ import Testing
         }
     }
 
+    /// Groups of rows whose partition, topic or file changes inside the group go through the statement that binds
+    /// every column per row, groups that agree through the one that binds them once, and a batch's remainder row by
+    /// row: every entry and every issue lands with its own values whichever way it went.
+    @Test func everyRowKeepsItsValuesWhateverGroupItWasInsertedWith() throws {
+        try withDatabase { path in
+            let sink = try LedgerSink(database: LedgerDatabase.open(path: path))
+            var batch: [SinkRecord] = []
+            var expectedEntries: [String] = []
+            var expectedIssues: [String] = []
+            var nextOffset: [String: Int64] = [:]
+            // Runs of 40, 64, 23, 200 and 7 rows over two topics and three partitions; rows 0..<150 from two files.
+            var row = 0
+            for (topic, partition, count) in [("a", 0, 40), ("a", 1, 64), ("b", 0, 23), ("a", 0, 200), ("a", 2, 7)] {
+                for _ in 0..<count {
+                    let key = "\(topic)/\(partition)"
+                    let offset = nextOffset[key, default: 0]
+                    nextOffset[key] = offset + 1
+                    let account = "R\(row)"
+                    let source = row < 150 ? EventSource(fileDigest: row < 90 ? "f1" : "f2", line: Int64(row + 2)) : nil
+                    // A withdrawal from an empty account: negative, and a stated balance that disagrees.
+                    let event = TransactionEvent(date: TransactionDate(year: 2024, month: 1 + row % 12, day: 1 + row % 28),
+                                                 account: account, amount: Money(cents: Int64(row + 1)), type: .withdrawal,
+                                                 statedBalance: Money(cents: 1))
+                    batch.append(SinkRecord(topic: topic, partition: Int32(partition), offset: offset,
+                                            bytes: Array(event.jsonText.utf8), source: source))
+                    expectedEntries.append("\(topic) \(partition) \(offset) \(account) \(row + 1) \(source.map { "\($0.line)" } ?? "NULL")")
+                    for kind in ["balance_mismatch", "negative_balance"] {
+                        expectedIssues.append("\(topic) \(partition) \(offset) \(kind) \(account) \(event.date) -\(row + 1)")
+                    }
+                    row += 1
+                }
+            }
+            let report = try sink.apply(batch)
+            #expect(report.applied == 334 && report.mismatches == 334 && report.negativeBalances == 334)
+            let check = try SQLiteDatabase.openFile(path: path, readOnly: true)
+            let entries = try check.prepare("""
+                SELECT topic, partition, offset, account, amount_cents, source_line, source_id FROM ledger_postings ORDER BY entry_id
+                """)
+            var seenEntries: [String] = []
+            var sources: [Int64?] = []
+            while try entries.step() {
+                seenEntries.append((0..<6).map { entries.string($0) ?? "NULL" }.joined(separator: " "))
+                sources.append(entries.isNull(6) ? nil : entries.int64(6))
+            }
+            #expect(seenEntries == expectedEntries)
+            // Each file's rows name its source, the rest none.
+            #expect(Set(sources[0..<90]).count == 1 && Set(sources[90..<150]).count == 1 && sources[0] != sources[90])
+            #expect(sources[150...].allSatisfy { $0 == nil } && sources[0] != nil && sources[90] != nil)
+            let issues = try check.prepare("""
+                SELECT topic, partition, offset, kind, account, transaction_date, derived_balance_cents FROM reconciliation_issues
+                ORDER BY rowid
+                """)
+            var seenIssues: [String] = []
+            while try issues.step() { seenIssues.append((0..<7).map { issues.string($0) ?? "NULL" }.joined(separator: " ")) }
+            #expect(seenIssues == expectedIssues)
+        }
+    }
+
     /// The issue's inconsistent sample: the last row states 8305 where the history gives 830.
     let inconsistent = "transaction_date;account;transaction_value;balance\n01/01/2024;C100;1000;1000\n02/01/2024;C200;2500;2500\n03/01/2024;C200;-200;2300\n04/01/2024;C100;-25;975\n05/01/2024;C100;-145;8305"
 

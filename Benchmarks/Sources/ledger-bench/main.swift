@@ -149,9 +149,12 @@ func measure(name: String, ledger: Bool) throws {
     let parseSeconds = now() - start
     precondition(parsed.errors.isEmpty && parsed.rows.count == rowCount)
 
-    // 2. Sink alone (pre-encoded events, as the consumer hands them over).
+    // 2. Sink alone (pre-encoded events, as the consumer hands them over: in runs of 1,000 records per partition, about
+    // what one fetch response holds for a partition of this topic).
     let records = parsed.rows.enumerated().map { index, row in
-        SinkRecord(topic: "bench", partition: Int32(index % 4), offset: Int64(index / 4), bytes: Array(row.event.jsonText.utf8))
+        let (run, position) = index.quotientAndRemainder(dividingBy: 1000)
+        return SinkRecord(topic: "bench", partition: Int32(run % 4), offset: Int64(run / 4 * 1000 + position),
+                          bytes: Array(row.event.jsonText.utf8))
     }
     let sink = try LedgerSink(database: LedgerDatabase.open(path: work + "/\(tag)-sink-only.db"))
     let sinkCPUStart = cpuSeconds()
