@@ -397,27 +397,50 @@ public final class LedgerSink {
         return report
     }
 
+    /// A row waiting for its group's insert: what decides whether the group binds its shared columns once.
+    protocol StagedRow {
+        var record: SinkRecord { get }
+        var event: TransactionEvent { get }
+        /// The imported file's id, if the row came from one.
+        var sourceID: Int64? { get }
+    }
+
+    /// Whether the rows all have the first one's topic, partition and file. Read in place: through the array's
+    /// subscript each comparison copied whole rows (measured: about 900 instructions a row).
+    @inline(__always)
+    private static func shareColumns<Row: StagedRow>(_ rows: [Row]) -> Bool {
+        rows.withUnsafeBufferPointer { rows in
+            rows.indices.dropFirst().allSatisfy {
+                rows[$0].record.partition == rows[0].record.partition && rows[$0].sourceID == rows[0].sourceID
+                    && rows[$0].record.topic == rows[0].record.topic
+            }
+        }
+    }
+
     /// An applied entry waiting for its rows to be inserted.
-    struct StagedEntry {
+    struct StagedEntry: StagedRow {
         var record: SinkRecord
         var event: TransactionEvent
         var balance: Money
         var source: (id: Int64, line: Int64)?
+        var sourceID: Int64? { source?.id }
     }
 
     /// Inserts the staged entries (a full group at once, the end of a batch row by row).
     private func insertStaged() throws(SQLiteError) {
-        defer { staged.removeAll(keepingCapacity: true) }
+        try flush(&staged, into: entries, bindShared: bindShared, bind: bind)
+    }
+
+    /// Inserts `rows` with `insert` and empties them.
+    @inline(__always)
+    private func flush<Row: StagedRow>(
+        _ rows: inout [Row], into insert: GroupedInsert,
+        bindShared: (Row, Statement, Int32) throws(SQLiteError) -> Void, bind: (Row, Statement, Int32) throws(SQLiteError) -> Void
+    ) throws(SQLiteError) {
+        defer { rows.removeAll(keepingCapacity: true) }
         // Per row at most: the date (19), the account and the topic.
-        // Read in place: comparing through the array's subscript copied each entry (measured: ~900 instructions each).
-        let sharedAgree = staged.withUnsafeBufferPointer { rows in
-            rows.indices.dropFirst().allSatisfy {
-                rows[$0].record.partition == rows[0].record.partition && rows[$0].source?.id == rows[0].source?.id
-                    && rows[$0].record.topic == rows[0].record.topic
-            }
-        }
-        try entries.insert(
-            staged, sharedAgree: sharedAgree, textBytes: { 32 + $0.event.account.utf8.count + $0.record.topic.utf8.count },
+        try insert.insert(
+            rows, sharedAgree: Self.shareColumns(rows), textBytes: { 32 + $0.event.account.utf8.count + $0.record.topic.utf8.count },
             bindShared: bindShared, bind: bind)
     }
 
@@ -451,12 +474,14 @@ public final class LedgerSink {
     }
 
     /// A reconciliation issue waiting to be inserted.
-    struct StagedIssue {
+    struct StagedIssue: StagedRow {
         var record: SinkRecord
         var event: TransactionEvent
         var kind: StaticString
         var stated: Money?
         var derived: Money
+        /// Issues carry no file column.
+        var sourceID: Int64? { nil }
     }
 
     /// Stages one reconciliation issue; a full group is inserted at once (a random walk flags about every other row:
@@ -468,16 +493,7 @@ public final class LedgerSink {
 
     /// Inserts the staged issues (a full group at once, the end of a batch row by row).
     private func insertStagedIssues() throws(SQLiteError) {
-        defer { stagedIssues.removeAll(keepingCapacity: true) }
-        // Per issue at most: the date (19), the account and the topic.
-        let sharedAgree = stagedIssues.withUnsafeBufferPointer { rows in
-            rows.indices.dropFirst().allSatisfy {
-                rows[$0].record.partition == rows[0].record.partition && rows[$0].record.topic == rows[0].record.topic
-            }
-        }
-        try issues.insert(
-            stagedIssues, sharedAgree: sharedAgree, textBytes: { 32 + $0.event.account.utf8.count + $0.record.topic.utf8.count },
-            bindShared: bindShared, bind: bind)
+        try flush(&stagedIssues, into: issues, bindShared: bindShared, bind: bind)
     }
 
     /// Binds one issue's shared columns (its partition) to `statement` from parameter `base + 1`.
