@@ -100,17 +100,18 @@ public struct LedgerBatchPlanner {
     /// lines the first time this sink meets it.
     public mutating func decide(_ decoded: LedgerSink.DecodedRecord, sourceID: (String) throws -> Int64,
                                 appliedLinesOf: (Int64) throws -> LineSet) throws -> Decision {
-        let record = decoded.record
-        if record.partition != key.partition || record.topic != key.topic {
+        // Fields are read from `decoded` in place: a local copy of its record cost a retain and release of each of
+        // its references per record.
+        if decoded.record.partition != key.partition || decoded.record.topic != key.topic {
             if key.partition >= 0 { offsets[key] = next }
-            key = PartitionKey(topic: record.topic, partition: record.partition)
+            key = PartitionKey(topic: decoded.record.topic, partition: decoded.record.partition)
             next = offsets[key]
         }
-        if let next, record.offset < next {
+        if let next, decoded.record.offset < next {
             report.duplicates += 1
             return .skip
         }
-        next = record.offset + 1
+        next = decoded.record.offset + 1
         let event: TransactionEvent
         switch decoded.event {
         case .success(let decodedEvent):
@@ -121,7 +122,7 @@ public struct LedgerBatchPlanner {
             return .reject(reason: error.description)
         }
         var source: (id: Int64, line: Int64)?
-        if let origin = record.source {
+        if let origin = decoded.record.source {
             // A batch's rows mostly come from one file: its id is looked up once per run of rows, not per row.
             let id: Int64
             if let last = lastSource, last.digest == origin.fileDigest {
