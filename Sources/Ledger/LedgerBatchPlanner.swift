@@ -59,7 +59,16 @@ public struct LedgerBatchPlanner {
     public private(set) var touched: [(account: String, before: AccountState)] = []
     private var touchedSet: Set<String> = []
     /// Imported files' applied lines, by source id (see ``EventSource``).
-    public private(set) var appliedLines: [Int64: LineSet]
+    public var appliedLines: [Int64: LineSet] {
+        guard let currentLines else { return otherLines }
+        var all = otherLines
+        all[currentLines.source] = currentLines.lines
+        return all
+    }
+    /// The applied lines of the file of the current run of rows, kept out of `otherLines` while the run lasts (a
+    /// batch's rows mostly come from one file: no dictionary access per row).
+    private var currentLines: (source: Int64, lines: LineSet)?
+    private var otherLines: [Int64: LineSet]
     /// The lines this batch applies, which the store marks in its table of applied lines.
     private var newLines = BatchLines()
     public private(set) var report = ApplyReport()
@@ -72,7 +81,7 @@ public struct LedgerBatchPlanner {
     public init(offsets: [PartitionKey: Int64], accounts: [String: AccountState], appliedLines: [Int64: LineSet]) {
         self.offsets = offsets
         self.accounts = accounts
-        self.appliedLines = appliedLines
+        otherLines = appliedLines
     }
 
     /// What to do with one record.
@@ -131,8 +140,11 @@ public struct LedgerBatchPlanner {
                 id = try sourceID(origin.fileDigest)
                 lastSource = (origin.fileDigest, id)
             }
-            if appliedLines[id] == nil { appliedLines[id] = try appliedLinesOf(id) }
-            if !appliedLines[id, default: LineSet()].insert(origin.line) {
+            if currentLines?.source != id {
+                if let currentLines { otherLines[currentLines.source] = currentLines.lines }
+                currentLines = (id, try otherLines.removeValue(forKey: id) ?? appliedLinesOf(id))
+            }
+            if !currentLines!.lines.insert(origin.line) {
                 report.alreadyImported += 1
                 return .skip
             }

@@ -556,34 +556,50 @@ struct BatchLines {
 
 /// A set of line numbers as a sparse bitmap: 64 lines per word, words kept by index, so a file of a million rows
 /// costs about 16,000 words, and a line number from a record header, however large, costs one word.
+///
+/// The word of the last line inserted stays out of the dictionary: a file's rows come in order, so 64 inserts in a
+/// row touch one word, and the dictionary is written once per word instead of read and written once per line.
 public struct LineSet: Sendable {
     public init() {}
 
     private var words: [Int64: UInt64] = [:]
+    /// The word last inserted into, not in `words` while it is here.
+    private var recent: (index: Int64, bits: UInt64)?
 
     /// Inserts `line`; false if it was already there.
     public mutating func insert(_ line: Int64) -> Bool {
         let (word, bit) = (line >> 6, UInt64(1) << UInt64(line & 63))
-        let current = words[word, default: 0]
-        if current & bit != 0 { return false }
-        words[word] = current | bit
+        if recent?.index != word {
+            if let recent { words[recent.index] = recent.bits }
+            recent = (word, words.removeValue(forKey: word) ?? 0)
+        }
+        if recent!.bits & bit != 0 { return false }
+        recent!.bits |= bit
         return true
     }
 
     /// The set as words: block (line / 64) → bits (line % 64), for a store that keeps it as such.
-    public var blocks: [Int64: UInt64] { words }
+    public var blocks: [Int64: UInt64] {
+        guard let recent else { return words }
+        var all = words
+        all[recent.index] = recent.bits
+        return all
+    }
 
     /// Adds the lines of a stored block.
     public mutating func insert(block: Int64, bits: UInt64) {
-        words[block, default: 0] |= bits
+        if recent?.index == block { recent!.bits |= bits } else { words[block, default: 0] |= bits }
     }
 
     public func contains(_ line: Int64) -> Bool {
-        (words[line >> 6] ?? 0) & (UInt64(1) << UInt64(line & 63)) != 0
+        let word = line >> 6
+        let bits = recent?.index == word ? recent!.bits : words[word] ?? 0
+        return bits & (UInt64(1) << UInt64(line & 63)) != 0
     }
 
     public mutating func remove(_ line: Int64) {
-        words[line >> 6]? &= ~(UInt64(1) << UInt64(line & 63))
+        let (word, bit) = (line >> 6, UInt64(1) << UInt64(line & 63))
+        if recent?.index == word { recent!.bits &= ~bit } else { words[word]? &= ~bit }
     }
 }
 

@@ -58,6 +58,41 @@ import Testing
         #expect(afterRemoval)
     }
 
+    /// Inserts, removals, stored blocks and lookups, in order and scattered, agree with a plain set of lines: the word
+    /// kept aside for the last insert is always part of the set.
+    @Test func lineSetAgreesWithAPlainSet() {
+        var lines = LineSet()
+        var reference = Set<Int64>()
+        var generator = SystemRandomNumberGenerator()
+        for step in 0..<20_000 {
+            // Mostly lines in order (a file's rows), sometimes anywhere in a few thousand, sometimes far away.
+            let line: Int64 = step % 7 == 0 ? Int64.random(in: 0..<4096, using: &generator)
+                : step % 101 == 0 ? Int64.random(in: 0..<(1 << 50), using: &generator) : Int64(step)
+            switch Int.random(in: 0..<10, using: &generator) {
+            case 0:
+                lines.remove(line)
+                reference.remove(line)
+            case 1:
+                let bits = UInt64.random(in: 0...UInt64.max, using: &generator)
+                lines.insert(block: line >> 6, bits: bits)
+                for bit in 0..<64 where bits & (1 << UInt64(bit)) != 0 { reference.insert((line >> 6) << 6 + Int64(bit)) }
+            default:
+                #expect(lines.insert(line) == reference.insert(line).inserted, "step \(step), line \(line)")
+            }
+            if step % 997 == 0 {
+                #expect(lines.contains(line) == reference.contains(line))
+                var fromBlocks = Set<Int64>()
+                for (block, bits) in lines.blocks {
+                    for bit in 0..<64 where bits & (1 << UInt64(bit)) != 0 { fromBlocks.insert(block << 6 + Int64(bit)) }
+                }
+                #expect(fromBlocks == reference, "step \(step)")
+            }
+        }
+        for line in Array(reference.prefix(500)) + (0..<500).map({ _ in Int64.random(in: 0..<30_000, using: &generator) }) {
+            #expect(lines.contains(line) == reference.contains(line))
+        }
+    }
+
     func withSink(_ body: (String, () throws -> LedgerSink) throws -> Void) throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-\(UUID().uuidString).db").path
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }

@@ -150,11 +150,12 @@ func measure(name: String, ledger: Bool) throws {
     precondition(parsed.errors.isEmpty && parsed.rows.count == rowCount)
 
     // 2. Sink alone (pre-encoded events, as the consumer hands them over: in runs of 1,000 records per partition, about
-    // what one fetch response holds for a partition of this topic).
+    // what one fetch response holds for a partition of this topic; each naming its file row, as `produce --csv` does).
+    let digest = EventSource.digest(of: bytes)
     let records = parsed.rows.enumerated().map { index, row in
         let (run, position) = index.quotientAndRemainder(dividingBy: 1000)
         return SinkRecord(topic: "bench", partition: Int32(run % 4), offset: Int64(run / 4 * 1000 + position),
-                          bytes: Array(row.event.jsonText.utf8))
+                          bytes: Array(row.event.jsonText.utf8), source: EventSource(fileDigest: digest, line: Int64(row.line)))
     }
     let sink = try LedgerSink(database: LedgerDatabase.open(path: work + "/\(tag)-sink-only.db"))
     let sinkCPUStart = cpuSeconds()
