@@ -59,18 +59,10 @@ public struct LedgerBatchPlanner {
     public private(set) var touched: [(account: String, before: AccountState)] = []
     private var touchedSet: Set<String> = []
     /// Imported files' applied lines, by source id (see ``EventSource``).
-    public var appliedLines: [Int64: LineSet] {
-        guard let currentLines else { return otherLines }
-        var all = otherLines
-        all[currentLines.source] = currentLines.lines
-        return all
-    }
-    /// The applied lines of the file of the current run of rows, kept out of `otherLines` while the run lasts (a
-    /// batch's rows mostly come from one file: no dictionary access per row).
-    private var currentLines: (source: Int64, lines: LineSet)?
-    private var otherLines: [Int64: LineSet]
+    public var appliedLines: [Int64: LineSet] { applied.all }
+    private var applied: LinesBySource
     /// The lines this batch applies, which the store marks in its table of applied lines.
-    private var newLines = BatchLines()
+    private var newLines = LinesBySource()
     public private(set) var report = ApplyReport()
     /// The partition of the current run of records and its next offset (looked up once per run).
     private var key = PartitionKey(topic: "", partition: -1)
@@ -81,7 +73,7 @@ public struct LedgerBatchPlanner {
     public init(offsets: [PartitionKey: Int64], accounts: [String: AccountState], appliedLines: [Int64: LineSet]) {
         self.offsets = offsets
         self.accounts = accounts
-        otherLines = appliedLines
+        applied = LinesBySource(appliedLines)
     }
 
     /// What to do with one record.
@@ -140,15 +132,11 @@ public struct LedgerBatchPlanner {
                 id = try sourceID(origin.fileDigest)
                 lastSource = (origin.fileDigest, id)
             }
-            if currentLines?.source != id {
-                if let currentLines { otherLines[currentLines.source] = currentLines.lines }
-                currentLines = (id, try otherLines.removeValue(forKey: id) ?? appliedLinesOf(id))
-            }
-            if !currentLines!.lines.insert(origin.line) {
+            if try !applied.insert(origin.line, of: id, loading: appliedLinesOf) {
                 report.alreadyImported += 1
                 return .skip
             }
-            newLines.insert(origin.line, of: id)
+            _ = newLines.insert(origin.line, of: id) { _ in LineSet() }
             source = (id, origin.line)
         }
         // One lookup of the account, updated in place.
@@ -175,7 +163,7 @@ public struct LedgerBatchPlanner {
 
     /// The imported files' lines this batch applies, by source id (once every record was decided).
     public mutating func takeNewLines() -> [Int64: LineSet] {
-        newLines.finish()
+        newLines.all
     }
 
     /// Ends the batch: the partitions whose next offset moved, with it.

@@ -532,25 +532,33 @@ public final class LedgerSink {
     }
 }
 
-/// A batch's imported lines by source. A batch's rows mostly come from one file in runs: the current source's set is
-/// kept aside and filed when the source changes, so a row costs a bit set, not two dictionary lookups.
-struct BatchLines {
-    private var sets: [Int64: LineSet] = [:]
+/// Line sets by imported file (source id). Rows mostly come from one file in runs: the current file's set is kept
+/// aside and filed when the file changes, so a row costs a bit set, not dictionary accesses. Used for the lines a batch
+/// applies and for the lines applied so far.
+struct LinesBySource {
+    private var sets: [Int64: LineSet]
     private var current: (source: Int64, lines: LineSet)?
 
-    mutating func insert(_ line: Int64, of source: Int64) {
+    init(_ sets: [Int64: LineSet] = [:]) {
+        self.sets = sets
+    }
+
+    /// Inserts `line` of `source`; false if it was there already. A source met for the first time starts from
+    /// `loading` it.
+    mutating func insert(_ line: Int64, of source: Int64, loading: (Int64) throws -> LineSet) rethrows -> Bool {
         if current?.source != source {
             if let current { sets[current.source] = current.lines }
-            current = (source, sets.removeValue(forKey: source) ?? LineSet())
+            current = (source, try sets.removeValue(forKey: source) ?? loading(source))
         }
-        _ = current!.lines.insert(line)
+        return current!.lines.insert(line)
     }
 
     /// Every source's lines.
-    mutating func finish() -> [Int64: LineSet] {
-        if let current { sets[current.source] = current.lines }
-        current = nil
-        return sets
+    var all: [Int64: LineSet] {
+        guard let current else { return sets }
+        var all = sets
+        all[current.source] = current.lines
+        return all
     }
 }
 
