@@ -98,11 +98,24 @@ struct RecordAccumulator {
             let recordCount = open.recordCount
             open.compression = compression
             open.isTransactional = transactional
-            sealed.append(SealedBatch(bytes: open.build(), recordCount: recordCount, callbacks: openCallbacks,
+            sealed.append(SealedBatch(bytes: Self.fitted(open.build()), recordCount: recordCount, callbacks: openCallbacks,
                                       createdMs: nowMs, accountedBytes: openAccountedBytes))
             open = RecordBatchBuilder()
             openCallbacks = []
             openAccountedBytes = 0
+        }
+
+        /// The batch in a buffer of its own size when the one it was built in is much larger. buffer.memory counts a
+        /// sealed batch by its records, but it holds its whole buffer until acknowledged: a busy partition reserves a
+        /// full batch size up front, and when `send` waits for space the linger seals that reservation with a few
+        /// records in it. Kept as they were, batches like that held several times what buffer.memory allowed (seen:
+        /// 255 MB of RSS under the 64 MiB default). The copy is of the records only, and only for such batches.
+        static func fitted(_ batch: ByteBuffer) -> ByteBuffer {
+            let slack = batch.capacity - batch.readableBytes
+            guard slack > max(batch.readableBytes / 8, 16 * 1024) else { return batch }
+            var exact = ByteBufferAllocator().buffer(capacity: batch.readableBytes)
+            exact.writeImmutableBuffer(batch)
+            return exact
         }
     }
 

@@ -13,7 +13,7 @@ struct ClientOptions: ParsableArguments {
     var bootstrapServer: String?
 
     @Option(name: .customShort("X"), help: ArgumentHelp(
-        "A client property, librdkafka style (repeatable): security.protocol, sasl.mechanism, sasl.username, sasl.password, ssl.ca.location, ssl.certificate.location, ssl.key.location, ssl.key.password, ssl.endpoint.identification.algorithm; reconnect.backoff.ms, reconnect.backoff.max.ms; for produce delivery.timeout.ms (message.timeout.ms), max.block.ms, request.timeout.ms; for consume default.api.timeout.ms.",
+        "A client property, librdkafka style (repeatable): security.protocol, sasl.mechanism, sasl.username, sasl.password, ssl.ca.location, ssl.certificate.location, ssl.key.location, ssl.key.password, ssl.endpoint.identification.algorithm; reconnect.backoff.ms, reconnect.backoff.max.ms; for produce delivery.timeout.ms (message.timeout.ms), max.block.ms, request.timeout.ms, buffer.memory (queue.buffering.max.kbytes); for consume default.api.timeout.ms.",
         valueName: "key=value"))
     var properties: [String] = []
 
@@ -58,12 +58,25 @@ struct ClientOptions: ParsableArguments {
     /// A timing property in milliseconds (`reconnect.backoff.ms`, `delivery.timeout.ms`, …), if set; the first of
     /// `keys` that is set wins (librdkafka and Java sometimes name one setting differently).
     func milliseconds(_ keys: String..., allowZero: Bool = false) throws -> Int64? {
+        try number(keys, of: "milliseconds", allowZero: allowZero)?.value
+    }
+
+    /// The producer's buffer.memory in bytes, if set: Java's `buffer.memory` (bytes) or librdkafka's
+    /// `queue.buffering.max.kbytes` (KiB).
+    func bufferMemoryBytes() throws -> Int? {
+        if let bytes = try number(["buffer.memory"], of: "bytes") { return Int(bytes.value) }
+        if let kilobytes = try number(["queue.buffering.max.kbytes"], of: "KiB") { return Int(kilobytes.value) * 1024 }
+        return nil
+    }
+
+    /// The first of `keys` that is set, as a positive (or with `allowZero`, non-negative) whole number of `unit`.
+    private func number(_ keys: [String], of unit: String, allowZero: Bool = false) throws -> (key: String, value: Int64)? {
         let merged = try mergedProperties()
         guard let key = keys.first(where: { merged[$0] != nil }), let text = merged[key] else { return nil }
-        guard let value = Int64(text.trimmingSpaces()), value > 0 || (allowZero && value == 0) else {
-            throw ValidationError("\(key) must be a \(allowZero ? "non-negative" : "positive") number of milliseconds, got '\(text)'")
+        guard let value = Int64(text.trimmingSpaces()), value > 0 || (allowZero && value == 0), value <= Int64(Int32.max) * 1024 else {
+            throw ValidationError("\(key) must be a \(allowZero ? "non-negative" : "positive") number of \(unit), got '\(text)'")
         }
-        return value
+        return (key, value)
     }
 
     func makeClient(clientId: String) throws -> KafkaClient {

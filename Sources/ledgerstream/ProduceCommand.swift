@@ -111,6 +111,7 @@ struct ProduceCommand: AsyncParsableCommand {
             if let timeout = try client.milliseconds("delivery.timeout.ms", "message.timeout.ms") { config.deliveryTimeoutMs = timeout }
             if let timeout = try client.milliseconds("max.block.ms", allowZero: true) { config.maxBlockMs = timeout }
             if let timeout = try client.milliseconds("request.timeout.ms") { config.requestTimeoutMs = Int32(clamping: timeout) }
+            if let bytes = try client.bufferMemoryBytes() { config.bufferMemoryBytes = bytes }
             return config
         }
     }

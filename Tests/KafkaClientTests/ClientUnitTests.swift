@@ -123,6 +123,27 @@ import Testing
         #expect(!sizes.isEmpty && sizes.allSatisfy { $0 <= 1000 })
     }
 
+    /// A busy partition reserves a whole batch for its next one; when the linger seals that batch with a few records
+    /// in it (the producer was waiting for buffer.memory), the batch keeps its records in a buffer of their size, not
+    /// the reservation, which buffer.memory does not count. Full batches keep their buffer (no copy).
+    @Test func aBatchSealedEarlyHoldsNoMoreThanItsRecords() throws {
+        var accumulator = RecordAccumulator(lingerMs: 5, batchSizeBytes: 1_000_000)
+        var index: Int64 = 0
+        while !accumulator.append(record(1000, at: index), to: key, callback: nil, call: 0, nowMs: 0) { index += 1 }
+        let full = try #require(accumulator.first(key))
+        #expect(full.bytes.readableBytes > 900_000 && full.bytes.capacity - full.bytes.readableBytes <= 1_000_000 / 8 + 16 * 1024)
+        // The record that did not fit opened the next batch, which reserved a full batch size.
+        _ = accumulator.append(record(1000, at: index + 1), to: key, callback: nil, call: 0, nowMs: 0)
+        _ = accumulator.sealExpired(nowMs: 5)
+        _ = accumulator.takeFirst(key)
+        let early = try #require(accumulator.first(key))
+        #expect(early.recordCount == 2)
+        #expect(early.bytes.capacity < 4096 + 16 * 1024, "a 2-record batch holds \(early.bytes.capacity) bytes")
+        let records = try RecordBatchHeader.records(in: early.bytes)
+        #expect(records.map(\.timestamp) == [index, index + 1] && records.allSatisfy { $0.value?.readableBytes == 1000 })
+        _ = try RecordBatchValidator.validateProduced(early.bytes)
+    }
+
     @Test func sequencesAdvancePerPartitionAndRetriesKeepTheirBytes() throws {
         var accumulator = RecordAccumulator(lingerMs: 0, batchSizeBytes: 100_000)
         accumulator.producer = (id: 42, epoch: 3)
