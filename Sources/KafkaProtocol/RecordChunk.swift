@@ -1,4 +1,9 @@
 import NIOCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Many records to produce, laid out in one byte array: their keys, values and header values one after another, and
 /// per record a few offsets into it.
@@ -82,7 +87,7 @@ public struct RecordChunk: Sendable {
         precondition(!entries.isEmpty, "RecordChunk.addHeader: append a record first")
         let keySpan: Span
         // By bytes: `==` on strings would also match a canonically equivalent spelling.
-        if let known = headerKeys.first(where: { $0.key.utf8.elementsEqual(key.utf8) }) {
+        if let known = headerKeys.first(where: { Self.sameUTF8($0.key, key) }) {
             keySpan = known.span
         } else {
             var text = key
@@ -91,6 +96,18 @@ public struct RecordChunk: Sendable {
         }
         headers.append(Header(key: keySpan, value: store(value)))
         entries[entries.count - 1].headerCount += 1
+    }
+
+    /// Whether two strings are the same bytes, compared with memcmp in place: the generic comparison of two UTF-8
+    /// views went through an iterator per byte (measured: 7 % of `produce --csv`'s CPU, one header key looked up per
+    /// record; through the buffers' generic comparison still about 570 instructions for a 19-byte key).
+    private static func sameUTF8(_ a: String, _ b: String) -> Bool {
+        let count = a.utf8.count
+        guard count == b.utf8.count else { return false }
+        let compared = a.utf8.withContiguousStorageIfAvailable { a in
+            b.utf8.withContiguousStorageIfAvailable { b in count == 0 || memcmp(a.baseAddress!, b.baseAddress!, count) == 0 }
+        }
+        return (compared ?? nil) ?? a.utf8.elementsEqual(b.utf8)
     }
 
     public mutating func addHeader(_ key: String, value: [UInt8]?) {

@@ -73,15 +73,21 @@ public enum EventPublisher {
         }
     }
 
-    /// Appends `value`'s decimal digits (the line number in a source header) without building a string.
+    /// Appends `value`'s decimal digits (the line number in a source header) without building a string. The digits
+    /// are written backwards into a buffer on the stack: reversing them in place in `bytes` went through a slice of
+    /// the array, which copied it (measured: an allocation and about 300 instructions per record).
     static func appendDecimal(_ value: Int, to bytes: inout [UInt8]) {
         if value < 0 { bytes.append(UInt8(ascii: "-")) }
         var magnitude = value.magnitude
-        let start = bytes.count
-        repeat {
-            bytes.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
-            magnitude /= 10
-        } while magnitude > 0
-        bytes[start...].reverse()
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: UInt.max has 20 digits
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            var start = buffer.count
+            repeat {
+                start -= 1
+                buffer[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[start...]))
+        }
     }
 }

@@ -60,6 +60,20 @@ import Testing
         #expect(try RecordBatchHeader.records(inArea: area, of: header, from: 105).isEmpty)
     }
 
+    /// Header keys are reused by their bytes: keys of the same length that differ, and a canonically equivalent key
+    /// spelled with other bytes (a precomposed é against e + a combining accent), each keep their own bytes.
+    @Test func headerKeysKeepTheirOwnBytes() throws {
+        let keys = ["source-a", "source-b", "caf\u{E9}", "cafe\u{301}", "source-a", "caf\u{E9}"]
+        var chunk = RecordChunk(records: 1, bytes: 8)
+        chunk.append(key: nil, value: nil, timestamp: 1)
+        for key in keys { chunk.addHeader(key, value: Array(key.utf8)) }
+        var builder = RecordBatchBuilder()
+        builder.append(0, of: chunk, timestamp: 1)
+        let headers = try RecordBatchHeader.records(in: builder.build())[0].headers
+        #expect(headers.map { Array($0.key.utf8) } == keys.map { Array($0.utf8) })
+        #expect(headers.map { Array(buffer: $0.value!) } == keys.map { Array($0.utf8) })
+    }
+
     @Test func removeAllStartsAFreshChunk() {
         var chunk = sample()
         chunk.removeAll()

@@ -35,7 +35,7 @@ import Testing
 
     /// The publisher writes the header's line number digit by digit, without a string.
     @Test func lineNumbersAreWrittenAsDecimalText() throws {
-        for line in [0, 7, 10, 99, 123_456, Int.max, -42] {
+        for line in [0, 7, 10, 99, 123_456, Int.max, -42, Int.min] {
             var bytes = Array("x:".utf8)
             EventPublisher.appendDecimal(line, to: &bytes)
             #expect(String(decoding: bytes, as: UTF8.self) == "x:\(line)")
