@@ -36,7 +36,7 @@ public struct EventSource: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The same digest, of a file read a block at a time.
-    public struct Digester {
+    public struct Digester: Sendable {
         private var hasher = SHA256()
 
         public init() {}

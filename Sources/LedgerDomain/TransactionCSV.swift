@@ -145,6 +145,17 @@ public struct TransactionCSVParser: Sendable {
         self.checkOnly = checkOnly
     }
 
+    /// A parser for the records after a line break of the same file, which another thread reads while this one
+    /// goes on: the header as read here, lines and valid rows counted from zero (the caller adds the lines before
+    /// the break to the lines it reports). Only where no quoted field can span the break: a file without `"`.
+    public func continuing() -> TransactionCSVParser {
+        var next = TransactionCSVParser(file: file, checkOnly: checkOnly)
+        next.header = header
+        next.failed = failed
+        next.started = true
+        return next
+    }
+
     /// Parses the complete records at the start of `bytes` (every record, if `isLast`), handing each row or error to
     /// `body` in file order. Returns how many bytes were consumed.
     public mutating func parse(_ block: ArraySlice<UInt8>, isLast: Bool, _ body: (Item) throws -> Void) rethrows -> Int {

@@ -17,28 +17,25 @@ struct CSVImport {
 
     func run() async throws {
         let reader = CSVFileReader(path: file)
-        let progress = ProgressLine()
         let size = reader.size ?? 0
 
-        // Pass 1: check.
-        var errors: [TransactionCSV.RowError] = []
-        var errorCount = 0
-        let checked: CSVFileReader.Summary
+        // Pass 1: check (on two threads, for a large file without quotes).
+        let checking = SharedProgressLine()
+        let check: CSVFileReader.Check
         do {
-            checked = try await reader.read(checkOnly: true, item: { item in
-                if case .error(let error) = item {
-                    errorCount += 1
-                    if errors.count < Self.errorsShown { errors.append(error) }
-                }
-            }, endOfBlock: { read in
-                if size >= 1 << 24 { progress.update("checking \(file) " + ProgressLine.bar(done: read >> 20, total: size >> 20) + " MiB") }
+            check = try await reader.check(keepingErrors: Self.errorsShown, progress: { read in
+                guard size >= 1 << 24 else { return }
+                checking.update { "checking \(file) " + ProgressLine.bar(done: read >> 20, total: size >> 20) + " MiB" }
             })
         } catch let error as CSVFileReader.ReadError {
-            progress.finish()
+            checking.finish()
             printError("produce", error.description)
             throw ExitCodes.ioError
         }
-        progress.finish()
+        checking.finish()
+        let checked = check.summary
+        let errors = check.errors
+        let errorCount = check.errorCount
         let rowCount = checked.validRows
         if errorCount > 0 {
             for error in errors { printError("produce", error.description) }
@@ -55,6 +52,7 @@ struct CSVImport {
         let failures = Mutex<[String]>([])
         var stats = ProducerStats()
         var sentSummary: CSVFileReader.Summary?
+        let progress = ProgressLine()
         try await withClient(command.client, command: "produce", clientId: "ledgerstream-csv") { kafka in
             let producer = KafkaProducer(client: kafka, config: try command.producerConfig)
             let onDelivery: DeliveryCallback = { result in

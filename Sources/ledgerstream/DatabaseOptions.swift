@@ -5,6 +5,7 @@ import Glibc
 import Ledger
 import Logging
 import PostgresLedger
+import Synchronization
 
 /// `--db PATH|URL`, shared by `consume --sink`, `report` and `shell`: a SQLite file, or a PostgreSQL URL
 /// (postgres://user@host:port/dbname). Default $LEDGERSTREAM_DB, then $DATABASE_URL when it is a PostgreSQL URL, then
@@ -76,6 +77,20 @@ struct DatabaseOptions: ParsableArguments {
             printError(command, "cannot read the ledger at \(url): \(error)")
             throw ExitCodes.ioError
         }
+    }
+}
+
+/// A ``ProgressLine`` that several threads update (the two halves of a file's check).
+final class SharedProgressLine: Sendable {
+    private let line = Mutex(ProgressLine())
+
+    /// `text` is only called when the line is drawn (at most ten times a second).
+    func update(_ text: @Sendable () -> String) {
+        line.withLock { $0.update(text()) }
+    }
+
+    func finish() {
+        line.withLock { $0.finish() }
     }
 }
 
