@@ -14,14 +14,15 @@ uint32_t crc32c_update(uint32_t crc, const void *data, size_t length);
 /// The portable slicing-by-8 implementation, exposed so tests can check it against the hardware path.
 uint32_t crc32c_update_portable(uint32_t crc, const void *data, size_t length);
 
-/// 1 when crc32c_update uses CPU instructions (SSE4.2, or AVX-512 VPCLMULQDQ) on this CPU, else 0.
+/// 1 when crc32c_update uses CPU instructions (SSE4.2, or VPCLMULQDQ with AVX2 or AVX-512) on this CPU, else 0.
 int crc32c_hardware_available(void);
 
 /// The implementations, from slowest to fastest; a CPU that runs one runs those before it.
 enum {
     CRC32C_PORTABLE = 0,     ///< slicing-by-8 tables
     CRC32C_SSE42 = 1,        ///< crc32q, three streams interleaved
-    CRC32C_FOLD_AVX512 = 2,  ///< 512-bit carry-less multiplication folding (VPCLMULQDQ), crc32q for the rest
+    CRC32C_FOLD_AVX2 = 2,    ///< 256-bit carry-less multiplication folding (AVX2 VPCLMULQDQ), crc32q for the rest
+    CRC32C_FOLD_AVX512 = 3,  ///< 512-bit carry-less multiplication folding (VPCLMULQDQ), crc32q for the rest
 };
 
 /// The implementation crc32c_update uses on this CPU.
