@@ -11,17 +11,22 @@ import Testing
     /// A file of `rows` rows with bad ones here and there (bad dates, amounts, field counts, a blank line), CRLF line
     /// ends on some, and optionally a quoted field.
     func sampleFile(rows: Int, seed: UInt64, quoted: Bool = false) throws -> String {
-        var random = SplitMix(seed: seed)
+        // Which rows are bad, their line ends and amounts follow from the row and the seed (a failure names its seed).
+        var state = seed &* 0x9E37_79B9_7F4A_7C15
+        func next() -> UInt64 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return state >> 33
+        }
         var text = "transaction_date;account;transaction_value;balance\n"
         for index in 0..<rows {
-            let end = random.next() % 7 == 0 ? "\r\n" : "\n"
-            switch random.next() % 23 {
+            let end = next() % 7 == 0 ? "\r\n" : "\n"
+            switch next() % 23 {
             case 0: text += "31/02/2024;C\(index % 13);10.00;10.00" + end
             case 1: text += "1/1/2024;C\(index % 13);ten;" + end
             case 2: text += "1/1/2024;C\(index % 13);1.00" + end
             case 3: text += end
             case 4 where quoted: text += "2/2/2024;\"C;\(index)\";1.00;" + end
-            default: text += "\(1 + index % 28)/\(1 + index % 12)/2024;C\(index % 13);\(random.next() % 100_000).\(random.next() % 90 + 10);" + end
+            default: text += "\(1 + index % 28)/\(1 + index % 12)/2024;C\(index % 13);\(next() % 100_000).\(next() % 90 + 10);" + end
             }
         }
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("check-\(UUID().uuidString).csv").path
@@ -87,21 +92,4 @@ import Testing
 /// The largest progress figure reported, from either thread.
 final class Largest: Sendable {
     let value = Mutex(0)
-}
-
-/// A small deterministic generator, so a failure names its seed.
-struct SplitMix {
-    var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
