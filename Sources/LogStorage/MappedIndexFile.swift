@@ -23,6 +23,12 @@ final class MappedIndexFile {
     private var mappedBytes = 0
     private(set) var entryCount = 0
     private(set) var isClosed = false
+    /// Bytes from the start of the file known to have disk blocks: entries written, then space reserved ahead.
+    private var reservedBytes = 0
+    /// The file system cannot reserve blocks (fallocate unsupported): entries are stored without a reservation.
+    private var reservationUnsupported = false
+    /// Blocks are reserved this many bytes at a time (8,192 offset entries).
+    static let reserveStep = 64 * 1024
 
     /// Opens or creates the file. With `preallocateTo`, the file is grown (sparsely) to that many bytes so entries
     /// can be appended; without it the file is mapped at its current size.
@@ -50,6 +56,7 @@ final class MappedIndexFile {
                 if isZeroEntry(mid) { high = mid } else { low = mid + 1 }
             }
             entryCount = low
+            reservedBytes = entryCount * entrySize
         } catch {
             file.close()
             throw error
@@ -85,11 +92,28 @@ final class MappedIndexFile {
         return T(bigEndian: mapping!.loadUnaligned(fromByteOffset: index * entrySize + offset, as: T.self))
     }
 
-    /// Appends one entry; `fill` stores its fields (big-endian) at the given address.
-    func append(_ fill: (UnsafeMutableRawPointer) -> Void) {
+    /// Appends one entry; `fill` stores its fields (big-endian) at the given address. Returns false, storing nothing,
+    /// when the disk has no block for it: the file is sparse, and a store into a page the disk cannot back kills the
+    /// process with SIGBUS (seen on a full disk, after the batch's own write had fitted). Blocks are reserved ahead
+    /// with fallocate instead; an index is sparse anyway, so a batch without its entry is only found by a longer scan.
+    @discardableResult
+    func append(_ fill: (UnsafeMutableRawPointer) -> Void) -> Bool {
         precondition(!isFull, "index \(path) is full")
+        let end = (entryCount + 1) * entrySize
+        if end > reservedBytes && !reservationUnsupported {
+            let upTo = min((end + Self.reserveStep - 1) / Self.reserveStep * Self.reserveStep, mappedBytes)
+            do throws(FileSystemError) {
+                try file.reserve(at: reservedBytes, length: upTo - reservedBytes)
+                reservedBytes = upTo
+            } catch {
+                if error.isOutOfSpace { return false }
+                if error.errno == EOPNOTSUPP { reservationUnsupported = true }
+                // Any other failure: store as before reservations existed (the disk is failing anyway).
+            }
+        }
         fill(mapping! + entryCount * entrySize)
         entryCount += 1
+        return true
     }
 
     /// Forgets entries from `count` on (used when the log is truncated or the index rebuilt).
@@ -126,6 +150,7 @@ final class MappedIndexFile {
         mappedBytes = 0
         try truncateFile(to: bytes)
         try map(bytes: bytes)
+        reservedBytes = min(reservedBytes, bytes)
     }
 
     /// Grows the file back to `maxBytes` so that entries can be appended again (a segment reopened as active).

@@ -29,10 +29,12 @@ struct OffsetIndex {
     /// The offset of the last entry, or the base offset when empty.
     var lastOffset: Int64 { entryCount == 0 ? baseOffset : offset(at: entryCount - 1) }
 
-    func append(offset: Int64, position: Int) {
+    /// Adds an entry; false if the disk had no room for it (see ``MappedIndexFile/append(_:)``).
+    @discardableResult
+    func append(offset: Int64, position: Int) -> Bool {
         precondition(offset > lastOffset || entryCount == 0, "offset index entries must increase: \(offset) after \(lastOffset)")
         precondition(offset - baseOffset <= Int64(UInt32.max) && position <= Int(UInt32.max))
-        file.append { entry in
+        return file.append { entry in
             entry.storeBytes(of: UInt32(offset - baseOffset).bigEndian, toByteOffset: 0, as: UInt32.self)
             entry.storeBytes(of: UInt32(position).bigEndian, toByteOffset: 4, as: UInt32.self)
         }

@@ -209,8 +209,9 @@ final class Segment {
     private func indexBatch(_ header: RecordBatchHeader, at position: Int) {
         if firstBatchTimestamp == nil { firstBatchTimestamp = header.maxTimestamp }
         noteTimestamp(header)
-        if bytesSinceLastIndexEntry > indexIntervalBytes && !offsetIndex.isFull {
-            offsetIndex.append(offset: header.lastOffset, position: position)
+        // An entry the disk has no room for is left out (the index is sparse) and tried again at the next batch.
+        if bytesSinceLastIndexEntry > indexIntervalBytes && !offsetIndex.isFull
+            && offsetIndex.append(offset: header.lastOffset, position: position) {
             timeIndex.maybeAppend(timestamp: maxTimestamp, offset: offsetOfMaxTimestamp)
             bytesSinceLastIndexEntry = 0
         }
