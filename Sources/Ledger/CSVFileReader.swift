@@ -58,29 +58,20 @@ public struct CSVFileReader: Sendable {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw ReadError.cannotOpen(path, errno) }
         defer { close(descriptor) }
-        var parser = TransactionCSVParser(file: path, checkOnly: checkOnly)
-        var digester = EventSource.Digester()
-        var pending: [UInt8] = []
-        pending.reserveCapacity(blockSize)
-        // Read into a block of its own, then appended: growing `pending` by a block of zeros to read into was an
-        // element-by-element loop in debug builds (seconds per file in the tests), and a memset in release.
-        var block = [UInt8](repeating: 0, count: blockSize)
+        var blocks = BlockParser(TransactionCSVParser(file: path, checkOnly: checkOnly), blockSize: blockSize)
         var total = 0
         while true {
-            let count = block.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress!, blockSize) }
+            let count = blocks.block.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress!, blockSize) }
             if count < 0 {
                 if errno == EINTR { continue }
                 throw ReadError.cannotRead(path, errno)
             }
-            block.withUnsafeBytes { digester.update(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
-            pending.append(contentsOf: block[..<count])
+            blocks.parse(count, item)
             total += count
-            let isLast = count == 0
-            let consumed = parser.parse(pending[...], isLast: isLast, item)
-            pending.removeFirst(consumed)
             try await endOfBlock(total)
-            if isLast {
-                return Summary(bytes: total, digest: digester.finish(), lines: parser.lineCount, validRows: parser.validRows)
+            if count == 0 {
+                return Summary(bytes: total, digest: blocks.digester.finish(), lines: blocks.parser.lineCount,
+                               validRows: blocks.parser.validRows)
             }
         }
     }
@@ -110,15 +101,9 @@ public struct CSVFileReader: Sendable {
         if let size, size >= splitBytes, let split = try await checkInHalves(keepingErrors: limit, progress: progress) {
             return split
         }
-        var errors: [TransactionCSV.RowError] = []
-        var errorCount = 0
-        let summary = try await read(checkOnly: true, item: { item in
-            if case .error(let error) = item {
-                errorCount += 1
-                if errors.count < limit { errors.append(error) }
-            }
-        }, endOfBlock: { progress($0) })
-        return Check(summary: summary, errors: errors, errorCount: errorCount, inHalves: false)
+        var errors = ErrorTally(keeping: limit)
+        let summary = try await read(checkOnly: true, item: { errors.count($0) }, endOfBlock: { progress($0) })
+        return Check(summary: summary, errors: errors.kept, errorCount: errors.total, inHalves: false)
     }
 
     /// The two-thread check; nil if the file turned out to need one pass (a quote, no line break past its middle, or a
@@ -136,14 +121,14 @@ public struct CSVFileReader: Sendable {
         // The second half needs the header, which the first block has (else the file goes in one pass).
         repeat { try first.step(descriptor, checked: checked, progress: progress) } while !first.parserReadHeader && !first.sawQuote
         guard !first.sawQuote else { return nil }
-        let second = HalfCheck(reader: self, parser: first.parser.continuing(), from: middle, to: nil, keepingErrors: limit)
+        let second = HalfCheck(reader: self, parser: first.blocks.parser.continuing(), from: middle, to: nil, keepingErrors: limit)
         async let secondDone = Self.finish(second, descriptor, checked: checked, progress: progress)
         let firstDone = try await Self.finish(first, descriptor, checked: checked, progress: progress)
         let secondHalf = try await secondDone
         guard !firstDone.sawQuote, !secondHalf.sawQuote else { return nil }
 
         // The file's digest goes on over the second half, read again; it must be the bytes that half checked.
-        var digester = firstDone.digester
+        var digester = firstDone.blocks.digester
         var again = EventSource.Digester()
         var block = [UInt8](repeating: 0, count: blockSize)
         var position = middle
@@ -156,19 +141,19 @@ public struct CSVFileReader: Sendable {
             }
             position += count
         }
-        guard position == secondHalf.position, again.finish() == secondHalf.digester.finish() else { return nil }
+        guard position == secondHalf.position, again.finish() == secondHalf.blocks.digester.finish() else { return nil }
 
-        let lines = firstDone.parser.lineCount
-        let secondErrors = secondHalf.errors.map { error in
+        let lines = firstDone.blocks.parser.lineCount
+        let secondErrors = secondHalf.errors.kept.map { error in
             var moved = error
             moved.line += lines
             return moved
         }
         return Check(
-            summary: Summary(bytes: position, digest: digester.finish(), lines: lines + secondHalf.parser.lineCount,
-                             validRows: firstDone.parser.validRows + secondHalf.parser.validRows),
-            errors: Array((firstDone.errors + secondErrors).prefix(limit)),
-            errorCount: firstDone.errorCount + secondHalf.errorCount, inHalves: true)
+            summary: Summary(bytes: position, digest: digester.finish(), lines: lines + secondHalf.blocks.parser.lineCount,
+                             validRows: firstDone.blocks.parser.validRows + secondHalf.blocks.parser.validRows),
+            errors: Array((firstDone.errors.kept + secondErrors).prefix(limit)),
+            errorCount: firstDone.errors.total + secondHalf.errors.total, inHalves: true)
     }
 
     private static func finish(_ half: HalfCheck, _ descriptor: Int32, checked: ByteCount,
@@ -206,50 +191,79 @@ private final class ByteCount: Sendable {
     let value = Atomic<Int>(0)
 }
 
+/// A file's bytes parsed a block at a time, whoever reads them (`read` with read(2), a half of the check with pread):
+/// read into ``block``, then ``parse(_:_:)`` digests those bytes, appends them to the record the last block ended in
+/// the middle of, and parses every complete record.
+private struct BlockParser: Sendable {
+    var parser: TransactionCSVParser
+    var digester = EventSource.Digester()
+    /// What to read into. Read into a block of its own, then appended: growing `pending` by a block of zeros to read
+    /// into was an element-by-element loop in debug builds (seconds per file in the tests), and a memset in release.
+    var block: [UInt8]
+    /// The bytes not parsed yet: the start of a record cut by the last block's end.
+    private var pending: [UInt8] = []
+
+    init(_ parser: TransactionCSVParser, blockSize: Int) {
+        self.parser = parser
+        block = [UInt8](repeating: 0, count: blockSize)
+        pending.reserveCapacity(blockSize)
+    }
+
+    /// Parses the first `count` bytes of ``block`` after what was pending; 0 is the end of the bytes to parse.
+    mutating func parse(_ count: Int, _ item: (TransactionCSVParser.Item) -> Void) {
+        block.withUnsafeBytes { digester.update(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+        pending.append(contentsOf: block[..<count])
+        let consumed = parser.parse(pending[...], isLast: count == 0, item)
+        pending.removeFirst(consumed)
+    }
+}
+
+/// A check's errors: how many, and the first `limit` of them in file order.
+private struct ErrorTally: Sendable {
+    let limit: Int
+    private(set) var kept: [TransactionCSV.RowError] = []
+    private(set) var total = 0
+
+    init(keeping limit: Int) { self.limit = limit }
+
+    mutating func count(_ item: TransactionCSVParser.Item) {
+        guard case .error(let error) = item else { return }
+        total += 1
+        if kept.count < limit { kept.append(error) }
+    }
+}
+
 /// One half of a two-thread check: its range, parser, errors and digest, advanced a block at a time.
 private struct HalfCheck: Sendable {
     let reader: CSVFileReader
-    var parser: TransactionCSVParser
+    var blocks: BlockParser
     var position: Int
     /// The end of the range; nil: the end of the file.
     let end: Int?
-    let limit: Int
-    var errors: [TransactionCSV.RowError] = []
-    var errorCount = 0
-    var digester = EventSource.Digester()
-    var pending: [UInt8] = []
-    var block: [UInt8]
+    var errors: ErrorTally
     private(set) var isDone = false
     /// A `"` was read: the halves' split may be inside a quoted field, so their results are not used.
     private(set) var sawQuote = false
 
     init(reader: CSVFileReader, parser: TransactionCSVParser, from start: Int, to end: Int?, keepingErrors limit: Int) {
         self.reader = reader
-        self.parser = parser
+        blocks = BlockParser(parser, blockSize: reader.blockSize)
         position = start
         self.end = end
-        self.limit = limit
-        block = [UInt8](repeating: 0, count: reader.blockSize)
+        errors = ErrorTally(keeping: limit)
     }
 
-    var parserReadHeader: Bool { parser.lineCount > 0 || isDone }
+    var parserReadHeader: Bool { blocks.parser.lineCount > 0 || isDone }
 
     mutating func step(_ descriptor: Int32, checked: ByteCount, progress: @Sendable (Int) -> Void) throws {
-        let count = try reader.readBlock(descriptor, into: &block, at: position, upTo: end)
-        if block.withUnsafeBytes({ memchr($0.baseAddress!, 34, count) }) != nil {
+        let count = try reader.readBlock(descriptor, into: &blocks.block, at: position, upTo: end)
+        if blocks.block.withUnsafeBytes({ memchr($0.baseAddress!, 34, count) }) != nil {
             sawQuote = true
             return
         }
-        block.withUnsafeBytes { digester.update(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
-        pending.append(contentsOf: block[..<count])
         position += count
         isDone = count == 0
-        let consumed = parser.parse(pending[...], isLast: isDone) { item in
-            guard case .error(let error) = item else { return }
-            errorCount += 1
-            if errors.count < limit { errors.append(error) }
-        }
-        pending.removeFirst(consumed)
+        blocks.parse(count) { errors.count($0) }
         progress(checked.value.add(count, ordering: .relaxed).newValue)
     }
 }

@@ -115,7 +115,9 @@ struct TLSTests {
         var config = ZooKeeperServerConfig()
         config.secureClientPort = 0
         config.tls.keyStoreLocation = "/nonexistent/server.pem"
-        config.dataDir = TemporaryDirectory("tls-bad").path
+        let directory = TemporaryDirectory("tls-bad")
+        defer { directory.remove() }
+        config.dataDir = directory.path
         #expect(throws: (any Error).self) { _ = try ZooKeeperServer(config: config, logger: quietLogger) }
         do {
             _ = try ZooKeeperServer(config: config, logger: quietLogger)

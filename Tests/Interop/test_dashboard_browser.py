@@ -83,21 +83,37 @@ def desk(live, module_broker, monkeypatch):
 
 
 def start_browser(width=1280, height=2000):
+    """A headless chromium with a profile directory of its own, which `quit_browser` removes (chromium leaves the
+    profile it makes for itself in /tmp)."""
+    profile = tempfile.mkdtemp(prefix="ledgerstream-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", f"--window-size={width},{height}"):
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", f"--window-size={width},{height}",
+                     f"--user-data-dir={profile}"):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    except Exception:
+        shutil.rmtree(profile, ignore_errors=True)
+        raise
+    driver.profile_directory = profile
     driver.set_page_load_timeout(20)
     return driver
+
+
+def quit_browser(driver):
+    try:
+        driver.quit()
+    finally:
+        shutil.rmtree(driver.profile_directory, ignore_errors=True)
 
 
 @pytest.fixture
 def browser():
     driver = start_browser()
     yield driver
-    driver.quit()
+    quit_browser(driver)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -342,4 +358,4 @@ def test_phone_width_and_the_skip_link(viewer):
         wait(driver, lambda d: d.execute_script("return location.hash") == "#views", message="the skip link followed")
         assert console_problems(driver) == []
     finally:
-        driver.quit()
+        quit_browser(driver)
