@@ -337,9 +337,11 @@ public final class LedgerSink {
                 batch = rows
                 defer { batch = UnsafeBufferPointer(start: nil, count: 0) }
                 for row in rows.indices {
-                    let decision = try planner.decide(rows[row], sourceID: { try sourceID(for: $0, created: &createdSources) },
+                    let decision = try planner.decide(at: rows.baseAddress! + row,
+                                                      sourceID: { try sourceID(for: $0, created: &createdSources) },
                                                       appliedLinesOf: { try appliedLines(of: $0) })
-                    switch decision {
+                    // Consumed: binding the entry out of a decision still alive copied and destroyed it.
+                    switch consume decision {
                     case .skip:
                         continue
                     case .reject(let reason):
