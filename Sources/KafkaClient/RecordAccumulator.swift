@@ -173,15 +173,20 @@ struct RecordAccumulator {
     /// Seals every batch whose linger has expired; returns when the next one will (nil if none is open).
     mutating func sealExpired(nowMs: Int64) -> Int64? {
         var next: Int64?
+        var expired: [PartitionKey] = []
         for (key, queue) in queues where !queue.open.isEmpty {
             let due = queue.openSinceMs + lingerMs
-            if due <= nowMs { seal(key, nowMs: nowMs) } else { next = min(next ?? due, due) }
+            if due <= nowMs { expired.append(key) } else { next = min(next ?? due, due) }
         }
+        // Sealed once the loop let go of `queues`: sealing while iterating it copied the dictionary on the first write,
+        // so every open batch's buffer had a second owner and `build()` copied the whole batch to write its header
+        // (measured: about 3 % of `produce --csv`'s CPU).
+        for key in expired { seal(key, nowMs: nowMs) }
         return next
     }
 
     mutating func sealAll(nowMs: Int64) {
-        for key in queues.keys { seal(key, nowMs: nowMs) }
+        for key in Array(queues.keys) { seal(key, nowMs: nowMs) }
     }
 
     private mutating func seal(_ key: PartitionKey, nowMs: Int64) {

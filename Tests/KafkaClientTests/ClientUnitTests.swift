@@ -90,6 +90,28 @@ import Testing
         #expect(accumulator.first(key)?.recordCount == 2)
     }
 
+    /// The linger seals every partition that is due in one pass (sealing used to happen while iterating the queues)
+    /// and leaves the others open; each sealed batch is valid and holds its own partition's records.
+    @Test func lingerSealsEveryDuePartitionAndOnlyThose() throws {
+        var accumulator = RecordAccumulator(lingerMs: 50, batchSizeBytes: 100_000)
+        let keys = (0..<5).map { PartitionKey(topic: "t", partition: Int32($0)) }
+        for (index, key) in keys.enumerated() {
+            for size in 1...(index + 1) {
+                _ = accumulator.append(record(size), to: key, callback: nil, call: 0, nowMs: index == 4 ? 1040 : 1000)
+            }
+        }
+        #expect(accumulator.sealExpired(nowMs: 1060) == 1090)
+        #expect(accumulator.readyPartitions == Array(keys.prefix(4)))
+        for (index, key) in keys.prefix(4).enumerated() {
+            let batch = try #require(accumulator.first(key))
+            #expect(try RecordBatchValidator.validateProduced(batch.bytes).count == 1)  // its CRC and records check out
+            let records = try RecordBatchHeader.records(in: batch.bytes)
+            #expect(records.map { $0.value?.readableBytes } == (1...(index + 1)).map { $0 })
+        }
+        #expect(accumulator.sealExpired(nowMs: 1090) == nil)
+        #expect(accumulator.first(keys[4])?.recordCount == 5)
+    }
+
     /// A batch keeps one callback entry per run of records from one `send` call, in record order.
     @Test func callbacksAreKeptAsRunsPerSendCall() throws {
         var accumulator = RecordAccumulator(lingerMs: 10_000, batchSizeBytes: 100_000)
