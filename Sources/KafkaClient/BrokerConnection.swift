@@ -293,7 +293,7 @@ public final class BrokerConnection: Sendable {
         guard channel.isActive else { throw KafkaClientError.connectionClosed("\(R.apiKey) to \(address)") }
         let correlation = nextCorrelationId()
         let header = RequestHeader(apiKey: R.apiKey, apiVersion: version, correlationId: correlation, clientId: clientId)
-        let frame = KafkaFrame.request(request, header: header)
+        let frame = KafkaFrame.requestParts(request, header: header)
         let promise = channel.eventLoop.makePromise(of: ByteBuffer.self)
         let pending = PendingRequest(frame: frame, correlationId: correlation, expectsResponse: expectsResponse, promise: promise)
         let channel = self.channel
@@ -394,7 +394,8 @@ final class TLSHandshakeWatcher: ChannelInboundHandler, Sendable {
 
 /// A request on its way to the socket, with the promise its response completes.
 struct PendingRequest: Sendable {
-    var frame: ByteBuffer
+    /// The request frame's parts, in order (its record batches are parts of their own, not copied).
+    var frame: [ByteBuffer]
     var correlationId: Int32
     var expectsResponse: Bool
     var promise: EventLoopPromise<ByteBuffer>
@@ -418,7 +419,7 @@ final class KafkaClientHandler: ChannelDuplexHandler {
         }
         if request.expectsResponse {
             waiting.append(request)
-            context.write(wrapOutboundOut(request.frame), promise: promise)
+            write(request.frame, context: context, promise: promise)
         } else {
             let written = context.eventLoop.makePromise(of: Void.self)
             written.futureResult.whenComplete { result in
@@ -428,8 +429,14 @@ final class KafkaClientHandler: ChannelDuplexHandler {
                 }
             }
             written.futureResult.cascade(to: promise)
-            context.write(wrapOutboundOut(request.frame), promise: written)
+            write(request.frame, context: context, promise: written)
         }
+    }
+
+    /// Writes a frame's parts in order; `promise` completes with the last (a failed write fails every later one).
+    private func write(_ parts: [ByteBuffer], context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        for part in parts.dropLast() { context.write(wrapOutboundOut(part), promise: nil) }
+        context.write(wrapOutboundOut(parts.last ?? ByteBuffer()), promise: promise)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

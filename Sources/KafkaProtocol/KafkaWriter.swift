@@ -9,6 +9,9 @@ public struct KafkaWriter {
     public private(set) var buffer: ByteBuffer
     private var finishedParts: [IOData] = []
     private var splicedBytes = 0
+    /// Records held as bytes of at least this size are spliced in as a part of their own instead of copied (see
+    /// ``KafkaFrame/requestParts(_:header:)``); by default they are copied.
+    public var splicesRecordBytesFrom = Int.max
 
     public init(buffer: ByteBuffer) {
         self.buffer = buffer
@@ -51,6 +54,14 @@ public struct KafkaWriter {
         finishedParts.append(.byteBuffer(buffer))
         finishedParts.append(.fileRegion(region))
         splicedBytes += buffer.readableBytes + region.readableBytes
+        buffer = ByteBufferAllocator().buffer(capacity: 256)
+    }
+
+    /// Closes the bytes written so far as one part and makes `bytes` the next, uncopied.
+    public mutating func splice(_ bytes: ByteBuffer) {
+        finishedParts.append(.byteBuffer(buffer))
+        finishedParts.append(.byteBuffer(bytes))
+        splicedBytes += buffer.readableBytes + bytes.readableBytes
         buffer = ByteBufferAllocator().buffer(capacity: 256)
     }
 
@@ -155,7 +166,7 @@ public struct KafkaWriter {
         writeLength(value.byteCount, compact: compact, wide: true)
         switch value {
         case .bytes(let bytes):
-            buffer.writeImmutableBuffer(bytes)
+            if bytes.readableBytes >= splicesRecordBytesFrom { splice(bytes) } else { buffer.writeImmutableBuffer(bytes) }
         case .regions(let slices):
             for slice in slices { splice(slice.region) }
         }

@@ -56,6 +56,22 @@ public enum KafkaFrame {
         return writer.buffer
     }
 
+    /// The same frame as byte buffers to write in order, with record batches of `splicingFrom` bytes or more not copied
+    /// into it but written as parts of their own (a producer keeps its batches until they are acknowledged anyway, and
+    /// NIO writes the parts with one writev: measured, copying the batches into the Produce request was 1.7 % of
+    /// `produce --csv`'s CPU).
+    public static func requestParts<R: KafkaRequest>(_ request: R, header: RequestHeader, splicingFrom: Int = 1024) -> [ByteBuffer] {
+        var writer = KafkaWriter(capacity: 256)
+        writer.splicesRecordBytesFrom = splicingFrom
+        writer.writeInt32(0)
+        header.write(to: &writer)
+        request.write(to: &writer, version: header.apiVersion)
+        return writer.finishFrame().compactMap { part in
+            guard case .byteBuffer(let bytes) = part else { preconditionFailure("a request holds no file regions") }
+            return bytes.readableBytes > 0 ? bytes : nil
+        }
+    }
+
     /// Encodes a response frame: size prefix, response header (v0 or v1), body. Returns the parts to write in order;
     /// more than one when the body splices in file regions (Fetch).
     public static func response<R: KafkaResponse>(_ response: R, apiKey: ApiKey, version: Int16, correlationId: Int32) -> [IOData] {

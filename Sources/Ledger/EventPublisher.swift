@@ -47,7 +47,6 @@ public enum EventPublisher {
         onDelivery: DeliveryCallback?, onProgress: (Int) -> Void
     ) async throws {
         let digest = fileDigest.map { Array(($0 + ":").utf8) }
-        var json: [UInt8] = []
         var source: [UInt8] = []
         var chunk = RecordChunk(records: chunkSize, bytes: chunkSize * (digest == nil ? 160 : 216))
         var sent = 0
@@ -57,9 +56,11 @@ public enum EventPublisher {
             remaining = remaining.dropFirst(part.count)
             chunk.removeAll()
             for (event, line) in part {
-                json.removeAll(keepingCapacity: true)
-                event.appendJSON(to: &json)
-                chunk.append(key: event.account, value: json)
+                // The value goes from the encoder's stack buffer straight into the chunk.
+                var account = event.account
+                account.withUTF8 { key in
+                    event.withJSON { chunk.append(keyBytes: UnsafeRawBufferPointer(key), valueBytes: $0) }
+                }
                 if let digest {
                     source.removeAll(keepingCapacity: true)
                     source.append(contentsOf: digest)

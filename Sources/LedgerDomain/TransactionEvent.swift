@@ -43,9 +43,17 @@ public struct TransactionEvent: Equatable, Sendable {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// Appends the record value (the JSON object above) as UTF-8. Written into a stack buffer and appended once, not
-    /// through `String` or an append per part: `produce --csv` encodes every row of a file with it.
+    /// Appends the record value (the JSON object above) as UTF-8.
     public func appendJSON(to out: inout [UInt8]) {
+        withJSON { out.append(contentsOf: $0) }
+    }
+
+    /// Calls `body` with the record value (the JSON object above) as UTF-8, valid only during the call. Written into a
+    /// stack buffer, not through `String` or an append per part: `produce --csv` encodes every row of a file with it,
+    /// straight into the records it sends. Not generic: called from another module, a generic function is not
+    /// specialised there and looked up its type metadata on every call (measured: 40 million instructions for 200k
+    /// rows).
+    public func withJSON(_ body: (UnsafeRawBufferPointer) -> Void) {
         var account = self.account
         account.withUTF8 { accountBytes in
             // Literals 140 bytes, the date 19, two amounts at most 24 each, the account at most 6 bytes per byte escaped.
@@ -65,7 +73,7 @@ public struct TransactionEvent: Equatable, Sendable {
                     writer.write("null")
                 }
                 writer.write(type == .deposit ? #","transaction_type":"deposit"}"# : #","transaction_type":"withdrawal"}"#)
-                out.append(contentsOf: writer.written)
+                body(UnsafeRawBufferPointer(writer.written))
             }
         }
     }

@@ -205,6 +205,11 @@ import Testing
         let request = R.arbitrary(version: version, using: &rng)
         let header = RequestHeader(apiKey: R.apiKey, apiVersion: version, correlationId: -5, clientId: "frame-test")
         var frame = KafkaFrame.request(request, header: header)
+        // The same bytes when record batches are written as parts of their own (every batch, or the large ones).
+        for splicingFrom in [1, 1024] {
+            let parts = KafkaFrame.requestParts(request, header: header, splicingFrom: splicingFrom)
+            #expect(parts.flatMap { Array(buffer: $0) } == Array(buffer: frame), "\(api) v\(version)")
+        }
         #expect(frame.readInteger(as: Int32.self) == Int32(frame.readableBytes))
         var headerOnly = KafkaWriter()
         header.write(to: &headerOnly)
@@ -214,6 +219,23 @@ import Testing
         #expect(try RequestHeader(from: &reader) == header)
         #expect(try R(from: &reader, version: version) == request)
         #expect(reader.remaining == 0)
+    }
+
+    // Goal: a Produce request's large batches reach the socket as the producer's own buffers (not copied), small ones
+    // inside the frame, and the parts are the frame's bytes in order.
+    @Test func largeBatchesAreWrittenAsTheirOwnParts() throws {
+        let large = ByteBuffer(repeating: 7, count: 4096)
+        let small = ByteBuffer(repeating: 9, count: 100)
+        let request = ProduceRequest(acks: -1, timeoutMs: 1000, topicData: [
+            .init(name: "t", partitionData: [.init(index: 0, records: .bytes(large)), .init(index: 1, records: .bytes(small))]),
+        ])
+        let header = RequestHeader(apiKey: .produce, apiVersion: 9, correlationId: 1, clientId: "c")
+        let parts = KafkaFrame.requestParts(request, header: header)
+        #expect(parts.count == 3)
+        #expect(parts.flatMap { Array(buffer: $0) } == Array(buffer: KafkaFrame.request(request, header: header)))
+        let address = { (buffer: ByteBuffer) in buffer.withUnsafeReadableBytes { $0.baseAddress } }
+        #expect(address(parts[1]) == address(large))
+        #expect(parts.allSatisfy { address($0) != address(small) })
     }
 
     // Goal: response header v1 (tag buffer) exactly for flexible versions, except ApiVersions whose header is always v0.
