@@ -8,8 +8,9 @@
 # 2. Builds (debug), checks that generated protocol code is fresh, runs the unit tests (`swift test`).
 # 3. Runs the interop tests: real clients (kcat, kafka-python, confluent-kafka, aiokafka, kazoo, zkCli) against the
 #    real binary on ephemeral 127.0.0.1 ports, on two pytest-xdist workers. Each test starts and stops its own servers.
-# 4. Builds the fuzz targets (Fuzz/, libFuzzer with AddressSanitizer) and runs each for LEDGERSTREAM_FUZZ_SECONDS
-#    (default 10) from the committed seeds; a crash or broken invariant fails the run and names the saved input.
+# 4. Builds the fuzz targets (Fuzz/, libFuzzer with AddressSanitizer; in the background at the lowest priority while
+#    the unit and interop tests run) and runs each for LEDGERSTREAM_FUZZ_SECONDS (default 10) from the committed seeds; a crash or broken
+#    invariant fails the run and names the saved input.
 #
 # Set LEDGERSTREAM_SKIP_INSTALL=1 to skip step 1 on a machine already set up, LEDGERSTREAM_SKIP_FUZZ=1 to skip step 4.
 set -euo pipefail
@@ -36,6 +37,17 @@ swift build --build-tests
 swift run --skip-build kafka-protocol-gen --check
 bash Tests/generated.sh check
 
+# The fuzz targets (a release build with AddressSanitizer of their own, about 200 s on two cores) are built meanwhile at
+# the lowest CPU priority: the tests below mostly wait, so the build takes the idle CPU instead of adding its time.
+fuzz_build=""
+if [ "${LEDGERSTREAM_SKIP_FUZZ:-0}" != 1 ]; then
+  fuzz_build_log="$(mktemp)"
+  # In a session of its own, so that a failing step stops the whole build with it (kill of the process group).
+  setsid nice -n 19 bash Fuzz/run --build-only >"$fuzz_build_log" 2>&1 &
+  fuzz_build=$!
+  trap 'kill -- "-$fuzz_build" 2>/dev/null || true; rm -f "$fuzz_build_log"' EXIT
+fi
+
 step "unit tests (swift test)"
 swift test --skip-build
 
@@ -50,9 +62,15 @@ else
   echo "no interop tests yet"
 fi
 
-if [ "${LEDGERSTREAM_SKIP_FUZZ:-0}" != 1 ]; then
+if [ -n "$fuzz_build" ]; then
   step "fuzzing: a short run of each target"
-  bash Fuzz/run --seconds "${LEDGERSTREAM_FUZZ_SECONDS:-10}"
+  if ! wait "$fuzz_build"; then
+    cat "$fuzz_build_log"
+    echo "building the fuzz targets failed" >&2
+    exit 1
+  fi
+  grep -E '^fuzz build' "$fuzz_build_log" || true
+  bash Fuzz/run --no-build --seconds "${LEDGERSTREAM_FUZZ_SECONDS:-10}"
 fi
 
 step "all tests passed"
