@@ -10,7 +10,7 @@ public struct KafkaWriter {
     private var finishedParts: [IOData] = []
     private var splicedBytes = 0
     /// Records held as bytes of at least this size are spliced in as a part of their own instead of copied (see
-    /// ``KafkaFrame/requestParts(_:header:)``); by default they are copied.
+    /// ``KafkaFrame/requestParts(_:header:splicingFrom:)``); by default they are copied.
     public var splicesRecordBytesFrom = Int.max
 
     public init(buffer: ByteBuffer) {
@@ -50,18 +50,15 @@ public struct KafkaWriter {
         return parts
     }
 
-    public mutating func splice(_ region: FileRegion) {
-        finishedParts.append(.byteBuffer(buffer))
-        finishedParts.append(.fileRegion(region))
-        splicedBytes += buffer.readableBytes + region.readableBytes
-        buffer = ByteBufferAllocator().buffer(capacity: 256)
-    }
+    public mutating func splice(_ region: FileRegion) { splice(part: .fileRegion(region)) }
 
     /// Closes the bytes written so far as one part and makes `bytes` the next, uncopied.
-    public mutating func splice(_ bytes: ByteBuffer) {
+    public mutating func splice(_ bytes: ByteBuffer) { splice(part: .byteBuffer(bytes)) }
+
+    private mutating func splice(part: IOData) {
         finishedParts.append(.byteBuffer(buffer))
-        finishedParts.append(.byteBuffer(bytes))
-        splicedBytes += buffer.readableBytes + bytes.readableBytes
+        finishedParts.append(part)
+        splicedBytes += buffer.readableBytes + part.readableBytes
         buffer = ByteBufferAllocator().buffer(capacity: 256)
     }
 

@@ -48,12 +48,8 @@ public struct RequestHeader: Sendable, Equatable {
 public enum KafkaFrame {
     /// Encodes a request frame (size prefix included) for `header.apiVersion`.
     public static func request<R: KafkaRequest>(_ request: R, header: RequestHeader) -> ByteBuffer {
-        var writer = KafkaWriter(capacity: 256)
-        writer.writeInt32(0)
-        header.write(to: &writer)
-        request.write(to: &writer, version: header.apiVersion)
-        writer.setInt32(Int32(writer.buffer.readableBytes - 4), at: writer.buffer.readerIndex)
-        return writer.buffer
+        // Nothing spliced: one part, the whole frame.
+        requestParts(request, header: header, splicingFrom: .max)[0]
     }
 
     /// The same frame as byte buffers to write in order, with record batches of `splicingFrom` bytes or more not copied
