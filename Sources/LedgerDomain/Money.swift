@@ -42,6 +42,15 @@ public struct Money: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// The same on raw bytes, without allocating (the CSV reader and the sink parse millions of amounts).
     /// Surrounding ASCII spaces and tabs are ignored.
     public init(bytes input: UnsafeBufferPointer<UInt8>) throws(ParseError) {
+        if let plain = Self.plainAmount(input) {
+            self = plain
+        } else {
+            self = try Self.anyAmount(input)
+        }
+    }
+
+    /// `init(bytes:)` for every form it accepts, and the error for text it refuses.
+    static func anyAmount(_ input: UnsafeBufferPointer<UInt8>) throws(ParseError) -> Money {
         var start = 0
         var end = input.count
         while start < end && (input[start] == 32 || input[start] == 9) { start += 1 }
@@ -91,7 +100,43 @@ public struct Money: Hashable, Comparable, Sendable, CustomStringConvertible {
             value = times
         }
         guard !overflow else { throw .tooLarge(text()) }
-        cents = negative ? -value : value
+        return Money(cents: negative ? -value : value)
+    }
+
+    /// The amount of text in the form nearly every amount has, `[-]digits[.d[d]]` with at most 15 whole digits, or nil
+    /// for anything else (which the general parser then accepts or refuses). Those bounds keep the value far from
+    /// overflowing, so the digits are summed without the general loop's overflow, separator and decimal bookkeeping
+    /// (measured: about a third of its instructions; the producer parses every amount twice and the sink once more).
+    @inline(__always)
+    static func plainAmount(_ input: UnsafeBufferPointer<UInt8>) -> Money? {
+        guard let bytes = input.baseAddress, !input.isEmpty, input.count <= 19 else { return nil }
+        let end = input.count
+        let negative = bytes[0] == UInt8(ascii: "-")
+        var index = negative ? 1 : 0
+        let wholeStart = index
+        var value: Int64 = 0
+        while index < end {
+            let digit = bytes[index] &- 48
+            guard digit <= 9 else { break }
+            value = value &* 10 &+ Int64(digit)
+            index &+= 1
+        }
+        let wholeDigits = index - wholeStart
+        guard wholeDigits > 0, wholeDigits <= 15 else { return nil }
+        var scale: Int64 = 100
+        if index < end {
+            guard bytes[index] == UInt8(ascii: "."), end - index <= 3 else { return nil }
+            index &+= 1
+            while index < end {
+                let digit = bytes[index] &- 48
+                guard digit <= 9 else { return nil }
+                value = value &* 10 &+ Int64(digit)
+                scale /= 10
+                index &+= 1
+            }
+        }
+        value &*= scale
+        return Money(cents: negative ? -value : value)
     }
 
     /// Decimal text with exactly two decimals: "1000.00", "-12.50".

@@ -1,6 +1,7 @@
 import Testing
 
 @testable import Ledger
+@testable import LedgerDomain
 
 /// Money is integer cents, parsed and printed without floating point.
 @Suite struct MoneyTests {
@@ -20,6 +21,35 @@ import Testing
         #expect(throws: Money.ParseError.notANumber("-")) { try Money(parsing: "-") }
         #expect(throws: Money.ParseError.empty) { try Money(parsing: "  ") }
         #expect(throws: Money.ParseError.tooLarge("99999999999999999999")) { try Money(parsing: "99999999999999999999") }
+    }
+
+    /// The fast path for plain amounts gives what the general parser gives, and takes the usual forms: checked on every
+    /// amount of a small alphabet up to 4 characters, on random ones up to 20, and on the widest it takes.
+    @Test func plainAmountsParseAsTheGeneralParserDoes() {
+        func check(_ text: String) {
+            var bytes = Array(text.utf8)
+            bytes.withUnsafeMutableBufferPointer { buffer in
+                let input = UnsafeBufferPointer(buffer)
+                if let plain = Money.plainAmount(input) {
+                    #expect(plain == (try? Money.anyAmount(input)), "\(text)")
+                }
+            }
+        }
+        let alphabet = Array("0159.-+, ")
+        var texts = [""]
+        for _ in 1...4 {
+            texts = texts.flatMap { prefix in alphabet.map { prefix + String($0) } }
+            texts.forEach(check)
+        }
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            check(String((0..<Int.random(in: 1...20, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }))
+        }
+        for text in ["999999999999999.99", "-999999999999999.9", "1234567890123456", "0.1", "12.", "-0", "007.50"] { check(text) }
+        for (text, cents) in [("2856.88", Int64(285_688)), ("-12.5", -1250), ("7", 700), ("999999999999999.99", 99_999_999_999_999_999)] {
+            var bytes = Array(text.utf8)
+            #expect(bytes.withUnsafeMutableBufferPointer { Money.plainAmount(UnsafeBufferPointer($0)) }?.cents == cents)
+        }
     }
 
     @Test func prints() {

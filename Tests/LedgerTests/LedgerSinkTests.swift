@@ -159,6 +159,44 @@ import Testing
         }
     }
 
+    /// The sink's connection leaves the per-row foreign-key check to a check per batch and file: what it writes still
+    /// satisfies the schema's foreign key, also after a file's `import_sources` row was deleted behind its back (the
+    /// next batch registers the file again instead of naming the id it had cached).
+    @Test func everyEntryNamesAnExistingSourceEvenAfterTheSourceWasRemoved() throws {
+        try withDatabase { path in
+            let csv = "transaction_date;account;transaction_value\n01/01/2024;A;1\n02/01/2024;B;2\n03/01/2024;A;3\n04/01/2024;B;4\n"
+            let digest = EventSource.digest(of: Array(csv.utf8))
+            let batch = records(csv).enumerated().map { index, record in
+                var sourced = record
+                sourced.source = EventSource(fileDigest: digest, line: Int64(index + 2))
+                return sourced
+            }
+            let sink = try LedgerSink(database: LedgerDatabase.open(path: path))
+            #expect(try sink.apply(Array(batch.prefix(2))).applied == 2)
+            let check = try SQLiteDatabase.openFile(path: path)
+            let violations = try check.prepare("SELECT count(*) FROM pragma_foreign_key_check('ledger_postings')")
+            func violationCount() throws -> Int64 {
+                defer { violations.reset() }
+                _ = try violations.step()
+                return violations.int64(0)
+            }
+            #expect(try violationCount() == 0)
+
+            // Removed by hand, with foreign keys off as the sqlite3 shell has them: the first two entries are orphans now.
+            try check.execute("PRAGMA foreign_keys = OFF; DELETE FROM import_sources;")
+            #expect(try violationCount() == 2)
+            #expect(try sink.apply(Array(batch.suffix(2))).applied == 2)
+            // (The file may get its old id back: SQLite reuses the largest rowid once it is deleted.)
+            let orphans = try check.prepare("""
+                SELECT count(*) FROM ledger_postings p
+                WHERE p.offset >= 2 AND NOT EXISTS (SELECT 1 FROM import_sources s WHERE s.source_id = p.source_id)
+                """)
+            #expect(try orphans.step() && orphans.int64(0) == 0)
+            let sources = try check.prepare("SELECT count(*) FROM import_sources WHERE file_digest = '\(digest)'")
+            #expect(try sources.step() && sources.int64(0) == 1)
+        }
+    }
+
     @Test func invalidRecordsAreKeptWithTheirReasonAndDoNotStopTheSink() throws {
         try withDatabase { path in
             let sink = try LedgerSink(database: LedgerDatabase.open(path: path))
