@@ -19,8 +19,10 @@ public struct ProducerConfig: Sendable {
     /// A partition's batch is sent once it reaches this size (librdkafka's batch.size default); it must stay below
     /// the topic's max.message.bytes (1048588 by default).
     public var batchSizeBytes = 1_000_000
-    /// Records not yet acknowledged may use at most this much memory; `send` waits beyond it (buffer.memory).
-    public var bufferMemoryBytes = 64 << 20
+    /// Records not yet acknowledged may use at most this much memory; `send` waits beyond it (buffer.memory). 32 MiB
+    /// as in Kafka's Java producer: measured with `produce --csv` of 10M rows, 64 MiB sent no faster and peaked at
+    /// 141-171 MB of RSS against 100-102 MB, the allocator keeping much of what the extra buffering freed.
+    public var bufferMemoryBytes = 32 << 20
     /// How long a batch may keep being retried before its records fail (delivery.timeout.ms): a broker that restarts
     /// within it loses the producer nothing, and with idempotence duplicates nothing.
     public var deliveryTimeoutMs: Int64 = 120_000
