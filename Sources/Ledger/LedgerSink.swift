@@ -279,19 +279,22 @@ public final class LedgerSink {
         var lost: [TopicPartition] = []
         var owners: [String] = []
         var last = PartitionKey(topic: "", partition: -1)
-        for decoded in records {
-            // Records come in runs per partition: one set insert per run.
-            guard decoded.record.partition != last.partition || decoded.record.topic != last.topic else { continue }
-            let key = PartitionKey(topic: decoded.record.topic, partition: decoded.record.partition)
-            last = key
-            guard checked.insert(key).inserted else { continue }
-            try selectOwner.bind(1, key.topic)
-            try selectOwner.bind(2, Int64(key.partition))
-            let current: (generation: Int64, owner: String)? = try selectOwner.step() ? (selectOwner.int64(0), selectOwner.string(1) ?? "") : nil
-            selectOwner.reset()
-            if claimed[key] == nil || current?.generation != claimed[key] {
-                lost.append(TopicPartition(topic: key.topic, partition: key.partition))
-                if let current { owners.append(current.owner) }
+        // Read in place: `for decoded in records` copied every record (its strings retained and released).
+        try records.withUnsafeBufferPointer { rows in
+            for row in rows.indices {
+                // Records come in runs per partition: one set insert per run.
+                guard rows[row].record.partition != last.partition || rows[row].record.topic != last.topic else { continue }
+                let key = PartitionKey(topic: rows[row].record.topic, partition: rows[row].record.partition)
+                last = key
+                guard checked.insert(key).inserted else { continue }
+                try selectOwner.bind(1, key.topic)
+                try selectOwner.bind(2, Int64(key.partition))
+                let current: (generation: Int64, owner: String)? = try selectOwner.step() ? (selectOwner.int64(0), selectOwner.string(1) ?? "") : nil
+                selectOwner.reset()
+                if claimed[key] == nil || current?.generation != claimed[key] {
+                    lost.append(TopicPartition(topic: key.topic, partition: key.partition))
+                    if let current { owners.append(current.owner) }
+                }
             }
         }
         if !lost.isEmpty { throw LedgerStoreError.fenced(lost.sorted(), owners: owners) }

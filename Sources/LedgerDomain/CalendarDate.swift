@@ -84,7 +84,10 @@ public struct TransactionDate: Hashable, Comparable, Sendable, CustomStringConve
     /// Calls `body` with "YYYY-MM-DD HH:MM:SS" as UTF-8 in a stack buffer: the sink binds every applied record's date
     /// this way, without allocating a string. Fields are written two digits at a time into three words (measured:
     /// about a tenth of the instructions of a digit-by-digit loop); a field too wide for its place keeps its last
-    /// digits, as that loop did.
+    /// digits, as that loop did. Inlinable, so that the sink's call from another module is compiled for its closure:
+    /// called through the generic entry point, each call went through type metadata and closure thunks (measured: 342
+    /// instructions a call with the sink's closure, 204 inlined).
+    @inlinable
     public func withText<T, E: Error>(_ body: (UnsafeBufferPointer<UInt8>) throws(E) -> T) throws(E) -> T {
         guard (0...9999).contains(year), (0...99).contains(month), (0...99).contains(day), (0...99).contains(hour),
               (0...99).contains(minute), (0...99).contains(second)
@@ -108,7 +111,8 @@ public struct TransactionDate: Hashable, Comparable, Sendable, CustomStringConve
 
     /// `withText` for fields outside their usual ranges (a date built by hand, not parsed): each field keeps as many
     /// of its last digits as its place holds.
-    private func withTextOfAnyFields<T, E: Error>(_ body: (UnsafeBufferPointer<UInt8>) throws(E) -> T) throws(E) -> T {
+    @usableFromInline
+    func withTextOfAnyFields<T, E: Error>(_ body: (UnsafeBufferPointer<UInt8>) throws(E) -> T) throws(E) -> T {
         var bytes = [UInt8]("0000-00-00 00:00:00".utf8)
         for (value, offset, width) in [(year, 0, 4), (month, 5, 2), (day, 8, 2), (hour, 11, 2), (minute, 14, 2), (second, 17, 2)] {
             var remaining = value.magnitude
