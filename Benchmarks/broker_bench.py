@@ -301,8 +301,11 @@ def settings_flags(settings):
     return flags
 
 
-def kcat_produce(ctx, address, topic, acks):
-    command = [KCAT, "-P", "-b", address, "-t", topic, *settings_flags({**PRODUCER_SETTINGS, "acks": acks})]
+def kcat_produce(ctx, address, topic, acks, tuned=True):
+    """kcat -P of the records file: with the tuned PRODUCER_SETTINGS and `acks`, or (not `tuned`) with no -X setting
+    at all, as a user runs it (librdkafka's defaults: acks=all)."""
+    settings = {**PRODUCER_SETTINGS, "acks": acks} if tuned else {}
+    command = [KCAT, "-P", "-b", address, "-t", topic, *settings_flags(settings)]
     return feed_kcat(command, ctx.kcat_env, ctx.records_path, ctx.args.records, ctx.args.timeout)
 
 
@@ -375,10 +378,12 @@ def stream_kcat(command, env, expected, timeout):
             "data_records": lines - first_lines}
 
 
-def kcat_consume(ctx, address, topic, group, settings=None, expected=None):
-    """kcat -C to the end; `settings` are extra -X settings, `expected` the record count (default --records)."""
+def kcat_consume(ctx, address, topic, group, settings=None, expected=None, tuned=True):
+    """kcat -C to the end; `settings` are extra -X settings, `expected` the record count (default --records); without
+    `tuned`, no CONSUMER_SETTINGS (librdkafka's defaults)."""
     expected = ctx.args.records if expected is None else expected
-    command = [KCAT, "-C", "-b", address, "-e", "-q", *settings_flags({**CONSUMER_SETTINGS, **(settings or {})})]
+    command = [KCAT, "-C", "-b", address, "-e", "-q",
+               *settings_flags({**(CONSUMER_SETTINGS if tuned else {}), **(settings or {})})]
     if group:
         command += ["-G", group, topic, "-X", "auto.offset.reset=earliest",
                     "-X", f"session.timeout.ms={ctx.args.session_timeout_ms}"]
@@ -408,15 +413,17 @@ def worker_result(code, stdout, stderr):
     return result
 
 
-def ck_produce(ctx, address, topic, acks):
+def ck_produce(ctx, address, topic, acks, tuned=True):
+    settings = {**PRODUCER_SETTINGS, "acks": acks} if tuned else {}
     result = worker(ctx, {"kind": "produce", "bootstrap": address, "topic": topic, "file": ctx.records_path,
-                          "settings": {**PRODUCER_SETTINGS, "acks": acks}, "timeout": ctx.args.timeout})
+                          "settings": settings, "timeout": ctx.args.timeout})
     result["bytes"] = result["records"] * RECORD_BYTES
     return result
 
 
-def ck_consume(ctx, address, topic, group):
+def ck_consume(ctx, address, topic, group, tuned=True):
     return worker(ctx, {"kind": "consume", "bootstrap": address, "topic": topic, "group": group,
+                        "settings": CONSUMER_SETTINGS if tuned else {},
                         "partitions": ctx.args.partitions, "records": ctx.args.records,
                         "session_timeout_ms": ctx.args.session_timeout_ms, "timeout": ctx.args.timeout})
 
@@ -463,17 +470,24 @@ def latency(ctx, address, topic):
 # ---------------------------------------------------------------------------------------------------------------------
 # Workloads and one run of one system
 
+# Each client first as users run it (no settings: librdkafka's defaults), then with the tuned settings above, in rows
+# marked "tuned".
 PRODUCE = [
-    ("produce kcat acks=1", lambda c, a, t: kcat_produce(c, a, t, "1")),
-    ("produce kcat acks=all", lambda c, a, t: kcat_produce(c, a, t, "all")),
-    ("produce confluent-kafka acks=1", lambda c, a, t: ck_produce(c, a, t, "1")),
-    ("produce confluent-kafka acks=all", lambda c, a, t: ck_produce(c, a, t, "all")),
+    ("produce kcat, client defaults", lambda c, a, t: kcat_produce(c, a, t, None, tuned=False)),
+    ("produce confluent-kafka, client defaults", lambda c, a, t: ck_produce(c, a, t, None, tuned=False)),
+    ("produce kcat acks=1, tuned", lambda c, a, t: kcat_produce(c, a, t, "1")),
+    ("produce kcat acks=all, tuned", lambda c, a, t: kcat_produce(c, a, t, "all")),
+    ("produce confluent-kafka acks=1, tuned", lambda c, a, t: ck_produce(c, a, t, "1")),
+    ("produce confluent-kafka acks=all, tuned", lambda c, a, t: ck_produce(c, a, t, "all")),
 ]
 CONSUME = [
-    ("consume kcat, no group", lambda c, a, t, g: kcat_consume(c, a, t, None)),
-    ("consume kcat -G group", lambda c, a, t, g: kcat_consume(c, a, t, g)),
-    ("consume confluent-kafka, no group (assign)", lambda c, a, t, g: ck_consume(c, a, t, None)),
-    ("consume confluent-kafka, group (subscribe)", lambda c, a, t, g: ck_consume(c, a, t, g)),
+    ("consume kcat, no group, client defaults", lambda c, a, t, g: kcat_consume(c, a, t, None, tuned=False)),
+    ("consume confluent-kafka, no group (assign), client defaults",
+     lambda c, a, t, g: ck_consume(c, a, t, None, tuned=False)),
+    ("consume kcat, no group, tuned", lambda c, a, t, g: kcat_consume(c, a, t, None)),
+    ("consume kcat -G group, tuned", lambda c, a, t, g: kcat_consume(c, a, t, g)),
+    ("consume confluent-kafka, no group (assign), tuned", lambda c, a, t, g: ck_consume(c, a, t, None)),
+    ("consume confluent-kafka, group (subscribe), tuned", lambda c, a, t, g: ck_consume(c, a, t, g)),
 ]
 LATENCY = "e2e latency confluent-kafka"
 
@@ -759,7 +773,7 @@ def produce_loop(spec):
 def consume_loop(spec):
     from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
     config = {"bootstrap.servers": spec["bootstrap"], "auto.offset.reset": "earliest",
-              "enable.partition.eof": False, **CONSUMER_SETTINGS}
+              "enable.partition.eof": False, **spec["settings"]}
     if spec["group"]:
         config.update({"group.id": spec["group"], "session.timeout.ms": spec["session_timeout_ms"]})
     else:  # confluent-kafka insists on a group.id even when no group is joined
@@ -963,9 +977,14 @@ def main():
             "Tansu `--storage-engine memory://tansu/` (records on its heap).",
             f"- kcat: {kcat_text}. confluent-kafka {confluent_kafka.version()} "
             f"(librdkafka {confluent_kafka.libversion()[0]}), one Python process per client run.",
-            f"- Producers (kcat -X and confluent-kafka, identical, both systems): acks=1 or all, {settings}.",
-            f"- Consumers: librdkafka defaults except {' '.join(f'{k}={v}' for k, v in CONSUMER_SETTINGS.items())} "
+            "- Client defaults rows: kcat with no -X setting, confluent-kafka with only bootstrap.servers (and, "
+            "to consume, the group settings below): as users run them (librdkafka's defaults: acks=all, "
+            "fetch.queue.backoff.ms=1000).",
+            f"- Tuned producers (kcat -X and confluent-kafka, identical, both systems): acks=1 or all, {settings}.",
+            f"- Tuned consumers: librdkafka defaults except "
+            f"{' '.join(f'{k}={v}' for k, v in CONSUMER_SETTINGS.items())} "
             "(the default 1000 ms pause whenever the client's queue is full penalises the faster broker); "
+            "all consumers: "
             f"groups use session.timeout.ms={args.session_timeout_ms} and "
             "auto.offset.reset=earliest on both systems (ledgerstream's group.initial.rebalance.delay.ms is its "
             "default, 3000, like Kafka's); 'no group' is kcat without -G and confluent-kafka assign() (it requires "
