@@ -112,9 +112,9 @@ public final class LedgerSink {
         // The schema's one foreign key, `ledger_postings.source_id` to `import_sources`, is checked once per batch for
         // each file the batch names (`checkSourcesExist`), not by SQLite for every row: its check opens a cursor on
         // `import_sources` and searches it per inserted row (measured: about 1,000 instructions a row, a ninth of the
-        // writer thread). This connection is the only writer of entries, and every id it writes comes from
-        // `sourceID(for:)`. The constraint stays in the schema: `PRAGMA foreign_key_check` and other connections
-        // still see it.
+        // writer thread). Only sinks write entries (several may share the ledger, each checking its own batches), and
+        // every id a sink writes comes from `sourceID(for:)`. The constraint stays in the schema: `PRAGMA
+        // foreign_key_check` and other connections still see it.
         try database.execute("PRAGMA foreign_keys = OFF")
         // No entry id: SQLite numbers each row one past the largest (it keeps its cursor at the table's end, so that
         // costs no search), where an explicit id needs a uniqueness check per row (measured: a fifth of the insert).
