@@ -75,6 +75,48 @@ import Testing
         #expect(TransactionDate(parsing: " \t5/1/2024   9:05 \t")?.description == "2024-01-05 09:05:00")
     }
 
+    /// The fast path for fixed layouts gives what the general parser gives, and takes the usual forms: checked on every
+    /// day, month and year form of both layouts (padded or not, possible or not), on the event form with times in and
+    /// out of range, and on random texts of date characters.
+    @Test func plainDatesParseAsTheGeneralParserDoes() {
+        var taken = 0
+        func check(_ text: String) {
+            var bytes = Array(text.utf8)
+            bytes.withUnsafeMutableBufferPointer { buffer in
+                let input = UnsafeBufferPointer(buffer)
+                if let plain = TransactionDate.plainDate(input) {
+                    taken += 1
+                    #expect(plain == TransactionDate.anyDate(input), "\(text)")
+                }
+            }
+        }
+        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        for year in ["0000", "0001", "1999", "2024", "2100", "9999", "999", "20245"] {
+            for month in 0...13 {
+                for day in [0, 1, 9, 10, 28, 29, 30, 31, 32] {
+                    for text in ["\(day)/\(month)/\(year)", "\(two(day))/\(two(month))/\(year)", "\(two(day))/\(month)/\(year)",
+                                 "\(year)-\(two(month))-\(two(day))", "\(year)-\(month)-\(day)"] { check(text) }
+                }
+            }
+        }
+        for time in ["00:00:00", "23:59:59", "24:00:00", "12:60:00", "12:00:60", "1:00:00", "12:00", "12:0:00"] {
+            check("2024-02-29 \(time)")
+            check("2023-02-29 \(time)")
+            check("2024-01-05T\(time)")
+        }
+        let alphabet = Array("0129/-: T")
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<50_000 {
+            check(String((0..<Int.random(in: 1...20, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }))
+        }
+        #expect(taken > 1000)
+        for (text, expected) in [("1/1/2024", "2024-01-01 00:00:00"), ("05/12/2024", "2024-12-05 00:00:00"),
+                                 ("2024-05-05 13:45:07", "2024-05-05 13:45:07"), ("2024-02-29", "2024-02-29 00:00:00")] {
+            var bytes = Array(text.utf8)
+            #expect(bytes.withUnsafeMutableBufferPointer { TransactionDate.plainDate(UnsafeBufferPointer($0)) }?.description == expected)
+        }
+    }
+
     /// The text every store binds, two digits at a time, against a plain formatter: every value of every field, the
     /// extremes, and fields out of their places' range (a date built by hand), which keep their last digits.
     @Test func textMatchesAPlainFormatter() {
