@@ -106,7 +106,8 @@ public struct Money: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// The amount of text in the form nearly every amount has, `[-]digits[.d[d]]` with at most 15 whole digits, or nil
     /// for anything else (which the general parser then accepts or refuses). Those bounds keep the value far from
     /// overflowing, so the digits are summed without the general loop's overflow, separator and decimal bookkeeping
-    /// (measured: about a third of its instructions; the producer parses every amount twice and the sink once more).
+    /// (measured by callgrind over `produce --csv` of bank rows: 129 instructions an amount against 261; the producer
+    /// parses every amount twice and the sink once more).
     @inline(__always)
     static func plainAmount(_ input: UnsafeBufferPointer<UInt8>) -> Money? {
         guard let bytes = input.baseAddress, !input.isEmpty, input.count <= 19 else { return nil }
