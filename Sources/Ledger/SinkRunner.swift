@@ -87,6 +87,10 @@ public final class SinkRunner {
         var pendingDecodeNanoseconds: Int64 = 0
         /// The batch being written, and the positions it completes.
         var writing: (task: Task<ApplyReport, any Error>, batch: [LedgerSink.DecodedRecord], positions: [TopicPartition: Int64])?
+        /// The last batch written, emptied, for the next batch to decode into: its memory is already the process's.
+        /// A fresh array per batch was about half the sink's page faults, each a page the kernel zeroed
+        /// (measured: 134k faults and 0.8 s of system time for 1M rows).
+        var spare: [LedgerSink.DecodedRecord] = []
         var oldest = nowMs
         var lastTopologyCheck = nowMs
         var assignmentEpoch = 0
@@ -98,9 +102,15 @@ public final class SinkRunner {
         /// batch fenced off (another sink owns one of its partitions now) is dropped: alone, the sink stops; in a
         /// group, it rejoins, and its next assignment says what is its own.
         func finishWriting() async throws {
-            guard let current = writing else { return }
+            guard var current = writing else { return }
             writing = nil
             rebalance.writing(nil)
+            defer {
+                // Unique again once the writer is done with it (the task has finished), so emptying keeps its memory.
+                spare = current.batch
+                current.batch = []
+                spare.removeAll(keepingCapacity: true)
+            }
             let report: ApplyReport
             do {
                 report = try await current.task.value
@@ -141,7 +151,8 @@ public final class SinkRunner {
             ])
             let batch = pending
             let decodeNanoseconds = pendingDecodeNanoseconds
-            pending = []
+            pending = spare
+            spare = []
             pendingDecodeNanoseconds = 0
             pending.reserveCapacity(min(options.batchRecords, 1 << 16))
             let task = Task { try await store.apply(batch, decodeNanoseconds: decodeNanoseconds) }

@@ -127,4 +127,39 @@ import Testing
         try channel.writeInbound(ByteBuffer(string: "ruok\n"))
         #expect(try channel.readInbound(as: ByteBuffer.self) == ByteBuffer(string: "ruok\n"))
     }
+
+    /// The frame decoder, noting the room left in the buffer after each call that waits for more bytes.
+    struct RoomRecordingDecoder: ByteToMessageDecoder {
+        typealias InboundOut = ByteBuffer
+        final class Log: Sendable { let waits = Mutex<[(readable: Int, writable: Int)]>([]) }
+        var inner: LengthPrefixedFrameDecoder
+        let room: Log
+
+        mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+            let state = try inner.decode(context: context, buffer: &buffer)
+            if state == .needMoreData { room.waits.withLock { $0.append((buffer.readableBytes, buffer.writableBytes)) } }
+            return state
+        }
+    }
+
+    // Goal: once a frame's length has arrived, the buffer has room for the rest of the frame, so its later reads are
+    // appended without the buffer growing (and being copied) again; the frame still comes out intact.
+    @Test func roomForAWholeFrameIsReservedOnceItsLengthArrives() throws {
+        let payload = (0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let stream = Self.lengthPrefixed([payload])
+        let room = RoomRecordingDecoder.Log()
+        let channel = EmbeddedChannel(handler: ByteToMessageHandler(RoomRecordingDecoder(
+            inner: LengthPrefixedFrameDecoder(maxFrameBytes: 2 << 20), room: room)))
+        for start in stride(from: 0, to: stream.count, by: 65_536) {
+            try channel.writeInbound(ByteBuffer(bytes: stream[start..<min(start + 65_536, stream.count)]))
+        }
+        let waits = room.waits.withLock { $0 }
+        #expect(waits.count == stream.count / 65_536)
+        for wait in waits {
+            #expect(wait.readable + wait.writable >= stream.count, "room for \(wait.readable + wait.writable) of \(stream.count) bytes")
+        }
+        let frame = try #require(try channel.readInbound(as: ByteBuffer.self))
+        #expect(Array(buffer: frame) == payload)
+        #expect(try channel.finish().isClean)
+    }
 }
