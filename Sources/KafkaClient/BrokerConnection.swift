@@ -66,8 +66,10 @@ public final class BrokerConnection: Sendable {
                                 try NIOSSLClientHandler(context: tls, serverHostname: isIP ? nil : address.host))
                             try channel.pipeline.syncOperations.addHandler(handshake)
                         }
-                        try channel.pipeline.syncOperations.addHandler(
-                            ByteToMessageHandler(LengthPrefixedFrameDecoder(maxFrameBytes: Int(Int32.max))))
+                        // Fetch responses of megabytes land in reused buffers: one being read while the last is
+                        // processed.
+                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(
+                            LengthPrefixedFrameDecoder(maxFrameBytes: Int(Int32.max), reusesLargeFrameBuffers: true)))
                         try channel.pipeline.syncOperations.addHandler(KafkaClientHandler())
                     }
                 }

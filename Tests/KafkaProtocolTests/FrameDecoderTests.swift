@@ -162,4 +162,57 @@ import Testing
         #expect(Array(buffer: frame) == payload)
         #expect(try channel.finish().isClean)
     }
+
+    /// Large frames of distinct bytes (past ``LengthPrefixedFrameDecoder/largeFrameBytes``) between small ones.
+    static func largeAndSmallPayloads(large: Int) -> [[UInt8]] {
+        (0..<large).flatMap { index -> [[UInt8]] in
+            let size = LengthPrefixedFrameDecoder.largeFrameBytes + index * 1000
+            return [(0..<size).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ index) }, [UInt8(index)]]
+        }
+    }
+
+    static func reusingChannel() -> EmbeddedChannel {
+        EmbeddedChannel(handler: ByteToMessageHandler(
+            LengthPrefixedFrameDecoder(maxFrameBytes: 8 << 20, reusesLargeFrameBuffers: true)))
+    }
+
+    // Goal: with reused buffers, every frame still comes out intact whatever the chunking, and frames kept by the
+    // reader are never overwritten by later ones (a buffer is reused only once nothing holds its frame).
+    @Test func reusedBuffersNeverOverwriteFramesStillHeld() throws {
+        let payloads = Self.largeAndSmallPayloads(large: 5)
+        let stream = Self.lengthPrefixed(payloads)
+        var rng = SeededGenerator(seed: 7)
+        for round in 0..<4 {
+            let channel = Self.reusingChannel()
+            var start = 0
+            while start < stream.count {
+                let end = min(stream.count, start + Int.random(in: 1...(round == 0 ? 64 : 200_000), using: &rng))
+                try channel.writeInbound(ByteBuffer(bytes: stream[start..<end]))
+                start = end
+            }
+            var held: [ByteBuffer] = []
+            while let frame = try channel.readInbound(as: ByteBuffer.self) { held.append(frame) }
+            #expect(held.map { Array(buffer: $0) } == payloads, "round \(round)")
+            #expect(try channel.finish().isClean)
+        }
+    }
+
+    // Goal: a large frame let go by the reader leaves its buffer for the large frame after next (two are used in
+    // turn), so its memory is used again rather than freed and allocated afresh.
+    @Test func aLargeFrameLetGoLeavesItsBufferForALaterOne() throws {
+        let payloads = Self.largeAndSmallPayloads(large: 3).enumerated().filter { $0.offset % 2 == 0 }.map(\.element)
+        let channel = Self.reusingChannel()
+        var addresses: [UInt] = []
+        for payload in payloads {
+            let stream = Self.lengthPrefixed([payload])
+            try channel.writeInbound(ByteBuffer(bytes: stream.prefix(1000)))
+            try channel.writeInbound(ByteBuffer(bytes: stream.dropFirst(1000)))
+            let frame = try #require(try channel.readInbound(as: ByteBuffer.self))
+            #expect(Array(buffer: frame) == payload)
+            addresses.append(frame.withVeryUnsafeBytes { UInt(bitPattern: $0.baseAddress) })
+        }
+        #expect(addresses[2] == addresses[0], "the third large frame is in the first one's buffer")
+        #expect(addresses[1] != addresses[0])
+        #expect(try channel.finish().isClean)
+    }
 }
