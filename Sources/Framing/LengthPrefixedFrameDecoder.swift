@@ -24,6 +24,9 @@ public struct LengthPrefixedFrameDecoder: ByteToMessageDecoder {
     private let dynamicLimit: FrameSizeLimit?
     /// Frames from this size up are collected into reused buffers (with `reusesLargeFrameBuffers`).
     public static let largeFrameBytes = 256 * 1024
+    /// Buffers above this capacity are not kept for reuse: a rare response of tens of megabytes (fetch.max.bytes is
+    /// 50 MiB) would otherwise stay allocated for as long as the connection lives.
+    public static let largestReusedBufferBytes = 8 << 20
     private let reusesLargeFrameBuffers: Bool
     /// The buffers of the last two large frames. Two fields, not an array: taking a buffer out of an array that was
     /// not uniquely referenced copied the array, and the copy's reference made every buffer look shared.
@@ -95,7 +98,8 @@ public struct LengthPrefixedFrameDecoder: ByteToMessageDecoder {
             collecting = (consume frame, remaining)
             return .needMoreData
         }
-        if usesSecondLargeFrameBuffer { largeFrameBuffers.1 = frame } else { largeFrameBuffers.0 = frame }
+        let kept = frame.capacity <= Self.largestReusedBufferBytes ? frame : nil
+        if usesSecondLargeFrameBuffer { largeFrameBuffers.1 = kept } else { largeFrameBuffers.0 = kept }
         usesSecondLargeFrameBuffer.toggle()
         context.fireChannelRead(wrapInboundOut(frame))
         return .continue

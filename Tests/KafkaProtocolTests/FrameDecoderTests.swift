@@ -200,7 +200,10 @@ import Testing
     // Goal: a large frame let go by the reader leaves its buffer for the large frame after next (two are used in
     // turn), so its memory is used again rather than freed and allocated afresh.
     @Test func aLargeFrameLetGoLeavesItsBufferForALaterOne() throws {
-        let payloads = Self.largeAndSmallPayloads(large: 3).enumerated().filter { $0.offset % 2 == 0 }.map(\.element)
+        // One size for all: a larger frame would grow the reused buffer, which realloc may move.
+        let payloads = (0..<3).map { index in
+            (0..<(LengthPrefixedFrameDecoder.largeFrameBytes + 1000)).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ index) }
+        }
         let channel = Self.reusingChannel()
         var addresses: [UInt] = []
         for payload in payloads {
