@@ -27,6 +27,9 @@ public struct LengthPrefixedFrameDecoder: ByteToMessageDecoder {
     /// Buffers above this capacity are not kept for reuse: a rare response of tens of megabytes (fetch.max.bytes is
     /// 50 MiB) would otherwise stay allocated for as long as the connection lives.
     public static let largestReusedBufferBytes = 8 << 20
+    /// At most this much is reserved for a frame on the word of its length alone; a larger frame's buffer grows as
+    /// its bytes arrive. A peer that announces gigabytes and sends nothing gets no gigabyte allocation for it.
+    public static let largestReservationBytes = 16 << 20
     private let reusesLargeFrameBuffers: Bool
     /// The buffers of the last two large frames. Two fields, not an array: taking a buffer out of an array that was
     /// not uniquely referenced copied the array, and the copy's reference made every buffer look shared.
@@ -70,7 +73,7 @@ public struct LengthPrefixedFrameDecoder: ByteToMessageDecoder {
                 // Taken out of its field first: if the frame it held was let go, this is then its only reference.
                 var frame = (usesSecondLargeFrameBuffer ? largeFrameBuffers.1.take() : largeFrameBuffers.0.take())
                     ?? context.channel.allocator.buffer(capacity: 0)
-                frame.clear(minimumCapacity: Int(length))
+                frame.clear(minimumCapacity: min(Int(length), Self.largestReservationBytes))
                 // Consumed: a copy left here made the frame look shared while `collect` wrote to it, which copied it.
                 collecting = (consume frame, Int(length))
                 return collect(from: &buffer, context: context)
@@ -78,7 +81,7 @@ public struct LengthPrefixedFrameDecoder: ByteToMessageDecoder {
             // Room for the whole frame now, as Kafka's own receive does once it has read the size: the buffer would
             // otherwise double as the frame's reads arrive, copying a large frame (a fetch response of megabytes)
             // once more and touching about twice its size in fresh pages (measured: a third of a sink's page faults).
-            let missing = 4 + Int(length) - buffer.readableBytes
+            let missing = min(4 + Int(length) - buffer.readableBytes, Self.largestReservationBytes)
             if missing > buffer.writableBytes { buffer.reserveCapacity(minimumWritableBytes: missing) }
             return .needMoreData
         }

@@ -218,4 +218,33 @@ import Testing
         #expect(addresses[1] != addresses[0])
         #expect(try channel.finish().isClean)
     }
+
+    // Goal: a length alone reserves at most largestReservationBytes, with or without reused buffers; a frame larger
+    // than that still comes out whole once its bytes arrive.
+    @Test(arguments: [false, true])
+    func aLengthAloneReservesABoundedAmount(reusing: Bool) throws {
+        let cap = LengthPrefixedFrameDecoder.largestReservationBytes
+        let announced = Int(Int32.max) - 4
+        let room = RoomRecordingDecoder.Log()
+        let channel = EmbeddedChannel(handler: ByteToMessageHandler(RoomRecordingDecoder(
+            inner: LengthPrefixedFrameDecoder(maxFrameBytes: Int(Int32.max), reusesLargeFrameBuffers: reusing), room: room)))
+        try channel.writeInbound(ByteBuffer(bytes: withUnsafeBytes(of: Int32(announced).bigEndian, Array.init) + [1, 2, 3]))
+        if !reusing {
+            let wait = try #require(room.waits.withLock { $0.last })
+            #expect(wait.readable + wait.writable <= 2 * cap + 4096, "room for \(wait.readable + wait.writable) bytes")
+        }
+        _ = try? channel.finish()
+
+        let payload = (0..<(cap + 300_000)).map { UInt8(truncatingIfNeeded: $0 &* 11) }
+        let stream = Self.lengthPrefixed([payload])
+        let whole = EmbeddedChannel(handler: ByteToMessageHandler(
+            LengthPrefixedFrameDecoder(maxFrameBytes: Int(Int32.max), reusesLargeFrameBuffers: reusing)))
+        for start in stride(from: 0, to: stream.count, by: 1 << 20) {
+            try whole.writeInbound(ByteBuffer(bytes: stream[start..<min(start + (1 << 20), stream.count)]))
+        }
+        let frame = try #require(try whole.readInbound(as: ByteBuffer.self))
+        #expect(frame.readableBytes == payload.count)
+        #expect(Array(buffer: frame) == payload)
+        #expect(try whole.finish().isClean)
+    }
 }
