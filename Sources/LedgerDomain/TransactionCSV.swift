@@ -256,9 +256,14 @@ struct CSVRecordReader {
     private var quotedBytes: [UInt8] = []
     private var fieldBytes: [UnsafeBufferPointer<UInt8>] = []
 
+    /// Whether lines without quotes take ``splitUnquotedLine(into:)`` (off only in the test that compares it with the
+    /// general loop).
+    let splitsUnquotedLines: Bool
+
     /// `line`: lines before `bytes`; `delimiter`: as decided by the file's first line (nil: decide it from `bytes`).
-    init(bytes: ArraySlice<UInt8>, line: Int = 0, delimiter: UInt8? = nil, isLast: Bool = true) {
+    init(bytes: ArraySlice<UInt8>, line: Int = 0, delimiter: UInt8? = nil, isLast: Bool = true, splitsUnquotedLines: Bool = true) {
         self.bytes = bytes
+        self.splitsUnquotedLines = splitsUnquotedLines
         position = bytes.startIndex
         self.line = line
         self.isLast = isLast
@@ -314,6 +319,11 @@ struct CSVRecordReader {
         spareFields = []
         fields.removeAll(keepingCapacity: true)
         defer { spareFields = fields }
+        if splitsUnquotedLines, let end = splitUnquotedLine(into: &fields) {
+            position = end
+            return Record(line: startLine, fields: fields)
+        }
+        fields.removeAll(keepingCapacity: true)
         quotedBytes.removeAll(keepingCapacity: true)
         var fieldStart = position
         var quoted: Range<Int>?
@@ -366,6 +376,62 @@ struct CSVRecordReader {
         guard isLast else { return nil }
         fields.append(field(fieldStart..<position, quoted: quoted))
         return Record(line: startLine, fields: fields)
+    }
+
+    /// Splits the record at `position` when its line has no quote (nearly every line): the same fields as the general
+    /// loop in ``read()``, found 8 bytes at a time (measured: that loop, a byte and a branch at a time, was about 700
+    /// instructions a row of a bank export, a ninth of `produce --csv`). Returns where the next record starts; nil
+    /// when the line has a quote (the general loop reads it) or is cut by the end of bytes that are not the file's last.
+    private func splitUnquotedLine(into fields: inout [Field]) -> Int? {
+        bytes.withUnsafeBufferPointer { buffer -> Int? in
+            guard let start = buffer.baseAddress else { return nil }
+            let base = bytes.startIndex
+            let delimiter = delimiter
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let (delimiters, newlines, quotes) = (ones &* UInt64(delimiter), ones &* 10, ones &* 34)
+            var index = position - base
+            var fieldStart = index
+            /// Handles the byte at `at`, one of the three: nil to go on, else the result.
+            func separator(at: Int) -> Int?? {
+                let byte = start[at]
+                if byte == 34 { return .some(nil) }
+                fields.append(Self.unquotedField(buffer, fieldStart..<at, base: base))
+                if byte == 10 { return .some(at + 1 + base) }
+                fieldStart = at + 1
+                return nil
+            }
+            while index + 8 <= buffer.count {
+                let word = UInt64(littleEndian: UnsafeRawPointer(start + index).loadUnaligned(as: UInt64.self))
+                var found = Self.zeroBytes(word ^ delimiters) | Self.zeroBytes(word ^ newlines) | Self.zeroBytes(word ^ quotes)
+                while found != 0 {
+                    if let result = separator(at: index + found.trailingZeroBitCount / 8) { return result }
+                    found &= found - 1
+                }
+                index += 8
+            }
+            while index < buffer.count {
+                let byte = start[index]
+                if byte == delimiter || byte == 10 || byte == 34, let result = separator(at: index) { return result }
+                index += 1
+            }
+            guard isLast else { return nil }
+            fields.append(Self.unquotedField(buffer, fieldStart..<buffer.count, base: base))
+            return buffer.count + base
+        }
+    }
+
+    /// 0x80 in every byte of `word` that is zero, and nothing else (no borrow crosses bytes: each byte's low seven
+    /// bits plus 0x7F stay below 0x100).
+    @inline(__always)
+    private static func zeroBytes(_ word: UInt64) -> UInt64 {
+        let low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+        return ~(((word & low7) &+ low7) | word | low7)
+    }
+
+    /// An unquoted field at `range` of `buffer` (indices from 0), without a trailing CR, as ``field(_:quoted:)``.
+    private static func unquotedField(_ buffer: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, base: Int) -> Field {
+        let end = range.upperBound > range.lowerBound && buffer[range.upperBound - 1] == 13 ? range.upperBound - 1 : range.upperBound
+        return Field(range: range.lowerBound + base..<end + base, isQuoted: false)
     }
 
     /// The index of the first delimiter or newline at or after `start` (the end of `bytes` if none).

@@ -231,3 +231,41 @@ import Testing
         }
     }
 }
+
+/// The CSV splitter's fast path for lines without quotes, against its general loop.
+@Suite struct CSVRecordReaderTests {
+    // Goal: lines without quotes, split 8 bytes at a time, give the records the general loop gives: the same fields
+    // (CRs dropped at their ends), lines and consumed bytes, for either delimiter, blank lines, a last line without a
+    // line break, cuts anywhere, and quotes (which send their line to the general loop) mixed in.
+    @Test func unquotedLinesSplitAsTheGeneralLoopDoes() {
+        func records(_ bytes: ArraySlice<UInt8>, isLast: Bool, fast: Bool) -> [String] {
+            var reader = CSVRecordReader(bytes: bytes, line: 3, isLast: isLast, splitsUnquotedLines: fast)
+            var out: [String] = []
+            while let record = reader.next() {
+                let fields = reader.withFields(of: record) { $0.map { String(decoding: $0, as: UTF8.self) } }
+                out.append("\(record.line):\(record.problem ?? "")|\(fields.joined(separator: "|"))")
+            }
+            out.append("consumed \(reader.consumed) lines \(reader.line) delimiter \(reader.delimiter)")
+            return out
+        }
+        // And bytes a bit away from the separators (":" is ";" + 1, "#" is "\"" + 1, "\u{0B}" is "\n" + 1; the
+        // separators with the high bit set), where a word-at-a-time test could mistake one for a separator.
+        let separators = Array(";,\n\"".utf8)
+        let alphabet = Array(";;,,ab1 .-:#\u{0B}\r\n\n\"".utf8) + [0x80, 0xFF] + separators.map { $0 | 0x80 }
+        var generator = SystemRandomNumberGenerator()
+        var compared = 0
+        for round in 0..<20_000 {
+            let count = Int.random(in: 0...(round % 10 == 0 ? 300 : 60), using: &generator)
+            var bytes = (0..<count).map { _ in alphabet.randomElement(using: &generator)! }
+            if round % 2 == 0 { bytes.removeAll { $0 == 34 } }  // half without quotes: the fast path throughout
+            for isLast in [true, false] {
+                let cut = Int.random(in: 0...bytes.count, using: &generator)
+                let slice = bytes[cut...]
+                #expect(records(slice, isLast: isLast, fast: true) == records(slice, isLast: isLast, fast: false),
+                        "\(String(decoding: slice, as: UTF8.self).debugDescription) isLast \(isLast)")
+                compared += 1
+            }
+        }
+        #expect(compared == 40_000)
+    }
+}
