@@ -395,7 +395,7 @@ struct CSVRecordReader {
             func separator(at: Int) -> Int?? {
                 let byte = start[at]
                 if byte == 34 { return .some(nil) }
-                fields.append(Self.unquotedField(buffer, fieldStart..<at, base: base))
+                fields.append(field(fieldStart + base..<at + base, quoted: nil))
                 if byte == 10 { return .some(at + 1 + base) }
                 fieldStart = at + 1
                 return nil
@@ -415,7 +415,7 @@ struct CSVRecordReader {
                 index += 1
             }
             guard isLast else { return nil }
-            fields.append(Self.unquotedField(buffer, fieldStart..<buffer.count, base: base))
+            fields.append(field(fieldStart + base..<buffer.count + base, quoted: nil))
             return buffer.count + base
         }
     }
@@ -426,12 +426,6 @@ struct CSVRecordReader {
     private static func zeroBytes(_ word: UInt64) -> UInt64 {
         let low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
         return ~(((word & low7) &+ low7) | word | low7)
-    }
-
-    /// An unquoted field at `range` of `buffer` (indices from 0), without a trailing CR, as ``field(_:quoted:)``.
-    private static func unquotedField(_ buffer: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, base: Int) -> Field {
-        let end = range.upperBound > range.lowerBound && buffer[range.upperBound - 1] == 13 ? range.upperBound - 1 : range.upperBound
-        return Field(range: range.lowerBound + base..<end + base, isQuoted: false)
     }
 
     /// The index of the first delimiter or newline at or after `start` (the end of `bytes` if none).
