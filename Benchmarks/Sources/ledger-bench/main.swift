@@ -10,9 +10,11 @@
 // - "random walk": signed random amounts without stated balances, so about half of all rows take their account
 //   below zero and are flagged (a reconciliation_issues row each): the sink's worst case.
 //
-// Each process stage also reports its peak RSS (VmHWM, from wait4's rusage). Then, for the "ledger" data: `produce
-// --csv` of a file ten times as large (constant memory: its peak RSS should not grow with the file), and the cost of
-// the progress bar (the same produce with stderr on a pseudo-terminal, through script(1), so that the bar is drawn).
+// Each process stage also reports its peak RSS (VmHWM, read while it runs) and its CPU; the end-to-end row gives the
+// producer's, the broker's and the sink's CPU. Then, for the "ledger" data: `produce --csv` of a file ten times as
+// large (constant memory: its peak RSS should not grow with the file), and the cost of the progress bar (the same
+// produce with stderr on a pseudo-terminal, through script(1), so that the bar is drawn). A data set's topics and
+// files are deleted once it has been measured (see `cleanUp`).
 //
 // Usage: ledger-bench PATH_TO_RELEASE_LEDGERSTREAM [rows] [work dir]   ("-" as the path: in-process stages only)
 import Foundation
@@ -87,13 +89,23 @@ func startBroker() throws -> (Process?, String) {
 let (broker, bootstrap) = try startBroker()
 defer { broker?.terminate() }
 
-/// Runs a command to its end: seconds, and its peak RSS in MB (wait4's ru_maxrss).
-func runToEnd(_ args: [String], through wrapper: [String] = []) throws -> (seconds: Double, peakMB: Double) {
+/// Runs a command to its end: seconds, its peak RSS in MB and its CPU seconds (user and system, from wait4).
+func runToEnd(_ args: [String], through wrapper: [String] = []) throws -> (seconds: Double, peakMB: Double, cpuSeconds: Double) {
     let begin = now()
     let pid = try spawn(wrapper.isEmpty ? [binary] + args + ["-b", bootstrap] : wrapper + [([binary] + args + ["-b", bootstrap]).joined(separator: " ")])
-    let (status, peak) = reap(pid)
+    let (status, peak, cpu) = reap(pid)
     precondition(status == 0, "\(args) failed")
-    return (now() - begin, peak)
+    return (now() - begin, peak, cpu)
+}
+
+/// CPU seconds (user and system) a running process has used so far, from /proc/PID/stat (0 if it cannot be read).
+func cpuSeconds(of pid: pid_t) -> Double {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let afterName = stat.lastIndex(of: ")") else { return 0 }
+    // Fields after the command name start at field 3 (state); utime and stime are fields 14 and 15.
+    let fields = stat[stat.index(after: afterName)...].split(separator: " ")
+    let ticks = (Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)
+    return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
 }
 
 /// Starts `argv` with stdin, stdout and stderr on /dev/null.
@@ -110,11 +122,13 @@ func spawn(_ argv: [String]) throws -> pid_t {
     return pid
 }
 
-/// Waits for `pid`: its exit status and peak RSS in MB. The peak is the process's VmHWM, read every 10 ms while it
+/// Waits for `pid`: its exit status, peak RSS in MB and CPU seconds (wait4's rusage: with its reaped children, so
+/// through script(1) the measured command's too). The peak is the process's VmHWM, read every 10 ms while it
 /// runs (VmHWM only grows; wait4's ru_maxrss would count this process's own memory, which the child shared until its
 /// exec). Through script(1), the peak of script's child, the measured command.
-func reap(_ pid: pid_t) -> (status: Int32, peakMB: Double) {
+func reap(_ pid: pid_t) -> (status: Int32, peakMB: Double, cpuSeconds: Double) {
     var status: Int32 = 0
+    var usage = rusage()
     var peakKB = 0.0
     func highWaterKB(_ pid: pid_t) -> Double? {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
@@ -125,19 +139,33 @@ func reap(_ pid: pid_t) -> (status: Int32, peakMB: Double) {
         ((try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? "").split(separator: " ").compactMap { pid_t($0) }
     }
     while true {
-        let result = waitpid(pid, &status, WNOHANG)
+        let result = wait4(pid, &status, WNOHANG, &usage)
         if result == pid { break }
         if result < 0 && errno != EINTR { break }
         for process in [pid] + children(pid) { if let kb = highWaterKB(process) { peakKB = max(peakKB, kb) } }
         usleep(10_000)
     }
-    return ((status >> 8) & 0xFF, peakKB / 1024)
+    let cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    return ((status >> 8) & 0xFF, peakKB / 1024, cpu)
 }
 
 func megabytes(_ value: Double) -> String { String(format: "%.0f MB", value) }
 
+/// Deletes a data set's topics, databases and files once it has been measured. Each row then meets the page cache
+/// as the first did: on a virtual machine, a page-cache page the guest has never touched can cost the host a fault
+/// on the first write (measured here with dd: 1 GB into fresh pages at 229-376 MB/s, all of it system time, against
+/// 5.4 GB/s into pages freed a moment before), so a row measured after gigabytes of earlier rows would measure the
+/// host's memory, not the pipeline.
+func cleanUp(tag: String, topics: [String]) throws {
+    for suffix in topics { _ = try runToEnd(["topic", "delete", "\(tag)-\(suffix)"]) }
+    for file in try FileManager.default.contentsOfDirectory(atPath: work) where file.hasPrefix(tag + "-") || file == tag + ".csv" {
+        try FileManager.default.removeItem(atPath: work + "/" + file)
+    }
+}
+
 func measure(name: String, ledger: Bool) throws {
     let tag = ledger ? "ledger" : "walk"
+    defer { if !bootstrap.isEmpty { try? cleanUp(tag: tag, topics: ledger ? ["bench", "e2e", "tty"] : ["bench", "e2e"]) } }
     let csv = generateCSV(ledger: ledger)
     let csvPath = work + "/\(tag).csv"
     try csv.write(toFile: csvPath, atomically: false, encoding: .utf8)
@@ -187,22 +215,26 @@ func measure(name: String, ledger: Bool) throws {
     let e2eDatabase = work + "/\(tag)-e2e.db"
     let sinkPID = try spawn([binary, "consume", "\(tag)-e2e", "--sink", "sqlite", "--db", e2eDatabase, "-b", bootstrap])
     Thread.sleep(forTimeInterval: 1)
+    let brokerPID = broker!.processIdentifier
+    let brokerCPUStart = cpuSeconds(of: brokerPID), sinkCPUBefore = cpuSeconds(of: sinkPID)
     start = now()
-    _ = try runToEnd(["produce", "--csv", csvPath, "--topic", "\(tag)-e2e", "-q"])
+    let e2eProduce = try runToEnd(["produce", "--csv", csvPath, "--topic", "\(tag)-e2e", "-q"])
     // Watch the sink's stored offsets (a few rows), not COUNT(*) over the growing table, which would compete for CPU.
     let reader = try LedgerQueries(database: LedgerDatabase.open(path: e2eDatabase, readOnly: true))
     while try reader.sinkPositions().reduce(0, { $0 + $1.nextOffset }) < rowCount { Thread.sleep(forTimeInterval: 0.02) }
     let endToEndSeconds = now() - start
+    let brokerCPU = cpuSeconds(of: brokerPID) - brokerCPUStart, endToEndSinkCPU = cpuSeconds(of: sinkPID) - sinkCPUBefore
     let stored = try reader.entryCount()
     precondition(stored == rowCount)
     kill(sinkPID, SIGTERM)
     let sinkPeak = reap(sinkPID).peakMB
 
     let target = ledger ? 600_000.0 : 400_000.0
-    print("| produce --csv to the broker | \(rate(rowCount, produce.seconds)), peak RSS \(megabytes(produce.peakMB)) |")
-    print("| consume --sink sqlite, draining the topic | \(rate(rowCount, drain.seconds)), peak RSS \(megabytes(drain.peakMB)) (target ≤ 64 MB) |")
+    print("| produce --csv to the broker | \(rate(rowCount, produce.seconds)), peak RSS \(megabytes(produce.peakMB)), CPU \(String(format: "%.2f", produce.cpuSeconds)) s |")
+    print("| consume --sink sqlite, draining the topic | \(rate(rowCount, drain.seconds)), peak RSS \(megabytes(drain.peakMB)) (target ≤ 64 MB), CPU \(String(format: "%.2f", drain.cpuSeconds)) s |")
     print("| end to end: produce while the sink runs, until the last row is committed | \(rate(rowCount, endToEndSeconds)), "
-          + "\(String(format: "%.2f", Double(rowCount) / endToEndSeconds / target))x the target of \(Int(target)) rows/s; sink peak RSS \(megabytes(sinkPeak)) |")
+          + "\(String(format: "%.2f", Double(rowCount) / endToEndSeconds / target))x the target of \(Int(target)) rows/s; sink peak RSS \(megabytes(sinkPeak)); "
+          + "CPU: producer \(String(format: "%.2f", e2eProduce.cpuSeconds)) s, broker \(String(format: "%.2f", brokerCPU)) s, sink \(String(format: "%.2f", endToEndSinkCPU)) s |")
     guard ledger else { return }
 
     // 6. Ten times the file: constant memory.
@@ -216,6 +248,7 @@ func measure(name: String, ledger: Bool) throws {
     _ = try runToEnd(["topic", "create", "\(tag)-x10", "--partitions", "4"])
     let tenfold = try runToEnd(["produce", "--csv", bigPath, "--topic", "\(tag)-x10", "-q"])
     try? FileManager.default.removeItem(atPath: bigPath)
+    _ = try runToEnd(["topic", "delete", "\(tag)-x10"])
     print("| produce --csv of \(rowCount * 10) rows (\(csv.utf8.count * 10 / 1_000_000) MB) | \(rate(rowCount * 10, tenfold.seconds)), "
           + "peak RSS \(megabytes(tenfold.peakMB)) (\(String(format: "%.2f", tenfold.peakMB / produce.peakMB))x the \(rowCount)-row file's) |")
 
