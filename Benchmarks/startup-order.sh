@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Regenerates Sources/ledgerstream/startup.order, the symbol ordering file release builds link with (Package.swift):
+# the functions ledgerstream runs while starting and serving its first requests, which lld then places next to one
+# another at the front of .text.
+#
+#   bash Benchmarks/startup-order.sh   (builds the release binary as the README does, with a link map)
+#
+# Why: the kernel maps an executable's pages in 64 KB windows around each page touched (fault-around). The broker runs
+# about 1.2 MB of code to start, spread over the 31 MB of .text, so 13-14 MB of it ended up resident at idle. Most
+# Swift functions, of this package, its dependencies and the standard library, get a section of their own in a
+# release build; the rest of each object file's code (and C files without function sections) is one section, moved
+# whole. Names missing from a later build are skipped, so the file decays slowly as the code changes: regenerate it
+# now and then, and after large changes to start-up paths.
+#
+# How: valgrind's callgrind lists every function executed, by its mangled name, while the binary runs `broker` (start,
+# one Metadata request, SIGTERM), `topic create`, `produce --csv` of the sample file and `consume --sink sqlite -e`.
+# lld moves sections, not symbols, so the linker's map reduces that list to one executed function per input section.
+# The broker's sections come first, then those only the client commands run, so that each set stays together.
+# Needs valgrind, kcat and python3.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+work=$(mktemp -d)
+trap 'kill "$broker_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+broker_pid=""
+swift build -c release --static-swift-stdlib --product ledgerstream -Xlinker "-Map=$work/link.map"
+binary=.build/release/ledgerstream
+
+# valgrind cannot read the DWARF 5 debug info of a release build; the symbol table is all callgrind needs.
+strip --strip-debug -o "$work/ledgerstream" "$binary"
+traced() { valgrind --tool=callgrind --demangle=no --callgrind-out-file="$work/cg.$1" "$work/ledgerstream" "${@:2}"; }
+
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+bootstrap="127.0.0.1:$port"
+# Not through `traced`: $! must be valgrind's own PID, so that SIGTERM reaches it and it writes its counts on exit.
+valgrind --tool=callgrind --demangle=no --callgrind-out-file="$work/cg.broker" "$work/ledgerstream" \
+  broker --listeners "PLAINTEXT://$bootstrap" --log-dirs "$work/data" > "$work/broker.log" 2>&1 &
+broker_pid=$!
+for _ in $(seq 600); do
+  if kcat -b "$bootstrap" -L -m 1 > /dev/null 2>&1; then break; fi
+  sleep 0.1
+done
+kcat -b "$bootstrap" -L > /dev/null
+traced topic topic create transactions --partitions 4 -b "$bootstrap" > /dev/null 2>&1
+traced produce produce --csv data/client_transactions.csv --topic transactions -q -b "$bootstrap" > /dev/null 2>&1
+traced consume consume transactions --sink sqlite --db "$work/ledger.db" -e -b "$bootstrap" > /dev/null 2>&1
+kill -TERM "$broker_pid"
+wait "$broker_pid" || true
+broker_pid=""
+for run in broker topic produce consume; do
+  if [ ! -s "$work/cg.$run" ]; then echo "startup-order: callgrind wrote nothing for $run" >&2; exit 1; fi
+done
+
+python3 - "$work" "$binary" Sources/ledgerstream/startup.order <<'EOF'
+import re, subprocess, sys
+work, binary, out = sys.argv[1:]
+runs = ["broker", "topic", "produce", "consume"]  # the broker's own code first: its idle RSS is the one measured
+executed = {}
+for run in runs:
+    executed[run] = set()
+    for line in open(f"{work}/cg.{run}", errors="replace"):
+        if match := re.match(r"c?fn=\(\d+\) (\S+)", line):
+            executed[run].add(match.group(1))
+# lld's map: an input section is a line "VMA LMA Size Align", 9 spaces and "file:(section)"; each of its symbols, a
+# line with 17 spaces before the name.
+input_section = re.compile(r"^\s+[0-9a-f]+\s+[0-9a-f]+\s+[0-9a-f]+\s+\d+ {9}(\S.*)$")
+symbol = re.compile(r"^\s+[0-9a-f]+\s+[0-9a-f]+\s+[0-9a-f]+\s+\d+ {17}(\S+)$")
+section_of = {}
+section = None
+for line in open(work + "/link.map", errors="replace"):
+    if match := symbol.match(line):
+        section_of[match.group(1)] = section
+    elif match := input_section.match(line):
+        section = match.group(1) if "(.text" in match.group(1) else None
+# The map leaves out some local symbols (the Swift runtime's C++ functions, each in a section of its own): those are
+# listed by name when the binary defines them.
+defined = set()
+for line in subprocess.run(["nm", "--defined-only", binary], capture_output=True, text=True, check=True).stdout.splitlines():
+    fields = line.split()
+    if len(fields) == 3 and fields[1] in "tTwW":
+        defined.add(fields[2])
+names = []
+placed = set()
+for run in runs:
+    chosen = []
+    for name in sorted(executed[run]):
+        if name in section_of:
+            key = section_of[name]
+            if key is None or key in placed:
+                continue
+        elif name in defined:
+            key = name
+        else:
+            continue  # in a shared library
+        placed.add(key)
+        chosen.append(name)
+    names += chosen
+with open(out, "w") as file:
+    file.write("\n".join(names) + "\n")
+print(f"{out}: {len(names)} sections to put first")
+EOF
+
+# SwiftPM does not see the ordering file as an input of the link: relink with the new one.
+rm -f .build/release/ledgerstream
+swift build -c release --static-swift-stdlib --product ledgerstream
