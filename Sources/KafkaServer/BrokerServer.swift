@@ -252,6 +252,12 @@ public final class BrokerServer: Service {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
+            // Reads grow to 1 MiB (NIO's default stops at 64 KiB): a produce request of a megabyte then arrives in
+            // one or two reads, and the first read's buffer becomes the request's without being copied into the
+            // frame decoder's. Like Kafka's own receive, which reads a request into one buffer of its size. Measured
+            // with kcat producing 300 MB: 181-187 ms of broker CPU against 198-206 ms. A connection sending little
+            // keeps small reads (the allocator grows only when a read fills its buffer).
+            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: 1 << 20))
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     let remote = channel.remoteAddress
