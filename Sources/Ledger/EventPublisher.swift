@@ -10,10 +10,11 @@ public enum EventPublisher {
     static let chunkSize = 1024
 
     /// Sends every event (returns once all are buffered; `producer.close()` or `flush()` waits for the outcomes,
-    /// which `onDelivery` reports). `onProgress` gets the number handed over so far.
+    /// which `onDelivery` reports). `onProgress` gets the number handed over so far, after each chunk; an error it
+    /// throws stops the sending (`produce --csv` stops at the first batch that failed).
     public static func send(
         _ events: some Collection<TransactionEvent>, to topic: String, with producer: KafkaProducer,
-        onDelivery: DeliveryCallback? = nil, onProgress: (Int) -> Void = { _ in }
+        onDelivery: DeliveryCallback? = nil, onProgress: (Int) throws -> Void = { _ in }
     ) async throws {
         try await send(events.lazy.map { ($0, 0) }, fileDigest: nil, to: topic, with: producer, onDelivery: onDelivery,
                        onProgress: onProgress)
@@ -23,7 +24,7 @@ public enum EventPublisher {
     /// line), so that the sink applies every row at most once however often the file is imported.
     public static func send(
         rows: some Collection<TransactionCSV.Row>, fileDigest: String, to topic: String, with producer: KafkaProducer,
-        onDelivery: DeliveryCallback? = nil, onProgress: (Int) -> Void = { _ in }
+        onDelivery: DeliveryCallback? = nil, onProgress: (Int) throws -> Void = { _ in }
     ) async throws {
         try await send(rows.lazy.map { ($0.event, $0.line) }, fileDigest: fileDigest, to: topic, with: producer,
                        onDelivery: onDelivery, onProgress: onProgress)
@@ -33,7 +34,7 @@ public enum EventPublisher {
     /// instead of running generic code through type metadata for every row.
     public static func send(
         rows: [TransactionCSV.Row], fileDigest: String, to topic: String, with producer: KafkaProducer,
-        onDelivery: DeliveryCallback? = nil, onProgress: (Int) -> Void = { _ in }
+        onDelivery: DeliveryCallback? = nil, onProgress: (Int) throws -> Void = { _ in }
     ) async throws {
         try await send(rows.lazy.map { ($0.event, $0.line) }, fileDigest: fileDigest, to: topic, with: producer,
                        onDelivery: onDelivery, onProgress: onProgress)
@@ -44,7 +45,7 @@ public enum EventPublisher {
     /// reference-counted per event.
     private static func send(
         _ events: some Collection<(TransactionEvent, Int)>, fileDigest: String?, to topic: String, with producer: KafkaProducer,
-        onDelivery: DeliveryCallback?, onProgress: (Int) -> Void
+        onDelivery: DeliveryCallback?, onProgress: (Int) throws -> Void
     ) async throws {
         let digest = fileDigest.map { Array(($0 + ":").utf8) }
         var source: [UInt8] = []
@@ -70,7 +71,7 @@ public enum EventPublisher {
             }
             try await producer.send(topic: topic, chunk: chunk, onDelivery: onDelivery)
             sent += chunk.count
-            onProgress(sent)
+            try onProgress(sent)
         }
     }
 

@@ -69,6 +69,11 @@ struct CSVImport {
                         let before = sent
                         try await EventPublisher.send(rows: rows, fileDigest: checked.digest, to: topic, with: producer,
                                                       onDelivery: onDelivery) { done in
+                            // A batch that failed was retried for delivery.timeout.ms: the import cannot complete, and
+                            // sending on would wait that long again for every buffer.memory's worth of rows (with the
+                            // broker gone, a 10M-row file was still sending minutes later). Stop after this chunk;
+                            // importing again adds what is missing.
+                            if let failure = failures.withLock({ $0.first }) { throw CSVImportError.deliveryFailed(failure) }
                             if rowCount >= 10_000 { progress.update("sending \(file) " + ProgressLine.bar(done: before + done, total: rowCount)) }
                         }
                         sent += rows.count
@@ -88,6 +93,16 @@ struct CSVImport {
                 progress.finish()
                 printError("produce", error.description + (command.transactionalId.map { " (transaction \($0) aborted)" } ?? ""))
                 throw ExitCodes.ioError
+            } catch CSVImportError.deliveryFailed(let failure) {
+                progress.finish()
+                if let transactionalId = command.transactionalId {
+                    printError("produce", "transaction \(transactionalId) aborted, none of \(file) is visible to read_committed consumers: a batch failed (\(failure))")
+                } else {
+                    let acknowledged = await producer.stats.acknowledged
+                    printError("produce", "stopped sending \(file): a batch failed (\(failure)); \(acknowledged) of \(rowCount) "
+                        + "transactions acknowledged. Import the file again once the cluster is back: rows already there are not added twice")
+                }
+                throw ExitCodes.failure
             } catch let error as CSVImportError {
                 progress.finish()
                 printError("produce", error.description + (command.transactionalId.map { " (transaction \($0) aborted: none of it is visible to read_committed consumers)" } ?? ""))
@@ -110,11 +125,15 @@ struct CSVImport {
 
 enum CSVImportError: Error, CustomStringConvertible {
     case changedWhileSending(String)
+    /// A batch failed after its retries (delivery.timeout.ms); the first failure's description.
+    case deliveryFailed(String)
 
     var description: String {
         switch self {
         case .changedWhileSending(let file):
             "\(file) changed while it was being sent: the rows sent name the content that was checked, not the new one; import the file again once it no longer changes"
+        case .deliveryFailed(let failure):
+            "a batch failed (\(failure)); import the file again once the cluster is back: rows already there are not added twice"
         }
     }
 }

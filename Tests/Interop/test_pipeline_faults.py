@@ -218,3 +218,32 @@ def test_shell_and_sink_ride_through_a_broker_restart(broker, data_dir, processe
     sink_state = "running" if sink.poll() is None else f"exited {sink.returncode}: {sink.stderr.read()}"
     assert "deposit of 10.00 applied — C100 balance 845.00" in out, out + err + f"\nsink: {sink_state}"
     assert query(db, "SELECT balance_cents FROM account_balances WHERE account = 'C100'") == [(84500,)]
+
+
+def test_an_import_stops_at_the_first_batch_that_failed(data_dir):
+    """With the broker gone for good, `produce --csv` stops once a batch has failed after delivery.timeout.ms,
+    instead of sending every remaining buffer.memory's worth of rows into the same wait (with a 1 MiB buffer, the
+    200,000 rows here would take at least forty such waits of a second)."""
+    rng = seeded("first-failure")
+    total = 200_000
+    csv = os.path.join(data_dir, "transactions.csv")
+    write_csv(csv, rng, total)
+    broker_dir = os.path.join(data_dir, "broker")
+    broker = Server(broker_args(broker_dir), broker_dir).start()
+    try:
+        run([BIN, "topic", "create", "transactions", "--partitions", "3", "-b", broker.address])
+        producer = subprocess.Popen([BIN, "produce", "--csv", csv, "-b", broker.address, "-X", "delivery.timeout.ms=1000",
+                                     "-X", "buffer.memory=1048576"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 120
+        while log_bytes(broker_dir) < total * 200 * rng.uniform(0.02, 0.1) and time.time() < deadline:
+            time.sleep(0.02)
+        broker.stop(kill=True)
+        gone = time.time()
+        _, err = producer.communicate(timeout=120)
+        elapsed = time.time() - gone
+        assert producer.returncode == 1, err
+        assert "stopped sending" in err and f"of {total} transactions acknowledged" in err, err
+        assert "delivery.timeout.ms" in err and "Import the file again" in err, err
+        assert elapsed < 15, f"produce took {elapsed:.1f} s to stop after the broker went away: {err}"
+    finally:
+        broker.stop(kill=True)
