@@ -61,7 +61,12 @@ func generateCSV(ledger: Bool) -> String {
 func cpuSeconds() -> Double {
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
-    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    return cpuSeconds(in: usage)
+}
+
+/// User plus system time of a rusage, in seconds.
+func cpuSeconds(in usage: rusage) -> Double {
+    Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
 }
 
 // Through a broker, with real processes (skipped with "-" as the binary).
@@ -145,8 +150,7 @@ func reap(_ pid: pid_t) -> (status: Int32, peakMB: Double, cpuSeconds: Double) {
         for process in [pid] + children(pid) { if let kb = highWaterKB(process) { peakKB = max(peakKB, kb) } }
         usleep(10_000)
     }
-    let cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
-    return ((status >> 8) & 0xFF, peakKB / 1024, cpu)
+    return ((status >> 8) & 0xFF, peakKB / 1024, cpuSeconds(in: usage))
 }
 
 func megabytes(_ value: Double) -> String { String(format: "%.0f MB", value) }
