@@ -26,7 +26,8 @@ public struct ProducerConfig: Sendable {
     /// How long a batch may keep being retried before its records fail (delivery.timeout.ms): a broker that restarts
     /// within it loses the producer nothing, and with idempotence duplicates nothing.
     public var deliveryTimeoutMs: Int64 = 120_000
-    /// How long `send` may wait for the cluster's metadata or a producer id before failing (max.block.ms).
+    /// How long `send` may wait for the cluster's metadata or a producer id before failing, and how long for room in
+    /// buffer.memory while nothing sent is answered (max.block.ms).
     public var maxBlockMs: Int64 = 60_000
     public var requestTimeoutMs: Int32 = 30_000
     /// compression.type: batches are compressed with this codec (gzip, lz4 or zstd; none by default).
@@ -101,7 +102,9 @@ public actor KafkaProducer {
     private var sticky: [String: Int32] = [:]
     var accumulator: RecordAccumulator
     private var bufferedBytes = 0
-    private var spaceWaiters: [CheckedContinuation<Void, Never>] = []
+    /// `send` calls waiting for room in buffer.memory, oldest first.
+    private var spaceWaiters: [SpaceWaiter] = []
+    private var spaceWaits = 0
     var flushWaiters: [CheckedContinuation<Void, Never>] = []
     private var senderWakeup: CheckedContinuation<Void, Never>?
     private var sender: Task<Void, Never>?
@@ -213,8 +216,10 @@ public actor KafkaProducer {
                 bufferedBytes = buffered
                 startSenderIfNeeded()
                 wakeSender()
-                await withCheckedContinuation { spaceWaiters.append($0) }
+                let freed = await waitForSpace()
                 buffered = bufferedBytes
+                // Thrown with the accumulator back in place (it was swapped back before the wait).
+                if !freed && buffered >= config.bufferMemoryBytes { throw bufferStayedFull(queued: index, of: recordCount) }
                 swap(&local, &accumulator)
             }
             let target: Int32
@@ -240,9 +245,40 @@ public actor KafkaProducer {
         if wake { wakeSender() }
     }
 
+    /// Suspends until an acknowledged or failed batch frees some of buffer.memory (true), or max.block.ms passed
+    /// without (false). Kafka's producer bounds this wait the same way: a cluster that stopped answering fails `send`
+    /// within max.block.ms instead of holding it until delivery.timeout.ms fails the batches ahead.
+    private func waitForSpace() async -> Bool {
+        spaceWaits += 1
+        let id = spaceWaits
+        let time = client.time
+        let timeoutMs = config.maxBlockMs
+        return await withCheckedContinuation { continuation in
+            let timer = Task {
+                do { try await time.sleep(milliseconds: timeoutMs) } catch { return }  // cancelled: room was freed
+                self.spaceWaitExpired(id)
+            }
+            spaceWaiters.append(SpaceWaiter(id: id, continuation: continuation, timer: timer))
+        }
+    }
+
+    private func spaceWaitExpired(_ id: Int) {
+        guard let index = spaceWaiters.firstIndex(where: { $0.id == id }) else { return }
+        spaceWaiters.remove(at: index).continuation.resume(returning: false)
+    }
+
+    /// What `send` throws when buffer.memory stayed full for max.block.ms. The records before `queued` are buffered
+    /// (their callbacks will report); the rest of the call's records are not.
+    private func bufferStayedFull(queued: Int, of count: Int) -> KafkaClientError {
+        let lastError = lastErrors.values.first.map { "; last error: \($0)" } ?? ""
+        return .timeout("buffer.memory (\(config.bufferMemoryBytes) bytes) stayed full for max.block.ms (\(config.maxBlockMs) ms): "
+            + "nothing sent was acknowledged or failed meanwhile; \(queued) of the \(count) records of this send were buffered"
+            + lastError)
+    }
+
     /// Sends everything buffered and waits until every record has an outcome.
     public func flush() async {
-        accumulator.sealAll(nowMs: nowMs)
+        accumulator.sealAll()
         wakeSender()
         while hasPendingWork {
             await withCheckedContinuation { flushWaiters.append($0) }
@@ -484,7 +520,17 @@ public actor KafkaProducer {
         if bufferedBytes < config.bufferMemoryBytes {
             let waiters = spaceWaiters
             spaceWaiters = []
-            for waiter in waiters { waiter.resume() }
+            for waiter in waiters {
+                waiter.timer.cancel()
+                waiter.continuation.resume(returning: true)
+            }
         }
     }
+}
+
+/// A `send` waiting for room in buffer.memory, with the timer that gives up on it after max.block.ms.
+private struct SpaceWaiter {
+    var id: Int
+    var continuation: CheckedContinuation<Bool, Never>
+    var timer: Task<Void, Never>
 }

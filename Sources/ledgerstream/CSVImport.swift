@@ -55,6 +55,11 @@ struct CSVImport {
         let progress = ProgressLine()
         try await withClient(command.client, command: "produce", clientId: "ledgerstream-csv") { kafka in
             let producer = KafkaProducer(client: kafka, config: try command.producerConfig)
+            func stoppedSending(because reason: String) async {
+                let acknowledged = await producer.stats.acknowledged
+                printError("produce", "stopped sending \(file): \(reason); \(acknowledged) of \(rowCount) transactions acknowledged. "
+                    + "Import the file again once the cluster is back: rows already there are not added twice")
+            }
             let onDelivery: DeliveryCallback = { result in
                 if case .failure(let error) = result { failures.withLock { if $0.count < 5 { $0.append(error.description) } } }
             }
@@ -98,10 +103,13 @@ struct CSVImport {
                 if let transactionalId = command.transactionalId {
                     printError("produce", "transaction \(transactionalId) aborted, none of \(file) is visible to read_committed consumers: a batch failed (\(failure))")
                 } else {
-                    let acknowledged = await producer.stats.acknowledged
-                    printError("produce", "stopped sending \(file): a batch failed (\(failure)); \(acknowledged) of \(rowCount) "
-                        + "transactions acknowledged. Import the file again once the cluster is back: rows already there are not added twice")
+                    await stoppedSending(because: "a batch failed (\(failure))")
                 }
+                throw ExitCodes.failure
+            } catch KafkaClientError.timeout(let reason) {
+                // buffer.memory stayed full for max.block.ms: nothing sent was being answered.
+                progress.finish()
+                await stoppedSending(because: reason)
                 throw ExitCodes.failure
             } catch let error as CSVImportError {
                 progress.finish()

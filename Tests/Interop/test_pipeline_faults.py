@@ -220,11 +220,10 @@ def test_shell_and_sink_ride_through_a_broker_restart(broker, data_dir, processe
     assert query(db, "SELECT balance_cents FROM account_balances WHERE account = 'C100'") == [(84500,)]
 
 
-def test_an_import_stops_at_the_first_batch_that_failed(data_dir):
-    """With the broker gone for good, `produce --csv` stops once a batch has failed after delivery.timeout.ms,
-    instead of sending every remaining buffer.memory's worth of rows into the same wait (with a 1 MiB buffer, the
-    200,000 rows here would take at least forty such waits of a second)."""
-    rng = seeded("first-failure")
+def import_while_the_broker_dies(data_dir, name, settings):
+    """Imports 200,000 rows with the producer `settings` (-X pairs) and kills the broker once 2-10 % of them are in
+    its log; returns the total, produce's exit code and stderr, and how long it ran on after the kill."""
+    rng = seeded(name)
     total = 200_000
     csv = os.path.join(data_dir, "transactions.csv")
     write_csv(csv, rng, total)
@@ -232,18 +231,38 @@ def test_an_import_stops_at_the_first_batch_that_failed(data_dir):
     broker = Server(broker_args(broker_dir), broker_dir).start()
     try:
         run([BIN, "topic", "create", "transactions", "--partitions", "3", "-b", broker.address])
-        producer = subprocess.Popen([BIN, "produce", "--csv", csv, "-b", broker.address, "-X", "delivery.timeout.ms=1000",
-                                     "-X", "buffer.memory=1048576"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        settings_args = [arg for setting in settings for arg in ("-X", setting)]
+        producer = subprocess.Popen([BIN, "produce", "--csv", csv, "-b", broker.address, *settings_args],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.time() + 120
         while log_bytes(broker_dir) < total * 200 * rng.uniform(0.02, 0.1) and time.time() < deadline:
             time.sleep(0.02)
         broker.stop(kill=True)
         gone = time.time()
         _, err = producer.communicate(timeout=120)
-        elapsed = time.time() - gone
-        assert producer.returncode == 1, err
-        assert "stopped sending" in err and f"of {total} transactions acknowledged" in err, err
-        assert "delivery.timeout.ms" in err and "Import the file again" in err, err
-        assert elapsed < 15, f"produce took {elapsed:.1f} s to stop after the broker went away: {err}"
+        return total, producer.returncode, err, time.time() - gone
     finally:
         broker.stop(kill=True)
+
+
+def test_an_import_stops_at_the_first_batch_that_failed(data_dir):
+    """With the broker gone for good, `produce --csv` stops once a batch has failed after delivery.timeout.ms,
+    instead of sending every remaining buffer.memory's worth of rows into the same wait (with a 1 MiB buffer, the
+    200,000 rows here would take at least forty such waits of a second)."""
+    total, code, err, elapsed = import_while_the_broker_dies(
+        data_dir, "first-failure", ["delivery.timeout.ms=1000", "buffer.memory=1048576"])
+    assert code == 1, err
+    assert "stopped sending" in err and f"of {total} transactions acknowledged" in err, err
+    assert "delivery.timeout.ms" in err and "Import the file again" in err, err
+    assert elapsed < 15, f"produce took {elapsed:.1f} s to stop after the broker went away: {err}"
+
+
+def test_an_import_stops_when_the_buffer_stays_full_for_max_block_ms(data_dir):
+    """With the broker gone and buffer.memory full, `send` gives up after max.block.ms (Kafka's bound on it), long
+    before delivery.timeout.ms (two minutes by default) would fail the batches ahead, and the import says so."""
+    total, code, err, elapsed = import_while_the_broker_dies(
+        data_dir, "max-block", ["max.block.ms=500", "buffer.memory=1048576"])
+    assert code == 1, err
+    assert "stopped sending" in err and f"of {total} transactions acknowledged" in err, err
+    assert "max.block.ms (500 ms)" in err and "Import the file again" in err, err
+    assert elapsed < 15, f"produce took {elapsed:.1f} s to stop after the broker went away: {err}"

@@ -83,6 +83,40 @@ import Testing
 
     /// Records sent as a chunk read back alike through `poll` (whose record limit splits batches: nothing lost or
     /// repeated, positions exact) and through `pollBatches` (whole batches, walked in place).
+    /// buffer.memory full and nothing answered (the broker went away): `send` gives up after max.block.ms, as Kafka's
+    /// producer does, and says how many of its records were buffered, instead of waiting until delivery.timeout.ms
+    /// fails the batches ahead of it.
+    @Test func sendGivesUpAfterMaxBlockWhenTheBufferStaysFull() async throws {
+        let directory = TestBroker.temporaryDirectory("max-block")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let broker = try await TestBroker.start(directory: directory)
+        let client = KafkaClient(bootstrap: [BrokerAddress(host: "127.0.0.1", port: broker.port)])
+        try await client.createTopic("stalled", partitions: 1, replicationFactor: 1, configs: [:])
+        var config = ProducerConfig()
+        config.bufferMemoryBytes = 4096
+        config.maxBlockMs = 300
+        let producer = KafkaProducer(client: client, config: config)
+        try await producer.send(topic: "stalled", key: nil, value: ByteBuffer(string: "first"))
+        await producer.flush()
+        #expect(await producer.stats.acknowledged == 1)
+        await broker.stop()
+
+        let records = (0..<100).map { _ in OutgoingRecord(key: nil, value: ByteBuffer(repeating: 1, count: 100)) }
+        let start = ContinuousClock.now
+        let error = await #expect(throws: KafkaClientError.self) { try await producer.send(topic: "stalled", records: records) }
+        #expect(ContinuousClock.now - start < .seconds(10))
+        guard case .timeout(let reason)? = error else {
+            Issue.record("expected a timeout, got \(String(describing: error))")
+            await client.close()
+            return
+        }
+        #expect(reason.contains("max.block.ms (300 ms)"), "\(reason)")
+        let buffered = reason.firstMatch(of: /(\d+) of the 100 records/).flatMap { Int($0.1) }
+        #expect(buffered.map { (1..<100).contains($0) } == true, "\(reason)")
+        #expect(await producer.stats.acknowledged == 1)
+        await client.close()
+    }
+
     @Test func chunksReadBackThroughPollAndPollBatches() async throws {
         try await withBroker { client in
             try await client.createTopic("chunks", partitions: 2, replicationFactor: 1, configs: [:])

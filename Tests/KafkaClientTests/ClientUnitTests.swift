@@ -156,14 +156,42 @@ import Testing
         #expect(full.bytes.readableBytes > 900_000 && full.bytes.capacity - full.bytes.readableBytes <= 1_000_000 / 8 + 16 * 1024)
         // The record that did not fit opened the next batch, which reserved a full batch size.
         _ = accumulator.append(record(1000, at: index + 1), to: key, callback: nil, call: 0, nowMs: 0)
-        _ = accumulator.sealExpired(nowMs: 5)
+        _ = accumulator.startSending(key)
         _ = accumulator.takeFirst(key)
+        _ = accumulator.sealExpired(nowMs: 5)
         let early = try #require(accumulator.first(key))
         #expect(early.recordCount == 2)
         #expect(early.bytes.capacity < 4096 + 16 * 1024, "a 2-record batch holds \(early.bytes.capacity) bytes")
         let records = try RecordBatchHeader.records(in: early.bytes)
         #expect(records.map(\.timestamp) == [index, index + 1] && records.allSatisfy { $0.value?.readableBytes == 1000 })
         _ = try RecordBatchValidator.validateProduced(early.bytes)
+    }
+
+    /// While a partition's batch is in flight its open batch keeps filling past the linger (it could not be sent
+    /// anyway) and is sealed once the batch ahead is answered, with the time of its first record; other partitions
+    /// linger as usual. Sealed at the linger regardless, batches shrank to a few records each behind a slow broker.
+    @Test func aPartitionWithABatchInFlightKeepsFillingItsOpenBatch() throws {
+        var accumulator = RecordAccumulator(lingerMs: 5, batchSizeBytes: 100_000)
+        let other = PartitionKey(topic: "t", partition: 1)
+        _ = accumulator.append(record(10), to: key, callback: nil, call: 0, nowMs: 0)
+        #expect(accumulator.sealExpired(nowMs: 5) == nil)
+        #expect(accumulator.startSending(key) != nil)
+        for time in Int64(10)..<20 { _ = accumulator.append(record(10), to: key, callback: nil, call: 0, nowMs: time) }
+        _ = accumulator.append(record(10), to: other, callback: nil, call: 0, nowMs: 20)
+        #expect(accumulator.sealExpired(nowMs: 20) == 25)  // only the other partition's linger is pending
+        for time in Int64(20)..<40 { _ = accumulator.append(record(10), to: key, callback: nil, call: 0, nowMs: time) }
+        #expect(accumulator.sealExpired(nowMs: 100) == nil)
+        #expect(accumulator.readyPartitions == [other])
+        #expect(accumulator.first(key)?.recordCount == 1)  // still just the batch in flight
+        _ = accumulator.takeFirst(key)
+        #expect(accumulator.sealExpired(nowMs: 100) == nil)
+        let batch = try #require(accumulator.first(key))
+        #expect(batch.recordCount == 30 && batch.createdMs == 10)
+        #expect(accumulator.readyPartitions == [key, other])
+        // A batch waiting to be sent holds the open one back as well.
+        _ = accumulator.append(record(10), to: key, callback: nil, call: 0, nowMs: 100)
+        #expect(accumulator.sealExpired(nowMs: 200) == nil)
+        #expect(accumulator.first(key)?.recordCount == 30)
     }
 
     @Test func sequencesAdvancePerPartitionAndRetriesKeepTheirBytes() throws {
