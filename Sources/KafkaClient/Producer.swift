@@ -19,7 +19,8 @@ public struct ProducerConfig: Sendable {
     /// A partition's batch is sent once it reaches this size (librdkafka's batch.size default); it must stay below
     /// the topic's max.message.bytes (1048588 by default).
     public var batchSizeBytes = 1_000_000
-    /// Records not yet acknowledged may use at most this much memory; `send` waits beyond it (buffer.memory). 32 MiB
+    /// Batches not yet acknowledged may hold at most this much memory, counted by their buffers as in Kafka; `send`
+    /// waits beyond it (buffer.memory), for at most max.block.ms. 32 MiB
     /// as in Kafka's Java producer: measured with `produce --csv` of 10M rows, 64 MiB sent no faster and peaked at
     /// 141-171 MB of RSS against 100-102 MB, the allocator keeping much of what the extra buffering freed.
     public var bufferMemoryBytes = 32 << 20
@@ -101,7 +102,6 @@ public actor KafkaProducer {
     private var partitionCounts: [String: Int32] = [:]
     private var sticky: [String: Int32] = [:]
     var accumulator: RecordAccumulator
-    private var bufferedBytes = 0
     /// `send` calls waiting for room in buffer.memory, oldest first.
     private var spaceWaiters: [SpaceWaiter] = []
     private var spaceWaits = 0
@@ -153,8 +153,7 @@ public actor KafkaProducer {
                 let outgoing = records[index]
                 let record = ProducerRecord(key: outgoing.key, value: outgoing.value, headers: outgoing.headers,
                                             timestamp: outgoing.timestamp ?? wallClock)
-                let size = record.estimatedSize
-                return (accumulator.append(record, estimatedSize: size, to: key, callback: onDelivery, call: call, nowMs: now), size)
+                return accumulator.append(record, to: key, callback: onDelivery, call: call, nowMs: now)
             })
     }
 
@@ -167,21 +166,19 @@ public actor KafkaProducer {
                 chunk.withKey(at: index) { key in key.map { Murmur2.partition(hash: Murmur2.hash($0), partitionCount: count) } }
             },
             append: { index, accumulator, key, call, now, wallClock in
-                let size = chunk.estimatedSize(at: index)
-                let sealed = accumulator.append(index, of: chunk, timestamp: wallClock, estimatedSize: size, to: key,
-                                                callback: onDelivery, call: call, nowMs: now)
-                return (sealed, size)
+                accumulator.append(index, of: chunk, timestamp: wallClock, estimatedSize: chunk.estimatedSize(at: index), to: key,
+                                   callback: onDelivery, call: call, nowMs: now)
             })
     }
 
     /// The loop both `send`s share: for each of `count` records, wait while buffer.memory is full, choose the
     /// partition (`partition` if given, else `keyedPartition`'s murmur2 of the key, else the topic's sticky one) and
-    /// let `append` add the record to the accumulator (returning whether a batch got sealed, and the record's size).
+    /// let `append` add the record to the accumulator (returning whether a batch got sealed).
     private func enqueue(
         topic: String, count recordCount: Int, partition: Int32?,
         keyedPartition: (_ index: Int, _ partitionCount: Int32) -> Int32?,
         append: (_ index: Int, _ accumulator: inout RecordAccumulator, _ key: PartitionKey, _ call: Int, _ nowMs: Int64,
-                 _ wallClockMs: Int64) -> (sealed: Bool, size: Int)
+                 _ wallClockMs: Int64) -> Bool
     ) async throws {
         if isClosed { throw KafkaClientError.closed }
         if config.transactionalId != nil {
@@ -200,26 +197,22 @@ public actor KafkaProducer {
         var wake = config.lingerMs == 0
         // Per-record work stays on locals: actor properties are written back once per call.
         var stickyPartition = sticky[topic]
-        var buffered = bufferedBytes
         // The accumulator is moved into a local for the loop: mutating an actor's stored property costs a dynamic
         // exclusivity check per record. It goes back before anything else can run (every await, and at the end).
         var local = RecordAccumulator(lingerMs: config.lingerMs, batchSizeBytes: config.batchSizeBytes,
                                       transactional: config.transactionalId != nil)
         swap(&local, &accumulator)
-        defer {
-            bufferedBytes = buffered
-            sticky[topic] = stickyPartition
-        }
+        defer { sticky[topic] = stickyPartition }
         for index in 0..<recordCount {
-            while buffered >= config.bufferMemoryBytes {
+            while local.heldBytes >= config.bufferMemoryBytes {
                 swap(&local, &accumulator)
-                bufferedBytes = buffered
                 startSenderIfNeeded()
                 wakeSender()
                 let freed = await waitForSpace()
-                buffered = bufferedBytes
                 // Thrown with the accumulator back in place (it was swapped back before the wait).
-                if !freed && buffered >= config.bufferMemoryBytes { throw bufferStayedFull(queued: index, of: recordCount) }
+                if !freed && accumulator.heldBytes >= config.bufferMemoryBytes {
+                    throw bufferStayedFull(queued: index, of: recordCount)
+                }
                 swap(&local, &accumulator)
             }
             let target: Int32
@@ -233,9 +226,7 @@ public actor KafkaProducer {
                 if stickyPartition == nil { stickyPartition = Int32.random(in: 0..<count) }
                 target = stickyPartition!
             }
-            let (sealed, size) = append(index, &local, PartitionKey(topic: topic, partition: target), call, now, wallClock)
-            buffered += size
-            if sealed {
+            if append(index, &local, PartitionKey(topic: topic, partition: target), call, now, wallClock) {
                 wake = true
                 if !keyed && partition == nil { stickyPartition = nil }  // KIP-480: move on once a batch fills
             }
@@ -346,6 +337,7 @@ public actor KafkaProducer {
     private func runSender() async {
         while !(isClosed && !hasPendingWork) {
             let nextLinger = accumulator.sealExpired(nowMs: nowMs)
+            if !spaceWaiters.isEmpty { resumeSpaceWaitersIfRoom() }  // compression may have left a batch smaller
             failExpiredBatches()
             let ready = accumulator.readyPartitions
             if ready.isEmpty {
@@ -469,7 +461,7 @@ public actor KafkaProducer {
             }
         }
         stats.acknowledged += batch.recordCount
-        release(batch)
+        resumeSpaceWaitersIfRoom()
     }
 
     private func retryOrFail(_ key: PartitionKey, error: KafkaClientError) {
@@ -512,12 +504,12 @@ public actor KafkaProducer {
         }
         stats.failed += batch.recordCount
         stats.lastError = error
-        release(batch)
+        resumeSpaceWaitersIfRoom()
     }
 
-    private func release(_ batch: SealedBatch) {
-        bufferedBytes = max(bufferedBytes - batch.accountedBytes, 0)
-        if bufferedBytes < config.bufferMemoryBytes {
+    /// Wakes the `send`s waiting for buffer.memory once the batches hold less than it.
+    private func resumeSpaceWaitersIfRoom() {
+        if accumulator.heldBytes < config.bufferMemoryBytes {
             let waiters = spaceWaiters
             spaceWaiters = []
             for waiter in waiters {

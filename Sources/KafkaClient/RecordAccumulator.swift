@@ -28,8 +28,8 @@ struct SealedBatch {
     /// The records' callbacks, in record order.
     var callbacks: [DeliveryRun]
     var createdMs: Int64
-    /// What this batch counts against buffer.memory.
-    var accountedBytes: Int
+    /// The memory its buffer holds, counted against buffer.memory until it is acknowledged or failed.
+    var heldBytes: Int
     var attempts = 0
 }
 
@@ -41,34 +41,36 @@ struct SealedBatch {
 /// else until that batch is acknowledged or failed, which keeps records in order under retries.
 struct RecordAccumulator {
     struct PartitionQueue {
-        var open = RecordBatchBuilder()
+        var open = RecordBatchBuilder(capacity: 0)
         var openCallbacks: [DeliveryRun] = []
         var openSinceMs: Int64 = 0
-        var openAccountedBytes = 0
+        /// The open batch's buffer as counted in ``RecordAccumulator/heldBytes`` (0 while the batch is empty).
+        var openHeldBytes = 0
         var sealed: [SealedBatch] = []
         var inFlight = false
         var nextSequence: Int32 = 0
-        var lastBatchFilled = false
         var compression: CompressionCodec = .none
         var transactional = false
 
         /// Adds a record, sealing the open batch first if the record would not fit and afterwards if it is full.
-        /// Returns whether a batch was sealed.
+        /// Returns whether a batch was sealed, and by how much the memory held by the partition's batches changed.
         /// `write` appends the record to the batch it is given.
         mutating func append(
             estimatedSize: Int, callback: DeliveryCallback?, call: Int, nowMs: Int64, lingerMs: Int64,
             batchSizeBytes: Int, producer: (id: Int64, epoch: Int16)?, write: (inout RecordBatchBuilder) -> Void
-        ) -> Bool {
+        ) -> (sealed: Bool, heldChange: Int) {
             var sealedOne = false
+            var change = 0
             if !open.isEmpty && open.sizeInBytes + estimatedSize > batchSizeBytes {
-                seal(producer: producer)
-                lastBatchFilled = true
+                change += seal(producer: producer)
                 sealedOne = true
             }
             if open.isEmpty {
                 openSinceMs = nowMs
-                // A partition whose last batch filled up is busy: reserve a whole batch so the buffer never regrows.
-                open = RecordBatchBuilder(capacity: lastBatchFilled ? batchSizeBytes : 16 * 1024)
+                // A batch starts small and doubles as it fills (by realloc, which moves a large buffer's pages rather
+                // than copying them), so it never holds more than twice its records: with batches counted by their
+                // buffers, a full batch size reserved up front for each of 64 busy partitions would be 64 MB.
+                open = RecordBatchBuilder(capacity: 16 * 1024)
             }
             write(&open)
             if let last = openCallbacks.indices.last, openCallbacks[last].call == call {
@@ -76,18 +78,19 @@ struct RecordAccumulator {
             } else {
                 openCallbacks.append(DeliveryRun(callback: callback, call: call, count: 1))
             }
-            openAccountedBytes += estimatedSize
+            change += open.capacity - openHeldBytes
+            openHeldBytes = open.capacity
             if lingerMs == 0 || open.sizeInBytes >= batchSizeBytes {
-                lastBatchFilled = open.sizeInBytes >= batchSizeBytes
-                seal(producer: producer)
+                change += seal(producer: producer)
                 sealedOne = true
             }
-            return sealedOne
+            return (sealedOne, change)
         }
 
-        /// Closes the open batch, stamping the producer id, epoch and next sequence number into it.
-        mutating func seal(producer: (id: Int64, epoch: Int16)?) {
-            guard !open.isEmpty else { return }
+        /// Closes the open batch, stamping the producer id, epoch and next sequence number into it. Returns the
+        /// change in held memory (negative when compression left the batch in a smaller buffer).
+        mutating func seal(producer: (id: Int64, epoch: Int16)?) -> Int {
+            guard !open.isEmpty else { return 0 }
             if let producer {
                 open.producerId = producer.id
                 open.producerEpoch = producer.epoch
@@ -100,24 +103,14 @@ struct RecordAccumulator {
             open.isTransactional = transactional
             // delivery.timeout.ms counts from the batch's first record, as in Kafka: a batch may stay open while the one
             // ahead of it is in flight.
-            sealed.append(SealedBatch(bytes: Self.fitted(open.build()), recordCount: recordCount, callbacks: openCallbacks,
-                                      createdMs: openSinceMs, accountedBytes: openAccountedBytes))
-            open = RecordBatchBuilder()
+            let bytes = open.build()
+            sealed.append(SealedBatch(bytes: bytes, recordCount: recordCount, callbacks: openCallbacks,
+                                      createdMs: openSinceMs, heldBytes: bytes.capacity))
+            let change = bytes.capacity - openHeldBytes
+            open = RecordBatchBuilder(capacity: 0)
             openCallbacks = []
-            openAccountedBytes = 0
-        }
-
-        /// The batch in a buffer of its own size when the one it was built in is much larger. buffer.memory counts a
-        /// sealed batch by its records, but it holds its whole buffer until acknowledged: a busy partition reserves a
-        /// full batch size up front, and when `send` waits for space the linger seals that reservation with a few
-        /// records in it. Kept as they were, batches like that held several times what buffer.memory allowed (seen:
-        /// 255 MB of RSS under the 64 MiB default). The copy is of the records only, and only for such batches.
-        static func fitted(_ batch: ByteBuffer) -> ByteBuffer {
-            let slack = batch.capacity - batch.readableBytes
-            guard slack > max(batch.readableBytes / 8, 16 * 1024) else { return batch }
-            var exact = ByteBufferAllocator().buffer(capacity: batch.readableBytes)
-            exact.writeImmutableBuffer(batch)
-            return exact
+            openHeldBytes = 0
+            return change
         }
     }
 
@@ -130,6 +123,10 @@ struct RecordAccumulator {
     /// Set once InitProducerId answered; batches sealed before then carry no sequence.
     var producer: (id: Int64, epoch: Int16)?
     private(set) var queues: [PartitionKey: PartitionQueue] = [:]
+    /// The memory every open and sealed batch's buffer holds: what buffer.memory bounds, as in Kafka's producer, which
+    /// counts the buffers it allocates rather than the records in them. Counted by records, a producer writing to 64
+    /// partitions held 105 MB for a 10M-row file under a 32 MiB buffer.memory, against 44 MB with 4 partitions.
+    private(set) var heldBytes = 0
 
     init(lingerMs: Int64, batchSizeBytes: Int, compression: CompressionCodec = .none, transactional: Bool = false) {
         self.lingerMs = lingerMs
@@ -167,9 +164,11 @@ struct RecordAccumulator {
         estimatedSize: Int, to key: PartitionKey, callback: DeliveryCallback?, call: Int, nowMs: Int64,
         write: (inout RecordBatchBuilder) -> Void
     ) -> Bool {
-        queues[key, default: PartitionQueue(compression: compression, transactional: transactional)].append(
+        let (sealed, change) = queues[key, default: PartitionQueue(compression: compression, transactional: transactional)].append(
             estimatedSize: estimatedSize, callback: callback, call: call, nowMs: nowMs, lingerMs: lingerMs,
             batchSizeBytes: batchSizeBytes, producer: producer, write: write)
+        heldBytes += change
+        return sealed
     }
 
     /// Seals every batch whose linger has expired and whose partition could send it now; returns when the next one
@@ -201,7 +200,7 @@ struct RecordAccumulator {
     }
 
     private mutating func seal(_ key: PartitionKey) {
-        queues[key]?.seal(producer: producer)
+        heldBytes += queues[key]?.seal(producer: producer) ?? 0
     }
 
     /// Partitions with a sealed batch and nothing in flight.
@@ -231,6 +230,7 @@ struct RecordAccumulator {
         let batch = queue.sealed.removeFirst()
         queue.inFlight = false
         queues[key] = queue
+        heldBytes -= batch.heldBytes
         return batch
     }
 
@@ -242,7 +242,7 @@ struct RecordAccumulator {
     /// A new producer id or epoch (KIP-360 bump): every partition's sequence starts again at 0. Only called with
     /// nothing buffered.
     mutating func resetSequences() {
-        precondition(!hasPendingWork, "sequences reset with batches still pending")
+        precondition(!hasPendingWork && heldBytes == 0, "sequences reset with batches still pending")
         queues = [:]
     }
 }

@@ -144,6 +144,8 @@ public struct RecordBatchBuilder {
     public var isEmpty: Bool { count == 0 }
     /// Size the batch will have if built now.
     public var sizeInBytes: Int { records.buffer.readableBytes }
+    /// Bytes of memory the batch's buffer holds (at least ``sizeInBytes``; it grows by doubling).
+    public var capacity: Int { records.buffer.capacity }
 
     public mutating func append(_ record: ProducerRecord) {
         if count == 0 { baseTimestamp = record.timestamp }

@@ -145,16 +145,15 @@ import Testing
         #expect(!sizes.isEmpty && sizes.allSatisfy { $0 <= 1000 })
     }
 
-    /// A busy partition reserves a whole batch for its next one; when the linger seals that batch with a few records
-    /// in it (the producer was waiting for buffer.memory), the batch keeps its records in a buffer of their size, not
-    /// the reservation, which buffer.memory does not count. Full batches keep their buffer (no copy).
+    /// A batch's buffer starts small and doubles: a full batch keeps its buffer (no copy), and one the linger seals
+    /// with a few records in it holds little more than them.
     @Test func aBatchSealedEarlyHoldsNoMoreThanItsRecords() throws {
         var accumulator = RecordAccumulator(lingerMs: 5, batchSizeBytes: 1_000_000)
         var index: Int64 = 0
         while !accumulator.append(record(1000, at: index), to: key, callback: nil, call: 0, nowMs: 0) { index += 1 }
         let full = try #require(accumulator.first(key))
         #expect(full.bytes.readableBytes > 900_000 && full.bytes.capacity - full.bytes.readableBytes <= 1_000_000 / 8 + 16 * 1024)
-        // The record that did not fit opened the next batch, which reserved a full batch size.
+        // The record that did not fit opened the next batch.
         _ = accumulator.append(record(1000, at: index + 1), to: key, callback: nil, call: 0, nowMs: 0)
         _ = accumulator.startSending(key)
         _ = accumulator.takeFirst(key)
@@ -192,6 +191,34 @@ import Testing
         _ = accumulator.append(record(10), to: key, callback: nil, call: 0, nowMs: 100)
         #expect(accumulator.sealExpired(nowMs: 200) == nil)
         #expect(accumulator.first(key)?.recordCount == 30)
+    }
+
+    /// buffer.memory is counted by the batches' buffers, as Kafka counts it: `heldBytes` is the capacity of every open
+    /// and sealed batch, it follows a buffer as it doubles (never to more than twice its records), and it is back to
+    /// zero once every batch is acknowledged.
+    @Test func heldBytesCountsEveryBatchBuffer() throws {
+        var accumulator = RecordAccumulator(lingerMs: 5, batchSizeBytes: 1_000_000)
+        let keys = (0..<3).map { PartitionKey(topic: "t", partition: Int32($0)) }
+        func heldByBatches() -> Int {
+            accumulator.queues.values.reduce(0) { total, queue in
+                total + (queue.open.isEmpty ? 0 : queue.open.capacity) + queue.sealed.reduce(0) { $0 + $1.bytes.capacity }
+            }
+        }
+        for (index, key) in keys.enumerated() {
+            for _ in 0..<(index == 2 ? 300 : 1) { _ = accumulator.append(record(1000), to: key, callback: nil, call: 0, nowMs: 0) }
+        }
+        #expect(accumulator.heldBytes == heldByBatches())
+        #expect(accumulator.heldBytes >= 300_000 + 2 * 1000 && accumulator.heldBytes <= 2 * 300_000 + 2 * 16 * 1024)
+        _ = accumulator.sealExpired(nowMs: 5)
+        #expect(accumulator.heldBytes == heldByBatches())
+        let big = try #require(accumulator.first(keys[2]))
+        #expect(big.heldBytes == big.bytes.capacity && big.bytes.capacity < 2 * big.bytes.readableBytes)
+        for key in keys {
+            #expect(accumulator.startSending(key) != nil)
+            _ = accumulator.takeFirst(key)
+            #expect(accumulator.heldBytes == heldByBatches())
+        }
+        #expect(accumulator.heldBytes == 0)
     }
 
     @Test func sequencesAdvancePerPartitionAndRetriesKeepTheirBytes() throws {
