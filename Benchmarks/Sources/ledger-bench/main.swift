@@ -13,7 +13,7 @@
 // Each process stage also reports its peak RSS (VmHWM, read while it runs) and its CPU; the end-to-end row gives the
 // producer's, the broker's and the sink's CPU. Then, for the "ledger" data: `produce --csv` of a file ten times as
 // large (constant memory: its peak RSS should not grow with the file), and the cost of the progress bar (the same
-// produce with stderr on a pseudo-terminal, through script(1), so that the bar is drawn). A data set's topics and
+// produce through script(1), with stderr on its pseudo-terminal, so that the bar is drawn, and on /dev/null). A data set's topics and
 // files are deleted once it has been measured (see `cleanUp`).
 //
 // Usage: ledger-bench PATH_TO_RELEASE_LEDGERSTREAM [rows] [work dir]   ("-" as the path: in-process stages only)
@@ -95,9 +95,11 @@ let (broker, bootstrap) = try startBroker()
 defer { broker?.terminate() }
 
 /// Runs a command to its end: seconds, its peak RSS in MB and its CPU seconds (user and system, from wait4).
-func runToEnd(_ args: [String], through wrapper: [String] = []) throws -> (seconds: Double, peakMB: Double, cpuSeconds: Double) {
+/// With `wrapper` (a command taking a shell command line, as `script -c`), `shellSuffix` ends that line (a redirection).
+func runToEnd(_ args: [String], through wrapper: [String] = [], shellSuffix: String = "") throws -> (seconds: Double, peakMB: Double, cpuSeconds: Double) {
     let begin = now()
-    let pid = try spawn(wrapper.isEmpty ? [binary] + args + ["-b", bootstrap] : wrapper + [([binary] + args + ["-b", bootstrap]).joined(separator: " ")])
+    let commandLine = ([binary] + args + ["-b", bootstrap]).joined(separator: " ") + shellSuffix
+    let pid = try spawn(wrapper.isEmpty ? [binary] + args + ["-b", bootstrap] : wrapper + [commandLine])
     let (status, peak, cpu) = reap(pid)
     precondition(status == 0, "\(args) failed")
     return (now() - begin, peak, cpu)
@@ -256,12 +258,20 @@ func measure(name: String, ledger: Bool) throws {
     print("| produce --csv of \(rowCount * 10) rows (\(csv.utf8.count * 10 / 1_000_000) MB) | \(rate(rowCount * 10, tenfold.seconds)), "
           + "peak RSS \(megabytes(tenfold.peakMB)) (\(String(format: "%.2f", tenfold.peakMB / produce.peakMB))x the \(rowCount)-row file's) |")
 
-    // 7. The progress bar: drawn only on a terminal, so the same produce with stderr on script(1)'s pseudo-terminal.
+    // 7. The progress bar: drawn only on a terminal, so the same produce through script(1) with stderr on its
+    // pseudo-terminal, and through script(1) with stderr on /dev/null (no bar, the same pseudo-terminal and shell
+    // otherwise). Three alternated pairs, medians: one pair alone swung from 0.5x to 1.2x between runs.
     _ = try runToEnd(["topic", "create", "\(tag)-tty", "--partitions", "4"])
-    let plain = try runToEnd(["produce", "--csv", csvPath, "--topic", "\(tag)-tty", "-q"])
-    let withBar = try runToEnd(["produce", "--csv", csvPath, "--topic", "\(tag)-tty", "-q"], through: ["script", "-qfe", "/dev/null", "-c"])
-    print("| produce --csv with the progress bar drawn (stderr on a pseudo-terminal) vs not | \(rate(rowCount, withBar.seconds)) vs "
-          + "\(rate(rowCount, plain.seconds)): \(String(format: "%.2f", plain.seconds / withBar.seconds))x |")
+    var plainSeconds: [Double] = [], barSeconds: [Double] = []
+    let script = ["script", "-qfe", "/dev/null", "-c"]
+    for _ in 0..<3 {
+        plainSeconds.append(try runToEnd(["produce", "--csv", csvPath, "--topic", "\(tag)-tty", "-q"], through: script,
+                                         shellSuffix: " 2>/dev/null").seconds)
+        barSeconds.append(try runToEnd(["produce", "--csv", csvPath, "--topic", "\(tag)-tty", "-q"], through: script).seconds)
+    }
+    let plain = plainSeconds.sorted()[1], withBar = barSeconds.sorted()[1]
+    print("| produce --csv with the progress bar drawn (stderr on a pseudo-terminal) vs not, medians of 3 alternated pairs | "
+          + "\(rate(rowCount, withBar)) vs \(rate(rowCount, plain)): \(String(format: "%.2f", plain / withBar))x |")
 }
 
 try measure(name: "ledger (stated running balances, nothing flagged)", ledger: true)
