@@ -245,24 +245,24 @@ def import_while_the_broker_dies(data_dir, name, settings):
         broker.stop(kill=True)
 
 
+def assert_the_import_stopped(total, code, err, elapsed, reason):
+    """produce failed within 15 s of the broker's death, naming `reason`, the acknowledged count and what to do."""
+    assert code == 1, err
+    assert "stopped sending" in err and f"of {total} transactions acknowledged" in err, err
+    assert reason in err and "Import the file again" in err, err
+    assert elapsed < 15, f"produce took {elapsed:.1f} s to stop after the broker went away: {err}"
+
+
 def test_an_import_stops_at_the_first_batch_that_failed(data_dir):
     """With the broker gone for good, `produce --csv` stops once a batch has failed after delivery.timeout.ms,
     instead of sending every remaining buffer.memory's worth of rows into the same wait (with a 1 MiB buffer, the
     200,000 rows here would take at least forty such waits of a second)."""
-    total, code, err, elapsed = import_while_the_broker_dies(
-        data_dir, "first-failure", ["delivery.timeout.ms=1000", "buffer.memory=1048576"])
-    assert code == 1, err
-    assert "stopped sending" in err and f"of {total} transactions acknowledged" in err, err
-    assert "delivery.timeout.ms" in err and "Import the file again" in err, err
-    assert elapsed < 15, f"produce took {elapsed:.1f} s to stop after the broker went away: {err}"
+    assert_the_import_stopped(*import_while_the_broker_dies(
+        data_dir, "first-failure", ["delivery.timeout.ms=1000", "buffer.memory=1048576"]), reason="delivery.timeout.ms")
 
 
 def test_an_import_stops_when_the_buffer_stays_full_for_max_block_ms(data_dir):
     """With the broker gone and buffer.memory full, `send` gives up after max.block.ms (Kafka's bound on it), long
     before delivery.timeout.ms (two minutes by default) would fail the batches ahead, and the import says so."""
-    total, code, err, elapsed = import_while_the_broker_dies(
-        data_dir, "max-block", ["max.block.ms=500", "buffer.memory=1048576"])
-    assert code == 1, err
-    assert "stopped sending" in err and f"of {total} transactions acknowledged" in err, err
-    assert "max.block.ms (500 ms)" in err and "Import the file again" in err, err
-    assert elapsed < 15, f"produce took {elapsed:.1f} s to stop after the broker went away: {err}"
+    assert_the_import_stopped(*import_while_the_broker_dies(
+        data_dir, "max-block", ["max.block.ms=500", "buffer.memory=1048576"]), reason="max.block.ms (500 ms)")
