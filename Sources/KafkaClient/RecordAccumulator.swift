@@ -36,9 +36,10 @@ struct SealedBatch {
 /// The producer's batching, as a pure value driven with explicit times (so linger logic is testable).
 ///
 /// Records accumulate in one open batch per partition. A batch is sealed when it reaches `batchSizeBytes`, when its
-/// first record has waited `lingerMs` and its partition has no other batch in flight or waiting, or on flush; sealing stamps the producer id, epoch and next sequence number
-/// (idempotence). Sealed batches leave one at a time per partition: a partition with a batch in flight sends nothing
-/// else until that batch is acknowledged or failed, which keeps records in order under retries.
+/// first record has waited `lingerMs` and its partition has no other batch in flight or waiting, or on flush; sealing
+/// stamps the producer id, epoch and next sequence number (idempotence). Sealed batches leave one at a time per
+/// partition: a partition with a batch in flight sends nothing else until that batch is acknowledged or failed, which
+/// keeps records in order under retries.
 struct RecordAccumulator {
     struct PartitionQueue {
         var open = RecordBatchBuilder(capacity: 0)
@@ -101,8 +102,8 @@ struct RecordAccumulator {
             let recordCount = open.recordCount
             open.compression = compression
             open.isTransactional = transactional
-            // delivery.timeout.ms counts from the batch's first record, as in Kafka: a batch may stay open while the one
-            // ahead of it is in flight.
+            // delivery.timeout.ms counts from the batch's first record, as in Kafka: a batch may stay open while the
+            // one ahead of it is in flight.
             let bytes = open.build()
             sealed.append(SealedBatch(bytes: bytes, recordCount: recordCount, callbacks: openCallbacks,
                                       createdMs: openSinceMs, heldBytes: bytes.capacity))
@@ -164,9 +165,9 @@ struct RecordAccumulator {
         estimatedSize: Int, to key: PartitionKey, callback: DeliveryCallback?, call: Int, nowMs: Int64,
         write: (inout RecordBatchBuilder) -> Void
     ) -> Bool {
-        let (sealed, change) = queues[key, default: PartitionQueue(compression: compression, transactional: transactional)].append(
-            estimatedSize: estimatedSize, callback: callback, call: call, nowMs: nowMs, lingerMs: lingerMs,
-            batchSizeBytes: batchSizeBytes, producer: producer, write: write)
+        let (sealed, change) = queues[key, default: PartitionQueue(compression: compression, transactional: transactional)]
+            .append(estimatedSize: estimatedSize, callback: callback, call: call, nowMs: nowMs, lingerMs: lingerMs,
+                    batchSizeBytes: batchSizeBytes, producer: producer, write: write)
         heldBytes += change
         return sealed
     }
@@ -175,12 +176,13 @@ struct RecordAccumulator {
     /// will be due (nil if none is open or every open one waits for its partition).
     ///
     /// A partition with a batch in flight or waiting keeps filling its open batch instead, up to the batch size, and
-    /// seals it once it could go: the sender is woken when the batch ahead is answered. Sealed at the linger regardless,
-    /// batches shrank whenever the broker was slower than the linger: each acknowledgement freed one batch's worth of
-    /// buffer.memory, `send` spread that over every partition, and the linger sealed each part as a batch of its own.
-    /// Against a broker slowed to a crawl, a 10M-row `produce --csv` was soon sending batches of a few records, each in
-    /// its own buffer, and its memory grew by about 100 KB a second (heaptrack: 77 MB in batch buffers under a 32 MiB
-    /// buffer.memory after five minutes). librdkafka builds its batches when it sends them, for the same reason.
+    /// seals it once it could go: the sender is woken when the batch ahead is answered. Sealed at the linger
+    /// regardless, batches shrank whenever the broker was slower than the linger: each acknowledgement freed one
+    /// batch's worth of buffer.memory, `send` spread that over every partition, and the linger sealed each part as a
+    /// batch of its own. Against a broker slowed to a crawl, a 10M-row `produce --csv` was soon sending batches of a
+    /// few records, each in its own buffer, and its memory grew by about 100 KB a second (heaptrack: 77 MB in batch
+    /// buffers under a 32 MiB buffer.memory after five minutes). librdkafka builds its batches when it sends them, for
+    /// the same reason.
     mutating func sealExpired(nowMs: Int64) -> Int64? {
         var next: Int64?
         var expired: [PartitionKey] = []
