@@ -13,7 +13,7 @@ struct ClientOptions: ParsableArguments {
     var bootstrapServer: String?
 
     @Option(name: .customShort("X"), help: ArgumentHelp(
-        "A client property, librdkafka style (repeatable): security.protocol, sasl.mechanism, sasl.username, sasl.password, ssl.ca.location, ssl.certificate.location, ssl.key.location, ssl.key.password, ssl.endpoint.identification.algorithm; reconnect.backoff.ms, reconnect.backoff.max.ms; for produce delivery.timeout.ms (message.timeout.ms), max.block.ms, request.timeout.ms, buffer.memory (queue.buffering.max.kbytes); for consume default.api.timeout.ms.",
+        "A client property, librdkafka style (repeatable): security.protocol, sasl.mechanism, sasl.username, sasl.password, ssl.ca.location, ssl.certificate.location, ssl.key.location, ssl.key.password, ssl.endpoint.identification.algorithm; reconnect.backoff.ms, reconnect.backoff.max.ms; for produce delivery.timeout.ms (message.timeout.ms), max.block.ms, request.timeout.ms, buffer.memory (queue.buffering.max.kbytes); for consume default.api.timeout.ms. Any other name is ignored with a warning.",
         valueName: "key=value"))
     var properties: [String] = []
 
@@ -79,7 +79,42 @@ struct ClientOptions: ParsableArguments {
         return (key, value)
     }
 
-    func makeClient(clientId: String) throws -> KafkaClient {
+    /// The non-security `-X` settings some client command reads (security ones are checked by ``ClientSecurity``,
+    /// which refuses names it does not know).
+    static let settingsRead: Set<String> = [
+        "reconnect.backoff.ms", "reconnect.backoff.max.ms", "delivery.timeout.ms", "message.timeout.ms", "max.block.ms",
+        "request.timeout.ms", "buffer.memory", "queue.buffering.max.kbytes", "default.api.timeout.ms",
+    ]
+
+    /// Kafka's and librdkafka's names for settings these commands take as options.
+    static let optionsInstead: [String: String] = [
+        "compression.type": "--compression", "compression.codec": "--compression",
+        "linger.ms": "--linger-ms", "queue.buffering.max.ms": "--linger-ms",
+        "acks": "--acks", "request.required.acks": "--acks",
+        "enable.idempotence": "--no-idempotence",
+        "transactional.id": "--transactional-id", "transaction.timeout.ms": "--transaction-timeout-ms",
+        "group.id": "--group", "session.timeout.ms": "--session-timeout-ms", "isolation.level": "--isolation-level",
+        "auto.offset.reset": "--from-beginning or --offset",
+    ]
+
+    /// Warns on stderr about each `-X` setting nothing here reads, naming the option that does the job if there is
+    /// one: ignored without a word, `-X compression.type=gzip` sent uncompressed batches. Kafka's clients log the same
+    /// warning for settings they do not know. The `--command-config` file is not checked: Kafka's tools take files
+    /// shared between clients, full of settings for others.
+    func warnAboutIgnoredSettings(command: String) {
+        for pair in properties {
+            guard let equals = pair.firstIndex(of: "=") else { continue }
+            let key = String(pair[..<equals])
+            if Self.settingsRead.contains(key) || key.hasPrefix("ssl.") || key.hasPrefix("sasl.") || key.hasPrefix("security.") {
+                continue
+            }
+            let instead = Self.optionsInstead[key].map { " (use \($0))" } ?? ""
+            printError(command, "warning: -X \(key) is not a setting ledgerstream reads; it is ignored\(instead)")
+        }
+    }
+
+    func makeClient(clientId: String, command: String) throws -> KafkaClient {
+        warnAboutIgnoredSettings(command: command)
         let security = try security()
         var backoff = ReconnectBackoff()
         if let initial = try milliseconds("reconnect.backoff.ms", allowZero: true) { backoff.initialMs = initial }
@@ -117,7 +152,7 @@ func exitCode(for error: any Error, command: String) -> ExitCode {
 /// Runs a client command body, mapping errors to one-line messages and exit codes, and closing the client.
 func withClient(_ options: ClientOptions, command: String, clientId: String = "ledgerstream",
                 _ body: (KafkaClient) async throws -> Void) async throws {
-    let client = try options.makeClient(clientId: clientId)
+    let client = try options.makeClient(clientId: clientId, command: command)
     do {
         try await body(client)
         await client.close()

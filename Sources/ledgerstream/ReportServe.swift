@@ -52,7 +52,7 @@ extension ReportCommand {
         var sessions: DeskSessions?
         if desk {
             let token = try deskToken()
-            let client = try self.client.makeClient(clientId: "ledgerstream-desk")
+            let client = try self.client.makeClient(clientId: "ledgerstream-desk", command: "report")
             let topic = self.topic
             // Meet the cluster now, so the first deposit does not wait for it (and a wrong address shows in the log).
             Task { _ = try? await client.refreshMetadata(topics: [topic]) }

@@ -35,7 +35,7 @@ struct ShellCommand: AsyncParsableCommand {
         let (queries, path) = try await database.openReader(for: "shell")
         let interactive = isatty(STDIN_FILENO) == 1
         let lines: any LineSource = interactive ? ReadlineLineSource(historyFile: historyPath) : PipedLineSource()
-        let kafka = try client.makeClient(clientId: "ledgerstream-shell")
+        let kafka = try client.makeClient(clientId: "ledgerstream-shell", command: "shell")
         // Meet the cluster while the agent types: a session that has reached it rides through a broker restart (its
         // deposits wait for the broker to come back) instead of failing as if no broker ever ran.
         let topic = self.topic

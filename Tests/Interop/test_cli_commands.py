@@ -475,6 +475,22 @@ def test_produce_to_missing_partition_fails_clearly(cluster):
     assert result.elapsed < 20, f"should fail fast, not retry for long: {show(result)}"
 
 
+def test_an_x_setting_nothing_reads_is_warned_about_not_silently_ignored(cluster):
+    """`-X compression.type=gzip` used to send uncompressed batches without a word: a setting no command reads is now
+    named on stderr, with the option that does the job; settings that are read, and security ones, are not."""
+    topic = "cli-interop-ignored-x"
+    ok(ls(["topic", "create", topic, "--partitions", "1"], cluster.address))
+    result = ok(ls(["produce", topic, "-X", "compression.type=gzip", "-X", "no.such.setting=1",
+                    "-X", "delivery.timeout.ms=30000", "-X", "security.protocol=PLAINTEXT"],
+                   cluster.address, input="kept\n", timeout=60))
+    warnings = [line for line in result.stderr.splitlines() if "warning:" in line]
+    assert any("-X compression.type" in line and "ignored" in line and "--compression" in line for line in warnings), \
+        show(result)
+    assert any("-X no.such.setting" in line for line in warnings), show(result)
+    assert len(warnings) == 2, f"only the two unread settings are named: {show(result)}"
+    assert "1 record acknowledged" in result.stderr or "1 records acknowledged" in result.stderr, show(result)
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # 4. consume
 
