@@ -205,7 +205,7 @@ struct ProduceCommand: AsyncParsableCommand {
         }
         if !quiet {
             let committed = transactionalId.map { " in committed transaction \($0)" } ?? ""
-            printError("produce", "\(stats.acknowledged) records acknowledged by \(topic)\(committed)")
+            printError("produce", "\(stats.acknowledged) record\(stats.acknowledged == 1 ? "" : "s") acknowledged by \(topic)\(committed)")
         }
     }
 
