@@ -33,10 +33,15 @@ public struct ClientSecurity: Sendable {
         "ssl.enabled.protocols", "ssl.protocol",
     ]
 
+    /// Whether `key` is this type's to read or refuse: one of ``knownKeys``, or any other `ssl.`, `sasl.` or
+    /// `security.` key (refused).
+    public static func governs(_ key: String) -> Bool {
+        knownKeys.contains(key) || key.hasPrefix("ssl.") || key.hasPrefix("sasl.") || key.hasPrefix("security.")
+    }
+
     /// Reads the security settings from client properties.
     public init(properties: [String: String]) throws(SecurityConfigError) {
-        for key in properties.keys.sorted()
-        where (key.hasPrefix("ssl.") || key.hasPrefix("sasl.") || key.hasPrefix("security.")) && !Self.knownKeys.contains(key) {
+        for key in properties.keys.sorted() where Self.governs(key) && !Self.knownKeys.contains(key) {
             throw .invalid("unknown client property \(key)")
         }
         func value(_ key: String) -> String? {

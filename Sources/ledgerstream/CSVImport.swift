@@ -100,10 +100,11 @@ struct CSVImport {
                 throw ExitCodes.ioError
             } catch CSVImportError.deliveryFailed(let failure) {
                 progress.finish()
+                let reason = CSVImportError.deliveryFailed(failure).description
                 if let transactionalId = command.transactionalId {
-                    printError("produce", "transaction \(transactionalId) aborted, none of \(file) is visible to read_committed consumers: a batch failed (\(failure))")
+                    printError("produce", "transaction \(transactionalId) aborted, none of \(file) is visible to read_committed consumers: \(reason)")
                 } else {
-                    await stoppedSending(because: "a batch failed (\(failure))")
+                    await stoppedSending(because: reason)
                 }
                 throw ExitCodes.failure
             } catch KafkaClientError.timeout(let reason) {
@@ -141,7 +142,7 @@ enum CSVImportError: Error, CustomStringConvertible {
         case .changedWhileSending(let file):
             "\(file) changed while it was being sent: the rows sent name the content that was checked, not the new one; import the file again once it no longer changes"
         case .deliveryFailed(let failure):
-            "a batch failed (\(failure)); import the file again once the cluster is back: rows already there are not added twice"
+            "a batch failed (\(failure))"
         }
     }
 }

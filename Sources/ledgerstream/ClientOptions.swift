@@ -35,13 +35,18 @@ struct ClientOptions: ParsableArguments {
             }
             for (key, value) in JavaProperties(parsing: text).entries { merged[key] = value }
         }
-        for pair in properties {
+        for (key, value) in try settingPairs() { merged[key] = value }
+        return merged
+    }
+
+    /// The `-X` pairs, in order.
+    private func settingPairs() throws -> [(key: String, value: String)] {
+        try properties.map { pair in
             guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
                 throw ValidationError("-X expects key=value, got '\(pair)'")
             }
-            merged[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
+            return (String(pair[..<equals]), String(pair[pair.index(after: equals)...]))
         }
-        return merged
     }
 
     /// The security settings.
@@ -79,8 +84,8 @@ struct ClientOptions: ParsableArguments {
         return (key, value)
     }
 
-    /// The non-security `-X` settings some client command reads (security ones are checked by ``ClientSecurity``,
-    /// which refuses names it does not know).
+    /// The non-security `-X` settings some client command reads (security ones are ``ClientSecurity``'s, which
+    /// refuses names it does not know).
     static let settingsRead: Set<String> = [
         "reconnect.backoff.ms", "reconnect.backoff.max.ms", "delivery.timeout.ms", "message.timeout.ms", "max.block.ms",
         "request.timeout.ms", "buffer.memory", "queue.buffering.max.kbytes", "default.api.timeout.ms",
@@ -101,21 +106,16 @@ struct ClientOptions: ParsableArguments {
     /// one: ignored without a word, `-X compression.type=gzip` sent uncompressed batches. Kafka's clients log the same
     /// warning for settings they do not know. The `--command-config` file is not checked: Kafka's tools take files
     /// shared between clients, full of settings for others.
-    func warnAboutIgnoredSettings(command: String) {
-        for pair in properties {
-            guard let equals = pair.firstIndex(of: "=") else { continue }
-            let key = String(pair[..<equals])
-            if Self.settingsRead.contains(key) || key.hasPrefix("ssl.") || key.hasPrefix("sasl.") || key.hasPrefix("security.") {
-                continue
-            }
+    func warnAboutIgnoredSettings(command: String) throws {
+        for (key, _) in try settingPairs() where !Self.settingsRead.contains(key) && !ClientSecurity.governs(key) {
             let instead = Self.optionsInstead[key].map { " (use \($0))" } ?? ""
             printError(command, "warning: -X \(key) is not a setting ledgerstream reads; it is ignored\(instead)")
         }
     }
 
     func makeClient(clientId: String, command: String) throws -> KafkaClient {
-        warnAboutIgnoredSettings(command: command)
         let security = try security()
+        try warnAboutIgnoredSettings(command: command)
         var backoff = ReconnectBackoff()
         if let initial = try milliseconds("reconnect.backoff.ms", allowZero: true) { backoff.initialMs = initial }
         if let maximum = try milliseconds("reconnect.backoff.max.ms") { backoff.maxMs = max(maximum, backoff.initialMs) }
