@@ -6,11 +6,12 @@
 #   bash Benchmarks/startup-order.sh   (builds the release binary as the README does, with a link map)
 #
 # Why: the kernel maps an executable's pages in 64 KB windows around each page touched (fault-around). The broker runs
-# about 1.2 MB of code to start, spread over the 31 MB of .text, so 13-14 MB of it ended up resident at idle. Most
-# Swift functions, of this package, its dependencies and the standard library, get a section of their own in a
-# release build; the rest of each object file's code (and C files without function sections) is one section, moved
-# whole. Names missing from a later build are skipped, so the file decays slowly as the code changes: regenerate it
-# now and then, and after large changes to start-up paths.
+# about 1.2 MB of code to start, spread over the 31 MB of .text, so 13-14 MB of it ended up resident at idle. The
+# README's release build gives every Swift function of this package and its dependencies a section of its own
+# (`-function-sections`); without it, only generic specialisations and other shared definitions get one, and the rest
+# of each object file's code is one section, moved whole. The toolchain's prebuilt libraries (the standard library,
+# Foundation, Dispatch) come as they were built. Names missing from a later build are skipped, so the file decays
+# slowly as the code changes: regenerate it now and then, and after large changes to start-up paths.
 #
 # How: valgrind's callgrind lists every function executed, by its mangled name, while the binary runs `broker` (start,
 # one Metadata request, SIGTERM), `topic create`, `produce --csv` of the sample file and `consume --sink sqlite -e`.
@@ -23,7 +24,8 @@ cd "$(dirname "$0")/.."
 work=$(mktemp -d)
 trap 'kill "$broker_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 broker_pid=""
-swift build -c release --static-swift-stdlib --product ledgerstream -Xlinker "-Map=$work/link.map"
+swift build -c release --static-swift-stdlib -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections --product ledgerstream \
+  -Xlinker "-Map=$work/link.map"
 binary=.build/release/ledgerstream
 
 # valgrind cannot read the DWARF 5 debug info of a release build; the symbol table is all callgrind needs.
@@ -102,4 +104,4 @@ EOF
 
 # SwiftPM does not see the ordering file as an input of the link: relink with the new one.
 rm -f .build/release/ledgerstream
-swift build -c release --static-swift-stdlib --product ledgerstream
+swift build -c release --static-swift-stdlib -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections --product ledgerstream

@@ -18,15 +18,16 @@ public struct Listener: Sendable, Equatable, CustomStringConvertible {
     /// Parses `NAME://host:port` (IPv6 hosts in brackets).
     public init(parsing text: String) throws(BrokerConfigError) {
         let trimmed = text.trimmingSpaces()
-        let parts = trimmed.split(separator: "://", maxSplits: 1, omittingEmptySubsequences: false)
-        guard parts.count == 2 else {
+        // A Character search, not `split(separator: "://")`: a String separator goes through _StringProcessing's
+        // generic searchers, whose type metadata every broker start would instantiate for this one line.
+        guard let nameEnd = trimmed.firstIndex(of: ":"), trimmed[nameEnd...].hasPrefix("://") else {
             throw .invalid(key: "listeners", value: text, reason: "expected NAME://host:port, e.g. PLAINTEXT://127.0.0.1:9092")
         }
-        name = String(parts[0]).uppercased()
+        name = String(trimmed[..<nameEnd]).uppercased()
         guard !name.isEmpty, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }) else {
             throw .invalid(key: "listeners", value: text, reason: "a listener name is letters, digits and '_' (PLAINTEXT, SSL, SASL_SSL, CLIENT…)")
         }
-        let address = parts[1]
+        let address = trimmed[trimmed.index(nameEnd, offsetBy: 3)...]
         guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
               (0...65535).contains(port)
         else { throw .invalid(key: "listeners", value: text, reason: "expected a port number 0-65535") }

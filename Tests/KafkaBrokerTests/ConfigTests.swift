@@ -76,6 +76,17 @@ import Testing
         #expect(throws: BrokerConfigError.self) { try config.apply(key: "log.segment.bytes", value: "-5") }
     }
 
+    @Test func listenerAddressesParseNameHostAndPort() throws {
+        #expect(try Listener(parsing: " client://10.0.0.1:9092 ") == Listener(name: "CLIENT", host: "10.0.0.1", port: 9092))
+        #expect(try Listener(parsing: "PLAINTEXT://:9094") == Listener(host: "", port: 9094))
+        #expect(try Listener(parsing: "SSL://[::1]:9093") == Listener(name: "SSL", host: "::1", port: 9093))
+        #expect(try Listener(parsing: "PLAINTEXT://[::1]:9093").description == "PLAINTEXT://[::1]:9093")
+        for bad in ["PLAINTEXT:/127.0.0.1:9092", "PLAINTEXT:127.0.0.1:9092", "://127.0.0.1:9092", "A:B://h:1",
+                    "PLAINTEXT://127.0.0.1", "PLAINTEXT://127.0.0.1:70000", "PLAINTEXT://"] {
+            #expect(throws: BrokerConfigError.self, "\(bad)") { try Listener(parsing: bad) }
+        }
+    }
+
     @Test func topicConfigsUseKafkaNamesAndReportOverrides() throws {
         let config = try LogConfig().applying(["retention.ms": "1000", "segment.bytes": "4096"])
         #expect(config.retentionMs == 1000 && config.segmentBytes == 4096)
