@@ -11,7 +11,8 @@
 # (`-function-sections`); without it, only generic specialisations and other shared definitions get one, and the rest
 # of each object file's code is one section, moved whole. The toolchain's prebuilt libraries (the standard library,
 # Foundation, Dispatch) come as they were built. Names missing from a later build are skipped, so the file decays
-# slowly as the code changes: regenerate it now and then, and after large changes to start-up paths.
+# slowly as the code changes: regenerate it now and then, and after large changes to start-up paths. Functions the
+# compiler leaves without a symbol cannot be listed: Sources/ledgerstream/unnamed-helpers.ld gathers those.
 #
 # How: valgrind's callgrind lists every function executed, by its mangled name, while the binary runs `broker` (start,
 # one Metadata request, SIGTERM), `topic create`, `produce --csv` of the sample file and `consume --sink sqlite -e`.
