@@ -110,19 +110,32 @@ public struct RecordBatchHeader: Equatable, Sendable {
 
     /// Writes the 61 header bytes (with the stored crc) into `buffer`.
     public func write(to buffer: inout ByteBuffer) {
-        buffer.writeInteger(baseOffset, endianness: .big)
-        buffer.writeInteger(batchLength, endianness: .big)
-        buffer.writeInteger(partitionLeaderEpoch, endianness: .big)
-        buffer.writeInteger(magic, endianness: .big)
-        buffer.writeInteger(crc, endianness: .big)
-        buffer.writeInteger(attributes, endianness: .big)
-        buffer.writeInteger(lastOffsetDelta, endianness: .big)
-        buffer.writeInteger(baseTimestamp, endianness: .big)
-        buffer.writeInteger(maxTimestamp, endianness: .big)
-        buffer.writeInteger(producerId, endianness: .big)
-        buffer.writeInteger(producerEpoch, endianness: .big)
-        buffer.writeInteger(baseSequence, endianness: .big)
-        buffer.writeInteger(recordCount, endianness: .big)
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: Self.size) { bytes in
+            write(to: bytes)
+            return Self.size
+        }
+    }
+
+    /// Stores the 61 header bytes (with the stored crc) at the start of `bytes`, which must hold at least that many:
+    /// the log's append path rewrites each batch's header straight into the area its write is gathered from.
+    public func write(to bytes: UnsafeMutableRawBufferPointer) {
+        precondition(bytes.count >= Self.size, "a record batch header needs \(Self.size) bytes")
+        func store<T: FixedWidthInteger>(_ value: T, _ at: Int) {
+            bytes.storeBytes(of: value.bigEndian, toByteOffset: at, as: T.self)
+        }
+        store(baseOffset, 0)
+        store(batchLength, 8)
+        store(partitionLeaderEpoch, 12)
+        store(magic, 16)
+        store(crc, 17)
+        store(attributes, 21)
+        store(lastOffsetDelta, 23)
+        store(baseTimestamp, 27)
+        store(maxTimestamp, 35)
+        store(producerId, 43)
+        store(producerEpoch, 51)
+        store(baseSequence, 53)
+        store(recordCount, 57)
     }
 }
 

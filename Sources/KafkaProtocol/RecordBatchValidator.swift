@@ -195,8 +195,8 @@ struct VarintCursor {
     }
 
     mutating func skip(_ count: Int) -> Bool {
-        guard count >= 0, position + count <= bytes.count else { return false }
-        position += count
+        guard count >= 0, count <= bytes.count &- position else { return false }
+        position &+= count
         return true
     }
 
@@ -208,13 +208,13 @@ struct VarintCursor {
         guard position < bytes.count else { return nil }
         let first = UInt64(bytes.load(fromByteOffset: position, as: UInt8.self))
         if first & 0x80 == 0 {
-            position += 1
+            position &+= 1
             return Self.zigZag(first)
         }
-        if position + 1 < bytes.count {
-            let second = UInt64(bytes.load(fromByteOffset: position + 1, as: UInt8.self))
+        if position &+ 1 < bytes.count {
+            let second = UInt64(bytes.load(fromByteOffset: position &+ 1, as: UInt8.self))
             if second & 0x80 == 0 {
-                position += 2
+                position &+= 2
                 return Self.zigZag(first & 0x7F | second << 7)
             }
         }
@@ -238,9 +238,27 @@ struct VarintCursor {
         return nil
     }
 
+    /// The same short cases as ``varlong()``, in 32 bits: a one- or two-byte varint always fits an Int32, so only
+    /// the general path checks the range.
     @inline(__always)
     mutating func varint() -> Int32? {
-        guard let value = varlong(), value >= Int64(Int32.min), value <= Int64(Int32.max) else { return nil }
+        guard position < bytes.count else { return nil }
+        let first = UInt32(bytes.load(fromByteOffset: position, as: UInt8.self))
+        if first & 0x80 == 0 {
+            position &+= 1
+            return Self.zigZag(first)
+        }
+        if position &+ 1 < bytes.count {
+            let second = UInt32(bytes.load(fromByteOffset: position &+ 1, as: UInt8.self))
+            if second & 0x80 == 0 {
+                position &+= 2
+                return Self.zigZag(first & 0x7F | second << 7)
+            }
+        }
+        guard let value = multiByteVarlong(), value >= Int64(Int32.min), value <= Int64(Int32.max) else { return nil }
         return Int32(value)
     }
+
+    @inline(__always)
+    private static func zigZag(_ raw: UInt32) -> Int32 { Int32(bitPattern: (raw >> 1) ^ (0 &- (raw & 1))) }
 }

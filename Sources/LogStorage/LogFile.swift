@@ -44,6 +44,12 @@ public final class SharedFileHandle: Sendable {
 /// needs ``flush()`` (fdatasync). A write that fails for lack of space is cut off again, so the file never keeps a
 /// partial batch the log did not accept.
 ///
+/// The active segment reserves disk blocks ahead of its end (fallocate with FALLOC_FL_KEEP_SIZE, in chunks as large
+/// as the file so far, 1 to 8 MiB): a write into reserved blocks skips the file system's per-write delayed
+/// allocation (space and quota reservation, extent bookkeeping), which was about a sixth of a 16 KiB pwrite's system
+/// time on ext4 here. The file's size does not change, so readers, recovery and tools see exactly the batches
+/// written; the blocks past the end are released when the segment stops taking appends.
+///
 /// Not thread-safe: owned by one ``Segment``.
 final class LogFile {
     let path: String
@@ -56,6 +62,9 @@ final class LogFile {
     private let reserveBytes: Int
     private var shared: SharedFileHandle?
     private(set) var isClosed = false
+    /// End of the blocks reserved past ``size`` (see ``reserveAhead(for:)``); at most ``size`` when none are.
+    private var reservedEnd = 0
+    private var reservationUnsupported = false
 
     init(fileSystem: any FileSystem, path: String, reserveBytes: Int) throws(StorageError) {
         self.path = path
@@ -78,6 +87,7 @@ final class LogFile {
     /// of them landed is cut off before the error is thrown.
     func append(_ vectors: inout [iovec], byteCount: Int) throws(StorageError) {
         precondition(!isClosed)
+        reserveAhead(for: byteCount)
         do {
             try file.write(vectors: &vectors, byteCount: byteCount, at: size)
         } catch {
@@ -86,6 +96,35 @@ final class LogFile {
             throw failure
         }
         size += byteCount
+    }
+
+    /// Reserves the blocks the next `byteCount` bytes need, and a chunk beyond, when the active segment's reservation
+    /// does not cover them. Best effort: the write that follows reports a full disk by itself, so a failed
+    /// reservation is only not tried again before the write passes the chunk it asked for.
+    private func reserveAhead(for byteCount: Int) {
+        let end = size + byteCount
+        guard reserveBytes > 0, end > reservedEnd, !reservationUnsupported else { return }
+        let start = max(size, reservedEnd)
+        let chunk = min(max(size, Self.minimumReserveChunk), Self.maximumReserveChunk)
+        let upTo = max(end, min(size + chunk, reserveBytes))
+        do throws(FileSystemError) {
+            try file.reserve(at: start, length: upTo - start)
+        } catch {
+            if error.errno == EOPNOTSUPP { reservationUnsupported = true }
+        }
+        reservedEnd = upTo
+    }
+
+    static let minimumReserveChunk = 1 << 20
+    static let maximumReserveChunk = 8 << 20
+
+    /// Gives back the blocks reserved past the end (ftruncate to the same size frees them on ext4 and XFS). Called
+    /// when the segment stops taking appends; a segment reopened after a crash may hold a reservation this process
+    /// did not make, so an active segment's file is always cut.
+    func releaseReservation() throws(StorageError) {
+        guard reserveBytes > 0, !isClosed else { return }
+        try io { () throws(FileSystemError) in try file.truncate(to: size) }
+        reservedEnd = 0
     }
 
     /// The bytes [position, position + count) through the read mapping. Valid until the next call that may remap
@@ -121,6 +160,7 @@ final class LogFile {
         precondition(newSize <= size)
         try io { () throws(FileSystemError) in try file.truncate(to: newSize) }
         size = newSize
+        reservedEnd = 0  // the cut freed the reserved blocks too
     }
 
     /// Re-reads the size from the file system after recovery decided how much of it is valid.

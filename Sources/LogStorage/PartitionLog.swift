@@ -671,7 +671,6 @@ final class LogCore {
     private func writeBatches(_ records: ByteBuffer, assigned: [RecordBatchHeader], recomputeCRC: Bool) throws(StorageError) {
         let headerBytes = assigned.count * RecordBatchHeader.size
         if headerScratch.count < headerBytes { headerScratch = [UInt8](repeating: 0, count: headerBytes) }
-        var scratch = ByteBufferAllocator().buffer(capacity: 0)
         var failure: StorageError?
         var headerArea: [UInt8] = []
         swap(&headerArea, &headerScratch)
@@ -681,24 +680,20 @@ final class LogCore {
                 var position = 0
                 for (index, original) in assigned.enumerated() {
                     var header = original
-                    let headerSlot = headerArea.baseAddress! + index * RecordBatchHeader.size
+                    let headerSlot = UnsafeMutableRawBufferPointer(
+                        rebasing: headerArea[(index * RecordBatchHeader.size)..<((index + 1) * RecordBatchHeader.size)])
                     let recordsStart = position + RecordBatchHeader.size
                     let recordsCount = header.totalSize - RecordBatchHeader.size
                     if recomputeCRC {
                         // LogAppendTime changed attributes and maxTimestamp, which the CRC covers.
-                        scratch.clear()
-                        header.write(to: &scratch)
-                        let headerCRC = scratch.withUnsafeReadableBytes {
-                            CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[RecordBatchHeader.crcStart...]))
-                        }
+                        header.write(to: headerSlot)
+                        let headerCRC = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: headerSlot[RecordBatchHeader.crcStart...]))
                         header.crc = CRC32C.checksum(
                             UnsafeRawBufferPointer(rebasing: body[recordsStart..<(recordsStart + recordsCount)]),
                             continuing: headerCRC)
                     }
-                    scratch.clear()
-                    header.write(to: &scratch)
-                    scratch.withUnsafeReadableBytes { headerSlot.copyMemory(from: $0.baseAddress!, byteCount: RecordBatchHeader.size) }
-                    vectors.append(iovec(iov_base: headerSlot, iov_len: RecordBatchHeader.size))
+                    header.write(to: headerSlot)
+                    vectors.append(iovec(iov_base: headerSlot.baseAddress, iov_len: RecordBatchHeader.size))
                     if recordsCount > 0 {
                         vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: body.baseAddress! + recordsStart),
                                              iov_len: recordsCount))

@@ -318,8 +318,10 @@ final class Segment {
         _ = try recover(onBatch: { _, _ in })
     }
 
-    /// The segment stops accepting appends: indexes are trimmed to their entries.
+    /// The segment stops accepting appends: indexes are trimmed to their entries, and the log file's reserved blocks
+    /// given back.
     func closeForAppends() throws(StorageError) {
+        try log.releaseReservation()
         try offsetIndex.file.trimToEntries()
         try timeIndex.file.trimToEntries()
     }

@@ -71,6 +71,16 @@ import Testing
             #expect(cursor.position == raw.count)
             #expect(cursor.varlong() == nil)
         }
+        // varint() has one- and two-byte paths of its own: the values that fit an Int32 read back through them.
+        let fitting = values.filter { Int64(Int32.min)...Int64(Int32.max) ~= $0 }
+        var fittingWriter = KafkaWriter()
+        for value in fitting { fittingWriter.writeVarlong(value) }
+        Array(buffer: fittingWriter.buffer).withUnsafeBytes { raw in
+            var cursor = VarintCursor(bytes: raw)
+            for value in fitting { #expect(cursor.varint().map(Int64.init) == value) }
+            #expect(cursor.position == raw.count)
+            #expect(cursor.varint() == nil)
+        }
         var narrow = KafkaWriter()
         narrow.writeVarlong(Int64(Int32.max) + 1)
         narrow.writeVarlong(-5)
@@ -82,6 +92,8 @@ import Testing
             malformed.withUnsafeBytes { raw in
                 var cursor = VarintCursor(bytes: raw)
                 #expect(cursor.varlong() == nil)
+                var narrowCursor = VarintCursor(bytes: raw)
+                #expect(narrowCursor.varint() == nil)
             }
         }
     }

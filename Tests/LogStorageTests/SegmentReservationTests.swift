@@ -1,0 +1,113 @@
+import FileSystem
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@testable import LogStorage
+
+/// The active segment reserves disk blocks ahead of its end (fallocate KEEP_SIZE), so that its writes skip the file
+/// system's per-write delayed allocation. The reservation must never show in the file's size, must be given back when
+/// the segment stops taking appends, and must never make an append fail.
+@Suite struct SegmentReservationTests {
+    /// Bytes of disk the file holds (st_blocks), and its size.
+    func usage(_ path: String) -> (allocated: Int, size: Int) {
+        var info = stat()
+        #expect(stat(path, &info) == 0, "stat \(path)")
+        return (Int(info.st_blocks) * 512, Int(info.st_size))
+    }
+
+    /// Whether the file system under `directory` reserves blocks past the end (ext4, XFS and tmpfs do).
+    func reservesBlocks(in directory: String) throws -> Bool {
+        let probe = try PosixFileSystem().open(directory + "/probe", .create)
+        defer {
+            probe.close()
+            unlink(directory + "/probe")
+        }
+        do { try probe.reserve(at: 0, length: 1 << 20) } catch { return false }
+        return usage(directory + "/probe").allocated >= 1 << 20
+    }
+
+    @Test func theActiveSegmentReservesAheadWithoutGrowingAndGivesTheBlocksBackWhenItRolls() throws {
+        try withTemporaryDirectory { dir in
+            let disk = try FaultInjectingFileSystem(root: dir)
+            var config = LogConfig()
+            config.segmentBytes = 4 << 20
+            let (log, _) = try openLog(dir, config: config, fileSystem: disk)
+            var written = 0
+            for i in 0..<10 {
+                let batch = makeBatch(count: 10, valueSize: 1_000, tag: "r\(i)")
+                written += batch.readableBytes
+                _ = try log.append(batch)
+            }
+            let first = segmentPath(dir, 0, ".log")
+            // One reservation of the first chunk covered all ten appends.
+            #expect(disk.callCount([.reserve], pathContains: ".log") == 1)
+            #expect(usage(first).size == written)
+            let reserves = try reservesBlocks(in: dir)
+            if reserves { #expect(usage(first).allocated >= LogFile.minimumReserveChunk) }
+
+            // Fill the segment until it rolls: the rolled segment keeps only the blocks its batches need.
+            while log.segmentCount == 1 { _ = try log.append(makeBatch(count: 100, valueSize: 1_000, tag: "fill")) }
+            let rolled = usage(first)
+            #expect(rolled.allocated < rolled.size + 64 << 10, "\(rolled)")
+            #expect(rolled.size <= config.segmentBytes)
+
+            // Closing gives back the new active segment's reservation too.
+            let activeBase = log.logEndOffset
+            _ = try log.append(makeBatch(count: 1, tag: "last"))
+            let active = segmentPath(dir, try #require(log.segmentBaseOffsets.last), ".log")
+            if reserves { #expect(usage(active).allocated >= LogFile.minimumReserveChunk) }
+            try log.close()
+            let closed = usage(active)
+            #expect(closed.allocated < closed.size + 64 << 10, "\(closed)")
+
+            // Reopened, every batch is there and nothing past it.
+            let (reopened, _) = try openLog(dir, config: config, clean: true, fileSystem: disk)
+            #expect(reopened.logEndOffset == activeBase + 1)
+        }
+    }
+
+    @Test func aRefusedReservationNeitherFailsTheAppendNorIsRetriedForEveryWrite() throws {
+        try withScratchDirectory { dir in
+            let disk = try FaultInjectingFileSystem(root: dir)
+            disk.inject(FaultRule([.reserve], pathContains: ".log", errno: ENOSPC))
+            let (log, _) = try openLog(dir, fileSystem: disk)
+            var written = 0
+            for i in 0..<20 {
+                let batch = makeBatch(count: 10, valueSize: 1_000, tag: "n\(i)")
+                written += batch.readableBytes
+                #expect(try log.append(batch).baseOffset == Int64(i * 10))
+            }
+            // The first chunk (1 MiB) was asked for once; the writes inside it did not ask again.
+            #expect(written < LogFile.minimumReserveChunk)
+            #expect(disk.callCount([.reserve], pathContains: ".log") == 1)
+            // Past the chunk, it is asked for again (the disk may have room by then).
+            while written <= LogFile.minimumReserveChunk {
+                let batch = makeBatch(count: 100, valueSize: 1_000, tag: "m")
+                written += batch.readableBytes
+                _ = try log.append(batch)
+            }
+            #expect(disk.callCount([.reserve], pathContains: ".log") == 2)
+            #expect(usage(segmentPath(dir, 0, ".log")).size == written)
+        }
+    }
+
+    @Test func aFileSystemThatCannotReserveIsNotAskedAgain() throws {
+        try withScratchDirectory { dir in
+            let disk = try FaultInjectingFileSystem(root: dir)
+            disk.inject(FaultRule([.reserve], pathContains: ".log", errno: EOPNOTSUPP))
+            let (log, _) = try openLog(dir, fileSystem: disk)
+            var written = 0
+            while written <= 3 * LogFile.minimumReserveChunk {
+                let batch = makeBatch(count: 100, valueSize: 1_000, tag: "u")
+                written += batch.readableBytes
+                _ = try log.append(batch)
+            }
+            #expect(disk.callCount([.reserve], pathContains: ".log") == 1)
+            #expect(log.logEndOffset == Int64(written / makeBatch(count: 100, valueSize: 1_000, tag: "u").readableBytes * 100))
+        }
+    }
+}
