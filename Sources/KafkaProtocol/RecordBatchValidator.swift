@@ -157,13 +157,13 @@ public enum RecordBatchValidator {
             guard let length = cursor.varint(), length > 0 else {
                 throw .badRecord(index: index, reason: "bad record length")
             }
-            let end = cursor.position + Int(length)
+            let end = cursor.position &+ Int(length)  // both far below Int.max: no overflow check
             guard end <= bytes.count else { throw .badRecord(index: index, reason: "record runs past the batch") }
             guard cursor.skip(1),  // attributes
                   cursor.varlong() != nil,  // timestamp delta
                   let offsetDelta = cursor.varint()
             else { throw .badRecord(index: index, reason: "malformed record header") }
-            guard offsetDelta == Int32(index) else {
+            guard Int(offsetDelta) == index else {
                 throw .badRecord(index: index, reason: "offset delta \(offsetDelta), expected \(index)")
             }
             guard let keyLength = cursor.varint(), keyLength >= -1, cursor.skip(max(Int(keyLength), 0)),
