@@ -92,7 +92,10 @@ final class LogFile {
             try file.write(vectors: &vectors, byteCount: byteCount, at: size)
         } catch {
             let failure = StorageError(error)
-            if case .noSpace = failure { try io { () throws(FileSystemError) in try file.truncate(to: size) } }
+            if case .noSpace = failure {
+                try io { () throws(FileSystemError) in try file.truncate(to: size) }
+                reservedEnd = 0  // the cut gave back any reserved blocks as well
+            }
             throw failure
         }
         size += byteCount

@@ -82,6 +82,16 @@ class Server:
     def log(self):
         return "".join(self.output)
 
+    def wait_for_log(self, text, timeout=10):
+        """True once `text` is in the output. Another thread reads the server's pipe, so a line the server wrote
+        before answering a request can land here a moment after the client has the answer."""
+        deadline = time.time() + timeout
+        while text not in self.log():
+            if time.time() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
 
 @pytest.fixture
 def data_dir():

@@ -174,7 +174,7 @@ def test_coordinator_refuses_writes_on_a_full_disk_serves_reads_and_resumes(tiny
                 refused = error
                 break
         assert refused is not None, "the disk never filled"
-        assert "the coordinator's disk is nearly full" in zookeeper.log()
+        assert zookeeper.wait_for_log("the coordinator's disk is nearly full"), zookeeper.log()[-3000:]
         # Reads, and new sessions, go on; writes are refused, not half-done.
         assert client.get("/ledger")[0] == b"kept"
         other = KazooClient(hosts=f"127.0.0.1:{zookeeper.port}", timeout=10)
@@ -196,7 +196,7 @@ def test_coordinator_refuses_writes_on_a_full_disk_serves_reads_and_resumes(tiny
                 assert time.time() < deadline, "writes were not accepted again"
                 time.sleep(0.2)
         assert client.get("/ledger")[0] == b"changed"
-        assert "write requests are accepted" in zookeeper.log()
+        assert zookeeper.wait_for_log("write requests are accepted"), zookeeper.log()[-3000:]
         assert zookeeper.process.poll() is None
     finally:
         client.stop()
