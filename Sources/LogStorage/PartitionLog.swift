@@ -615,11 +615,13 @@ final class LogCore {
         for header in headers where header.totalSize > config.maxMessageBytes {
             throw .batchTooLarge(size: header.totalSize, limit: config.maxMessageBytes)
         }
-        // Idempotence: check every batch against the state as it will be after the earlier ones.
-        var trial = producerState
+        // Idempotence: check every batch against the state as it will be after the earlier ones. A producer sends one
+        // batch per partition per request, so the copy of the state this needs (the whole producer table, written
+        // to) is made only when a request brings several.
+        var trial: ProducerStateManager?
         for header in headers {
             let decision: ProducerStateManager.Decision
-            do { decision = try trial.check(header) } catch { throw .producer(error) }
+            do { decision = try (trial ?? producerState).check(header) } catch { throw .producer(error) }
             if case .duplicate(let original) = decision {
                 guard headers.count == 1 else {
                     throw .producer(.outOfOrderSequence(producerId: header.producerId, expected: original.lastSequence,
@@ -630,7 +632,10 @@ final class LogCore {
                     logStartOffset: logStartOffset, logEndOffset: logEndOffset, recordCount: Int(header.recordCount),
                     byteCount: 0, wasDuplicate: true)
             }
-            trial.record(header, appendTimeMs: 0)
+            if headers.count > 1 {
+                if trial == nil { trial = producerState }
+                trial!.record(header, appendTimeMs: 0)
+            }
         }
         try verify?(headers)
 
@@ -652,8 +657,8 @@ final class LogCore {
             assigned.append(header)
         }
         let totalBytes = records.readableBytes
-        if active.needsRoll(forAppending: totalBytes, lastOffset: next - 1, maxTimestamp: assigned.map(\.maxTimestamp).max() ?? -1,
-                            config: config, nowMs: now) {
+        let maxTimestamp = assigned.reduce(Int64(-1)) { max($0, $1.maxTimestamp) }
+        if active.needsRoll(forAppending: totalBytes, lastOffset: next - 1, maxTimestamp: maxTimestamp, config: config, nowMs: now) {
             try roll(at: logEndOffset, nowMs: now)
         }
         try writeBatches(records, assigned: assigned, recomputeCRC: appendTime >= 0)

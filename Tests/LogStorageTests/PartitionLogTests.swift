@@ -263,6 +263,36 @@ import Timekeeping
         }
     }
 
+    /// Several batches in one append are checked one after the other: each against the state the earlier ones
+    /// leave, and nothing is written (nor remembered) when any is refused.
+    @Test func batchesOfOneAppendAreCheckedInSequenceAndRefusedWhole() throws {
+        try withTemporaryDirectory { dir in
+            let (log, _) = try openLog(dir)
+            func joined(_ batches: ByteBuffer...) -> ByteBuffer {
+                var all = ByteBuffer()
+                for var batch in batches { all.writeBuffer(&batch) }
+                return all
+            }
+            let both = try log.append(joined(makeBatch(count: 3, producerId: 4, epoch: 0, baseSequence: 0),
+                                             makeBatch(count: 2, producerId: 4, epoch: 0, baseSequence: 3)))
+            #expect(both.baseOffset == 0 && both.lastOffset == 4)
+            // The second batch skips a sequence: the whole append is refused, the first batch included.
+            #expect(throws: StorageError.producer(.outOfOrderSequence(producerId: 4, expected: 8, received: 9))) {
+                try log.append(joined(makeBatch(count: 3, producerId: 4, epoch: 0, baseSequence: 5),
+                                      makeBatch(count: 1, producerId: 4, epoch: 0, baseSequence: 9)))
+            }
+            #expect(log.logEndOffset == 5)
+            // Nothing of the refused append was remembered: its first batch is accepted on its own.
+            #expect(try log.append(makeBatch(count: 3, producerId: 4, epoch: 0, baseSequence: 5)).baseOffset == 5)
+            // A retried batch among others cannot be answered as a duplicate: refused as out of order.
+            #expect(throws: StorageError.self) {
+                try log.append(joined(makeBatch(count: 3, producerId: 4, epoch: 0, baseSequence: 5),
+                                      makeBatch(count: 1, producerId: 4, epoch: 0, baseSequence: 8)))
+            }
+            #expect(log.logEndOffset == 8)
+        }
+    }
+
     @Test func idempotentRetriesAreNotAppendedTwice() throws {
         try withTemporaryDirectory { dir in
             let (log, _) = try openLog(dir)
