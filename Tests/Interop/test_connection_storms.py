@@ -161,7 +161,7 @@ def test_at_the_descriptor_limit_new_connections_are_refused_and_existing_ones_c
         time.sleep(0.5)
         consumed = run([BIN, "consume", "storm", "--from-beginning", "-e", "--format", "%s\\n", "-b", server.address])
         assert sorted(consumed.stdout.split()) == ["a", "b", "c"]
-        assert "connections refused" in server.log()
+        assert server.wait_for_log("connections refused"), server.log()[-3000:]
         assert "Too many open files" not in server.log()
     finally:
         server.stop()

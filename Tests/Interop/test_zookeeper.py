@@ -324,7 +324,7 @@ def test_bad_frames_close_only_that_connection(zk_server):
     finally:
         zk.stop()
         zk.close()
-    assert "jute.maxbuffer" in zk_server.log()
+    assert zk_server.wait_for_log("jute.maxbuffer"), zk_server.log()[-3000:]
 
 
 def test_restart_keeps_data_versions_and_zxids(zk_server):
@@ -403,4 +403,4 @@ def test_properties_file_and_clean_shutdown(start_zookeeper, tmp_path):
     assert f"(data {data})" in server.log()
     assert "tickTime=1000" in four_letter_word(server.port, "conf")
     assert server.stop() == 0
-    assert "stopped cleanly" in server.log()
+    assert server.wait_for_log("stopped cleanly"), server.log()[-3000:]
