@@ -144,7 +144,8 @@ struct BrokerCommand: AsyncParsableCommand {
             printError("broker", "cannot open data directory \(config.dataDirectory): \(error)")
             throw ExitCodes.ioError
         }
-        let services: [any Service] = (operations.map { [OperationsService(server: $0)] } ?? []) + [server]
+        let services = (operations.map { [namedService(OperationsService(server: $0), "operations endpoint")] } ?? [])
+            + [namedService(server, "broker")]
         let group = ServiceGroup(configuration: .init(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {

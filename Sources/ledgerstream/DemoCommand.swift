@@ -90,8 +90,9 @@ struct DemoCommand: AsyncParsableCommand {
         let steps = DemoSteps(command: self, input: input, ready: ready.stream, metrics: surface.metrics, logger: logger)
         let services = ServiceGroup(configuration: .init(
             services: [
-                .init(service: server),
-                .init(service: steps, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+                namedService(server, "broker"),
+                .init(service: steps, successTerminationBehavior: .gracefullyShutdownGroup,
+                      failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "demo"),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {

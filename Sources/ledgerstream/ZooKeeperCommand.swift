@@ -147,7 +147,8 @@ struct ZooKeeperCommand: AsyncParsableCommand {
             throw ExitCodes.unavailable
         }
         // The endpoint is listed first so that it stops last: /readyz says "shutting down" while the coordinator stops.
-        let services: [any Service] = (operations.map { [OperationsService(server: $0)] } ?? []) + [server]
+        let services = (operations.map { [namedService(OperationsService(server: $0), "operations endpoint")] } ?? [])
+            + [namedService(server, "coordinator")]
         let group = ServiceGroup(configuration: .init(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
