@@ -61,41 +61,41 @@ var pwriteRuns: [Double] = []
 var reservedRuns: [Double] = []
 var mmapRuns: [Double] = []
 let raw = [UInt8](repeating: 7, count: batchBytes)
-@MainActor func measureRawAppends(run: Int) {
-    let path = base + "/raw-\(run)"
-    var fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0o644)
-    var start = now()
-    raw.withUnsafeBytes { bytes in
-        for i in 0..<batchesPerRun { _ = pwrite(fd, bytes.baseAddress, batchBytes, off_t(i * batchBytes)) }
-    }
-    pwriteRuns.append(now() - start)
-    close(fd)
-    unlink(path)
 
-    // The same writes into blocks reserved ahead, as the log's active segment does (fallocate KEEP_SIZE, 8 MiB).
-    fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0o644)
+/// Seconds to pwrite every batch of a run at the end of a new file; with `reserving`, disk blocks are reserved 8 MiB
+/// ahead first (fallocate KEEP_SIZE), as the log's active segment does.
+func timePwrites(_ path: String, reserving: Bool) -> Double {
+    let fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0o644)
+    defer {
+        close(fd)
+        unlink(path)
+    }
     var reserved = 0
-    start = now()
+    let start = now()
     raw.withUnsafeBytes { bytes in
         for i in 0..<batchesPerRun {
             let offset = i * batchBytes
-            if offset + batchBytes > reserved {
+            if reserving && offset + batchBytes > reserved {
                 _ = ls_reserve_keep_size(fd, Int64(reserved), Int64(8 << 20))
                 reserved += 8 << 20
             }
             _ = pwrite(fd, bytes.baseAddress, batchBytes, off_t(offset))
         }
     }
-    reservedRuns.append(now() - start)
-    close(fd)
-    unlink(path)
+    return now() - start
+}
 
-    fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0o644)
+@MainActor func measureRawAppends(run: Int) {
+    let path = base + "/raw-\(run)"
+    pwriteRuns.append(timePwrites(path, reserving: false))
+    reservedRuns.append(timePwrites(path, reserving: true))
+
+    let fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0o644)
     let mapped = batchesPerRun * batchBytes
     let map = mmap(nil, mapped, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)!
     let chunk = 8 << 20
     var allocated = 0
-    start = now()
+    let start = now()
     raw.withUnsafeBytes { bytes in
         for i in 0..<batchesPerRun {
             let offset = i * batchBytes
