@@ -45,7 +45,7 @@ public final class SharedFileHandle: Sendable {
 /// partial batch the log did not accept.
 ///
 /// The active segment reserves disk blocks ahead of its end (fallocate with FALLOC_FL_KEEP_SIZE, in chunks as large
-/// as the file so far, 1 to 8 MiB): a write into reserved blocks skips the file system's per-write delayed
+/// as the file so far, 64 KiB to 8 MiB): a write into reserved blocks skips the file system's per-write delayed
 /// allocation (space and quota reservation, extent bookkeeping), which was about a sixth of a 16 KiB pwrite's system
 /// time on ext4 here. The file's size does not change, so readers, recovery and tools see exactly the batches
 /// written; the blocks past the end are released when the segment stops taking appends.
@@ -118,7 +118,8 @@ final class LogFile {
         reservedEnd = upTo
     }
 
-    static let minimumReserveChunk = 1 << 20
+    /// An idle partition's segment holds at most this much in reserve; a busy one's chunk grows with the segment.
+    static let minimumReserveChunk = 64 << 10
     static let maximumReserveChunk = 8 << 20
 
     /// Gives back the blocks reserved past the end (ftruncate to the same size frees them on ext4 and XFS). Called
