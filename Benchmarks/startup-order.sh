@@ -25,8 +25,9 @@ cd "$(dirname "$0")/.."
 work=$(mktemp -d)
 trap 'kill "$broker_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 broker_pid=""
-swift build -c release --static-swift-stdlib -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections --product ledgerstream \
-  -Xlinker "-Map=$work/link.map"
+# The README's release line: a section per function (Swift and C), so the ordering file can move each one.
+release=(-c release --static-swift-stdlib -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections --product ledgerstream)
+swift build "${release[@]}" -Xlinker "-Map=$work/link.map"
 binary=.build/release/ledgerstream
 
 # valgrind cannot read the DWARF 5 debug info of a release build; the symbol table is all callgrind needs.
@@ -105,4 +106,4 @@ EOF
 
 # SwiftPM does not see the ordering file as an input of the link: relink with the new one.
 rm -f .build/release/ledgerstream
-swift build -c release --static-swift-stdlib -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections --product ledgerstream
+swift build "${release[@]}"

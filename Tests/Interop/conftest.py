@@ -14,6 +14,8 @@ import time
 
 import pytest
 
+from interop_util import wait_until
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.environ.get("LEDGERSTREAM_BIN", os.path.join(REPO, ".build", "debug", "ledgerstream"))
 READY = re.compile(r"listening on ([0-9.]+):(\d+)")
@@ -83,14 +85,12 @@ class Server:
         return "".join(self.output)
 
     def wait_for_log(self, text, timeout=10):
-        """True once `text` is in the output. Another thread reads the server's pipe, so a line the server wrote
-        before answering a request can land here a moment after the client has the answer."""
-        deadline = time.time() + timeout
-        while text not in self.log():
-            if time.time() > deadline:
-                return False
-            time.sleep(0.05)
-        return True
+        """True once `text` is in the output, False after `timeout`. Another thread reads the server's pipe, so a line
+        the server wrote before answering a request can land here a moment after the client has the answer."""
+        try:
+            return wait_until(lambda: text in self.log(), timeout=timeout, message=f"{text!r} in the output")
+        except AssertionError:
+            return False
 
 
 @pytest.fixture

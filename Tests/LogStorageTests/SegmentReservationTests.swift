@@ -71,11 +71,20 @@ import Glibc
         }
     }
 
-    @Test func aRefusedReservationNeitherFailsTheAppendNorIsRetriedForEveryWrite() throws {
+    /// A log whose data files' reservations all fail with `errno`.
+    func withLogRefusingReservations(
+        _ errno: Int32, _ body: (PartitionLog, FaultInjectingFileSystem, String) throws -> Void
+    ) throws {
         try withScratchDirectory { dir in
             let disk = try FaultInjectingFileSystem(root: dir)
-            disk.inject(FaultRule([.reserve], pathContains: ".log", errno: ENOSPC))
+            disk.inject(FaultRule([.reserve], pathContains: ".log", errno: errno))
             let (log, _) = try openLog(dir, fileSystem: disk)
+            try body(log, disk, dir)
+        }
+    }
+
+    @Test func aRefusedReservationNeitherFailsTheAppendNorIsRetriedForEveryWrite() throws {
+        try withLogRefusingReservations(ENOSPC) { log, disk, dir in
             var written = 0
             for i in 0..<5 {
                 let batch = makeBatch(count: 10, valueSize: 1_000, tag: "n\(i)")
@@ -97,10 +106,7 @@ import Glibc
     }
 
     @Test func aFileSystemThatCannotReserveIsNotAskedAgain() throws {
-        try withScratchDirectory { dir in
-            let disk = try FaultInjectingFileSystem(root: dir)
-            disk.inject(FaultRule([.reserve], pathContains: ".log", errno: EOPNOTSUPP))
-            let (log, _) = try openLog(dir, fileSystem: disk)
+        try withLogRefusingReservations(EOPNOTSUPP) { log, disk, _ in
             var written = 0
             while written <= 3 * LogFile.minimumReserveChunk {
                 let batch = makeBatch(count: 100, valueSize: 1_000, tag: "u")
