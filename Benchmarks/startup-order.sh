@@ -25,8 +25,10 @@ cd "$(dirname "$0")/.."
 work=$(mktemp -d)
 trap 'kill "$broker_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 broker_pid=""
-# The README's release line: a section per function (Swift and C), so the ordering file can move each one.
-release=(-c release --static-swift-stdlib -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections --product ledgerstream)
+# The README's release line: a static PIE (Package.swift, staticPIELink), a section per function (Swift and C), so the
+# ordering file can move each one, the C libraries' included.
+export LEDGERSTREAM_STATIC_PIE=1
+release=(-c release --static-swift-stdlib --disable-local-rpath -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections --product ledgerstream)
 swift build "${release[@]}" -Xlinker "-Map=$work/link.map"
 binary=.build/release/ledgerstream
 
@@ -95,7 +97,7 @@ for run in runs:
         elif name in defined:
             key = name
         else:
-            continue  # in a shared library
+            continue  # not in this binary
         placed.add(key)
         chosen.append(name)
     names += chosen
