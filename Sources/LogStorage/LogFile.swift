@@ -48,7 +48,8 @@ public final class SharedFileHandle: Sendable {
 /// as the file so far, 64 KiB to 8 MiB): a write into reserved blocks skips the file system's per-write delayed
 /// allocation (space and quota reservation, extent bookkeeping), which was about a sixth of a 16 KiB pwrite's system
 /// time on ext4 here. The file's size does not change, so readers, recovery and tools see exactly the batches
-/// written; the blocks past the end are released when the segment stops taking appends.
+/// written; the blocks past the end are released when the segment stops taking appends. What all the files of the
+/// process hold reserved and not yet written is bounded by a ``ReservationBudget``.
 ///
 /// Not thread-safe: owned by one ``Segment``.
 final class LogFile {
@@ -65,10 +66,17 @@ final class LogFile {
     /// End of the blocks reserved past ``size`` (see ``reserveAhead(for:)``); at most ``size`` when none are.
     private var reservedEnd = 0
     private var reservationUnsupported = false
+    private let budget: ReservationBudget
+    /// End of the blocks reserved with ``budget``'s consent; ``budgetHeld`` is what of them lies past ``size``.
+    private var budgetedEnd = 0
+    private var budgetHeld = 0
 
-    init(fileSystem: any FileSystem, path: String, reserveBytes: Int) throws(StorageError) {
+    init(fileSystem: any FileSystem, path: String, reserveBytes: Int, budget: ReservationBudget = .shared)
+        throws(StorageError)
+    {
         self.path = path
         self.reserveBytes = reserveBytes
+        self.budget = budget
         let opened = try io { () throws(FileSystemError) in try fileSystem.open(path, .create) }
         file = opened
         do {
@@ -95,27 +103,51 @@ final class LogFile {
             if case .noSpace = failure {
                 try io { () throws(FileSystemError) in try file.truncate(to: size) }
                 reservedEnd = 0  // the cut gave back any reserved blocks as well
+                returnBudget()
             }
             throw failure
         }
         size += byteCount
+        settleBudget()
     }
 
     /// Reserves the blocks the next `byteCount` bytes need, and a chunk beyond, when the active segment's reservation
     /// does not cover them. Best effort: the write that follows reports a full disk by itself, so a failed
-    /// reservation is only not tried again before the write passes the chunk it asked for.
+    /// reservation is only not tried again before the write passes the chunk it asked for. Past the budget nothing
+    /// is reserved, and the next append asks again.
     private func reserveAhead(for byteCount: Int) {
         let end = size + byteCount
         guard reserveBytes > 0, end > reservedEnd, !reservationUnsupported else { return }
         let start = max(size, reservedEnd)
         let chunk = min(max(size, Self.minimumReserveChunk), Self.maximumReserveChunk)
         let upTo = max(end, min(size + chunk, reserveBytes))
+        // What this file will hold past its end, less what it holds already.
+        let more = upTo - size - budgetHeld
+        guard budget.claim(more) else { return }
         do throws(FileSystemError) {
             try file.reserve(at: start, length: upTo - start)
+            budgetHeld += more
+            budgetedEnd = upTo
         } catch {
+            budget.release(more)
             if error.errno == EOPNOTSUPP { reservationUnsupported = true }
         }
         reservedEnd = upTo
+    }
+
+    /// Gives the budget back what writes have filled of the reservation.
+    private func settleBudget() {
+        let stillReserved = max(0, budgetedEnd - size)
+        guard stillReserved < budgetHeld else { return }
+        budget.release(budgetHeld - stillReserved)
+        budgetHeld = stillReserved
+    }
+
+    /// Gives the budget back all of this file's reservation (freed by a cut or a close).
+    private func returnBudget() {
+        if budgetHeld > 0 { budget.release(budgetHeld) }
+        budgetHeld = 0
+        budgetedEnd = 0
     }
 
     /// An idle partition's segment holds at most this much in reserve; a busy one's chunk grows with the segment.
@@ -129,6 +161,7 @@ final class LogFile {
         guard reserveBytes > 0, !isClosed else { return }
         try io { () throws(FileSystemError) in try file.truncate(to: size) }
         reservedEnd = 0
+        returnBudget()
     }
 
     /// The bytes [position, position + count) through the read mapping. Valid until the next call that may remap
@@ -165,11 +198,13 @@ final class LogFile {
         try io { () throws(FileSystemError) in try file.truncate(to: newSize) }
         size = newSize
         reservedEnd = 0  // the cut freed the reserved blocks too
+        returnBudget()
     }
 
     /// Re-reads the size from the file system after recovery decided how much of it is valid.
     func setLogicalSize(_ newSize: Int) {
         size = newSize
+        settleBudget()
     }
 
     var physicalSize: Int { (try? file.size()) ?? size }
@@ -193,6 +228,7 @@ final class LogFile {
         mappedBytes = 0
         shared = nil
         file.close()
+        returnBudget()  // a segment gives its blocks back (releaseReservation) when it stops taking appends
         isClosed = true
     }
 }

@@ -105,6 +105,67 @@ import Glibc
         }
     }
 
+    /// Appends `count` bytes to `file` (the budget tests need no batches, only bytes).
+    func append(_ count: Int, to file: LogFile) throws {
+        var bytes = [UInt8](repeating: 0x5A, count: count)
+        try bytes.withUnsafeMutableBytes { raw in
+            var vectors = [iovec(iov_base: raw.baseAddress, iov_len: count)]
+            try file.append(&vectors, byteCount: count)
+        }
+    }
+
+    @Test func theBudgetBoundsWhatAllFilesHoldReservedAndFillsAndReleasesGiveItBack() throws {
+        try withScratchDirectory { dir in
+            let disk = try FaultInjectingFileSystem(root: dir)
+            let chunk = LogFile.minimumReserveChunk
+            let budget = ReservationBudget(limit: chunk)
+            let first = try LogFile(fileSystem: disk, path: dir + "/first.log", reserveBytes: 1 << 20, budget: budget)
+            let second = try LogFile(fileSystem: disk, path: dir + "/second.log", reserveBytes: 1 << 20, budget: budget)
+
+            // The first file takes the whole budget for its first chunk; what it writes comes off what it holds.
+            try append(1_000, to: first)
+            #expect(disk.callCount([.reserve], pathContains: "first.log") == 1)
+            #expect(budget.outstanding == chunk - 1_000)
+
+            // The second file finds no room: it writes without reserving, and asks again at its next append.
+            try append(1_000, to: second)
+            try append(1_000, to: second)
+            #expect(disk.callCount([.reserve], pathContains: "second.log") == 0)
+            #expect(second.size == 2_000)
+
+            // The first file gives its blocks back when its segment stops taking appends; then the second reserves.
+            try first.releaseReservation()
+            #expect(budget.outstanding == 0)
+            try append(1_000, to: second)
+            #expect(disk.callCount([.reserve], pathContains: "second.log") == 1)
+            #expect(budget.outstanding == chunk - 1_000)
+
+            // Writes that fill the reservation give it back as they go.
+            try append(chunk - 1_000, to: second)
+            #expect(budget.outstanding == 0)
+
+            // A cut or a close gives back everything a file holds.
+            try second.releaseReservation()
+            try append(1_000, to: first)
+            #expect(budget.outstanding == chunk - 1_000)
+            try first.truncate(to: 500)
+            #expect(budget.outstanding == 0)
+            try append(1_000, to: first)
+            #expect(budget.outstanding == chunk - 1_000)
+            first.close()
+            second.close()
+            #expect(budget.outstanding == 0)
+
+            // A reservation the disk refuses holds nothing.
+            disk.inject(FaultRule([.reserve], pathContains: "third.log", errno: ENOSPC))
+            let third = try LogFile(fileSystem: disk, path: dir + "/third.log", reserveBytes: 1 << 20, budget: budget)
+            try append(1_000, to: third)
+            #expect(disk.callCount([.reserve], pathContains: "third.log") == 1)
+            #expect(budget.outstanding == 0)
+            third.close()
+        }
+    }
+
     @Test func aFileSystemThatCannotReserveIsNotAskedAgain() throws {
         try withLogRefusingReservations(EOPNOTSUPP) { log, disk, _ in
             var written = 0
