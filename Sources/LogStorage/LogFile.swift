@@ -102,8 +102,7 @@ final class LogFile {
             let failure = StorageError(error)
             if case .noSpace = failure {
                 try io { () throws(FileSystemError) in try file.truncate(to: size) }
-                reservedEnd = 0  // the cut gave back any reserved blocks as well
-                returnBudget()
+                reservationFreed()  // the cut gave back any reserved blocks as well
             }
             throw failure
         }
@@ -143,8 +142,10 @@ final class LogFile {
         budgetHeld = stillReserved
     }
 
-    /// Gives the budget back all of this file's reservation (freed by a cut or a close).
-    private func returnBudget() {
+    /// Forgets the blocks reserved past the end (a cut freed them, or the file is closing) and gives the budget back
+    /// what this file held.
+    private func reservationFreed() {
+        reservedEnd = 0
         if budgetHeld > 0 { budget.release(budgetHeld) }
         budgetHeld = 0
         budgetedEnd = 0
@@ -160,8 +161,7 @@ final class LogFile {
     func releaseReservation() throws(StorageError) {
         guard reserveBytes > 0, !isClosed else { return }
         try io { () throws(FileSystemError) in try file.truncate(to: size) }
-        reservedEnd = 0
-        returnBudget()
+        reservationFreed()
     }
 
     /// The bytes [position, position + count) through the read mapping. Valid until the next call that may remap
@@ -197,8 +197,7 @@ final class LogFile {
         precondition(newSize <= size)
         try io { () throws(FileSystemError) in try file.truncate(to: newSize) }
         size = newSize
-        reservedEnd = 0  // the cut freed the reserved blocks too
-        returnBudget()
+        reservationFreed()  // the cut freed the reserved blocks too
     }
 
     /// Re-reads the size from the file system after recovery decided how much of it is valid.
@@ -228,7 +227,7 @@ final class LogFile {
         mappedBytes = 0
         shared = nil
         file.close()
-        returnBudget()  // a segment gives its blocks back (releaseReservation) when it stops taking appends
+        reservationFreed()  // a segment gives its blocks back (releaseReservation) when it stops taking appends
         isClosed = true
     }
 }
