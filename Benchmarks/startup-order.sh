@@ -28,7 +28,8 @@ broker_pid=""
 # The README's release line: a static PIE (Package.swift, staticPIELink), a section per function (Swift and C), so the
 # ordering file can move each one, the C libraries' included.
 export LEDGERSTREAM_STATIC_PIE=1
-release=(-c release --static-swift-stdlib --disable-local-rpath -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections --product ledgerstream)
+release=(-c release --static-swift-stdlib --disable-local-rpath -Xswiftc -Xfrontend -Xswiftc -function-sections
+  -Xswiftc -Xfrontend -Xswiftc -disable-concrete-type-metadata-mangled-name-accessors -Xcc -ffunction-sections --product ledgerstream)
 swift build "${release[@]}" -Xlinker "-Map=$work/link.map"
 binary=.build/release/ledgerstream
 
@@ -69,15 +70,28 @@ for run in runs:
             executed[run].add(match.group(1))
 # lld's map: an input section is a line "VMA LMA Size Align", 9 spaces and "file:(section)"; each of its symbols, a
 # line with 17 spaces before the name.
-input_section = re.compile(r"^\s+[0-9a-f]+\s+[0-9a-f]+\s+[0-9a-f]+\s+\d+ {9}(\S.*)$")
+input_section = re.compile(r"^\s+[0-9a-f]+\s+[0-9a-f]+\s+([0-9a-f]+)\s+\d+ {9}(\S.*)$")
 symbol = re.compile(r"^\s+[0-9a-f]+\s+[0-9a-f]+\s+[0-9a-f]+\s+\d+ {17}(\S+)$")
-section_of = {}
+sections_of = {}
 section = None
 for line in open(work + "/link.map", errors="replace"):
     if match := symbol.match(line):
-        section_of[match.group(1)] = section
+        sections_of.setdefault(match.group(1), []).append(section)
     elif match := input_section.match(line):
-        section = match.group(1) if "(.text" in match.group(1) else None
+        section = (match.group(2), int(match.group(1), 16)) if "(.text" in match.group(2) else None
+# A local name several objects define (an outlined copy such as `initializeWithCopy for Range`) moves every section
+# that defines it, and callgrind cannot tell which copy ran. Where the copies sit in sections of their own, that costs
+# little; but the toolchain's prebuilt libraries come with one .text section per object, so such a name also brings
+# whole objects along, as it brought _RegexParser's 475 KB for helpers no start runs. Those names go last, after every
+# section placed for a name of its own, unless each large section they move is placed anyway.
+small = 4096
+section_of = {name: sections[0] if len(sections) == 1 else tuple(sections) for name, sections in sections_of.items()}
+ambiguous = {name for name, sections in sections_of.items() if len(sections) > 1}
+placed_by_own_name = {section_of[name] for run in runs for name in executed[run]
+                      if name in section_of and name not in ambiguous}
+def brings_unplaced_objects(name):
+    return any(section is not None and section[1] > small and section not in placed_by_own_name
+               for section in sections_of[name])
 # The map leaves out some local symbols (the Swift runtime's C++ functions, each in a section of its own): those are
 # listed by name when the binary defines them.
 defined = set()
@@ -86,6 +100,7 @@ for line in subprocess.run(["nm", "--defined-only", binary], capture_output=True
     if len(fields) == 3 and fields[1] in "tTwW":
         defined.add(fields[2])
 names = []
+last = []
 placed = set()
 for run in runs:
     chosen = []
@@ -99,8 +114,9 @@ for run in runs:
         else:
             continue  # not in this binary
         placed.add(key)
-        chosen.append(name)
+        (last if name in ambiguous and brings_unplaced_objects(name) else chosen).append(name)
     names += chosen
+names += last
 # libc picks each string function's implementation (memcpy, strlen, ...) for the CPU it runs on, through IFUNCs, and
 # valgrind's virtual CPU has no AVX-512: the variants it ran are not those the machine runs. Every variant of each such
 # function executed goes first (they are small), so that the one picked at run time sits with the rest.

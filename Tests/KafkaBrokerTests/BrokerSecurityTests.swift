@@ -235,6 +235,7 @@ import Testing
         let only = try PrincipalMappingRules(parsing: "RULE:^CN=(.*)$/$1/U")
         #expect(only.principalName(forSubject: "O=Nope") == nil)
         #expect(throws: SecurityConfigError.self) { try PrincipalMappingRules(parsing: "SOMETIMES") }
+        #expect(throws: SecurityConfigError.self) { try PrincipalMappingRules(parsing: "RULE:^CN=(.*$/$1/,DEFAULT") }
     }
 }
 

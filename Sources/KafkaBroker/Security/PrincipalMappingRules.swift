@@ -37,14 +37,23 @@ struct PrincipalMappingRules: Sendable {
                 caseChange = first
                 rest = rest.dropFirst()
             }
-            do {
-                _ = try Regex(pattern)
-            } catch {
-                throw .invalid("RULE pattern '\(pattern)' is not a valid regular expression")
-            }
+            try Self.validate(pattern: pattern)
             rules.append(.rewrite(pattern: pattern, replacement: replacement, caseChange: caseChange))
         }
         if rules.isEmpty { rules = [.keepWhole] }
+    }
+
+    /// Compiles a rule's pattern once to refuse a bad one at start. Kept out of `init(parsing:)`: `Regex` is a
+    /// resilient type (its size is known only at run time), so a function with one on its stack asks for its type
+    /// metadata on entry. Every broker start (rules `DEFAULT`) then ran into the regex library, and the release link
+    /// placed its 387 KB of code with the start-up code (Benchmarks/startup-order.sh).
+    @inline(never)
+    private static func validate(pattern: String) throws(SecurityConfigError) {
+        do {
+            _ = try Regex(pattern)
+        } catch {
+            throw .invalid("RULE pattern '\(pattern)' is not a valid regular expression")
+        }
     }
 
     /// The principal name for a certificate subject; nil when no rule matches (Kafka then refuses the connection).
