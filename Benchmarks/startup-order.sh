@@ -58,8 +58,52 @@ for run in broker topic produce consume; do
   if [ ! -s "$work/cg.$run" ]; then echo "startup-order: callgrind wrote nothing for $run" >&2; exit 1; fi
 done
 
+# The broker's data: valgrind's lackey reports every load and store of a start and a first Metadata request; kept
+# are the 8-byte granules in .bss and .rodata (offsets from the binary's base, which the first instruction, the entry
+# point, gives), so that the sections they fall in can be placed together too. A page of .bss becomes resident when
+# anything on it is written, a page of .rodata (64 KB windows) when anything near it is read.
+entry=$(readelf -h "$work/ledgerstream" | awk '/Entry point/ {print $4}')
+data_sections=$(readelf -SW "$work/ledgerstream" | python3 -c '
+import sys
+for line in sys.stdin:
+    fields = line.replace("[ ", "[").split()
+    if len(fields) > 6 and fields[1] in (".bss", ".rodata"):
+        print(f"{fields[1]}:{int(fields[3], 16)}:{int(fields[5], 16)}")')
+mkfifo "$work/lackey"
+python3 -c '
+import sys
+entry, out = int(sys.argv[1], 16), sys.argv[2]
+ranges = [(name, int(low), int(low) + int(size)) for name, low, size in (arg.split(":") for arg in sys.argv[3:])]
+base, touched = None, {name: set() for name, _, _ in ranges}
+for line in sys.stdin:
+    if base is None:
+        if line.startswith("I"):
+            base = int(line[3:].split(",")[0], 16) - entry
+    elif line[1:2] in ("L", "S", "M"):
+        address = int(line[3:].split(",")[0], 16) - base
+        for name, low, high in ranges:
+            if low <= address < high:
+                touched[name].add(address & ~7)
+with open(out, "w") as file:
+    for name, addresses in touched.items():
+        file.writelines(f"{name} {address:x}\n" for address in sorted(addresses))
+' "$entry" "$work/data.touched" $data_sections < "$work/lackey" &
+filter_pid=$!
+valgrind --tool=lackey --trace-mem=yes --log-file="$work/lackey" "$work/ledgerstream" \
+  broker --listeners "PLAINTEXT://$bootstrap" --log-dirs "$work/data-lackey" > "$work/broker-lackey.log" 2>&1 &
+broker_pid=$!
+for _ in $(seq 1200); do
+  if kcat -b "$bootstrap" -L -m 1 > /dev/null 2>&1; then break; fi
+  sleep 0.1
+done
+kill -KILL "$broker_pid"  # what shutting down touches is not wanted
+wait "$broker_pid" || true
+broker_pid=""
+wait "$filter_pid"
+if [ ! -s "$work/data.touched" ]; then echo "startup-order: lackey saw no data accesses" >&2; exit 1; fi
+
 python3 - "$work" "$binary" Sources/ledgerstream/startup.order <<'EOF'
-import re, subprocess, sys
+import bisect, re, subprocess, sys
 work, binary, out = sys.argv[1:]
 runs = ["broker", "topic", "produce", "consume"]  # the broker's own code first: its idle RSS is the one measured
 executed = {}
@@ -70,15 +114,28 @@ for run in runs:
             executed[run].add(match.group(1))
 # lld's map: an input section is a line "VMA LMA Size Align", 9 spaces and "file:(section)"; each of its symbols, a
 # line with 17 spaces before the name.
-input_section = re.compile(r"^\s+[0-9a-f]+\s+[0-9a-f]+\s+([0-9a-f]+)\s+\d+ {9}(\S.*)$")
+input_section = re.compile(r"^\s+([0-9a-f]+)\s+[0-9a-f]+\s+([0-9a-f]+)\s+\d+ {9}(\S.*)$")
+output_section = re.compile(r"^\s+[0-9a-f]+\s+[0-9a-f]+\s+[0-9a-f]+\s+\d+ (\S+)$")
 symbol = re.compile(r"^\s+[0-9a-f]+\s+[0-9a-f]+\s+[0-9a-f]+\s+\d+ {17}(\S+)$")
 sections_of = {}
 section = None
+data_sections = {".bss": [], ".rodata": []}  # [address, size, the symbols defined in it]
+data = None
+output = None
 for line in open(work + "/link.map", errors="replace"):
     if match := symbol.match(line):
         sections_of.setdefault(match.group(1), []).append(section)
+        if data is not None:
+            data[2].append(match.group(1))
     elif match := input_section.match(line):
-        section = (match.group(2), int(match.group(1), 16)) if "(.text" in match.group(2) else None
+        section = (match.group(3), int(match.group(2), 16)) if "(.text" in match.group(3) else None
+        size = int(match.group(2), 16)
+        data = [int(match.group(1), 16), size, []] if output in data_sections and size else None
+        if data is not None:
+            data_sections[output].append(data)
+    elif match := output_section.match(line):
+        output = match.group(1)
+        data = None
 # A local name several objects define (an outlined copy such as `initializeWithCopy for Range`) moves every section
 # that defines it, and callgrind cannot tell which copy ran. Where the copies sit in sections of their own, that costs
 # little; but the toolchain's prebuilt libraries come with one .text section per object, so such a name also brings
@@ -127,6 +184,24 @@ listed = set(names)
 variants = sorted(name for name in defined
                   if (match := variant.match(name)) and match.group(1) in families and name not in listed)
 names = variants + names
+# Then the .bss and .rodata sections the broker's start touched (lackey), each by a name only it defines: lld orders
+# data sections by the same file, and a local name such as `expected.3` would move every section defining it.
+# Sections without such a name (merged string literals) cannot be placed.
+def own_name(symbols):
+    return next((name for name in symbols if len(sections_of[name]) == 1), None)
+touched = {name: [] for name in data_sections}
+for line in open(work + "/data.touched"):
+    name, address = line.split()
+    touched[name].append(int(address, 16))
+for name, sections in data_sections.items():
+    sections.sort()
+    starts = [section[0] for section in sections]
+    chosen = set()
+    for address in touched[name]:
+        index = bisect.bisect_right(starts, address) - 1
+        if index >= 0 and address < sections[index][0] + sections[index][1] and own_name(sections[index][2]):
+            chosen.add(index)
+    names += [own_name(sections[index][2]) for index in sorted(chosen)]
 with open(out, "w") as file:
     file.write("\n".join(names) + "\n")
 print(f"{out}: {len(names)} sections to put first")
