@@ -43,14 +43,18 @@ traced() { valgrind --tool=callgrind --demangle=no --callgrind-out-file="$work/c
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 bootstrap="127.0.0.1:$port"
+# Waits up to $1 tenths of a second for the broker (slow under valgrind) to answer a Metadata request.
+await_broker() {
+  for _ in $(seq "$1"); do
+    if kcat -b "$bootstrap" -L -m 1 > /dev/null 2>&1; then return; fi
+    sleep 0.1
+  done
+}
 # Not through `traced`: $! must be valgrind's own PID, so that SIGTERM reaches it and it writes its counts on exit.
 valgrind --tool=callgrind --demangle=no --callgrind-out-file="$work/cg.broker" "$work/ledgerstream" \
   broker --listeners "PLAINTEXT://$bootstrap" --log-dirs "$work/data" > "$work/broker.log" 2>&1 &
 broker_pid=$!
-for _ in $(seq 600); do
-  if kcat -b "$bootstrap" -L -m 1 > /dev/null 2>&1; then break; fi
-  sleep 0.1
-done
+await_broker 600
 kcat -b "$bootstrap" -L > /dev/null
 traced topic topic create transactions --partitions 4 -b "$bootstrap" > /dev/null 2>&1
 traced produce produce --csv data/client_transactions.csv --topic transactions -q -b "$bootstrap" > /dev/null 2>&1
@@ -96,10 +100,7 @@ filter_pid=$!
 valgrind --tool=lackey --trace-mem=yes --log-file="$work/lackey" "$work/ledgerstream" \
   broker --listeners "PLAINTEXT://$bootstrap" --log-dirs "$work/data-lackey" > "$work/broker-lackey.log" 2>&1 &
 broker_pid=$!
-for _ in $(seq 1200); do
-  if kcat -b "$bootstrap" -L -m 1 > /dev/null 2>&1; then break; fi
-  sleep 0.1
-done
+await_broker 1200
 kill -KILL "$broker_pid"  # what shutting down touches is not wanted
 wait "$broker_pid" || true
 broker_pid=""
