@@ -12,7 +12,9 @@ final class ReservationBudget: Sendable {
     static let shared = ReservationBudget(limit: 1 << 30)
 
     let limit: Int
-    private let held = Mutex(0)
+    /// An atomic rather than a lock: every append to a reserved segment gives back what it filled, from whichever
+    /// thread writes that partition.
+    private let held = Atomic(0)
 
     init(limit: Int) {
         precondition(limit >= 0, "a reservation budget cannot be negative")
@@ -22,22 +24,23 @@ final class ReservationBudget: Sendable {
     /// Takes `bytes` from the budget if all of them fit; takes nothing otherwise.
     func claim(_ bytes: Int) -> Bool {
         precondition(bytes >= 0)
-        return held.withLock { held in
-            guard bytes <= limit - held else { return false }
-            held += bytes
-            return true
+        var current = held.load(ordering: .relaxed)
+        while bytes <= limit - current {
+            let (exchanged, original) = held.compareExchange(
+                expected: current, desired: current + bytes, ordering: .relaxed)
+            if exchanged { return true }
+            current = original
         }
+        return false
     }
 
     /// Gives back bytes claimed earlier.
     func release(_ bytes: Int) {
         precondition(bytes >= 0)
-        held.withLock { held in
-            precondition(bytes <= held, "released more reservation than was claimed")
-            held -= bytes
-        }
+        let before = held.wrappingSubtract(bytes, ordering: .relaxed).oldValue
+        precondition(bytes <= before, "released more reservation than was claimed")
     }
 
     /// Bytes currently claimed.
-    var outstanding: Int { held.withLock { $0 } }
+    var outstanding: Int { held.load(ordering: .relaxed) }
 }
