@@ -65,6 +65,10 @@ public final class Broker: Sendable {
         logs = try LogManager(
             directory: config.dataDirectory, defaultConfig: config.logDefaults, clock: clock, logger: logger,
             fileSystem: fileSystem, onFlush: onFlush)
+        let budget = config.logReservationBudgetBytes
+            ?? ReservationBudget.defaultLimit(usableBytes: FileSystemSpace(path: config.dataDirectory)?.usableBytes)
+        ReservationBudget.shared.setLimit(budget)
+        logger.debug("segment reservation budget", metadata: ["bytes": "\(budget)"])
         store = try MetadataStore(path: config.dataDirectory + "/metadata.db")
         clusterId = try store.clusterId()
         producerIds = ProducerIdAllocator(store: store, allocated: metrics.producerIdsAllocated)

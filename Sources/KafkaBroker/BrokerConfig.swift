@@ -76,6 +76,10 @@ public struct BrokerConfig: Sendable, Equatable {
     public var logRetentionCheckIntervalMs: Int64 = 300_000
     public var logFlushSchedulerIntervalMs: Int64 = 60_000
     public var logFlushOffsetCheckpointIntervalMs: Int64 = 60_000
+    /// Disk the active segments may hold reserved past their ends, all together (`log.reservation.budget.bytes`,
+    /// ledgerstream's own; 0: no reservation); nil: ``ReservationBudget/defaultLimit(usableBytes:)`` of the log
+    /// directory's free space at start.
+    public var logReservationBudgetBytes: Int?
     public var groupInitialRebalanceDelayMs: Int64 = 3000
     public var groupMinSessionTimeoutMs: Int32 = 6000
     public var groupMaxSessionTimeoutMs: Int32 = 1_800_000
@@ -195,6 +199,7 @@ public struct BrokerConfig: Sendable, Equatable {
         case "log.retention.check.interval.ms": logRetentionCheckIntervalMs = try int(Int64.self, 1...Int64.max)
         case "log.flush.scheduler.interval.ms": logFlushSchedulerIntervalMs = try int(Int64.self, 1...Int64.max)
         case "log.flush.offset.checkpoint.interval.ms": logFlushOffsetCheckpointIntervalMs = try int(Int64.self, 1...Int64.max)
+        case "log.reservation.budget.bytes": logReservationBudgetBytes = try int(Int.self, 0...Int.max)
         case "group.initial.rebalance.delay.ms": groupInitialRebalanceDelayMs = try int(Int64.self, 0...Int64.max)
         case "group.min.session.timeout.ms": groupMinSessionTimeoutMs = try int(Int32.self, 1...Int32.max)
         case "group.max.session.timeout.ms": groupMaxSessionTimeoutMs = try int(Int32.self, 1...Int32.max)

@@ -7,23 +7,48 @@ import Synchronization
 /// closes: without a bound, a broker with a thousand such partitions would hold 8 GB of disk it has not written, and
 /// the disk would fill that much earlier. Past the budget a segment writes without reserving (the file system's
 /// delayed allocation, a little more system time per write) until other segments give blocks back.
-final class ReservationBudget: Sendable {
-    /// The broker's budget: 1 GiB, 128 busy partitions at the largest chunk.
-    static let shared = ReservationBudget(limit: 1 << 30)
+///
+/// The reservation counts as used space while it lasts, so the budget follows the disk: a broker sets it at start
+/// from `log.reservation.budget.bytes`, or else to ``defaultLimit(usableBytes:)`` of its log directory's free space.
+public final class ReservationBudget: Sendable {
+    /// The process's budget, which every log file uses; 1 GiB until a broker sets it.
+    public static let shared = ReservationBudget(limit: largestDefault)
 
-    let limit: Int
+    /// 1 GiB: 128 busy partitions at the largest chunk.
+    public static let largestDefault = 1 << 30
+
+    /// The budget a broker takes when none is configured: a twentieth of the space its log directory has free at
+    /// start, at most 1 GiB. A nearly full disk then gets nearly no reservation, where a fixed gigabyte would take
+    /// the last of it from the writes themselves (they would still report a full disk, just earlier).
+    public static func defaultLimit(usableBytes: Int64?) -> Int {
+        guard let usableBytes else { return largestDefault }
+        return Int(min(Int64(largestDefault), max(0, usableBytes / 20)))
+    }
+
+    /// An atomic, as ``held`` is: a broker may set it while other threads claim.
+    private let limitBytes: Atomic<Int>
     /// An atomic rather than a lock: every append to a reserved segment gives back what it filled, from whichever
     /// thread writes that partition.
     private let held = Atomic(0)
 
     init(limit: Int) {
         precondition(limit >= 0, "a reservation budget cannot be negative")
-        self.limit = limit
+        limitBytes = Atomic(limit)
+    }
+
+    /// The most that may be reserved at once, in bytes.
+    public var limit: Int { limitBytes.load(ordering: .relaxed) }
+
+    /// Sets the budget. Lowering it below what is held takes nothing back: claims fail until enough is released.
+    public func setLimit(_ bytes: Int) {
+        precondition(bytes >= 0, "a reservation budget cannot be negative")
+        limitBytes.store(bytes, ordering: .relaxed)
     }
 
     /// Takes `bytes` from the budget if all of them fit; takes nothing otherwise.
     func claim(_ bytes: Int) -> Bool {
         precondition(bytes >= 0)
+        let limit = self.limit
         var current = held.load(ordering: .relaxed)
         while bytes <= limit - current {
             let (exchanged, original) = held.compareExchange(
@@ -42,5 +67,5 @@ final class ReservationBudget: Sendable {
     }
 
     /// Bytes currently claimed.
-    var outstanding: Int { held.load(ordering: .relaxed) }
+    public var outstanding: Int { held.load(ordering: .relaxed) }
 }

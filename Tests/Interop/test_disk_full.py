@@ -201,3 +201,42 @@ def test_coordinator_refuses_writes_on_a_full_disk_serves_reads_and_resumes(tiny
     finally:
         client.stop()
         client.close()
+
+
+def allocated_beyond_size(path):
+    """Bytes of disk a file holds past its size (blocks reserved ahead, rounded to its last block)."""
+    status = os.stat(path)
+    return status.st_blocks * 512 - status.st_size
+
+
+def produce_some(address, topic):
+    from interop_util import kp_create_topic, kp_producer
+    kp_create_topic(address, topic)
+    producer = kp_producer(address, acks=1)
+    try:
+        for i in range(20):
+            producer.send(topic, value=b"x" * 1000 + str(i).encode(), partition=0)
+        producer.flush(timeout=15)
+    finally:
+        producer.close()
+    return os.path.join(topic + "-0", "00000000000000000000.log")
+
+
+def test_segment_reservation_follows_the_budget_and_the_disk(start_broker, tiny_disk):
+    """The active segment reserves blocks ahead of its end within `log.reservation.budget.bytes`: by default a
+    twentieth of the log directory's free space, so a 1 MiB disk gets no reservation; 0 turns it off anywhere."""
+    plain = start_broker()
+    segment = produce_some(plain.address, "reserved")
+    ahead = allocated_beyond_size(os.path.join(plain.data_dir, segment))
+    if ahead < 32 * 1024:
+        pytest.skip(f"this file system does not reserve blocks ahead (fallocate KEEP_SIZE): {ahead} bytes")
+
+    off = start_broker(extra=["--override", "log.reservation.budget.bytes=0"])
+    segment = produce_some(off.address, "unreserved")
+    assert allocated_beyond_size(os.path.join(off.data_dir, segment)) < 8192
+
+    disk, resize = tiny_disk
+    resize(1)  # 52 KB of budget: less than the smallest chunk (64 KiB)
+    small = start_broker(data_dir=os.path.join(disk, "broker"))
+    segment = produce_some(small.address, "small-disk")
+    assert allocated_beyond_size(os.path.join(small.data_dir, segment)) < 8192

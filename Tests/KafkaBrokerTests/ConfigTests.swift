@@ -46,6 +46,7 @@ import Testing
             message.max.bytes=2000000
             socket.request.max.bytes=5000000
             zookeeper.connect=localhost:2181/kafka
+            log.reservation.budget.bytes=0
             some.unknown.key=1
             """))
         #expect(config.nodeId == 7)
@@ -59,6 +60,8 @@ import Testing
         #expect(config.logDefaults.maxMessageBytes == 2_000_000)
         #expect(config.socketRequestMaxBytes == 5_000_000)
         #expect(config.zookeeperConnect == "localhost:2181/kafka")
+        #expect(config.logReservationBudgetBytes == 0)
+        #expect(BrokerConfig().logReservationBudgetBytes == nil)
         #expect(config.unknownKeys == ["some.unknown.key"])
     }
 
@@ -74,6 +77,7 @@ import Testing
         #expect(throws: BrokerConfigError.self) { try config.apply(key: "listeners", value: "127.0.0.1:9093") }
         #expect(throws: BrokerConfigError.self) { try config.apply(key: "default.replication.factor", value: "3") }
         #expect(throws: BrokerConfigError.self) { try config.apply(key: "log.segment.bytes", value: "-5") }
+        #expect(throws: BrokerConfigError.self) { try config.apply(key: "log.reservation.budget.bytes", value: "-1") }
     }
 
     @Test func listenerAddressesParseNameHostAndPort() throws {

@@ -166,6 +166,52 @@ import Glibc
         }
     }
 
+    @Test func aLoweredBudgetRefusesClaimsUntilEnoughIsGivenBackAndAZeroBudgetReservesNothing() throws {
+        try withScratchDirectory { dir in
+            let disk = try FaultInjectingFileSystem(root: dir)
+            let chunk = LogFile.minimumReserveChunk
+            let budget = ReservationBudget(limit: 4 * chunk)
+            let first = try LogFile(fileSystem: disk, path: dir + "/first.log", reserveBytes: 1 << 20, budget: budget)
+            let second = try LogFile(fileSystem: disk, path: dir + "/second.log", reserveBytes: 1 << 20, budget: budget)
+            try append(1_000, to: first)
+            #expect(budget.outstanding == chunk - 1_000)
+
+            // Below what is held: nothing is taken back, and the next claim fails.
+            budget.setLimit(chunk / 2)
+            #expect(budget.limit == chunk / 2)
+            try append(1_000, to: second)
+            #expect(disk.callCount([.reserve], pathContains: "second.log") == 0)
+            #expect(budget.outstanding == chunk - 1_000)
+
+            // Once the first file gives its blocks back, the second fits a claim within the lowered budget only if its
+            // chunk does: at its size (64 KiB, the smallest chunk) it does not.
+            try first.releaseReservation()
+            #expect(budget.outstanding == 0)
+            try append(1_000, to: second)
+            #expect(disk.callCount([.reserve], pathContains: "second.log") == 0)
+
+            // Zero: never a reservation; raised again, the next append reserves.
+            budget.setLimit(0)
+            try append(1_000, to: second)
+            #expect(disk.callCount([.reserve], pathContains: "second.log") == 0)
+            budget.setLimit(4 * chunk)
+            try append(1_000, to: second)
+            #expect(disk.callCount([.reserve], pathContains: "second.log") == 1)
+            #expect(budget.outstanding == chunk - 1_000)
+            first.close()
+            second.close()
+            #expect(budget.outstanding == 0)
+        }
+    }
+
+    @Test func theDefaultBudgetIsATwentiethOfTheFreeSpaceAtMostOneGibibyte() {
+        #expect(ReservationBudget.defaultLimit(usableBytes: nil) == 1 << 30)
+        #expect(ReservationBudget.defaultLimit(usableBytes: 0) == 0)
+        #expect(ReservationBudget.defaultLimit(usableBytes: 2_000_000_000) == 100_000_000)
+        #expect(ReservationBudget.defaultLimit(usableBytes: 1 << 40) == 1 << 30)
+        #expect(ReservationBudget.defaultLimit(usableBytes: Int64.max) == 1 << 30)
+    }
+
     @Test func aFileSystemThatCannotReserveIsNotAskedAgain() throws {
         try withLogRefusingReservations(EOPNOTSUPP) { log, disk, _ in
             var written = 0
