@@ -33,7 +33,8 @@ process to a served ApiVersions v0 response (the client retries its connect ever
 
 Server cost: user + system CPU of the broker process (utime + stime from /proc/PID/stat) is read just before and just
 after each workload and divided by the payload bytes it moved (100 B x records; the overall row sums all produce and
-consume workloads of a run). Memory: VmRSS 0.5 s after start, VmHWM (peak RSS) at the end of the run, and the peak of
+consume workloads of a run). Memory: VmRSS 0.5 s after start (a connection accepted, nothing served) and 0.5 s after
+serving one ApiVersions request, VmHWM (peak RSS) at the end of the run, and the peak of
 RssAnon sampled every 100 ms. Tansu's memory storage keeps records on its heap (anonymous memory); ledgerstream keeps
 them in segment files, which count towards its RSS only as far as mapped pages are touched (RssFile). Topics are deleted
 after each produce workload, so at most about one record set is held at a time.
@@ -200,7 +201,7 @@ class Broker:
     def cold_start_ms(self):
         """Milliseconds from spawning the broker (fresh data dir, free port) to a served ApiVersions v0 response:
         the client connects every 0.2 ms until the listener accepts. The broker is stopped afterwards."""
-        request = struct.pack(">hhih", 18, 0, 1, 4) + b"cold"  # ApiVersions v0, correlation id 1, client id "cold"
+        request = api_versions_v0_request("cold")
         try:
             began = time.perf_counter()
             self.spawn()
@@ -247,9 +248,14 @@ class Broker:
                 pass
 
 
+def api_versions_v0_request(client_id):
+    """An ApiVersions v0 request body (correlation id 1), without its length prefix."""
+    return struct.pack(">hhih", 18, 0, 1, len(client_id)) + client_id.encode()
+
+
 def served_api_versions(address):
     """Sends one ApiVersions v0 request on a new connection and waits for its response."""
-    request = struct.pack(">hhih", 18, 0, 1, 4) + b"idle"
+    request = api_versions_v0_request("served")
     host, port = address.rsplit(":", 1)
     with socket.create_connection((host, int(port)), timeout=5) as connection:
         connection.sendall(struct.pack(">i", len(request)) + request)

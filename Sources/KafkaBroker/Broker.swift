@@ -16,6 +16,10 @@ import Timekeeping
 /// and transaction coordinators, the fetch purgatory and the metadata store.
 public final class Broker: Sendable {
     package let config: BrokerConfig
+    /// What the active segments may hold reserved past their ends (`log.reservation.budget.bytes`, or a twentieth
+    /// of the data directory's free space when this broker started). The process applies it to
+    /// ``ReservationBudget/shared`` (the `broker` and `demo` commands do): a broker leaves process-wide settings alone.
+    public let reservationBudgetBytes: Int
     let logger: Logger
     let logs: LogManager
     let store: MetadataStore
@@ -65,10 +69,8 @@ public final class Broker: Sendable {
         logs = try LogManager(
             directory: config.dataDirectory, defaultConfig: config.logDefaults, clock: clock, logger: logger,
             fileSystem: fileSystem, onFlush: onFlush)
-        let budget = config.logReservationBudgetBytes
+        reservationBudgetBytes = config.logReservationBudgetBytes
             ?? ReservationBudget.defaultLimit(usableBytes: FileSystemSpace(path: config.dataDirectory)?.usableBytes)
-        ReservationBudget.shared.setLimit(budget)
-        logger.debug("segment reservation budget", metadata: ["bytes": "\(budget)"])
         store = try MetadataStore(path: config.dataDirectory + "/metadata.db")
         clusterId = try store.clusterId()
         producerIds = ProducerIdAllocator(store: store, allocated: metrics.producerIdsAllocated)

@@ -8,21 +8,23 @@ import Synchronization
 /// the disk would fill that much earlier. Past the budget a segment writes without reserving (the file system's
 /// delayed allocation, a little more system time per write) until other segments give blocks back.
 ///
-/// The reservation counts as used space while it lasts, so the budget follows the disk: a broker sets it at start
-/// from `log.reservation.budget.bytes`, or else to ``defaultLimit(usableBytes:)`` of its log directory's free space.
+/// The reservation counts as used space while it lasts, so the budget follows the disk: the `broker` and `demo`
+/// commands set it at start from `log.reservation.budget.bytes`, or else to ``defaultLimit(usableBytes:)`` of the log
+/// directory's free space. It is the process's, not a broker's: a library user (or a test) running brokers in one
+/// process keeps the default unless it sets it.
 public final class ReservationBudget: Sendable {
-    /// The process's budget, which every log file uses; 1 GiB until a broker sets it.
-    public static let shared = ReservationBudget(limit: largestDefault)
+    /// The process's budget, which every log file uses; 1 GiB until the process sets it.
+    public static let shared = ReservationBudget(limit: defaultCeiling)
 
     /// 1 GiB: 128 busy partitions at the largest chunk.
-    public static let largestDefault = 1 << 30
+    public static let defaultCeiling = 1 << 30
 
     /// The budget a broker takes when none is configured: a twentieth of the space its log directory has free at
     /// start, at most 1 GiB. A nearly full disk then gets nearly no reservation, where a fixed gigabyte would take
     /// the last of it from the writes themselves (they would still report a full disk, just earlier).
     public static func defaultLimit(usableBytes: Int64?) -> Int {
-        guard let usableBytes else { return largestDefault }
-        return Int(min(Int64(largestDefault), max(0, usableBytes / 20)))
+        guard let usableBytes else { return defaultCeiling }
+        return Int(min(Int64(defaultCeiling), max(0, usableBytes / 20)))
     }
 
     /// An atomic, as ``held`` is: a broker may set it while other threads claim.
@@ -39,7 +41,8 @@ public final class ReservationBudget: Sendable {
     /// The most that may be reserved at once, in bytes.
     public var limit: Int { limitBytes.load(ordering: .relaxed) }
 
-    /// Sets the budget. Lowering it below what is held takes nothing back: claims fail until enough is released.
+    /// Sets the budget. Lowering it below what is held takes nothing back: claims fail until enough is released. A
+    /// claim already under way may still be judged against the old limit, once.
     public func setLimit(_ bytes: Int) {
         precondition(bytes >= 0, "a reservation budget cannot be negative")
         limitBytes.store(bytes, ordering: .relaxed)
@@ -67,5 +70,5 @@ public final class ReservationBudget: Sendable {
     }
 
     /// Bytes currently claimed.
-    public var outstanding: Int { held.load(ordering: .relaxed) }
+    var outstanding: Int { held.load(ordering: .relaxed) }
 }

@@ -3,6 +3,7 @@ import FoundationEssentials
 import JavaProperties
 import KafkaBroker
 import KafkaServer
+import LogStorage
 import Logging
 import Operations
 import ServiceLifecycle
@@ -144,6 +145,7 @@ struct BrokerCommand: AsyncParsableCommand {
             printError("broker", "cannot open data directory \(config.dataDirectory): \(error)")
             throw ExitCodes.ioError
         }
+        applyProcessSettings(of: server, logger: logger)
         let services = (operations.map { [namedService(OperationsService(server: $0), "operations endpoint")] } ?? [])
             + [namedService(server, "broker")]
         let group = ServiceGroup(configuration: .init(
@@ -155,4 +157,13 @@ struct BrokerCommand: AsyncParsableCommand {
             throw ExitCodes.unavailable
         }
     }
+}
+
+/// Applies what a broker decides for its whole process, before it serves: the disk its active segments may hold
+/// reserved (``ReservationBudget/shared``). `broker` and `demo` run one broker per process; a broker itself leaves
+/// process-wide settings alone, so brokers in one test process do not change each other's.
+func applyProcessSettings(of server: BrokerServer, logger: Logger) {
+    ReservationBudget.shared.setLimit(server.broker.reservationBudgetBytes)
+    logger.debug("segment reservation budget", metadata: [
+        "bytes": "\(server.broker.reservationBudgetBytes)"])
 }

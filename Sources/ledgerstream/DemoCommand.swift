@@ -87,6 +87,7 @@ struct DemoCommand: AsyncParsableCommand {
             printError("demo", "cannot open \(dir)/broker: \(error)")
             throw ExitCodes.ioError
         }
+        applyProcessSettings(of: server, logger: logger)
         let steps = DemoSteps(command: self, input: input, ready: ready.stream, metrics: surface.metrics, logger: logger)
         let services = ServiceGroup(configuration: .init(
             services: [

@@ -61,8 +61,11 @@ import Testing
         #expect(config.socketRequestMaxBytes == 5_000_000)
         #expect(config.zookeeperConnect == "localhost:2181/kafka")
         #expect(config.logReservationBudgetBytes == 0)
-        #expect(BrokerConfig().logReservationBudgetBytes == nil)
         #expect(config.unknownKeys == ["some.unknown.key"])
+    }
+
+    @Test func theReservationBudgetIsLeftToTheDiskUnlessSet() {
+        #expect(BrokerConfig().logReservationBudgetBytes == nil)
     }
 
     @Test func badValuesNameTheKey() {

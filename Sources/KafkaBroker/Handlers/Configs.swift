@@ -88,7 +88,7 @@ extension Broker {
             ("log.cleaner.dedupe.buffer.size", "\(config.cleaner.dedupeBufferSize)", 5),
             ("log.cleaner.io.buffer.size", "\(config.cleaner.ioBufferSize)", 3),
             ("log.cleaner.backoff.ms", "\(config.cleaner.backoffMs)", 5),
-            ("log.reservation.budget.bytes", "\(ReservationBudget.shared.limit)", 5),
+            ("log.reservation.budget.bytes", "\(reservationBudgetBytes)", 5),
             ("num.io.threads", "\(config.ioThreads)", 3),
             ("producer.id.expiration.ms", "\(config.producerIdExpirationMs)", 3),
             ("max.incremental.fetch.session.cache.slots", "\(config.maxIncrementalFetchSessionCacheSlots)", 3),
