@@ -27,7 +27,7 @@ public final class ReservationBudget: Sendable {
         return Int(min(Int64(defaultCeiling), max(0, usableBytes / 20)))
     }
 
-    /// An atomic, as ``held`` is: a broker may set it while other threads claim.
+    /// An atomic, as ``held`` is: the process may set it while other threads claim.
     private let limitBytes: Atomic<Int>
     /// An atomic rather than a lock: every append to a reserved segment gives back what it filled, from whichever
     /// thread writes that partition.
